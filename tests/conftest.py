@@ -1,0 +1,119 @@
+"""Shared fixtures: one app per test session, a clean database per test.
+
+The same suite runs on SQLite (default) and on PostgreSQL when
+`TEST_DATABASE_URL` is set. The schema is built by the migrations, and every
+test starts from empty tables, so tests may commit freely (several
+connections, threads and live servers see the same data).
+"""
+
+import contextvars
+import os
+import re
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+
+from flask.testing import FlaskClient
+
+from tests import factories
+from webapp import create_app
+from webapp.extensions import db, limiter
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def pytest_collection_modifyitems(config, items):
+    if TEST_DATABASE_URL:
+        return
+    reason = pytest.mark.skip(reason="PostgreSQL-only behaviour; runs in the PostgreSQL pass")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(reason)
+
+
+def _reset_schema(engine: sa.Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production: without
+    this, requests would share the test's `g` and database session."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'carnet-test.sqlite3'}"
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SERVER_NAME": "carnet.test",
+        "CARNET_BASE_URL": "http://carnet.test",
+    })
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        _reset_schema(db.engine)
+        flask_migrate.upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def is_postgres(app):
+    return db.engine.dialect.name == "postgresql"
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token_of(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def form_post(client):
+    """Post a form the way a browser does: read its CSRF token from the page first."""
+
+    def post(url: str, data: dict, *, page: str | None = None, follow_redirects: bool = False):
+        html = client.get(page or url).get_data(as_text=True)
+        return client.post(url, data={**data, "csrf_token": csrf_token_of(html)},
+                           follow_redirects=follow_redirects)
+
+    return post
+
+
+@pytest.fixture
+def api_token(client):
+    """A bearer token for a user (TOTP code computed from their secret)."""
+
+    def token_for(user) -> dict:
+        body = {"email": user.email, "password": factories.PASSWORD}
+        if user.totp_secret:
+            body["totp"] = factories.totp_now(user)
+        response = client.post("/api/v1/auth/token", json=body)
+        assert response.status_code == 200, response.json
+        return {"Authorization": f"Bearer {response.json['token']}"}
+
+    return token_for

@@ -1,0 +1,96 @@
+"""Carnet: online booking, practitioner subscriptions and a shared health notebook."""
+
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from config import INSTANCE_PATH, check_production_settings, load_settings
+from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, CLI, error handlers.
+
+    It only registers things: it never migrates the database nor starts the
+    scheduler (that is `flask scheduler run`, or the embedded runner).
+    """
+    app = Flask(__name__, instance_path=str(INSTANCE_PATH))
+    app.config.update(load_settings())
+    app.config.update(config or {})
+    check_production_settings(app.config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_request_hooks(app)
+    from webapp.errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app
+
+
+def select_locale() -> str:
+    locales = g.get("carnet_locales") or ["fr", "en"]
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in locales:
+        return current_user.locale
+    if session.get("locale") in locales:
+        return session["locale"]
+    return request.accept_languages.best_match(locales) or locales[0]
+
+
+def translation_directories(app: Flask) -> str:
+    """The shared catalog plus one per feature package that has its own."""
+    root = Path(app.root_path)
+    folders = ["translations"] + sorted(
+        f"{path.parent.name}/translations" for path in root.glob("*/translations") if path.parent.name != "translations"
+    )
+    return ";".join(folders)
+
+
+def register_extensions(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories(app))
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(INSTANCE_PATH.parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "strong"
+
+    from webapp.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp import accounts, site
+    from webapp.accounts import api as accounts_api
+    from webapp.api.setup import register_api
+    from webapp.navigation import navigation_items
+
+    app.register_blueprint(site.bp)
+    app.register_blueprint(accounts.bp)
+    register_api(app, [accounts_api.blp])
+    app.jinja_env.globals["navigation_items"] = navigation_items
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+
+
+def register_cli(app: Flask) -> None:
+    from webapp.demo import seed_demo_command
+
+    app.cli.add_command(seed_demo_command)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from webapp.security import add_security_headers
+
+    app.after_request(add_security_headers)
+
+    @app.before_request
+    def remember_locales():
+        g.carnet_locales = app.config["CARNET_LOCALES"]

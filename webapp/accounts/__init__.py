@@ -1,0 +1,7 @@
+"""Accounts: users, roles, login with two-factor, relatives, API tokens."""
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+from webapp.accounts import views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,94 @@
+"""Accounts API: sign-up, bearer tokens, the caller's account, relatives."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from webapp.accounts import schemas, services
+from webapp.accounts.models import Role
+from webapp.accounts.specialties import SPECIALTIES
+from webapp.api.auth import _bearer_token, bearer_required, current_api_user, documented_errors
+from webapp.extensions import limiter
+from webapp.transaction import transaction
+
+blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and authentication")
+
+
+@blp.route("/accounts", methods=["POST"])
+@limiter.limit("20 per hour")
+@blp.arguments(schemas.AccountCreateSchema)
+@blp.response(201, schemas.AccountCreatedSchema)
+@documented_errors(409, 429)
+def create_account(data):
+    """Sign up as a patient or a practitioner.
+
+    A practitioner's answer holds `totp_secret` once: every later token
+    request needs a code from it."""
+    role = data.pop("role")
+    with transaction():
+        if role == Role.PATIENT:
+            for name in ("rpps", "specialty", "address", "postcode", "city"):
+                data.pop(name, None)
+            user = services.register_patient(**data)
+        else:
+            data.pop("birth_date", None)
+            user = services.register_practitioner(**data)
+    return user
+
+
+class TokenView(MethodView):
+    @limiter.limit("10 per minute")
+    @blp.arguments(schemas.TokenRequestSchema)
+    @blp.response(200, schemas.TokenSchema)
+    @documented_errors(401, 429)
+    def post(self, data):
+        """Exchange credentials (and a TOTP code where required) for a bearer token."""
+        with transaction():
+            user = services.check_password_login(data["email"], data["password"])
+            services.check_second_factor(user, data.get("totp"))
+            services.record_successful_login(user)
+            raw, token = services.issue_api_token(user)
+        return {"token": raw, "expires_at": token.expires_at}
+
+    @bearer_required()
+    @blp.response(204)
+    def delete(self):
+        """Revoke the token used for this request."""
+        with transaction():
+            services.revoke_api_token(_bearer_token())
+
+
+blp.add_url_rule("/auth/token", view_func=TokenView.as_view("token"))
+
+
+@blp.route("/me")
+@bearer_required()
+@blp.response(200, schemas.AccountSchema)
+def me():
+    """The caller's account with its patient or practitioner profile."""
+    return current_api_user()
+
+
+class RelativesView(MethodView):
+    @bearer_required(Role.PATIENT)
+    @blp.response(200, schemas.RelativesSchema)
+    def get(self):
+        """Patient profiles this account acts for, besides its own."""
+        return {"items": services.list_relatives(current_api_user())}
+
+    @bearer_required(Role.PATIENT)
+    @blp.arguments(schemas.PatientProfileSchema)
+    @blp.response(201, schemas.PatientProfileSchema)
+    def post(self, data):
+        """Add a relative (a child, a dependant) to book and keep a notebook for."""
+        with transaction():
+            return services.add_relative(current_api_user(), **data)
+
+
+blp.add_url_rule("/me/relatives", view_func=RelativesView.as_view("relatives"))
+
+
+@blp.route("/specialties")
+@blp.response(200, schemas.SpecialtiesSchema)
+def specialties():
+    """The specialties practitioners can hold."""
+    return {"items": [{"code": code, "label": str(label)} for code, label in SPECIALTIES.items()]}

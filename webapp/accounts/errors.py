@@ -1,0 +1,37 @@
+"""Errors raised by the accounts services."""
+
+from flask_babel import lazy_gettext as _l
+
+from webapp.errors import CarnetError, Conflict, InvalidInput, NotAuthenticated
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_message = _l("An account already exists with this email address.")
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    keeps_writes = True
+    default_message = _l("Wrong email or password.")
+
+
+class TotpRequired(NotAuthenticated):
+    code = "totp_required"
+    keeps_writes = True
+    default_message = _l("A valid two-factor authentication code is required.")
+
+
+class AccountLocked(CarnetError):
+    status = 429
+    code = "account_locked"
+    default_message = _l("Too many failed attempts: this account is locked for a while. Try again later or reset your password.")
+
+
+class InvalidToken(NotAuthenticated):
+    code = "invalid_token"
+    default_message = _l("The access token is missing, expired or revoked.")
+
+
+class InvalidAccountData(InvalidInput):
+    pass

@@ -1,0 +1,48 @@
+"""Forms of the account pages (CSRF-protected by Flask-WTF)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Regexp
+
+from webapp.accounts.specialties import SPECIALTIES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class TotpForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app"),
+                       validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits."))])
+
+
+class _SignupForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters, mixing letters with digits or symbols."))
+
+
+class PatientSignupForm(_SignupForm):
+    birth_date = DateField(_l("Birth date"), validators=[DataRequired()])
+
+
+class PractitionerSignupForm(_SignupForm):
+    rpps = StringField(_l("RPPS number"), validators=[DataRequired(), Length(max=20)],
+                       description=_l("The 11 digits of your RPPS identifier."))
+    specialty = SelectField(_l("Specialty"), choices=[SelectChoice(code, label) for code, label in SPECIALTIES.items()])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[DataRequired(), Regexp(r"^\d{5}$", message=_l("Five digits."))])
+    city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
+
+
+class PasswordResetRequestForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])

@@ -1,0 +1,282 @@
+"""Account rules: sign-up, authentication, two-factor, tokens, relatives.
+
+Services flush but never commit; the caller wraps them in `transaction()`.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from blinker import signal
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from stdnum import luhn
+
+from webapp.accounts import passwords, totp
+from webapp.accounts.errors import (
+    AccountLocked,
+    EmailTaken,
+    InvalidAccountData,
+    InvalidCredentials,
+    InvalidToken,
+    TotpRequired,
+)
+from webapp.accounts.models import (
+    ApiToken,
+    ClinicMember,
+    PatientProfile,
+    PatientProxy,
+    PractitionerProfile,
+    Role,
+    User,
+)
+from webapp.accounts.specialties import SPECIALTIES
+from webapp.db import now_utc
+from webapp.errors import NotFound
+from webapp.extensions import db
+
+# Sent after a practitioner account is created, so that features above
+# accounts (billing starts a trial) react without accounts knowing them.
+practitioner_registered = signal("practitioner-registered")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def rpps_problem(rpps: str) -> str | None:
+    if len(rpps) != 11 or not rpps.isdigit():
+        return str(_l("An RPPS number has exactly 11 digits."))
+    if not luhn.is_valid(rpps):
+        return str(_l("This RPPS number is not valid (its check digit does not match)."))
+    return None
+
+
+def _new_user(email: str, password: str, role: Role, locale: str | None) -> User:
+    problems = passwords.password_problems(password)
+    if problems:
+        raise InvalidAccountData(fields={"password": problems})
+    email = normalize_email(email)
+    if find_user_by_email(email) is not None:
+        raise EmailTaken(fields={"email": [str(EmailTaken.default_message)]})
+    user = User(email=email, password_hash=passwords.hash_password(password), role=role, locale=locale)
+    db.session.add(user)
+    return user
+
+
+def register_patient(*, email, password, first_name, last_name, birth_date, locale=None) -> User:
+    """Create a patient account with its own patient profile."""
+    if birth_date > dt.date.today():
+        raise InvalidAccountData(fields={"birth_date": [str(_l("The birth date is in the future."))]})
+    user = _new_user(email, password, Role.PATIENT, locale)
+    db.session.add(PatientProfile(
+        account=user, first_name=first_name.strip(), last_name=last_name.strip(),
+        birth_date=birth_date, email=user.email,
+    ))
+    db.session.flush()
+    return user
+
+
+def register_practitioner(
+    *, email, password, first_name, last_name, rpps, specialty, address, postcode, city,
+    locale=None, totp_secret=None,
+) -> User:
+    """Create a practitioner account; TOTP is mandatory, so a secret is set
+    at once and must be confirmed (web) or used (API) from the first login."""
+    errors = {}
+    if problem := rpps_problem(rpps):
+        errors["rpps"] = [problem]
+    if specialty not in SPECIALTIES:
+        errors["specialty"] = [str(_l("Unknown specialty."))]
+    if errors:
+        raise InvalidAccountData(fields=errors)
+    if db.session.scalar(sa.select(PractitionerProfile.id).where(PractitionerProfile.rpps == rpps)):
+        raise EmailTaken(
+            _l("A practitioner with this RPPS number is already registered."), code="rpps_taken",
+            fields={"rpps": [str(_l("A practitioner with this RPPS number is already registered."))]},
+        )
+    user = _new_user(email, password, Role.PRACTITIONER, locale)
+    user.totp_secret = totp_secret or totp.new_totp_secret()
+    db.session.add(PractitionerProfile(
+        user=user, first_name=first_name.strip(), last_name=last_name.strip(), rpps=rpps,
+        specialty=specialty, address=address.strip(), postcode=postcode.strip(), city=city.strip(),
+    ))
+    db.session.flush()
+    practitioner_registered.send(current_app._get_current_object(), practitioner=user.practitioner_profile)
+    return user
+
+
+def create_staff(*, email, password, clinic=None, clinic_role=None, role=Role.STAFF, locale=None) -> User:
+    user = _new_user(email, password, role, locale)
+    user.totp_secret = totp.new_totp_secret()
+    if clinic is not None:
+        db.session.add(ClinicMember(clinic=clinic, user=user, clinic_role=clinic_role))
+    db.session.flush()
+    return user
+
+
+def _record_failed_login(user: User) -> None:
+    user.failed_login_count += 1
+    if user.failed_login_count >= current_app.config["CARNET_LOGIN_LOCKOUT_ATTEMPTS"]:
+        minutes = current_app.config["CARNET_LOGIN_LOCKOUT_MINUTES"]
+        user.locked_until = now_utc() + dt.timedelta(minutes=minutes)
+        user.failed_login_count = 0
+
+
+def check_password_login(email: str, password: str) -> User:
+    """First factor. A locked account is refused even with the right password;
+    failures count towards the lock-out (the caller must commit them)."""
+    user = find_user_by_email(email)
+    if user is not None and user.locked_until and user.locked_until > now_utc():
+        raise AccountLocked()
+    if user is None or not passwords.verify_password(user.password_hash, password) or not user.is_active:
+        if user is not None:
+            _record_failed_login(user)
+        raise InvalidCredentials()
+    return user
+
+
+def check_second_factor(user: User, code: str | None) -> None:
+    """Second factor for the roles that require it; a wrong code counts as a failure."""
+    if not user.role.requires_totp:
+        return
+    if not totp.is_valid_totp(user.totp_secret, code):
+        if code:
+            _record_failed_login(user)
+        raise TotpRequired()
+
+
+def record_successful_login(user: User) -> None:
+    user.failed_login_count = 0
+    user.locked_until = None
+    if user.role.requires_totp and user.totp_enabled_at is None:
+        user.totp_enabled_at = now_utc()
+
+
+def enable_totp(user: User, secret: str, code: str) -> None:
+    if not totp.is_valid_totp(secret, code):
+        raise InvalidAccountData(fields={"code": [str(TotpRequired.default_message)]})
+    user.totp_secret = secret
+    user.totp_enabled_at = now_utc()
+
+
+def _token_digest(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def issue_api_token(user: User) -> tuple[str, ApiToken]:
+    """A new bearer token; only its digest is stored, the raw value is shown once."""
+    raw = secrets.token_urlsafe(32)
+    hours = current_app.config["CARNET_API_TOKEN_HOURS"]
+    token = ApiToken(user=user, token_hash=_token_digest(raw), expires_at=now_utc() + dt.timedelta(hours=hours))
+    db.session.add(token)
+    db.session.flush()
+    return raw, token
+
+
+def user_for_api_token(raw_token: str) -> User:
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token)))
+    now = now_utc()
+    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+        raise InvalidToken()
+    token.last_used_at = now
+    return token.user
+
+
+def revoke_api_token(raw_token: str) -> None:
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token)))
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = now_utc()
+
+
+def revoke_all_api_tokens(user: User) -> None:
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now_utc())
+    )
+
+
+def change_password(user: User, new_password: str) -> None:
+    problems = passwords.password_problems(new_password)
+    if problems:
+        raise InvalidAccountData(fields={"password": problems})
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = now_utc()
+    user.failed_login_count = 0
+    user.locked_until = None
+    revoke_all_api_tokens(user)
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _password_fingerprint(user: User) -> str:
+    # Tied to the current hash, so a token stops working once it has been used.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def password_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"user_id": user.id, "fp": _password_fingerprint(user)})
+
+
+def reset_password(token: str, new_password: str) -> User:
+    max_age = current_app.config["CARNET_PASSWORD_RESET_MINUTES"] * 60
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except (SignatureExpired, BadSignature):
+        raise InvalidAccountData(_l("This reset link is invalid or has expired.")) from None
+    user = db.session.get(User, data.get("user_id"))
+    if user is None or data.get("fp") != _password_fingerprint(user):
+        raise InvalidAccountData(_l("This reset link is invalid or has expired."))
+    change_password(user, new_password)
+    return user
+
+
+def acting_patient_ids(user: User) -> set[int]:
+    """The patient profiles this account may act for: its own and its relatives'."""
+    ids = set(db.session.scalars(sa.select(PatientProxy.patient_id).where(PatientProxy.user_id == user.id)))
+    if user.patient_profile is not None:
+        ids.add(user.patient_profile.id)
+    return ids
+
+
+def can_act_for_patient(user: User, patient_id: int) -> bool:
+    return patient_id in acting_patient_ids(user)
+
+
+def list_relatives(user: User) -> list[PatientProfile]:
+    return list(db.session.scalars(
+        sa.select(PatientProfile)
+        .join(PatientProxy, PatientProxy.patient_id == PatientProfile.id)
+        .where(PatientProxy.user_id == user.id)
+        .order_by(PatientProfile.birth_date)
+    ))
+
+
+def add_relative(user: User, *, first_name: str, last_name: str, birth_date: dt.date) -> PatientProfile:
+    """A patient account adds a profile it will act for (a child, a dependant)."""
+    if user.role is not Role.PATIENT:
+        raise NotFound()
+    if birth_date > dt.date.today():
+        raise InvalidAccountData(fields={"birth_date": [str(_l("The birth date is in the future."))]})
+    profile = PatientProfile(first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date)
+    db.session.add(profile)
+    db.session.add(PatientProxy(user=user, patient=profile))
+    db.session.flush()
+    return profile
+
+
+def practitioner_user_ids_of_clinic(staff_user: User) -> set[int]:
+    """Users of the practitioners who share a clinic with this staff member."""
+    clinic_ids = sa.select(ClinicMember.clinic_id).where(ClinicMember.user_id == staff_user.id)
+    return set(db.session.scalars(
+        sa.select(PractitionerProfile.user_id).where(PractitionerProfile.clinic_id.in_(clinic_ids))
+    ))

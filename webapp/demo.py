@@ -1,0 +1,116 @@
+"""`flask seed-demo`: a realistic demo world for the embedded default.
+
+Every demo account uses the password `carnet-demo-2026`; practitioners and
+staff share one fixed, documented TOTP secret so anyone can log in with any
+authenticator app. Never run this against production data.
+"""
+
+import datetime as dt
+import unicodedata
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+from stdnum import luhn
+
+from webapp.accounts import services as accounts
+from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, Role, User
+from webapp.extensions import db
+from webapp.transaction import transaction
+
+DEMO_PASSWORD = "carnet-demo-2026"
+DEMO_TOTP_SECRET = "CARNETDEMOTOTPSECRETKEY234567ABC"
+
+# (first name, last name, specialty, address, postcode, city)
+PRACTITIONERS = [
+    ("Claire", "Martin", "general_practitioner", "12 rue de la Roquette", "75011", "Paris"),
+    ("Julien", "Bernard", "pediatrician", "8 avenue Jean Jaurès", "69007", "Lyon"),
+    ("Sophie", "Dubois", "dermatologist", "24 cours Mirabeau", "13100", "Aix-en-Provence"),
+    ("Nicolas", "Thomas", "cardiologist", "3 place du Capitole", "31000", "Toulouse"),
+    ("Camille", "Robert", "gynecologist", "15 rue Sainte-Catherine", "33000", "Bordeaux"),
+    ("Antoine", "Richard", "ophthalmologist", "41 boulevard de la Liberté", "59800", "Lille"),
+    ("Élodie", "Petit", "dentist", "6 rue du Bac", "75007", "Paris"),
+    ("Mathieu", "Durand", "physiotherapist", "19 quai de la Fosse", "44000", "Nantes"),
+    ("Laure", "Leroy", "general_practitioner", "2 rue des Halles", "67000", "Strasbourg"),
+    ("Hugo", "Moreau", "psychiatrist", "27 rue Paradis", "13001", "Marseille"),
+    ("Inès", "Simon", "ent", "10 place Bellecour", "69002", "Lyon"),
+    ("Thomas", "Laurent", "rheumatologist", "5 rue Nationale", "37000", "Tours"),
+    ("Manon", "Lefebvre", "endocrinologist", "33 avenue de la Marne", "64200", "Biarritz"),
+    ("Pierre", "Michel", "general_practitioner", "14 rue Foch", "34000", "Montpellier"),
+    ("Chloé", "Garcia", "midwife", "7 rue de Siam", "29200", "Brest"),
+    ("Lucas", "David", "psychologist", "21 rue Saint-Ferréol", "13001", "Marseille"),
+    ("Sarah", "Bertrand", "pediatrician", "9 rue Gambetta", "35000", "Rennes"),
+    ("Maxime", "Roux", "osteopath", "18 rue d'Alsace", "38000", "Grenoble"),
+    ("Léa", "Vincent", "speech_therapist", "4 rue de la République", "21000", "Dijon"),
+    ("Olivier", "Fournier", "gastroenterologist", "30 boulevard Victor Hugo", "06000", "Nice"),
+]
+
+# (first name, last name, birth date, relatives as (first name, birth date))
+PATIENTS = [
+    ("Marie", "Lambert", dt.date(1986, 4, 12), [("Jules", dt.date(2016, 9, 3)), ("Alice", dt.date(2019, 2, 21))]),
+    ("Jean", "Girard", dt.date(1958, 11, 30), []),
+    ("Fatima", "Benali", dt.date(1979, 7, 8), [("Yanis", dt.date(2012, 5, 17))]),
+    ("Paul", "Mercier", dt.date(1994, 1, 25), []),
+]
+
+
+def demo_email(first_name: str, last_name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", f"{first_name}.{last_name}").encode("ascii", "ignore").decode()
+    return f"{ascii_name.lower()}@demo.example.com"
+
+
+def _rpps_for(index: int) -> str:
+    """A valid RPPS in the test range 997...: a 10-digit stem plus its Luhn digit."""
+    stem = f"997000{index:04d}"
+    return stem + luhn.calc_check_digit(stem)
+
+
+def seed_demo_world() -> list[tuple[str, str]]:
+    """Create the demo accounts; returns (role, email) of the documented logins."""
+    logins = []
+    clinic = Clinic(name="Centre médical de la Roquette", address="12 rue de la Roquette",
+                    postcode="75011", city="Paris", siret="12345678900011", billing_email="compta@demo.example.com")
+    db.session.add(clinic)
+    for index, (first, last, specialty, address, postcode, city) in enumerate(PRACTITIONERS):
+        user = accounts.register_practitioner(
+            email=demo_email(first, last), password=DEMO_PASSWORD, first_name=first, last_name=last,
+            rpps=_rpps_for(index), specialty=specialty, address=address, postcode=postcode, city=city,
+            locale="fr", totp_secret=DEMO_TOTP_SECRET,
+        )
+        user.totp_enabled_at = user.created_at
+        if city == "Paris" and address.startswith("12 rue de la Roquette"):
+            user.practitioner_profile.clinic = clinic
+            db.session.add(ClinicMember(clinic=clinic, user=user, clinic_role=ClinicRole.PRACTITIONER))
+        logins.append(("practitioner", user.email))
+    secretary = accounts.create_staff(email="secretariat@demo.example.com", password=DEMO_PASSWORD,
+                                      clinic=clinic, clinic_role=ClinicRole.SECRETARY, locale="fr")
+    backoffice = accounts.create_staff(email="backoffice@demo.example.com", password=DEMO_PASSWORD,
+                                       role=Role.ADMIN, locale="fr")
+    for staff in (secretary, backoffice):
+        staff.totp_secret = DEMO_TOTP_SECRET
+        staff.totp_enabled_at = staff.created_at
+        logins.append((staff.role.value, staff.email))
+    for first, last, birth_date, relatives in PATIENTS:
+        user = accounts.register_patient(
+            email=demo_email(first, last), password=DEMO_PASSWORD,
+            first_name=first, last_name=last, birth_date=birth_date, locale="fr",
+        )
+        for relative_first, relative_birth in relatives:
+            accounts.add_relative(user, first_name=relative_first, last_name=last, birth_date=relative_birth)
+        logins.append(("patient", user.email))
+    return logins
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
+@with_appcontext
+def seed_demo_command(if_empty: bool) -> None:
+    """Create the demo practitioners, patients, staff and their data."""
+    if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
+        click.echo("Demo data already present.")
+        return
+    with transaction():
+        logins = seed_demo_world()
+    click.echo(f"Demo logins (password {DEMO_PASSWORD!r}; TOTP secret {DEMO_TOTP_SECRET} for practitioners and staff):")
+    for role, email in logins:
+        click.echo(f"  {role:<13} {email}")

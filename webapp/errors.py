@@ -1,0 +1,138 @@
+"""Domain errors and the one error format of the app.
+
+Services raise `CarnetError` subclasses; the API renders them as
+`{"error": {"code", "message", "fields"}}` with their status, pages as a
+message. Every HTTP error under `/api/` gets the same JSON body.
+"""
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from webapp.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class CarnetError(Exception):
+    status = 400
+    code = "bad_request"
+    default_message = _l("The request is not valid.")
+    keeps_writes = False
+
+    def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None):
+        self.message = str(message or self.default_message)
+        if code:
+            self.code = code
+        self.fields = fields or {}
+        super().__init__(self.message)
+
+
+class NotAuthenticated(CarnetError):
+    status = 401
+    code = "not_authenticated"
+    default_message = _l("Authentication is required.")
+
+
+class Forbidden(CarnetError):
+    status = 403
+    code = "forbidden"
+    default_message = _l("You are not allowed to do this.")
+
+
+class NotFound(CarnetError):
+    status = 404
+    code = "not_found"
+    default_message = _l("Not found.")
+
+
+class Conflict(CarnetError):
+    status = 409
+    code = "conflict"
+    default_message = _l("This conflicts with the current state.")
+
+
+class InvalidInput(CarnetError):
+    status = 422
+    code = "validation_error"
+    default_message = _l("Some fields are not valid.")
+
+
+TOO_MANY_REQUESTS_MESSAGE = _l("Too many attempts in a short time. Wait a minute, then try again.")
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/billing/stripe/")
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
+    body = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten_webargs_messages(messages: dict) -> dict:
+    """webargs nests messages by location (json, query, ...); the API does not."""
+    fields: dict = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            fields.update(location_messages)
+        else:
+            fields.setdefault("_request", []).extend(location_messages)
+    return fields
+
+
+def _http_error_code(error: HTTPException) -> str:
+    return error.name.lower().replace(" ", "_").replace("'", "")
+
+
+def handle_carnet_error(error: CarnetError):
+    db.session.rollback()
+    if is_api_request():
+        return error_response(error.status, error.code, error.message, error.fields)
+    return render_template("error.html", status=error.status, message=error.message), error.status
+
+
+def handle_http_exception(error: HTTPException):
+    db.session.rollback()
+    data = getattr(error, "data", None) or {}
+    headers = dict(data.get("headers") or {})
+    if not is_api_request():
+        message = TOO_MANY_REQUESTS_MESSAGE if error.code == 429 else error.description
+        return render_template("error.html", status=error.code, message=message), error.code
+    if error.code == 422 and "messages" in data:
+        return error_response(
+            422, "validation_error", str(InvalidInput.default_message),
+            _flatten_webargs_messages(data["messages"]),
+        )
+    if error.code == 400 and "messages" in data:
+        return error_response(
+            400, "malformed_request", "The request body is not valid JSON.",
+            _flatten_webargs_messages(data["messages"]),
+        )
+    if error.code == 429:
+        return error_response(429, "rate_limited", "Too many requests; try again later.", headers=headers)
+    return error_response(error.code, _http_error_code(error), error.description, headers=headers)
+
+
+def handle_unexpected_error(error: Exception):
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    if is_api_request():
+        return error_response(500, "internal_error", "An unexpected error occurred.")
+    return render_template("error.html", status=500, message=InternalServerError.description), 500
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(CarnetError, handle_carnet_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected_error)

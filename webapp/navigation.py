@@ -1,0 +1,32 @@
+"""The main menu: each feature registers its entries for the roles that use them."""
+
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    endpoint: str
+    label: object  # a lazy translated string
+    roles: frozenset
+    order: int
+
+
+_entries: list[NavEntry] = []
+
+
+def register_nav(endpoint: str, label, roles, order: int = 50) -> None:
+    if not any(entry.endpoint == endpoint for entry in _entries):
+        _entries.append(NavEntry(endpoint, label, frozenset(roles), order))
+
+
+def navigation_items() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    return [
+        {"url": url_for(entry.endpoint), "label": entry.label}
+        for entry in sorted(_entries, key=lambda entry: entry.order)
+        if current_user.role in entry.roles
+    ]

@@ -1,0 +1,1 @@
+"""Notifications: email (and SMS) messages caused by changes in the app."""
