@@ -1,0 +1,1 @@
+"""Billing: plans, practitioner subscriptions, invoices, payment providers."""
