@@ -81,13 +81,14 @@ def build_email_message(content: EmailContent, *, sender: str, message_id: str) 
     message["To"] = content.to
     message["Date"] = email.utils.format_datetime(now_utc())
     message["Message-ID"] = message_id
-    message["Content-Language"] = content.locale
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
     for attachment in content.attachments:
         maintype, _, subtype = attachment.mime_type.partition("/")
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    # Last: building the parts moves or drops the Content-* headers set before.
+    message["Content-Language"] = content.locale
     return message
 
 
