@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -32,6 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # jobs and CLI commands: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     locales = g.get("carnet_locales") or ["fr", "en"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in locales:
         return current_user.locale
