@@ -102,12 +102,19 @@ def _run_in_app_context(app: Flask, job_id: str) -> None:
 
 def build_scheduler(app: Flask, scheduler_class=BackgroundScheduler):
     """A scheduler holding every job of the registry (not started)."""
-    scheduler = scheduler_class(timezone=dt.timezone.utc, job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": None,
-    })
+    scheduler = scheduler_class(timezone=dt.timezone.utc)
     for job in JOBS:
-        scheduler.add_job(_run_in_app_context, job.trigger, args=[app, job.id], id=job.id, name=job.id)
+        # A late run still happens (once: coalesced), and never two at a time.
+        scheduler.add_job(_run_in_app_context, job.trigger, args=[app, job.id], id=job.id, name=job.id,
+                          coalesce=True, max_instances=1, misfire_grace_time=None)
     return scheduler
+
+
+def _log_to_console() -> None:
+    """Show the app's own INFO messages (the console mail transport writes there),
+    not the scheduler's line for every run."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs (outbox, reminders, billing...).")
@@ -117,6 +124,7 @@ scheduler_cli = AppGroup("scheduler", help="Scheduled jobs (outbox, reminders, b
 @with_appcontext
 def run_scheduler_command() -> None:
     """Run the scheduler alone in the foreground (production: one such process)."""
+    _log_to_console()
     scheduler = build_scheduler(current_app._get_current_object(), BlockingScheduler)
     click.echo(f"Scheduler running {len(JOBS)} job(s): {', '.join(job.id for job in JOBS)}")
     scheduler.start()
@@ -140,6 +148,7 @@ def serve_command(host: str, port: int) -> None:
     mode = app.config["CARNET_SCHEDULER"]
     if mode not in ("in-process", "off"):
         raise click.UsageError(f"CARNET_SCHEDULER is {mode!r}: use 'in-process' or 'off'.")
+    _log_to_console()
     scheduler = build_scheduler(app) if mode == "in-process" else None
     if scheduler is not None:
         scheduler.start()
