@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from tests.notifications.conftest import free_port
 from tests.notifications.factories import outbox
-from webapp import create_app
 from webapp.extensions import db
 from webapp.jobs import INTERVAL_ORIGIN, JOBS, Job, cron, every
 from webapp.notifications.models import Category, NotificationStatus
@@ -52,10 +51,11 @@ def test_scheduler_jobs_coalesce_and_never_overlap(app):
 
 
 def test_create_app_never_starts_a_scheduler():
-    before = {thread.name for thread in threading.enumerate()}
-    create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    after = {thread.name for thread in threading.enumerate()}
-    assert not any("APScheduler" in name for name in after - before)
+    """As in a web worker: `wsgi:app` is built and no scheduler thread exists."""
+    script = "import threading, wsgi; print(sorted(t.name for t in threading.enumerate()))"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+                            env=os.environ | {"DATABASE_URL": "sqlite://"})
+    assert result.stdout.strip() == "['MainThread']"
 
 
 def test_due_time_of_an_interval_job_is_aligned_for_every_process():
