@@ -12,9 +12,9 @@ from tests.notifications.factories import PARIS_MORNING, make_ics, outbox
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications import messages
-from webapp.notifications.models import Category, NotificationStatus
+from webapp.notifications.models import Category, Channel, NotificationStatus
 from webapp.notifications.sender import LEASE, retry_delay, send_due_notifications
-from webapp.notifications.services import enqueue_email, enqueue_sms
+from webapp.notifications.services import enqueue_email, enqueue_sms, set_notification_preferences
 from webapp.transaction import transaction
 
 
@@ -167,9 +167,6 @@ def test_not_sent_after_its_cut_off(smtp):
 def test_category_turned_off_after_enqueue_is_skipped(smtp):
     patient = factories.make_patient()
     queue_simple("notebook-entry:7", user_id=patient.account.id)
-    from webapp.notifications.models import Channel
-    from webapp.notifications.services import set_notification_preferences
-
     with transaction():
         set_notification_preferences(patient.account, {(Category.NOTEBOOK, Channel.EMAIL): False}, by=patient.account)
     report = send_due_notifications()
