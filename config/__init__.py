@@ -32,6 +32,13 @@ def _env_int(name: str, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
+def _env_int_list(name: str, default: list[int]) -> list[int]:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return [int(part) for part in value.split(",") if part.strip()]
+
+
 def load_settings() -> dict:
     """Read every setting from the environment, with embedded defaults."""
     env = os.environ.get("CARNET_ENV", "development")
@@ -59,6 +66,11 @@ def load_settings() -> dict:
         "CARNET_SMTP_PASSWORD": os.environ.get("CARNET_SMTP_PASSWORD", ""),
         "CARNET_SMTP_STARTTLS": _env_bool("CARNET_SMTP_STARTTLS", True),
         "CARNET_MAIL_FROM": os.environ.get("CARNET_MAIL_FROM", "Carnet <no-reply@localhost>"),
+        "CARNET_SMS_BACKEND": os.environ.get("CARNET_SMS_BACKEND", "console"),
+        "CARNET_OUTBOX_MAX_ATTEMPTS": _env_int("CARNET_OUTBOX_MAX_ATTEMPTS", 6),
+        "CARNET_OUTBOX_RETRY_SECONDS": _env_int("CARNET_OUTBOX_RETRY_SECONDS", 60),
+        "CARNET_REMINDER_HOURS": _env_int_list("CARNET_REMINDER_HOURS", [48, 2]),
+        "CARNET_EMAIL_CONFIRMATION_DAYS": _env_int("CARNET_EMAIL_CONFIRMATION_DAYS", 7),
         "CARNET_SCHEDULER": os.environ.get("CARNET_SCHEDULER", "in-process"),
         "CARNET_BILLING_PROVIDER": os.environ.get("CARNET_BILLING_PROVIDER", "manual"),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -32,6 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # jobs and CLI commands: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     locales = g.get("carnet_locales") or ["fr", "en"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in locales:
         return current_user.locale
@@ -68,13 +70,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, site
+    from webapp import accounts, notifications, site
     from webapp.accounts import api as accounts_api
     from webapp.api.setup import register_api
     from webapp.navigation import navigation_items
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(notifications.bp)
     register_api(app, [accounts_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
@@ -82,8 +85,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from webapp.demo import seed_demo_command
+    from webapp.scheduler import scheduler_cli, serve_command
 
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(serve_command)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -2,6 +2,8 @@
 
 from urllib.parse import urlsplit
 
+from flask import current_app, url_for
+
 
 def safe_next_url(target: str | None, fallback: str) -> str:
     """Only a path on this site is an acceptable redirect target (no open redirect)."""
@@ -11,3 +13,8 @@ def safe_next_url(target: str | None, fallback: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return fallback
     return target
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link on the public address (`CARNET_BASE_URL`), for mail and feeds."""
+    return current_app.config["CARNET_BASE_URL"].rstrip("/") + url_for(endpoint, _external=False, **values)

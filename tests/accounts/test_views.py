@@ -8,6 +8,7 @@ import pyotp
 from tests import factories
 from webapp.accounts.models import User
 from webapp.extensions import db
+from webapp.notifications.sender import send_due_notifications
 
 
 def test_patient_signs_up_and_is_logged_in(form_post, client):
@@ -119,6 +120,7 @@ def test_password_reset_by_emailed_link(form_post, client, caplog):
     patient = factories.make_patient()
     with caplog.at_level(logging.INFO, logger="carnet.mail"):
         form_post("/password/forgot", {"email": patient.account.email})
+        send_due_notifications()  # the outbox job, with the console transport of the tests
     link = re.search(r"http://carnet\.test(/password/reset/\S+)", caplog.text).group(1)
     assert form_post(link, {"password": "un-nouveau-2026"}).status_code == 302
     assert form_post("/login", {"email": patient.account.email, "password": "un-nouveau-2026"}).status_code == 302
@@ -129,6 +131,7 @@ def test_password_reset_by_emailed_link(form_post, client, caplog):
 def test_password_reset_does_not_reveal_unknown_accounts(form_post, caplog):
     with caplog.at_level(logging.INFO, logger="carnet.mail"):
         response = form_post("/password/forgot", {"email": "nobody@example.com"}, follow_redirects=True)
+        send_due_notifications()
     assert "Si un compte existe" in response.get_data(as_text=True)
     assert "nobody@example.com" not in caplog.text
 

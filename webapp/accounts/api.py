@@ -32,6 +32,7 @@ def create_account(data):
         else:
             data.pop("birth_date", None)
             user = services.register_practitioner(**data)
+        services.send_email_confirmation(user)
     return user
 
 

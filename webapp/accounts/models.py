@@ -33,6 +33,7 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    email_confirmed_at: Mapped[dt.datetime | None]
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role))
     locale: Mapped[str | None] = mapped_column(sa.String(5))

@@ -36,6 +36,8 @@ from webapp.accounts.specialties import SPECIALTIES
 from webapp.db import now_utc
 from webapp.errors import NotFound
 from webapp.extensions import db
+from webapp.notifications import messages
+from webapp.urls import external_url
 
 # Sent after a practitioner account is created, so that features above
 # accounts (billing starts a trial) react without accounts knowing them.
@@ -225,6 +227,45 @@ def _password_fingerprint(user: User) -> str:
 
 def password_reset_token(user: User) -> str:
     return _reset_serializer().dumps({"user_id": user.id, "fp": _password_fingerprint(user)})
+
+
+def send_password_reset(user: User) -> None:
+    """Queue the password-reset link for this account."""
+    token = password_reset_token(user)
+    messages.notify_password_reset(
+        key=messages.token_key("password-reset", user.id, token), to=user.email, locale=user.locale,
+        reset_url=external_url("accounts.reset_password", token=token),
+        valid_minutes=current_app.config["CARNET_PASSWORD_RESET_MINUTES"], user_id=user.id,
+    )
+
+
+def _confirmation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-confirmation")
+
+
+def send_email_confirmation(user: User) -> None:
+    """Queue the link that proves the account owns its email address."""
+    token = _confirmation_serializer().dumps({"user_id": user.id, "email": user.email})
+    messages.notify_account_confirmation(
+        key=messages.token_key("account-confirmation", user.id, token), to=user.email, locale=user.locale,
+        confirm_url=external_url("notifications.confirm_email", token=token), user_id=user.id,
+    )
+
+
+def confirm_email(token: str) -> User:
+    """Mark the address confirmed; the link is valid for the configured days
+    and only for the address it was sent to."""
+    max_age = current_app.config["CARNET_EMAIL_CONFIRMATION_DAYS"] * 86400
+    try:
+        data = _confirmation_serializer().loads(token, max_age=max_age)
+    except (SignatureExpired, BadSignature):
+        raise InvalidAccountData(_l("This confirmation link is invalid or has expired.")) from None
+    user = db.session.get(User, data.get("user_id"))
+    if user is None or user.email != data.get("email"):
+        raise InvalidAccountData(_l("This confirmation link is invalid or has expired."))
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now_utc()
+    return user
 
 
 def reset_password(token: str, new_password: str) -> User:

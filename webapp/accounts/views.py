@@ -16,7 +16,6 @@ from webapp.accounts.forms import (
 from webapp.accounts.models import User
 from webapp.errors import CarnetError
 from webapp.extensions import db, limiter
-from webapp.notifications.services import send_email
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
 
@@ -139,6 +138,7 @@ def signup_patient():
                     email=form.email.data, password=form.password.data, first_name=form.first_name.data,
                     last_name=form.last_name.data, birth_date=form.birth_date.data, locale=session.get("locale"),
                 )
+                services.send_email_confirmation(user)
         except CarnetError as error:
             show_errors(form, error)
         else:
@@ -159,6 +159,7 @@ def signup_practitioner():
                     address=form.address.data, postcode=form.postcode.data, city=form.city.data,
                     locale=session.get("locale"),
                 )
+                services.send_email_confirmation(user)
         except CarnetError as error:
             show_errors(form, error)
         else:
@@ -174,11 +175,8 @@ def forgot_password():
     if form.validate_on_submit():
         user = services.find_user_by_email(form.email.data)
         if user is not None:
-            token = services.password_reset_token(user)
-            send_email(to=user.email, template="password_reset", locale=user.locale, context={
-                "reset_url": current_app.config["CARNET_BASE_URL"] + url_for("accounts.reset_password", token=token),
-                "minutes": current_app.config["CARNET_PASSWORD_RESET_MINUTES"],
-            })
+            with transaction():
+                services.send_password_reset(user)
         # The same answer whether or not the account exists.
         flash(_("If an account exists for this address, a reset link is on its way."), "success")
         return redirect(url_for("accounts.login"))

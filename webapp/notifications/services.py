@@ -1,19 +1,255 @@
-"""Sending notifications.
+"""The outbox: notifications are written with the change that causes them, sent later by a job.
 
-`send_email` renders a message from a template and hands it to the
-transport; the console transport (the embedded default) logs it.
+Other features call `enqueue_email`/`enqueue_sms` (or, better, one of the
+`messages.notify_*` functions) inside their own transaction: if that
+transaction rolls back, no notification exists. The message is rendered at
+once, in the recipient's language, and stored encrypted, so the sender
+needs no feature code and no data changes between enqueue and send.
 """
 
-import logging
+import base64
+import dataclasses
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
 
+import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy.dialects import postgresql, sqlite
 
-log = logging.getLogger("carnet.mail")
+from webapp import crypto
+from webapp.accounts.models import User
+from webapp.db import now_utc
+from webapp.errors import Forbidden, InvalidInput
+from webapp.extensions import db
+from webapp.notifications.models import (
+    OPTIONAL_CATEGORIES,
+    Category,
+    Channel,
+    Notification,
+    NotificationPreference,
+    NotificationPreferenceChange,
+    NotificationStatus,
+)
 
 
-def send_email(*, to: str, template: str, context: dict, locale: str | None = None) -> None:
-    """Render `notifications/<template>.txt` (first line: the subject) and send it."""
-    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+@dataclasses.dataclass(frozen=True)
+class Attachment:
+    filename: str
+    mime_type: str
+    data: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class EmailContent:
+    to: str
+    subject: str
+    text: str
+    html: str
+    locale: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class SmsContent:
+    to: str
+    text: str
+
+
+# Rendering ------------------------------------------------------------------
+
+def _locale_or_default(locale: str | None) -> str:
+    return locale if locale in current_app.config["CARNET_LOCALES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _html_paragraphs(body: str) -> list[Markup]:
+    """Plain-text paragraphs as HTML: escaped, line breaks kept, lone links made clickable."""
+    paragraphs = []
+    for block in body.strip().split("\n\n"):
+        if not block.strip():
+            continue
+        lines = [line.strip() for line in block.strip().splitlines()]
+        if len(lines) == 1 and lines[0].startswith(("http://", "https://")):
+            url = escape(lines[0])
+            paragraphs.append(Markup(f'<a class="button" href="{url}">{url}</a>'))
+        else:
+            paragraphs.append(Markup("<br>\n").join(escape(line) for line in lines))
+    return paragraphs
+
+
+def render_email(template: str, context: dict, locale: str | None = None) -> tuple[str, str, str]:
+    """(subject, text, html) of `notifications/<template>.txt` in `locale`.
+
+    The text template's first line is the subject; its paragraphs become the
+    HTML part, so both parts always say the same thing."""
+    locale = _locale_or_default(locale)
+    with force_locale(locale):
         subject, _, body = render_template(f"notifications/{template}.txt", **context).partition("\n")
-    log.info("mail to %s\nSubject: %s\n%s", to, subject.strip(), body.strip())
+        subject, body = subject.strip(), re.sub(r"\n\s*\n\s*\n+", "\n\n", body.strip())
+        html = render_template("notifications/email.html", subject=subject, locale=locale,
+                               paragraphs=_html_paragraphs(body))
+    return subject, body + "\n", html
+
+
+def render_sms(template: str, context: dict, locale: str | None = None) -> str:
+    with force_locale(_locale_or_default(locale)):
+        return " ".join(render_template(f"notifications/{template}.sms.txt", **context).split())
+
+
+def _seal(content) -> bytes:
+    data = dataclasses.asdict(content)
+    for attachment in data.get("attachments", ()):
+        attachment["data"] = base64.b64encode(attachment["data"]).decode()
+    return crypto.encrypt(json.dumps(data).encode())
+
+
+def open_email(notification: Notification) -> EmailContent:
+    data = json.loads(crypto.decrypt(notification.payload))
+    attachments = tuple(Attachment(a["filename"], a["mime_type"], base64.b64decode(a["data"]))
+                        for a in data.pop("attachments"))
+    return EmailContent(**data, attachments=attachments)
+
+
+def open_sms(notification: Notification) -> SmsContent:
+    return SmsContent(**json.loads(crypto.decrypt(notification.payload)))
+
+
+# Enqueueing -------------------------------------------------------------------
+
+def _insert_ignoring_duplicates(values: dict) -> None:
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
+    db.session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["channel", "key"]))
+
+
+def _enqueue(*, channel: Channel, key: str, category: Category, user_id: int | None,
+             due_at: dt.datetime | None, not_after: dt.datetime | None, seal) -> None:
+    if not key or len(key) > 200:
+        raise ValueError("a notification key has 1 to 200 characters")
+    if user_id is not None and not is_wanted(user_id, category, channel):
+        return
+    now = now_utc()
+    values = {
+        "channel": channel, "key": key, "category": category, "user_id": user_id,
+        "status": NotificationStatus.PENDING, "due_at": due_at or now, "not_after": not_after,
+        "attempts": 0, "created_at": now, "updated_at": now,
+    }
+    existing = db.session.scalar(sa.select(Notification).where(Notification.channel == channel,
+                                                               Notification.key == key))
+    if existing is None:
+        _insert_ignoring_duplicates(values | {"payload": seal()})
+    elif existing.status is NotificationStatus.CANCELLED:
+        # Never sent: scheduling it again is safe (an appointment moved back).
+        for name, value in values.items():
+            setattr(existing, name, value)
+        existing.payload = seal()
+        existing.last_error = None
+        existing.claim_token = existing.claimed_until = None
+
+
+def enqueue_email(
+    *, key: str, to: str, template: str, context: dict, category: Category, locale: str | None = None,
+    due_at: dt.datetime | None = None, not_after: dt.datetime | None = None,
+    attachments: Iterable[tuple[str, str, bytes]] = (), user_id: int | None = None,
+) -> None:
+    """Queue an email in the caller's transaction.
+
+    Rules: a `key` names one notification purpose and is used once per
+    channel (enqueuing it again is a no-op, unless it was cancelled before
+    being sent); a user who turned `category` off for email gets nothing
+    (security and billing notices cannot be turned off); nothing is sent
+    before `due_at` nor after `not_after`."""
+    locale = _locale_or_default(locale)
+
+    def seal() -> bytes:
+        subject, text, html = render_email(template, context, locale)
+        files = tuple(Attachment(name, mime, bytes(data)) for name, mime, data in attachments)
+        return _seal(EmailContent(to=to, subject=subject, text=text, html=html, locale=locale, attachments=files))
+
+    _enqueue(channel=Channel.EMAIL, key=key, category=category, user_id=user_id,
+             due_at=due_at, not_after=not_after, seal=seal)
+
+
+def enqueue_sms(
+    *, key: str, to: str, template: str, context: dict, category: Category, locale: str | None = None,
+    due_at: dt.datetime | None = None, not_after: dt.datetime | None = None, user_id: int | None = None,
+) -> None:
+    """Queue a text message in the caller's transaction; same rules as `enqueue_email`."""
+    _enqueue(channel=Channel.SMS, key=key, category=category, user_id=user_id, due_at=due_at, not_after=not_after,
+             seal=lambda: _seal(SmsContent(to=to, text=render_sms(template, context, locale))))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def cancel_notifications(key_prefix: str) -> int:
+    """Withdraw every notification not yet sent whose key starts with `key_prefix`.
+
+    A notification being sent right now (claimed by a sender) is not
+    withdrawn. Returns how many were cancelled."""
+    if not key_prefix:
+        raise ValueError("an empty prefix would cancel every notification")
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.key.like(_escape_like(key_prefix) + "%", escape="\\"),
+               Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.CANCELLED, updated_at=now_utc())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+# Preferences --------------------------------------------------------------------
+
+def is_wanted(user_id: int, category: Category, channel: Channel) -> bool:
+    """Whether this user receives `category` notifications on `channel`."""
+    if not category.can_be_turned_off:
+        return True
+    enabled = db.session.scalar(sa.select(NotificationPreference.is_enabled).where(
+        NotificationPreference.user_id == user_id, NotificationPreference.category == category,
+        NotificationPreference.channel == channel,
+    ))
+    return enabled is not False
+
+
+def notification_preferences(user: User) -> dict[tuple[Category, Channel], bool]:
+    """Every category a user may turn off, per channel, with its current state."""
+    stored = {(row.category, row.channel): row.is_enabled for row in db.session.scalars(
+        sa.select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
+    return {(category, channel): stored.get((category, channel), True)
+            for category in OPTIONAL_CATEGORIES for channel in Channel}
+
+
+def set_notification_preferences(user: User, choices: dict[tuple[Category, Channel], bool], *, by: User) -> int:
+    """Turn categories on or off per channel for `user`.
+
+    Rules: only the user themself changes their settings; security and
+    billing notices cannot be turned off; each change is recorded with its
+    time and author. Returns how many settings changed."""
+    if by.id != user.id:
+        raise Forbidden()
+    if any(not Category(category).can_be_turned_off for category, _ in choices):
+        raise InvalidInput(_l("Security and billing notices cannot be turned off."), code="notification_required")
+    current = notification_preferences(user)
+    now = now_utc()
+    changed = 0
+    for (category, channel), enabled in choices.items():
+        category, channel, enabled = Category(category), Channel(channel), bool(enabled)
+        if current[(category, channel)] == enabled:
+            continue
+        preference = db.session.get(NotificationPreference, (user.id, category, channel))
+        if preference is None:
+            db.session.add(NotificationPreference(user_id=user.id, category=category, channel=channel,
+                                                  is_enabled=enabled, updated_at=now))
+        else:
+            preference.is_enabled, preference.updated_at = enabled, now
+        db.session.add(NotificationPreferenceChange(user_id=user.id, category=category, channel=channel,
+                                                    is_enabled=enabled, changed_by_id=by.id, changed_at=now))
+        changed += 1
+    db.session.flush()
+    return changed

@@ -1,0 +1,251 @@
+"""The outbox sender against a real SMTP server: content, retries, failures, concurrency, leases."""
+
+import datetime as dt
+import logging
+import threading
+
+import icalendar
+import pytest
+
+from tests import factories
+from tests.notifications.factories import PARIS_MORNING, make_ics, outbox
+from webapp.db import now_utc
+from webapp.extensions import db
+from webapp.notifications import messages
+from webapp.notifications.models import Category, Channel, NotificationStatus
+from webapp.notifications.sender import LEASE, retry_delay, send_due_notifications
+from webapp.notifications.services import enqueue_email, enqueue_sms, set_notification_preferences
+from webapp.transaction import transaction
+
+
+def queue_booking_confirmation(appointment_id: int = 1, *, to: str = "marie@example.com", locale: str = "fr"):
+    with transaction():
+        messages.notify_booking_confirmed(
+            key=f"booking-confirmed:{appointment_id}", to=to, locale=locale, patient_name="Marie Lambert",
+            practitioner_name="Dr Claire Martin", starts_at=PARIS_MORNING, address="12 rue de la Roquette, 75011 Paris",
+            reason="Consultation", manage_url=f"http://carnet.test/appointments/{appointment_id}",
+            ics_bytes=make_ics(uid=f"appointment-{appointment_id}@carnet.test"),
+        )
+
+
+def queue_simple(key: str, **overrides):
+    values = {"key": key, "to": "paul@example.com", "template": "notebook_entry", "category": Category.NOTEBOOK,
+              "context": {"practitioner_name": "Dr Martin", "notebook_url": "http://carnet.test/notebook"}}
+    with transaction():
+        enqueue_email(**(values | overrides))
+
+
+def test_booking_confirmation_arrives_with_both_parts_and_the_ics(smtp):
+    queue_booking_confirmation()
+
+    report = send_due_notifications()
+
+    assert report.sent == 1
+    [message] = smtp.messages
+    assert message["To"] == "marie@example.com"
+    assert message["From"] == "Carnet <no-reply@carnet.test>"
+    assert message["Subject"] == "Rendez-vous confirmé : mardi 12 mars 2030 à 09:30"
+    assert message["Content-Language"] == "fr" and message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"].endswith("@carnet.test>") and message["Date"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Votre rendez-vous avec Dr Claire Martin est confirmé." in text
+    assert "Motif de consultation : Consultation" in text
+    assert "http://carnet.test/appointments/1" in text
+    assert '<html lang="fr">' in html and "Votre rendez-vous avec Dr Claire Martin est confirmé." in html
+    assert '<a class="button" href="http://carnet.test/appointments/1">' in html
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "appointment.ics"
+    assert attachment.get_content_type() == "text/calendar"
+    event = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")[0]
+    assert str(event["UID"]) == "appointment-1@carnet.test"
+    assert event.decoded("DTSTART") == PARIS_MORNING
+    [row] = outbox()
+    assert row.status is NotificationStatus.SENT and row.sent_at is not None and row.attempts == 1
+
+
+def test_message_in_english_for_an_english_recipient(smtp):
+    queue_booking_confirmation(locale="en")
+    send_due_notifications()
+    [message] = smtp.messages
+    assert message["Subject"] == "Appointment confirmed: Tuesday, March 12, 2030 at 9:30\u202fAM"
+    assert "Your appointment with Dr Claire Martin is confirmed." in message.get_body(("plain",)).get_content()
+
+
+def test_html_part_escapes_what_the_caller_passes(smtp):
+    queue_simple("notebook-entry:1", context={"practitioner_name": "<script>x</script>",
+                                             "notebook_url": "http://carnet.test/notebook"})
+    send_due_notifications()
+    html = smtp.messages[0].get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_one_smtp_connection_per_batch(smtp):
+    for index in range(3):
+        queue_booking_confirmation(index)
+    assert send_due_notifications().sent == 3
+    assert len(smtp.messages) == 3 and len(smtp.sessions) == 1
+
+
+def test_sending_twice_sends_each_message_once(smtp):
+    queue_booking_confirmation()
+    send_due_notifications()
+    assert send_due_notifications().sent == 0
+    assert len(smtp.messages) == 1
+
+
+def test_nothing_is_sent_before_its_due_time(smtp):
+    queue_simple("later", due_at=now_utc() + dt.timedelta(hours=1))
+    assert send_due_notifications().sent == 0
+    assert send_due_notifications(now_utc() + dt.timedelta(hours=1, seconds=1)).sent == 1
+
+
+def test_temporary_refusal_is_retried_with_backoff_then_sent(smtp):
+    queue_simple("retry-me")
+    smtp.replies.append("451 4.3.0 Try again later")
+    now = now_utc()
+
+    first = send_due_notifications(now)
+
+    [row] = outbox()
+    assert first.retried == 1 and smtp.messages == []
+    assert row.status is NotificationStatus.PENDING and row.attempts == 1
+    assert "451" in row.last_error
+    assert now + dt.timedelta(seconds=47) <= row.due_at <= now + dt.timedelta(seconds=73)  # 60 s ± 20 %
+    assert send_due_notifications(now + dt.timedelta(seconds=30)).sent == 0  # not before the backoff
+    assert send_due_notifications(row.due_at).sent == 1
+    [row] = outbox()
+    assert row.status is NotificationStatus.SENT and row.attempts == 2 and row.last_error is None
+
+
+def test_retry_delay_grows_exponentially_with_jitter():
+    delays = [retry_delay(attempt, 60) for attempt in (1, 2, 3, 4)]
+    for attempt, delay in enumerate(delays, start=1):
+        expected = 60 * 2 ** (attempt - 1)
+        assert expected * 0.8 <= delay.total_seconds() <= expected * 1.2
+    assert retry_delay(30, 60) <= dt.timedelta(hours=6) * 1.2
+
+
+def test_fails_for_good_after_the_last_attempt_keeping_the_error(smtp, app):
+    queue_simple("always-refused")
+    attempts = app.config["CARNET_OUTBOX_MAX_ATTEMPTS"]
+    smtp.replies.extend(["451 4.3.0 Mailbox busy"] * attempts)
+    now = now_utc()
+    for _ in range(attempts):
+        send_due_notifications(now)
+        now += dt.timedelta(days=1)
+    [row] = outbox()
+    assert row.status is NotificationStatus.FAILED and row.attempts == attempts
+    assert row.last_error == "451 4.3.0 Mailbox busy"
+    assert send_due_notifications(now).sent == 0 and smtp.messages == []
+
+
+def test_permanent_refusal_fails_at_once(smtp):
+    queue_simple("no-such-mailbox")
+    smtp.replies.append("550 5.1.1 No such user")
+    report = send_due_notifications()
+    [row] = outbox()
+    assert report.failed == 1 and row.status is NotificationStatus.FAILED and row.attempts == 1
+    assert "550" in row.last_error
+
+
+def test_unreachable_server_is_a_temporary_failure(app, smtp):
+    app.config["CARNET_SMTP_PORT"] = 1  # nothing listens there
+    queue_simple("server-down")
+    report = send_due_notifications()
+    [row] = outbox()
+    assert report.retried == 1 and row.status is NotificationStatus.PENDING and row.last_error
+
+
+def test_not_sent_after_its_cut_off(smtp):
+    queue_simple("too-late", due_at=now_utc() - dt.timedelta(hours=3), not_after=now_utc() - dt.timedelta(hours=1))
+    report = send_due_notifications()
+    [row] = outbox()
+    assert report.expired == 1 and row.status is NotificationStatus.EXPIRED and smtp.messages == []
+
+
+def test_category_turned_off_after_enqueue_is_skipped(smtp):
+    patient = factories.make_patient()
+    queue_simple("notebook-entry:7", user_id=patient.account.id)
+    with transaction():
+        set_notification_preferences(patient.account, {(Category.NOTEBOOK, Channel.EMAIL): False}, by=patient.account)
+    report = send_due_notifications()
+    assert report.skipped == 1 and smtp.messages == []
+    assert outbox()[0].status is NotificationStatus.SKIPPED
+
+
+def test_a_claim_left_by_a_crashed_sender_is_taken_back_after_its_lease(smtp):
+    queue_simple("crashed")
+    row = outbox()[0]
+    row.status, row.claim_token, row.attempts = NotificationStatus.SENDING, "gone", 1
+    row.claimed_until = now_utc() + LEASE
+    db.session.commit()
+
+    assert send_due_notifications().sent == 0  # still leased to the other sender
+    assert send_due_notifications(now_utc() + LEASE + dt.timedelta(seconds=1)).sent == 1
+    assert outbox()[0].attempts == 2
+
+
+def test_a_crashed_last_attempt_is_failed_not_resent(smtp, app):
+    queue_simple("crashed-last")
+    row = outbox()[0]
+    row.status, row.claim_token = NotificationStatus.SENDING, "gone"
+    row.attempts = app.config["CARNET_OUTBOX_MAX_ATTEMPTS"]
+    row.claimed_until = now_utc() - dt.timedelta(seconds=1)
+    db.session.commit()
+    report = send_due_notifications()
+    assert report.failed == 1 and smtp.messages == []
+    assert outbox()[0].status is NotificationStatus.FAILED
+
+
+def test_stored_message_is_encrypted(smtp):
+    queue_booking_confirmation()
+    payload = outbox()[0].payload
+    assert b"marie@example.com" not in payload and b"Claire Martin" not in payload
+
+
+def test_console_transport_logs_the_message(caplog):
+    queue_booking_confirmation()
+    with caplog.at_level(logging.INFO, logger="carnet.mail"):
+        send_due_notifications()
+    assert "mail to marie@example.com" in caplog.text
+    assert "Rendez-vous confirmé" in caplog.text and "Attachments: appointment.ics" in caplog.text
+
+
+def test_sms_goes_through_the_console_backend(caplog):
+    with transaction():
+        enqueue_sms(key="sms:1", to="+33612345678", template="appointment_reminder", category=Category.REMINDERS,
+                    context={"practitioner_name": "Dr Martin", "starts_at": PARIS_MORNING,
+                             "timezone": "Europe/Paris", "address": "12 rue de la Roquette",
+                             "manage_url": "http://carnet.test/a/1"})
+    with caplog.at_level(logging.INFO, logger="carnet.sms"):
+        assert send_due_notifications().sent == 1
+    assert "sms to +33612345678: Carnet : rappel de votre rendez-vous avec Dr Martin le mardi 12 mars 2030 à 09:30" \
+        in caplog.text
+
+
+@pytest.mark.postgres_only
+def test_two_concurrent_senders_never_send_the_same_message(app, smtp):
+    for index in range(40):
+        queue_booking_confirmation(index)
+    reports = []
+    start = threading.Barrier(2)
+
+    def worker():
+        with app.app_context():
+            start.wait()
+            reports.append(send_due_notifications(batch_size=5))
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    uids = [str(icalendar.Calendar.from_ical(next(m.iter_attachments()).get_content()).walk("VEVENT")[0]["UID"])
+            for m in smtp.messages]
+    assert len(uids) == 40 and len(set(uids)) == 40
+    assert sum(report.sent for report in reports) == 40
+    assert all(report.sent > 0 for report in reports)  # both took part: SKIP LOCKED, not one waiting for the other
+    assert {row.status for row in outbox()} == {NotificationStatus.SENT}

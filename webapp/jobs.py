@@ -1,0 +1,53 @@
+"""The one registry of scheduled jobs: stable ids, triggers, and the service each calls.
+
+A job is a function `func(now)` that only calls services; `now` is the due
+time of the run. The scheduler (`webapp.scheduler`) runs each inside an
+app context, in a `transaction()` unless the job commits step by step
+itself (`transactional=False`), and at most once per due time even when two
+schedulers run by mistake. Adding a job is one line in `JOBS`, e.g.
+
+    Job("billing.issue_monthly_invoices", issue_monthly_invoices, cron(day=1, hour=6)),
+    Job("billing.apply_grace_period", apply_grace_period, cron(hour=7)),
+    Job("booking.expire_waitlist_offers", expire_waitlist_offers, every(minutes=5)),
+    Job("dmp.push_documents", push_pending_documents, every(minutes=1), transactional=False),
+
+Appointment reminders need no job: they are outbox rows with a due time.
+"""
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from webapp.notifications.sender import send_due_notifications
+
+# Interval jobs count from one fixed origin, so that every scheduler process
+# agrees on the due times (and a duplicate scheduler finds them taken).
+INTERVAL_ORIGIN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+JOBS_TIMEZONE = "Europe/Paris"
+
+
+def every(**interval) -> IntervalTrigger:
+    """A fixed interval (`every(seconds=15)`), aligned on `INTERVAL_ORIGIN`."""
+    return IntervalTrigger(**interval, start_date=INTERVAL_ORIGIN, timezone=dt.timezone.utc)
+
+
+def cron(**fields) -> CronTrigger:
+    """Calendar times in French local time (`cron(day=1, hour=6)`)."""
+    return CronTrigger(**fields, timezone=JOBS_TIMEZONE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    id: str
+    func: Callable[[dt.datetime], object]
+    trigger: BaseTrigger
+    transactional: bool = True
+
+
+JOBS: list[Job] = [
+    Job("notifications.send_outbox", send_due_notifications, every(seconds=15), transactional=False),
+]

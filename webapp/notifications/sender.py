@@ -1,0 +1,218 @@
+"""The outbox sender: claims due notifications, sends them, records each outcome.
+
+Delivery is at-least-once, and the window for a duplicate is kept as small
+as it can be:
+
+1. Claim, in its own committed transaction: due rows become `sending` with a
+   claim token, a lease (`claimed_until`) and one more attempt. On
+   PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so
+   concurrent senders take disjoint rows; the claim is also a conditional
+   UPDATE, so even without row locks (SQLite, one writer at a time) a row
+   is claimed by one sender only.
+2. Send, outside any open transaction, over one SMTP connection per batch.
+3. Record the outcome of each message right after it, committed at once.
+
+Only a crash between the SMTP server accepting a message ("250 OK") and
+step 3 committing can send a message twice: the row stays `sending`, its
+lease expires and another run sends it again. That gap is a few
+milliseconds; the Message-ID header is derived from the row, so a
+duplicate is also recognisable by mail clients. Rows left `sending` after
+their last attempt are marked failed, never resent forever.
+"""
+
+import dataclasses
+import datetime as dt
+import email.utils
+import hashlib
+import logging
+import random
+import time
+import uuid
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from flask import current_app
+
+from webapp.crypto import DecryptionError
+from webapp.db import now_utc
+from webapp.extensions import db
+from webapp.notifications.models import Channel, Notification, NotificationStatus
+from webapp.notifications.services import EmailContent, SmsContent, is_wanted, open_email, open_sms
+from webapp.notifications.transports import DeliveryError, mail_transport, sms_backend
+from webapp.transaction import transaction
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=10)
+BATCH_SIZE = 50
+MAX_RETRY_DELAY = dt.timedelta(hours=6)
+
+
+@dataclasses.dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    skipped: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outgoing:
+    id: int
+    token: str
+    attempts: int
+    key: str
+    channel: Channel
+    content: EmailContent | SmsContent
+
+
+def retry_delay(attempts: int, base_seconds: int) -> dt.timedelta:
+    """Exponential backoff after the given number of attempts, with ±20 % jitter
+    so that messages that failed together are not retried together."""
+    delay = min(dt.timedelta(seconds=base_seconds * 2 ** (attempts - 1)), MAX_RETRY_DELAY)
+    return delay * random.uniform(0.8, 1.2)
+
+
+def build_email_message(content: EmailContent, *, sender: str, message_id: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = content.subject
+    message["From"] = sender
+    message["To"] = content.to
+    message["Date"] = email.utils.format_datetime(now_utc())
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(content.text)
+    message.add_alternative(content.html, subtype="html")
+    for attachment in content.attachments:
+        maintype, _, subtype = attachment.mime_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    # Last: building the parts moves or drops the Content-* headers set before.
+    message["Content-Language"] = content.locale
+    return message
+
+
+def _message_id(item: _Outgoing, sender: str) -> str:
+    domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    digest = hashlib.sha256(f"{item.channel}:{item.key}".encode()).hexdigest()[:16]
+    return f"<notification.{item.id}.{digest}@{domain}>"
+
+
+def _claimable(now: dt.datetime):
+    return sa.or_(
+        sa.and_(Notification.status == NotificationStatus.PENDING, Notification.due_at <= now),
+        sa.and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_until < now),
+    )
+
+
+def _close(row: Notification, status: NotificationStatus, error: str | None = None) -> None:
+    row.status, row.claim_token, row.claimed_until = status, None, None
+    if error:
+        row.last_error = error[:1000]
+
+
+def _claim_batch(now: dt.datetime, limit: int, max_attempts: int, report: SendReport) -> tuple[int, list[_Outgoing]]:
+    """Claim up to `limit` due rows; close at once those that must not be sent.
+    Returns how many rows were claimed and the messages to send."""
+    token = str(uuid.uuid4())
+    ids = db.session.scalars(
+        sa.select(Notification.id).where(_claimable(now)).order_by(Notification.due_at, Notification.id)
+        .limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    if not ids:
+        return 0, []
+    db.session.execute(
+        sa.update(Notification).where(Notification.id.in_(ids), _claimable(now))
+        .values(status=NotificationStatus.SENDING, claim_token=token, claimed_until=now + LEASE,
+                attempts=Notification.attempts + 1, updated_at=now_utc())
+        .execution_options(synchronize_session=False)
+    )
+    rows = db.session.scalars(sa.select(Notification).where(Notification.claim_token == token)
+                              .order_by(Notification.due_at, Notification.id)).all()
+    outgoing = []
+    for row in rows:
+        if row.attempts > max_attempts:
+            _close(row, NotificationStatus.FAILED, "the sender stopped during the last attempt")
+            report.failed += 1
+        elif row.not_after is not None and now > row.not_after:
+            _close(row, NotificationStatus.EXPIRED)
+            report.expired += 1
+        elif row.user_id is not None and not is_wanted(row.user_id, row.category, row.channel):
+            _close(row, NotificationStatus.SKIPPED)
+            report.skipped += 1
+        else:
+            try:
+                content = open_email(row) if row.channel is Channel.EMAIL else open_sms(row)
+            except DecryptionError as error:
+                _close(row, NotificationStatus.FAILED, str(error))
+                report.failed += 1
+                continue
+            outgoing.append(_Outgoing(row.id, token, row.attempts, row.key, row.channel, content))
+    return len(rows), outgoing
+
+
+def _record(item: _Outgoing, **values) -> None:
+    with transaction():
+        updated = db.session.execute(
+            sa.update(Notification).where(Notification.id == item.id, Notification.claim_token == item.token)
+            .values(claim_token=None, claimed_until=None, updated_at=now_utc(), **values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if not updated:
+        log.warning("notification %s: its claim expired while it was being sent", item.id)
+
+
+def _record_failure(item: _Outgoing, error: DeliveryError, now: dt.datetime, report: SendReport) -> None:
+    config = current_app.config
+    message = str(error)[:1000]
+    if error.permanent or item.attempts >= config["CARNET_OUTBOX_MAX_ATTEMPTS"]:
+        _record(item, status=NotificationStatus.FAILED, last_error=message)
+        report.failed += 1
+        log.error("notification %s failed for good after %s attempt(s): %s", item.id, item.attempts, message)
+    else:
+        retry_at = now + retry_delay(item.attempts, config["CARNET_OUTBOX_RETRY_SECONDS"])
+        _record(item, status=NotificationStatus.PENDING, due_at=retry_at, last_error=message)
+        report.retried += 1
+
+
+def _release(items: list[_Outgoing]) -> None:
+    """Give back claimed rows that were not tried, without counting an attempt."""
+    for item in items:
+        _record(item, status=NotificationStatus.PENDING, attempts=item.attempts - 1)
+
+
+def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = BATCH_SIZE) -> SendReport:
+    """Send every notification due at `now`; retry failures with backoff.
+
+    Rules: each row is claimed by one sender; a row past `not_after` expires
+    unsent; a category the recipient turned off is skipped; a failure is
+    retried with exponential backoff until `CARNET_OUTBOX_MAX_ATTEMPTS`,
+    then marked failed with its last error (a permanent refusal at once)."""
+    now = now or now_utc()
+    config = current_app.config
+    sender = config["CARNET_MAIL_FROM"]
+    report = SendReport()
+    transport, sms = mail_transport(config), sms_backend(config)
+    while True:
+        with transaction():
+            claimed, batch = _claim_batch(now, batch_size, config["CARNET_OUTBOX_MAX_ATTEMPTS"], report)
+        # Stop well within the lease, so no other sender takes a row back while this one still holds it.
+        deadline = time.monotonic() + LEASE.total_seconds() / 2
+        with transport.connection() as send_mail:
+            for index, item in enumerate(batch):
+                if time.monotonic() > deadline:
+                    _release(batch[index:])
+                    break
+                try:
+                    if item.channel is Channel.EMAIL:
+                        send_mail(build_email_message(item.content, sender=sender,
+                                                      message_id=_message_id(item, sender)))
+                    else:
+                        sms.send(item.content.to, item.content.text)
+                except DeliveryError as error:
+                    _record_failure(item, error, now, report)
+                else:
+                    _record(item, status=NotificationStatus.SENT, sent_at=now_utc(), last_error=None)
+                    report.sent += 1
+        if claimed < batch_size:
+            return report
