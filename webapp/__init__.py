@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -33,6 +33,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 def select_locale() -> str:
     locales = g.get("carnet_locales") or ["fr", "en"]
+    if not has_request_context():  # jobs and commands speak the default language
+        return locales[0]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in locales:
         return current_user.locale
     if session.get("locale") in locales:

@@ -10,6 +10,7 @@ from webapp.transaction import transaction
 
 
 def _checkout_request(user: User, success_url: str, cancel_url: str) -> CheckoutRequest:
+    services.sync_plans()  # picks up the configured Stripe price ids
     subscription = services.own_subscription(user)
     plan = subscription.plan
     if not plan.stripe_price_id:

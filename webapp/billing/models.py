@@ -220,6 +220,14 @@ def _refuse_updates_to_issued_invoices(mapper, connection, target):
         raise InvoiceImmutable(f"{type(target).__name__} {target.id} is issued and cannot change")
 
 
+@sa.event.listens_for(InvoiceLine, "before_insert")
+def _refuse_lines_added_after_issue(mapper, connection, target):
+    # Lines are written in the same flush as their invoice, never later.
+    invoice = target.invoice
+    if invoice is None or not sa.inspect(invoice).pending:
+        raise InvoiceImmutable(f"invoice {target.invoice_id} is issued: no line can be added")
+
+
 @sa.event.listens_for(Invoice, "before_delete")
 @sa.event.listens_for(InvoiceLine, "before_delete")
 def _refuse_deleting_issued_invoices(mapper, connection, target):

@@ -156,7 +156,7 @@ def start_trial(practitioner: PractitionerProfile, *, now: dt.datetime | None = 
         practitioner=practitioner, plan=sync_plans()[PRACTITIONER_PLAN],
         provider=ProviderName(current_app.config["CARNET_BILLING_PROVIDER"]),
         status=SubscriptionStatus.TRIALING, trial_ends_at=trial_end,
-        current_period_start=now, current_period_end=trial_end,
+        current_period_start=now, current_period_end=trial_end, created_at=now,
     )
     db.session.add(subscription)
     db.session.flush()
