@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from webapp.billing.models import PaymentMethod
@@ -18,7 +19,7 @@ class ActionForm(FlaskForm):
 
 
 class MarkPaidForm(FlaskForm):
-    method = SelectField(_l("Payment method"), choices=list(PAYMENT_METHOD_LABELS.items()))
+    method = SelectField(_l("Payment method"), choices=[SelectChoice(value, label) for value, label in PAYMENT_METHOD_LABELS.items()])
     paid_on = DateField(_l("Received on"), validators=[DataRequired()])
     reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=100)],
                             description=_l("The transfer reference or the cheque number."))

@@ -198,41 +198,46 @@ def backoffice_invoice(invoice_id: int):
     return _invoice_page(invoice_id)
 
 
+def _invoice_action(invoice_id: int, form, action, done, *, form_name: str):
+    """Run a back-office action on an invoice: field errors next to the
+    fields, a refused state as a message above the invoice. `done(result)`
+    gives the success message and the invoice to show next."""
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                result = action()
+        except CarnetError as error:
+            if error.status in (403, 404):
+                raise
+            if not error.fields:
+                flash(error.message, "error")
+                return redirect(url_for("billing.backoffice_invoice", invoice_id=invoice_id))
+            show_errors(form, error)
+        else:
+            message, next_invoice_id = done(result)
+            flash(message, "success")
+            return redirect(url_for("billing.backoffice_invoice", invoice_id=next_invoice_id))
+    return _invoice_page(invoice_id, **{form_name: form}, status=422)
+
+
 @bp.route("/backoffice/billing/invoices/<int:invoice_id>/mark-paid", methods=["POST"])
 @roles_required(*BACK_OFFICE)
 def backoffice_mark_paid(invoice_id: int):
     form = MarkPaidForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                services.mark_invoice_paid(invoice_id, actor=current_user, method=PaymentMethod(form.method.data),
-                                           paid_on=form.paid_on.data, reference=form.reference.data)
-        except CarnetError as error:
-            if error.status in (403, 404):
-                raise
-            show_errors(form, error)
-        else:
-            flash(_("The payment is recorded."), "success")
-            return redirect(url_for("billing.backoffice_invoice", invoice_id=invoice_id))
-    return _invoice_page(invoice_id, paid_form=form, status=422)
+    return _invoice_action(invoice_id, form, lambda: services.mark_invoice_paid(
+        invoice_id, actor=current_user, method=PaymentMethod(form.method.data), paid_on=form.paid_on.data,
+        reference=form.reference.data,
+    ), lambda payment: (_("The payment is recorded."), invoice_id), form_name="paid_form")
 
 
 @bp.route("/backoffice/billing/invoices/<int:invoice_id>/credit-note", methods=["POST"])
 @roles_required(*BACK_OFFICE)
 def backoffice_credit_note(invoice_id: int):
     form = CreditNoteForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                credit_note = services.issue_credit_note(invoice_id, actor=current_user, reason=form.reason.data)
-        except CarnetError as error:
-            if error.status in (403, 404):
-                raise
-            show_errors(form, error)
-        else:
-            flash(_("Credit note %(number)s is issued.", number=credit_note.number), "success")
-            return redirect(url_for("billing.backoffice_invoice", invoice_id=credit_note.id))
-    return _invoice_page(invoice_id, credit_form=form, status=422)
+    return _invoice_action(invoice_id, form, lambda: services.issue_credit_note(
+        invoice_id, actor=current_user, reason=form.reason.data,
+    ), lambda credit: (_("Credit note %(number)s is issued.", number=credit.number), credit.id),
+        form_name="credit_form")
 
 
 @bp.route("/backoffice/billing/failed-payments")
