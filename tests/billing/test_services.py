@@ -125,17 +125,22 @@ def test_bookability_by_subscription_status():
 
 
 def test_clinic_subscription_covers_its_practitioners():
-    clinic = factories.make_clinic()
+    clinic, other_clinic = factories.make_clinic(), factories.make_clinic()
     member = factories.make_practitioner(clinic=clinic)
     make_subscription(member, status=SubscriptionStatus.CANCELLED)
+    colleague = factories.make_practitioner(clinic=clinic)
+    elsewhere = factories.make_practitioner(clinic=other_clinic)
+    alone = factories.make_practitioner()
     admin = factories.make_staff(role=Role.ADMIN)
     clinic_subscription = services.subscribe_clinic(clinic.id, actor=admin, now=START)
+    services.subscribe_clinic(other_clinic.id, actor=admin, now=START).status = SubscriptionStatus.SUSPENDED
     db.session.commit()
-    assert services.is_bookable(member.id)
+    assert bookable_ids() == {member.id, colleague.id, alone.id}
+    assert services.is_bookable(member.id) and not services.is_bookable(elsewhere.id)
     clinic_subscription.status = SubscriptionStatus.SUSPENDED
     db.session.commit()
+    assert bookable_ids() == {alone.id}
     assert not services.is_bookable(member.id)
-    assert member.id not in bookable_ids()
 
 
 def test_clinic_plan_is_invoiced_per_practitioner_and_ends_member_subscriptions():

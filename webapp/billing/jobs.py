@@ -7,6 +7,7 @@ running them twice at the same `now` changes nothing the second time.
 
 import datetime as dt
 import logging
+from contextlib import contextmanager
 
 import click
 from flask.cli import AppGroup
@@ -18,6 +19,17 @@ from webapp.transaction import transaction
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def _one_subscription(subscription_id: int):
+    """One unit of work; a failure is logged and the job goes on with the
+    next subscription (the next run retries this one)."""
+    try:
+        with transaction():
+            yield
+    except Exception:
+        log.exception("billing job failed for subscription %s", subscription_id)
+
+
 def issue_invoices(now: dt.datetime | None = None) -> int:
     """Manual provider: invoice every period that has started by `now`, end
     cancellations requested for a period that has ended. Returns the number
@@ -27,7 +39,7 @@ def issue_invoices(now: dt.datetime | None = None) -> int:
         subscription_ids = services.subscriptions_due_for_invoicing(now)
     issued = 0
     for subscription_id in subscription_ids:
-        with transaction():
+        with _one_subscription(subscription_id):
             issued += len(services.invoice_subscription(subscription_id, now=now))
     log.info("billing: %d invoice(s) issued", issued)
     return issued
@@ -40,7 +52,7 @@ def apply_grace_period(now: dt.datetime | None = None) -> int:
     with transaction():
         subscription_ids = services.subscriptions_to_check_for_grace(now)
     for subscription_id in subscription_ids:
-        with transaction():
+        with _one_subscription(subscription_id):
             services.apply_grace_period_to(subscription_id, now=now)
     return len(subscription_ids)
 

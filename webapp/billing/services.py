@@ -70,18 +70,23 @@ def bookable_condition(practitioner_id_column) -> sa.ColumnElement[bool]:
     outside sign-up) or when at least one covering subscription is neither
     suspended nor cancelled.
     """
-    profile = aliased(PractitionerProfile)
-    clinic_of_practitioner = (
-        sa.select(profile.clinic_id).where(profile.id == practitioner_id_column).scalar_subquery()
-    )
-    covers = sa.or_(
-        Subscription.practitioner_id == practitioner_id_column,
-        Subscription.clinic_id == clinic_of_practitioner,
-    )
     in_good_standing = Subscription.status.not_in(NOT_BOOKABLE_STATUSES)
+    member = aliased(PractitionerProfile)
+
+    def own(*conditions):
+        return sa.exists().where(Subscription.practitioner_id == practitioner_id_column, *conditions)
+
+    def clinics(*conditions):
+        # Flat EXISTS subqueries, so the column correlates with the caller's query.
+        return sa.exists(
+            sa.select(Subscription.id).join(member, Subscription.clinic_id == member.clinic_id)
+            .where(member.id == practitioner_id_column, *conditions)
+        )
+
     return sa.or_(
-        ~sa.exists().where(covers),
-        sa.exists().where(covers, in_good_standing),
+        sa.and_(~own(), ~clinics()),
+        own(in_good_standing),
+        clinics(in_good_standing),
     )
 
 
