@@ -1,9 +1,13 @@
 """Billing fixtures: logging in through the pages, a running Stripe stand-in."""
 
+from contextlib import contextmanager
+
 import pytest
+import sqlalchemy as sa
 
 from tests import factories
 from tests.billing.stripe_standin import RunningStandIn
+from webapp.extensions import db
 
 STRIPE_SECRET_KEY = "sk_test_carnet_standin"
 STRIPE_WEBHOOK_SECRET = "whsec_carnet_test_secret"
@@ -42,3 +46,23 @@ def stripe_server(stripe_config, monkeypatch):
     with RunningStandIn(STRIPE_SECRET_KEY) as server:
         monkeypatch.setitem(stripe_config, "STRIPE_API_BASE", server.base_url)
         yield server.api
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements run inside a `with count_queries() as counted:` block."""
+
+    @contextmanager
+    def counting():
+        counted = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            counted.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield counted
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

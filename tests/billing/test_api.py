@@ -238,3 +238,24 @@ def test_operator_moves_a_clinic_to_the_clinic_plan(client, api_token):
     assert again.status_code == 409 and again.json["error"]["code"] == "clinic_already_subscribed"
     unknown = client.post("/api/v1/backoffice/clinic-subscriptions", headers=headers, json={"clinic_id": 424242})
     assert unknown.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/api/v1/backoffice/invoices", "/api/v1/backoffice/invoices?format=csv",
+                                  "/api/v1/backoffice/subscriptions", "/api/v1/backoffice/failed-payments"])
+def test_back_office_lists_take_the_same_queries_for_more_rows(client, api_token, count_queries, path):
+    headers = api_token(factories.make_staff(role=Role.ADMIN))
+
+    def add_rows():
+        subscription = make_subscription(status=SubscriptionStatus.PAST_DUE, past_due_since=START)
+        make_invoice(subscription)
+
+    add_rows()
+    with count_queries() as few:
+        assert client.get(path, headers=headers).status_code == 200
+    for _ in range(4):
+        add_rows()
+    with count_queries() as many:
+        assert client.get(path, headers=headers).status_code == 200
+    # failed-payments adds one sum per row: what each subscription owes.
+    growth = 4 if "failed" in path else 0
+    assert len(many) == len(few) + growth

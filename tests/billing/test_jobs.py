@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from tests.billing.factories import START, make_subscription
 from webapp.billing import jobs, services
 from webapp.billing.models import Invoice, InvoiceCounter, SubscriptionStatus
+from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.transaction import transaction
 
@@ -16,7 +17,7 @@ THREADS = 8
 
 
 def test_cli_commands_run_the_jobs(app):
-    subscription = make_subscription(now=services.now_utc() - dt.timedelta(days=31))
+    subscription = make_subscription(now=now_utc() - dt.timedelta(days=31))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["billing", "issue-invoices"])
     assert result.exit_code == 0 and "1 invoice(s) issued" in result.output

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from tests import factories
 from tests.billing.conftest import STRIPE_WEBHOOK_SECRET
 from tests.billing.factories import make_stripe_subscription, make_subscription
 from webapp.billing import jobs, services
 from webapp.billing.models import Invoice, Payment, PaymentMethod, ProviderName, StripeEvent, Subscription, SubscriptionStatus
+from webapp.db import now_utc
 from webapp.extensions import db
 
 PERIOD_START = dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)
@@ -80,7 +80,7 @@ def test_checkout_creates_the_customer_once_then_a_subscription_session(stripe_s
 
 
 def test_checkout_during_a_trial_keeps_the_remaining_trial(stripe_server, client, api_token):
-    subscription = make_subscription(now=services.now_utc())
+    subscription = make_subscription(now=now_utc())
     client.post("/api/v1/billing/checkout", json={}, headers=api_token(subscription.practitioner.user))
     form = stripe_server.calls_to("/v1/checkout/sessions")[0].form
     assert int(form["subscription_data[trial_end]"]) == int(subscription.trial_ends_at.timestamp())
@@ -175,7 +175,7 @@ def test_zero_trial_invoice_issues_nothing(stripe_config, client):
 
 def test_payment_failed_then_grace_period_suspends(stripe_config, client):
     subscription = make_stripe_subscription()
-    before = services.now_utc()
+    before = now_utc()
     assert post_webhook(client, event("invoice.payment_failed", invoice_object(subscription))).status_code == 200
     db.session.expire_all()
     failed = db.session.get(Subscription, subscription.id)

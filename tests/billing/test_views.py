@@ -13,6 +13,7 @@ from tests.billing.factories import START, make_invoice, make_subscription
 from webapp.accounts.models import Role
 from webapp.billing import services
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
+from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.transaction import transaction
 
@@ -150,7 +151,7 @@ def test_manual_provider_offers_no_card_payment(client, login, form_post):
 
 
 def test_back_office_dashboard_shows_metrics_and_an_accessible_chart(client, login):
-    make_invoice(now=services.now_utc())
+    make_invoice(now=now_utc())
     make_subscription(status=SubscriptionStatus.PAST_DUE, past_due_since=START)
     login(factories.make_staff(role=Role.ADMIN))
     html = client.get("/backoffice/billing").get_data(as_text=True)

@@ -1,5 +1,7 @@
 """Billing API: plans, the practitioner's subscription and invoices, the back office."""
 
+import dataclasses
+
 from flask import Response, current_app, url_for
 from flask_smorest import Blueprint
 
@@ -94,7 +96,8 @@ def own_invoices(query):
 
 @blp.route("/billing/invoices/<int:invoice_id>/pdf")
 @bearer_required(Role.PRACTITIONER, Role.STAFF, Role.ADMIN)
-@blp.response(200, content_type="application/pdf")
+@blp.doc(responses={"200": {"description": "The invoice as a PDF document", "content": {
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 @documented_errors(404)
 def invoice_document(invoice_id):
     """The PDF of an invoice the caller may read (404 otherwise)."""
@@ -143,6 +146,7 @@ def backoffice_subscribe_clinic(data):
 @bearer_required(*BACK_OFFICE)
 @blp.arguments(schemas.InvoiceFilterSchema, location="query")
 @blp.response(200, schemas.InvoicePageSchema)
+@blp.doc(responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 @documented_errors(422)
 def backoffice_invoices(query):
     """Invoices and credit notes in the caller's scope, newest number first;
@@ -197,4 +201,4 @@ def backoffice_metrics():
     user = current_api_user()
     history = [{"month": month.strftime("%Y-%m"), "net_ht_cents": cents}
                for month, cents in services.monthly_revenue(user)]
-    return services.metrics(user).__dict__ | {"mrr_history": history}
+    return dataclasses.asdict(services.metrics(user)) | {"mrr_history": history}

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from webapp.accounts.models import Clinic, ClinicMember, PractitionerProfile, Role, User
 from webapp.billing.errors import (
@@ -655,10 +655,15 @@ def visible_invoice(invoice_id: int, actor: User) -> Invoice:
     return invoice
 
 
+# What showing an invoice in a list needs, loaded in a few queries for any number of rows.
+INVOICE_LIST_LOADING = (selectinload(Invoice.payments), selectinload(Invoice.lines),
+                        selectinload(Invoice.credit_note), selectinload(Invoice.credit_of))
+
+
 def own_invoices_query(user: User) -> sa.Select:
     subscription = own_subscription(user)
     return sa.select(Invoice).where(Invoice.subscription_id == subscription.id) \
-        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+        .options(*INVOICE_LIST_LOADING).order_by(Invoice.issued_at.desc(), Invoice.id.desc())
 
 
 def next_invoice_estimate(subscription: Subscription) -> dict | None:
@@ -672,8 +677,13 @@ def next_invoice_estimate(subscription: Subscription) -> dict | None:
 
 # -- back office -----------------------------------------------------------------
 
+SUBSCRIPTION_LIST_LOADING = (selectinload(Subscription.plan), selectinload(Subscription.practitioner),
+                             selectinload(Subscription.clinic))
+
+
 def subscriptions_query(actor: User, *, status: SubscriptionStatus | None = None) -> sa.Select:
-    statement = sa.select(Subscription).where(back_office_scope(actor)).order_by(Subscription.id)
+    statement = sa.select(Subscription).where(back_office_scope(actor)) \
+        .options(*SUBSCRIPTION_LIST_LOADING).order_by(Subscription.id)
     if status is not None:
         statement = statement.where(Subscription.status == status)
     return statement
@@ -684,7 +694,8 @@ INVOICE_STATUSES = ("open", "paid", "credited", "issued")
 
 def invoices_query(actor: User, *, status: str | None = None, kind: InvoiceKind | None = None) -> sa.Select:
     statement = sa.select(Invoice).join(Subscription, Invoice.subscription_id == Subscription.id) \
-        .where(back_office_scope(actor)).order_by(Invoice.year.desc(), Invoice.seq.desc())
+        .where(back_office_scope(actor)).options(*INVOICE_LIST_LOADING) \
+        .order_by(Invoice.year.desc(), Invoice.seq.desc())
     if kind is not None:
         statement = statement.where(Invoice.kind == kind)
     credit = aliased(Invoice)
@@ -706,7 +717,7 @@ def failed_payments_query(actor: User) -> sa.Select:
     return sa.select(Subscription).where(
         back_office_scope(actor),
         Subscription.status.in_([SubscriptionStatus.PAST_DUE, SubscriptionStatus.SUSPENDED]),
-    ).order_by(Subscription.past_due_since, Subscription.id)
+    ).options(*SUBSCRIPTION_LIST_LOADING).order_by(Subscription.past_due_since, Subscription.id)
 
 
 def overdue_amount_cents(subscription: Subscription, *, now: dt.datetime | None = None) -> int:
