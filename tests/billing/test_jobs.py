@@ -1,4 +1,5 @@
-"""Billing jobs: the CLI commands, and numbering under concurrent issuing (PostgreSQL)."""
+"""Billing jobs and concurrency: the CLI commands, numbering under concurrent
+issuing, concurrent job runs and payments (the last three on PostgreSQL)."""
 
 import datetime as dt
 import threading
@@ -6,9 +7,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from tests.billing.factories import START, make_subscription
+from tests import factories
+from tests.billing.factories import START, make_invoice, make_subscription
+from webapp.accounts.models import Role, User
+from webapp.billing.errors import InvoiceAlreadyPaid
 from webapp.billing import jobs, services
-from webapp.billing.models import Invoice, InvoiceCounter, SubscriptionStatus
+from webapp.billing.models import Invoice, InvoiceCounter, Payment, PaymentMethod, SubscriptionStatus
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -110,3 +114,35 @@ def test_concurrent_job_runs_invoice_each_period_once(app):
         thread.join()
     assert errors == [] and sum(results) == 3
     assert db.session.scalars(sa.select(Invoice.seq).order_by(Invoice.seq)).all() == [1, 2, 3]
+
+
+@pytest.mark.postgres_only
+def test_two_people_marking_one_invoice_paid_at_once_record_one_payment(app):
+    invoice_id = make_invoice().id
+    admins = [factories.make_staff(role=Role.ADMIN).id for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def mark(admin_id: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                with transaction():
+                    services.mark_invoice_paid(invoice_id, actor=db.session.get(User, admin_id),
+                                               method=PaymentMethod.BANK_TRANSFER, paid_on=START.date(),
+                                               reference=f"VIR {admin_id}", now=START)
+                outcomes.append("paid")
+            except InvoiceAlreadyPaid:
+                outcomes.append("already paid")
+            except Exception as error:  # noqa: BLE001 - reported to the test thread
+                outcomes.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=mark, args=(admin_id,)) for admin_id in admins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["already paid", "paid"]
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1

@@ -474,12 +474,15 @@ def invoice_status(invoice: Invoice) -> str:
 
 
 def _operator_invoice(invoice_id: int, actor: User) -> Invoice:
+    """An invoice (not a credit note) the operator acts on, its subscription
+    locked first: two people acting on it at once are served one after the
+    other, and the second sees what the first did."""
     invoice = visible_invoice(invoice_id, actor)
     require_operator(actor)
+    lock_subscription(invoice.subscription_id)
+    db.session.expire(invoice, ["payments", "credit_note"])
     if invoice.kind is not InvoiceKind.INVOICE:
         raise NotAnInvoice()
-    if invoice.payments:
-        raise InvoiceAlreadyPaid()
     if invoice.credit_note is not None:
         raise InvoiceAlreadyCredited()
     return invoice
@@ -498,11 +501,13 @@ def mark_invoice_paid(invoice_id: int, *, actor: User, method: PaymentMethod, pa
     if not reference.strip():
         raise InvalidBillingData(fields={"reference": [str(_l("Give the transfer or cheque reference."))]})
     invoice = _operator_invoice(invoice_id, actor)
+    if invoice.payments:
+        raise InvoiceAlreadyPaid()
     payment = Payment(invoice=invoice, method=method, amount_cents=invoice.total_ttc_cents, paid_on=paid_on,
                       reference=reference.strip(), recorded_by_id=actor.id, recorded_at=now)
     db.session.add(payment)
     db.session.flush()
-    _reactivate_if_settled(lock_subscription(invoice.subscription_id), now=now)
+    _reactivate_if_settled(invoice.subscription, now=now)
     return payment
 
 
@@ -512,12 +517,7 @@ def issue_credit_note(invoice_id: int, *, actor: User, reason: str, now: dt.date
     amounts and takes the next number. One credit note per invoice."""
     if not reason.strip():
         raise InvalidBillingData(fields={"reason": [str(_l("Give the reason for the credit note."))]})
-    invoice = visible_invoice(invoice_id, actor)
-    require_operator(actor)
-    if invoice.kind is not InvoiceKind.INVOICE:
-        raise NotAnInvoice()
-    if invoice.credit_note is not None:
-        raise InvoiceAlreadyCredited()
+    invoice = _operator_invoice(invoice_id, actor)
     now = now or now_utc()
     lines = [
         InvoiceLine(description=line.description, quantity=-line.quantity,
@@ -529,7 +529,7 @@ def issue_credit_note(invoice_id: int, *, actor: User, reason: str, now: dt.date
     credit_note = _new_invoice(invoice.subscription, kind=InvoiceKind.CREDIT_NOTE, lines=lines, issued_at=now,
                                due_at=now, credit_of=invoice, reason=reason.strip())
     db.session.expire(invoice, ["credit_note"])
-    _reactivate_if_settled(lock_subscription(invoice.subscription_id), now=now)
+    _reactivate_if_settled(invoice.subscription, now=now)
     return credit_note
 
 
