@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -34,7 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
 def select_locale() -> str:
     if not has_request_context():  # jobs and CLI commands: the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    locales = g.get("carnet_locales") or ["fr", "en"]
+    locales = current_app.config["CARNET_LOCALES"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in locales:
         return current_user.locale
     if session.get("locale") in locales:
@@ -70,15 +70,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, notifications, site
+    from webapp import accounts, billing, notifications, site
     from webapp.accounts import api as accounts_api
+    from webapp.billing import api as billing_api
     from webapp.api.setup import register_api
     from webapp.navigation import navigation_items
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
-    register_api(app, [accounts_api.blp])
+    billing.register_billing(app)
+    register_api(app, [accounts_api.blp, billing_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
@@ -96,7 +98,3 @@ def register_request_hooks(app: Flask) -> None:
     from webapp.security import add_security_headers
 
     app.after_request(add_security_headers)
-
-    @app.before_request
-    def remember_locales():
-        g.carnet_locales = app.config["CARNET_LOCALES"]

@@ -15,6 +15,7 @@ from stdnum import luhn
 
 from webapp.accounts import services as accounts
 from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, Role, User
+from webapp.billing.demo import seed_billing_demo
 from webapp.extensions import db
 from webapp.transaction import transaction
 
@@ -90,6 +91,7 @@ def seed_demo_world() -> list[tuple[str, str]]:
         staff.totp_secret = DEMO_TOTP_SECRET
         staff.totp_enabled_at = staff.created_at
         logins.append((staff.role.value, staff.email))
+    seed_billing_demo(operator=backoffice)
     for first, last, birth_date, relatives in PATIENTS:
         user = accounts.register_patient(
             email=demo_email(first, last), password=DEMO_PASSWORD,

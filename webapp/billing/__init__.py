@@ -1,1 +1,41 @@
 """Billing: plans, practitioner subscriptions, invoices, payment providers."""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("billing", __name__, template_folder="templates")
+
+from webapp.billing import views, webhooks  # noqa: E402,F401  (registers the routes)
+
+
+def check_billing_settings(config) -> None:
+    """Refuse to start with a billing configuration that would fail later."""
+    from config import ConfigurationError
+    from webapp.billing.money import vat_rate_basis_points
+
+    provider = config["CARNET_BILLING_PROVIDER"]
+    if provider not in ("manual", "stripe"):
+        raise ConfigurationError(f"CARNET_BILLING_PROVIDER must be manual or stripe, not {provider!r}.")
+    try:
+        vat_rate_basis_points(config["CARNET_VAT_RATE"])
+    except (ArithmeticError, ValueError):
+        raise ConfigurationError(f"CARNET_VAT_RATE {config['CARNET_VAT_RATE']!r} is not a percentage.") from None
+    if provider == "stripe" and config["CARNET_ENV"] == "production" and not (
+        config["STRIPE_SECRET_KEY"] and config["STRIPE_WEBHOOK_SECRET"] and config["STRIPE_PRICE_ID"]
+    ):
+        raise ConfigurationError("The stripe provider needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PRICE_ID.")
+
+
+def register_billing(app: Flask) -> None:
+    """Pages, CLI, template filters, and the trial every new practitioner starts."""
+    from webapp.accounts.services import practitioner_registered
+    from webapp.billing.jobs import billing_cli
+    from webapp.billing.money import format_money, format_vat_rate
+    from webapp.billing.services import start_trial_for_new_practitioner
+
+    check_billing_settings(app.config)
+
+    practitioner_registered.connect(start_trial_for_new_practitioner)
+    app.register_blueprint(bp)
+    app.cli.add_command(billing_cli)
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["vat_rate"] = format_vat_rate

@@ -1,0 +1,204 @@
+"""Billing API: plans, the practitioner's subscription and invoices, the back office."""
+
+import dataclasses
+
+from flask import Response, current_app, url_for
+from flask_smorest import Blueprint
+
+from webapp.accounts.models import Role
+from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.api.pagination import paginate
+from webapp.billing import checkout, schemas, services
+from webapp.billing.documents import invoice_pdf, invoices_csv
+from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
+from webapp.extensions import db
+from webapp.transaction import transaction
+
+blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Billing and back office")
+
+BACK_OFFICE = (Role.STAFF, Role.ADMIN)
+
+
+@blp.route("/billing/plans")
+@blp.response(200, schemas.PlansSchema)
+def plans():
+    """The plans, priced per month in cents excluding VAT, with the VAT rate."""
+    with transaction():
+        return {"items": services.list_plans()}
+
+
+@blp.route("/billing/subscription")
+@bearer_required(Role.PRACTITIONER)
+@blp.response(200, schemas.SubscriptionSchema)
+@documented_errors(404)
+def subscription():
+    """The caller's subscription: plan, status, current period, provider."""
+    return services.own_subscription(current_api_user())
+
+
+@blp.route("/billing/subscription/cancel", methods=["POST"])
+@bearer_required(Role.PRACTITIONER)
+@blp.response(200, schemas.SubscriptionSchema)
+@documented_errors(404, 409)
+def cancel_subscription():
+    """Stop at the end of the current period (manual provider; Stripe
+    subscriptions are cancelled from the payment portal)."""
+    with transaction():
+        return services.request_cancellation(current_api_user())
+
+
+@blp.route("/billing/subscription/resume", methods=["POST"])
+@bearer_required(Role.PRACTITIONER)
+@blp.response(200, schemas.SubscriptionSchema)
+@documented_errors(404, 409)
+def resume_subscription():
+    """Withdraw a cancellation before the period ends."""
+    with transaction():
+        return services.undo_cancellation(current_api_user())
+
+
+def _page_url(endpoint: str) -> str:
+    return current_app.config["CARNET_BASE_URL"] + url_for(endpoint, _external=False)
+
+
+@blp.route("/billing/checkout", methods=["POST"])
+@bearer_required(Role.PRACTITIONER)
+@blp.arguments(schemas.CheckoutInputSchema)
+@blp.response(200, schemas.RedirectSchema)
+@documented_errors(404, 409, 422)
+def start_checkout(data):
+    """A Stripe Checkout page to subscribe with a card (stripe provider);
+    409 `provider_not_supported` with the manual provider."""
+    back = _page_url("billing.subscription")
+    url = checkout.start_checkout(current_api_user(), success_url=data.get("success_url", back),
+                                  cancel_url=data.get("cancel_url", back))
+    return {"url": url}
+
+
+@blp.route("/billing/portal", methods=["POST"])
+@bearer_required(Role.PRACTITIONER)
+@blp.response(200, schemas.RedirectSchema)
+@documented_errors(404, 409)
+def payment_portal():
+    """A Stripe customer portal page to update the card or cancel."""
+    return {"url": checkout.payment_portal_url(current_api_user(), return_url=_page_url("billing.subscription"))}
+
+
+@blp.route("/billing/invoices")
+@bearer_required(Role.PRACTITIONER)
+@blp.arguments(schemas.PaginationQuerySchema, location="query")
+@blp.response(200, schemas.InvoicePageSchema)
+@documented_errors(404, 422)
+def own_invoices(query):
+    """The caller's invoices and credit notes, newest first."""
+    return paginate(services.own_invoices_query(current_api_user()), **query)
+
+
+@blp.route("/billing/invoices/<int:invoice_id>/pdf")
+@bearer_required(Role.PRACTITIONER, Role.STAFF, Role.ADMIN)
+@blp.doc(responses={"200": {"description": "The invoice as a PDF document", "content": {
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@documented_errors(404)
+def invoice_document(invoice_id):
+    """The PDF of an invoice the caller may read (404 otherwise)."""
+    return pdf_response(services.visible_invoice(invoice_id, current_api_user()))
+
+
+def pdf_response(invoice) -> Response:
+    return Response(invoice_pdf(invoice), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="carnet-{invoice.number}.pdf"',
+        "Cache-Control": "private, no-store",
+    })
+
+
+def csv_response(invoices) -> Response:
+    return Response(invoices_csv(invoices), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="carnet-invoices.csv"',
+        "Cache-Control": "private, no-store",
+    })
+
+
+# -- back office -----------------------------------------------------------------
+
+@blp.route("/backoffice/subscriptions")
+@bearer_required(*BACK_OFFICE)
+@blp.arguments(schemas.SubscriptionFilterSchema, location="query")
+@blp.response(200, schemas.SubscriptionPageSchema)
+@documented_errors(422)
+def backoffice_subscriptions(query):
+    """Subscriptions in the caller's scope (a clinic's staff: their clinic), by status."""
+    status = SubscriptionStatus(query.pop("status")) if "status" in query else None
+    return paginate(services.subscriptions_query(current_api_user(), status=status), **query)
+
+
+@blp.route("/backoffice/clinic-subscriptions", methods=["POST"])
+@bearer_required(*BACK_OFFICE)
+@blp.arguments(schemas.ClinicSubscriptionInputSchema)
+@blp.response(201, schemas.BackOfficeSubscriptionSchema)
+@documented_errors(409, 422)
+def backoffice_subscribe_clinic(data):
+    """Move a clinic to the clinic plan (operator only): billed per practitioner."""
+    with transaction():
+        return services.subscribe_clinic(data["clinic_id"], actor=current_api_user())
+
+
+@blp.route("/backoffice/invoices")
+@bearer_required(*BACK_OFFICE)
+@blp.arguments(schemas.InvoiceFilterSchema, location="query")
+@blp.response(200, schemas.InvoicePageSchema)
+@blp.doc(responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+@documented_errors(422)
+def backoffice_invoices(query):
+    """Invoices and credit notes in the caller's scope, newest number first;
+    `?format=csv` answers every matching one as CSV."""
+    statement = services.invoices_query(
+        current_api_user(), status=query.pop("status", None),
+        kind=InvoiceKind(query.pop("kind")) if "kind" in query else None,
+    )
+    if query.pop("format") == "csv":
+        return csv_response(db.session.scalars(statement))
+    return paginate(statement, **query)
+
+
+@blp.route("/backoffice/invoices/<int:invoice_id>/mark-paid", methods=["POST"])
+@bearer_required(*BACK_OFFICE)
+@blp.arguments(schemas.MarkPaidSchema)
+@blp.response(200, schemas.PaymentSchema)
+@documented_errors(404, 409, 422)
+def backoffice_mark_paid(data, invoice_id):
+    """Record a bank transfer or cheque for an open invoice (operator only)."""
+    with transaction():
+        return services.mark_invoice_paid(invoice_id, actor=current_api_user(), method=PaymentMethod(data["method"]),
+                                          paid_on=data["paid_on"], reference=data["reference"])
+
+
+@blp.route("/backoffice/invoices/<int:invoice_id>/credit-note", methods=["POST"])
+@bearer_required(*BACK_OFFICE)
+@blp.arguments(schemas.CreditNoteInputSchema)
+@blp.response(201, schemas.InvoiceSchema)
+@documented_errors(404, 409, 422)
+def backoffice_credit_note(data, invoice_id):
+    """Cancel or refund an invoice with a credit note (operator only)."""
+    with transaction():
+        return services.issue_credit_note(invoice_id, actor=current_api_user(), reason=data["reason"])
+
+
+@blp.route("/backoffice/failed-payments")
+@bearer_required(*BACK_OFFICE)
+@blp.arguments(schemas.PaginationQuerySchema, location="query")
+@blp.response(200, schemas.FailedPaymentPageSchema)
+@documented_errors(422)
+def backoffice_failed_payments(query):
+    """Past-due and suspended subscriptions with what they owe."""
+    return paginate(services.failed_payments_query(current_api_user()), **query)
+
+
+@blp.route("/backoffice/metrics")
+@bearer_required(*BACK_OFFICE)
+@blp.response(200, schemas.MetricsSchema)
+def backoffice_metrics():
+    """MRR (HT cents), counts by status, and the net amount invoiced per month."""
+    user = current_api_user()
+    history = [{"month": month.strftime("%Y-%m"), "net_ht_cents": cents}
+               for month, cents in services.monthly_revenue(user)]
+    return dataclasses.asdict(services.metrics(user)) | {"mrr_history": history}

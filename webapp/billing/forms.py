@@ -1,0 +1,29 @@
+"""Forms of the billing pages (CSRF-protected by Flask-WTF)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from webapp.billing.models import PaymentMethod
+
+PAYMENT_METHOD_LABELS = {
+    PaymentMethod.BANK_TRANSFER.value: _l("Bank transfer"),
+    PaymentMethod.CHEQUE.value: _l("Cheque"),
+}
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class MarkPaidForm(FlaskForm):
+    method = SelectField(_l("Payment method"), choices=[SelectChoice(value, label) for value, label in PAYMENT_METHOD_LABELS.items()])
+    paid_on = DateField(_l("Received on"), validators=[DataRequired()])
+    reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=100)],
+                            description=_l("The transfer reference or the cheque number."))
+
+
+class CreditNoteForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=300)])

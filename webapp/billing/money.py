@@ -1,0 +1,39 @@
+"""Amounts: VAT per invoice line (half up to the cent), display with Babel."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import format_currency, format_decimal
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    total_ht_cents: int
+    vat_cents: int
+    total_ttc_cents: int
+
+
+def vat_rate_basis_points(rate_percent: str) -> int:
+    """'20' or '5.5' (percent) → 2000 or 550 basis points."""
+    basis_points = Decimal(rate_percent) * 100
+    if basis_points != basis_points.to_integral_value() or not 0 <= basis_points <= 10000:
+        raise ValueError(f"VAT rate {rate_percent!r} is not a percentage with at most two decimals")
+    return int(basis_points)
+
+
+def line_amounts(unit_price_ht_cents: int, quantity: int, vat_rate_bp: int) -> LineAmounts:
+    """HT, VAT and TTC of one line; the VAT is rounded on the line, half up
+    (away from zero, so a credit note mirrors its invoice exactly)."""
+    total_ht = unit_price_ht_cents * quantity
+    vat = (Decimal(total_ht) * vat_rate_bp / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return LineAmounts(total_ht, int(vat), total_ht + int(vat))
+
+
+def format_money(cents: int, currency: str = "EUR") -> str:
+    """`8900` → `89,00 €` in French (the current locale)."""
+    return format_currency(Decimal(cents) / 100, currency)
+
+
+def format_vat_rate(vat_rate_bp: int) -> str:
+    """`2000` → `20 %` in French."""
+    return format_decimal(Decimal(vat_rate_bp) / 100, format="#,##0.##") + "\u00a0%"
