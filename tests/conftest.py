@@ -9,12 +9,14 @@ connections, threads and live servers see the same data).
 import contextvars
 import os
 import re
+import threading
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
 
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from tests import factories
 from webapp import create_app
@@ -117,3 +119,18 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.json['token']}"}
 
     return token_for
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """A real threaded HTTP server on a free loopback port, serving the test
+    app and its database; yields its base URL (for HTTP clients and browsers)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
