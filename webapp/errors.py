@@ -130,6 +130,8 @@ def handle_http_exception(error: HTTPException):
     db.session.rollback()
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
     if not is_api_request():
         message = TOO_MANY_REQUESTS_MESSAGE if error.code == 429 else error.description
         return render_template("error.html", status=error.code, message=message), error.code

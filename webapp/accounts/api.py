@@ -19,6 +19,7 @@ blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Acc
 @limiter.limit("20 per hour")
 @public_endpoint
 @blp.arguments(schemas.AccountCreateSchema)
+@blp.doc(requestBody=schemas.ACCOUNT_CREATE_BODY)
 @blp.response(201, schemas.AccountCreatedSchema)
 @documented_errors(409, 429)
 def create_account(data):
@@ -26,16 +27,9 @@ def create_account(data):
 
     A practitioner's answer holds `totp_secret` once: every later token
     request needs a code from it."""
-    role = data.pop("role")
+    register = services.register_patient if data.pop("role") == Role.PATIENT else services.register_practitioner
     with transaction():
-        if role == Role.PATIENT:
-            for name in ("rpps", "specialty", "address", "postcode", "city"):
-                data.pop(name, None)
-            user = services.register_patient(**data)
-        else:
-            data.pop("birth_date", None)
-            user = services.register_practitioner(**data)
-    return user
+        return register(**data)
 
 
 @blp.route("/auth/token", endpoint="token")

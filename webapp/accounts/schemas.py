@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from webapp.accounts.models import ApiToken, Role
+from webapp.accounts.passwords import MIN_PASSWORD_LENGTH
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.pagination import Sorting, list_query_schema, page_schema
 
@@ -12,33 +13,61 @@ def _name(example: str) -> ma.fields.String:
     return ma.fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": example})
 
 
-class AccountCreateSchema(ma.Schema):
-    role = ma.fields.String(required=True, validate=validate.OneOf([Role.PATIENT, Role.PRACTITIONER]),
-                            metadata={"example": "patient"})
+class _SignupSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=254),
                             metadata={"example": "lucie.moreau@example.com"})
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(max=200),
-                                metadata={"example": "une-longue-phrase-2026"})
+                                metadata={"description": "At least 10 characters, not only letters or digits.",
+                                          "minLength": MIN_PASSWORD_LENGTH, "example": "une-longue-phrase-2026"})
     first_name = _name("Lucie")
     last_name = _name("Moreau")
     locale = ma.fields.String(validate=validate.OneOf(["fr", "en"]), metadata={"example": "fr"})
-    birth_date = ma.fields.Date(metadata={"description": "Patients only.", "example": "1990-05-17"})
-    rpps = ma.fields.String(metadata={"description": "Practitioners only: 11 digits, Luhn check.",
-                                      "example": "99700218896"},
-                            validate=validate.Length(max=20))
-    specialty = ma.fields.String(validate=validate.OneOf(list(SPECIALTIES)),
-                                 metadata={"description": "Practitioners only: a code of GET /specialties.",
-                                           "example": "general_practitioner"})
-    address = ma.fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "12 rue de la Roquette"})
-    postcode = ma.fields.String(validate=validate.Regexp(r"^\d{5}$"), metadata={"example": "75011"})
-    city = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"example": "Paris"})
 
-    @ma.validates_schema
-    def _fields_of_role(self, data, **kwargs):
-        needed = ["birth_date"] if data.get("role") == Role.PATIENT else ["rpps", "specialty", "address", "postcode", "city"]
-        missing = {name: ["Missing data for required field."] for name in needed if name not in data}
-        if missing:
-            raise ma.ValidationError(missing)
+
+class PatientSignupSchema(_SignupSchema):
+    role = ma.fields.String(required=True, validate=validate.OneOf([Role.PATIENT]), metadata={"example": "patient"})
+    birth_date = ma.fields.Date(required=True, metadata={"example": "1990-05-17"})
+
+
+class PractitionerSignupSchema(_SignupSchema):
+    role = ma.fields.String(required=True, validate=validate.OneOf([Role.PRACTITIONER]),
+                            metadata={"example": "practitioner"})
+    rpps = ma.fields.String(required=True, validate=validate.Length(max=20),
+                            metadata={"description": "11 digits, Luhn check.", "pattern": r"^[0-9]{11}$",
+                                      "example": "99700218896"})
+    specialty = ma.fields.String(required=True, validate=validate.OneOf(list(SPECIALTIES)),
+                                 metadata={"description": "A code of GET /specialties.",
+                                           "example": "general_practitioner"})
+    address = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
+                               metadata={"example": "12 rue de la Roquette"})
+    postcode = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$"), metadata={"example": "75011"})
+    city = ma.fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": "Paris"})
+
+
+SIGNUP_SCHEMAS = {Role.PATIENT.value: PatientSignupSchema, Role.PRACTITIONER.value: PractitionerSignupSchema}
+
+
+class AccountCreateSchema(ma.Schema):
+    """Loads a sign-up with the schema of its `role`; documented as their `oneOf`."""
+
+    def load(self, data, *args, **kwargs):
+        role = data.get("role") if isinstance(data, dict) else None
+        schema = SIGNUP_SCHEMAS.get(role) if isinstance(role, str) else None
+        if schema is None:
+            raise ma.ValidationError({"role": [f"Must be one of: {', '.join(SIGNUP_SCHEMAS)}."]})
+        return schema().load(data, *args, **kwargs)
+
+
+ACCOUNT_CREATE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "oneOf": [PatientSignupSchema, PractitionerSignupSchema],
+        "discriminator": {"propertyName": "role", "mapping": {
+            "patient": "#/components/schemas/PatientSignup",
+            "practitioner": "#/components/schemas/PractitionerSignup",
+        }},
+    }}},
+}
 
 
 class PatientProfileSchema(ma.Schema):

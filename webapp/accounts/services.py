@@ -51,7 +51,7 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def rpps_problem(rpps: str) -> str | None:
-    if len(rpps) != 11 or not rpps.isdigit():
+    if len(rpps) != 11 or not (rpps.isascii() and rpps.isdigit()):
         return str(_l("An RPPS number has exactly 11 digits."))
     if not luhn.is_valid(rpps):
         return str(_l("This RPPS number is not valid (its check digit does not match)."))
@@ -90,6 +90,8 @@ def register_practitioner(
     """Create a practitioner account; TOTP is mandatory, so a secret is set
     at once and must be confirmed (web) or used (API) from the first login."""
     errors = {}
+    if problems := passwords.password_problems(password):
+        errors["password"] = problems  # field errors come before conflicts (a taken RPPS)
     if problem := rpps_problem(rpps):
         errors["rpps"] = [problem]
     if specialty not in SPECIALTIES:
