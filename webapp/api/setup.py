@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from webapp.api import models  # noqa: F401  (the idempotency table belongs to the schema)
 from webapp.api.body import check_json_body
+from webapp.api.docs import bp as docs_bp
 from webapp.api.openapi import OperationDocsPlugin
 from webapp.extensions import api, csrf
 
@@ -16,8 +17,6 @@ def register_api(app: Flask, blueprints: list[Blueprint]) -> None:
     })
     for blueprint in blueprints:
         csrf.exempt(blueprint)
-        blueprint.before_request(check_json_body)
         api.register_blueprint(blueprint)
-    from webapp.api.docs import bp as docs_bp
-
+    app.before_request(check_json_body)
     app.register_blueprint(docs_bp)
