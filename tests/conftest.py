@@ -9,12 +9,14 @@ connections, threads and live servers see the same data).
 import contextvars
 import os
 import re
+import threading
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
 
 from flask.testing import FlaskClient
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests import factories
 from webapp import create_app
@@ -25,6 +27,10 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 def pytest_collection_modifyitems(config, items):
     if TEST_DATABASE_URL:
+        once = pytest.mark.skip(reason="end-to-end check run once, in the SQLite pass")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(once)
         return
     reason = pytest.mark.skip(reason="PostgreSQL-only behaviour; runs in the PostgreSQL pass")
     for item in items:
@@ -117,3 +123,23 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.json['token']}"}
 
     return token_for
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass  # one line per request would drown the test output
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """A real threaded HTTP server on a free loopback port, serving the test
+    app and its database; yields its base URL (for HTTP clients and browsers)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()

@@ -6,12 +6,14 @@ message. Every HTTP error under `/api/` gets the same JSON body.
 """
 
 import logging
+import math
+import time
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from webapp.extensions import db
+from webapp.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,29 @@ class InvalidInput(CarnetError):
     default_message = _l("Some fields are not valid.")
 
 
+class MalformedRequest(CarnetError):
+    status = 400
+    code = "malformed_request"
+    default_message = _l("The request body is not valid JSON.")
+
+
+class UnsupportedMediaType(CarnetError):
+    status = 415
+    code = "unsupported_media_type"
+    default_message = _l("Send the request body as JSON, with the header Content-Type: application/json.")
+
+
 TOO_MANY_REQUESTS_MESSAGE = _l("Too many attempts in a short time. Wait a minute, then try again.")
+
+# The API's own words for the HTTP errors that werkzeug raises, keyed by status.
+HTTP_ERRORS = {
+    400: ("malformed_request", MalformedRequest.default_message),
+    404: ("not_found", NotFound.default_message),
+    405: ("method_not_allowed", _l("This method is not allowed on this resource.")),
+    413: ("payload_too_large", _l("The request body is too large.")),
+    415: ("unsupported_media_type", UnsupportedMediaType.default_message),
+    429: ("rate_limited", _l("Too many requests; try again later.")),
+}
 
 
 def is_api_request() -> bool:
@@ -106,6 +130,8 @@ def handle_http_exception(error: HTTPException):
     db.session.rollback()
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
     if not is_api_request():
         message = TOO_MANY_REQUESTS_MESSAGE if error.code == 429 else error.description
         return render_template("error.html", status=error.code, message=message), error.code
@@ -114,21 +140,22 @@ def handle_http_exception(error: HTTPException):
             422, "validation_error", str(InvalidInput.default_message),
             _flatten_webargs_messages(data["messages"]),
         )
-    if error.code == 400 and "messages" in data:
-        return error_response(
-            400, "malformed_request", "The request body is not valid JSON.",
-            _flatten_webargs_messages(data["messages"]),
-        )
     if error.code == 429:
-        return error_response(429, "rate_limited", "Too many requests; try again later.", headers=headers)
-    return error_response(error.code, _http_error_code(error), error.description, headers=headers)
+        headers.setdefault("Retry-After", str(_seconds_until_rate_limit_reset()))
+    code, message = HTTP_ERRORS.get(error.code, (_http_error_code(error), error.description))
+    return error_response(error.code, code, str(message), headers=headers)
+
+
+def _seconds_until_rate_limit_reset() -> int:
+    limit = limiter.current_limit
+    return max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
 
 
 def handle_unexpected_error(error: Exception):
     db.session.rollback()
     log.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
-        return error_response(500, "internal_error", "An unexpected error occurred.")
+        return error_response(500, "internal_error", str(_l("An unexpected error occurred.")))
     return render_template("error.html", status=500, message=InternalServerError.description), 500
 
 

@@ -6,7 +6,9 @@ from flask_smorest import Blueprint
 from webapp.accounts import schemas, services
 from webapp.accounts.models import Role
 from webapp.accounts.specialties import SPECIALTIES
-from webapp.api.auth import _bearer_token, bearer_required, current_api_user, documented_errors
+from webapp.api.auth import bearer_required, current_api_token, current_api_user, documented_errors, public_endpoint
+from webapp.api.idempotency import idempotent
+from webapp.api.pagination import paginate
 from webapp.extensions import limiter
 from webapp.transaction import transaction
 
@@ -15,7 +17,9 @@ blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Acc
 
 @blp.route("/accounts", methods=["POST"])
 @limiter.limit("20 per hour")
+@public_endpoint
 @blp.arguments(schemas.AccountCreateSchema)
+@blp.doc(requestBody=schemas.ACCOUNT_CREATE_BODY)
 @blp.response(201, schemas.AccountCreatedSchema)
 @documented_errors(409, 429)
 def create_account(data):
@@ -23,21 +27,17 @@ def create_account(data):
 
     A practitioner's answer holds `totp_secret` once: every later token
     request needs a code from it."""
-    role = data.pop("role")
+    register = services.register_patient if data.pop("role") == Role.PATIENT else services.register_practitioner
     with transaction():
-        if role == Role.PATIENT:
-            for name in ("rpps", "specialty", "address", "postcode", "city"):
-                data.pop(name, None)
-            user = services.register_patient(**data)
-        else:
-            data.pop("birth_date", None)
-            user = services.register_practitioner(**data)
+        user = register(**data)
         services.send_email_confirmation(user)
     return user
 
 
+@blp.route("/auth/token", endpoint="token")
 class TokenView(MethodView):
     @limiter.limit("10 per minute")
+    @public_endpoint
     @blp.arguments(schemas.TokenRequestSchema)
     @blp.response(200, schemas.TokenSchema)
     @documented_errors(401, 429)
@@ -55,10 +55,8 @@ class TokenView(MethodView):
     def delete(self):
         """Revoke the token used for this request."""
         with transaction():
-            services.revoke_api_token(_bearer_token())
+            services.revoke_api_token(current_api_token())
 
-
-blp.add_url_rule("/auth/token", view_func=TokenView.as_view("token"))
 
 
 @blp.route("/me")
@@ -69,6 +67,26 @@ def me():
     return current_api_user()
 
 
+@blp.route("/me/tokens")
+@bearer_required()
+@blp.arguments(schemas.TokenListQuerySchema, location="query")
+@blp.response(200, schemas.TokenPageSchema)
+def my_tokens(query):
+    """The caller's tokens that still work (never their secret value), to spot
+    and revoke the one of a lost phone."""
+    return paginate(services.active_api_tokens(current_api_user()), sorting=schemas.TOKEN_SORTING, **query)
+
+
+@blp.route("/me/tokens/<int:token_id>", methods=["DELETE"])
+@bearer_required()
+@blp.response(204)
+def revoke_my_token(token_id):
+    """Revoke one of the caller's tokens; another account's token is not found."""
+    with transaction():
+        services.revoke_api_token_of(current_api_user(), token_id)
+
+
+@blp.route("/me/relatives", endpoint="relatives")
 class RelativesView(MethodView):
     @bearer_required(Role.PATIENT)
     @blp.response(200, schemas.RelativesSchema)
@@ -77,6 +95,7 @@ class RelativesView(MethodView):
         return {"items": services.list_relatives(current_api_user())}
 
     @bearer_required(Role.PATIENT)
+    @idempotent
     @blp.arguments(schemas.PatientProfileSchema)
     @blp.response(201, schemas.PatientProfileSchema)
     def post(self, data):
@@ -85,10 +104,9 @@ class RelativesView(MethodView):
             return services.add_relative(current_api_user(), **data)
 
 
-blp.add_url_rule("/me/relatives", view_func=RelativesView.as_view("relatives"))
-
 
 @blp.route("/specialties")
+@public_endpoint
 @blp.response(200, schemas.SpecialtiesSchema)
 def specialties():
     """The specialties practitioners can hold."""

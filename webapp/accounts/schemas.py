@@ -3,65 +3,105 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from webapp.accounts.models import Role
+from webapp.accounts.models import ApiToken, Role
+from webapp.accounts.passwords import MIN_PASSWORD_LENGTH
 from webapp.accounts.specialties import SPECIALTIES
+from webapp.api.pagination import Sorting, list_query_schema, page_schema
 
-_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+def _name(example: str) -> ma.fields.String:
+    return ma.fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": example})
+
+
+class _SignupSchema(ma.Schema):
+    email = ma.fields.Email(required=True, validate=validate.Length(max=254),
+                            metadata={"example": "lucie.moreau@example.com"})
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(max=200),
+                                metadata={"description": "At least 10 characters, not only letters or digits.",
+                                          "minLength": MIN_PASSWORD_LENGTH, "example": "une-longue-phrase-2026"})
+    first_name = _name("Lucie")
+    last_name = _name("Moreau")
+    locale = ma.fields.String(validate=validate.OneOf(["fr", "en"]), metadata={"example": "fr"})
+
+
+class PatientSignupSchema(_SignupSchema):
+    role = ma.fields.String(required=True, validate=validate.OneOf([Role.PATIENT]), metadata={"example": "patient"})
+    birth_date = ma.fields.Date(required=True, metadata={"example": "1990-05-17"})
+
+
+class PractitionerSignupSchema(_SignupSchema):
+    role = ma.fields.String(required=True, validate=validate.OneOf([Role.PRACTITIONER]),
+                            metadata={"example": "practitioner"})
+    rpps = ma.fields.String(required=True, validate=validate.Length(max=20),
+                            metadata={"description": "11 digits, Luhn check.", "pattern": r"^[0-9]{11}$",
+                                      "example": "99700218896"})
+    specialty = ma.fields.String(required=True, validate=validate.OneOf(list(SPECIALTIES)),
+                                 metadata={"description": "A code of GET /specialties.",
+                                           "example": "general_practitioner"})
+    address = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
+                               metadata={"example": "12 rue de la Roquette"})
+    postcode = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$"), metadata={"example": "75011"})
+    city = ma.fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": "Paris"})
+
+
+SIGNUP_SCHEMAS = {Role.PATIENT.value: PatientSignupSchema, Role.PRACTITIONER.value: PractitionerSignupSchema}
 
 
 class AccountCreateSchema(ma.Schema):
-    role = ma.fields.String(required=True, validate=validate.OneOf([Role.PATIENT, Role.PRACTITIONER]))
-    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
-    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(max=200))
-    first_name = _name
-    last_name = _name
-    locale = ma.fields.String(validate=validate.OneOf(["fr", "en"]))
-    birth_date = ma.fields.Date(metadata={"description": "Patients only."})
-    rpps = ma.fields.String(metadata={"description": "Practitioners only: 11 digits, Luhn check."},
-                            validate=validate.Length(max=20))
-    specialty = ma.fields.String(validate=validate.OneOf(list(SPECIALTIES)),
-                                 metadata={"description": "Practitioners only: a code of GET /specialties."})
-    address = ma.fields.String(validate=validate.Length(min=1, max=200))
-    postcode = ma.fields.String(validate=validate.Regexp(r"^\d{5}$"))
-    city = ma.fields.String(validate=validate.Length(min=1, max=100))
+    """Loads a sign-up with the schema of its `role`; documented as their `oneOf`."""
 
-    @ma.validates_schema
-    def _fields_of_role(self, data, **kwargs):
-        needed = ["birth_date"] if data.get("role") == Role.PATIENT else ["rpps", "specialty", "address", "postcode", "city"]
-        missing = {name: ["Missing data for required field."] for name in needed if name not in data}
-        if missing:
-            raise ma.ValidationError(missing)
+    def load(self, data, *args, **kwargs):
+        role = data.get("role") if isinstance(data, dict) else None
+        schema = SIGNUP_SCHEMAS.get(role) if isinstance(role, str) else None
+        if schema is None:
+            raise ma.ValidationError({"role": [f"Must be one of: {', '.join(SIGNUP_SCHEMAS)}."]})
+        return schema().load(data, *args, **kwargs)
+
+
+ACCOUNT_CREATE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "oneOf": [PatientSignupSchema, PractitionerSignupSchema],
+        "discriminator": {"propertyName": "role", "mapping": {
+            "patient": "#/components/schemas/PatientSignup",
+            "practitioner": "#/components/schemas/PractitionerSignup",
+        }},
+    }}},
+}
 
 
 class PatientProfileSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True)
-    first_name = _name
-    last_name = _name
-    birth_date = ma.fields.Date(required=True)
+    id = ma.fields.Integer(dump_only=True, metadata={"example": 42})
+    first_name = _name("Jules")
+    last_name = _name("Lambert")
+    birth_date = ma.fields.Date(required=True, metadata={"example": "2016-09-03"})
 
 
 class PractitionerProfileSchema(ma.Schema):
-    id = ma.fields.Integer()
-    first_name = ma.fields.String()
-    last_name = ma.fields.String()
-    rpps = ma.fields.String()
-    specialty = ma.fields.String()
-    address = ma.fields.String()
-    postcode = ma.fields.String()
-    city = ma.fields.String()
-    clinic_id = ma.fields.Integer(allow_none=True)
+    id = ma.fields.Integer(metadata={"example": 7})
+    first_name = ma.fields.String(metadata={"example": "Claire"})
+    last_name = ma.fields.String(metadata={"example": "Martin"})
+    rpps = ma.fields.String(metadata={"example": "99700218896"})
+    specialty = ma.fields.String(metadata={"example": "general_practitioner"})
+    address = ma.fields.String(metadata={"example": "12 rue de la Roquette"})
+    postcode = ma.fields.String(metadata={"example": "75011"})
+    city = ma.fields.String(metadata={"example": "Paris"})
+    clinic_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
 
 
 class AccountSchema(ma.Schema):
-    id = ma.fields.Integer()
-    email = ma.fields.String()
-    role = ma.fields.String()
-    locale = ma.fields.String(allow_none=True)
-    patient_id = ma.fields.Integer(attribute="patient_profile.id")
-    practitioner_id = ma.fields.Integer(attribute="practitioner_profile.id")
+    id = ma.fields.Integer(metadata={"example": 12})
+    email = ma.fields.String(metadata={"example": "marie.lambert@demo.example.com"})
+    role = ma.fields.String(metadata={"example": "patient"})
+    locale = ma.fields.String(allow_none=True, metadata={"example": "fr"})
+    patient_id = ma.fields.Integer(attribute="patient_profile.id", metadata={"example": 40})
+    practitioner_id = ma.fields.Integer(attribute="practitioner_profile.id", metadata={"example": 7})
     patient = ma.fields.Nested(PatientProfileSchema, attribute="patient_profile", allow_none=True)
     practitioner = ma.fields.Nested(PractitionerProfileSchema, attribute="practitioner_profile", allow_none=True)
-    relatives = ma.fields.Method("_relatives")
+    relatives = ma.fields.Method("_relatives", metadata={
+        "type": "array", "items": {"$ref": "#/components/schemas/PatientProfile"},
+        "example": [{"id": 41, "first_name": "Jules", "last_name": "Lambert", "birth_date": "2016-09-03"}],
+    })
 
     def _relatives(self, user):
         from webapp.accounts.services import list_relatives
@@ -70,8 +110,10 @@ class AccountSchema(ma.Schema):
 
 
 class AccountCreatedSchema(AccountSchema):
-    totp_secret = ma.fields.String(
-        metadata={"description": "Practitioners only, shown once: add it to a TOTP app."})
+    totp_secret = ma.fields.String(metadata={
+        "description": "Practitioners only, shown once: add it to a TOTP app.",
+        "example": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    })
 
     @ma.post_dump
     def _secret_only_for_totp_roles(self, data, **kwargs):
@@ -81,15 +123,43 @@ class AccountCreatedSchema(AccountSchema):
 
 
 class TokenRequestSchema(ma.Schema):
-    email = ma.fields.String(required=True, validate=validate.Length(max=254))
-    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    email = ma.fields.String(required=True, validate=validate.Length(max=254),
+                             metadata={"example": "marie.lambert@demo.example.com"})
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(max=200),
+                                metadata={"example": "carnet-demo-2026"})
     totp = ma.fields.String(validate=validate.Length(max=10),
-                            metadata={"description": "Required for practitioners and staff."})
+                            metadata={"description": "Required for practitioners and staff.", "example": "492039"})
 
 
 class TokenSchema(ma.Schema):
-    token = ma.fields.String(required=True)
-    expires_at = ma.fields.AwareDateTime(required=True)
+    token = ma.fields.String(required=True, metadata={"example": "pX3t2k0n6hN1cY8m0aVZr9gq4uQW2e7sJd5fBxLkT0E"})
+    expires_at = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-23T09:30:00+00:00"})
+
+
+class ApiTokenSchema(ma.Schema):
+    """A token as its owner sees it in the list: never the secret value."""
+
+    id = ma.fields.Integer(required=True, metadata={"example": 3})
+    created_at = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-11-23T08:00:00+00:00"})
+    expires_at = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-23T08:00:00+00:00"})
+    last_used_at = ma.fields.AwareDateTime(required=True, allow_none=True,
+                                           metadata={"example": "2026-11-23T09:12:44+00:00"})
+    current = ma.fields.Method("_is_current", metadata={
+        "type": "boolean", "description": "Whether this is the token of the request.", "example": True,
+    })
+
+    def _is_current(self, token: ApiToken) -> bool:
+        from webapp.api.auth import current_api_token
+
+        return token.id == current_api_token().id
+
+
+TOKEN_SORTING = Sorting(
+    {"created_at": ApiToken.created_at, "expires_at": ApiToken.expires_at, "last_used_at": ApiToken.last_used_at},
+    default="-created_at", tiebreaker=ApiToken.id,
+)
+TokenListQuerySchema = list_query_schema("TokenListQuerySchema", sorting=TOKEN_SORTING)
+TokenPageSchema = page_schema(ApiTokenSchema, "TokenPage")
 
 
 class RelativesSchema(ma.Schema):
@@ -97,8 +167,8 @@ class RelativesSchema(ma.Schema):
 
 
 class SpecialtySchema(ma.Schema):
-    code = ma.fields.String(required=True)
-    label = ma.fields.String(required=True)
+    code = ma.fields.String(required=True, metadata={"example": "pediatrician"})
+    label = ma.fields.String(required=True, metadata={"example": "Pédiatre"})
 
 
 class SpecialtiesSchema(ma.Schema):

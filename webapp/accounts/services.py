@@ -53,7 +53,7 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def rpps_problem(rpps: str) -> str | None:
-    if len(rpps) != 11 or not rpps.isdigit():
+    if len(rpps) != 11 or not (rpps.isascii() and rpps.isdigit()):
         return str(_l("An RPPS number has exactly 11 digits."))
     if not luhn.is_valid(rpps):
         return str(_l("This RPPS number is not valid (its check digit does not match)."))
@@ -92,6 +92,8 @@ def register_practitioner(
     """Create a practitioner account; TOTP is mandatory, so a secret is set
     at once and must be confirmed (web) or used (API) from the first login."""
     errors = {}
+    if problems := passwords.password_problems(password):
+        errors["password"] = problems  # field errors come before conflicts (a taken RPPS)
     if problem := rpps_problem(rpps):
         errors["rpps"] = [problem]
     if specialty not in SPECIALTIES:
@@ -182,19 +184,38 @@ def issue_api_token(user: User) -> tuple[str, ApiToken]:
     return raw, token
 
 
-def user_for_api_token(raw_token: str) -> User:
+def authenticate_api_token(raw_token: str) -> ApiToken:
+    """The live token behind a bearer value: known digest, not revoked, not
+    expired, account active. Its last use is recorded (the caller commits)."""
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token)))
     now = now_utc()
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
         raise InvalidToken()
     token.last_used_at = now
-    return token.user
+    return token
 
 
-def revoke_api_token(raw_token: str) -> None:
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token)))
-    if token is not None and token.revoked_at is None:
+def active_api_tokens(user: User) -> sa.Select:
+    """The account's tokens that still work, newest first (a statement to page)."""
+    return (
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now_utc())
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+
+
+def revoke_api_token(token: ApiToken) -> None:
+    if token.revoked_at is None:
         token.revoked_at = now_utc()
+
+
+def revoke_api_token_of(user: User, token_id: int) -> None:
+    """Revoke one of the account's own live tokens (a lost phone); any other
+    id, revoked or expired tokens included, is not found."""
+    token = db.session.scalar(active_api_tokens(user).where(ApiToken.id == token_id))
+    if token is None:
+        raise NotFound()
+    revoke_api_token(token)
 
 
 def revoke_all_api_tokens(user: User) -> None:

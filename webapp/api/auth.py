@@ -11,27 +11,42 @@ from webapp.extensions import db
 
 BEARER_SECURITY = [{"bearerAuth": []}]
 
-
+# status: (description, example code, example message)
 ERROR_RESPONSES = {
-    400: "Malformed request",
-    401: "Not authenticated",
-    403: "Not allowed",
-    404: "Not found",
-    409: "Conflict with the current state",
-    422: "Invalid fields",
-    429: "Rate limited",
+    400: ("Malformed request", "malformed_request", "The request body is not valid JSON."),
+    401: ("Not authenticated", "invalid_token", "The access token is missing, expired or revoked."),
+    403: ("Not allowed", "forbidden", "You are not allowed to do this."),
+    404: ("Not found", "not_found", "Not found."),
+    409: ("Conflict with the current state", "conflict", "This conflicts with the current state."),
+    413: ("Request body too large", "payload_too_large", "The request body is too large."),
+    415: ("Request body is not JSON", "unsupported_media_type",
+          "Send the request body as JSON, with the header Content-Type: application/json."),
+    422: ("Invalid fields", "validation_error", "Some fields are not valid."),
+    429: ("Rate limited", "rate_limited", "Too many requests; try again later."),
 }
+
+
+def error_response_doc(status: int, schema=ApiErrorSchema) -> dict:
+    """The OpenAPI response object of an error status, with an example body."""
+    description, code, message = ERROR_RESPONSES[status]
+    example = {"error": {"code": code, "message": message}}
+    if status == 422:
+        example["error"]["fields"] = {"birth_date": ["Not a valid date."]}
+    response = {"description": description,
+                "content": {"application/json": {"schema": schema, "example": example}}}
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string", "example": "Bearer"}}}
+    return response
 
 
 def documented_errors(*statuses: int):
     """Document error responses of an operation with the shared error schema."""
-    return Blueprint.doc(responses={
-        str(status): {
-            "description": ERROR_RESPONSES[status],
-            "content": {"application/json": {"schema": ApiErrorSchema}},
-        }
-        for status in statuses
-    })
+    return Blueprint.doc(responses={str(status): error_response_doc(status) for status in statuses})
+
+
+def public_endpoint(view):
+    """Mark an operation that needs no authentication (its security is explicitly empty)."""
+    return Blueprint.doc(security=[])(view)
 
 
 def _bearer_token() -> str | None:
@@ -44,13 +59,18 @@ def current_api_user():
     return g.api_user
 
 
+def current_api_token():
+    """The `ApiToken` row that authenticated this request."""
+    return g.api_token
+
+
 def bearer_required(*roles):
     """Require a valid bearer token (and one of `roles`, if given).
 
     Authorization of the resource itself is the service's job; this only
     authenticates and refuses roles that have no business on the endpoint.
     """
-    from webapp.accounts.services import user_for_api_token
+    from webapp.accounts.services import authenticate_api_token
 
     def decorator(view):
         @functools.wraps(view)
@@ -58,11 +78,12 @@ def bearer_required(*roles):
             raw = _bearer_token()
             if raw is None:
                 raise NotAuthenticated()
-            user = user_for_api_token(raw)
+            token = authenticate_api_token(raw)
             db.session.commit()  # persists last_used_at before the handler's own unit of work
-            if roles and user.role not in roles:
+            if roles and token.user.role not in roles:
                 raise Forbidden()
-            g.api_user = user
+            g.api_token = token
+            g.api_user = token.user
             return view(*args, **kwargs)
 
         statuses = (401, 403) if roles else (401,)

@@ -3,13 +3,20 @@
 from flask import Flask
 from flask_smorest import Blueprint
 
+from webapp.api import models  # noqa: F401  (the idempotency table belongs to the schema)
+from webapp.api.body import check_json_body
+from webapp.api.docs import bp as docs_bp
+from webapp.api.openapi import OperationDocsPlugin
 from webapp.extensions import api, csrf
 
 
 def register_api(app: Flask, blueprints: list[Blueprint]) -> None:
-    api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearerAuth": {"type": "http", "scheme": "bearer"},
-    }}})
+    api.init_app(app, spec_kwargs={
+        "extra_plugins": [OperationDocsPlugin()],
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    })
     for blueprint in blueprints:
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
+    app.before_request(check_json_body)
+    app.register_blueprint(docs_bp)
