@@ -68,13 +68,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, site
+    from webapp import accounts, booking, site
     from webapp.accounts import api as accounts_api
     from webapp.api.setup import register_api
     from webapp.navigation import navigation_items
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(booking.bp)
     register_api(app, [accounts_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -1,0 +1,1 @@
+"""Booking pages: search, practitioner page, booking flow, my appointments, settings, agenda."""
