@@ -71,12 +71,13 @@ def register_blueprints(app: Flask) -> None:
     from webapp import accounts, booking, site
     from webapp.accounts import api as accounts_api
     from webapp.api.setup import register_api
+    from webapp.booking import api as booking_api
     from webapp.navigation import navigation_items
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(booking.bp)
-    register_api(app, [accounts_api.blp])
+    register_api(app, [accounts_api.blp, booking_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 

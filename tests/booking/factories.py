@@ -1,7 +1,9 @@
 """Booking factories: visit reasons, opening hours, appointments (committed)."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
+from tests.factories import make_practitioner
 from webapp.booking.models import Appointment, AppointmentStatus, PractitionerSchedule, VisitReason, WeeklyHours
 from webapp.booking.services import occupied_cells_for
 from webapp.extensions import db
@@ -46,3 +48,21 @@ def make_appointment(practitioner, patient, start_at: dt.datetime, *, reason: Vi
     db.session.add(appointment)
     db.session.commit()
     return appointment
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def local_start(days_ahead: int, hour: int = 10, minute: int = 0) -> dt.datetime:
+    """A start `days_ahead` days from today at a local Paris time."""
+    day = dt.datetime.now(PARIS).date() + dt.timedelta(days=days_ahead)
+    return dt.datetime.combine(day, dt.time(hour, minute), PARIS)
+
+
+def open_practice(practitioner=None, *, hours=("08:00", "20:00"), reason_overrides=None, **schedule):
+    """A practitioner open every day (public holidays included, no notice) with one 30-minute reason."""
+    practitioner = practitioner or make_practitioner()
+    make_schedule(practitioner, **({"closed_on_public_holidays": False, "horizon_days": 365} | schedule))
+    make_weekly_hours(practitioner, [(day, *hours) for day in range(7)])
+    reason = make_visit_reason(practitioner, **(reason_overrides or {}))
+    return practitioner, reason

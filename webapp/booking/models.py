@@ -14,6 +14,15 @@ from webapp.extensions import db
 # the time they occupy can be written as unique rows, one per cell.
 CELL_MINUTES = 5
 DEFAULT_TIMEZONE = "Europe/Paris"
+SCHEDULE_DEFAULTS = {
+    "timezone": DEFAULT_TIMEZONE,
+    "min_notice_minutes": 120,
+    "horizon_days": 90,
+    "buffer_minutes": 0,
+    "cancellation_deadline_hours": 24,
+    "closed_on_public_holidays": True,
+    "slot_step_minutes": None,
+}
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -82,12 +91,12 @@ class PractitionerSchedule(db.Model):
     )
 
     practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner_profiles.id"), primary_key=True)
-    timezone: Mapped[str] = mapped_column(sa.String(64), default=DEFAULT_TIMEZONE)
-    min_notice_minutes: Mapped[int] = mapped_column(default=120)
-    horizon_days: Mapped[int] = mapped_column(default=90)
-    buffer_minutes: Mapped[int] = mapped_column(default=0)
-    cancellation_deadline_hours: Mapped[int] = mapped_column(default=24)
-    closed_on_public_holidays: Mapped[bool] = mapped_column(default=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default=SCHEDULE_DEFAULTS["timezone"])
+    min_notice_minutes: Mapped[int] = mapped_column(default=SCHEDULE_DEFAULTS["min_notice_minutes"])
+    horizon_days: Mapped[int] = mapped_column(default=SCHEDULE_DEFAULTS["horizon_days"])
+    buffer_minutes: Mapped[int] = mapped_column(default=SCHEDULE_DEFAULTS["buffer_minutes"])
+    cancellation_deadline_hours: Mapped[int] = mapped_column(default=SCHEDULE_DEFAULTS["cancellation_deadline_hours"])
+    closed_on_public_holidays: Mapped[bool] = mapped_column(default=SCHEDULE_DEFAULTS["closed_on_public_holidays"])
     # None: the grid follows each visit reason's duration.
     slot_step_minutes: Mapped[int | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
