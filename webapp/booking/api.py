@@ -92,7 +92,7 @@ class VisitReasonsView(MethodView):
 
 class VisitReasonView(MethodView):
     @bearer_required(Role.PRACTITIONER)
-    @blp.arguments(schemas.VisitReasonPatchSchema)
+    @blp.arguments(schemas.VisitReasonInputSchema(partial=True))
     @blp.response(200, schemas.VisitReasonSchema)
     @documented_errors(404, 422)
     def patch(self, data, reason_id):

@@ -71,15 +71,6 @@ class VisitReasonInputSchema(ma.Schema):
     mode = ma.fields.String(load_default=VisitMode.IN_PERSON.value, validate=validate.OneOf([m.value for m in VisitMode]))
 
 
-class VisitReasonPatchSchema(VisitReasonInputSchema):
-    class Meta:
-        partial = True
-
-    new_patients = ma.fields.Boolean()
-    returning_patients = ma.fields.Boolean()
-    mode = ma.fields.String(validate=validate.OneOf([m.value for m in VisitMode]))
-
-
 class VisitReasonsSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(VisitReasonSchema), required=True)
 
