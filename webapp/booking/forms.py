@@ -17,6 +17,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.booking.models import VisitMode
@@ -90,7 +91,9 @@ class VisitReasonForm(FlaskForm):
     new_patients = BooleanField(_l("New patients may book it"), default=True)
     returning_patients = BooleanField(_l("My existing patients may book it"), default=True)
     mode = RadioField(_l("Where"), default=VisitMode.IN_PERSON.value, choices=[
-        (VisitMode.IN_PERSON.value, _l("In person")), (VisitMode.VIDEO.value, _l("Video consultation"))])
+        SelectChoice(VisitMode.IN_PERSON.value, _l("In person")),
+        SelectChoice(VisitMode.VIDEO.value, _l("Video consultation")),
+    ])
 
     def price_cents(self) -> int | None:
         text = (self.price_euros.data or "").strip().replace(",", ".").replace("€", "").strip()

@@ -9,6 +9,7 @@ from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from webapp.accounts.models import PatientProfile, Role
 from webapp.accounts.services import list_relatives
@@ -89,12 +90,13 @@ def _slots_by_day(slots, days: list[dt.date], timezone: str) -> list[tuple[dt.da
     return [(day, grouped[day]) for day in days]
 
 
-def _patient_choices() -> list[tuple[int, str]]:
+def _patient_choices() -> list[SelectChoice]:
+    """The patient profiles the user books for: their own first, then relatives."""
     choices = []
     if current_user.patient_profile is not None:
-        choices.append((current_user.patient_profile.id,
-                        _("Myself (%(name)s)", name=current_user.patient_profile.full_name)))
-    choices += [(relative.id, relative.full_name) for relative in list_relatives(current_user)]
+        choices.append(SelectChoice(current_user.patient_profile.id,
+                                    _("Myself (%(name)s)", name=current_user.patient_profile.full_name)))
+    choices += [SelectChoice(relative.id, relative.full_name) for relative in list_relatives(current_user)]
     return choices
 
 
@@ -556,7 +558,7 @@ def rules():
     practitioner = services.own_practitioner(current_user)
     schedule = services.schedule_of(practitioner.id)
     form = forms.RulesForm(obj=schedule)
-    form.timezone.choices = sorted(services.known_timezones())
+    form.timezone.choices = [SelectChoice(name, name) for name in sorted(services.known_timezones())]
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in services.SCHEDULE_DEFAULTS}
         try:
