@@ -55,6 +55,16 @@ def test_search_filters_and_gives_next_availability(client):
     assert by_postcode["items"][0]["next_available"] is None
 
 
+def test_search_hides_practitioners_not_bookable_online(client, monkeypatch):
+    from webapp.booking import services
+
+    shown, _ = open_practice(factories.make_practitioner(city="Lille"))
+    hidden, _ = open_practice(factories.make_practitioner(city="Lille"))
+    # Billing's SQL condition for "suspended": here, only `hidden` is.
+    monkeypatch.setattr(services, "bookable_condition", lambda column: column != hidden.id)
+    assert [item["id"] for item in client.get("/api/v1/practitioners?city=Lille").json["items"]] == [shown.id]
+
+
 def test_search_refuses_bad_parameters(client):
     assert_error(client.get("/api/v1/practitioners?specialty=astrologer"), 422, "validation_error", "specialty")
     assert_error(client.get("/api/v1/practitioners?per_page=1000"), 422, "validation_error", "per_page")

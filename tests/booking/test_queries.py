@@ -42,7 +42,7 @@ def test_slots_cost_the_same_for_an_empty_or_a_busy_agenda(client, count_queries
         _statements(count_queries, client, f"/practitioners/{quiet.id}?reason={quiet_reason.id}")
 
 
-def test_agenda_costs_the_same_for_1_or_10_appointments(client, count_queries, api_token, form_post):
+def test_agenda_costs_the_same_for_1_or_10_appointments(client, count_queries, api_token, log_in):
     few, few_reason = open_practice()
     many, many_reason = open_practice()
     make_appointment(few, factories.make_patient(), local_start(2, 9), reason=few_reason)
@@ -52,6 +52,11 @@ def test_agenda_costs_the_same_for_1_or_10_appointments(client, count_queries, a
     url = f"/api/v1/practitioners/me/agenda?from={day}&to={day + dt.timedelta(days=6)}"
     few_headers, many_headers = api_token(few.user), api_token(many.user)
     assert _statements(count_queries, client, url, few_headers) == _statements(count_queries, client, url, many_headers)
+    page = f"/agenda?view=week&day={day}"
+    log_in(few.user)
+    few_page = _statements(count_queries, client, page)
+    log_in(many.user)
+    assert _statements(count_queries, client, page) == few_page
 
 
 def test_appointment_lists_cost_the_same_for_1_or_8_appointments(client, count_queries, api_token):

@@ -268,6 +268,19 @@ def test_desk_creates_a_patient_and_books_a_slot(client, log_in, form_post):
     assert appointment.booked_at_desk and appointment.patient_id == patient_id and appointment.start_at == start
 
 
+def test_desk_booking_of_a_taken_slot_goes_back_to_the_slots_with_a_message(client, log_in, form_post):
+    practitioner, reason = open_practice()
+    patient = factories.make_patient()
+    make_appointment(practitioner, factories.make_patient(), local_start(2), reason=reason)
+    log_in(practitioner.user)
+    response = form_post("/agenda/book", {"patient_id": patient.id, "visit_reason_id": reason.id,
+                                          "start": local_start(2).isoformat()})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert f"patient={patient.id}" in location and f"day={local_start(2).date()}" in location
+    assert "Ce créneau n&#39;est plus disponible" in html(client.get(location))
+
+
 def test_desk_patient_form_shows_errors_next_to_fields(client, log_in, form_post):
     log_in(factories.make_practitioner().user)
     page = html(form_post("/agenda/patients/new", {"first_name": "Louise", "last_name": "Moreau",

@@ -6,8 +6,8 @@ import icalendar
 from flask import current_app, url_for
 from flask_babel import gettext as _
 
-from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.accounts.models import PractitionerProfile
+from webapp.booking.models import Appointment, AppointmentStatus
 
 PRODUCT_ID = "-//Carnet//Booking//FR"
 

@@ -77,9 +77,13 @@ def _monday_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _week(timezone: str) -> tuple[dt.date, list[dt.date]]:
-    monday = _monday_of(_date_arg("week", _local_today(timezone)))
-    return monday, [monday + dt.timedelta(days=offset) for offset in range(7)]
+def _picker_week(timezone: str) -> tuple[dt.date, list[dt.date], dt.date | None]:
+    """The week asked for by `?week=` (never before the current one): its
+    Monday, its days, and the previous week's Monday if it may be shown."""
+    this_monday = _monday_of(_local_today(timezone))
+    monday = max(_monday_of(_date_arg("week", this_monday)), this_monday)
+    previous = monday - dt.timedelta(days=7) if monday > this_monday else None
+    return monday, [monday + dt.timedelta(days=offset) for offset in range(7)], previous
 
 
 def _slots_by_day(slots, days: list[dt.date], timezone: str) -> list[tuple[dt.date, list]]:
@@ -124,21 +128,17 @@ def practitioner_page(practitioner_id: int):
     chosen_id = _int_arg("reason")
     reason = next((r for r in reasons if r.id == chosen_id), reasons[0] if len(reasons) == 1 else None)
     timezone = _timezone_of(practitioner.id)
-    today = _local_today(timezone)
-    monday, days = _week(timezone)
-    monday = max(monday, _monday_of(today))
-    days = [monday + dt.timedelta(days=offset) for offset in range(7)]
+    monday, days, previous_week = _picker_week(timezone)
     bookable = is_bookable(practitioner.id)
     slots = services.available_slots(practitioner.id, reason.id, days[0], days[-1]) if reason and bookable else []
-    horizon_end = today + dt.timedelta(days=services.schedule_of(practitioner.id).horizon_days)
+    horizon_end = _local_today(timezone) + dt.timedelta(days=services.schedule_of(practitioner.id).horizon_days)
     waitlist_form = None
     if reason and current_user.is_authenticated and current_user.role is Role.PATIENT:
         waitlist_form = forms.WaitlistForm(visit_reason_id=reason.id)
         waitlist_form.patient_id.choices = _patient_choices()
     return render_template(
         "booking/practitioner.html", practitioner=practitioner, reasons=reasons, reason=reason, timezone=timezone,
-        week=_slots_by_day(slots, days, timezone), monday=monday, bookable=bookable,
-        previous_week=monday - dt.timedelta(days=7) if monday > _monday_of(today) else None,
+        week=_slots_by_day(slots, days, timezone), monday=monday, bookable=bookable, previous_week=previous_week,
         next_week=monday + dt.timedelta(days=7) if monday + dt.timedelta(days=7) <= horizon_end else None,
         waitlist_form=waitlist_form, specialties=SPECIALTIES,
     )
@@ -279,15 +279,11 @@ def reschedule(appointment_id: int):
             flash(_("Your appointment is moved."), "success")
             return redirect(url_for("booking.my_appointment", appointment_id=appointment.id))
         appointment = services.appointment_for(current_user, appointment_id)
-    today = _local_today(timezone)
-    monday, _days = _week(timezone)
-    monday = max(monday, _monday_of(today))
-    days = [monday + dt.timedelta(days=offset) for offset in range(7)]
+    monday, days, previous_week = _picker_week(timezone)
     slots = services.available_slots(appointment.practitioner_id, appointment.visit_reason_id, days[0], days[-1])
     return render_template(
         "booking/reschedule.html", appointment=appointment, timezone=timezone, form=form,
-        week=_slots_by_day(slots, days, timezone), monday=monday,
-        previous_week=monday - dt.timedelta(days=7) if monday > _monday_of(today) else None,
+        week=_slots_by_day(slots, days, timezone), monday=monday, previous_week=previous_week,
         next_week=monday + dt.timedelta(days=7),
     )
 
@@ -362,18 +358,20 @@ def agenda_action(appointment_id: int, action: str):
     _require_role(Role.PRACTITIONER, Role.STAFF)
     form = forms.PractitionerCancelForm() if action == "cancel" else forms.EmptyForm()
     if not form.validate_on_submit():
-        flash(_("Give the patient a reason for the cancellation."), "error")
+        if action == "cancel":
+            flash(_("Give the patient a reason for the cancellation."), "error")
         return redirect(url_for("booking.agenda_appointment", appointment_id=appointment_id))
-    done = {
-        "no-show": (services.mark_no_show, {}, _("Marked as missed.")),
-        "complete": (services.mark_completed, {}, _("Marked as done.")),
-        "cancel": (services.cancel_appointment, {"reason": getattr(form, "reason", None) and form.reason.data},
-                   _("The appointment is cancelled.")),
-    }
-    service, extra, message = done[action]
     try:
         with transaction():
-            service(appointment_id, by=current_user, **extra)
+            if action == "cancel":
+                services.cancel_appointment(appointment_id, by=current_user, reason=form.reason.data)
+                message = _("The appointment is cancelled.")
+            elif action == "no-show":
+                services.mark_no_show(appointment_id, by=current_user)
+                message = _("Marked as missed.")
+            else:
+                services.mark_completed(appointment_id, by=current_user)
+                message = _("Marked as done.")
     except CarnetError as error:
         flash(error.message, "error")
     else:
@@ -391,6 +389,7 @@ def desk_book():
     if selected is None:
         return render_template("booking/desk_book.html", practitioners=[], selected=None)
     form = forms.DeskBookForm()
+    timezone = _timezone_of(selected.id)
     if form.validate_on_submit():
         start = _parse_start(form.start.data)
         try:
@@ -403,10 +402,11 @@ def desk_book():
                 )
         except CarnetError as error:
             flash(error.message, "error")
-        else:
-            flash(_("The appointment is booked."), "success")
-            return redirect(url_for("booking.agenda_appointment", appointment_id=appointment.id))
-    timezone = _timezone_of(selected.id)
+            day = start.astimezone(ZoneInfo(timezone)).date().isoformat() if start else None
+            return redirect(url_for("booking.desk_book", practitioner=selected.id, patient=form.patient_id.data,
+                                    reason=form.visit_reason_id.data, day=day))
+        flash(_("The appointment is booked."), "success")
+        return redirect(url_for("booking.agenda_appointment", appointment_id=appointment.id))
     query = request.args.get("q", "")[:100]
     patient_id = _int_arg("patient")
     patient = db.session.get(PatientProfile, patient_id) if patient_id else None
