@@ -70,17 +70,19 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, billing, notifications, site
+    from webapp import accounts, billing, booking, notifications, site
     from webapp.accounts import api as accounts_api
     from webapp.billing import api as billing_api
     from webapp.api.setup import register_api
+    from webapp.booking import api as booking_api
     from webapp.navigation import navigation_items
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(booking.bp)
     billing.register_billing(app)
-    register_api(app, [accounts_api.blp, billing_api.blp])
+    register_api(app, [accounts_api.blp, booking_api.blp, billing_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 

@@ -16,6 +16,7 @@ from stdnum import luhn
 from webapp.accounts import services as accounts
 from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, Role, User
 from webapp.billing.demo import seed_billing_demo
+from webapp.booking.demo import seed_booking_demo
 from webapp.extensions import db
 from webapp.transaction import transaction
 
@@ -100,6 +101,7 @@ def seed_demo_world() -> list[tuple[str, str]]:
         for relative_first, relative_birth in relatives:
             accounts.add_relative(user, first_name=relative_first, last_name=last, birth_date=relative_birth)
         logins.append(("patient", user.email))
+    seed_booking_demo()
     return logins
 
 

@@ -12,7 +12,7 @@ from webapp.urls import safe_next_url
 
 @bp.route("/")
 def home():
-    return render_template("site/home.html", specialties=SPECIALTIES, search_url="/search")
+    return render_template("site/home.html", specialties=SPECIALTIES, search_url=url_for("booking.search"))
 
 
 @bp.route("/healthz")

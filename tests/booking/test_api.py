@@ -1,0 +1,490 @@
+"""Booking API: contract paths, roles, and every bad input answered with the error format."""
+
+import datetime as dt
+
+import pytest
+
+from tests import factories
+from tests.booking.factories import local_start, make_appointment, open_practice
+from webapp.booking.models import Appointment, AppointmentStatus, WaitlistStatus
+from webapp.extensions import db, limiter
+
+
+@pytest.fixture
+def practice():
+    return open_practice()
+
+
+@pytest.fixture
+def patient():
+    return factories.make_patient()
+
+
+def slots_url(practitioner, reason, first, last):
+    return f"/api/v1/practitioners/{practitioner.id}/slots?visit_reason_id={reason.id}&from={first}&to={last}"
+
+
+def booking_body(practitioner, reason, start, **extra):
+    return {"practitioner_id": practitioner.id, "visit_reason_id": reason.id, "start": start.isoformat(), **extra}
+
+
+def assert_error(response, status, code=None, field=None):
+    assert response.status_code == status, response.get_data(as_text=True)
+    error = response.json["error"]
+    if code:
+        assert error["code"] == code
+    if field:
+        assert field in error["fields"]
+
+
+# --- Directory and slots -------------------------------------------------------------------
+
+def test_search_filters_and_gives_next_availability(client):
+    practitioner, _ = open_practice(factories.make_practitioner(first_name="Claire", last_name="Martin",
+                                                                city="Lyon", postcode="69007",
+                                                                specialty="pediatrician"))
+    factories.make_practitioner(first_name="Julien", last_name="Bernard", city="Paris", postcode="75011")
+    response = client.get("/api/v1/practitioners?specialty=pediatrician&city=lyon&q=mart")
+    assert response.status_code == 200
+    assert response.json["total"] == 1
+    item = response.json["items"][0]
+    assert item["id"] == practitioner.id and item["postcode"] == "69007"
+    assert dt.datetime.fromisoformat(item["next_available"]) > dt.datetime.now(dt.timezone.utc)
+    by_postcode = client.get("/api/v1/practitioners?postcode=750").json
+    assert [p["last_name"] for p in by_postcode["items"]] == ["Bernard"]
+    assert by_postcode["items"][0]["next_available"] is None
+
+
+def test_search_hides_practitioners_not_bookable_online(client, monkeypatch):
+    from webapp.booking import services
+
+    shown, _ = open_practice(factories.make_practitioner(city="Lille"))
+    hidden, _ = open_practice(factories.make_practitioner(city="Lille"))
+    # Billing's SQL condition for "suspended": here, only `hidden` is.
+    monkeypatch.setattr(services, "bookable_condition", lambda column: column != hidden.id)
+    assert [item["id"] for item in client.get("/api/v1/practitioners?city=Lille").json["items"]] == [shown.id]
+
+
+def test_search_refuses_bad_parameters(client):
+    assert_error(client.get("/api/v1/practitioners?specialty=astrologer"), 422, "validation_error", "specialty")
+    assert_error(client.get("/api/v1/practitioners?per_page=1000"), 422, "validation_error", "per_page")
+
+
+def test_practitioner_profile_lists_active_visit_reasons(client, practice):
+    practitioner, reason = practice
+    body = client.get(f"/api/v1/practitioners/{practitioner.id}").json
+    assert body["bookable"] is True and body["timezone"] == "Europe/Paris"
+    assert [r["id"] for r in body["visit_reasons"]] == [reason.id]
+    assert body["visit_reasons"][0] == {
+        "id": reason.id, "label": "Consultation", "duration_minutes": 30, "price_cents": 3000, "currency": "EUR",
+        "new_patients": True, "returning_patients": True, "mode": "in_person", "archived": False}
+    assert_error(client.get("/api/v1/practitioners/999999"), 404, "not_found")
+
+
+def test_slots_are_sorted_in_the_practitioners_timezone(client, practice):
+    practitioner, reason = practice
+    day = local_start(3).date()
+    response = client.get(slots_url(practitioner, reason, day, day))
+    assert response.status_code == 200
+    items = response.json["items"]
+    assert len(items) == 24
+    starts = [dt.datetime.fromisoformat(item["start"]) for item in items]
+    assert starts == sorted(starts)
+    assert items[0]["start"].startswith(f"{day}T08:00:00+0")
+    assert starts[0].utcoffset() == local_start(3).utcoffset()
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("from={day}&to={before}", "to"),
+    ("from={day}&to={far}", "to"),
+    ("from=nope&to={day}", "from"),
+    ("to={day}", "from"),
+])
+def test_slots_refuse_bad_ranges(client, practice, query, field):
+    practitioner, reason = practice
+    day = dt.date.today()
+    query = query.format(day=day, before=day - dt.timedelta(days=1), far=day + dt.timedelta(days=62))
+    response = client.get(f"/api/v1/practitioners/{practitioner.id}/slots?visit_reason_id={reason.id}&{query}")
+    assert_error(response, 422, field=field)
+
+
+def test_slots_accept_62_days(client, practice):
+    practitioner, reason = practice
+    day = dt.date.today()
+    assert client.get(slots_url(practitioner, reason, day, day + dt.timedelta(days=61))).status_code == 200
+
+
+def test_slots_of_unknown_practitioner_or_foreign_reason(client, practice):
+    practitioner, reason = practice
+    _, other_reason = open_practice()
+    day = dt.date.today()
+    assert_error(client.get(f"/api/v1/practitioners/999999/slots?visit_reason_id={reason.id}&from={day}&to={day}"),
+                 404)
+    assert_error(client.get(slots_url(practitioner, other_reason, day, day)), 422, field="visit_reason_id")
+    assert_error(client.get(f"/api/v1/practitioners/{practitioner.id}/slots?visit_reason_id=-3&from={day}&to={day}"),
+                 422, field="visit_reason_id")
+
+
+# --- Practitioner's own settings -------------------------------------------------------------------
+
+def test_visit_reason_crud_archives_instead_of_deleting(client, api_token):
+    practitioner = factories.make_practitioner()
+    headers = api_token(practitioner.user)
+    created = client.post("/api/v1/practitioners/me/visit-reasons", headers=headers, json={
+        "label": "Téléconsultation", "duration_minutes": 20, "price_cents": 2500, "new_patients": False,
+        "mode": "video"})
+    assert created.status_code == 201 and created.json["mode"] == "video" and created.json["new_patients"] is False
+    reason_id = created.json["id"]
+    patched = client.patch(f"/api/v1/practitioners/me/visit-reasons/{reason_id}", headers=headers,
+                           json={"price_cents": 3000})
+    assert patched.status_code == 200 and patched.json["price_cents"] == 3000 and patched.json["label"] == "Téléconsultation"
+    deleted = client.delete(f"/api/v1/practitioners/me/visit-reasons/{reason_id}", headers=headers)
+    assert deleted.status_code == 200 and deleted.json["archived"] is True
+    listed = client.get("/api/v1/practitioners/me/visit-reasons", headers=headers).json["items"]
+    assert [r["archived"] for r in listed] == [True]
+    assert client.get(f"/api/v1/practitioners/{practitioner.id}").json["visit_reasons"] == []
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"duration_minutes": -15}, "duration_minutes"),
+    ({"duration_minutes": 12}, "duration_minutes"),
+    ({"price_cents": -100}, "price_cents"),
+    ({"mode": "telepathy"}, "mode"),
+    ({"label": ""}, "label"),
+    ({"new_patients": False, "returning_patients": False}, "new_patients"),
+])
+def test_visit_reason_bad_input_is_422(client, api_token, body, field):
+    headers = api_token(factories.make_practitioner().user)
+    base = {"label": "Consultation", "duration_minutes": 30, "price_cents": 3000}
+    response = client.post("/api/v1/practitioners/me/visit-reasons", headers=headers, json=base | body)
+    assert_error(response, 422, field=field)
+
+
+def test_another_practitioners_reason_is_404(client, api_token, practice):
+    _, reason = practice
+    headers = api_token(factories.make_practitioner().user)
+    assert_error(client.patch(f"/api/v1/practitioners/me/visit-reasons/{reason.id}", headers=headers,
+                              json={"label": "x"}), 404)
+    assert_error(client.delete(f"/api/v1/practitioners/me/visit-reasons/{reason.id}", headers=headers), 404)
+
+
+def test_settings_refuse_other_roles(client, api_token, patient):
+    headers = api_token(patient.account)
+    for method, url in [("get", "/api/v1/practitioners/me/visit-reasons"), ("get", "/api/v1/practitioners/me/schedule"),
+                        ("get", "/api/v1/practitioners/me/absences"), ("post", "/api/v1/practitioners/me/calendar-feed"),
+                        ("get", f"/api/v1/practitioners/me/agenda?from={dt.date.today()}&to={dt.date.today()}")]:
+        assert_error(getattr(client, method)(url, headers=headers), 403, "forbidden")
+    assert_error(client.get("/api/v1/practitioners/me/schedule"), 401)
+
+
+SCHEDULE = {
+    "timezone": "Europe/Paris",
+    "weekly": [{"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 0, "start": "14:00", "end": "18:00"}],
+    "min_notice_minutes": 60, "horizon_days": 30, "buffer_minutes": 5, "cancellation_deadline_hours": 48,
+    "closed_on_public_holidays": False,
+}
+
+
+def test_schedule_round_trip(client, api_token):
+    headers = api_token(factories.make_practitioner().user)
+    default = client.get("/api/v1/practitioners/me/schedule", headers=headers).json
+    assert default["timezone"] == "Europe/Paris" and default["weekly"] == [] and default["closed_on_public_holidays"]
+    response = client.put("/api/v1/practitioners/me/schedule", headers=headers, json=SCHEDULE)
+    assert response.status_code == 200
+    assert client.get("/api/v1/practitioners/me/schedule", headers=headers).json == SCHEDULE | {
+        "slot_step_minutes": None}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"weekly": [{"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 0, "start": "11:30", "end": "13:00"}]},
+     "weekly"),
+    ({"weekly": [{"weekday": 0, "start": "12:00", "end": "09:00"}]}, "weekly"),
+    ({"weekly": [{"weekday": 9, "start": "09:00", "end": "12:00"}]}, "weekly"),
+    ({"weekly": [{"weekday": 0, "start": "9h", "end": "12:00"}]}, "weekly"),
+    ({"timezone": "Europe/Atlantis"}, "timezone"),
+    ({"buffer_minutes": -10}, "buffer_minutes"),
+    ({"min_notice_minutes": -1}, "min_notice_minutes"),
+    ({"horizon_days": 0}, "horizon_days"),
+    ({"cancellation_deadline_hours": -1}, "cancellation_deadline_hours"),
+    ({"slot_step_minutes": 7}, "slot_step_minutes"),
+])
+def test_schedule_bad_input_is_422_and_nothing_changes(client, api_token, change, field):
+    headers = api_token(factories.make_practitioner().user)
+    assert_error(client.put("/api/v1/practitioners/me/schedule", headers=headers, json=SCHEDULE | change), 422,
+                 field=field)
+    assert client.get("/api/v1/practitioners/me/schedule", headers=headers).json["weekly"] == []
+
+
+def test_absences_add_list_delete(client, api_token):
+    practitioner = factories.make_practitioner()
+    headers = api_token(practitioner.user)
+    start = local_start(5, 0)
+    created = client.post("/api/v1/practitioners/me/absences", headers=headers, json={
+        "start": start.isoformat(), "end": (start + dt.timedelta(days=2)).isoformat(), "reason": "Congrès"})
+    assert created.status_code == 201
+    assert [a["reason"] for a in client.get("/api/v1/practitioners/me/absences", headers=headers).json["items"]] == [
+        "Congrès"]
+    other_headers = api_token(factories.make_practitioner().user)
+    assert_error(client.delete(f"/api/v1/practitioners/me/absences/{created.json['id']}", headers=other_headers), 404)
+    assert client.delete(f"/api/v1/practitioners/me/absences/{created.json['id']}", headers=headers).status_code == 204
+    assert client.get("/api/v1/practitioners/me/absences", headers=headers).json["items"] == []
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"start": "2030-01-02T09:00:00", "end": "2030-01-03T09:00:00+01:00"}, "start"),
+    ({"start": "2030-01-03T09:00:00+01:00", "end": "2030-01-02T09:00:00+01:00"}, "end"),
+    ({"start": "yesterday", "end": "2030-01-03T09:00:00+01:00"}, "start"),
+])
+def test_absence_bad_input_is_422(client, api_token, body, field):
+    headers = api_token(factories.make_practitioner().user)
+    assert_error(client.post("/api/v1/practitioners/me/absences", headers=headers, json=body), 422, field=field)
+
+
+def test_agenda_lists_appointments_with_patients(client, api_token, practice, patient):
+    practitioner, reason = practice
+    appointment = make_appointment(practitioner, patient, local_start(2), reason=reason)
+    make_appointment(practitioner, factories.make_patient(), local_start(9), reason=reason)
+    day = local_start(2).date()
+    response = client.get(f"/api/v1/practitioners/me/agenda?from={day}&to={day}", headers=api_token(practitioner.user))
+    assert response.status_code == 200
+    assert [(a["id"], a["patient"]["last_name"]) for a in response.json["items"]] == [
+        (appointment.id, patient.last_name)]
+    assert_error(client.get(f"/api/v1/practitioners/me/agenda?from={day}&to={day - dt.timedelta(days=1)}",
+                            headers=api_token(practitioner.user)), 422, field="to")
+
+
+def test_clinic_staff_read_their_practitioners_agenda_only(client, api_token, patient):
+    clinic = factories.make_clinic()
+    practitioner, reason = open_practice(factories.make_practitioner(clinic=clinic))
+    outsider, _ = open_practice()
+    make_appointment(practitioner, patient, local_start(2), reason=reason)
+    headers = api_token(factories.make_staff(clinic=clinic))
+    day = local_start(2).date()
+    response = client.get(f"/api/v1/practitioners/{practitioner.id}/agenda?from={day}&to={day}", headers=headers)
+    assert response.status_code == 200 and len(response.json["items"]) == 1
+    assert_error(client.get(f"/api/v1/practitioners/{outsider.id}/agenda?from={day}&to={day}", headers=headers), 403)
+    assert_error(client.get(f"/api/v1/practitioners/{practitioner.id}/agenda?from={day}&to={day}",
+                            headers=api_token(patient.account)), 403)
+
+
+# --- Appointments ------------------------------------------------------------------------------------
+
+def test_patient_books_and_reads_the_appointment(client, api_token, practice, patient):
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    response = client.post("/api/v1/appointments", headers=headers,
+                           json=booking_body(practitioner, reason, local_start(2), message="Bonjour"))
+    assert response.status_code == 201
+    body = response.json
+    assert body["status"] == "booked" and body["patient"]["id"] == patient.id
+    assert body["practitioner"]["id"] == practitioner.id and body["visit_reason"]["id"] == reason.id
+    assert dt.datetime.fromisoformat(body["start"]) == local_start(2)
+    assert dt.datetime.fromisoformat(body["end"]) == local_start(2) + dt.timedelta(minutes=30)
+    assert client.get(f"/api/v1/appointments/{body['id']}", headers=headers).json["message"] == "Bonjour"
+    upcoming = client.get("/api/v1/appointments?scope=upcoming", headers=headers).json
+    assert upcoming["total"] == 1 and upcoming["items"][0]["id"] == body["id"]
+    assert client.get("/api/v1/appointments?scope=past", headers=headers).json["total"] == 0
+
+
+def test_patient_books_for_a_relative_and_sees_it(client, api_token, practice, patient):
+    practitioner, reason = practice
+    relative = factories.make_relative(patient.account)
+    headers = api_token(patient.account)
+    response = client.post("/api/v1/appointments", headers=headers,
+                           json=booking_body(practitioner, reason, local_start(2), patient_id=relative.id))
+    assert response.status_code == 201 and response.json["patient"]["id"] == relative.id
+    stranger = factories.make_patient()
+    assert_error(client.post("/api/v1/appointments", headers=headers,
+                             json=booking_body(practitioner, reason, local_start(3), patient_id=stranger.id)), 404)
+
+
+@pytest.mark.parametrize(("change", "status", "code", "field"), [
+    ({"start": "2031-03-03T10:00:00"}, 422, "validation_error", "start"),
+    ({"start": "not a date"}, 422, "validation_error", "start"),
+    ({"visit_reason_id": 999999}, 422, "validation_error", "visit_reason_id"),
+    ({"visit_reason_id": "abc"}, 422, "validation_error", "visit_reason_id"),
+    ({"practitioner_id": 999999}, 404, "not_found", None),
+    ({"message": "x" * 1001}, 422, "validation_error", "message"),
+])
+def test_booking_bad_input(client, api_token, practice, patient, change, status, code, field):
+    practitioner, reason = practice
+    body = booking_body(practitioner, reason, local_start(2)) | change
+    assert_error(client.post("/api/v1/appointments", headers=api_token(patient.account), json=body), status, code, field)
+    assert db.session.query(Appointment).count() == 0
+
+
+def test_booking_off_the_grid_is_422_and_taken_is_409(client, api_token, practice, patient):
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    assert_error(client.post("/api/v1/appointments", headers=headers,
+                             json=booking_body(practitioner, reason, local_start(2, 10, 10))),
+                 422, "not_a_slot_boundary", "start")
+    assert client.post("/api/v1/appointments", headers=headers,
+                       json=booking_body(practitioner, reason, local_start(2))).status_code == 201
+    other = api_token(factories.make_patient().account)
+    assert_error(client.post("/api/v1/appointments", headers=other,
+                             json=booking_body(practitioner, reason, local_start(2))), 409, "slot_unavailable")
+    assert_error(client.post("/api/v1/appointments", headers=other,
+                             json=booking_body(practitioner, reason, local_start(2, 23))), 409, "slot_unavailable")
+
+
+def test_booking_malformed_json_is_400(client, api_token, patient):
+    response = client.post("/api/v1/appointments", headers=api_token(patient.account), data="{",
+                           content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+
+
+def test_desk_booking_through_the_api(client, api_token, practice, patient):
+    practitioner, reason = practice
+    headers = api_token(practitioner.user)
+    assert_error(client.post("/api/v1/appointments", headers=headers,
+                             json=booking_body(practitioner, reason, local_start(2))), 422, field="patient_id")
+    response = client.post("/api/v1/appointments", headers=headers,
+                           json=booking_body(practitioner, reason, local_start(2), patient_id=patient.id))
+    assert response.status_code == 201 and response.json["booked_at_desk"] is True
+    other_practitioner = api_token(factories.make_practitioner().user)
+    assert_error(client.post("/api/v1/appointments", headers=other_practitioner,
+                             json=booking_body(practitioner, reason, local_start(3), patient_id=patient.id)), 403)
+    admin = api_token(factories.make_user(role=factories.Role.ADMIN))
+    assert_error(client.post("/api/v1/appointments", headers=admin,
+                             json=booking_body(practitioner, reason, local_start(3), patient_id=patient.id)), 403)
+
+
+def test_non_bookable_practitioner_is_409_online(client, api_token, practice, patient, monkeypatch):
+    from webapp.booking import services
+
+    practitioner, reason = practice
+    # Billing's answer for a suspended subscription.
+    monkeypatch.setattr(services, "is_bookable", lambda practitioner_id: False)
+    assert_error(client.post("/api/v1/appointments", headers=api_token(patient.account),
+                             json=booking_body(practitioner, reason, local_start(2))), 409, "practitioner_not_bookable")
+
+
+def test_appointment_is_404_for_strangers(client, api_token, practice, patient):
+    practitioner, reason = practice
+    appointment = make_appointment(practitioner, patient, local_start(2), reason=reason)
+    for outsider in (factories.make_patient().account, factories.make_practitioner().user):
+        headers = api_token(outsider)
+        assert_error(client.get(f"/api/v1/appointments/{appointment.id}", headers=headers), 404)
+        assert_error(client.get(f"/api/v1/appointments/{appointment.id}/ics", headers=headers), 404)
+        assert_error(client.post(f"/api/v1/appointments/{appointment.id}/cancel", headers=headers, json={}), 404)
+    assert_error(client.get("/api/v1/appointments/999999", headers=api_token(patient.account)), 404)
+    assert_error(client.get(f"/api/v1/appointments/{appointment.id}"), 401)
+
+
+def test_patient_cancel_before_and_after_the_deadline(client, api_token, practice, patient):
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    early = make_appointment(practitioner, patient, local_start(3), reason=reason)
+    soon_start = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=5)).replace(second=0, microsecond=0)
+    soon_start -= dt.timedelta(minutes=soon_start.minute % 5)
+    late = make_appointment(practitioner, patient, soon_start, reason=reason)
+    response = client.post(f"/api/v1/appointments/{early.id}/cancel", headers=headers, json={"reason": "Empêché"})
+    assert response.status_code == 200 and response.json["status"] == "cancelled"
+    assert_error(client.post(f"/api/v1/appointments/{late.id}/cancel", headers=headers, json={}), 409,
+                 "cancellation_deadline_passed")
+    assert_error(client.post(f"/api/v1/appointments/{early.id}/cancel", headers=headers, json={}), 409,
+                 "appointment_not_active")
+    practitioner_headers = api_token(practitioner.user)
+    assert_error(client.post(f"/api/v1/appointments/{late.id}/cancel", headers=practitioner_headers, json={}), 422,
+                 field="reason")
+    response = client.post(f"/api/v1/appointments/{late.id}/cancel", headers=practitioner_headers,
+                           json={"reason": "Fermeture exceptionnelle"})
+    assert response.status_code == 200 and response.json["cancel_reason"] == "Fermeture exceptionnelle"
+
+
+def test_reschedule_through_the_api(client, api_token, practice, patient):
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    appointment = make_appointment(practitioner, patient, local_start(3), reason=reason)
+    make_appointment(practitioner, factories.make_patient(), local_start(4), reason=reason)
+    assert_error(client.post(f"/api/v1/appointments/{appointment.id}/reschedule", headers=headers,
+                             json={"start": local_start(4).isoformat()}), 409, "slot_unavailable")
+    assert_error(client.post(f"/api/v1/appointments/{appointment.id}/reschedule", headers=headers,
+                             json={"start": "2031-01-01T10:00:00"}), 422, field="start")
+    assert_error(client.post(f"/api/v1/appointments/{appointment.id}/reschedule", headers=headers,
+                             json={"start": local_start(4, 10, 10).isoformat()}), 422, "not_a_slot_boundary")
+    assert db.session.get(Appointment, appointment.id).start_at == local_start(3)
+    response = client.post(f"/api/v1/appointments/{appointment.id}/reschedule", headers=headers,
+                           json={"start": local_start(5).isoformat()})
+    assert response.status_code == 200
+    assert dt.datetime.fromisoformat(response.json["start"]) == local_start(5)
+
+
+def test_no_show_and_complete_roles(client, api_token, practice, patient):
+    practitioner, reason = practice
+    past = make_appointment(practitioner, patient, local_start(-1), reason=reason)
+    future = make_appointment(practitioner, patient, local_start(3), reason=reason)
+    assert_error(client.post(f"/api/v1/appointments/{past.id}/no-show", headers=api_token(patient.account)), 403)
+    headers = api_token(practitioner.user)
+    assert_error(client.post(f"/api/v1/appointments/{future.id}/complete", headers=headers), 409,
+                 "appointment_not_started")
+    response = client.post(f"/api/v1/appointments/{past.id}/no-show", headers=headers)
+    assert response.status_code == 200 and response.json["status"] == "no_show"
+    assert_error(client.post(f"/api/v1/appointments/{past.id}/complete", headers=headers), 409, "appointment_not_active")
+
+
+def test_practitioner_lists_their_agenda_appointments(client, api_token, practice, patient):
+    practitioner, reason = practice
+    make_appointment(practitioner, patient, local_start(2), reason=reason)
+    make_appointment(practitioner, patient, local_start(-2), reason=reason, status=AppointmentStatus.COMPLETED)
+    headers = api_token(practitioner.user)
+    assert client.get("/api/v1/appointments?scope=upcoming", headers=headers).json["total"] == 1
+    assert client.get("/api/v1/appointments?scope=past", headers=headers).json["total"] == 1
+    assert_error(client.get("/api/v1/appointments?scope=someday", headers=headers), 422, field="scope")
+
+
+def test_booking_is_rate_limited(client, api_token, practice, patient):
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    statuses = [client.post("/api/v1/appointments", headers=headers,
+                            json=booking_body(practitioner, reason, local_start(2, 23))).status_code
+                for _ in range(31)]
+    assert statuses[:30] == [409] * 30 and statuses[30] == 429
+    limiter.reset()
+
+
+# --- Waiting list -----------------------------------------------------------------------------------
+
+def test_waitlist_join_and_offer_after_cancellation(client, api_token, practice, patient):
+    practitioner, reason = practice
+    appointment = make_appointment(practitioner, factories.make_patient(), local_start(3), reason=reason)
+    headers = api_token(patient.account)
+    response = client.post("/api/v1/waitlist", headers=headers, json={
+        "practitioner_id": practitioner.id, "visit_reason_id": reason.id, "before": local_start(20).isoformat()})
+    assert response.status_code == 201 and response.json["status"] == "waiting"
+    assert_error(client.post("/api/v1/waitlist", headers=headers, json={
+        "practitioner_id": practitioner.id, "visit_reason_id": reason.id, "before": local_start(20).isoformat()}),
+        409, "already_on_waitlist")
+    client.post(f"/api/v1/appointments/{appointment.id}/cancel", headers=api_token(practitioner.user),
+                json={"reason": "Absence"})
+    entries = client.get("/api/v1/waitlist", headers=headers).json["items"]
+    assert entries[0]["status"] == WaitlistStatus.OFFERED.value
+    assert dt.datetime.fromisoformat(entries[0]["offered_start"]) == local_start(3)
+
+
+@pytest.mark.parametrize(("change", "status", "field"), [
+    ({"before": "2031-01-01T10:00:00"}, 422, "before"),
+    ({"before": "2001-01-01T10:00:00+01:00"}, 422, "before"),
+    ({"visit_reason_id": 999999}, 422, "visit_reason_id"),
+    ({"practitioner_id": 999999}, 404, None),
+])
+def test_waitlist_bad_input(client, api_token, practice, patient, change, status, field):
+    practitioner, reason = practice
+    body = {"practitioner_id": practitioner.id, "visit_reason_id": reason.id,
+            "before": local_start(20).isoformat()} | change
+    assert_error(client.post("/api/v1/waitlist", headers=api_token(patient.account), json=body), status, field=field)
+
+
+def test_waitlist_is_for_patients(client, api_token, practice):
+    practitioner, reason = practice
+    assert_error(client.post("/api/v1/waitlist", headers=api_token(practitioner.user), json={
+        "practitioner_id": practitioner.id, "visit_reason_id": reason.id, "before": local_start(20).isoformat()}), 403)
+
+
+def test_openapi_documents_the_booking_paths(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ["/api/v1/practitioners", "/api/v1/practitioners/{practitioner_id}/slots",
+                 "/api/v1/practitioners/me/schedule", "/api/v1/appointments", "/api/v1/appointments/{appointment_id}/ics",
+                 "/api/v1/practitioners/me/calendar-feed", "/api/v1/waitlist"]:
+        assert path in paths, path

@@ -1,0 +1,84 @@
+"""iCalendar: the appointment file and the practitioner's secret feed parse back with `icalendar`."""
+
+import datetime as dt
+
+import icalendar
+
+from tests import factories
+from tests.booking.factories import local_start, make_appointment, open_practice
+
+
+def parse(response) -> icalendar.Calendar:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/calendar"
+    return icalendar.Calendar.from_ical(response.data)
+
+
+def events(calendar: icalendar.Calendar) -> list:
+    return list(calendar.walk("VEVENT"))
+
+
+def test_appointment_ics_round_trip_with_address_reason_and_cancel_link(client, api_token):
+    practitioner, reason = open_practice()
+    patient = factories.make_patient()
+    appointment = make_appointment(practitioner, patient, local_start(3), reason=reason)
+    headers = api_token(patient.account)
+    calendar = parse(client.get(f"/api/v1/appointments/{appointment.id}/ics", headers=headers))
+    [event] = events(calendar)
+    assert str(event["uid"]) == f"appointment-{appointment.id}@carnet.test"
+    assert event.decoded("dtstart") == local_start(3)
+    assert event.decoded("dtend") == local_start(3) + dt.timedelta(minutes=30)
+    assert practitioner.address in str(event["location"]) and practitioner.city in str(event["location"])
+    description = str(event["description"])
+    assert reason.label in description
+    assert f"http://carnet.test/appointments/{appointment.id}" in description
+    assert str(event["status"]) == "CONFIRMED"
+
+
+def test_uid_is_stable_across_reschedule_and_cancellation(client, api_token):
+    practitioner, reason = open_practice()
+    patient = factories.make_patient()
+    appointment = make_appointment(practitioner, patient, local_start(3), reason=reason)
+    headers = api_token(patient.account)
+    url = f"/api/v1/appointments/{appointment.id}/ics"
+    [before] = events(parse(client.get(url, headers=headers)))
+    client.post(f"/api/v1/appointments/{appointment.id}/reschedule", headers=headers,
+                json={"start": local_start(4).isoformat()})
+    [moved] = events(parse(client.get(url, headers=headers)))
+    client.post(f"/api/v1/appointments/{appointment.id}/cancel", headers=headers, json={})
+    [cancelled] = events(parse(client.get(url, headers=headers)))
+    assert str(before["uid"]) == str(moved["uid"]) == str(cancelled["uid"])
+    assert moved.decoded("dtstart") == local_start(4)
+    assert before["sequence"] < moved["sequence"] < cancelled["sequence"]
+    assert str(cancelled["status"]) == "CANCELLED"
+
+
+def test_patient_page_downloads_the_ics(client, log_in):
+    practitioner, reason = open_practice()
+    patient = factories.make_patient()
+    appointment = make_appointment(practitioner, patient, local_start(3), reason=reason)
+    log_in(patient.account)
+    response = client.get(f"/appointments/{appointment.id}.ics")
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert len(events(parse(response))) == 1
+
+
+def test_calendar_feed_is_secret_rotatable_and_parses_back(client, api_token):
+    practitioner, reason = open_practice()
+    first_patient, second_patient = factories.make_patient(), factories.make_patient()
+    make_appointment(practitioner, first_patient, local_start(2), reason=reason)
+    make_appointment(practitioner, second_patient, local_start(5), reason=reason)
+    make_appointment(open_practice()[0], first_patient, local_start(2))
+    headers = api_token(practitioner.user)
+    url = client.post("/api/v1/practitioners/me/calendar-feed", headers=headers).json["url"]
+    assert url.startswith("http://carnet.test/calendar/") and url.endswith(".ics")
+    path = url.removeprefix("http://carnet.test")
+    feed = parse(client.get(path))
+    summaries = sorted(str(event["summary"]) for event in events(feed))
+    assert summaries == sorted(f"{p.full_name} · {reason.label}" for p in (first_patient, second_patient))
+    assert len({str(event["uid"]) for event in events(feed)}) == 2
+    rotated = client.post("/api/v1/practitioners/me/calendar-feed", headers=headers).json["url"]
+    assert rotated != url
+    assert client.get(path).status_code == 404
+    assert len(events(parse(client.get(rotated.removeprefix("http://carnet.test"))))) == 2
+    assert client.get("/calendar/not-a-token.ics").status_code == 404

@@ -1,0 +1,331 @@
+"""Booking API: directory and slots, the practitioner's settings, appointments, waiting list."""
+
+from zoneinfo import ZoneInfo
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from webapp.accounts.models import Role
+from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.api.pagination import page_schema, paginate
+from webapp.billing.services import is_bookable
+from webapp.booking import ics, schemas, services
+from webapp.extensions import limiter
+from webapp.transaction import transaction
+
+blp = Blueprint("booking_api", __name__, url_prefix="/api/v1", description="Directory, slots, settings and appointments")
+
+BOOKING_RATE_LIMIT = "30 per minute"
+CALENDAR_MIMETYPE = "text/calendar"
+
+
+# --- Directory and slots ----------------------------------------------------------
+
+@blp.route("/practitioners")
+@blp.arguments(schemas.SearchQuerySchema, location="query")
+@blp.response(200, page_schema(schemas.PractitionerSummarySchema, "PractitionerPage"))
+@documented_errors(422)
+def search_practitioners(query):
+    """Practitioners bookable online, by specialty, city, postcode and name, each
+    with its next available start."""
+    statement = services.search_practitioners(
+        specialty=query.get("specialty"), city=query.get("city"), postcode=query.get("postcode"), text=query.get("q"))
+    page = paginate(statement, page=query["page"], per_page=query["per_page"])
+    next_available = services.next_available_starts([practitioner.id for practitioner in page["items"]])
+    page["items"] = [_summary(practitioner, next_available[practitioner.id]) for practitioner in page["items"]]
+    return page
+
+
+def _summary(practitioner, next_start) -> dict:
+    data = schemas.PractitionerSummarySchema().dump(practitioner)
+    data["next_available"] = next_start
+    return data
+
+
+@blp.route("/practitioners/<int:practitioner_id>")
+@blp.response(200, schemas.PractitionerDetailSchema)
+@documented_errors(404)
+def practitioner_detail(practitioner_id):
+    """A practitioner's public profile with the active visit reasons."""
+    practitioner = services.get_practitioner(practitioner_id)
+    data = schemas.PractitionerSummarySchema().dump(practitioner)
+    return data | {
+        "next_available": services.next_available_starts([practitioner.id])[practitioner.id],
+        "timezone": services.schedule_of(practitioner.id).timezone,
+        "bookable": is_bookable(practitioner.id),
+        "visit_reasons": services.visit_reasons_of(practitioner.id),
+    }
+
+
+@blp.route("/practitioners/<int:practitioner_id>/slots")
+@blp.arguments(schemas.SlotsQuerySchema, location="query")
+@blp.response(200, schemas.SlotsSchema)
+@documented_errors(404, 422)
+def practitioner_slots(query, practitioner_id):
+    """Free slots for a visit reason between two local dates (both included, at
+    most 62 days), in the practitioner's timezone, sorted."""
+    slots = services.available_slots(practitioner_id, query["visit_reason_id"], query["from_"], query["to"])
+    tz = ZoneInfo(services.schedule_of(practitioner_id).timezone)
+    return {"items": [{"start": slot.start_at.astimezone(tz), "end": slot.end_at.astimezone(tz)} for slot in slots]}
+
+
+# --- The practitioner's own settings ----------------------------------------------------
+
+class VisitReasonsView(MethodView):
+    @bearer_required(Role.PRACTITIONER)
+    @blp.response(200, schemas.VisitReasonsSchema)
+    def get(self):
+        """Every visit reason of the caller, archived ones last."""
+        practitioner = services.own_practitioner(current_api_user())
+        return {"items": services.visit_reasons_of(practitioner.id, include_archived=True)}
+
+    @bearer_required(Role.PRACTITIONER)
+    @blp.arguments(schemas.VisitReasonInputSchema)
+    @blp.response(201, schemas.VisitReasonSchema)
+    @documented_errors(422)
+    def post(self, data):
+        """Offer a new visit reason."""
+        with transaction():
+            return services.create_visit_reason(current_api_user(), **data)
+
+
+class VisitReasonView(MethodView):
+    @bearer_required(Role.PRACTITIONER)
+    @blp.arguments(schemas.VisitReasonInputSchema(partial=True))
+    @blp.response(200, schemas.VisitReasonSchema)
+    @documented_errors(404, 422)
+    def patch(self, data, reason_id):
+        """Change a visit reason."""
+        with transaction():
+            return services.update_visit_reason(current_api_user(), reason_id, **data)
+
+    @bearer_required(Role.PRACTITIONER)
+    @blp.response(200, schemas.VisitReasonSchema)
+    @documented_errors(404)
+    def delete(self, reason_id):
+        """Archive a visit reason (booked appointments keep it)."""
+        with transaction():
+            return services.archive_visit_reason(current_api_user(), reason_id)
+
+
+blp.add_url_rule("/practitioners/me/visit-reasons", view_func=VisitReasonsView.as_view("visit_reasons"))
+blp.add_url_rule("/practitioners/me/visit-reasons/<int:reason_id>", view_func=VisitReasonView.as_view("visit_reason"))
+
+
+def _schedule_body(practitioner_id: int) -> dict:
+    schedule = services.schedule_of(practitioner_id)
+    return {
+        "timezone": schedule.timezone, "min_notice_minutes": schedule.min_notice_minutes,
+        "horizon_days": schedule.horizon_days, "buffer_minutes": schedule.buffer_minutes,
+        "cancellation_deadline_hours": schedule.cancellation_deadline_hours,
+        "closed_on_public_holidays": schedule.closed_on_public_holidays,
+        "slot_step_minutes": schedule.slot_step_minutes,
+        "weekly": [{"weekday": row.weekday, "start": row.start_time, "end": row.end_time}
+                   for row in services.weekly_hours_of(practitioner_id)],
+    }
+
+
+class ScheduleView(MethodView):
+    @bearer_required(Role.PRACTITIONER)
+    @blp.response(200, schemas.ScheduleSchema)
+    def get(self):
+        """The caller's booking rules and weekly opening hours."""
+        return _schedule_body(services.own_practitioner(current_api_user()).id)
+
+    @bearer_required(Role.PRACTITIONER)
+    @blp.arguments(schemas.ScheduleSchema)
+    @blp.response(200, schemas.ScheduleSchema)
+    @documented_errors(422)
+    def put(self, data):
+        """Replace the booking rules and weekly hours (several ranges a day
+        make breaks; overlapping ranges are refused)."""
+        with transaction():
+            schedule = services.update_schedule(current_api_user(), **data)
+        return _schedule_body(schedule.practitioner_id)
+
+
+blp.add_url_rule("/practitioners/me/schedule", view_func=ScheduleView.as_view("schedule"))
+
+
+class AbsencesView(MethodView):
+    @bearer_required(Role.PRACTITIONER)
+    @blp.response(200, schemas.AbsencesSchema)
+    def get(self):
+        """The caller's current and future absences."""
+        return {"items": services.upcoming_absences(services.own_practitioner(current_api_user()).id)}
+
+    @bearer_required(Role.PRACTITIONER)
+    @blp.arguments(schemas.AbsenceInputSchema)
+    @blp.response(201, schemas.AbsenceSchema)
+    @documented_errors(422)
+    def post(self, data):
+        """Add an absence: no slot is offered during it."""
+        with transaction():
+            return services.add_absence(current_api_user(), start_at=data["start"], end_at=data["end"],
+                                        reason=data["reason"])
+
+
+@blp.route("/practitioners/me/absences/<int:absence_id>", methods=["DELETE"])
+@bearer_required(Role.PRACTITIONER)
+@blp.response(204)
+@documented_errors(404)
+def delete_absence(absence_id):
+    """Remove an absence."""
+    with transaction():
+        services.delete_absence(current_api_user(), absence_id)
+
+
+blp.add_url_rule("/practitioners/me/absences", view_func=AbsencesView.as_view("absences"))
+
+
+@blp.route("/practitioners/me/agenda")
+@bearer_required(Role.PRACTITIONER)
+@blp.arguments(schemas.AgendaQuerySchema, location="query")
+@blp.response(200, schemas.AgendaSchema)
+@documented_errors(422)
+def my_agenda(query):
+    """The caller's appointments (every status) between two local dates, with patients."""
+    practitioner = services.own_practitioner(current_api_user())
+    return {"items": services.agenda(current_api_user(), practitioner.id, query["from_"], query["to"])}
+
+
+@blp.route("/practitioners/<int:practitioner_id>/agenda")
+@bearer_required(Role.PRACTITIONER, Role.STAFF)
+@blp.arguments(schemas.AgendaQuerySchema, location="query")
+@blp.response(200, schemas.AgendaSchema)
+@documented_errors(404, 422)
+def practitioner_agenda(query, practitioner_id):
+    """An agenda the caller manages (clinic staff: their practitioners')."""
+    return {"items": services.agenda(current_api_user(), practitioner_id, query["from_"], query["to"])}
+
+
+@blp.route("/practitioners/me/calendar-feed", methods=["POST"])
+@bearer_required(Role.PRACTITIONER)
+@blp.response(200, schemas.CalendarFeedSchema)
+def rotate_calendar_feed():
+    """A secret `text/calendar` URL of the agenda; posting again replaces it
+    (the previous URL stops working)."""
+    with transaction():
+        token = services.rotate_calendar_feed(current_api_user())
+    return {"url": ics.feed_url(token)}
+
+
+# --- Appointments -----------------------------------------------------------------------
+
+class AppointmentsView(MethodView):
+    @bearer_required(Role.PATIENT, Role.PRACTITIONER, Role.STAFF)
+    @blp.arguments(schemas.AppointmentsQuerySchema, location="query")
+    @blp.response(200, page_schema(schemas.AppointmentSchema, "AppointmentPage"))
+    def get(self, query):
+        """The caller's and their relatives' appointments (patients), or those of
+        the agendas they manage (practitioners, staff)."""
+        statement = services.appointments_of(current_api_user(), query["scope"])
+        return paginate(statement, page=query["page"], per_page=query["per_page"])
+
+    @bearer_required(Role.PATIENT, Role.PRACTITIONER, Role.STAFF)
+    @limiter.limit(BOOKING_RATE_LIMIT)
+    @blp.arguments(schemas.AppointmentCreateSchema)
+    @blp.response(201, schemas.AppointmentSchema)
+    @documented_errors(404, 409, 422, 429)
+    def post(self, data):
+        """Book a free slot, for oneself, a relative, or (practitioner, staff) any
+        patient at the desk. 409 `slot_unavailable` when the start is not free now."""
+        with transaction():
+            return services.book_appointment(
+                practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
+                start_at=data["start"], patient_id=data.get("patient_id"), message=data.get("message"),
+                by=current_api_user(),
+            )
+
+
+blp.add_url_rule("/appointments", view_func=AppointmentsView.as_view("appointments"))
+
+
+@blp.route("/appointments/<int:appointment_id>")
+@bearer_required()
+@blp.response(200, schemas.AppointmentSchema)
+@documented_errors(404)
+def appointment_detail(appointment_id):
+    """One appointment the caller may see."""
+    return services.appointment_for(current_api_user(), appointment_id)
+
+
+@blp.route("/appointments/<int:appointment_id>/ics")
+@bearer_required()
+@blp.response(200, content_type=CALENDAR_MIMETYPE)
+@documented_errors(404)
+def appointment_ics(appointment_id):
+    """The appointment as an iCalendar file (`text/calendar`)."""
+    appointment = services.appointment_for(current_api_user(), appointment_id)
+    return Response(ics.appointment_calendar(appointment), mimetype=CALENDAR_MIMETYPE)
+
+
+@blp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
+@bearer_required()
+@blp.arguments(schemas.CancelSchema)
+@blp.response(200, schemas.AppointmentSchema)
+@documented_errors(404, 409, 422)
+def cancel_appointment(data, appointment_id):
+    """Cancel: the patient side before the deadline (409
+    `cancellation_deadline_passed` after), the practitioner or staff any time
+    with a reason."""
+    with transaction():
+        return services.cancel_appointment(appointment_id, by=current_api_user(), reason=data.get("reason"))
+
+
+@blp.route("/appointments/<int:appointment_id>/reschedule", methods=["POST"])
+@bearer_required()
+@limiter.limit(BOOKING_RATE_LIMIT)
+@blp.arguments(schemas.RescheduleSchema)
+@blp.response(200, schemas.AppointmentSchema)
+@documented_errors(404, 409, 422, 429)
+def reschedule_appointment(data, appointment_id):
+    """Move to another free slot; atomic (the old slot is freed only if the new one is taken)."""
+    with transaction():
+        return services.reschedule_appointment(appointment_id, new_start_at=data["start"], by=current_api_user())
+
+
+@blp.route("/appointments/<int:appointment_id>/no-show", methods=["POST"])
+@bearer_required()
+@blp.response(200, schemas.AppointmentSchema)
+@documented_errors(403, 404, 409)
+def mark_no_show(appointment_id):
+    """The patient did not come (practitioner or clinic staff, once it started)."""
+    with transaction():
+        return services.mark_no_show(appointment_id, by=current_api_user())
+
+
+@blp.route("/appointments/<int:appointment_id>/complete", methods=["POST"])
+@bearer_required()
+@blp.response(200, schemas.AppointmentSchema)
+@documented_errors(403, 404, 409)
+def mark_completed(appointment_id):
+    """The visit took place (practitioner or clinic staff, once it started)."""
+    with transaction():
+        return services.mark_completed(appointment_id, by=current_api_user())
+
+
+# --- Waiting list -------------------------------------------------------------------------
+
+class WaitlistView(MethodView):
+    @bearer_required(Role.PATIENT)
+    @blp.response(200, schemas.WaitlistEntriesSchema)
+    def get(self):
+        """The caller's open waiting-list entries (own and relatives')."""
+        return {"items": services.waitlist_entries_of(current_api_user())}
+
+    @bearer_required(Role.PATIENT)
+    @blp.arguments(schemas.WaitlistInputSchema)
+    @blp.response(201, schemas.WaitlistEntrySchema)
+    @documented_errors(404, 409, 422)
+    def post(self, data):
+        """Ask for a slot earlier than `before`; a cancellation offers it."""
+        with transaction():
+            return services.join_waitlist(
+                practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
+                before_at=data["before"], patient_id=data.get("patient_id"), by=current_api_user(),
+            )
+
+
+blp.add_url_rule("/waitlist", view_func=WaitlistView.as_view("waitlist"))

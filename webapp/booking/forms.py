@@ -1,0 +1,163 @@
+"""Forms of the booking pages (CSRF-protected by Flask-WTF)."""
+
+import datetime as dt
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from webapp.booking.models import VisitMode
+
+WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
+                  _l("Sunday")]
+RANGE_PATTERN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_day_ranges(text: str) -> list[tuple[dt.time, dt.time]]:
+    """`"09:00-12:00, 14:00-18:00"` into time ranges; ValueError if unreadable."""
+    ranges = []
+    for part in filter(None, (piece.strip() for piece in (text or "").replace(";", ",").split(","))):
+        match = RANGE_PATTERN.match(part)
+        if not match:
+            raise ValueError(part)
+        start_h, start_m, end_h, end_m = (int(group) for group in match.groups())
+        ranges.append((dt.time(start_h, start_m), dt.time(end_h, end_m)))
+    return ranges
+
+
+class DayRangesField(StringField):
+    """One weekday's opening ranges, written `09:00-12:00, 14:00-18:00`."""
+
+    def pre_validate(self, form):
+        try:
+            parse_day_ranges(self.data)
+        except ValueError as error:
+            raise ValidationError(_l("Write ranges like 09:00-12:00, 14:00-18:00 (could not read “%(part)s”).",
+                                     part=str(error))) from None
+
+
+class BookForm(FlaskForm):
+    visit_reason_id = HiddenField(validators=[DataRequired()])
+    start = HiddenField(validators=[DataRequired()])
+    patient_id = SelectField(_l("Who is the appointment for?"), coerce=int)
+    message = TextAreaField(_l("Message to the practitioner (optional)"), validators=[Optional(), Length(max=1000)],
+                            description=_l("Practical information only: your notebook is the place for health details."))
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the cancellation"), validators=[Optional(), Length(max=500)])
+
+
+class PractitionerCancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the cancellation (sent to the patient)"),
+                           validators=[DataRequired(), Length(max=500)])
+
+
+class RescheduleForm(FlaskForm):
+    start = HiddenField(validators=[DataRequired()])
+
+
+class EmptyForm(FlaskForm):
+    """A button that posts: only the CSRF token."""
+
+
+class WaitlistForm(FlaskForm):
+    visit_reason_id = HiddenField(validators=[DataRequired()])
+    patient_id = SelectField(_l("For"), coerce=int)
+    before = DateField(_l("I would like a slot before"), validators=[DataRequired()])
+
+
+class VisitReasonForm(FlaskForm):
+    label = StringField(_l("Label"), validators=[DataRequired(), Length(max=120)],
+                        description=_l("As patients will see it, e.g. “First consultation”."))
+    duration_minutes = IntegerField(_l("Duration (minutes)"), validators=[InputRequired(), NumberRange(min=5, max=480)],
+                                    description=_l("A multiple of 5 minutes."))
+    price_euros = StringField(_l("Price (€)"), validators=[DataRequired(), Length(max=12)],
+                              description=_l("For example 30 or 26,50."))
+    new_patients = BooleanField(_l("New patients may book it"), default=True)
+    returning_patients = BooleanField(_l("My existing patients may book it"), default=True)
+    mode = RadioField(_l("Where"), default=VisitMode.IN_PERSON.value, choices=[
+        SelectChoice(VisitMode.IN_PERSON.value, _l("In person")),
+        SelectChoice(VisitMode.VIDEO.value, _l("Video consultation")),
+    ])
+
+    def price_cents(self) -> int | None:
+        text = (self.price_euros.data or "").strip().replace(",", ".").replace("€", "").strip()
+        try:
+            value = round(float(text) * 100)
+        except ValueError:
+            return None
+        return value if value >= 0 and text.replace(".", "", 1).isdigit() else None
+
+
+class HoursForm(FlaskForm):
+    monday = DayRangesField(WEEKDAY_LABELS[0])
+    tuesday = DayRangesField(WEEKDAY_LABELS[1])
+    wednesday = DayRangesField(WEEKDAY_LABELS[2])
+    thursday = DayRangesField(WEEKDAY_LABELS[3])
+    friday = DayRangesField(WEEKDAY_LABELS[4])
+    saturday = DayRangesField(WEEKDAY_LABELS[5])
+    sunday = DayRangesField(WEEKDAY_LABELS[6])
+
+    DAY_FIELDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+    def weekly(self) -> list[dict]:
+        return [
+            {"weekday": weekday, "start": start, "end": end}
+            for weekday, name in enumerate(self.DAY_FIELDS)
+            for start, end in parse_day_ranges(getattr(self, name).data)
+        ]
+
+
+class RulesForm(FlaskForm):
+    timezone = SelectField(_l("Timezone"))
+    min_notice_minutes = IntegerField(_l("Minimum notice (minutes)"), validators=[InputRequired(), NumberRange(min=0)],
+                                      description=_l("How long before a slot patients can still book it online."))
+    horizon_days = IntegerField(_l("Booking horizon (days)"), validators=[InputRequired(), NumberRange(min=1, max=365)],
+                                description=_l("How many days ahead patients can book."))
+    buffer_minutes = IntegerField(_l("Buffer between visits (minutes)"),
+                                  validators=[InputRequired(), NumberRange(min=0, max=240)])
+    cancellation_deadline_hours = IntegerField(
+        _l("Cancellation deadline (hours before the visit)"), validators=[InputRequired(), NumberRange(min=0)],
+        description=_l("Patients cannot cancel or move an appointment online after this."))
+    slot_step_minutes = IntegerField(_l("Grid step (minutes, optional)"), validators=[Optional(), NumberRange(min=5)],
+                                     description=_l("Empty: slots follow each visit reason's duration."))
+    closed_on_public_holidays = BooleanField(_l("Closed on public holidays"), default=True)
+
+
+class AbsenceForm(FlaskForm):
+    start_date = DateField(_l("From (date)"), validators=[DataRequired()])
+    start_time = TimeField(_l("From (time)"), validators=[Optional()], description=_l("Empty: the whole day."))
+    end_date = DateField(_l("Until (date)"), validators=[DataRequired()])
+    end_time = TimeField(_l("Until (time)"), validators=[Optional()], description=_l("Empty: the end of the day."))
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=200)],
+                         description=_l("For example holidays or training; patients do not see it."))
+
+
+class DeskPatientForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    birth_date = DateField(_l("Birth date"), validators=[DataRequired()])
+    email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+
+
+class DeskBookForm(FlaskForm):
+    patient_id = HiddenField(validators=[DataRequired()])
+    visit_reason_id = HiddenField(validators=[DataRequired()])
+    start = HiddenField(validators=[DataRequired()])
+    message = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=1000)])

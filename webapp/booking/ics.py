@@ -1,0 +1,93 @@
+"""iCalendar documents: one appointment for the patient, the agenda feed for the practitioner."""
+
+from urllib.parse import urlsplit
+
+import icalendar
+from flask import current_app, url_for
+from flask_babel import gettext as _
+
+from webapp.accounts.models import PractitionerProfile
+from webapp.booking.models import Appointment, AppointmentStatus
+
+PRODUCT_ID = "-//Carnet//Booking//FR"
+
+
+def _absolute(endpoint: str, **values) -> str:
+    return current_app.config["CARNET_BASE_URL"].rstrip("/") + url_for(endpoint, **values, _external=False)
+
+
+def feed_url(token: str) -> str:
+    """The secret address of a practitioner's agenda feed."""
+    return _absolute("booking.calendar_feed", token=token)
+
+
+def appointment_uid(appointment: Appointment) -> str:
+    """Stable across reschedules and cancellation, so calendars update the event."""
+    host = urlsplit(current_app.config["CARNET_BASE_URL"]).hostname or "carnet"
+    return f"appointment-{appointment.id}@{host}"
+
+
+def _address(practitioner: PractitionerProfile) -> str:
+    return f"{practitioner.address}, {practitioner.postcode} {practitioner.city}"
+
+
+def _event(appointment: Appointment, *, summary: str, description: str, link: str) -> icalendar.Event:
+    event = icalendar.Event()
+    event.add("uid", appointment_uid(appointment))
+    event.add("dtstamp", appointment.status_changed_at or appointment.created_at)
+    event.add("dtstart", appointment.start_at)
+    event.add("dtend", appointment.end_at)
+    event.add("summary", summary)
+    event.add("location", _address(appointment.practitioner))
+    event.add("description", description)
+    event.add("url", link)
+    cancelled = appointment.status is AppointmentStatus.CANCELLED
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    # Each change is a new revision of the same event.
+    event.add("sequence", appointment.rescheduled_count + (1 if cancelled else 0))
+    return event
+
+
+def _calendar(name: str) -> icalendar.Calendar:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def appointment_calendar(appointment: Appointment) -> bytes:
+    """The patient's copy: reason, address, and the link to cancel or move it."""
+    practitioner = appointment.practitioner
+    link = _absolute("booking.my_appointment", appointment_id=appointment.id)
+    description = "\n".join([
+        _("Visit reason: %(reason)s", reason=appointment.visit_reason.label),
+        _("Patient: %(name)s", name=appointment.patient.full_name),
+        _("Address: %(address)s", address=_address(practitioner)),
+        _("To cancel or move this appointment: %(url)s", url=link),
+    ])
+    calendar = _calendar(_("Appointment with %(name)s", name=practitioner.full_name))
+    calendar.add_component(_event(
+        appointment, summary=_("%(reason)s with %(name)s", reason=appointment.visit_reason.label,
+                               name=practitioner.full_name),
+        description=description, link=link,
+    ))
+    return calendar.to_ical()
+
+
+def agenda_calendar(practitioner: PractitionerProfile, appointments: list[Appointment]) -> bytes:
+    """The practitioner's feed: who and why, never the patient's message."""
+    calendar = _calendar(_("Carnet agenda of %(name)s", name=practitioner.full_name))
+    for appointment in appointments:
+        link = _absolute("booking.agenda_appointment", appointment_id=appointment.id)
+        calendar.add_component(_event(
+            appointment, summary=f"{appointment.patient.full_name} · {appointment.visit_reason.label}",
+            description="\n".join([
+                _("Visit reason: %(reason)s", reason=appointment.visit_reason.label),
+                _("Details: %(url)s", url=link),
+            ]),
+            link=link,
+        ))
+    return calendar.to_ical()

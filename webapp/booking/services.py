@@ -1,0 +1,972 @@
+"""Booking rules: settings, slots, appointments, waiting list, calendar feeds.
+
+Services flush but never commit; the caller wraps them in `transaction()`.
+Signals (webapp.booking.signals) are sent inside that same unit of work.
+"""
+
+import datetime as dt
+import functools
+import hashlib
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
+from webapp.accounts.services import acting_patient_ids, practitioner_user_ids_of_clinic
+from webapp.billing.services import bookable_condition, is_bookable
+from webapp.booking import signals
+from webapp.booking import slots as slot_rules
+from webapp.booking.errors import (
+    AppointmentNotActive,
+    AppointmentNotStarted,
+    BookingNotFound,
+    CancellationDeadlinePassed,
+    InvalidBookingData,
+    NotASlotBoundary,
+    NotBookableOnline,
+    ReasonNotForThisPatient,
+    SlotUnavailable,
+)
+from webapp.booking.models import (
+    CELL_MINUTES,
+    SCHEDULE_DEFAULTS,
+    Absence,
+    Appointment,
+    AppointmentStatus,
+    CalendarFeed,
+    OccupiedCell,
+    PractitionerSchedule,
+    VisitMode,
+    VisitReason,
+    WaitlistEntry,
+    WaitlistStatus,
+    WeeklyHours,
+)
+from webapp.db import now_utc
+from webapp.errors import Conflict, Forbidden, NotFound
+from webapp.extensions import db
+
+MAX_RANGE_DAYS = 62
+MAX_BUFFER_MINUTES = 240
+MAX_NOTICE_MINUTES = 30 * 24 * 60
+MAX_CANCELLATION_DEADLINE_HOURS = 30 * 24
+MAX_MESSAGE_LENGTH = 1000
+# Search looks for the next availability in widening windows (days ahead), so
+# a page of results costs the same few queries whatever its size.
+NEXT_AVAILABLE_WINDOWS = (7, 31, 92, 366)
+FEED_PAST_DAYS = 30
+
+
+def _field_error(name: str, message) -> InvalidBookingData:
+    return InvalidBookingData(fields={name: [str(message)]})
+
+
+# --- Treating relationship (asked by the notebook) ---------------------------
+
+def treated_patient_ids(practitioner_id: int) -> sa.Select:
+    """The patient profiles a practitioner has or had a non-cancelled
+    appointment with, as a SELECT of ids to use in other queries."""
+    return (
+        sa.select(Appointment.patient_id)
+        .where(Appointment.practitioner_id == practitioner_id, Appointment.status != AppointmentStatus.CANCELLED)
+        .distinct()
+    )
+
+
+def has_treating_relationship(practitioner_id: int, patient_id: int) -> bool:
+    """True when the practitioner has or had a non-cancelled appointment with
+    this patient profile (past, upcoming, completed or missed)."""
+    return bool(db.session.scalar(sa.select(sa.exists().where(
+        Appointment.practitioner_id == practitioner_id,
+        Appointment.patient_id == patient_id,
+        Appointment.status != AppointmentStatus.CANCELLED,
+    ))))
+
+
+# --- Who manages which agenda -------------------------------------------------
+
+def own_practitioner(user: User) -> PractitionerProfile:
+    """The practitioner profile of a practitioner account; anyone else is refused."""
+    if user.role is not Role.PRACTITIONER or user.practitioner_profile is None:
+        raise Forbidden()
+    return user.practitioner_profile
+
+
+def managed_practitioners(user: User) -> list[PractitionerProfile]:
+    """The agendas a user manages: a practitioner their own, clinic staff
+    those of their clinic's practitioners."""
+    if user.role is Role.PRACTITIONER and user.practitioner_profile is not None:
+        return [user.practitioner_profile]
+    if user.role is Role.STAFF:
+        user_ids = practitioner_user_ids_of_clinic(user)
+        return list(db.session.scalars(
+            sa.select(PractitionerProfile).where(PractitionerProfile.user_id.in_(user_ids))
+            .order_by(PractitionerProfile.last_name, PractitionerProfile.first_name)
+        ))
+    return []
+
+
+def can_manage_agenda(user: User, practitioner: PractitionerProfile) -> bool:
+    if user.role is Role.PRACTITIONER:
+        return practitioner.user_id == user.id
+    if user.role is Role.STAFF:
+        return practitioner.user_id in practitioner_user_ids_of_clinic(user)
+    return False
+
+
+def get_practitioner(practitioner_id: int) -> PractitionerProfile:
+    practitioner = db.session.get(PractitionerProfile, practitioner_id)
+    if practitioner is None:
+        raise NotFound(_l("No such practitioner."))
+    return practitioner
+
+
+def managed_practitioner(user: User, practitioner_id: int) -> PractitionerProfile:
+    practitioner = get_practitioner(practitioner_id)
+    if not can_manage_agenda(user, practitioner):
+        raise Forbidden(_l("You do not manage this agenda."))
+    return practitioner
+
+
+# --- Settings: schedule, opening hours, absences, visit reasons ---------------
+
+def schedule_of(practitioner_id: int) -> PractitionerSchedule:
+    """The practitioner's booking rules; the defaults (not saved) if never set."""
+    schedule = db.session.get(PractitionerSchedule, practitioner_id)
+    return schedule or PractitionerSchedule(practitioner_id=practitioner_id, **SCHEDULE_DEFAULTS)
+
+
+def schedules_of(practitioner_ids) -> dict[int, PractitionerSchedule]:
+    """The booking rules of several practitioners in one query (defaults for those without)."""
+    found = {row.practitioner_id: row for row in db.session.scalars(
+        sa.select(PractitionerSchedule).where(PractitionerSchedule.practitioner_id.in_(set(practitioner_ids))))}
+    return {pid: found.get(pid) or PractitionerSchedule(practitioner_id=pid, **SCHEDULE_DEFAULTS)
+            for pid in practitioner_ids}
+
+
+def weekly_hours_of(practitioner_id: int) -> list[WeeklyHours]:
+    return list(db.session.scalars(
+        sa.select(WeeklyHours).where(WeeklyHours.practitioner_id == practitioner_id)
+        .order_by(WeeklyHours.weekday, WeeklyHours.start_time)
+    ))
+
+
+@functools.cache
+def known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _is_on_cell_grid(time: dt.time) -> bool:
+    return time.second == 0 and time.microsecond == 0 and time.minute % CELL_MINUTES == 0
+
+
+def weekly_hours_problems(weekly: list[dict]) -> list[str]:
+    """Why a set of weekly ranges is refused: bad bounds or overlaps on a day."""
+    problems = []
+    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for item in weekly:
+        weekday, start, end = item["weekday"], item["start"], item["end"]
+        if not 0 <= weekday <= 6:
+            problems.append(str(_l("A weekday is a number from 0 (Monday) to 6 (Sunday).")))
+        elif start >= end:
+            problems.append(str(_l("A range must end after it starts (%(start)s–%(end)s).",
+                                   start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))))
+        elif not (_is_on_cell_grid(start) and _is_on_cell_grid(end)):
+            problems.append(str(_l("Opening hours use multiples of %(minutes)d minutes.", minutes=CELL_MINUTES)))
+        else:
+            by_day.setdefault(weekday, []).append((start, end))
+    for weekday, ranges in sorted(by_day.items()):
+        ranges.sort()
+        for (_, previous_end), (start, _) in zip(ranges, ranges[1:]):
+            if start < previous_end:
+                problems.append(str(_l("Two ranges overlap on the same day (weekday %(weekday)d).", weekday=weekday)))
+                break
+    return problems
+
+
+def _schedule_problems(values: dict) -> dict[str, list[str]]:
+    limits = {
+        "min_notice_minutes": (0, MAX_NOTICE_MINUTES),
+        "horizon_days": (1, 365),
+        "buffer_minutes": (0, MAX_BUFFER_MINUTES),
+        "cancellation_deadline_hours": (0, MAX_CANCELLATION_DEADLINE_HOURS),
+    }
+    errors = {}
+    if values["timezone"] not in known_timezones():
+        errors["timezone"] = [str(_l("Unknown timezone."))]
+    for name, (low, high) in limits.items():
+        if not low <= values[name] <= high:
+            errors[name] = [str(_l("Must be between %(low)d and %(high)d.", low=low, high=high))]
+    step = values.get("slot_step_minutes")
+    if step is not None and (step <= 0 or step > 480 or step % CELL_MINUTES):
+        errors["slot_step_minutes"] = [str(_l("A positive multiple of %(minutes)d minutes, at most 480.",
+                                              minutes=CELL_MINUTES))]
+    return errors
+
+
+def update_schedule(user: User, *, weekly: list[dict], **values) -> PractitionerSchedule:
+    """Replace the practitioner's booking rules and weekly opening hours.
+
+    `weekly` items are `{weekday, start, end}` (local times); several ranges
+    a day make breaks, but ranges of one day must not overlap."""
+    practitioner = own_practitioner(user)
+    values = {name: values.get(name, default) for name, default in SCHEDULE_DEFAULTS.items()}
+    errors = _schedule_problems(values)
+    if problems := weekly_hours_problems(weekly):
+        errors["weekly"] = problems
+    if errors:
+        raise InvalidBookingData(fields=errors)
+    schedule = db.session.get(PractitionerSchedule, practitioner.id)
+    if schedule is None:
+        schedule = PractitionerSchedule(practitioner_id=practitioner.id)
+        db.session.add(schedule)
+    for name, value in values.items():
+        setattr(schedule, name, value)
+    db.session.execute(sa.delete(WeeklyHours).where(WeeklyHours.practitioner_id == practitioner.id))
+    db.session.add_all(
+        WeeklyHours(practitioner_id=practitioner.id, weekday=item["weekday"], start_time=item["start"],
+                    end_time=item["end"])
+        for item in weekly
+    )
+    db.session.flush()
+    return schedule
+
+
+def upcoming_absences(practitioner_id: int, *, now: dt.datetime | None = None) -> list[Absence]:
+    return list(db.session.scalars(
+        sa.select(Absence).where(Absence.practitioner_id == practitioner_id, Absence.end_at > (now or now_utc()))
+        .order_by(Absence.start_at)
+    ))
+
+
+def add_absence(user: User, *, start_at: dt.datetime, end_at: dt.datetime, reason: str = "") -> Absence:
+    """An absence removes every slot it touches; booked appointments stay
+    (the practitioner cancels them with a reason if needed)."""
+    practitioner = own_practitioner(user)
+    if end_at <= start_at:
+        raise _field_error("end", _l("The end must come after the start."))
+    absence = Absence(practitioner_id=practitioner.id, start_at=start_at, end_at=end_at, reason=(reason or "").strip())
+    db.session.add(absence)
+    db.session.flush()
+    return absence
+
+
+def delete_absence(user: User, absence_id: int) -> None:
+    practitioner = own_practitioner(user)
+    absence = db.session.get(Absence, absence_id)
+    if absence is None or absence.practitioner_id != practitioner.id:
+        raise NotFound()
+    db.session.delete(absence)
+    db.session.flush()
+
+
+def visit_reasons_of(practitioner_id: int, *, include_archived: bool = False) -> list[VisitReason]:
+    statement = sa.select(VisitReason).where(VisitReason.practitioner_id == practitioner_id)
+    if not include_archived:
+        statement = statement.where(VisitReason.archived_at.is_(None))
+    return list(db.session.scalars(statement.order_by(VisitReason.archived_at.is_not(None), VisitReason.id)))
+
+
+def _visit_reason_problems(values: dict) -> dict[str, list[str]]:
+    errors = {}
+    if "label" in values and not (values["label"] or "").strip():
+        errors["label"] = [str(_l("A label is required."))]
+    duration = values.get("duration_minutes")
+    if duration is not None and (duration <= 0 or duration > 480 or duration % CELL_MINUTES):
+        errors["duration_minutes"] = [str(_l("A positive multiple of %(minutes)d minutes, at most 480.",
+                                             minutes=CELL_MINUTES))]
+    if values.get("price_cents") is not None and values["price_cents"] < 0:
+        errors["price_cents"] = [str(_l("A price cannot be negative."))]
+    return errors
+
+
+VISIT_REASON_FIELDS = ("label", "duration_minutes", "price_cents", "new_patients", "returning_patients", "mode")
+
+
+def create_visit_reason(user: User, *, label: str, duration_minutes: int, price_cents: int,
+                        new_patients: bool = True, returning_patients: bool = True,
+                        mode: VisitMode = VisitMode.IN_PERSON) -> VisitReason:
+    """A new visit reason; at least one of new or returning patients may book it."""
+    practitioner = own_practitioner(user)
+    reason = VisitReason(practitioner_id=practitioner.id)
+    return _apply_visit_reason(reason, dict(
+        label=label, duration_minutes=duration_minutes, price_cents=price_cents,
+        new_patients=new_patients, returning_patients=returning_patients, mode=VisitMode(mode),
+    ))
+
+
+def _apply_visit_reason(reason: VisitReason, values: dict) -> VisitReason:
+    errors = _visit_reason_problems(values)
+    merged = {name: values.get(name, getattr(reason, name)) for name in ("new_patients", "returning_patients")}
+    if merged["new_patients"] is False and merged["returning_patients"] is False:
+        errors["new_patients"] = [str(_l("New patients, returning patients or both must be able to book it."))]
+    if errors:
+        raise InvalidBookingData(fields=errors)
+    for name, value in values.items():
+        setattr(reason, name, value.strip() if name == "label" else value)
+    db.session.add(reason)
+    db.session.flush()
+    return reason
+
+
+def _own_visit_reason(user: User, reason_id: int) -> VisitReason:
+    practitioner = own_practitioner(user)
+    reason = db.session.get(VisitReason, reason_id)
+    if reason is None or reason.practitioner_id != practitioner.id:
+        raise NotFound()
+    return reason
+
+
+def update_visit_reason(user: User, reason_id: int, **changes) -> VisitReason:
+    """Change a visit reason; booked appointments keep their times."""
+    reason = _own_visit_reason(user, reason_id)
+    values = {name: value for name, value in changes.items() if name in VISIT_REASON_FIELDS}
+    if "mode" in values:
+        values["mode"] = VisitMode(values["mode"])
+    return _apply_visit_reason(reason, values)
+
+
+def archive_visit_reason(user: User, reason_id: int) -> VisitReason:
+    """Archive instead of delete: appointments keep pointing at it, patients no longer see it."""
+    reason = _own_visit_reason(user, reason_id)
+    if reason.archived_at is None:
+        reason.archived_at = now_utc()
+    db.session.flush()
+    return reason
+
+
+def restore_visit_reason(user: User, reason_id: int) -> VisitReason:
+    reason = _own_visit_reason(user, reason_id)
+    reason.archived_at = None
+    db.session.flush()
+    return reason
+
+
+# --- Availability --------------------------------------------------------------
+
+@dataclass
+class Availability:
+    """Everything slot computation needs for one practitioner over a window."""
+
+    schedule: PractitionerSchedule
+    rules: slot_rules.Rules
+    opening: slot_rules.OpeningRanges
+    absences: list[tuple[dt.datetime, dt.datetime]]
+    appointments: list[tuple[dt.datetime, dt.datetime]]
+
+    def busy(self) -> slot_rules.BusyTimes:
+        return slot_rules.busy_times(self.rules, self.absences, self.appointments)
+
+    def free_slots(self, first_day: dt.date, last_day: dt.date, duration_minutes: int, now: dt.datetime,
+                   limit: int | None = None) -> list[slot_rules.Slot]:
+        return slot_rules.free_slots(
+            rules=self.rules, opening=self.opening, busy=self.busy(), first_day=first_day, last_day=last_day,
+            duration_minutes=duration_minutes, now=now, limit=limit,
+        )
+
+
+def rules_of(schedule: PractitionerSchedule, *, at_desk: bool = False) -> slot_rules.Rules:
+    """Online bookings obey notice, horizon and buffer; the desk may overrule them."""
+    return slot_rules.Rules(
+        timezone=zoneinfo.ZoneInfo(schedule.timezone),
+        min_notice=dt.timedelta(minutes=0 if at_desk else schedule.min_notice_minutes),
+        horizon_days=365 if at_desk else schedule.horizon_days,
+        buffer=dt.timedelta(minutes=0 if at_desk else schedule.buffer_minutes),
+        closed_on_public_holidays=schedule.closed_on_public_holidays,
+        step_minutes=schedule.slot_step_minutes,
+    )
+
+
+def _utc_window(first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    # Two days of margin cover every UTC offset and the longest buffer.
+    return (dt.datetime.combine(first_day - dt.timedelta(days=2), dt.time(), slot_rules.UTC),
+            dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time(), slot_rules.UTC))
+
+
+def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
+                      ignore_appointment_id: int | None = None) -> dict[int, Availability]:
+    """Schedules, hours, absences and busy times of several practitioners in
+    four queries, whatever their number."""
+    window_start, window_end = _utc_window(first_day, last_day)
+    schedules = schedules_of(practitioner_ids)
+    opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
+    for row in db.session.scalars(sa.select(WeeklyHours).where(WeeklyHours.practitioner_id.in_(practitioner_ids))):
+        opening[row.practitioner_id].setdefault(row.weekday, []).append((row.start_time, row.end_time))
+    absences: dict[int, list] = {pid: [] for pid in practitioner_ids}
+    for pid, start_at, end_at in db.session.execute(
+        sa.select(Absence.practitioner_id, Absence.start_at, Absence.end_at).where(
+            Absence.practitioner_id.in_(practitioner_ids), Absence.start_at < window_end, Absence.end_at > window_start)
+    ):
+        absences[pid].append((start_at, end_at))
+    busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
+    appointment_filter = [
+        Appointment.practitioner_id.in_(practitioner_ids), Appointment.status != AppointmentStatus.CANCELLED,
+        Appointment.start_at < window_end, Appointment.end_at > window_start,
+    ]
+    if ignore_appointment_id is not None:
+        appointment_filter.append(Appointment.id != ignore_appointment_id)
+    for pid, start_at, end_at in db.session.execute(
+        sa.select(Appointment.practitioner_id, Appointment.start_at, Appointment.end_at).where(*appointment_filter)
+    ):
+        busy[pid].append((start_at, end_at))
+    return {
+        pid: Availability(schedules[pid], rules_of(schedules[pid], at_desk=at_desk), opening[pid], absences[pid],
+                          busy[pid])
+        for pid in practitioner_ids
+    }
+
+
+def check_date_range(first_day: dt.date, last_day: dt.date) -> None:
+    """A range of local dates, both included, of at most MAX_RANGE_DAYS days."""
+    if last_day < first_day:
+        raise _field_error("to", _l("The end date is before the start date."))
+    if (last_day - first_day).days + 1 > MAX_RANGE_DAYS:
+        raise _field_error("to", _l("At most %(days)d days at a time.", days=MAX_RANGE_DAYS))
+
+
+def reason_for_booking(practitioner_id: int, visit_reason_id: int | None) -> VisitReason:
+    """An active visit reason of this practitioner, or a 422 on `visit_reason_id`."""
+    reason = db.session.get(VisitReason, visit_reason_id) if visit_reason_id is not None else None
+    if reason is None or reason.practitioner_id != practitioner_id or reason.is_archived:
+        raise _field_error("visit_reason_id", _l("Choose one of this practitioner's visit reasons."))
+    return reason
+
+
+def available_slots(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date, last_day: dt.date, *,
+                    now: dt.datetime | None = None) -> list[slot_rules.Slot]:
+    """Free slots for a visit reason between two local dates (both included).
+
+    A practitioner who is not bookable online (billing) has none."""
+    practitioner = get_practitioner(practitioner_id)
+    check_date_range(first_day, last_day)
+    reason = reason_for_booking(practitioner.id, visit_reason_id)
+    if not is_bookable(practitioner.id):
+        return []
+    availability = load_availability([practitioner.id], first_day, last_day)[practitioner.id]
+    return availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc())
+
+
+def desk_slots(user: User, practitioner_id: int, visit_reason_id: int | None, first_day: dt.date,
+               last_day: dt.date, *, now: dt.datetime | None = None) -> list[slot_rules.Slot]:
+    """Free slots as the desk sees them (no notice, horizon or buffer), for
+    the agendas the user manages."""
+    practitioner = managed_practitioner(user, practitioner_id)
+    check_date_range(first_day, last_day)
+    reason = reason_for_booking(practitioner.id, visit_reason_id)
+    availability = load_availability([practitioner.id], first_day, last_day, at_desk=True)[practitioner.id]
+    return availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc())
+
+
+def next_available_starts(practitioner_ids: list[int], *, now: dt.datetime | None = None) -> dict[int, dt.datetime | None]:
+    """The first bookable start of each practitioner (any active visit
+    reason), in a constant number of queries for any number of practitioners."""
+    now = now or now_utc()
+    result: dict[int, dt.datetime | None] = {pid: None for pid in practitioner_ids}
+    durations: dict[int, set[int]] = {}
+    for pid, duration in db.session.execute(
+        sa.select(VisitReason.practitioner_id, VisitReason.duration_minutes).where(
+            VisitReason.practitioner_id.in_(practitioner_ids), VisitReason.archived_at.is_(None))
+    ):
+        durations.setdefault(pid, set()).add(duration)
+    remaining = sorted(durations)
+    today = now.date()
+    first_day = today - dt.timedelta(days=1)
+    for window_days in NEXT_AVAILABLE_WINDOWS:
+        if not remaining:
+            break
+        last_day = today + dt.timedelta(days=window_days)
+        availabilities = load_availability(remaining, first_day, last_day)
+        for pid in list(remaining):
+            starts = [slot.start_at
+                      for duration in durations[pid]
+                      for slot in availabilities[pid].free_slots(first_day, last_day, duration, now, limit=1)]
+            if starts:
+                result[pid] = min(starts)
+                remaining.remove(pid)
+        first_day = last_day
+    return result
+
+
+def _check_start(availability: Availability, reason: VisitReason, start_at: dt.datetime, now: dt.datetime) -> None:
+    """422 when `start_at` falls inside an opening range but off its grid;
+    409 when it is a grid start that is not free now, or lies outside the hours."""
+    tz = availability.rules.timezone
+    utc_start = start_at.astimezone(slot_rules.UTC)
+    if utc_start.second or utc_start.microsecond or utc_start.minute % CELL_MINUTES:
+        raise NotASlotBoundary(fields={"start": [str(NotASlotBoundary.default_message)]})
+    day = utc_start.astimezone(tz).date()
+    ranges = availability.opening.get(day.weekday(), [])
+    grid = slot_rules.grid_starts(day, ranges, reason.duration_minutes, availability.rules.step_minutes, tz)
+    if utc_start not in {slot.start_at for slot in grid}:
+        wall = utc_start.astimezone(tz).replace(tzinfo=None)
+        step = dt.timedelta(minutes=availability.rules.step_minutes or reason.duration_minutes)
+        for start, end in ranges:
+            range_start = dt.datetime.combine(day, start)
+            if range_start <= wall < dt.datetime.combine(day, end) and (wall - range_start) % step:
+                raise NotASlotBoundary(fields={"start": [str(NotASlotBoundary.default_message)]})
+        raise SlotUnavailable()
+    free = availability.free_slots(day, day, reason.duration_minutes, now)
+    if utc_start not in {slot.start_at for slot in free}:
+        raise SlotUnavailable()
+
+
+# --- Appointments ------------------------------------------------------------------
+
+def occupied_cells_for(practitioner_id: int, start_at: dt.datetime, end_at: dt.datetime) -> list[OccupiedCell]:
+    """The cells an appointment from `start_at` to `end_at` holds."""
+    cell = dt.timedelta(minutes=CELL_MINUTES)
+    count = (end_at - start_at) // cell
+    return [OccupiedCell(practitioner_id=practitioner_id, cell_start_at=start_at + index * cell) for index in range(count)]
+
+
+def _hold_time(appointment: Appointment) -> None:
+    """Write the appointment's cells; the database refuses any overlap."""
+    appointment.cells = occupied_cells_for(appointment.practitioner_id, appointment.start_at, appointment.end_at)
+    db.session.add(appointment)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        # Another booking took one of these cells first (maybe concurrently).
+        raise SlotUnavailable() from None
+
+
+def _release_time(appointment: Appointment) -> None:
+    appointment.cells = []
+    db.session.flush()
+
+
+def _is_patient_side(user: User, appointment: Appointment) -> bool:
+    return user.role is Role.PATIENT and appointment.patient_id in acting_patient_ids(user)
+
+
+def _check_reason_open_to(reason: VisitReason, patient_id: int) -> None:
+    returning = has_treating_relationship(reason.practitioner_id, patient_id)
+    if returning and not reason.returning_patients:
+        raise ReasonNotForThisPatient(_l("This visit reason is for new patients only."))
+    if not returning and not reason.new_patients:
+        raise ReasonNotForThisPatient(_l("This visit reason is for the practitioner's existing patients only."))
+
+
+def _clean_message(message: str | None) -> str | None:
+    message = (message or "").strip()
+    if len(message) > MAX_MESSAGE_LENGTH:
+        raise _field_error("message", _l("At most %(count)d characters.", count=MAX_MESSAGE_LENGTH))
+    return message or None
+
+
+def _sender():
+    return current_app._get_current_object()
+
+
+def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start_at: dt.datetime, by: User,
+                     patient_id: int | None = None, message: str | None = None,
+                     now: dt.datetime | None = None) -> Appointment:
+    """Book a free slot.
+
+    A patient books for their own profile (the default) or a relative's,
+    only with a practitioner bookable online, and only reasons open to them
+    (new or returning patient). A practitioner or clinic staff books at the
+    desk, for any patient, in the agendas they manage; desk bookings ignore
+    notice, horizon and buffer but never overlap another appointment: the
+    database refuses it (409 `slot_unavailable`)."""
+    now = now or now_utc()
+    practitioner = get_practitioner(practitioner_id)
+    at_desk = by.role in (Role.PRACTITIONER, Role.STAFF)
+    if at_desk:
+        if not can_manage_agenda(by, practitioner):
+            raise Forbidden(_l("You can only book in the agendas you manage."))
+        if patient_id is None:
+            raise _field_error("patient_id", _l("Choose the patient."))
+        patient = db.session.get(PatientProfile, patient_id)
+    elif by.role is Role.PATIENT:
+        if patient_id is None and by.patient_profile is not None:
+            patient_id = by.patient_profile.id
+        patient = db.session.get(PatientProfile, patient_id) if patient_id in acting_patient_ids(by) else None
+    else:
+        raise Forbidden()
+    if patient is None:
+        raise NotFound(_l("No such patient."), fields={"patient_id": [str(_l("No such patient."))]})
+    reason = reason_for_booking(practitioner.id, visit_reason_id)
+    message = _clean_message(message)
+    if not at_desk:
+        if not is_bookable(practitioner.id):
+            raise NotBookableOnline()
+        _check_reason_open_to(reason, patient.id)
+    day = start_at.astimezone(slot_rules.UTC).date()
+    availability = load_availability([practitioner.id], day, day, at_desk=at_desk)[practitioner.id]
+    _check_start(availability, reason, start_at, now)
+    appointment = Appointment(
+        practitioner_id=practitioner.id, patient_id=patient.id, visit_reason_id=reason.id,
+        start_at=start_at.astimezone(slot_rules.UTC),
+        end_at=start_at.astimezone(slot_rules.UTC) + dt.timedelta(minutes=reason.duration_minutes),
+        status=AppointmentStatus.BOOKED, message=message, booked_by_user_id=by.id, booked_at_desk=at_desk,
+        created_at=now,
+    )
+    _hold_time(appointment)
+    _close_waitlist_entries_served_by(appointment)
+    signals.appointment_booked.send(_sender(), appointment=appointment, actor=by)
+    return appointment
+
+
+def can_see_appointment(user: User, appointment: Appointment) -> bool:
+    return _is_patient_side(user, appointment) or can_manage_agenda(user, appointment.practitioner)
+
+
+def appointment_for(user: User, appointment_id: int) -> Appointment:
+    """An appointment the user may see (patient side, its practitioner, their
+    clinic's staff); 404 for anyone else, so its existence does not leak."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or not can_see_appointment(user, appointment):
+        raise BookingNotFound()
+    return appointment
+
+
+def _check_patient_deadline(appointment: Appointment, now: dt.datetime) -> None:
+    hours = schedule_of(appointment.practitioner_id).cancellation_deadline_hours
+    if now > appointment.start_at - dt.timedelta(hours=hours):
+        raise CancellationDeadlinePassed()
+
+
+def patient_deadline_of(appointment: Appointment) -> dt.datetime:
+    """Until when the patient side may cancel or move the appointment online."""
+    hours = schedule_of(appointment.practitioner_id).cancellation_deadline_hours
+    return appointment.start_at - dt.timedelta(hours=hours)
+
+
+def _changeable_by(user: User, appointment_id: int, now: dt.datetime) -> tuple[Appointment, bool]:
+    """The active appointment and whether the user acts at the desk."""
+    appointment = appointment_for(user, appointment_id)
+    if appointment.status is not AppointmentStatus.BOOKED:
+        raise AppointmentNotActive()
+    at_desk = can_manage_agenda(user, appointment.practitioner)
+    if not at_desk:
+        _check_patient_deadline(appointment, now)
+    return appointment, at_desk
+
+
+def cancel_appointment(appointment_id: int, *, by: User, reason: str | None = None,
+                       now: dt.datetime | None = None) -> Appointment:
+    """Cancel an active appointment and free its time.
+
+    The patient side may cancel until the practitioner's deadline; the
+    practitioner and their clinic's staff at any time, with a reason. The
+    freed slot is offered to the waiting list."""
+    now = now or now_utc()
+    appointment, at_desk = _changeable_by(by, appointment_id, now)
+    reason = (reason or "").strip()
+    if at_desk and not reason:
+        raise _field_error("reason", _l("Give the patient a reason for the cancellation."))
+    if len(reason) > 500:
+        raise _field_error("reason", _l("At most %(count)d characters.", count=500))
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancelled_at = appointment.status_changed_at = now
+    appointment.cancelled_by_user_id = by.id
+    appointment.cancel_reason = reason or None
+    _release_time(appointment)
+    signals.appointment_cancelled.send(_sender(), appointment=appointment, actor=by, reason=reason or None)
+    offer_freed_slot(appointment.practitioner_id, appointment.start_at, appointment.end_at, now=now)
+    return appointment
+
+
+def reschedule_appointment(appointment_id: int, *, new_start_at: dt.datetime, by: User,
+                           now: dt.datetime | None = None) -> Appointment:
+    """Move an active appointment to another free slot of the same reason.
+
+    Atomic: the old time is released and the new one held in one unit of
+    work, so if the new slot is taken the appointment stays where it was.
+    Deadline and slot rules are those of cancelling and booking."""
+    now = now or now_utc()
+    appointment, at_desk = _changeable_by(by, appointment_id, now)
+    if not at_desk and not is_bookable(appointment.practitioner_id):
+        raise NotBookableOnline()
+    previous_start_at, previous_end_at = appointment.start_at, appointment.end_at
+    day = new_start_at.astimezone(slot_rules.UTC).date()
+    availability = load_availability([appointment.practitioner_id], day, day, at_desk=at_desk,
+                                     ignore_appointment_id=appointment.id)[appointment.practitioner_id]
+    _check_start(availability, appointment.visit_reason, new_start_at, now)
+    _release_time(appointment)
+    appointment.start_at = new_start_at.astimezone(slot_rules.UTC)
+    appointment.end_at = appointment.start_at + dt.timedelta(minutes=appointment.visit_reason.duration_minutes)
+    appointment.rescheduled_count += 1
+    appointment.status_changed_at = now
+    _hold_time(appointment)
+    signals.appointment_rescheduled.send(_sender(), appointment=appointment, actor=by,
+                                         previous_start_at=previous_start_at, previous_end_at=previous_end_at)
+    offer_freed_slot(appointment.practitioner_id, previous_start_at, previous_end_at, now=now)
+    return appointment
+
+
+def _mark(appointment_id: int, status: AppointmentStatus, by: User, now: dt.datetime | None) -> Appointment:
+    now = now or now_utc()
+    appointment = appointment_for(by, appointment_id)
+    if not can_manage_agenda(by, appointment.practitioner):
+        raise Forbidden()
+    if appointment.status is not AppointmentStatus.BOOKED:
+        raise AppointmentNotActive()
+    if appointment.start_at > now:
+        raise AppointmentNotStarted()
+    appointment.status = status
+    appointment.status_changed_at = now
+    db.session.flush()
+    return appointment
+
+
+def mark_no_show(appointment_id: int, *, by: User, now: dt.datetime | None = None) -> Appointment:
+    """The practitioner (or clinic staff) records that the patient did not come,
+    once the appointment has started; its time stays taken."""
+    return _mark(appointment_id, AppointmentStatus.NO_SHOW, by, now)
+
+
+def mark_completed(appointment_id: int, *, by: User, now: dt.datetime | None = None) -> Appointment:
+    """The practitioner (or clinic staff) records that the visit took place."""
+    return _mark(appointment_id, AppointmentStatus.COMPLETED, by, now)
+
+
+def _with_parties(statement: sa.Select) -> sa.Select:
+    return statement.options(
+        joinedload(Appointment.practitioner), joinedload(Appointment.patient), joinedload(Appointment.visit_reason),
+    )
+
+
+def appointments_of(user: User, scope: str, *, now: dt.datetime | None = None) -> sa.Select:
+    """The appointments a user follows: a patient's own and relatives', or
+    those of the agendas a practitioner or staff member manages.
+
+    `upcoming`: active ones not yet started, soonest first; `past`: the
+    others (started, cancelled, done), latest first."""
+    now = now or now_utc()
+    if user.role is Role.PATIENT:
+        condition = Appointment.patient_id.in_(acting_patient_ids(user))
+    elif user.role in (Role.PRACTITIONER, Role.STAFF):
+        condition = Appointment.practitioner_id.in_([p.id for p in managed_practitioners(user)])
+    else:
+        raise Forbidden()
+    statement = _with_parties(sa.select(Appointment).where(condition))
+    if scope == "upcoming":
+        return statement.where(Appointment.start_at >= now, Appointment.status == AppointmentStatus.BOOKED).order_by(
+            Appointment.start_at, Appointment.id)
+    return statement.where(sa.or_(Appointment.start_at < now, Appointment.status != AppointmentStatus.BOOKED)).order_by(
+        Appointment.start_at.desc(), Appointment.id.desc())
+
+
+def local_day_bounds(timezone: str, first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """From local midnight of `first_day` to local midnight after `last_day`, in UTC."""
+    tz = zoneinfo.ZoneInfo(timezone)
+    start = dt.datetime.combine(first_day, dt.time(), tz).astimezone(slot_rules.UTC)
+    end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tz).astimezone(slot_rules.UTC)
+    return start, end
+
+
+def agenda(user: User, practitioner_id: int, first_day: dt.date, last_day: dt.date) -> list[Appointment]:
+    """A managed agenda between two local dates (both included), every status,
+    with patients and reasons loaded in the same query."""
+    practitioner = managed_practitioner(user, practitioner_id)
+    check_date_range(first_day, last_day)
+    start, end = local_day_bounds(schedule_of(practitioner.id).timezone, first_day, last_day)
+    return list(db.session.scalars(_with_parties(sa.select(Appointment).where(
+        Appointment.practitioner_id == practitioner.id, Appointment.start_at < end, Appointment.end_at > start,
+    )).order_by(Appointment.start_at, Appointment.id)))
+
+
+# --- Desk patients -------------------------------------------------------------------
+
+def create_desk_patient(by: User, *, first_name: str, last_name: str, birth_date: dt.date, email: str | None = None,
+                        phone: str | None = None) -> PatientProfile:
+    """A patient profile created at the desk by a practitioner or clinic
+    staff, without an account (it can be claimed later); it needs a way to
+    reach the patient (email or phone)."""
+    if by.role not in (Role.PRACTITIONER, Role.STAFF):
+        raise Forbidden()
+    errors = {}
+    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
+    email, phone = (email or "").strip().lower() or None, (phone or "").strip() or None
+    if not first_name:
+        errors["first_name"] = [str(_l("A first name is required."))]
+    if not last_name:
+        errors["last_name"] = [str(_l("A last name is required."))]
+    if birth_date is None or birth_date > dt.date.today():
+        errors["birth_date"] = [str(_l("The birth date is in the future."))]
+    if not email and not phone:
+        errors["email"] = [str(_l("Give an email address or a phone number."))]
+    if errors:
+        raise InvalidBookingData(fields=errors)
+    profile = PatientProfile(first_name=first_name, last_name=last_name, birth_date=birth_date, email=email, phone=phone)
+    db.session.add(profile)
+    db.session.flush()
+    return profile
+
+
+def find_patients(by: User, text: str, *, limit: int = 20) -> list[PatientProfile]:
+    """Patients whose names contain every word of `text` (at least 2 letters),
+    for desk booking by a practitioner or clinic staff."""
+    if by.role not in (Role.PRACTITIONER, Role.STAFF):
+        raise Forbidden()
+    words = [word for word in (text or "").split() if len(word) >= 2]
+    if not words:
+        return []
+    statement = sa.select(PatientProfile)
+    for word in words:
+        statement = statement.where(sa.or_(
+            PatientProfile.first_name.icontains(word, autoescape=True),
+            PatientProfile.last_name.icontains(word, autoescape=True),
+        ))
+    return list(db.session.scalars(
+        statement.order_by(PatientProfile.last_name, PatientProfile.first_name, PatientProfile.id).limit(limit)))
+
+
+# --- Waiting list ------------------------------------------------------------------
+
+def join_waitlist(*, practitioner_id: int, visit_reason_id: int | None, before_at: dt.datetime, by: User,
+                  patient_id: int | None = None, now: dt.datetime | None = None) -> WaitlistEntry:
+    """A patient (or an account for a relative) asks for a slot earlier than
+    `before_at`; one waiting entry per patient, practitioner and reason."""
+    now = now or now_utc()
+    if by.role is not Role.PATIENT:
+        raise Forbidden()
+    practitioner = get_practitioner(practitioner_id)
+    if patient_id is None and by.patient_profile is not None:
+        patient_id = by.patient_profile.id
+    if patient_id not in acting_patient_ids(by):
+        raise NotFound(_l("No such patient."), fields={"patient_id": [str(_l("No such patient."))]})
+    reason = reason_for_booking(practitioner.id, visit_reason_id)
+    if before_at <= now:
+        raise _field_error("before", _l("Choose a date in the future."))
+    already = db.session.scalar(sa.select(WaitlistEntry.id).where(
+        WaitlistEntry.practitioner_id == practitioner.id, WaitlistEntry.patient_id == patient_id,
+        WaitlistEntry.visit_reason_id == reason.id, WaitlistEntry.status != WaitlistStatus.CLOSED,
+    ))
+    if already is not None:
+        raise Conflict(_l("This patient is already on this practitioner's waiting list."), code="already_on_waitlist")
+    entry = WaitlistEntry(practitioner_id=practitioner.id, patient_id=patient_id, visit_reason_id=reason.id,
+                          before_at=before_at, created_by_user_id=by.id, created_at=now)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def waitlist_entries_of(user: User) -> list[WaitlistEntry]:
+    if user.role is not Role.PATIENT:
+        return []
+    return list(db.session.scalars(
+        sa.select(WaitlistEntry).options(joinedload(WaitlistEntry.practitioner), joinedload(WaitlistEntry.visit_reason))
+        .where(WaitlistEntry.patient_id.in_(acting_patient_ids(user)), WaitlistEntry.status != WaitlistStatus.CLOSED)
+        .order_by(WaitlistEntry.created_at)
+    ))
+
+
+def leave_waitlist(user: User, entry_id: int) -> None:
+    entry = db.session.get(WaitlistEntry, entry_id)
+    if entry is None or user.role is not Role.PATIENT or entry.patient_id not in acting_patient_ids(user):
+        raise NotFound()
+    entry.status = WaitlistStatus.CLOSED
+    db.session.flush()
+
+
+def offer_freed_slot(practitioner_id: int, start_at: dt.datetime, end_at: dt.datetime, *,
+                     now: dt.datetime | None = None) -> WaitlistEntry | None:
+    """Offer a freed time to the first waiting patient it suits: same
+    practitioner, a reason that fits in it, earlier than they asked for, and
+    still in the future. The slot is not held: the offer says it is free."""
+    now = now or now_utc()
+    if start_at <= now:
+        return None
+    duration = int((end_at - start_at).total_seconds() // 60)
+    entry = db.session.scalar(
+        sa.select(WaitlistEntry).join(VisitReason, VisitReason.id == WaitlistEntry.visit_reason_id).where(
+            WaitlistEntry.practitioner_id == practitioner_id, WaitlistEntry.status == WaitlistStatus.WAITING,
+            WaitlistEntry.before_at > start_at, VisitReason.duration_minutes <= duration,
+            VisitReason.archived_at.is_(None),
+        ).order_by(WaitlistEntry.created_at, WaitlistEntry.id).limit(1)
+    )
+    if entry is None:
+        return None
+    entry.status = WaitlistStatus.OFFERED
+    entry.offered_start_at = start_at
+    entry.offered_at = now
+    db.session.flush()
+    signals.waitlist_offer_made.send(_sender(), entry=entry, start_at=start_at)
+    return entry
+
+
+def _close_waitlist_entries_served_by(appointment: Appointment) -> None:
+    """A patient who booked earlier than they asked for no longer waits."""
+    db.session.execute(
+        sa.update(WaitlistEntry).where(
+            WaitlistEntry.practitioner_id == appointment.practitioner_id,
+            WaitlistEntry.patient_id == appointment.patient_id,
+            WaitlistEntry.status != WaitlistStatus.CLOSED,
+            WaitlistEntry.before_at > appointment.start_at,
+        ).values(status=WaitlistStatus.CLOSED).execution_options(synchronize_session="fetch")
+    )
+
+
+# --- Search ----------------------------------------------------------------------------
+
+def search_practitioners(*, specialty: str | None = None, city: str | None = None, postcode: str | None = None,
+                         place: str | None = None, text: str | None = None) -> sa.Select:
+    """Practitioners bookable online matching every given criterion: a
+    specialty code, a city or postcode (prefix), words of their names.
+    `place` is either a postcode (digits) or a city."""
+    statement = sa.select(PractitionerProfile).where(bookable_condition(PractitionerProfile.id))
+    place = (place or "").strip()
+    if place:
+        if place[:2].isdigit():
+            postcode = postcode or place
+        else:
+            city = city or place
+    if specialty:
+        statement = statement.where(PractitionerProfile.specialty == specialty)
+    if city and city.strip():
+        statement = statement.where(PractitionerProfile.city.istartswith(city.strip(), autoescape=True))
+    if postcode and postcode.strip():
+        statement = statement.where(PractitionerProfile.postcode.startswith(postcode.strip(), autoescape=True))
+    for word in (text or "").split():
+        statement = statement.where(sa.or_(
+            PractitionerProfile.first_name.icontains(word, autoescape=True),
+            PractitionerProfile.last_name.icontains(word, autoescape=True),
+        ))
+    return statement.order_by(PractitionerProfile.last_name, PractitionerProfile.first_name, PractitionerProfile.id)
+
+
+# --- Calendar feed ---------------------------------------------------------------------
+
+def _feed_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def rotate_calendar_feed(user: User) -> str:
+    """A new secret for the practitioner's agenda feed; the previous URL stops
+    working. Only the digest is stored: the raw token is shown once."""
+    practitioner = own_practitioner(user)
+    token = secrets.token_urlsafe(32)
+    feed = db.session.get(CalendarFeed, practitioner.id)
+    if feed is None:
+        feed = CalendarFeed(practitioner_id=practitioner.id)
+        db.session.add(feed)
+    feed.token_hash = _feed_digest(token)
+    feed.created_at = now_utc()
+    db.session.flush()
+    return token
+
+
+def has_calendar_feed(practitioner_id: int) -> bool:
+    return db.session.get(CalendarFeed, practitioner_id) is not None
+
+
+def practitioner_for_feed(token: str) -> PractitionerProfile | None:
+    feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.token_hash == _feed_digest(token)))
+    return db.session.get(PractitionerProfile, feed.practitioner_id) if feed else None
+
+
+def feed_appointments(practitioner_id: int, *, now: dt.datetime | None = None) -> list[Appointment]:
+    """The appointments a feed publishes: from a month ago on, cancelled ones
+    included so that calendars remove them."""
+    since = (now or now_utc()) - dt.timedelta(days=FEED_PAST_DAYS)
+    return list(db.session.scalars(_with_parties(sa.select(Appointment).where(
+        Appointment.practitioner_id == practitioner_id, Appointment.start_at >= since,
+    )).order_by(Appointment.start_at)))
