@@ -68,27 +68,31 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, site
+    from webapp import accounts, audit, site
     from webapp.accounts import api as accounts_api
     from webapp.api.setup import register_api
     from webapp.navigation import navigation_items
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(audit.bp)
     register_api(app, [accounts_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
 
 def register_cli(app: Flask) -> None:
+    from webapp.audit.cli import audit_command
     from webapp.demo import seed_demo_command
 
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(audit_command)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from webapp.security import add_security_headers
+    from webapp.security import add_security_headers, trust_proxies
 
+    trust_proxies(app)
     app.after_request(add_security_headers)
 
     @app.before_request

@@ -1,26 +1,37 @@
-"""Account pages: sign-up, login with two-factor, logout, password reset."""
+"""Account pages: sign-up, login with two-factor, logout, password reset,
+and the security pages (password, two-factor, re-authentication)."""
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from webapp.accounts import bp, services, totp
+from webapp.accounts import bp, services, sessions, totp
+from webapp.accounts.errors import AccountLocked
 from webapp.accounts.forms import (
+    ChangePasswordForm,
     LoginForm,
     PasswordResetForm,
     PasswordResetRequestForm,
     PatientSignupForm,
     PractitionerSignupForm,
+    ReauthForm,
     TotpForm,
+    TotpResetForm,
 )
-from webapp.accounts.models import User
-from webapp.errors import CarnetError
+from webapp.accounts.models import Role, User
+from webapp.audit.services import record_event
+from webapp.errors import CarnetError, NotFound
 from webapp.extensions import db, limiter
+from webapp.navigation import register_nav
 from webapp.notifications.services import send_email
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
 
 PENDING_USER_KEY = "pending_2fa_user_id"
+
+register_nav("accounts.account", _l("My account"), set(Role), order=95)
+bp.before_app_request(sessions.enforce_session_limits)
 
 
 def show_errors(form, error: CarnetError) -> None:
@@ -41,6 +52,7 @@ def _finish_login(user: User, welcome: str | None = None):
     locale = user.locale or session.get("locale")
     session.clear()
     login_user(user)
+    sessions.start_session(user)
     if locale:
         session["locale"] = locale
     if welcome:
@@ -117,6 +129,9 @@ def enrol_totp():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        with transaction():
+            record_event("session.logout", actor=current_user, target_type="user", target_id=current_user.id)
     logout_user()
     session.clear()
     flash(_("You are logged out."), "success")
@@ -172,9 +187,10 @@ def signup_practitioner():
 def forgot_password():
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
-        user = services.find_user_by_email(form.email.data)
-        if user is not None:
-            token = services.password_reset_token(user)
+        with transaction():
+            found = services.request_password_reset(form.email.data)
+        if found is not None:
+            user, token = found
             send_email(to=user.email, template="password_reset", locale=user.locale, context={
                 "reset_url": current_app.config["CARNET_BASE_URL"] + url_for("accounts.reset_password", token=token),
                 "minutes": current_app.config["CARNET_PASSWORD_RESET_MINUTES"],
@@ -201,8 +217,93 @@ def reset_password(token: str):
     return render_template("accounts/reset_password.html", form=form)
 
 
+def _login_required():
+    return None if current_user.is_authenticated else current_app.login_manager.unauthorized()
+
+
+def _end_locked_session():
+    """A re-authentication locked the account: this session ends with it."""
+    logout_user()
+    session.clear()
+    flash(str(AccountLocked.default_message), "error")
+    return redirect(url_for("accounts.login"))
+
+
 @bp.route("/account")
 def account():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
+    if refusal := _login_required():
+        return refusal
     return render_template("accounts/account.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def change_password():
+    """Change one's password: the current one is required; every API token
+    is revoked and every other session ends."""
+    if refusal := _login_required():
+        return refusal
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.change_own_password(current_user, form.current_password.data, form.password.data)
+        except AccountLocked:
+            return _end_locked_session()
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            sessions.restart_after_password_change()
+            flash(_("Your password is changed. Your API tokens are revoked and your other sessions are closed."),
+                  "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reauthenticate():
+    """Re-enter one's credentials before a sensitive action, then go on to it."""
+    if refusal := _login_required():
+        return refusal
+    form = ReauthForm()
+    needs_code = current_user.role.requires_totp
+    if not needs_code:
+        del form.code
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.confirm_identity(current_user, form.password.data, form.code.data if needs_code else None)
+        except AccountLocked:
+            return _end_locked_session()
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            sessions.mark_reauthenticated()
+            return redirect(safe_next_url(request.args.get("next"), url_for("accounts.account")))
+    return render_template("accounts/reauthenticate.html", form=form)
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@sessions.reauth_required
+def reset_totp():
+    """Move two-factor authentication to a new authenticator app."""
+    if not current_user.role.requires_totp:
+        raise NotFound()
+    form = TotpResetForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.reset_totp(current_user, form.secret.data, form.code.data)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            flash(_("Two-factor authentication now uses your new app. Codes from the old one no longer work."),
+                  "success")
+            return redirect(url_for("accounts.account"))
+    if not totp.is_well_formed_secret(form.secret.data):
+        form.secret.data = totp.new_totp_secret()
+    uri = totp.provisioning_uri(form.secret.data, current_user.email)
+    return render_template("accounts/reset_totp.html", form=form, secret=form.secret.data,
+                           qr_svg=totp.qr_code_svg(uri))

@@ -50,7 +50,7 @@ def bearer_required(*roles):
     Authorization of the resource itself is the service's job; this only
     authenticates and refuses roles that have no business on the endpoint.
     """
-    from webapp.accounts.services import user_for_api_token
+    from webapp.accounts.services import authenticate_api_token
 
     def decorator(view):
         @functools.wraps(view)
@@ -58,11 +58,16 @@ def bearer_required(*roles):
             raw = _bearer_token()
             if raw is None:
                 raise NotAuthenticated()
-            user = user_for_api_token(raw)
-            db.session.commit()  # persists last_used_at before the handler's own unit of work
+            try:
+                token = authenticate_api_token(raw)
+            finally:
+                # Persists last_used_at, or the audit of a refused token,
+                # before the handler's own unit of work.
+                db.session.commit()
+            user = token.user
             if roles and user.role not in roles:
                 raise Forbidden()
-            g.api_user = user
+            g.api_user, g.api_token = user, token
             return view(*args, **kwargs)
 
         statuses = (401, 403) if roles else (401,)
