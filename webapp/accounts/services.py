@@ -283,15 +283,15 @@ def revoke_api_token(raw_token: str) -> None:
 
 
 def revoke_all_api_tokens(user: User) -> None:
-    result = db.session.execute(
+    revoked = db.session.scalars(
         sa.update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now_utc())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount:
+        .returning(ApiToken.id)
+    ).all()
+    if revoked:
         record_event("token.revoked_all", actor=user, target_type="user", target_id=user.id,
-                     details={"count": result.rowcount})
+                     details={"count": len(revoked), "token_ids": revoked})
 
 
 def change_password(user: User, new_password: str, *, method: str = "account") -> None:

@@ -5,6 +5,7 @@ unit of work, so the event is committed with the action it describes, or not
 at all. It never commits.
 """
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -64,14 +65,17 @@ def event_hash(event: AuditEvent) -> str:
 
 
 def _create_chain_head() -> None:
-    if db.session.scalar(sa.select(sa.func.max(AuditEvent.id))) is not None:
-        raise AuditChainBroken("the audit chain head is missing while events exist")
+    """Start the chain on an empty trail. A concurrent first appender may be
+    doing the same: the conflicting insert waits for it, then does nothing."""
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    db.session.execute(
+    created = db.session.execute(
         insert(AuditChainHead)
         .values(id=CHAIN_HEAD_ID, last_event_id=0, last_hash=GENESIS_HASH)
         .on_conflict_do_nothing()
-    )
+        .returning(AuditChainHead.id)
+    ).scalar_one_or_none()
+    if created is not None and db.session.scalar(sa.select(sa.func.max(AuditEvent.id))) is not None:
+        raise AuditChainBroken("the audit chain head is missing while events exist")
 
 
 def _take_next_position() -> tuple[int, str]:
@@ -160,16 +164,18 @@ def verify_chain(batch_size: int = 1000) -> ChainReport:
     events = db.session.scalars(
         sa.select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch_size)
     )
-    for event in events:
-        if event.id != expected_id:
-            return ChainReport(checked, previous_hash, expected_id,
-                               f"event {expected_id} is missing (the next row is event {event.id})")
-        if event.prev_hash != previous_hash:
-            return ChainReport(checked, previous_hash, event.id,
-                               "its previous hash does not match the row before it (a row was removed or inserted)")
-        if event_hash(event) != event.hash:
-            return ChainReport(checked, previous_hash, event.id, "its content does not match its hash (it was changed)")
-        checked, expected_id, previous_hash = checked + 1, expected_id + 1, event.hash
+    with contextlib.closing(events):  # a server-side cursor on PostgreSQL
+        for event in events:
+            if event.id != expected_id:
+                return ChainReport(checked, previous_hash, expected_id,
+                                   f"event {expected_id} is missing (the next row is event {event.id})")
+            if event.prev_hash != previous_hash:
+                return ChainReport(checked, previous_hash, event.id,
+                                   "its previous hash does not match the row before it (a row was removed or inserted)")
+            if event_hash(event) != event.hash:
+                return ChainReport(checked, previous_hash, event.id,
+                                   "its content does not match its hash (it was changed)")
+            checked, expected_id, previous_hash = checked + 1, expected_id + 1, event.hash
     head = db.session.get(AuditChainHead, CHAIN_HEAD_ID)
     head_id, head_hash = (head.last_event_id, head.last_hash) if head else (0, GENESIS_HASH)
     if (head_id, head_hash) != (checked, previous_hash):
@@ -224,9 +230,9 @@ def search_events(viewer, filters: EventFilters, *, page: int = 1, per_page: int
 
 def iter_events(filters: EventFilters, batch_size: int = 1000) -> Iterator[AuditEvent]:
     """Every matching event, oldest first, streamed in batches (for exports)."""
-    yield from db.session.scalars(
-        _filtered(filters).order_by(AuditEvent.id).execution_options(yield_per=batch_size)
-    )
+    events = db.session.scalars(_filtered(filters).order_by(AuditEvent.id).execution_options(yield_per=batch_size))
+    with contextlib.closing(events):
+        yield from events
 
 
 def event_as_dict(event: AuditEvent) -> dict:
