@@ -59,7 +59,9 @@ def app(tmp_path_factory):
     with app.app_context():
         _reset_schema(db.engine)
         flask_migrate.upgrade()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections before the app is garbage-collected
 
 
 @pytest.fixture(autouse=True)

@@ -189,6 +189,7 @@ def _append_concurrently(app, threads: int, events_each: int) -> list[BaseExcept
         thread.start()
     for thread in workers:
         thread.join()
+    db.engine.dispose()  # close the threads' connections now, not at interpreter exit
     return errors
 
 
@@ -225,6 +226,7 @@ def test_second_appender_waits_for_the_first_to_commit(app):
     release_first.set()
     for thread in threads:
         thread.join(5)
+    db.engine.dispose()
     first_event, second_event = recorded_events()
     assert (first_event.action, second_event.action) == ("test.first", "test.second")
     assert second_event.prev_hash == first_event.hash and services.verify_chain().is_intact

@@ -1,6 +1,8 @@
 """Account pages: sign-up, login with two-factor, logout, password reset,
 and the security pages (password, two-factor, re-authentication)."""
 
+import functools
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -284,13 +286,24 @@ def reauthenticate():
     return render_template("accounts/reauthenticate.html", form=form)
 
 
+def _totp_roles_only(view):
+    """Only the roles that use TOTP have a two-factor page (checked before re-authentication)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user.is_authenticated and not current_user.role.requires_totp:
+            raise NotFound()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@_totp_roles_only
 @sessions.reauth_required
 def reset_totp():
     """Move two-factor authentication to a new authenticator app."""
-    if not current_user.role.requires_totp:
-        raise NotFound()
     form = TotpResetForm()
     if form.validate_on_submit():
         try:
