@@ -14,7 +14,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
 
-DEVELOPMENT_SECRET_KEY = "carnet-development-secret-key-do-not-use-in-production"  # nosec B105: refused in production
+DEVELOPMENT_SECRET_KEY = "carnet-development-secret-key-do-not-use-in-production"  # nosec B105  # refused in production
 MIN_SECRET_KEY_LENGTH = 32
 # A valid Fernet key, public on purpose: it only protects the embedded demo.
 DEVELOPMENT_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQta2V5LWNhcm5ldC0wMDAwMDAwMDA="

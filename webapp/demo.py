@@ -18,8 +18,8 @@ from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, Role, User
 from webapp.extensions import db
 from webapp.transaction import transaction
 
-DEMO_PASSWORD = "carnet-demo-2026"
-DEMO_TOTP_SECRET = "CARNETDEMOTOTPSECRETKEY234567ABC"
+DEMO_PASSWORD = "carnet-demo-2026"  # nosec B105  # the documented password of the demo accounts
+DEMO_TOTP_SECRET = "CARNETDEMOTOTPSECRETKEY234567ABC"  # nosec B105  # the documented demo TOTP secret
 
 # (first name, last name, specialty, address, postcode, city)
 PRACTITIONERS = [
