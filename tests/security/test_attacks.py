@@ -81,12 +81,15 @@ def test_locked_account_opens_again_after_the_window(form_post, app):
     assert form_post("/login", {"email": patient.email, "password": factories.PASSWORD}).status_code == 302
 
 
-def test_brute_force_on_the_totp_code_locks_too(app, form_post):
+def test_brute_force_on_the_totp_code_locks_too(app, client, form_post):
     practitioner = factories.make_practitioner().user
     form_post("/login", {"email": practitioner.email, "password": factories.PASSWORD})
     for n in range(app.config["CARNET_LOGIN_LOCKOUT_ATTEMPTS"]):
         form_post("/login/code", {"code": f"{n:06d}"})
         limiter.reset()
+    right_code = form_post("/login/code", {"code": factories.totp_now(practitioner)})
+    assert right_code.status_code == 200 and "ce compte est bloqué" in right_code.get_data(as_text=True)
+    assert client.get("/account").status_code == 302
     response = form_post("/login", {"email": practitioner.email, "password": factories.PASSWORD})
     assert "ce compte est bloqué" in response.get_data(as_text=True)
 

@@ -170,9 +170,11 @@ def check_password_login(email: str, password: str) -> User:
 
 
 def check_second_factor(user: User, code: str | None) -> None:
-    """Second factor for the roles that require it; a wrong code counts as a failure."""
+    """Second factor for the roles that require it; a wrong code counts as a
+    failure, and an account locked meanwhile is refused even with a right code."""
     if not user.role.requires_totp:
         return
+    _refuse_if_locked(user)
     if not totp.is_valid_totp(user.totp_secret, code):
         if code:
             _record_failed_login(user, reason="bad_totp")
