@@ -5,13 +5,17 @@ Operators configure Carnet only through environment variables (see README).
 `app.config`; `check_production_settings()` refuses unsafe production setups.
 """
 
+import base64
+import binascii
+import datetime as dt
 import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
 
-DEVELOPMENT_SECRET_KEY = "carnet-development-secret-key-do-not-use-in-production"
+DEVELOPMENT_SECRET_KEY = "carnet-development-secret-key-do-not-use-in-production"  # nosec B105  # refused in production
+MIN_SECRET_KEY_LENGTH = 32
 # A valid Fernet key, public on purpose: it only protects the embedded demo.
 DEVELOPMENT_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQta2V5LWNhcm5ldC0wMDAwMDAwMDA="
 
@@ -46,6 +50,8 @@ def load_settings() -> dict:
     database_url = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'carnet.sqlite3'}"
     )
+    patient_session_hours = _env_int("CARNET_PATIENT_SESSION_LIFETIME_HOURS", 24 * 7)
+    professional_session_hours = _env_int("CARNET_SESSION_LIFETIME_HOURS", 12)
     return {
         "CARNET_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY),
@@ -103,6 +109,17 @@ def load_settings() -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "CARNET_LOCALES": ["fr", "en"],
         "MAX_CONTENT_LENGTH": _env_int("CARNET_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        "CARNET_SESSION_LIFETIME_HOURS": professional_session_hours,
+        "CARNET_SESSION_IDLE_MINUTES": _env_int("CARNET_SESSION_IDLE_MINUTES", 30),
+        "CARNET_PATIENT_SESSION_LIFETIME_HOURS": patient_session_hours,
+        "CARNET_PATIENT_SESSION_IDLE_MINUTES": _env_int("CARNET_PATIENT_SESSION_IDLE_MINUTES", 24 * 60),
+        "CARNET_REAUTH_MINUTES": _env_int("CARNET_REAUTH_MINUTES", 10),
+        "CARNET_PROXY_HOPS": _env_int("CARNET_PROXY_HOPS", 0),
+        # The cookie lives as long as the longest role's session; each role's
+        # own limits are checked on every request (webapp/accounts/sessions.py).
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=max(patient_session_hours, professional_session_hours)),
+        # "__Host-" makes browsers refuse the cookie unless Secure, host-only, path "/".
+        "SESSION_COOKIE_NAME": "__Host-session" if is_production else "session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": is_production,
@@ -117,13 +134,25 @@ def load_settings() -> dict:
     }
 
 
+def is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
 def check_production_settings(settings: dict) -> None:
-    """Refuse to run in production with development secrets."""
+    """Refuse to run in production with development, missing or weak secrets."""
     if settings["CARNET_ENV"] != "production":
         return
     if settings["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY:
         raise ConfigurationError("SECRET_KEY must be set in production.")
-    if DEVELOPMENT_ENCRYPTION_KEY in settings["CARNET_ENCRYPTION_KEYS"]:
+    if len(settings["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters.")
+    keys = settings["CARNET_ENCRYPTION_KEYS"]
+    if not keys or DEVELOPMENT_ENCRYPTION_KEY in keys:
         raise ConfigurationError("CARNET_ENCRYPTION_KEYS must be set in production.")
+    if not all(is_fernet_key(key) for key in keys):
+        raise ConfigurationError("CARNET_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64 bytes).")
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         raise ConfigurationError("DATABASE_URL must point to PostgreSQL in production.")

@@ -70,7 +70,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, billing, booking, notifications, site
+    from webapp import accounts, audit, billing, booking, notifications, site
     from webapp.accounts import api as accounts_api
     from webapp.billing import api as billing_api
     from webapp.api.setup import register_api
@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(booking.bp)
+    app.register_blueprint(audit.bp)
     billing.register_billing(app)
     register_api(app, [accounts_api.blp, booking_api.blp, billing_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
@@ -88,15 +89,18 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from webapp.audit.cli import audit_command
     from webapp.demo import seed_demo_command
     from webapp.scheduler import scheduler_cli, serve_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(serve_command)
+    app.cli.add_command(audit_command)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from webapp.security import add_security_headers
+    from webapp.security import add_security_headers, trust_proxies
 
+    trust_proxies(app)
     app.after_request(add_security_headers)

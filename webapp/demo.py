@@ -20,8 +20,8 @@ from webapp.booking.demo import seed_booking_demo
 from webapp.extensions import db
 from webapp.transaction import transaction
 
-DEMO_PASSWORD = "carnet-demo-2026"
-DEMO_TOTP_SECRET = "CARNETDEMOTOTPSECRETKEY234567ABC"
+DEMO_PASSWORD = "carnet-demo-2026"  # nosec B105  # the documented password of the demo accounts
+DEMO_TOTP_SECRET = "CARNETDEMOTOTPSECRETKEY234567ABC"  # nosec B105  # the documented demo TOTP secret
 
 # (first name, last name, specialty, address, postcode, city)
 PRACTITIONERS = [

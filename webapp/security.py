@@ -1,6 +1,7 @@
-"""HTTP hardening: security headers on every response."""
+"""HTTP hardening: security headers on every response, trusted proxies."""
 
-from flask import current_app
+from flask import Flask, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -14,6 +15,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+HSTS = "max-age=63072000; includeSubDomains"
 
 
 def add_security_headers(response):
@@ -23,6 +25,20 @@ def add_security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    if request.endpoint != "static":
+        # Pages and API answers carry personal data: no browser or proxy keeps a copy.
+        headers.setdefault("Cache-Control", "no-store")
     if current_app.config["CARNET_ENV"] == "production":
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind CARNET_PROXY_HOPS reverse proxies, take the client's address and
+    scheme from their X-Forwarded-* headers (rate limits and the audit trail
+    key on it). With 0, those headers are ignored: a client cannot forge them."""
+    hops = app.config["CARNET_PROXY_HOPS"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

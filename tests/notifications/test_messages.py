@@ -20,7 +20,7 @@ COMMON = {"to": "marie@example.com", "user_id": None}
 
 # (function, its arguments, a phrase of the French text, the same in English)
 MESSAGES = [
-    (messages.notify_account_confirmation, {"confirm_url": "http://carnet.test/account/confirm/t"},
+    (messages.notify_account_confirmation, {"confirm_url": "http://carnet.test/account/email/t"},
      "Confirmez votre adresse e-mail", "Confirm your email address"),
     (messages.notify_password_reset, {"reset_url": "http://carnet.test/password/reset/t", "valid_minutes": 60},
      "dans les 60 minutes", "within 60 minutes"),

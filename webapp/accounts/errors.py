@@ -22,9 +22,20 @@ class TotpRequired(NotAuthenticated):
     default_message = _l("A valid two-factor authentication code is required.")
 
 
+class WrongPassword(InvalidCredentials):
+    code = "wrong_password"
+    default_message = _l("This password is not right.")
+
+
+class ReauthRequired(NotAuthenticated):
+    code = "reauth_required"
+    default_message = _l("Confirm your identity again: request a new token with your password (and code) to do this.")
+
+
 class AccountLocked(CarnetError):
     status = 429
     code = "account_locked"
+    keeps_writes = True  # the refused attempt is audited
     default_message = _l("Too many failed attempts: this account is locked for a while. Try again later or reset your password.")
 
 

@@ -2,9 +2,9 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Regexp
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from webapp.accounts.specialties import SPECIALTIES
 
@@ -14,9 +14,12 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
+def _totp_code_field(label=_l("Code from your authenticator app")):
+    return StringField(label, validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits."))])
+
+
 class TotpForm(FlaskForm):
-    code = StringField(_l("Code from your authenticator app"),
-                       validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits."))])
+    code = _totp_code_field()
 
 
 class _SignupForm(FlaskForm):
@@ -46,3 +49,21 @@ class PasswordResetRequestForm(FlaskForm):
 
 class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters, mixing letters with digits or symbols."))
+    confirm = PasswordField(_l("New password, again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two new passwords differ."))])
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    code = _totp_code_field()
+
+
+class TotpResetForm(FlaskForm):
+    secret = HiddenField(validators=[DataRequired(), Length(max=64)])
+    code = _totp_code_field(_l("Code shown by your new authenticator app"))

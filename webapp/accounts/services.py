@@ -22,6 +22,7 @@ from webapp.accounts.errors import (
     InvalidCredentials,
     InvalidToken,
     TotpRequired,
+    WrongPassword,
 )
 from webapp.accounts.models import (
     ApiToken,
@@ -33,6 +34,7 @@ from webapp.accounts.models import (
     User,
 )
 from webapp.accounts.specialties import SPECIALTIES
+from webapp.audit.services import record_event
 from webapp.db import now_utc
 from webapp.errors import NotFound
 from webapp.extensions import db
@@ -72,6 +74,11 @@ def _new_user(email: str, password: str, role: Role, locale: str | None) -> User
     return user
 
 
+def _record_account_created(user: User, *, by: User | None) -> None:
+    record_event("account.created", actor=by, target_type="user", target_id=user.id,
+                 details={"role": str(user.role)})
+
+
 def register_patient(*, email, password, first_name, last_name, birth_date, locale=None) -> User:
     """Create a patient account with its own patient profile."""
     if birth_date > dt.date.today():
@@ -82,6 +89,7 @@ def register_patient(*, email, password, first_name, last_name, birth_date, loca
         birth_date=birth_date, email=user.email,
     ))
     db.session.flush()
+    _record_account_created(user, by=user)
     return user
 
 
@@ -112,62 +120,119 @@ def register_practitioner(
         specialty=specialty, address=address.strip(), postcode=postcode.strip(), city=city.strip(),
     ))
     db.session.flush()
+    _record_account_created(user, by=user)
     practitioner_registered.send(current_app._get_current_object(), practitioner=user.practitioner_profile)
     return user
 
 
-def create_staff(*, email, password, clinic=None, clinic_role=None, role=Role.STAFF, locale=None) -> User:
+def create_staff(*, email, password, clinic=None, clinic_role=None, role=Role.STAFF, locale=None, by=None) -> User:
+    """A staff or admin account (TOTP mandatory); `by` is the admin creating it, if any."""
     user = _new_user(email, password, role, locale)
     user.totp_secret = totp.new_totp_secret()
     if clinic is not None:
         db.session.add(ClinicMember(clinic=clinic, user=user, clinic_role=clinic_role))
     db.session.flush()
+    _record_account_created(user, by=by)
     return user
 
 
-def _record_failed_login(user: User) -> None:
+def _record_failed_login(user: User, *, action: str = "login.failure", reason: str) -> None:
+    """Count a failure (login or re-authentication) and lock the account at the limit."""
     user.failed_login_count += 1
+    record_event(action, target_type="user", target_id=user.id, details={"reason": reason})
     if user.failed_login_count >= current_app.config["CARNET_LOGIN_LOCKOUT_ATTEMPTS"]:
         minutes = current_app.config["CARNET_LOGIN_LOCKOUT_MINUTES"]
         user.locked_until = now_utc() + dt.timedelta(minutes=minutes)
         user.failed_login_count = 0
+        record_event("login.locked", target_type="user", target_id=user.id, details={"minutes": minutes})
+
+
+def _refuse_if_locked(user: User) -> None:
+    if user.locked_until and user.locked_until > now_utc():
+        record_event("login.refused_locked", target_type="user", target_id=user.id)
+        raise AccountLocked()
 
 
 def check_password_login(email: str, password: str) -> User:
     """First factor. A locked account is refused even with the right password;
-    failures count towards the lock-out (the caller must commit them)."""
+    failures count towards the lock-out (the caller must commit them).
+    Every refusal is audited; an unknown email is never written down."""
     user = find_user_by_email(email)
-    if user is not None and user.locked_until and user.locked_until > now_utc():
-        raise AccountLocked()
-    if user is None or not passwords.verify_password(user.password_hash, password) or not user.is_active:
-        if user is not None:
-            _record_failed_login(user)
+    if user is not None:
+        _refuse_if_locked(user)
+    if user is None:
+        passwords.verify_password(None, password)  # same time as a known account
+        record_event("login.failure", details={"reason": "unknown_account"})
+        raise InvalidCredentials()
+    if not passwords.verify_password(user.password_hash, password):
+        _record_failed_login(user, reason="bad_password")
+        raise InvalidCredentials()
+    if not user.is_active:
+        _record_failed_login(user, reason="inactive_account")
         raise InvalidCredentials()
     return user
 
 
 def check_second_factor(user: User, code: str | None) -> None:
-    """Second factor for the roles that require it; a wrong code counts as a failure."""
+    """Second factor for the roles that require it; a wrong code counts as a
+    failure, and an account locked meanwhile is refused even with a right code."""
     if not user.role.requires_totp:
         return
+    _refuse_if_locked(user)
     if not totp.is_valid_totp(user.totp_secret, code):
         if code:
-            _record_failed_login(user)
+            _record_failed_login(user, reason="bad_totp")
         raise TotpRequired()
 
 
 def record_successful_login(user: User) -> None:
+    """Reset the failure count and audit the login (with the factors used)."""
     user.failed_login_count = 0
     user.locked_until = None
     if user.role.requires_totp and user.totp_enabled_at is None:
         user.totp_enabled_at = now_utc()
+        record_event("totp.enrolled", actor=user, target_type="user", target_id=user.id)
+    factors = "password_totp" if user.role.requires_totp else "password"
+    record_event("login.success", actor=user, target_type="user", target_id=user.id, details={"factors": factors})
 
 
 def enable_totp(user: User, secret: str, code: str) -> None:
+    """First enrolment: the code proves the authenticator app holds the secret."""
     if not totp.is_valid_totp(secret, code):
         raise InvalidAccountData(fields={"code": [str(TotpRequired.default_message)]})
     user.totp_secret = secret
     user.totp_enabled_at = now_utc()
+    record_event("totp.enrolled", actor=user, target_type="user", target_id=user.id)
+
+
+def confirm_identity(user: User, password: str, code: str | None = None, *, purpose: str = "reauth",
+                     with_totp: bool = True) -> None:
+    """Re-authentication of a logged-in user before a sensitive action:
+    the password, plus a TOTP code for the roles that use one. Failures count
+    towards the lock-out like login failures, so a stolen session cannot
+    guess the password; a locked account is refused."""
+    _refuse_if_locked(user)
+    if not passwords.verify_password(user.password_hash, password):
+        _record_failed_login(user, action="reauth.failure", reason="bad_password")
+        raise WrongPassword(fields={"password": [str(WrongPassword.default_message)]})
+    if with_totp and user.role.requires_totp and not totp.is_valid_totp(user.totp_secret, code):
+        _record_failed_login(user, action="reauth.failure", reason="bad_totp")
+        raise TotpRequired(fields={"code": [str(TotpRequired.default_message)]})
+    user.failed_login_count = 0
+    record_event("reauth.success", actor=user, target_type="user", target_id=user.id, details={"purpose": purpose})
+
+
+def reset_totp(user: User, secret: str, code: str) -> None:
+    """Move two-factor authentication to a new authenticator app (after a
+    re-authentication): the new secret replaces the old once a code from it
+    is shown. Only the roles that use TOTP have it."""
+    if not user.role.requires_totp:
+        raise NotFound()
+    if not totp.is_well_formed_secret(secret) or not totp.is_valid_totp(secret, code):
+        raise InvalidAccountData(fields={"code": [str(TotpRequired.default_message)]})
+    user.totp_secret = secret
+    user.totp_enabled_at = now_utc()
+    record_event("totp.reset", actor=user, target_type="user", target_id=user.id)
 
 
 def _token_digest(raw_token: str) -> str:
@@ -181,15 +246,32 @@ def issue_api_token(user: User) -> tuple[str, ApiToken]:
     token = ApiToken(user=user, token_hash=_token_digest(raw), expires_at=now_utc() + dt.timedelta(hours=hours))
     db.session.add(token)
     db.session.flush()
+    record_event("token.created", actor=user, target_type="api_token", target_id=token.id,
+                 details={"expires_hours": hours})
     return raw, token
 
 
+def _token_refusal(token: ApiToken | None, now: dt.datetime) -> str | None:
+    if token is None:
+        return "unknown"
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at <= now:
+        return "expired"
+    if not token.user.is_active:
+        return "inactive_account"
+    return None
+
+
 def authenticate_api_token(raw_token: str) -> ApiToken:
-    """The live token behind a bearer value: known digest, not revoked, not
-    expired, account active. Its last use is recorded (the caller commits)."""
+    """The live token for a raw bearer value. A known token that is revoked,
+    expired or whose account is closed is refused and audited (the caller
+    commits); unknown values are refused without a trace."""
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token)))
     now = now_utc()
-    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+    if refusal := _token_refusal(token, now):
+        if token is not None:
+            record_event("token.refused", target_type="api_token", target_id=token.id, details={"reason": refusal})
         raise InvalidToken()
     token.last_used_at = now
     return token
@@ -207,6 +289,7 @@ def active_api_tokens(user: User) -> sa.Select:
 def revoke_api_token(token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = now_utc()
+        record_event("token.revoked", actor=token.user, target_type="api_token", target_id=token.id)
 
 
 def revoke_api_token_of(user: User, token_id: int) -> None:
@@ -219,14 +302,20 @@ def revoke_api_token_of(user: User, token_id: int) -> None:
 
 
 def revoke_all_api_tokens(user: User) -> None:
-    db.session.execute(
+    revoked = db.session.scalars(
         sa.update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now_utc())
-    )
+        .returning(ApiToken.id)
+    ).all()
+    if revoked:
+        record_event("token.revoked_all", actor=user, target_type="user", target_id=user.id,
+                     details={"count": len(revoked), "token_ids": revoked})
 
 
-def change_password(user: User, new_password: str) -> None:
+def change_password(user: User, new_password: str, *, method: str = "account") -> None:
+    """Set a new password (strength rules apply), lift any lock-out and revoke
+    every API token; sessions opened before the change end (see sessions.py)."""
     problems = passwords.password_problems(new_password)
     if problems:
         raise InvalidAccountData(fields={"password": problems})
@@ -234,7 +323,19 @@ def change_password(user: User, new_password: str) -> None:
     user.password_changed_at = now_utc()
     user.failed_login_count = 0
     user.locked_until = None
+    record_event("password.changed", actor=user, target_type="user", target_id=user.id, details={"method": method})
     revoke_all_api_tokens(user)
+
+
+def change_own_password(user: User, current_password: str, new_password: str) -> None:
+    """The account page: the current password is required (a failure counts
+    towards the lock-out), then as `change_password`."""
+    try:
+        confirm_identity(user, current_password, purpose="password_change", with_totp=False)
+    except WrongPassword as error:
+        error.fields = {"current_password": error.fields["password"]}
+        raise
+    change_password(user, new_password)
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:
@@ -250,8 +351,14 @@ def password_reset_token(user: User) -> str:
     return _reset_serializer().dumps({"user_id": user.id, "fp": _password_fingerprint(user)})
 
 
-def send_password_reset(user: User) -> None:
-    """Queue the password-reset link for this account."""
+def request_password_reset(email: str) -> None:
+    """Queue a reset link for the account with this email, if there is one
+    (the caller answers the same either way). Audited both ways."""
+    user = find_user_by_email(email)
+    if user is None:
+        record_event("password.reset_requested", details={"reason": "unknown_account"})
+        return
+    record_event("password.reset_requested", target_type="user", target_id=user.id)
     token = password_reset_token(user)
     messages.notify_password_reset(
         key=messages.token_key("password-reset", user.id, token), to=user.email, locale=user.locale,
@@ -298,7 +405,7 @@ def reset_password(token: str, new_password: str) -> User:
     user = db.session.get(User, data.get("user_id"))
     if user is None or data.get("fp") != _password_fingerprint(user):
         raise InvalidAccountData(_l("This reset link is invalid or has expired."))
-    change_password(user, new_password)
+    change_password(user, new_password, method="reset_link")
     return user
 
 
@@ -333,6 +440,8 @@ def add_relative(user: User, *, first_name: str, last_name: str, birth_date: dt.
     db.session.add(profile)
     db.session.add(PatientProxy(user=user, patient=profile))
     db.session.flush()
+    # Acting for a profile grants access to its bookings and notebook.
+    record_event("relative.added", actor=user, target_type="patient_profile", target_id=profile.id)
     return profile
 
 

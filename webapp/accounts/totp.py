@@ -1,6 +1,7 @@
 """TOTP two-factor authentication: secrets, provisioning QR codes, checks."""
 
 import io
+import re
 
 import pyotp
 import qrcode
@@ -8,8 +9,16 @@ import qrcode.image.svg
 from flask import current_app
 
 
+SECRET_PATTERN = re.compile(r"^[A-Z2-7]{32}$")
+
+
 def new_totp_secret() -> str:
     return pyotp.random_base32()
+
+
+def is_well_formed_secret(secret: str | None) -> bool:
+    """A secret as `new_totp_secret` makes them: 32 base32 characters (160 bits)."""
+    return bool(secret and SECRET_PATTERN.match(secret))
 
 
 def provisioning_uri(secret: str, email: str) -> str:

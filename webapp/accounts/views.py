@@ -1,25 +1,38 @@
-"""Account pages: sign-up, login with two-factor, logout, password reset."""
+"""Account pages: sign-up, login with two-factor, logout, password reset,
+and the security pages (password, two-factor, re-authentication)."""
+
+import functools
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from webapp.accounts import bp, services, totp
+from webapp.accounts import bp, services, sessions, totp
+from webapp.accounts.errors import AccountLocked
 from webapp.accounts.forms import (
+    ChangePasswordForm,
     LoginForm,
     PasswordResetForm,
     PasswordResetRequestForm,
     PatientSignupForm,
     PractitionerSignupForm,
+    ReauthForm,
     TotpForm,
+    TotpResetForm,
 )
-from webapp.accounts.models import User
-from webapp.errors import CarnetError
+from webapp.accounts.models import Role, User
+from webapp.audit.services import record_event
+from webapp.errors import CarnetError, NotFound
 from webapp.extensions import db, limiter
+from webapp.navigation import register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
 
 PENDING_USER_KEY = "pending_2fa_user_id"
+
+register_nav("accounts.account", _l("My account"), set(Role), order=95)
+bp.before_app_request(sessions.enforce_session_limits)
 
 
 def show_errors(form, error: CarnetError) -> None:
@@ -40,6 +53,7 @@ def _finish_login(user: User, welcome: str | None = None):
     locale = user.locale or session.get("locale")
     session.clear()
     login_user(user)
+    sessions.start_session(user)
     if locale:
         session["locale"] = locale
     if welcome:
@@ -116,6 +130,9 @@ def enrol_totp():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        with transaction():
+            record_event("session.logout", actor=current_user, target_type="user", target_id=current_user.id)
     logout_user()
     session.clear()
     flash(_("You are logged out."), "success")
@@ -173,10 +190,8 @@ def signup_practitioner():
 def forgot_password():
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
-        user = services.find_user_by_email(form.email.data)
-        if user is not None:
-            with transaction():
-                services.send_password_reset(user)
+        with transaction():
+            services.request_password_reset(form.email.data)
         # The same answer whether or not the account exists.
         flash(_("If an account exists for this address, a reset link is on its way."), "success")
         return redirect(url_for("accounts.login"))
@@ -199,8 +214,104 @@ def reset_password(token: str):
     return render_template("accounts/reset_password.html", form=form)
 
 
+def _login_required():
+    return None if current_user.is_authenticated else current_app.login_manager.unauthorized()
+
+
+def _end_locked_session():
+    """A re-authentication locked the account: this session ends with it."""
+    logout_user()
+    session.clear()
+    flash(str(AccountLocked.default_message), "error")
+    return redirect(url_for("accounts.login"))
+
+
 @bp.route("/account")
 def account():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
+    if refusal := _login_required():
+        return refusal
     return render_template("accounts/account.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def change_password():
+    """Change one's password: the current one is required; every API token
+    is revoked and every other session ends."""
+    if refusal := _login_required():
+        return refusal
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.change_own_password(current_user, form.current_password.data, form.password.data)
+        except AccountLocked:
+            return _end_locked_session()
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            sessions.restart_after_password_change()
+            flash(_("Your password is changed. Your API tokens are revoked and your other sessions are closed."),
+                  "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reauthenticate():
+    """Re-enter one's credentials before a sensitive action, then go on to it."""
+    if refusal := _login_required():
+        return refusal
+    form = ReauthForm()
+    needs_code = current_user.role.requires_totp
+    if not needs_code:
+        del form.code
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.confirm_identity(current_user, form.password.data, form.code.data if needs_code else None)
+        except AccountLocked:
+            return _end_locked_session()
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            sessions.mark_reauthenticated()
+            return redirect(safe_next_url(request.args.get("next"), url_for("accounts.account")))
+    return render_template("accounts/reauthenticate.html", form=form)
+
+
+def _totp_roles_only(view):
+    """Only the roles that use TOTP have a two-factor page (checked before re-authentication)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user.is_authenticated and not current_user.role.requires_totp:
+            raise NotFound()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@_totp_roles_only
+@sessions.reauth_required
+def reset_totp():
+    """Move two-factor authentication to a new authenticator app."""
+    form = TotpResetForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.reset_totp(current_user, form.secret.data, form.code.data)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            flash(_("Two-factor authentication now uses your new app. Codes from the old one no longer work."),
+                  "success")
+            return redirect(url_for("accounts.account"))
+    if not totp.is_well_formed_secret(form.secret.data):
+        form.secret.data = totp.new_totp_secret()
+    uri = totp.provisioning_uri(form.secret.data, current_user.email)
+    return render_template("accounts/reset_totp.html", form=form, secret=form.secret.data,
+                           qr_svg=totp.qr_code_svg(uri))

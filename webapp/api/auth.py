@@ -78,12 +78,16 @@ def bearer_required(*roles):
             raw = _bearer_token()
             if raw is None:
                 raise NotAuthenticated()
-            token = authenticate_api_token(raw)
-            db.session.commit()  # persists last_used_at before the handler's own unit of work
-            if roles and token.user.role not in roles:
+            try:
+                token = authenticate_api_token(raw)
+            finally:
+                # Persists last_used_at, or the audit of a refused token,
+                # before the handler's own unit of work.
+                db.session.commit()
+            user = token.user
+            if roles and user.role not in roles:
                 raise Forbidden()
-            g.api_token = token
-            g.api_user = token.user
+            g.api_user, g.api_token = user, token
             return view(*args, **kwargs)
 
         statuses = (401, 403) if roles else (401,)

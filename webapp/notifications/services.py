@@ -74,8 +74,7 @@ def _html_paragraphs(body: str) -> list[Markup]:
             continue
         lines = [line.strip() for line in block.strip().splitlines()]
         if len(lines) == 1 and lines[0].startswith(("http://", "https://")):
-            url = escape(lines[0])
-            paragraphs.append(Markup(f'<a class="button" href="{url}">{url}</a>'))
+            paragraphs.append(Markup('<a class="button" href="{0}">{0}</a>').format(lines[0]))
         else:
             paragraphs.append(Markup("<br>\n").join(escape(line) for line in lines))
     return paragraphs

@@ -41,7 +41,7 @@ def settings():
                            always_sent=[category for category in Category if not category.can_be_turned_off])
 
 
-@bp.route("/account/confirm/<token>", methods=["GET", "POST"])
+@bp.route("/account/email/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def confirm_email(token: str):
     """The link from the confirmation mail shows a button; only its POST
@@ -59,7 +59,7 @@ def confirm_email(token: str):
     return render_template("notifications/confirm_email.html", form=form)
 
 
-@bp.route("/account/confirm", methods=["GET", "POST"])
+@bp.route("/account/email", methods=["GET", "POST"])
 @limiter.limit("5 per hour", methods=["POST"])
 def resend_confirmation():
     if not current_user.is_authenticated:
