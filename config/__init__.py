@@ -78,6 +78,8 @@ def load_settings() -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "CARNET_LOCALES": ["fr", "en"],
         "MAX_CONTENT_LENGTH": _env_int("CARNET_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        "CARNET_NOTEBOOK_MAX_ATTACHMENT_BYTES": _env_int("CARNET_NOTEBOOK_MAX_ATTACHMENT_BYTES", 10 * 1000 * 1000),
+        "CARNET_NOTEBOOK_EMERGENCY_MINUTES": _env_int("CARNET_NOTEBOOK_EMERGENCY_MINUTES", 60),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": is_production,

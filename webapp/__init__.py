@@ -68,23 +68,27 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, booking, site
+    from webapp import accounts, booking, notebook, site
     from webapp.accounts import api as accounts_api
+    from webapp.notebook import api as notebook_api
     from webapp.api.setup import register_api
     from webapp.navigation import navigation_items
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(booking.bp)
-    register_api(app, [accounts_api.blp])
+    app.register_blueprint(notebook.bp)
+    register_api(app, [accounts_api.blp, notebook_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
 
 def register_cli(app: Flask) -> None:
     from webapp.demo import seed_demo_command
+    from webapp.notebook.keys import notebook_cli
 
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(notebook_cli)
 
 
 def register_request_hooks(app: Flask) -> None:
