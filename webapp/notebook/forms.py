@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, DateTimeLocalField, FloatField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.notebook.kinds import ALLERGY_STATUSES, MEASUREMENT_TYPES, SEVERITIES
@@ -27,7 +28,8 @@ class _EntryForm(FlaskForm):
         return None
 
     def service_field(self, name: str) -> str:
-        return self.data_fields.get(name.removeprefix("data."), name)
+        name = name.removeprefix("data.")
+        return self.data_fields.get(name, name)
 
 
 class TextEntryForm(_EntryForm):
@@ -36,9 +38,9 @@ class TextEntryForm(_EntryForm):
 
 
 class MeasurementForm(_EntryForm):
-    measurement_type = SelectField(_l("Measurement"), choices=[(key, kind.label) for key, kind in MEASUREMENT_TYPES.items()])
+    measurement_type = SelectField(_l("Measurement"), choices=[SelectChoice(key, kind.label) for key, kind in MEASUREMENT_TYPES.items()])
     value = FloatField(_l("Value"), validators=[DataRequired()])
-    unit = SelectField(_l("Unit"), choices=sorted({unit for kind in MEASUREMENT_TYPES.values() for unit in kind.units}))
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(unit, unit) for unit in sorted({unit for kind in MEASUREMENT_TYPES.values() for unit in kind.units})])
     measured_at = DateTimeLocalField(_l("Measured on"), validators=[Optional()],
                                      description=_l("Leave empty for now."))
     data_fields = {"type": "measurement_type"}
@@ -64,8 +66,8 @@ class VaccinationForm(_EntryForm):
 class AllergyForm(_EntryForm):
     substance = StringField(_l("Substance"), validators=[DataRequired(), Length(max=200)])
     reaction = StringField(_l("Reaction"), validators=[Optional(), Length(max=500)])
-    severity = SelectField(_l("Severity"), choices=list(SEVERITIES.items()))
-    status = SelectField(_l("Status"), choices=list(ALLERGY_STATUSES.items()))
+    severity = SelectField(_l("Severity"), choices=[SelectChoice(code, label) for code, label in SEVERITIES.items()])
+    status = SelectField(_l("Status"), choices=[SelectChoice(code, label) for code, label in ALLERGY_STATUSES.items()])
 
     def data_payload(self) -> dict:
         return {"substance": self.substance.data, "reaction": self.reaction.data or "",

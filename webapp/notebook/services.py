@@ -302,6 +302,18 @@ def add_entry(user: User, patient_id: int, *, kind, title: str | None, body: str
     return _append(access, kind=kind, title=title, body=body, data=clean_data, appointment_id=appointment_id)
 
 
+def entry_for_correction(user: User, patient_id: int, entry_id: int) -> NotebookEntry:
+    """The entry the caller is about to correct, under the same rules as
+    `supersede_entry` (logged as a read)."""
+    access = writer_access(user, patient_id)
+    entry = _visible_entry(access, entry_id)
+    _require_author_side(access, entry)
+    if entry.is_superseded:
+        raise AlreadySuperseded()
+    _log(access, AccessAction.VIEW_ENTRY, entry.id)
+    return entry
+
+
 def supersede_entry(user: User, patient_id: int, entry_id: int, *, title: str | None, body: str | None,
                     data: dict | None = None) -> NotebookEntry:
     """Correct an entry by appending a new version linked to it; the old one

@@ -90,8 +90,8 @@ def patient_notebook(patient_id: int):
                                charts=build_charts(page.measurements), kind=kind, entry_kinds=list(EntryKind))
 
 
-def _entry_form_page(form, *, access, kind, appointment_id=None, corrected=None):
-    return render_template("notebook/entry_form.html", form=form, access=access, patient=access.patient, kind=kind,
+def _entry_form_page(form, *, patient, kind, appointment_id=None, corrected=None):
+    return render_template("notebook/entry_form.html", form=form, patient=patient, kind=kind,
                            appointment_id=appointment_id, corrected=corrected)
 
 
@@ -119,7 +119,7 @@ def new_entry(patient_id: int):
         else:
             flash(_("The entry is added to the notebook."), "success")
             return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry.id))
-    return _entry_form_page(form, access=access, kind=kind, appointment_id=appointment_id)
+    return _entry_form_page(form, patient=access.patient, kind=kind, appointment_id=appointment_id)
 
 
 @bp.route(f"{NOTEBOOK}/entries/<int:entry_id>")
@@ -140,9 +140,8 @@ def entry_detail(patient_id: int, entry_id: int):
 @login_required
 def supersede_entry(patient_id: int, entry_id: int):
     """Correct an entry: the form starts from the entry; the old version stays in the history."""
-    access = services.writer_access(current_user, patient_id)
     with transaction():
-        corrected = services.get_entry(current_user, patient_id, entry_id)
+        corrected = services.entry_for_correction(current_user, patient_id, entry_id)
         kind = corrected.kind
         form = entry_form_class(kind)() if request.method == "POST" else prefilled_form(kind, corrected)
         if form.validate_on_submit():
@@ -154,7 +153,7 @@ def supersede_entry(patient_id: int, entry_id: int):
             else:
                 flash(_("The correction is added; the previous version stays in the history."), "success")
                 return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=new.id))
-        return _entry_form_page(form, access=access, kind=kind, corrected=corrected)
+        return _entry_form_page(form, patient=corrected.patient, kind=kind, corrected=corrected)
 
 
 @bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/attachments", methods=["POST"])
@@ -171,7 +170,7 @@ def upload_attachment(patient_id: int, entry_id: int):
             services.add_attachment(current_user, patient_id, entry_id, filename=upload.filename,
                                     content=upload.read())
     except CarnetError as error:
-        if error.status == 404:
+        if error.status in (403, 404):
             raise
         flash(error.message, "error")
     else:
@@ -203,7 +202,7 @@ def entry_masking(patient_id: int, entry_id: int):
         with transaction():
             services.set_masking(current_user, patient_id, entry_id, _checked_ids("hidden_from"))
     except CarnetError as error:
-        if error.status == 404:
+        if error.status in (403, 404):
             raise
         flash(error.message, "error")
     else:
@@ -252,7 +251,7 @@ def emergency_access(patient_id: int):
             with transaction():
                 services.grant_emergency_access(current_user, patient_id, form.reason.data)
         except CarnetError as error:
-            if error.status == 404:
+            if error.status in (403, 404):
                 raise
             show_errors(form, error)
         else:
