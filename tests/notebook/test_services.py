@@ -7,7 +7,15 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.booking.factories import make_appointment
-from tests.notebook.factories import make_entry, make_measurement, make_treating_practitioner, past, revoke
+from tests.notebook.factories import (
+    PDF_BYTES,
+    make_entry,
+    make_measurement,
+    make_treating_practitioner,
+    mask_entry,
+    past,
+    revoke,
+)
 from webapp.accounts.models import Role
 from webapp.booking.models import AppointmentStatus
 from webapp.errors import Forbidden, NotFound
@@ -80,8 +88,6 @@ def test_an_upcoming_appointment_is_a_treating_relationship(world):
 
 def test_patient_side_sees_everything_practitioners_not_what_is_masked_from_them(world):
     own = make_entry(world.patient, author=world.masked.user, title="Écrit par le praticien masqué")
-    from tests.notebook.factories import mask_entry
-
     mask_entry(own, world.masked)
     ids = {actor: [entry.id for entry in services.list_entries(world.users[actor], world.patient.id)["items"]]
            for actor in ("patient", "proxy", "treating", "masked")}
@@ -440,8 +446,6 @@ def test_measurements_are_current_visible_and_in_time_order(world):
     with transaction():
         services.supersede_entry(world.users["patient"], world.patient.id, wrong.id, title="", body="", data={
             "type": "weight", "value": 84, "unit": "kg", "measured_at": past(10).isoformat()})
-    from tests.notebook.factories import mask_entry
-
     mask_entry(late, world.treating)
     patient_view = services.list_measurements(world.users["patient"], world.patient.id, measurement_type="weight")
     assert [point["value"] for point in patient_view] == [85, 84, 81.5, 83]
@@ -454,8 +458,6 @@ def test_measurements_are_current_visible_and_in_time_order(world):
 # --- attachments ------------------------------------------------------------
 
 def test_files_are_only_added_to_the_latest_version_by_its_author(world):
-    from tests.notebook.factories import PDF_BYTES
-
     with transaction():
         new = services.supersede_entry(world.users["patient"], world.patient.id, world.entry.id, title="V2", body="")
     with pytest.raises(AlreadySuperseded):

@@ -6,13 +6,13 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from tests import factories
 from tests.booking.factories import make_appointment
 from tests.conftest import csrf_token_of
 from tests.notebook.conftest import ACTORS
-from tests.notebook.factories import PDF_BYTES, make_entry, make_measurement, make_treating_practitioner, past
+from tests.notebook.factories import PDF_BYTES, make_entry, make_measurement, past
 from webapp.booking.models import AppointmentStatus
 from webapp.extensions import db
+from webapp.notebook import models
 from webapp.notebook.models import AccessLogEntry, NotebookEntry
 
 P = "/patients/{pid}/notebook"
@@ -287,8 +287,6 @@ def test_timeline_uses_a_constant_number_of_queries(client, world, login, actor)
 
 
 def test_timeline_decrypts_only_what_it_shows(client, world, login, monkeypatch):
-    from webapp.notebook import models
-
     for index in range(40):
         make_entry(world.patient, title=f"Note {index}")
     login(world.users["patient"])

@@ -38,7 +38,7 @@ ACTION_LABELS = {
 }
 
 
-@bp.app_context_processor
+@bp.context_processor
 def notebook_helpers():
     return {"kind_labels": KIND_LABELS, "data_lines": data_lines, "action_labels": ACTION_LABELS,
             "severity_labels": SEVERITIES, "iso_date": _iso_date}
@@ -53,8 +53,8 @@ def _page_number() -> int:
     return int(page) if page.isdigit() and 0 < int(page) <= 1_000_000 else 1
 
 
-def _kind_argument(name: str = "kind") -> EntryKind | None:
-    value = request.args.get(name) or None
+def _kind_argument() -> EntryKind | None:
+    value = request.args.get("kind") or None
     if value is None:
         return None
     try:
