@@ -1,5 +1,9 @@
 """gunicorn entry point: `gunicorn wsgi:app`."""
 
 from webapp import create_app
+from webapp.notebook.keys import check_encryption_keys
 
 app = create_app()
+with app.app_context():
+    # Refuse to start when stored notebook data cannot be decrypted with the configured keys.
+    check_encryption_keys()

@@ -120,6 +120,8 @@ def load_settings() -> dict:
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=max(patient_session_hours, professional_session_hours)),
         # "__Host-" makes browsers refuse the cookie unless Secure, host-only, path "/".
         "SESSION_COOKIE_NAME": "__Host-session" if is_production else "session",
+        "CARNET_NOTEBOOK_MAX_ATTACHMENT_BYTES": _env_int("CARNET_NOTEBOOK_MAX_ATTACHMENT_BYTES", 10 * 1000 * 1000),
+        "CARNET_NOTEBOOK_EMERGENCY_MINUTES": _env_int("CARNET_NOTEBOOK_EMERGENCY_MINUTES", 60),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": is_production,

@@ -70,9 +70,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, audit, billing, booking, notifications, site
+    from webapp import accounts, audit, billing, booking, notebook, notifications, site
     from webapp.accounts import api as accounts_api
     from webapp.billing import api as billing_api
+    from webapp.notebook import api as notebook_api
     from webapp.api.setup import register_api
     from webapp.booking import api as booking_api
     from webapp.navigation import navigation_items
@@ -81,9 +82,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(booking.bp)
+    app.register_blueprint(notebook.bp)
     app.register_blueprint(audit.bp)
     billing.register_billing(app)
-    register_api(app, [accounts_api.blp, booking_api.blp, billing_api.blp])
+    register_api(app, [accounts_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
@@ -91,12 +93,14 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from webapp.audit.cli import audit_command
     from webapp.demo import seed_demo_command
+    from webapp.notebook.keys import notebook_cli
     from webapp.scheduler import scheduler_cli, serve_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(serve_command)
     app.cli.add_command(audit_command)
+    app.cli.add_command(notebook_cli)
 
 
 def register_request_hooks(app: Flask) -> None:

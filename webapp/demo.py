@@ -18,6 +18,7 @@ from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, Role, User
 from webapp.billing.demo import seed_billing_demo
 from webapp.booking.demo import seed_booking_demo
 from webapp.extensions import db
+from webapp.notebook.demo import seed_notebook_demo
 from webapp.transaction import transaction
 
 DEMO_PASSWORD = "carnet-demo-2026"  # nosec B105  # the documented password of the demo accounts
@@ -102,7 +103,15 @@ def seed_demo_world() -> list[tuple[str, str]]:
             accounts.add_relative(user, first_name=relative_first, last_name=last, birth_date=relative_birth)
         logins.append(("patient", user.email))
     seed_booking_demo()
+    seed_notebook_demo(
+        patient=_demo_user("Jean", "Girard"), practitioner=_demo_user("Claire", "Martin"),
+        parent=_demo_user("Marie", "Lambert"),
+    )
     return logins
+
+
+def _demo_user(first_name: str, last_name: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.email == demo_email(first_name, last_name)))
 
 
 @click.command("seed-demo")

@@ -1,0 +1,158 @@
+"""Export: a FHIR R4 Bundle that validates (and whose codes are right), and a readable PDF."""
+
+import base64
+import datetime as dt
+import json
+import re
+import zlib
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from tests.notebook.factories import PNG_BYTES, make_attachment, make_entry, make_measurement
+from webapp.errors import NotFound
+from webapp.notebook import services
+from webapp.notebook.errors import PatientSideOnly
+from webapp.transaction import transaction
+
+LOINC_BY_TYPE = {"blood_pressure_systolic": "8480-6", "weight": "29463-7", "glucose": "15074-8", "hba1c": "4548-4"}
+UCUM_BY_UNIT = {"mmHg": "mm[Hg]", "kg": "kg", "mmol/L": "mmol/L", "%": "%"}
+
+
+@pytest.fixture
+def full_notebook(world):
+    patient = world.users["patient"]
+    make_measurement(world.patient, "blood_pressure_systolic", 148, "mmHg", days_ago=40)
+    make_measurement(world.patient, "glucose", 7.2, "mmol/L", days_ago=20)
+    make_measurement(world.patient, "hba1c", 7.4, "%", days_ago=10)
+    typo = make_measurement(world.patient, "weight", 8.1, "kg", days_ago=5)
+    with transaction():
+        services.supersede_entry(patient, world.patient.id, typo.id, title="", body="", data={
+            "type": "weight", "value": 81, "unit": "kg", "measured_at": typo.data["measured_at"]})
+    make_entry(world.patient, kind="allergy", title="", data={"substance": "Pénicilline", "reaction": "Urticaire",
+                                                               "severity": "severe"})
+    make_entry(world.patient, kind="vaccination", title="", data={"vaccine": "Grippe", "lot": "FLU-42",
+                                                                   "date": "2025-10-15"})
+    make_entry(world.patient, kind="treatment", title="", data={"drug": "Metformine", "dosage": "500 mg x2",
+                                                                 "start": "2025-01-10"})
+    make_entry(world.patient, kind="treatment", title="", data={"drug": "Amoxicilline", "dosage": "1 g x3",
+                                                                 "start": "2025-01-01", "end": "2025-01-07"})
+    report = make_entry(world.patient, author=world.treating.user, kind="report", title="Compte rendu",
+                        body="Hypertension mal controlee.")
+    make_attachment(report, content=PNG_BYTES, filename="ecg.png", content_type="image/png")
+    with transaction():
+        services.supersede_entry(world.users["treating"], world.patient.id, report.id, title="Compte rendu corrige",
+                                 body="Hypertension controlee.")
+    make_entry(world.patient, author=world.treating.user, kind="prescription", title="Ordonnance",
+               body="Ramipril 5 mg")
+    return world
+
+
+def _bundle(world) -> dict:
+    with transaction():
+        exported = services.export_notebook(world.users["patient"], world.patient.id, "fhir")
+    assert exported.mimetype == "application/fhir+json" and exported.filename.endswith(".fhir.json")
+    Bundle.model_validate_json(exported.content)  # the library's own validation
+    return json.loads(exported.content)
+
+
+def _resources(bundle: dict, resource_type: str) -> list[dict]:
+    return [item["resource"] for item in bundle["entry"] if item["resource"]["resourceType"] == resource_type]
+
+
+def test_fhir_bundle_validates_and_holds_every_kind(full_notebook):
+    bundle = _bundle(full_notebook)
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+    assert dt.datetime.fromisoformat(bundle["timestamp"]).utcoffset() is not None
+    counts = {kind: len(_resources(bundle, kind)) for kind in (
+        "Patient", "Observation", "AllergyIntolerance", "Immunization", "MedicationStatement", "DocumentReference",
+        "Binary")}
+    # 5 current measurements (the mistyped weight is replaced); 4 documents: the
+    # note, both versions of the report and the prescription; their 4 texts and 2 files.
+    assert counts == {"Patient": 1, "Observation": 5, "AllergyIntolerance": 1, "Immunization": 1,
+                      "MedicationStatement": 2, "DocumentReference": 4, "Binary": 6}
+    full_urls = {item["fullUrl"] for item in bundle["entry"]}
+    assert all(url.startswith("urn:uuid:") for url in full_urls) and len(full_urls) == len(bundle["entry"])
+    references = re.findall(r'"reference":\s*"([^"]+)"', json.dumps(bundle))
+    assert references and set(references) <= full_urls
+
+
+def test_fhir_coded_values_are_right(full_notebook):
+    bundle = _bundle(full_notebook)
+    [patient] = _resources(bundle, "Patient")
+    assert patient["name"] == [{"family": full_notebook.patient.last_name, "given": ["Marie"]}]
+    assert patient["birthDate"] == "1985-03-14"
+    observations = _resources(bundle, "Observation")
+    by_code = {obs["code"]["coding"][0]["code"]: obs for obs in observations}
+    for measurement_type, loinc in LOINC_BY_TYPE.items():
+        observation = by_code[loinc]
+        assert observation["code"]["coding"][0]["system"] == "http://loinc.org"
+        quantity = observation["valueQuantity"]
+        assert quantity["system"] == "http://unitsofmeasure.org" and quantity["code"] == UCUM_BY_UNIT[quantity["unit"]]
+    assert by_code["29463-7"]["valueQuantity"]["value"] == 81 and by_code["29463-7"]["status"] == "corrected"
+    assert by_code["8480-6"]["status"] == "final"
+    assert by_code["8480-6"]["category"][0]["coding"][0]["code"] == "vital-signs"
+    assert by_code["4548-4"]["category"][0]["coding"][0]["code"] == "laboratory"
+    assert {obs["status"] for obs in observations} <= {"final", "corrected"}
+    [allergy] = _resources(bundle, "AllergyIntolerance")
+    assert allergy["clinicalStatus"]["coding"] == [{
+        "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]
+    assert allergy["criticality"] == "high" and allergy["reaction"][0]["severity"] == "severe"
+    [immunization] = _resources(bundle, "Immunization")
+    assert immunization["status"] == "completed" and immunization["lotNumber"] == "FLU-42"
+    assert immunization["occurrenceDateTime"] == "2025-10-15"
+    statuses = {item["medicationCodeableConcept"]["text"]: item["status"]
+                for item in _resources(bundle, "MedicationStatement")}
+    assert statuses == {"Metformine": "active", "Amoxicilline": "completed"}
+
+
+def test_fhir_documents_carry_their_text_and_files_as_binary(full_notebook):
+    bundle = _bundle(full_notebook)
+    binaries = {item["fullUrl"]: item["resource"] for item in bundle["entry"]
+                if item["resource"]["resourceType"] == "Binary"}
+    documents = _resources(bundle, "DocumentReference")
+    assert {doc["status"] for doc in documents} == {"current", "superseded"}
+    types = {doc["type"]["coding"][0]["code"] for doc in documents}
+    assert types == {"34109-9", "11488-4", "57833-6"}
+    old_report = next(doc for doc in documents if doc["status"] == "superseded")
+    new_report = next(doc for doc in documents if doc.get("relatesTo"))
+    assert new_report["relatesTo"][0]["code"] == "replaces"
+    assert new_report["relatesTo"][0]["target"]["reference"].endswith(old_report["id"])
+    [text, image] = [content["attachment"] for content in old_report["content"]]
+    assert base64.b64decode(binaries[text["url"]]["data"], validate=True).decode() == (
+        "Compte rendu\n\nHypertension mal controlee.")
+    assert image["contentType"] == "image/png" and image["title"] == "ecg.png"
+    assert base64.b64decode(binaries[image["url"]]["data"], validate=True) == PNG_BYTES
+    for binary in binaries.values():
+        base64.b64decode(binary["data"], validate=True)
+
+
+def test_export_is_for_the_patient_side_only(world):
+    for actor in ("patient", "proxy"):
+        with transaction():
+            assert services.export_notebook(world.users[actor], world.patient.id, "pdf").content.startswith(b"%PDF")
+    with pytest.raises(PatientSideOnly):
+        services.export_notebook(world.users["treating"], world.patient.id, "pdf")
+    with pytest.raises(NotFound):
+        services.export_notebook(world.users["unrelated"], world.patient.id, "fhir")
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The text drawn on the pages (reportlab writes each page's content ASCII85 and Flate encoded)."""
+    chunks = []
+    for stream in re.findall(rb"/Filter \[ /ASCII85Decode /FlateDecode \][^>]*>>\s*stream\r?\n(.*?)~>", pdf, re.S):
+        chunks.append(zlib.decompress(base64.a85decode(stream)).decode("latin-1"))
+    return "".join(re.findall(r"\((.*?)\) Tj", "".join(chunks)))
+
+
+def test_pdf_is_readable_grouped_by_kind_and_date(full_notebook, app):
+    with app.test_request_context():
+        with transaction():
+            exported = services.export_notebook(full_notebook.users["patient"], full_notebook.patient.id, "pdf")
+    assert exported.mimetype == "application/pdf" and exported.content.startswith(b"%PDF")
+    text = _pdf_text(exported.content)
+    assert "Metformine" in text and "FLU-42" in text and "Ramipril 5 mg" in text and "ecg.png" in text
+    headings = [heading for heading in ("Note", "Compte rendu", "Ordonnance", "Mesure", "Vaccination",
+                                        "Traitement") if heading in text]
+    assert [text.index(heading) for heading in headings] == sorted(text.index(heading) for heading in headings)
+    assert text.index("Compte rendu corrige") > text.index("Hypertension mal controlee")

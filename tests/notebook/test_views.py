@@ -1,0 +1,306 @@
+"""Notebook pages: the authorization matrix of every page, then the timeline, forms, charts and queries."""
+
+import datetime as dt
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from tests.booking.factories import make_appointment
+from tests.conftest import csrf_token_of
+from tests.notebook.conftest import ACTORS
+from tests.notebook.factories import PDF_BYTES, make_entry, make_measurement, past
+from webapp.booking.models import AppointmentStatus
+from webapp.extensions import db
+from webapp.notebook import models
+from webapp.notebook.models import AccessLogEntry, NotebookEntry
+
+P = "/patients/{pid}/notebook"
+OK_ALL = {"patient": 200, "proxy": 200, "treating": 200, "masked": 200}
+ENTRY = {"patient": 200, "proxy": 200, "treating": 200, "masked": 404}
+PATIENT_SIDE_GET = {"patient": 200, "proxy": 200, "treating": 403, "masked": 403}
+PATIENT_SIDE_POST = {"patient": 302, "proxy": 302, "treating": 403, "masked": 403}
+# (method, path, form data, expected status per actor); forms are posted with their CSRF token.
+PAGES = [
+    ("GET", P, None, OK_ALL),
+    ("GET", P + "?kind=measurement", None, OK_ALL),
+    ("GET", P + "/new?kind=allergy", None, OK_ALL),
+    ("POST", P + "/new?kind=note", {"title": "Suivi", "body": "RAS"}, {"patient": 302, "proxy": 302, "treating": 302,
+                                                                      "masked": 302}),
+    ("GET", P + "/entries/{eid}", None, ENTRY),
+    ("GET", P + "/entries/{eid}/supersede", None, {"patient": 200, "proxy": 200, "treating": 403, "masked": 404}),
+    ("POST", P + "/entries/{eid}/supersede", {"title": "Corrigé", "body": "Texte"},
+     {"patient": 302, "proxy": 302, "treating": 403, "masked": 404}),
+    ("POST", P + "/entries/{eid}/attachments", "upload", {"patient": 302, "proxy": 302, "treating": 403, "masked": 404}),
+    ("GET", P + "/entries/{eid}/attachments/{aid}", None, ENTRY),
+    ("POST", P + "/entries/{eid}/masking", {}, PATIENT_SIDE_POST),
+    ("GET", P + "/sharing", None, PATIENT_SIDE_GET),
+    ("POST", P + "/sharing", {}, PATIENT_SIDE_POST),
+    ("GET", P + "/access-log", None, PATIENT_SIDE_GET),
+    ("GET", P + "/export.pdf", None, PATIENT_SIDE_GET),
+    ("GET", P + "/export.fhir", None, PATIENT_SIDE_GET),
+    ("POST", P + "/emergency", {"reason": "Patient inconscient aux urgences"},
+     {"patient": 404, "proxy": 404, "treating": 200, "masked": 200, "unrelated": 302, "staff": 404,
+      "other_patient": 404}),
+]
+REFUSED = {"revoked": 404, "unrelated": 404, "staff": 404, "other_patient": 404, "anonymous": 302}
+# A page that carries the CSRF token for each posted form.
+FORM_PAGE = {"/entries/{eid}/attachments": "/entries/{eid}", "/entries/{eid}/masking": "/entries/{eid}"}
+
+
+def _csrf(client, login_page: str) -> str:
+    return csrf_token_of(client.get(login_page).get_data(as_text=True))
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize(("method", "path", "form", "allowed"), PAGES,
+                         ids=[f"{method} {path}" for method, path, _, _ in PAGES])
+def test_page_authorization_matrix(client, world, login, actor, method, path, form, allowed):
+    expected = (REFUSED | allowed)[actor]
+    user = world.users[actor]
+    login(user)
+    url = path.format(pid=world.patient.id, eid=world.entry.id, aid=world.attachment.id)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        # The token comes from any page of the session: the login page works for everyone.
+        data = {"file": (io.BytesIO(PDF_BYTES), "scan.pdf")} if form == "upload" else dict(form)
+        response = client.post(url, data={**data, "csrf_token": _csrf(client, "/login")},
+                               content_type="multipart/form-data")
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    if expected == 302 and actor == "anonymous":
+        assert "/login" in response.headers["Location"]
+    if expected in (403, 404):
+        assert "confidentiel" not in response.get_data(as_text=True)
+
+
+def test_my_notebook_goes_to_the_only_notebook_or_lists_them(client, world, login):
+    login(world.users["patient"])
+    response = client.get("/notebook")
+    assert response.status_code == 302 and response.headers["Location"].endswith(P.format(pid=world.patient.id))
+    client.post("/logout", data={"csrf_token": _csrf(client, "/notebook/../login")})
+    login(world.users["proxy"])
+    page = client.get("/notebook").get_data(as_text=True)
+    assert world.patient.full_name in page and world.users["proxy"].patient_profile.full_name in page
+
+
+def test_menu_entries_per_role(client, world, login):
+    login(world.users["patient"])
+    assert "Mon carnet de santé" in client.get("/").get_data(as_text=True)
+
+
+def test_practitioner_patient_list_links_to_notebooks(client, world, login):
+    login(world.users["treating"])
+    page = client.get("/practitioner/patients").get_data(as_text=True)
+    assert "Mes patients" in page and P.format(pid=world.patient.id) in page
+    client.post("/logout", data={"csrf_token": _csrf(client, "/login")})
+    login(world.users["revoked"])
+    assert P.format(pid=world.patient.id) not in client.get("/practitioner/patients").get_data(as_text=True)
+
+
+def test_patient_list_is_not_for_patients(client, world, login):
+    login(world.users["patient"])
+    assert client.get("/practitioner/patients").status_code == 403
+
+
+def test_timeline_shows_summary_charts_and_entries_in_french(client, world, login):
+    make_entry(world.patient, kind="allergy", title="", data={"substance": "Pénicilline", "reaction": "Urticaire",
+                                                               "severity": "severe"})
+    make_entry(world.patient, kind="treatment", title="", data={"drug": "Metformine", "dosage": "500 mg matin et soir",
+                                                                 "start": "2025-01-10"})
+    make_entry(world.patient, kind="treatment", title="", data={"drug": "Amoxicilline", "dosage": "1 g x3",
+                                                                 "start": "2025-01-01", "end": "2025-01-07"})
+    make_entry(world.patient, kind="vaccination", title="", data={"vaccine": "Grippe", "lot": "AB12",
+                                                                   "date": "2025-10-15"})
+    for days, (systolic, diastolic) in enumerate([(152, 95), (145, 92), (138, 88)]):
+        make_measurement(world.patient, "blood_pressure_systolic", systolic, "mmHg", days_ago=30 - days * 10)
+        make_measurement(world.patient, "blood_pressure_diastolic", diastolic, "mmHg", days_ago=30 - days * 10)
+    login(world.users["patient"])
+    page = client.get(P.format(pid=world.patient.id)).get_data(as_text=True)
+    assert "Carnet de santé de" in page and "Situation actuelle" in page
+    assert "Pénicilline" in page and "Metformine" in page and "Grippe" in page
+    summary = page.split('id="summary-title"')[1].split("</section>")[0]
+    assert "Amoxicilline" not in summary  # its end date is past
+    assert 'role="img"' in page and "<title id=\"chart-blood_pressure-title\">" in page
+    assert "<desc id=\"chart-blood_pressure-desc\">" in page and "Pression artérielle systolique" in page
+    assert "<table>" in page.split('id="chart-blood_pressure"')[1]
+    assert "Journal des accès" in page
+
+
+def test_timeline_filter_by_kind(client, world, login):
+    make_entry(world.patient, kind="allergy", title="", data={"substance": "Arachide", "severity": "moderate"})
+    login(world.users["patient"])
+    page = client.get(P.format(pid=world.patient.id) + "?kind=note").get_data(as_text=True)
+    timeline = page.split('id="timeline-title"')[1]
+    assert "Résultats sensibles" in timeline and "Arachide" not in timeline
+    assert client.get(P.format(pid=world.patient.id) + "?kind=gossip").status_code == 404
+
+
+def test_practitioner_page_shows_no_patient_controls_and_is_logged(client, world, login):
+    login(world.users["treating"])
+    page = client.get(P.format(pid=world.patient.id)).get_data(as_text=True)
+    assert "Journal des accès" not in page and "Partage" not in page and "Ajouter une entrée" in page
+    actions = db.session.scalars(sa.select(AccessLogEntry.action)).all()
+    assert actions == ["view_notebook"]
+
+
+def test_add_measurement_form_validates_range_next_to_the_field(client, world, login, form_post):
+    login(world.users["patient"])
+    url = P.format(pid=world.patient.id) + "/new?kind=measurement"
+    response = form_post(url, {"measurement_type": "weight", "value": "900", "unit": "kg", "measured_at": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "n&#39;est pas plausible" in page and 'id="value-error"' in page
+    good = form_post(url, {"measurement_type": "weight", "value": "82.4", "unit": "kg",
+                           "measured_at": "2025-06-01T08:30"})
+    assert good.status_code == 302
+    entry = db.session.scalar(sa.select(NotebookEntry).order_by(NotebookEntry.id.desc()))
+    assert entry.data == {"type": "weight", "value": 82.4, "unit": "kg", "measured_at": "2025-06-01T06:30:00+00:00"}
+    assert entry.title == "Poids"
+
+
+def test_wrong_unit_is_shown_on_the_unit_field(client, world, login, form_post):
+    login(world.users["patient"])
+    response = form_post(P.format(pid=world.patient.id) + "/new?kind=measurement",
+                         {"measurement_type": "weight", "value": "80", "unit": "mmHg"})
+    assert 'id="unit-error"' in response.get_data(as_text=True)
+
+
+def test_practitioner_writes_during_the_visit(client, world, login, form_post):
+    visit = make_appointment(world.treating, world.patient, past(0) - dt.timedelta(hours=1))
+    login(world.users["treating"])
+    url = P.format(pid=world.patient.id) + f"/new?kind=report&appointment_id={visit.id}"
+    assert "Cette entrée sera rattachée à la consultation." in client.get(url).get_data(as_text=True)
+    response = form_post(url, {"title": "Compte rendu de consultation", "body": "Tension mieux contrôlée."})
+    assert response.status_code == 302
+    entry = db.session.scalar(sa.select(NotebookEntry).order_by(NotebookEntry.id.desc()))
+    assert entry.appointment_id == visit.id and entry.author_practitioner_id == world.treating.id
+
+
+def test_writing_for_another_practitioners_visit_is_refused_on_the_form(client, world, login, form_post):
+    other_visit = make_appointment(world.masked, world.patient, past(3), status=AppointmentStatus.COMPLETED)
+    login(world.users["treating"])
+    response = form_post(P.format(pid=world.patient.id) + f"/new?kind=note&appointment_id={other_visit.id}",
+                         {"title": "Note", "body": ""})
+    assert response.status_code == 200
+    assert "n&#39;est pas une consultation de ce patient avec vous" in response.get_data(as_text=True)
+
+
+def test_correction_form_starts_from_the_entry_and_keeps_history(client, world, login, form_post):
+    allergy = make_entry(world.patient, kind="allergy", title="", data={"substance": "Iode", "severity": "mild"})
+    login(world.users["patient"])
+    url = P.format(pid=world.patient.id) + f"/entries/{allergy.id}/supersede"
+    assert 'value="Iode"' in client.get(url).get_data(as_text=True)
+    response = form_post(url, {"substance": "Iode", "reaction": "Œdème", "severity": "severe", "status": "active",
+                               "title": "", "body": ""})
+    assert response.status_code == 302
+    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Historique de cette entrée" in detail and "Œdème" in detail and f"n° {allergy.id}" in detail
+
+
+def test_upload_errors_are_flashed(client, world, login):
+    login(world.users["patient"])
+    detail = P.format(pid=world.patient.id) + f"/entries/{world.entry.id}"
+    token = csrf_token_of(client.get(detail).get_data(as_text=True))
+    response = client.post(detail + "/attachments", data={"file": (io.BytesIO(b"GIF89a..."), "image.gif"),
+                                                          "csrf_token": token},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert "Seuls les fichiers PDF, PNG et JPEG sont acceptés." in response.get_data(as_text=True)
+
+
+def test_masking_and_sharing_pages_change_access(client, world, login, form_post):
+    login(world.users["patient"])
+    detail = P.format(pid=world.patient.id) + f"/entries/{world.entry.id}"
+    page = client.get(detail).get_data(as_text=True)
+    assert world.treating.full_name in page and world.masked.full_name in page
+    form_post(detail + "/masking", {"hidden_from": [str(world.treating.id)]}, page=detail)
+    db.session.expire_all()
+    assert [mask.practitioner_id for mask in db.session.get(NotebookEntry, world.entry.id).masks] == [world.treating.id]
+    sharing = P.format(pid=world.patient.id) + "/sharing"
+    assert world.revoked.full_name in client.get(sharing).get_data(as_text=True)
+    form_post(sharing, {"revoked": [str(world.treating.id), str(world.revoked.id)]})
+    client.post("/logout", data={"csrf_token": _csrf(client, "/login")})
+    login(world.users["treating"])
+    assert client.get(P.format(pid=world.patient.id)).status_code == 404
+
+
+def test_bad_ids_in_forms_are_a_400(client, world, login, form_post):
+    login(world.users["patient"])
+    response = form_post(P.format(pid=world.patient.id) + "/sharing", {"revoked": ["abc"]})
+    assert response.status_code == 400
+
+
+def test_emergency_page_opens_read_only_access(client, world, login, form_post):
+    login(world.users["unrelated"])
+    url = P.format(pid=world.patient.id) + "/emergency"
+    assert "bris de glace" in client.get(url).get_data(as_text=True)
+    too_short = form_post(url, {"reason": "vite"})
+    assert too_short.status_code == 200 and 'id="reason-error"' in too_short.get_data(as_text=True)
+    assert form_post(url, {"reason": "Patient inconscient aux urgences"}).status_code == 302
+    page = client.get(P.format(pid=world.patient.id)).get_data(as_text=True)
+    assert "Accès en bris de glace : lecture seule" in page and "Ajouter une entrée" not in page
+    assert client.get(P.format(pid=world.patient.id) + "/new").status_code == 403
+
+
+def test_patient_sees_the_access_log_and_emergency_reasons(client, world, login, form_post):
+    login(world.users["unrelated"])
+    form_post(P.format(pid=world.patient.id) + "/emergency", {"reason": "Malaise dans la salle d'attente"})
+    client.post("/logout", data={"csrf_token": _csrf(client, "/login")})
+    login(world.users["patient"])
+    log = client.get(P.format(pid=world.patient.id) + "/access-log").get_data(as_text=True)
+    assert world.unrelated.full_name in log and "a ouvert un accès en bris de glace" in log and "log-emergency" in log
+    sharing = client.get(P.format(pid=world.patient.id) + "/sharing").get_data(as_text=True)
+    assert "Malaise dans la salle d&#39;attente" in sharing
+
+
+def _statements_for(client, url: str, engine) -> int:
+    count = 0
+
+    def count_statement(*args):
+        nonlocal count
+        count += 1
+
+    sa.event.listen(engine, "before_cursor_execute", count_statement)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count_statement)
+    return count
+
+
+@pytest.mark.parametrize("actor", ["patient", "treating"])
+def test_timeline_uses_a_constant_number_of_queries(client, world, login, actor):
+    def add_batch(size: int) -> None:
+        author = world.treating.user
+        for index in range(size):
+            entry = make_entry(world.patient, author=author, title=f"Note {index}")
+            make_entry(world.patient, kind="allergy", title="", data={"substance": f"S{index}", "severity": "mild"})
+            make_measurement(world.patient, "weight", 70 + index % 10, "kg", days_ago=index)
+            make_entry(world.patient, author=author, title="Corrigée", supersedes_id=entry.id)
+
+    login(world.users[actor])
+    url = P.format(pid=world.patient.id)
+    add_batch(3)
+    few = _statements_for(client, url, db.engine)
+    add_batch(25)
+    many = _statements_for(client, url, db.engine)
+    assert few == many
+
+
+def test_timeline_decrypts_only_what_it_shows(client, world, login, monkeypatch):
+    for index in range(40):
+        make_entry(world.patient, title=f"Note {index}")
+    login(world.users["patient"])
+    calls = []
+    real_decrypt = models.decrypt
+    monkeypatch.setattr(models, "decrypt", lambda token: calls.append(token) or real_decrypt(token))
+    assert client.get(P.format(pid=world.patient.id)).status_code == 200
+    # The 20 newest notes of the first page and the one measurement of the charts,
+    # not the 21 older entries (nor the file name of the one on page 2).
+    assert len(calls) == 20 + 1
+
+
+def test_pages_are_responsive_and_script_free(client, world, login):
+    login(world.users["patient"])
+    page = client.get(P.format(pid=world.patient.id)).get_data(as_text=True)
+    assert "<script>" not in page and "style=" not in page
+    assert "css/notebook.css" in page

@@ -1,0 +1,175 @@
+"""The notebook as a FHIR R4 Bundle (collection), built and validated with `fhir.resources`.
+
+Measurements become Observations (LOINC codes, UCUM units), allergies
+AllergyIntolerance, vaccinations Immunization, treatments
+MedicationStatement: their current versions only, a correction marked as
+such. Notes, reports, prescriptions, exam results and documents become
+DocumentReferences whose text and files are Binary resources; every version
+is kept, an old one `superseded` and replaced by its correction.
+"""
+
+import base64
+import datetime as dt
+import uuid
+
+from fhir.resources.R4B.bundle import Bundle
+
+from webapp.crypto import decrypt
+from webapp.notebook.kinds import DOCUMENT_KINDS, MEASUREMENT_TYPES, measurement_unit_rule
+from webapp.notebook.models import EntryKind, NotebookEntry
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+CATEGORY_DISPLAY = {"vital-signs": "Vital Signs", "laboratory": "Laboratory"}
+# LOINC document types of the document kinds.
+DOCUMENT_TYPES = {
+    EntryKind.NOTE: ("34109-9", "Note"),
+    EntryKind.REPORT: ("11488-4", "Consult note"),
+    EntryKind.PRESCRIPTION: ("57833-6", "Prescription for medication"),
+    EntryKind.EXAM_RESULT: ("11502-2", "Laboratory report"),
+    EntryKind.DOCUMENT: ("55188-7", "Patient data Document"),
+}
+# Stable resource ids: exporting twice names the same things the same way.
+_NAMESPACE = uuid.UUID("6f0c3b8e-4c0e-4d4e-9a57-3f0c2c6a1e11")
+
+
+def _urn(*parts) -> tuple[str, str]:
+    identifier = str(uuid.uuid5(_NAMESPACE, ":".join(str(part) for part in parts)))
+    return identifier, f"urn:uuid:{identifier}"
+
+
+def _when(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).isoformat()
+
+
+def _patient(patient) -> dict:
+    identifier, _ = _urn("patient", patient.id)
+    return {"resourceType": "Patient", "id": identifier,
+            "name": [{"family": patient.last_name, "given": [patient.first_name]}],
+            "birthDate": patient.birth_date.isoformat()}
+
+
+def _observation(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
+    data = entry.data
+    rule = measurement_unit_rule(data)
+    category = MEASUREMENT_TYPES[data["type"]].category
+    resource = {
+        "resourceType": "Observation",
+        "status": "corrected" if entry.supersedes_id else "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category,
+                                  "display": CATEGORY_DISPLAY[category]}]}],
+        "code": {"coding": [{"system": LOINC, "code": rule.loinc, "display": rule.loinc_display}],
+                 "text": str(MEASUREMENT_TYPES[data["type"]].label)},
+        "subject": subject,
+        "effectiveDateTime": data["measured_at"],
+        "issued": _when(entry.created_at),
+        "valueQuantity": {"value": data["value"], "unit": data["unit"], "system": UCUM, "code": rule.ucum},
+    }
+    if entry.body:
+        resource["note"] = [{"text": entry.body}]
+    return resource
+
+
+def _allergy(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
+    data = entry.data
+    resource = {
+        "resourceType": "AllergyIntolerance",
+        "clinicalStatus": {"coding": [{"system": ALLERGY_CLINICAL, "code": data["status"]}]},
+        "criticality": "high" if data["severity"] == "severe" else "low",
+        "code": {"text": data["substance"]},
+        "patient": subject,
+        "recordedDate": _when(entry.created_at),
+    }
+    if data["reaction"]:
+        resource["reaction"] = [{"manifestation": [{"text": data["reaction"]}], "severity": data["severity"]}]
+    return resource
+
+
+def _immunization(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
+    data = entry.data
+    resource = {
+        "resourceType": "Immunization", "status": "completed", "vaccineCode": {"text": data["vaccine"]},
+        "patient": subject, "occurrenceDateTime": data["date"], "recorded": _when(entry.created_at),
+        "primarySource": entry.author_practitioner_id is not None,
+    }
+    if data["lot"]:
+        resource["lotNumber"] = data["lot"]
+    return resource
+
+
+def _medication(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
+    data = entry.data
+    is_active = data["end"] is None or dt.date.fromisoformat(data["end"]) >= today
+    period = {"start": data["start"]} | ({"end": data["end"]} if data["end"] else {})
+    return {
+        "resourceType": "MedicationStatement", "status": "active" if is_active else "completed",
+        "medicationCodeableConcept": {"text": data["drug"]}, "subject": subject, "effectivePeriod": period,
+        "dateAsserted": _when(entry.created_at), "dosage": [{"text": data["dosage"]}],
+    }
+
+
+def _binary(content_type: str, content: bytes, *parts) -> tuple[dict, str]:
+    identifier, url = _urn("binary", *parts)
+    return {"resourceType": "Binary", "id": identifier, "contentType": content_type,
+            "data": base64.b64encode(content).decode()}, url
+
+
+def _document(entry: NotebookEntry, subject: dict) -> list[tuple[dict, str]]:
+    """The DocumentReference of a document entry, preceded by its Binary resources."""
+    code, display = DOCUMENT_TYPES[entry.kind]
+    text = f"{entry.title}\n\n{entry.body}".strip()
+    text_binary, text_url = _binary("text/plain", text.encode(), "entry", entry.id)
+    resources = [(text_binary, text_url)]
+    contents = [{"attachment": {"contentType": "text/plain", "url": text_url, "title": entry.title}}]
+    for attachment in entry.attachments:
+        binary, url = _binary(attachment.content_type, decrypt(attachment.content), "attachment", attachment.id)
+        resources.append((binary, url))
+        contents.append({"attachment": {"contentType": attachment.content_type, "url": url,
+                                        "title": attachment.original_filename, "size": attachment.size_bytes}})
+    identifier, url = _urn("entry", entry.id)
+    document = {
+        "resourceType": "DocumentReference", "id": identifier,
+        "status": "superseded" if entry.is_superseded else "current",
+        "type": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+        "subject": subject, "date": _when(entry.created_at), "author": [{"display": entry.author_name}],
+        "description": entry.title, "content": contents,
+    }
+    if entry.supersedes_id:
+        document["relatesTo"] = [{"code": "replaces", "target": {"reference": _urn("entry", entry.supersedes_id)[1]}}]
+    resources.append((document, url))
+    return resources
+
+
+CLINICAL_BUILDERS = {
+    EntryKind.MEASUREMENT: _observation,
+    EntryKind.ALLERGY: _allergy,
+    EntryKind.VACCINATION: _immunization,
+    EntryKind.TREATMENT: _medication,
+}
+
+
+def notebook_bundle(patient, entries: list[NotebookEntry], generated_at: dt.datetime) -> Bundle:
+    """The validated Bundle of a patient's notebook."""
+    patient_resource = _patient(patient)
+    patient_url = _urn("patient", patient.id)[1]
+    subject = {"reference": patient_url}
+    today = generated_at.date()
+    resources: list[tuple[dict, str]] = [(patient_resource, patient_url)]
+    for entry in entries:
+        if entry.kind in DOCUMENT_KINDS:
+            resources.extend(_document(entry, subject))
+            continue
+        if entry.is_superseded:
+            continue
+        identifier, url = _urn("entry", entry.id)
+        resources.append((CLINICAL_BUILDERS[entry.kind](entry, subject, today) | {"id": identifier}, url))
+    return Bundle.model_validate({
+        "resourceType": "Bundle", "type": "collection", "timestamp": _when(generated_at),
+        "entry": [{"fullUrl": url, "resource": resource} for resource, url in resources],
+    })
+
+
+def notebook_bundle_json(patient, entries: list[NotebookEntry], generated_at: dt.datetime) -> bytes:
+    return notebook_bundle(patient, entries, generated_at).model_dump_json(exclude_none=True).encode()

@@ -1,0 +1,132 @@
+"""Forms of the notebook pages: one entry form per kind, files, emergency access."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, DateTimeLocalField, FloatField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.notebook.kinds import ALLERGY_STATUSES, MEASUREMENT_TYPES, SEVERITIES
+from webapp.notebook.models import EntryKind
+from webapp.notebook.services import BODY_MAX, REASON_MAX, REASON_MIN, TITLE_MAX
+
+
+class _EntryForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=TITLE_MAX)],
+                        description=_l("Optional: a title is made from the details otherwise."))
+    body = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=BODY_MAX)])
+
+    # Service field names ("data.value") → this form's fields.
+    data_fields: dict[str, str] = {}
+
+    def data_payload(self) -> dict | None:
+        return None
+
+    def service_field(self, name: str) -> str:
+        name = name.removeprefix("data.")
+        return self.data_fields.get(name, name)
+
+
+class TextEntryForm(_EntryForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX)])
+    body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=BODY_MAX)])
+
+
+class MeasurementForm(_EntryForm):
+    measurement_type = SelectField(_l("Measurement"), choices=[SelectChoice(key, kind.label) for key, kind in MEASUREMENT_TYPES.items()])
+    value = FloatField(_l("Value"), validators=[DataRequired()])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice(unit, unit) for unit in sorted({unit for kind in MEASUREMENT_TYPES.values() for unit in kind.units})])
+    measured_at = DateTimeLocalField(_l("Measured on"), validators=[Optional()],
+                                     description=_l("Leave empty for now."))
+    data_fields = {"type": "measurement_type"}
+
+    def data_payload(self) -> dict:
+        measured_at = None
+        if self.measured_at.data:
+            zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+            measured_at = self.measured_at.data.replace(tzinfo=zone).astimezone(dt.timezone.utc).isoformat()
+        return {"type": self.measurement_type.data, "value": self.value.data, "unit": self.unit.data,
+                "measured_at": measured_at}
+
+
+class VaccinationForm(_EntryForm):
+    vaccine = StringField(_l("Vaccine"), validators=[DataRequired(), Length(max=200)])
+    lot = StringField(_l("Lot number"), validators=[Optional(), Length(max=50)])
+    date = DateField(_l("Date of vaccination"), validators=[DataRequired()])
+
+    def data_payload(self) -> dict:
+        return {"vaccine": self.vaccine.data, "lot": self.lot.data or "", "date": self.date.data.isoformat()}
+
+
+class AllergyForm(_EntryForm):
+    substance = StringField(_l("Substance"), validators=[DataRequired(), Length(max=200)])
+    reaction = StringField(_l("Reaction"), validators=[Optional(), Length(max=500)])
+    severity = SelectField(_l("Severity"), choices=[SelectChoice(code, label) for code, label in SEVERITIES.items()])
+    status = SelectField(_l("Status"), choices=[SelectChoice(code, label) for code, label in ALLERGY_STATUSES.items()])
+
+    def data_payload(self) -> dict:
+        return {"substance": self.substance.data, "reaction": self.reaction.data or "",
+                "severity": self.severity.data, "status": self.status.data}
+
+
+class TreatmentForm(_EntryForm):
+    drug = StringField(_l("Drug"), validators=[DataRequired(), Length(max=200)])
+    dosage = StringField(_l("Dosage"), validators=[DataRequired(), Length(max=500)])
+    start = DateField(_l("Start date"), validators=[DataRequired()])
+    end = DateField(_l("End date"), validators=[Optional()], description=_l("Leave empty for an ongoing treatment."))
+
+    def data_payload(self) -> dict:
+        return {"drug": self.drug.data, "dosage": self.dosage.data, "start": self.start.data.isoformat(),
+                "end": self.end.data.isoformat() if self.end.data else None}
+
+
+FORMS_BY_KIND = {
+    EntryKind.MEASUREMENT: MeasurementForm,
+    EntryKind.VACCINATION: VaccinationForm,
+    EntryKind.ALLERGY: AllergyForm,
+    EntryKind.TREATMENT: TreatmentForm,
+}
+
+
+def entry_form_class(kind: EntryKind) -> type[_EntryForm]:
+    return FORMS_BY_KIND.get(kind, TextEntryForm)
+
+
+def prefilled_form(kind: EntryKind, entry) -> _EntryForm:
+    """The form of a correction, filled with the entry being corrected."""
+    form = entry_form_class(kind)(title=entry.title, body=entry.body)
+    data = entry.data or {}
+    if kind is EntryKind.MEASUREMENT:
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        form.measurement_type.data, form.value.data, form.unit.data = data["type"], data["value"], data["unit"]
+        form.measured_at.data = dt.datetime.fromisoformat(data["measured_at"]).astimezone(zone).replace(tzinfo=None)
+    elif kind is EntryKind.VACCINATION:
+        form.vaccine.data, form.lot.data = data["vaccine"], data["lot"]
+        form.date.data = dt.date.fromisoformat(data["date"])
+    elif kind is EntryKind.ALLERGY:
+        form.substance.data, form.reaction.data = data["substance"], data["reaction"]
+        form.severity.data, form.status.data = data["severity"], data["status"]
+    elif kind is EntryKind.TREATMENT:
+        form.drug.data, form.dosage.data = data["drug"], data["dosage"]
+        form.start.data = dt.date.fromisoformat(data["start"])
+        form.end.data = dt.date.fromisoformat(data["end"]) if data["end"] else None
+    return form
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField(_l("File (PDF, PNG or JPEG)"), validators=[FileRequired()])
+
+
+class ChoicesForm(FlaskForm):
+    """Checkbox lists (sharing, masking) read from the request; this form carries the CSRF token."""
+
+
+class EmergencyAccessForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the emergency access"),
+                           validators=[DataRequired(), Length(min=REASON_MIN, max=REASON_MAX)],
+                           description=_l("The patient will read this reason."))

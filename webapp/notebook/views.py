@@ -1,0 +1,271 @@
+"""Notebook pages: timeline with summary and charts, entries, corrections, files,
+sharing and masking, access log, emergency access, export; the practitioner's patient list."""
+
+import datetime as dt
+import io
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from webapp.accounts.models import Role
+from webapp.accounts.views import show_errors
+from webapp.errors import CarnetError
+from webapp.navigation import register_nav
+from webapp.notebook import bp, services
+from webapp.notebook.api import PRIVATE_HEADERS, attachment_response
+from webapp.notebook.charts import build_charts
+from webapp.notebook.forms import AttachmentForm, ChoicesForm, EmergencyAccessForm, entry_form_class, prefilled_form
+from webapp.notebook.kinds import KIND_LABELS, SEVERITIES, data_lines
+from webapp.notebook.models import AccessAction, EntryKind
+from webapp.transaction import transaction
+
+register_nav("notebook.my_notebook", _l("My notebook"), {Role.PATIENT}, order=30)
+register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30)
+
+NOTEBOOK = "/patients/<int:patient_id>/notebook"
+ACTION_LABELS = {
+    AccessAction.VIEW_NOTEBOOK: _l("opened the notebook"),
+    AccessAction.VIEW_ENTRY: _l("read an entry"),
+    AccessAction.VIEW_ATTACHMENT: _l("opened a file"),
+    AccessAction.VIEW_MEASUREMENTS: _l("read the measurements"),
+    AccessAction.ADD_ENTRY: _l("added an entry"),
+    AccessAction.SUPERSEDE_ENTRY: _l("corrected an entry"),
+    AccessAction.ADD_ATTACHMENT: _l("added a file"),
+    AccessAction.EMERGENCY_ACCESS: _l("opened emergency access"),
+}
+
+
+@bp.context_processor
+def notebook_helpers():
+    return {"kind_labels": KIND_LABELS, "data_lines": data_lines, "action_labels": ACTION_LABELS,
+            "severity_labels": SEVERITIES, "iso_date": _iso_date}
+
+
+def _iso_date(value: str) -> str:
+    return format_date(dt.date.fromisoformat(value), "long")
+
+
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) <= 1_000_000 else 1
+
+
+def _kind_argument() -> EntryKind | None:
+    value = request.args.get("kind") or None
+    if value is None:
+        return None
+    try:
+        return EntryKind(value)
+    except ValueError:
+        abort(404)
+
+
+@bp.route("/notebook")
+@login_required
+def my_notebook():
+    """A patient's notebooks: their own and their relatives'."""
+    profiles = services.acting_profiles(current_user)
+    if len(profiles) == 1:
+        return redirect(url_for("notebook.patient_notebook", patient_id=profiles[0].id))
+    return render_template("notebook/my_notebooks.html", profiles=profiles)
+
+
+@bp.route("/practitioner/patients")
+@login_required
+def treated_patients():
+    """The practitioner's patients, each with a link to their notebook."""
+    return render_template("notebook/treated_patients.html", patients=services.treated_patients(current_user))
+
+
+@bp.route(NOTEBOOK)
+@login_required
+def patient_notebook(patient_id: int):
+    kind = _kind_argument()
+    with transaction():
+        page = services.notebook_page(current_user, patient_id, kind=kind, page=_page_number())
+        return render_template("notebook/notebook.html", page=page, access=page.access, patient=page.access.patient,
+                               charts=build_charts(page.measurements), kind=kind, entry_kinds=list(EntryKind))
+
+
+def _entry_form_page(form, *, patient, kind, appointment_id=None, corrected=None):
+    return render_template("notebook/entry_form.html", form=form, patient=patient, kind=kind,
+                           appointment_id=appointment_id, corrected=corrected)
+
+
+def _apply_service_errors(form, error: CarnetError) -> None:
+    show_errors(form, type(error)(error.message, code=error.code, fields={
+        form.service_field(name): messages for name, messages in error.fields.items()}))
+
+
+@bp.route(f"{NOTEBOOK}/new", methods=["GET", "POST"])
+@login_required
+def new_entry(patient_id: int):
+    """Add an entry of one kind; `appointment_id` links it to the visit it is written in."""
+    kind = _kind_argument() or EntryKind.NOTE
+    appointment_id = request.args.get("appointment_id", type=int)
+    access = services.writer_access(current_user, patient_id)
+    form = entry_form_class(kind)()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                entry = services.add_entry(current_user, patient_id, kind=kind, title=form.title.data,
+                                           body=form.body.data, data=form.data_payload(),
+                                           appointment_id=appointment_id)
+        except CarnetError as error:
+            _apply_service_errors(form, error)
+        else:
+            flash(_("The entry is added to the notebook."), "success")
+            return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry.id))
+    return _entry_form_page(form, patient=access.patient, kind=kind, appointment_id=appointment_id)
+
+
+@bp.route(f"{NOTEBOOK}/entries/<int:entry_id>")
+@login_required
+def entry_detail(patient_id: int, entry_id: int):
+    """An entry with its whole correction history, its files and (patient side) who it is hidden from."""
+    with transaction():
+        access, versions = services.entry_versions(current_user, patient_id, entry_id)
+        candidates = services.sharing_candidates(current_user, patient_id) if access.is_patient_side else []
+        return render_template(
+            "notebook/entry.html", access=access, patient=access.patient, versions=versions,
+            entry=next(version for version in versions if version.id == entry_id), candidates=candidates,
+            attachment_form=AttachmentForm(), choices_form=ChoicesForm(),
+        )
+
+
+@bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/supersede", methods=["GET", "POST"])
+@login_required
+def supersede_entry(patient_id: int, entry_id: int):
+    """Correct an entry: the form starts from the entry; the old version stays in the history."""
+    with transaction():
+        corrected = services.entry_for_correction(current_user, patient_id, entry_id)
+        kind = corrected.kind
+        form = entry_form_class(kind)() if request.method == "POST" else prefilled_form(kind, corrected)
+        if form.validate_on_submit():
+            try:
+                new = services.supersede_entry(current_user, patient_id, entry_id, title=form.title.data,
+                                               body=form.body.data, data=form.data_payload())
+            except CarnetError as error:
+                _apply_service_errors(form, error)
+            else:
+                flash(_("The correction is added; the previous version stays in the history."), "success")
+                return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=new.id))
+        return _entry_form_page(form, patient=corrected.patient, kind=kind, corrected=corrected)
+
+
+@bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/attachments", methods=["POST"])
+@login_required
+def upload_attachment(patient_id: int, entry_id: int):
+    form = AttachmentForm()
+    target = url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry_id)
+    if not form.validate_on_submit():
+        flash(" ".join(form.file.errors or form.csrf_token.errors) or _("Choose a file."), "error")
+        return redirect(target)
+    upload = form.file.data
+    try:
+        with transaction():
+            services.add_attachment(current_user, patient_id, entry_id, filename=upload.filename,
+                                    content=upload.read())
+    except CarnetError as error:
+        if error.status in (403, 404):
+            raise
+        flash(error.message, "error")
+    else:
+        flash(_("The file is attached."), "success")
+    return redirect(target)
+
+
+@bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/attachments/<attachment_id>")
+@login_required
+def download_attachment(patient_id: int, entry_id: int, attachment_id: str):
+    with transaction():
+        return attachment_response(services.get_attachment(current_user, patient_id, entry_id, attachment_id))
+
+
+def _checked_ids(name: str) -> list[int]:
+    values = request.form.getlist(name)
+    if not all(value.isdigit() and len(value) < 10 for value in values):
+        abort(400)
+    return [int(value) for value in values]
+
+
+@bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/masking", methods=["POST"])
+@login_required
+def entry_masking(patient_id: int, entry_id: int):
+    form = ChoicesForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with transaction():
+            services.set_masking(current_user, patient_id, entry_id, _checked_ids("hidden_from"))
+    except CarnetError as error:
+        if error.status in (403, 404):
+            raise
+        flash(error.message, "error")
+    else:
+        flash(_("Who sees this entry is updated."), "success")
+    return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry_id))
+
+
+@bp.route(f"{NOTEBOOK}/sharing", methods=["GET", "POST"])
+@login_required
+def sharing(patient_id: int):
+    """The patient side chooses which practitioners may open the notebook."""
+    form = ChoicesForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.set_sharing(current_user, patient_id, _checked_ids("revoked"))
+        except CarnetError as error:
+            if error.status in (403, 404):
+                raise
+            flash(error.message, "error")
+        else:
+            flash(_("Sharing is updated."), "success")
+            return redirect(url_for("notebook.sharing", patient_id=patient_id))
+    with transaction():
+        return render_template("notebook/sharing.html", form=form,
+                               sharing=services.sharing_overview(current_user, patient_id))
+
+
+@bp.route(f"{NOTEBOOK}/access-log")
+@login_required
+def access_log(patient_id: int):
+    with transaction():
+        log = services.list_access_log(current_user, patient_id, page=_page_number(), per_page=50)
+        return render_template("notebook/access_log.html", log=log, patient_id=patient_id)
+
+
+@bp.route(f"{NOTEBOOK}/emergency", methods=["GET", "POST"])
+@login_required
+def emergency_access(patient_id: int):
+    """A practitioner without a treating link opens the notebook in an emergency."""
+    if current_user.role is not Role.PRACTITIONER:
+        abort(404)
+    form = EmergencyAccessForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.grant_emergency_access(current_user, patient_id, form.reason.data)
+        except CarnetError as error:
+            if error.status in (403, 404):
+                raise
+            show_errors(form, error)
+        else:
+            flash(_("Emergency access is open for a limited time. The patient is informed."), "success")
+            return redirect(url_for("notebook.patient_notebook", patient_id=patient_id))
+    return render_template("notebook/emergency.html", form=form, patient_id=patient_id)
+
+
+@bp.route(f"{NOTEBOOK}/export.<any(pdf, fhir):export_format>")
+@login_required
+def export(patient_id: int, export_format: str):
+    with transaction():
+        exported = services.export_notebook(current_user, patient_id, export_format)
+    response = send_file(io.BytesIO(exported.content), mimetype=exported.mimetype, as_attachment=True,
+                         download_name=exported.filename)
+    response.headers.update(PRIVATE_HEADERS)
+    return response
