@@ -6,10 +6,10 @@ from flask import Response, current_app, url_for
 from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
-from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.pagination import paginate
 from webapp.billing import checkout, schemas, services
-from webapp.billing.documents import invoice_pdf, invoices_csv
+from webapp.billing.documents import CSV_COLUMNS, invoice_pdf, invoices_csv
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -17,9 +17,13 @@ from webapp.transaction import transaction
 blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Billing and back office")
 
 BACK_OFFICE = (Role.STAFF, Role.ADMIN)
+CSV_EXAMPLE = (",".join(CSV_COLUMNS) + "\r\n"
+               + "2026-000052,invoice,2026-12-01T00:00:00+00:00,2026-12-31T00:00:00+00:00,Dr Claire Martin,"
+                 "99700218896,8900,20,1780,10680,EUR,paid,,2026-12-15,VIR-SEPA-20261215-0042\r\n")
 
 
 @blp.route("/billing/plans")
+@public_endpoint
 @blp.response(200, schemas.PlansSchema)
 def plans():
     """The plans, priced per month in cents excluding VAT, with the VAT rate."""
@@ -96,8 +100,7 @@ def own_invoices(query):
 
 @blp.route("/billing/invoices/<int:invoice_id>/pdf")
 @bearer_required(Role.PRACTITIONER, Role.STAFF, Role.ADMIN)
-@blp.doc(responses={"200": {"description": "The invoice as a PDF document", "content": {
-    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.response(200, content_type="application/pdf", description="The invoice as a PDF document (`application/pdf`).")
 @documented_errors(404)
 def invoice_document(invoice_id):
     """The PDF of an invoice the caller may read (404 otherwise)."""
@@ -146,7 +149,8 @@ def backoffice_subscribe_clinic(data):
 @bearer_required(*BACK_OFFICE)
 @blp.arguments(schemas.InvoiceFilterSchema, location="query")
 @blp.response(200, schemas.InvoicePageSchema)
-@blp.doc(responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+@blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", example=CSV_EXAMPLE, success=True,
+                  description="A page of invoices, or with `format=csv` every matching one as a CSV file.")
 @documented_errors(422)
 def backoffice_invoices(query):
     """Invoices and credit notes in the caller's scope, newest number first;

@@ -9,15 +9,16 @@ from webapp.billing.services import INVOICE_STATUSES, invoice_status, plan_name
 
 
 class PlanSchema(ma.Schema):
-    code = ma.fields.String(required=True)
-    name = ma.fields.Function(plan_name, required=True)
-    price_cents = ma.fields.Integer(required=True, metadata={"description": "Per month, excluding VAT (HT)."})
+    code = ma.fields.String(required=True, metadata={"example": "practitioner"})
+    name = ma.fields.Function(plan_name, required=True, metadata={"type": "string", "example": "Praticien"})
+    price_cents = ma.fields.Integer(required=True,
+                                    metadata={"description": "Per month, excluding VAT (HT).", "example": 8900})
     vat_rate = ma.fields.Function(lambda plan: plan.vat_rate_bp / 100, required=True,
-                                  metadata={"description": "Percent, e.g. 20."})
-    price_ttc_cents = ma.fields.Method("_price_ttc", required=True)
-    currency = ma.fields.String(required=True)
-    interval = ma.fields.String(required=True)
-    per_practitioner = ma.fields.Boolean(required=True)
+                                  metadata={"type": "number", "description": "Percent, e.g. 20.", "example": 20.0})
+    price_ttc_cents = ma.fields.Method("_price_ttc", required=True, metadata={"type": "integer", "example": 10680})
+    currency = ma.fields.String(required=True, metadata={"example": "EUR"})
+    interval = ma.fields.String(required=True, metadata={"example": "month"})
+    per_practitioner = ma.fields.Boolean(required=True, metadata={"example": False})
 
     def _price_ttc(self, plan):
         from webapp.billing.money import line_amounts
@@ -30,52 +31,56 @@ class PlansSchema(ma.Schema):
 
 
 class SubscriptionSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = ma.fields.Integer(required=True, metadata={"example": 14})
     plan = ma.fields.Nested(PlanSchema, required=True)
-    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in SubscriptionStatus]))
-    provider = ma.fields.String(required=True)
-    trial_ends_at = ma.fields.AwareDateTime(allow_none=True)
-    current_period_start = ma.fields.AwareDateTime(required=True)
-    current_period_end = ma.fields.AwareDateTime(required=True)
-    cancel_at_period_end = ma.fields.Boolean(required=True)
-    past_due_since = ma.fields.AwareDateTime(allow_none=True)
-    suspended_at = ma.fields.AwareDateTime(allow_none=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in SubscriptionStatus]),
+                              metadata={"example": "active"})
+    provider = ma.fields.String(required=True, metadata={"example": "manual"})
+    trial_ends_at = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
+    current_period_start = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T00:00:00+01:00"})
+    current_period_end = ma.fields.AwareDateTime(required=True, metadata={"example": "2027-01-01T00:00:00+01:00"})
+    cancel_at_period_end = ma.fields.Boolean(required=True, metadata={"example": False})
+    past_due_since = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
+    suspended_at = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
 
 
 class BackOfficeSubscriptionSchema(SubscriptionSchema):
-    subscriber = ma.fields.String(attribute="subscriber_name", required=True)
-    practitioner_id = ma.fields.Integer(allow_none=True)
-    clinic_id = ma.fields.Integer(allow_none=True)
+    subscriber = ma.fields.String(attribute="subscriber_name", required=True,
+                                  metadata={"example": "Dr Claire Martin"})
+    practitioner_id = ma.fields.Integer(allow_none=True, metadata={"example": 7})
+    clinic_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
 
 
 class InvoiceLineSchema(ma.Schema):
-    description = ma.fields.String(required=True)
-    quantity = ma.fields.Integer(required=True)
-    unit_price_ht_cents = ma.fields.Integer(required=True)
-    total_ht_cents = ma.fields.Integer(required=True)
-    vat_rate = ma.fields.Function(lambda line: line.vat_rate_bp / 100, required=True)
-    vat_cents = ma.fields.Integer(required=True)
-    total_ttc_cents = ma.fields.Integer(required=True)
+    description = ma.fields.String(required=True, metadata={"example": "Abonnement Carnet praticien, décembre 2026"})
+    quantity = ma.fields.Integer(required=True, metadata={"example": 1})
+    unit_price_ht_cents = ma.fields.Integer(required=True, metadata={"example": 8900})
+    total_ht_cents = ma.fields.Integer(required=True, metadata={"example": 8900})
+    vat_rate = ma.fields.Function(lambda line: line.vat_rate_bp / 100, required=True,
+                                  metadata={"type": "number", "example": 20.0})
+    vat_cents = ma.fields.Integer(required=True, metadata={"example": 1780})
+    total_ttc_cents = ma.fields.Integer(required=True, metadata={"example": 10680})
 
 
 class InvoiceSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    number = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True, metadata={"description": "invoice or credit_note"})
-    issued_at = ma.fields.AwareDateTime(required=True)
-    due_at = ma.fields.AwareDateTime(required=True)
-    period_start = ma.fields.AwareDateTime(allow_none=True)
-    period_end = ma.fields.AwareDateTime(allow_none=True)
-    total_ht_cents = ma.fields.Integer(required=True)
-    vat_cents = ma.fields.Integer(required=True)
-    total_ttc_cents = ma.fields.Integer(required=True)
-    currency = ma.fields.String(required=True)
-    status = ma.fields.Function(invoice_status, required=True,
-                                metadata={"description": "open, paid or credited; issued for a credit note"})
+    id = ma.fields.Integer(required=True, metadata={"example": 52})
+    number = ma.fields.String(required=True, metadata={"example": "2026-000052"})
+    kind = ma.fields.String(required=True, metadata={"example": "invoice", "description": "invoice or credit_note"})
+    issued_at = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T00:00:00+01:00"})
+    due_at = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-31T00:00:00+01:00"})
+    period_start = ma.fields.AwareDateTime(allow_none=True, metadata={"example": "2026-12-01T00:00:00+01:00"})
+    period_end = ma.fields.AwareDateTime(allow_none=True, metadata={"example": "2027-01-01T00:00:00+01:00"})
+    total_ht_cents = ma.fields.Integer(required=True, metadata={"example": 8900})
+    vat_cents = ma.fields.Integer(required=True, metadata={"example": 1780})
+    total_ttc_cents = ma.fields.Integer(required=True, metadata={"example": 10680})
+    currency = ma.fields.String(required=True, metadata={"example": "EUR"})
+    status = ma.fields.Function(invoice_status, required=True, metadata={
+        "type": "string", "enum": list(INVOICE_STATUSES),
+        "description": "open, paid or credited; issued for a credit note", "example": "open"})
     credit_of = ma.fields.Function(lambda invoice: invoice.credit_of.number if invoice.credit_of else None,
-                                   allow_none=True)
-    seller_name = ma.fields.String(required=True)
-    buyer_name = ma.fields.String(required=True)
+                                   allow_none=True, metadata={"type": "string", "example": None})
+    seller_name = ma.fields.String(required=True, metadata={"example": "Carnet SAS"})
+    buyer_name = ma.fields.String(required=True, metadata={"example": "Dr Claire Martin"})
     lines = ma.fields.List(ma.fields.Nested(InvoiceLineSchema), required=True)
 
 
@@ -84,7 +89,7 @@ SubscriptionPageSchema = page_schema(BackOfficeSubscriptionSchema, "Subscription
 
 
 class FailedPaymentSchema(BackOfficeSubscriptionSchema):
-    overdue_ttc_cents = ma.fields.Method("_overdue", required=True)
+    overdue_ttc_cents = ma.fields.Method("_overdue", required=True, metadata={"type": "integer", "example": 10680})
 
     def _overdue(self, subscription):
         from webapp.billing.services import overdue_amount_cents
@@ -96,55 +101,63 @@ FailedPaymentPageSchema = page_schema(FailedPaymentSchema, "FailedPaymentPage")
 
 
 class CheckoutInputSchema(ma.Schema):
-    success_url = ma.fields.Url(validate=validate.Length(max=500),
-                                metadata={"description": "Where Stripe sends the practitioner back after paying."})
-    cancel_url = ma.fields.Url(validate=validate.Length(max=500))
+    success_url = ma.fields.Url(validate=validate.Length(max=500), metadata={
+        "description": "Where Stripe sends the practitioner back after paying.",
+        "example": "https://cabinet-martin.example.fr/abonnement/merci"})
+    cancel_url = ma.fields.Url(validate=validate.Length(max=500),
+                               metadata={"example": "https://cabinet-martin.example.fr/abonnement"})
 
 
 class RedirectSchema(ma.Schema):
-    url = ma.fields.String(required=True)
+    url = ma.fields.String(required=True, metadata={"example": "https://checkout.stripe.com/c/pay/cs_test_a1b2c3"})
 
 
 class SubscriptionFilterSchema(PaginationQuerySchema):
-    status = ma.fields.String(validate=validate.OneOf([s.value for s in SubscriptionStatus]))
+    status = ma.fields.String(validate=validate.OneOf([s.value for s in SubscriptionStatus]),
+                              metadata={"example": "past_due"})
 
 
 class InvoiceFilterSchema(PaginationQuerySchema):
-    status = ma.fields.String(validate=validate.OneOf(INVOICE_STATUSES))
-    kind = ma.fields.String(validate=validate.OneOf(["invoice", "credit_note"]))
+    status = ma.fields.String(validate=validate.OneOf(INVOICE_STATUSES), metadata={"example": "open"})
+    kind = ma.fields.String(validate=validate.OneOf(["invoice", "credit_note"]), metadata={"example": "invoice"})
     format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]),
-                              metadata={"description": "csv: every matching invoice as a CSV file (no paging)."})
+                              metadata={"description": "csv: every matching invoice as a CSV file (no paging).",
+                                        "example": "json"})
 
 
 class MarkPaidSchema(ma.Schema):
     method = ma.fields.String(required=True, validate=validate.OneOf(
-        [PaymentMethod.BANK_TRANSFER.value, PaymentMethod.CHEQUE.value]))
-    paid_on = ma.fields.Date(required=True)
-    reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+        [PaymentMethod.BANK_TRANSFER.value, PaymentMethod.CHEQUE.value]), metadata={"example": "bank_transfer"})
+    paid_on = ma.fields.Date(required=True, metadata={"example": "2026-12-15"})
+    reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=100),
+                                 metadata={"example": "VIR-SEPA-20261215-0042"})
 
 
 class PaymentSchema(ma.Schema):
-    invoice_id = ma.fields.Integer(required=True)
-    method = ma.fields.String(required=True)
-    amount_cents = ma.fields.Integer(required=True)
-    paid_on = ma.fields.Date(required=True)
-    reference = ma.fields.String(required=True)
+    invoice_id = ma.fields.Integer(required=True, metadata={"example": 52})
+    method = ma.fields.String(required=True, metadata={"example": "bank_transfer"})
+    amount_cents = ma.fields.Integer(required=True, metadata={"example": 10680})
+    paid_on = ma.fields.Date(required=True, metadata={"example": "2026-12-15"})
+    reference = ma.fields.String(required=True, metadata={"example": "VIR-SEPA-20261215-0042"})
 
 
 class CreditNoteInputSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=300))
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=300),
+                              metadata={"example": "Facturation en double du mois de décembre"})
 
 
 class ClinicSubscriptionInputSchema(ma.Schema):
-    clinic_id = ma.fields.Integer(required=True, validate=validate.Range(min=1))
+    clinic_id = ma.fields.Integer(required=True, validate=validate.Range(min=1), metadata={"example": 2})
 
 
 class MetricsSchema(ma.Schema):
-    mrr_cents = ma.fields.Integer(required=True, metadata={"description": "Monthly recurring revenue, HT."})
-    active = ma.fields.Integer(required=True)
-    trialing = ma.fields.Integer(required=True)
-    past_due = ma.fields.Integer(required=True)
-    suspended = ma.fields.Integer(required=True)
-    cancelled = ma.fields.Integer(required=True)
+    mrr_cents = ma.fields.Integer(required=True,
+                                  metadata={"description": "Monthly recurring revenue, HT.", "example": 178000})
+    active = ma.fields.Integer(required=True, metadata={"example": 18})
+    trialing = ma.fields.Integer(required=True, metadata={"example": 3})
+    past_due = ma.fields.Integer(required=True, metadata={"example": 1})
+    suspended = ma.fields.Integer(required=True, metadata={"example": 0})
+    cancelled = ma.fields.Integer(required=True, metadata={"example": 2})
     mrr_history = ma.fields.List(ma.fields.Dict(), required=True,
-                                 metadata={"description": "[{month: YYYY-MM, net_ht_cents}] over 12 months."})
+                                 metadata={"description": "[{month: YYYY-MM, net_ht_cents}] over 12 months.",
+                                           "example": [{"month": "2026-11", "net_ht_cents": 169100}]})

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
-from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.pagination import page_schema, paginate
 from webapp.billing.services import is_bookable
 from webapp.booking import ics, schemas, services
@@ -23,6 +23,7 @@ CALENDAR_MIMETYPE = "text/calendar"
 # --- Directory and slots ----------------------------------------------------------
 
 @blp.route("/practitioners")
+@public_endpoint
 @blp.arguments(schemas.SearchQuerySchema, location="query")
 @blp.response(200, page_schema(schemas.PractitionerSummarySchema, "PractitionerPage"))
 @documented_errors(422)
@@ -44,6 +45,7 @@ def _summary(practitioner, next_start) -> dict:
 
 
 @blp.route("/practitioners/<int:practitioner_id>")
+@public_endpoint
 @blp.response(200, schemas.PractitionerDetailSchema)
 @documented_errors(404)
 def practitioner_detail(practitioner_id):
@@ -59,6 +61,7 @@ def practitioner_detail(practitioner_id):
 
 
 @blp.route("/practitioners/<int:practitioner_id>/slots")
+@public_endpoint
 @blp.arguments(schemas.SlotsQuerySchema, location="query")
 @blp.response(200, schemas.SlotsSchema)
 @documented_errors(404, 422)
@@ -72,6 +75,7 @@ def practitioner_slots(query, practitioner_id):
 
 # --- The practitioner's own settings ----------------------------------------------------
 
+@blp.route("/practitioners/me/visit-reasons", endpoint="visit_reasons")
 class VisitReasonsView(MethodView):
     @bearer_required(Role.PRACTITIONER)
     @blp.response(200, schemas.VisitReasonsSchema)
@@ -90,9 +94,10 @@ class VisitReasonsView(MethodView):
             return services.create_visit_reason(current_api_user(), **data)
 
 
+@blp.route("/practitioners/me/visit-reasons/<int:reason_id>", endpoint="visit_reason")
 class VisitReasonView(MethodView):
     @bearer_required(Role.PRACTITIONER)
-    @blp.arguments(schemas.VisitReasonInputSchema(partial=True))
+    @blp.arguments(schemas.VisitReasonUpdateSchema)
     @blp.response(200, schemas.VisitReasonSchema)
     @documented_errors(404, 422)
     def patch(self, data, reason_id):
@@ -109,10 +114,6 @@ class VisitReasonView(MethodView):
             return services.archive_visit_reason(current_api_user(), reason_id)
 
 
-blp.add_url_rule("/practitioners/me/visit-reasons", view_func=VisitReasonsView.as_view("visit_reasons"))
-blp.add_url_rule("/practitioners/me/visit-reasons/<int:reason_id>", view_func=VisitReasonView.as_view("visit_reason"))
-
-
 def _schedule_body(practitioner_id: int) -> dict:
     schedule = services.schedule_of(practitioner_id)
     return {
@@ -126,6 +127,7 @@ def _schedule_body(practitioner_id: int) -> dict:
     }
 
 
+@blp.route("/practitioners/me/schedule", endpoint="schedule")
 class ScheduleView(MethodView):
     @bearer_required(Role.PRACTITIONER)
     @blp.response(200, schemas.ScheduleSchema)
@@ -145,9 +147,7 @@ class ScheduleView(MethodView):
         return _schedule_body(schedule.practitioner_id)
 
 
-blp.add_url_rule("/practitioners/me/schedule", view_func=ScheduleView.as_view("schedule"))
-
-
+@blp.route("/practitioners/me/absences", endpoint="absences")
 class AbsencesView(MethodView):
     @bearer_required(Role.PRACTITIONER)
     @blp.response(200, schemas.AbsencesSchema)
@@ -174,9 +174,6 @@ def delete_absence(absence_id):
     """Remove an absence."""
     with transaction():
         services.delete_absence(current_api_user(), absence_id)
-
-
-blp.add_url_rule("/practitioners/me/absences", view_func=AbsencesView.as_view("absences"))
 
 
 @blp.route("/practitioners/me/agenda")
@@ -213,6 +210,7 @@ def rotate_calendar_feed():
 
 # --- Appointments -----------------------------------------------------------------------
 
+@blp.route("/appointments", endpoint="appointments")
 class AppointmentsView(MethodView):
     @bearer_required(Role.PATIENT, Role.PRACTITIONER, Role.STAFF)
     @blp.arguments(schemas.AppointmentsQuerySchema, location="query")
@@ -237,9 +235,6 @@ class AppointmentsView(MethodView):
                 start_at=data["start"], patient_id=data.get("patient_id"), message=data.get("message"),
                 by=current_api_user(),
             )
-
-
-blp.add_url_rule("/appointments", view_func=AppointmentsView.as_view("appointments"))
 
 
 @blp.route("/appointments/<int:appointment_id>")
@@ -308,6 +303,7 @@ def mark_completed(appointment_id):
 
 # --- Waiting list -------------------------------------------------------------------------
 
+@blp.route("/waitlist", endpoint="waitlist")
 class WaitlistView(MethodView):
     @bearer_required(Role.PATIENT)
     @blp.response(200, schemas.WaitlistEntriesSchema)
@@ -327,5 +323,3 @@ class WaitlistView(MethodView):
                 before_at=data["before"], patient_id=data.get("patient_id"), by=current_api_user(),
             )
 
-
-blp.add_url_rule("/waitlist", view_func=WaitlistView.as_view("waitlist"))

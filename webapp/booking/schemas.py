@@ -5,57 +5,69 @@ from marshmallow import validate
 
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.pagination import PaginationQuerySchema
-from webapp.booking.models import VisitMode
+from webapp.booking.models import AppointmentStatus, VisitMode
 
-_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+MAX_ID = 2**31 - 1
+
+
+def _id(example: int, **kwargs) -> ma.fields.Integer:
+    return ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID), metadata={"example": example},
+                             **kwargs)
 
 
 class SearchQuerySchema(PaginationQuerySchema):
-    specialty = ma.fields.String(validate=validate.OneOf(list(SPECIALTIES)))
-    city = ma.fields.String(validate=validate.Length(max=100))
-    postcode = ma.fields.String(validate=validate.Regexp(r"^\d{1,5}$"))
-    q = ma.fields.String(validate=validate.Length(max=100), metadata={"description": "Words of the name."})
+    specialty = ma.fields.String(validate=validate.OneOf(list(SPECIALTIES)),
+                                 metadata={"description": "A code of GET /specialties.",
+                                           "example": "general_practitioner"})
+    city = ma.fields.String(validate=validate.Length(max=100), metadata={"example": "Paris"})
+    postcode = ma.fields.String(validate=validate.Regexp(r"^\d{1,5}$"),
+                                metadata={"description": "The first digits of the postcode.", "example": "75011"})
+    q = ma.fields.String(validate=validate.Length(max=100),
+                         metadata={"description": "Words of the name.", "example": "Martin"})
 
 
 class PractitionerSummarySchema(ma.Schema):
-    id = ma.fields.Integer()
-    first_name = ma.fields.String()
-    last_name = ma.fields.String()
-    specialty = ma.fields.String()
-    address = ma.fields.String()
-    city = ma.fields.String()
-    postcode = ma.fields.String()
-    next_available = ma.fields.AwareDateTime(allow_none=True,
-                                             metadata={"description": "First bookable start, or null."})
+    id = ma.fields.Integer(metadata={"example": 7})
+    first_name = ma.fields.String(metadata={"example": "Claire"})
+    last_name = ma.fields.String(metadata={"example": "Martin"})
+    specialty = ma.fields.String(metadata={"example": "general_practitioner"})
+    address = ma.fields.String(metadata={"example": "12 rue de la Roquette"})
+    city = ma.fields.String(metadata={"example": "Paris"})
+    postcode = ma.fields.String(metadata={"example": "75011"})
+    next_available = ma.fields.AwareDateTime(allow_none=True, metadata={
+        "description": "First bookable start, or null.", "example": "2026-12-03T09:30:00+01:00"})
 
 
 class VisitReasonSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True)
-    label = ma.fields.String()
-    duration_minutes = ma.fields.Integer()
-    price_cents = ma.fields.Integer()
-    currency = ma.fields.String()
-    new_patients = ma.fields.Boolean(metadata={"description": "New patients may book it."})
-    returning_patients = ma.fields.Boolean(metadata={"description": "The practitioner's existing patients may book it."})
-    mode = ma.fields.String()
-    archived = ma.fields.Boolean(attribute="is_archived")
+    id = ma.fields.Integer(dump_only=True, metadata={"example": 12})
+    label = ma.fields.String(metadata={"example": "Consultation de suivi"})
+    duration_minutes = ma.fields.Integer(metadata={"example": 20})
+    price_cents = ma.fields.Integer(metadata={"example": 3000})
+    currency = ma.fields.String(metadata={"example": "EUR"})
+    new_patients = ma.fields.Boolean(metadata={"description": "New patients may book it.", "example": True})
+    returning_patients = ma.fields.Boolean(metadata={
+        "description": "The practitioner's existing patients may book it.", "example": True})
+    mode = ma.fields.String(metadata={"enum": [m.value for m in VisitMode], "example": VisitMode.IN_PERSON.value})
+    archived = ma.fields.Boolean(attribute="is_archived", metadata={"example": False})
 
 
 class PractitionerDetailSchema(PractitionerSummarySchema):
-    timezone = ma.fields.String()
-    bookable = ma.fields.Boolean(metadata={"description": "False while online booking is suspended."})
+    timezone = ma.fields.String(metadata={"example": "Europe/Paris"})
+    bookable = ma.fields.Boolean(metadata={"description": "False while online booking is suspended.", "example": True})
     visit_reasons = ma.fields.List(ma.fields.Nested(VisitReasonSchema))
 
 
 class SlotsQuerySchema(ma.Schema):
-    visit_reason_id = _id
-    from_ = ma.fields.Date(required=True, data_key="from", metadata={"description": "Local date, included."})
-    to = ma.fields.Date(required=True, metadata={"description": "Local date, included (at most 62 days)."})
+    visit_reason_id = _id(12)
+    from_ = ma.fields.Date(required=True, data_key="from",
+                           metadata={"description": "Local date, included.", "example": "2026-12-01"})
+    to = ma.fields.Date(required=True, metadata={"description": "Local date, included (at most 62 days).",
+                                                 "example": "2026-12-14"})
 
 
 class SlotSchema(ma.Schema):
-    start = ma.fields.AwareDateTime()
-    end = ma.fields.AwareDateTime()
+    start = ma.fields.AwareDateTime(metadata={"example": "2026-12-03T09:30:00+01:00"})
+    end = ma.fields.AwareDateTime(metadata={"example": "2026-12-03T09:50:00+01:00"})
 
 
 class SlotsSchema(ma.Schema):
@@ -63,12 +75,24 @@ class SlotsSchema(ma.Schema):
 
 
 class VisitReasonInputSchema(ma.Schema):
-    label = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
-    duration_minutes = ma.fields.Integer(required=True, validate=validate.Range(min=5, max=480))
-    price_cents = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000))
-    new_patients = ma.fields.Boolean(load_default=True)
-    returning_patients = ma.fields.Boolean(load_default=True)
-    mode = ma.fields.String(load_default=VisitMode.IN_PERSON.value, validate=validate.OneOf([m.value for m in VisitMode]))
+    label = ma.fields.String(required=True, validate=validate.Length(min=1, max=120),
+                             metadata={"example": "Consultation de suivi"})
+    duration_minutes = ma.fields.Integer(required=True, validate=validate.Range(min=5, max=480),
+                                         metadata={"example": 20})
+    price_cents = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000),
+                                    metadata={"example": 3000})
+    new_patients = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    returning_patients = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    mode = ma.fields.String(load_default=VisitMode.IN_PERSON.value,
+                            validate=validate.OneOf([m.value for m in VisitMode]),
+                            metadata={"example": VisitMode.IN_PERSON.value})
+
+
+class VisitReasonUpdateSchema(VisitReasonInputSchema):
+    """A change of a visit reason: any of its fields, the others kept."""
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
 
 
 class VisitReasonsSchema(ma.Schema):
@@ -77,7 +101,7 @@ class VisitReasonsSchema(ma.Schema):
 
 class WeeklyRangeSchema(ma.Schema):
     weekday = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=6),
-                                metadata={"description": "Monday 0 ... Sunday 6"})
+                                metadata={"description": "Monday 0 ... Sunday 6", "example": 0})
     start = ma.fields.Time(required=True, format="%H:%M", metadata={"example": "09:00"})
     end = ma.fields.Time(required=True, format="%H:%M", metadata={"example": "12:00"})
 
@@ -90,28 +114,34 @@ def _known_timezone(name: str) -> None:
 
 
 class ScheduleSchema(ma.Schema):
-    timezone = ma.fields.String(load_default="Europe/Paris", validate=_known_timezone)
+    timezone = ma.fields.String(load_default="Europe/Paris", validate=_known_timezone,
+                                metadata={"description": "An IANA timezone name.", "example": "Europe/Paris"})
     weekly = ma.fields.List(ma.fields.Nested(WeeklyRangeSchema), required=True, validate=validate.Length(max=100))
-    min_notice_minutes = ma.fields.Integer(load_default=120, validate=validate.Range(min=0, max=30 * 24 * 60))
-    horizon_days = ma.fields.Integer(load_default=90, validate=validate.Range(min=1, max=365))
-    buffer_minutes = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=240))
-    cancellation_deadline_hours = ma.fields.Integer(load_default=24, validate=validate.Range(min=0, max=30 * 24))
-    closed_on_public_holidays = ma.fields.Boolean(load_default=True)
+    min_notice_minutes = ma.fields.Integer(load_default=120, validate=validate.Range(min=0, max=30 * 24 * 60),
+                                           metadata={"example": 120})
+    horizon_days = ma.fields.Integer(load_default=90, validate=validate.Range(min=1, max=365),
+                                     metadata={"example": 90})
+    buffer_minutes = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=240),
+                                       metadata={"example": 5})
+    cancellation_deadline_hours = ma.fields.Integer(load_default=24, validate=validate.Range(min=0, max=30 * 24),
+                                                    metadata={"example": 24})
+    closed_on_public_holidays = ma.fields.Boolean(load_default=True, metadata={"example": True})
     slot_step_minutes = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=5, max=480),
-                                          metadata={"description": "Grid step; null follows each reason's duration."})
+                                          metadata={"description": "Grid step; null follows each reason's duration.",
+                                                    "example": None})
 
 
 class AbsenceInputSchema(ma.Schema):
-    start = ma.fields.AwareDateTime(required=True)
-    end = ma.fields.AwareDateTime(required=True)
-    reason = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    start = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-21T08:00:00+01:00"})
+    end = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-24T19:00:00+01:00"})
+    reason = ma.fields.String(load_default="", validate=validate.Length(max=200), metadata={"example": "Congés"})
 
 
 class AbsenceSchema(ma.Schema):
-    id = ma.fields.Integer()
-    start = ma.fields.AwareDateTime(attribute="start_at")
-    end = ma.fields.AwareDateTime(attribute="end_at")
-    reason = ma.fields.String()
+    id = ma.fields.Integer(metadata={"example": 4})
+    start = ma.fields.AwareDateTime(attribute="start_at", metadata={"example": "2026-12-21T08:00:00+01:00"})
+    end = ma.fields.AwareDateTime(attribute="end_at", metadata={"example": "2026-12-24T19:00:00+01:00"})
+    reason = ma.fields.String(metadata={"example": "Congés"})
 
 
 class AbsencesSchema(ma.Schema):
@@ -119,60 +149,64 @@ class AbsencesSchema(ma.Schema):
 
 
 class PatientSummarySchema(ma.Schema):
-    id = ma.fields.Integer()
-    first_name = ma.fields.String()
-    last_name = ma.fields.String()
-    birth_date = ma.fields.Date()
+    id = ma.fields.Integer(metadata={"example": 40})
+    first_name = ma.fields.String(metadata={"example": "Marie"})
+    last_name = ma.fields.String(metadata={"example": "Lambert"})
+    birth_date = ma.fields.Date(metadata={"example": "1985-04-12"})
 
 
 class PractitionerRefSchema(ma.Schema):
-    id = ma.fields.Integer()
-    first_name = ma.fields.String()
-    last_name = ma.fields.String()
-    specialty = ma.fields.String()
-    address = ma.fields.String()
-    postcode = ma.fields.String()
-    city = ma.fields.String()
+    id = ma.fields.Integer(metadata={"example": 7})
+    first_name = ma.fields.String(metadata={"example": "Claire"})
+    last_name = ma.fields.String(metadata={"example": "Martin"})
+    specialty = ma.fields.String(metadata={"example": "general_practitioner"})
+    address = ma.fields.String(metadata={"example": "12 rue de la Roquette"})
+    postcode = ma.fields.String(metadata={"example": "75011"})
+    city = ma.fields.String(metadata={"example": "Paris"})
 
 
 class AppointmentSchema(ma.Schema):
-    id = ma.fields.Integer()
-    status = ma.fields.String()
-    start = ma.fields.AwareDateTime(attribute="start_at")
-    end = ma.fields.AwareDateTime(attribute="end_at")
-    message = ma.fields.String(allow_none=True)
-    booked_at_desk = ma.fields.Boolean()
-    cancel_reason = ma.fields.String(allow_none=True)
-    cancelled_at = ma.fields.AwareDateTime(allow_none=True)
+    id = ma.fields.Integer(metadata={"example": 311})
+    status = ma.fields.String(metadata={"enum": [s.value for s in AppointmentStatus], "example": "booked"})
+    start = ma.fields.AwareDateTime(attribute="start_at", metadata={"example": "2026-12-03T09:30:00+01:00"})
+    end = ma.fields.AwareDateTime(attribute="end_at", metadata={"example": "2026-12-03T09:50:00+01:00"})
+    message = ma.fields.String(allow_none=True, metadata={"example": "Renouvellement d'ordonnance"})
+    booked_at_desk = ma.fields.Boolean(metadata={"example": False})
+    cancel_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+    cancelled_at = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
     practitioner = ma.fields.Nested(PractitionerRefSchema)
     patient = ma.fields.Nested(PatientSummarySchema)
     visit_reason = ma.fields.Nested(VisitReasonSchema)
 
 
 class AppointmentCreateSchema(ma.Schema):
-    practitioner_id = _id
-    visit_reason_id = _id
+    practitioner_id = _id(7)
+    visit_reason_id = _id(12)
     start = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-03T09:30:00+01:00"})
-    patient_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
-                                   metadata={"description": "Defaults to the caller's own profile."})
-    message = ma.fields.String(validate=validate.Length(max=1000))
+    patient_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={
+        "description": "Defaults to the caller's own profile.", "example": 41})
+    message = ma.fields.String(validate=validate.Length(max=1000),
+                               metadata={"example": "Renouvellement d'ordonnance"})
 
 
 class AppointmentsQuerySchema(PaginationQuerySchema):
-    scope = ma.fields.String(load_default="upcoming", validate=validate.OneOf(["upcoming", "past"]))
+    scope = ma.fields.String(load_default="upcoming", validate=validate.OneOf(["upcoming", "past"]),
+                             metadata={"example": "upcoming"})
 
 
 class CancelSchema(ma.Schema):
-    reason = ma.fields.String(validate=validate.Length(max=500))
+    reason = ma.fields.String(validate=validate.Length(max=500), metadata={
+        "description": "Required when the practitioner or staff cancels.",
+        "example": "Empêchement de dernière minute"})
 
 
 class RescheduleSchema(ma.Schema):
-    start = ma.fields.AwareDateTime(required=True)
+    start = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-04T14:00:00+01:00"})
 
 
 class AgendaQuerySchema(ma.Schema):
-    from_ = ma.fields.Date(required=True, data_key="from")
-    to = ma.fields.Date(required=True)
+    from_ = ma.fields.Date(required=True, data_key="from", metadata={"example": "2026-12-01"})
+    to = ma.fields.Date(required=True, metadata={"example": "2026-12-07"})
 
 
 class AgendaSchema(ma.Schema):
@@ -180,20 +214,21 @@ class AgendaSchema(ma.Schema):
 
 
 class WaitlistInputSchema(ma.Schema):
-    practitioner_id = _id
-    visit_reason_id = _id
-    before = ma.fields.AwareDateTime(required=True, metadata={"description": "The patient wants a slot before this."})
-    patient_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    practitioner_id = _id(7)
+    visit_reason_id = _id(12)
+    before = ma.fields.AwareDateTime(required=True, metadata={
+        "description": "The patient wants a slot before this.", "example": "2026-12-10T00:00:00+01:00"})
+    patient_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"example": 41})
 
 
 class WaitlistEntrySchema(ma.Schema):
-    id = ma.fields.Integer()
-    status = ma.fields.String()
-    practitioner_id = ma.fields.Integer()
-    patient_id = ma.fields.Integer()
-    visit_reason_id = ma.fields.Integer()
-    before = ma.fields.AwareDateTime(attribute="before_at")
-    offered_start = ma.fields.AwareDateTime(attribute="offered_start_at", allow_none=True)
+    id = ma.fields.Integer(metadata={"example": 5})
+    status = ma.fields.String(metadata={"example": "waiting"})
+    practitioner_id = ma.fields.Integer(metadata={"example": 7})
+    patient_id = ma.fields.Integer(metadata={"example": 41})
+    visit_reason_id = ma.fields.Integer(metadata={"example": 12})
+    before = ma.fields.AwareDateTime(attribute="before_at", metadata={"example": "2026-12-10T00:00:00+01:00"})
+    offered_start = ma.fields.AwareDateTime(attribute="offered_start_at", allow_none=True, metadata={"example": None})
 
 
 class WaitlistEntriesSchema(ma.Schema):
@@ -201,4 +236,5 @@ class WaitlistEntriesSchema(ma.Schema):
 
 
 class CalendarFeedSchema(ma.Schema):
-    url = ma.fields.String(required=True)
+    url = ma.fields.String(required=True, metadata={
+        "example": "https://carnet.example.com/calendar/feed/q8Zt3nWc0Yk5mA2rB7xJ.ics"})

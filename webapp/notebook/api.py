@@ -30,6 +30,7 @@ def _json(schema, value, status: int = 200):
     return response
 
 
+@blp.route(f"{NOTEBOOK}/entries", endpoint="entries")
 class EntriesView(MethodView):
     @bearer_required()
     @blp.arguments(schemas.EntriesQuerySchema, location="query")
@@ -50,9 +51,6 @@ class EntriesView(MethodView):
         with transaction():
             entry = services.add_entry(current_api_user(), patient_id, **data)
             return _json(schemas.EntrySchema(), entry, 201)
-
-
-blp.add_url_rule(f"{NOTEBOOK}/entries", view_func=EntriesView.as_view("entries"))
 
 
 @blp.route(f"{NOTEBOOK}/entries/<int:entry_id>")
@@ -82,7 +80,6 @@ def supersede(data, patient_id, entry_id):
 @blp.arguments(schemas.AttachmentUploadSchema, location="files")
 @blp.response(201, schemas.AttachmentSchema)
 @documented_errors(404, 409, 422)
-@blp.doc(responses={"413": {"description": "The file is too large"}})
 def add_attachment(files, patient_id, entry_id):
     """Attach a PDF, PNG or JPEG file to an entry (its author's side only)."""
     upload = files["file"]
@@ -134,6 +131,7 @@ def access_log(query, patient_id):
         return _json(schemas.AccessLogPageSchema(), services.list_access_log(current_api_user(), patient_id, **query))
 
 
+@blp.route(f"{NOTEBOOK}/sharing", endpoint="sharing")
 class SharingView(MethodView):
     @bearer_required()
     @blp.response(200, schemas.SharingSchema)
@@ -155,9 +153,7 @@ class SharingView(MethodView):
         return {"revoked_practitioner_ids": revoked}
 
 
-blp.add_url_rule(f"{NOTEBOOK}/sharing", view_func=SharingView.as_view("sharing"))
-
-
+@blp.route(f"{NOTEBOOK}/entries/<int:entry_id>/masking", endpoint="masking")
 class MaskingView(MethodView):
     @bearer_required()
     @blp.response(200, schemas.MaskingSchema)
@@ -178,9 +174,6 @@ class MaskingView(MethodView):
             entry = services.set_masking(current_api_user(), patient_id, entry_id,
                                          data["hidden_from_practitioner_ids"])
             return _json(schemas.MaskingSchema(), entry)
-
-
-blp.add_url_rule(f"{NOTEBOOK}/entries/<int:entry_id>/masking", view_func=MaskingView.as_view("masking"))
 
 
 @blp.route(f"{NOTEBOOK}/emergency-access", methods=["POST"])

@@ -21,39 +21,48 @@ _DATA_DESCRIPTION = (
 
 
 class EntryCreateSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=validate.OneOf(_KINDS))
-    title = ma.fields.String(load_default="", validate=validate.Length(max=TITLE_MAX),
-                             metadata={"description": "Required except for structured kinds (derived from data)."})
-    body = ma.fields.String(load_default="", validate=validate.Length(max=BODY_MAX))
-    appointment_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=_db_id,
-                                       metadata={"description": "The visit this entry was written in or after."})
-    data = ma.fields.Dict(load_default=None, allow_none=True, metadata={"description": _DATA_DESCRIPTION})
+    kind = ma.fields.String(required=True, validate=validate.OneOf(_KINDS), metadata={"example": "measurement"})
+    title = ma.fields.String(load_default="", validate=validate.Length(max=TITLE_MAX), metadata={
+        "description": "Required except for structured kinds (derived from data).", "example": ""})
+    body = ma.fields.String(load_default="", validate=validate.Length(max=BODY_MAX),
+                            metadata={"example": "Mesure prise au réveil, au repos."})
+    appointment_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=_db_id, metadata={
+        "description": "The visit this entry was written in or after.", "example": None})
+    data = ma.fields.Dict(load_default=None, allow_none=True, metadata={
+        "description": _DATA_DESCRIPTION,
+        "example": {"type": "blood_pressure", "value": 128, "unit": "mmHg", "measured_at": "2026-12-03T08:15:00+01:00"},
+    })
 
 
 class EntrySupersedeSchema(ma.Schema):
-    title = ma.fields.String(load_default="", validate=validate.Length(max=TITLE_MAX))
-    body = ma.fields.String(load_default="", validate=validate.Length(max=BODY_MAX))
-    data = ma.fields.Dict(load_default=None, allow_none=True,
-                          metadata={"description": "Omit to keep the corrected entry's data."})
+    title = ma.fields.String(load_default="", validate=validate.Length(max=TITLE_MAX),
+                             metadata={"example": "Compte rendu de consultation (corrigé)"})
+    body = ma.fields.String(load_default="", validate=validate.Length(max=BODY_MAX),
+                            metadata={"example": "Tension artérielle stable, poursuite du traitement."})
+    data = ma.fields.Dict(load_default=None, allow_none=True, metadata={
+        "description": "Omit to keep the corrected entry's data.", "example": None})
 
 
 class EntriesQuerySchema(PaginationQuerySchema):
-    kind = ma.fields.String(validate=validate.OneOf(_KINDS))
+    kind = ma.fields.String(validate=validate.OneOf(_KINDS), metadata={"example": "report"})
 
 
 class AuthorSchema(ma.Schema):
-    id = ma.fields.Integer(attribute="author_user_id")
-    name = ma.fields.String(attribute="author_name")
-    role = ma.fields.String(attribute="author_role")
+    id = ma.fields.Integer(attribute="author_user_id", metadata={"example": 9})
+    name = ma.fields.String(attribute="author_name", metadata={"example": "Dr Claire Martin"})
+    role = ma.fields.String(attribute="author_role", metadata={"example": "practitioner"})
 
 
 class AttachmentSchema(ma.Schema):
-    id = ma.fields.String()
-    filename = ma.fields.String(attribute="original_filename")
-    content_type = ma.fields.String()
-    size_bytes = ma.fields.Integer()
-    created_at = ma.fields.AwareDateTime()
-    url = ma.fields.Method("_url")
+    id = ma.fields.String(metadata={"example": "3f9c2b7e5a1d4c08b6e2f0a9d7c41e55"})
+    filename = ma.fields.String(attribute="original_filename", metadata={"example": "bilan-sanguin.pdf"})
+    content_type = ma.fields.String(metadata={"example": "application/pdf"})
+    size_bytes = ma.fields.Integer(metadata={"example": 184320})
+    created_at = ma.fields.AwareDateTime(metadata={"example": "2026-12-03T10:02:11+00:00"})
+    url = ma.fields.Method("_url", metadata={
+        "type": "string",
+        "example": "/api/v1/patients/40/notebook/entries/118/attachments/3f9c2b7e5a1d4c08b6e2f0a9d7c41e55",
+    })
 
     def _url(self, attachment):
         entry = attachment.entry
@@ -62,35 +71,37 @@ class AttachmentSchema(ma.Schema):
 
 
 class EntrySchema(ma.Schema):
-    id = ma.fields.Integer()
-    kind = ma.fields.String()
-    title = ma.fields.String()
-    body = ma.fields.String()
-    data = ma.fields.Dict(allow_none=True)
-    author = ma.fields.Function(lambda entry: AuthorSchema().dump(entry))
-    created_at = ma.fields.AwareDateTime()
-    appointment_id = ma.fields.Integer(allow_none=True)
-    supersedes = ma.fields.Integer(attribute="supersedes_id", allow_none=True)
+    id = ma.fields.Integer(metadata={"example": 118})
+    kind = ma.fields.String(metadata={"enum": _KINDS, "example": "report"})
+    title = ma.fields.String(metadata={"example": "Compte rendu de consultation"})
+    body = ma.fields.String(metadata={"example": "Tension artérielle stable, poursuite du traitement."})
+    data = ma.fields.Dict(allow_none=True, metadata={"example": None})
+    author = ma.fields.Function(lambda entry: AuthorSchema().dump(entry), metadata={
+        "type": "object", "example": {"id": 9, "name": "Dr Claire Martin", "role": "practitioner"}})
+    created_at = ma.fields.AwareDateTime(metadata={"example": "2026-12-03T10:00:00+00:00"})
+    appointment_id = ma.fields.Integer(allow_none=True, metadata={"example": 311})
+    supersedes = ma.fields.Integer(attribute="supersedes_id", allow_none=True, metadata={"example": None})
     superseded_by = ma.fields.Function(lambda entry: entry.superseded_by.id if entry.superseded_by else None,
-                                       allow_none=True)
+                                       allow_none=True, metadata={"type": "integer", "example": None})
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
     dmp_status = ma.fields.String(allow_none=True, dump_default=None, metadata={
-        "description": "Push status to the shared medical record; null while the connector is off."})
+        "description": "Push status to the shared medical record; null while the connector is off.",
+        "example": None})
 
 
 EntryPageSchema = page_schema(EntrySchema, "EntryPage")
 
 
 class MeasurementsQuerySchema(ma.Schema):
-    type = ma.fields.String(validate=validate.OneOf(list(MEASUREMENT_TYPES)))
+    type = ma.fields.String(validate=validate.OneOf(list(MEASUREMENT_TYPES)), metadata={"example": "blood_pressure"})
 
 
 class MeasurementSchema(ma.Schema):
-    at = ma.fields.AwareDateTime()
-    value = ma.fields.Float()
-    unit = ma.fields.String()
-    type = ma.fields.String()
-    entry_id = ma.fields.Integer()
+    at = ma.fields.AwareDateTime(metadata={"example": "2026-12-03T08:15:00+01:00"})
+    value = ma.fields.Float(metadata={"example": 128})
+    unit = ma.fields.String(metadata={"example": "mmHg"})
+    type = ma.fields.String(metadata={"example": "blood_pressure"})
+    entry_id = ma.fields.Integer(metadata={"example": 117})
 
 
 class MeasurementListSchema(ma.Schema):
@@ -104,11 +115,12 @@ class ActorSchema(ma.Schema):
 
 
 class AccessLogItemSchema(ma.Schema):
-    at = ma.fields.AwareDateTime()
-    actor = ma.fields.Function(lambda item: ActorSchema().dump(item))
-    action = ma.fields.String(metadata={"description": ", ".join(action.value for action in AccessAction)})
-    entry_id = ma.fields.Integer(allow_none=True)
-    emergency = ma.fields.Boolean()
+    at = ma.fields.AwareDateTime(metadata={"example": "2026-12-03T10:05:42+00:00"})
+    actor = ma.fields.Function(lambda item: ActorSchema().dump(item), metadata={
+        "type": "object", "example": {"id": 9, "name": "Dr Claire Martin", "role": "practitioner"}})
+    action = ma.fields.String(metadata={"enum": [action.value for action in AccessAction], "example": "view_entry"})
+    entry_id = ma.fields.Integer(allow_none=True, metadata={"example": 118})
+    emergency = ma.fields.Boolean(metadata={"example": False})
 
 
 AccessLogPageSchema = page_schema(AccessLogItemSchema, "AccessLogPage")
@@ -116,27 +128,29 @@ AccessLogPageSchema = page_schema(AccessLogItemSchema, "AccessLogPage")
 
 class SharingSchema(ma.Schema):
     revoked_practitioner_ids = ma.fields.List(ma.fields.Integer(strict=True, validate=_db_id), required=True,
-                                              validate=validate.Length(max=500))
+                                              validate=validate.Length(max=500), metadata={"example": [7]})
 
 
 class MaskingSchema(ma.Schema):
     hidden_from_practitioner_ids = ma.fields.List(ma.fields.Integer(strict=True, validate=_db_id), required=True,
-                                                  validate=validate.Length(max=500))
+                                                  validate=validate.Length(max=500), metadata={"example": [7]})
 
 
 class EmergencyRequestSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX), metadata={
+        "example": "Patiente inconsciente aux urgences, recherche d'allergies et de traitements en cours"})
 
 
 class EmergencyGrantSchema(ma.Schema):
-    id = ma.fields.Integer()
-    patient_id = ma.fields.Integer()
-    granted_at = ma.fields.AwareDateTime()
-    expires_at = ma.fields.AwareDateTime()
+    id = ma.fields.Integer(metadata={"example": 3})
+    patient_id = ma.fields.Integer(metadata={"example": 40})
+    granted_at = ma.fields.AwareDateTime(metadata={"example": "2026-12-03T22:10:00+00:00"})
+    expires_at = ma.fields.AwareDateTime(metadata={"example": "2026-12-04T02:10:00+00:00"})
 
 
 class ExportQuerySchema(ma.Schema):
-    format = ma.fields.String(load_default="fhir", validate=validate.OneOf(["fhir", "pdf"]))
+    format = ma.fields.String(load_default="fhir", validate=validate.OneOf(["fhir", "pdf"]),
+                              metadata={"example": "fhir"})
 
 
 class AttachmentUploadSchema(ma.Schema):
