@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    connect_signal_receivers()
     register_cli(app)
     register_request_hooks(app)
     from webapp.errors import register_error_handlers
@@ -88,6 +89,13 @@ def register_blueprints(app: Flask) -> None:
     register_api(app, [accounts_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+
+
+def connect_signal_receivers() -> None:
+    """The messages each feature's signals cause (booking → notifications)."""
+    from webapp.booking.notifications import connect_booking_notifications
+
+    connect_booking_notifications()
 
 
 def register_cli(app: Flask) -> None:

@@ -3,7 +3,7 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 
 # Browsers drop tabs and newlines inside URLs and read "\" as "/", so
 # "/\t/evil.example" or "/\\evil.example" would leave the site.
@@ -21,5 +21,10 @@ def safe_next_url(target: str | None, fallback: str) -> str:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link on the public address (`CARNET_BASE_URL`), for mail and feeds."""
-    return current_app.config["CARNET_BASE_URL"].rstrip("/") + url_for(endpoint, _external=False, **values)
+    """An absolute link on the public address (`CARNET_BASE_URL`), for mail and feeds.
+
+    Works in requests and in jobs alike (no request there, and no `SERVER_NAME`)."""
+    base = current_app.config["CARNET_BASE_URL"].rstrip("/")
+    if has_request_context():
+        return base + url_for(endpoint, _external=False, **values)
+    return base + current_app.url_map.bind("localhost").build(endpoint, values)

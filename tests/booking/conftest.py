@@ -1,4 +1,4 @@
-"""Booking test fixtures: counting SQL statements, logging in through the pages."""
+"""Booking test fixtures: counting SQL statements, logging in through the pages, a real SMTP server."""
 
 from contextlib import contextmanager
 
@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.notifications.conftest import smtp, smtp_server  # noqa: F401  (the real SMTP server fixtures)
 from webapp.extensions import db
 
 

@@ -61,11 +61,11 @@ def notify_booking_confirmed(
 def notify_booking_cancelled(
     *, key: str, to: str, locale: str | None, recipient_role: str, cancelled_by: str, counterpart_name: str,
     starts_at: dt.datetime, timezone: str = DEFAULT_TIMEZONE, book_url: str | None = None,
-    ics_bytes: bytes | None = None, user_id: int | None = None,
+    ics_bytes: bytes | None = None, reason: str | None = None, user_id: int | None = None,
 ) -> None:
     """Tell the patient or the practitioner (`recipient_role`) that an appointment is
     cancelled by the `"patient"` or the `"practitioner"` side (`cancelled_by`);
-    `counterpart_name` is the other party. Attach the cancelling `.ics` (METHOD:CANCEL)
+    `counterpart_name` is the other party, `reason` the one they gave. Attach the cancelling `.ics` (METHOD:CANCEL)
     if there is one (key: `booking-cancelled:<appointment id>:<recipient role>`)."""
     roles = {"patient", "practitioner"}
     if recipient_role not in roles or cancelled_by not in roles:
@@ -74,7 +74,7 @@ def notify_booking_cancelled(
                   user_id=user_id, attachments=_ics(ics_bytes), context={
                       "recipient_role": recipient_role, "cancelled_by": cancelled_by,
                       "counterpart_name": counterpart_name, "starts_at": starts_at, "timezone": timezone,
-                      "book_url": book_url})
+                      "book_url": book_url, "reason": reason})
 
 
 def notify_booking_rescheduled(
@@ -181,11 +181,12 @@ def notify_notebook_entry(
 
 
 def notify_payment_failed(
-    *, key: str, to: str, locale: str | None, invoice_number: str, amount_cents: int, currency: str,
+    *, key: str, to: str, locale: str | None, invoice_number: str | None, amount_cents: int, currency: str,
     billing_url: str, grace_ends_at: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE,
     user_id: int | None = None,
 ) -> None:
-    """Tell a subscriber a payment failed (key: `payment-failed:<invoice id>:<attempt>`)."""
+    """Tell a subscriber a payment failed, naming the invoice if one was issued
+    (key: `payment-failed:<subscription id>:<past due since>:<recipient>`)."""
     enqueue_email(key=key, to=to, template="payment_failed", locale=locale, category=Category.BILLING,
                   user_id=user_id, context={
                       "invoice_number": invoice_number, "amount_cents": amount_cents, "currency": currency,

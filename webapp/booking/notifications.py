@@ -1,0 +1,171 @@
+"""Booking's messages: receivers of `webapp.booking.signals` that queue them in the booking's transaction.
+
+A rolled-back booking, cancellation or move therefore leaves no message and
+no reminder behind. Notifications know nothing of booking: these receivers
+give them plain data (recipient, names, times, links, the `.ics`).
+"""
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+
+from webapp.accounts.models import PatientProfile, PatientProxy, Role, User
+from webapp.booking import signals
+from webapp.booking.ics import appointment_calendar
+from webapp.booking.models import Appointment, WaitlistEntry
+from webapp.booking.services import schedule_of
+from webapp.extensions import db
+from webapp.notifications import messages
+from webapp.urls import external_url
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipient:
+    email: str
+    locale: str | None
+    user_id: int | None
+
+
+def _of_user(user: User) -> Recipient:
+    return Recipient(user.email, user.locale, user.id)
+
+
+def patient_recipient(patient: PatientProfile, acting_user: User | None = None) -> Recipient | None:
+    """Who hears about a patient's appointments: the profile's own account;
+    else the account acting for them that booked (a relative), else the
+    first account acting for them; else the email given at the desk."""
+    if patient.account is not None:
+        return _of_user(patient.account)
+    proxies = list(db.session.scalars(
+        sa.select(User).join(PatientProxy, PatientProxy.user_id == User.id)
+        .where(PatientProxy.patient_id == patient.id).order_by(PatientProxy.created_at, User.id)
+    ))
+    if acting_user is not None and acting_user in proxies:
+        return _of_user(acting_user)
+    if proxies:
+        return _of_user(proxies[0])
+    if patient.email:
+        return Recipient(patient.email, None, None)
+    return None
+
+
+def _practitioner_recipient(appointment: Appointment) -> Recipient:
+    return _of_user(appointment.practitioner.user)
+
+
+def _address(appointment: Appointment) -> str:
+    practitioner = appointment.practitioner
+    return f"{practitioner.address}, {practitioner.postcode} {practitioner.city}"
+
+
+def _ics_in(appointment: Appointment, locale: str | None) -> bytes:
+    """The appointment's calendar file, written in the recipient's language."""
+    if locale not in current_app.config["CARNET_LOCALES"]:
+        locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        return appointment_calendar(appointment)
+
+
+def _appointment_key(appointment: Appointment) -> str:
+    return f"appointment:{appointment.id}"
+
+
+def _schedule_reminders(appointment: Appointment, recipient: Recipient, timezone: str) -> None:
+    messages.schedule_reminders(
+        appointment_key=_appointment_key(appointment), to=recipient.email, locale=recipient.locale,
+        practitioner_name=appointment.practitioner.full_name, starts_at=appointment.start_at,
+        address=_address(appointment), manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
+        timezone=timezone, phone=appointment.patient.phone, user_id=recipient.user_id,
+    )
+
+
+def on_appointment_booked(sender, *, appointment: Appointment, actor: User, **extra) -> None:
+    """Confirm to the patient side with the `.ics`, and queue the reminders."""
+    recipient = patient_recipient(appointment.patient, actor)
+    if recipient is None:
+        return
+    timezone = schedule_of(appointment.practitioner_id).timezone
+    messages.notify_booking_confirmed(
+        key=f"booking-confirmed:{appointment.id}", to=recipient.email, locale=recipient.locale,
+        patient_name=appointment.patient.full_name, practitioner_name=appointment.practitioner.full_name,
+        starts_at=appointment.start_at, address=_address(appointment),
+        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
+        ics_bytes=_ics_in(appointment, recipient.locale), reason=appointment.visit_reason.label,
+        timezone=timezone, user_id=recipient.user_id,
+    )
+    _schedule_reminders(appointment, recipient, timezone)
+
+
+def on_appointment_cancelled(sender, *, appointment: Appointment, actor: User, reason: str | None = None,
+                             **extra) -> None:
+    """Withdraw the reminders and tell the other side: the practitioner when
+    the patient side cancels, the patient (with the reason) when the
+    practitioner or the clinic's staff do. The patient side always gets the
+    cancelling `.ics`, so their calendar drops the event."""
+    messages.cancel_reminders(appointment_key=_appointment_key(appointment))
+    timezone = schedule_of(appointment.practitioner_id).timezone
+    cancelled_by = "patient" if actor.role is Role.PATIENT else "practitioner"
+    if cancelled_by == "patient":
+        practitioner = _practitioner_recipient(appointment)
+        messages.notify_booking_cancelled(
+            key=f"booking-cancelled:{appointment.id}:practitioner", to=practitioner.email, locale=practitioner.locale,
+            recipient_role="practitioner", cancelled_by="patient", counterpart_name=appointment.patient.full_name,
+            starts_at=appointment.start_at, timezone=timezone, user_id=practitioner.user_id,
+        )
+    recipient = patient_recipient(appointment.patient, appointment.booked_by)
+    if recipient is None:
+        return
+    messages.notify_booking_cancelled(
+        key=f"booking-cancelled:{appointment.id}:patient", to=recipient.email, locale=recipient.locale,
+        recipient_role="patient", cancelled_by=cancelled_by, counterpart_name=appointment.practitioner.full_name,
+        starts_at=appointment.start_at, timezone=timezone, reason=reason if cancelled_by == "practitioner" else None,
+        book_url=external_url("booking.practitioner_page", practitioner_id=appointment.practitioner_id),
+        ics_bytes=_ics_in(appointment, recipient.locale), user_id=recipient.user_id,
+    )
+
+
+def on_appointment_rescheduled(sender, *, appointment: Appointment, actor: User, previous_start_at: dt.datetime,
+                               **extra) -> None:
+    """Tell the patient side the new time with the updated `.ics`; the
+    reminders follow the appointment to its new time."""
+    messages.cancel_reminders(appointment_key=_appointment_key(appointment))
+    recipient = patient_recipient(appointment.patient, appointment.booked_by)
+    if recipient is None:
+        return
+    timezone = schedule_of(appointment.practitioner_id).timezone
+    messages.notify_booking_rescheduled(
+        key=f"booking-rescheduled:{appointment.id}:{appointment.start_at.isoformat()}", to=recipient.email,
+        locale=recipient.locale, practitioner_name=appointment.practitioner.full_name,
+        previous_starts_at=previous_start_at, starts_at=appointment.start_at, address=_address(appointment),
+        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
+        ics_bytes=_ics_in(appointment, recipient.locale), timezone=timezone, user_id=recipient.user_id,
+    )
+    _schedule_reminders(appointment, recipient, timezone)
+
+
+def on_waitlist_offer_made(sender, *, entry: WaitlistEntry, start_at: dt.datetime, **extra) -> None:
+    """Offer the freed time to the waiting patient; the offer lapses when
+    the practitioner's minimum notice makes it no longer bookable online."""
+    recipient = patient_recipient(entry.patient, db.session.get(User, entry.created_by_user_id))
+    if recipient is None:
+        return
+    schedule = schedule_of(entry.practitioner_id)
+    messages.notify_waitlist_offer(
+        key=f"waitlist-offer:{entry.id}:{start_at.isoformat()}", to=recipient.email, locale=recipient.locale,
+        practitioner_name=entry.practitioner.full_name, starts_at=start_at,
+        book_url=external_url("booking.book", practitioner_id=entry.practitioner_id, reason=entry.visit_reason_id,
+                              start=start_at.isoformat()),
+        expires_at=start_at - dt.timedelta(minutes=schedule.min_notice_minutes), timezone=schedule.timezone,
+        phone=entry.patient.phone, user_id=recipient.user_id,
+    )
+
+
+def connect_booking_notifications() -> None:
+    """Connect the receivers (at app creation; connecting twice is harmless)."""
+    signals.appointment_booked.connect(on_appointment_booked)
+    signals.appointment_cancelled.connect(on_appointment_cancelled)
+    signals.appointment_rescheduled.connect(on_appointment_rescheduled)
+    signals.waitlist_offer_made.connect(on_waitlist_offer_made)
