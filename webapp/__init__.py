@@ -67,14 +67,17 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # A closed (deactivated) account has no session anywhere.
+        return user if user is not None and user.is_active else None
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, audit, billing, booking, notebook, notifications, site
+    from webapp import accounts, audit, billing, booking, notebook, notifications, privacy, site
     from webapp.accounts import api as accounts_api
     from webapp.billing import api as billing_api
     from webapp.notebook import api as notebook_api
+    from webapp.privacy import api as privacy_api
     from webapp.api.setup import register_api
     from webapp.booking import api as booking_api
     from webapp.navigation import navigation_items
@@ -85,8 +88,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking.bp)
     app.register_blueprint(notebook.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(privacy.bp)
     billing.register_billing(app)
-    register_api(app, [accounts_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp])
+    register_api(app, [accounts_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp,
+                       privacy_api.blp])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 

@@ -247,6 +247,7 @@ def my_appointment(appointment_id: int):
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
 @login_required
 def cancel_my_appointment(appointment_id: int):
+    services.appointment_for(current_user, appointment_id)  # 404 for anyone who may not see it
     form = forms.CancelForm()
     if form.validate_on_submit():
         try:

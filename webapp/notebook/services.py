@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased, selectinload
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, can_act_for_patient
 from webapp.api.pagination import paginate
+from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.booking.services import has_treating_relationship, treated_patient_ids
 from webapp.crypto import encrypt
@@ -563,6 +564,9 @@ def set_sharing(user: User, patient_id: int, revoked_ids) -> list[int]:
     db.session.add_all(Revocation(patient_id=access.patient.id, practitioner_id=practitioner_id)
                        for practitioner_id in wanted - current)
     db.session.flush()
+    if wanted != current:
+        record_event("notebook.sharing_changed", actor=user, target_type="patient_profile", target_id=access.patient.id,
+                     details={"revoked_practitioner_ids": sorted(wanted)})
     return sorted(wanted)
 
 
@@ -577,11 +581,14 @@ def set_masking(user: User, patient_id: int, entry_id: int, hidden_from_ids) -> 
     access = _patient_side_access(user, patient_id)
     entry = _visible_entry(access, entry_id)
     wanted = _existing_practitioner_ids(hidden_from_ids, "hidden_from_practitioner_ids")
+    current = {mask.practitioner_id for mask in entry.masks}
     entry.masks = [mask for mask in entry.masks if mask.practitioner_id in wanted] + [
-        EntryMask(practitioner_id=practitioner_id)
-        for practitioner_id in sorted(wanted - {mask.practitioner_id for mask in entry.masks})
+        EntryMask(practitioner_id=practitioner_id) for practitioner_id in sorted(wanted - current)
     ]
     db.session.flush()
+    if wanted != current:
+        record_event("notebook.masking_changed", actor=user, target_type="notebook_entry", target_id=entry.id,
+                     details={"patient_id": access.patient.id, "hidden_from_practitioner_ids": sorted(wanted)})
     return entry
 
 
