@@ -88,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         urls += [args.postgres_url] if args.postgres_url else []
         for url in urls:
             database_results, version = run_database(url, size)
+            print_table(database_results)  # each database's figures as soon as they exist
             results += database_results
             databases.append(version)
-    print_table(results)
     summary = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "size": size.name,
