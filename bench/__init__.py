@@ -1,0 +1,1 @@
+"""Benchmarks at real scale: `bench/run` seeds data sets and measures the workloads of the README."""

@@ -1,0 +1,54 @@
+"""The benchmark at its smallest size, so that it never rots: every workload
+runs and returns the right answers (nothing here is about speed)."""
+
+import random
+
+import pytest
+
+from bench.concurrency import concurrency_workload
+from bench.workloads import SIZES, WrongResult, booking_workload, check, notebook_workload, slots_workload
+
+TINY = SIZES["tiny"]
+
+
+def _assert_measured(results, names):
+    assert [result.name for result in results] == names
+    for result in results:
+        assert result.durations and all(duration > 0 for duration in result.durations)
+
+
+def test_check_refuses_a_wrong_result():
+    with pytest.raises(WrongResult, match="B1: 3 free slots"):
+        check(False, "B1: 3 free slots, expected 4")
+
+
+def test_slots_workload_finds_the_free_slots(app):
+    results = slots_workload(app, TINY, random.Random(1))
+    _assert_measured(results, ["B1 slots 14 days, service", "B1 slots 14 days, HTTP", "B1 slots 62 days, HTTP"])
+    assert results[0].extra["appointments"] == TINY.b1_appointments
+    assert results[0].extra["free_slots"] > 0
+    assert results[2].extra["free_slots"] > results[1].extra["free_slots"]
+
+
+def test_booking_workload_books_every_slot_once(app):
+    results = booking_workload(app, TINY, random.Random(2))
+    _assert_measured(results, ["B2 booking, service", "B2 booking, API"])
+    assert all(result.extra["bookings"] == TINY.warmup + TINY.b2_bookings for result in results)
+
+
+def test_notebook_workload_reads_the_whole_notebook(app):
+    results = notebook_workload(app, TINY, random.Random(3))
+    _assert_measured(results, ["B4 notebook first page + summary, HTTP", "B4 measurement series, HTTP",
+                               "B4 FHIR export, HTTP"])
+    assert results[1].extra["points"] == TINY.notebook_series
+    assert results[2].extra["resources"] > TINY.notebook_entries
+
+
+@pytest.mark.postgres_only
+def test_concurrent_bookings_under_gunicorn_never_double_book(app):
+    results = concurrency_workload(app, app.config["SQLALCHEMY_DATABASE_URI"], TINY)
+    bookings, ceiling, race = results
+    assert len(bookings.durations) == TINY.concurrent_bookings
+    assert bookings.throughput > 0 and ceiling.throughput > 0
+    assert race.extra == {"rounds": TINY.race_rounds, "all_correct": True}
+    assert 0 < bookings.extra["peak_worker_rss_mb"] < 1024
