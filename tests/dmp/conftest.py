@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.conftest import csrf_token_of
 from tests.dmp.recipient import start_recipient
 from webapp import create_app
 from webapp.extensions import db
@@ -53,3 +54,14 @@ def dmp(dmp_app):
 @pytest.fixture
 def dmp_client(dmp_app):
     return dmp_app.test_client()
+
+
+@pytest.fixture
+def dmp_form_post(dmp_client):
+    """Post a form of the connector app the way a browser does (CSRF token read from the page first)."""
+
+    def post(url: str, data: dict, *, page: str | None = None):
+        html = dmp_client.get(page or url).get_data(as_text=True)
+        return dmp_client.post(url, data={**data, "csrf_token": csrf_token_of(html)})
+
+    return post
