@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.privacy import api as privacy_api
     from webapp.api.setup import register_api
     from webapp.booking import api as booking_api
+    from webapp.dmp import init_dmp
     from webapp.navigation import navigation_items
 
     app.register_blueprint(site.bp)
@@ -90,8 +91,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(privacy.bp)
     billing.register_billing(app)
+    dmp_api_blueprints = init_dmp(app)  # the optional shared-record connector: nothing unless configured
     register_api(app, [accounts_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp,
-                       privacy_api.blp])
+                       privacy_api.blp, *dmp_api_blueprints])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 

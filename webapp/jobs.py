@@ -16,12 +16,14 @@ Appointment reminders need no job: they are outbox rows with a due time.
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from webapp.dmp.outbox import push_pending_documents
+from webapp.dmp.settings import connector_enabled
 from webapp.notifications.sender import send_due_notifications
 
 # Interval jobs count from one fixed origin, so that every scheduler process
@@ -40,14 +42,27 @@ def cron(**fields) -> CronTrigger:
     return CronTrigger(**fields, timezone=JOBS_TIMEZONE)
 
 
+def always(config: Mapping) -> bool:
+    return True
+
+
 @dataclasses.dataclass(frozen=True)
 class Job:
     id: str
     func: Callable[[dt.datetime], object]
     trigger: BaseTrigger
     transactional: bool = True
+    # Whether the job runs with this configuration (optional features).
+    enabled: Callable[[Mapping], bool] = always
 
 
 JOBS: list[Job] = [
     Job("notifications.send_outbox", send_due_notifications, every(seconds=15), transactional=False),
+    Job("dmp.push_documents", push_pending_documents, every(minutes=1), transactional=False,
+        enabled=connector_enabled),
 ]
+
+
+def active_jobs(config: Mapping) -> list[Job]:
+    """The jobs that run with this configuration."""
+    return [job for job in JOBS if job.enabled(config)]

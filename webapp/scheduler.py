@@ -21,7 +21,7 @@ from werkzeug.serving import run_simple
 
 from webapp.db import now_utc
 from webapp.extensions import db
-from webapp.jobs import JOBS, Job
+from webapp.jobs import JOBS, Job, active_jobs
 from webapp.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def _run_in_app_context(app: Flask, job_id: str) -> None:
 def build_scheduler(app: Flask, scheduler_class=BackgroundScheduler):
     """A scheduler holding every job of the registry (not started)."""
     scheduler = scheduler_class(timezone=dt.timezone.utc)
-    for job in JOBS:
+    for job in active_jobs(app.config):
         # A late run still happens (once: coalesced), and never two at a time.
         scheduler.add_job(_run_in_app_context, job.trigger, args=[app, job.id], id=job.id, name=job.id,
                           coalesce=True, max_instances=1, misfire_grace_time=None)
@@ -125,8 +125,9 @@ scheduler_cli = AppGroup("scheduler", help="Scheduled jobs (outbox, reminders, b
 def run_scheduler_command() -> None:
     """Run the scheduler alone in the foreground (production: one such process)."""
     _log_to_console()
+    jobs = active_jobs(current_app.config)
     scheduler = build_scheduler(current_app._get_current_object(), BlockingScheduler)
-    click.echo(f"Scheduler running {len(JOBS)} job(s): {', '.join(job.id for job in JOBS)}")
+    click.echo(f"Scheduler running {len(jobs)} job(s): {', '.join(job.id for job in jobs)}")
     scheduler.start()
 
 

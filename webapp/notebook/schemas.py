@@ -1,7 +1,7 @@
 """Marshmallow schemas of the notebook API (input and output kept apart)."""
 
 import marshmallow as ma
-from flask import url_for
+from flask import current_app, url_for
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
@@ -70,6 +70,12 @@ class AttachmentSchema(ma.Schema):
                        attachment_id=attachment.id)
 
 
+def shared_record_status(entry) -> str | None:
+    """Asked of the optional shared-record connector, if the app has one (the notebook does not import it)."""
+    lookup = current_app.extensions.get("notebook.shared_record_status")
+    return lookup(entry.id) if lookup is not None else None
+
+
 class EntrySchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 118})
     kind = ma.fields.String(metadata={"enum": _KINDS, "example": "report"})
@@ -84,8 +90,9 @@ class EntrySchema(ma.Schema):
     superseded_by = ma.fields.Function(lambda entry: entry.superseded_by.id if entry.superseded_by else None,
                                        allow_none=True, metadata={"type": "integer", "example": None})
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
-    dmp_status = ma.fields.String(allow_none=True, dump_default=None, metadata={
-        "description": "Push status to the shared medical record; null while the connector is off.",
+    dmp_status = ma.fields.Function(lambda entry: shared_record_status(entry), allow_none=True, metadata={
+        "description": "Push status to the shared health record (pending, sent, failed, cancelled); "
+                       "null while the connector is off or for an entry it does not push.",
         "example": None})
 
 

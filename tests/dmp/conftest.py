@@ -1,0 +1,67 @@
+"""The connector's test apps: one with it on (same database as `app`), and a local recipient."""
+
+import pytest
+
+from tests.conftest import csrf_token_of
+from tests.dmp.recipient import start_recipient
+from webapp import create_app
+from webapp.extensions import db
+
+DMP_SETTINGS = {
+    "CARNET_DMP_ENDPOINT": "http://127.0.0.1:9/fhir",  # replaced by the recipient's URL in each test
+    "CARNET_DMP_SOURCE_ID": "urn:oid:1.2.250.1.999.1",
+    "CARNET_DMP_CUSTODIAN_ID": "750000001",
+    "CARNET_DMP_CUSTODIAN_NAME": "Carnet",
+    "CARNET_DMP_INS_OID": "1.2.250.1.213.1.4.10",
+}
+
+
+@pytest.fixture(scope="session")
+def dmp_app(app):
+    """The app with the connector on, over the test database."""
+    settings = {key: app.config[key] for key in ("TESTING", "SQLALCHEMY_DATABASE_URI", "SERVER_NAME",
+                                                 "CARNET_BASE_URL")}
+    dmp_app = create_app(settings | DMP_SETTINGS)
+    dmp_app.test_client_class = app.test_client_class
+    yield dmp_app
+    with dmp_app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _recipient_server():
+    state, stop = start_recipient()
+    yield state
+    stop()
+
+
+@pytest.fixture
+def recipient(_recipient_server, dmp_app, monkeypatch):
+    """A fresh recipient, and the connector pointed at it."""
+    _recipient_server.reset()
+    monkeypatch.setitem(dmp_app.config, "CARNET_DMP_ENDPOINT", f"{_recipient_server.url}/fhir")
+    return _recipient_server
+
+
+@pytest.fixture
+def dmp(dmp_app):
+    """Run the test inside the connector app's context (services, factories, job)."""
+    with dmp_app.app_context():
+        yield dmp_app
+        db.session.remove()
+
+
+@pytest.fixture
+def dmp_client(dmp_app):
+    return dmp_app.test_client()
+
+
+@pytest.fixture
+def dmp_form_post(dmp_client):
+    """Post a form of the connector app the way a browser does (CSRF token read from the page first)."""
+
+    def post(url: str, data: dict, *, page: str | None = None):
+        html = dmp_client.get(page or url).get_data(as_text=True)
+        return dmp_client.post(url, data={**data, "csrf_token": csrf_token_of(html)})
+
+    return post

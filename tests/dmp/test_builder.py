@@ -1,0 +1,149 @@
+"""The ITI-65 bundle: parsed by fhir.resources (R4B) and checked rule by rule."""
+
+import base64
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+
+from fhir.resources.R4B.bundle import Bundle
+
+from tests.dmp.factories import VALID_NIR
+from tests.dmp.recipient import bundle_problems
+from webapp.dmp import builder
+from webapp.dmp.settings import DEFAULT_DOCUMENT_CODES
+from webapp.notebook.models import EntryKind
+
+PDF = b"%PDF-1.4\n% a report\n%%EOF\n"
+SOURCE = builder.SourceSettings(source_id="urn:oid:1.2.250.1.999.1", custodian_system="urn:oid:1.2.250.1.71.4.2.2",
+                                custodian_id="750000001", custodian_name="Cabinet Carnet",
+                                ins_oid="1.2.250.1.213.1.4.10")
+CREATED = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone.utc)
+DOCUMENT = builder.Document(
+    document_id="urn:uuid:0b7e2a0e-3f0c-4f0e-9d7c-2d1f7d5f9a11", ins=VALID_NIR, author_rpps="99700218896",
+    author_family="Martin", author_given="Claire", title="Compte rendu de consultation", content_type="application/pdf",
+    content=PDF, created_at=CREATED, service_start=CREATED - dt.timedelta(minutes=30),
+    submitted_at=CREATED + dt.timedelta(seconds=5), code=DEFAULT_DOCUMENT_CODES[EntryKind.REPORT],
+)
+
+
+def _resources(bundle: dict, resource_type: str) -> list[dict]:
+    return [item["resource"] for item in bundle["entry"] if item["resource"]["resourceType"] == resource_type]
+
+
+def _codes(concept: dict) -> set[tuple[str, str]]:
+    return {(coding["system"], coding["code"]) for coding in concept["coding"]}
+
+
+def test_the_bundle_parses_as_an_r4b_transaction_and_passes_the_recipient_checks():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    parsed = Bundle.model_validate(bundle)
+    assert parsed.type == "transaction"
+    assert bundle_problems(bundle) == []
+    assert [item["request"]["method"] for item in bundle["entry"]] == ["POST", "POST", "POST"]
+    assert sorted(item["request"]["url"] for item in bundle["entry"]) == ["Binary", "DocumentReference", "List"]
+
+
+def test_exactly_one_submission_set_with_source_id_and_the_document_in_it():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    (submission_set,) = _resources(bundle, "List")
+    assert _codes(submission_set["code"]) == {(builder.MHD_LIST_TYPES, "submissionset")}
+    assert submission_set["status"] == "current" and submission_set["mode"] == "working"
+    assert submission_set["extension"] == [{"url": builder.MHD_SOURCE_ID_EXTENSION,
+                                            "valueIdentifier": {"value": SOURCE.source_id}}]
+    reference_url = next(item["fullUrl"] for item in bundle["entry"]
+                         if item["resource"]["resourceType"] == "DocumentReference")
+    assert submission_set["entry"] == [{"item": {"reference": reference_url}}]
+    assert submission_set["date"] == "2026-11-20T09:30:05Z"
+
+
+def test_the_document_reference_carries_the_required_coded_elements():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    (reference,) = _resources(bundle, "DocumentReference")
+    assert reference["masterIdentifier"] == {"system": "urn:ietf:rfc:3986", "value": DOCUMENT.document_id}
+    assert reference["status"] == "current"
+    assert _codes(reference["type"]) == {("http://loinc.org", "11488-4")}
+    assert [_codes(category) for category in reference["category"]] == [{("http://loinc.org", "34109-9")}]
+    assert [_codes(label) for label in reference["securityLabel"]] == [
+        {("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "N")}]
+    assert reference["custodian"]["identifier"] == {"system": "urn:oid:1.2.250.1.71.4.2.2", "value": "750000001"}
+    assert reference["context"] == {"period": {"start": "2026-11-20T09:00:00Z"}}
+    assert reference["content"][0]["format"] == {"system": builder.FORMAT_CODES, "code": builder.MIME_TYPE_SUFFICIENT,
+                                                 "display": "mimeType Sufficient"}
+    assert "relatesTo" not in reference
+
+
+def test_subject_is_the_ins_and_the_same_on_list_and_document_reference():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    (submission_set,) = _resources(bundle, "List")
+    (reference,) = _resources(bundle, "DocumentReference")
+    expected = {"type": {"coding": [{"system": builder.FR_V2_0203, "code": "INS-NIR"}]},
+                "system": "urn:oid:1.2.250.1.213.1.4.10", "value": VALID_NIR}
+    assert submission_set["subject"] == reference["subject"] == {"identifier": expected}
+
+
+def test_the_author_is_a_contained_practitioner_with_the_idnat_ps():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    (reference,) = _resources(bundle, "DocumentReference")
+    (author,) = reference["contained"]
+    assert reference["author"] == [{"reference": f"#{author['id']}"}]
+    assert author["resourceType"] == "Practitioner"
+    assert author["identifier"][0]["system"] == "urn:oid:1.2.250.1.71.4.2.1"
+    assert author["identifier"][0]["value"] == "899700218896"
+    assert author["name"] == [{"family": "Martin", "given": ["Claire"]}]
+
+
+def test_the_attachment_points_at_the_binary_with_matching_hash_and_size():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    (reference,) = _resources(bundle, "DocumentReference")
+    attachment = reference["content"][0]["attachment"]
+    binary_entry = next(item for item in bundle["entry"] if item["fullUrl"] == attachment["url"])
+    assert binary_entry["resource"]["resourceType"] == "Binary"
+    data = base64.b64decode(binary_entry["resource"]["data"])
+    assert data == PDF
+    assert attachment["size"] == len(PDF)
+    assert attachment["hash"] == base64.b64encode(hashlib.sha1(PDF).digest()).decode()
+    assert attachment["contentType"] == binary_entry["resource"]["contentType"] == "application/pdf"
+    assert attachment["language"] == "fr-FR"
+    assert attachment["title"] == "Compte rendu de consultation"
+    assert attachment["creation"] == "2026-11-20T09:30:00Z"
+
+
+def test_a_masked_document_is_labelled_masque_ps():
+    bundle = builder.build_provide_bundle(dataclasses.replace(DOCUMENT, masked=True), SOURCE)
+    (reference,) = _resources(bundle, "DocumentReference")
+    labels = [_codes(label) for label in reference["securityLabel"]]
+    assert labels == [{("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "N")},
+                      {(builder.VISIBILITY, "MASQUE_PS")}]
+    assert bundle_problems(bundle) == []
+
+
+def test_a_superseding_document_replaces_the_earlier_one():
+    earlier = "urn:uuid:5d2f7f8e-8c8b-4c43-9f68-6e1c0a3b2d10"
+    bundle = builder.build_provide_bundle(dataclasses.replace(DOCUMENT, replaces_document_id=earlier), SOURCE)
+    Bundle.model_validate(bundle)
+    (reference,) = _resources(bundle, "DocumentReference")
+    assert reference["relatesTo"] == [{"code": "replaces",
+                                       "target": {"identifier": {"system": "urn:ietf:rfc:3986", "value": earlier}}}]
+
+
+def test_the_same_document_gives_the_same_bundle_byte_for_byte():
+    first = json.dumps(builder.build_provide_bundle(DOCUMENT, SOURCE), sort_keys=True)
+    again = json.dumps(builder.build_provide_bundle(DOCUMENT, SOURCE), sort_keys=True)
+    assert first == again
+    other = builder.build_provide_bundle(
+        dataclasses.replace(DOCUMENT, document_id="urn:uuid:9a1c1e7e-1111-4a4a-8b8b-000000000001"), SOURCE)
+    assert {item["fullUrl"] for item in other["entry"]}.isdisjoint(
+        {item["fullUrl"] for item in json.loads(first)["entry"]})
+
+
+def test_the_recipient_checks_catch_a_broken_bundle():
+    """The checks used against every built bundle do fail on a wrong one."""
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    (reference,) = _resources(bundle, "DocumentReference")
+    reference["content"][0]["attachment"]["size"] += 1
+    reference["subject"] = {"identifier": {"system": "urn:oid:1.2.250.1.213.1.4.10", "value": "186022A21532523"}}
+    bundle["entry"][2]["request"]["method"] = "PUT"
+    assert set(bundle_problems(bundle)) == {
+        "every request must be a POST", "attachment size does not match the bytes",
+        "the SubmissionSet and the DocumentReference name different subjects"}

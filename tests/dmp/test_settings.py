@@ -1,0 +1,59 @@
+"""The connector's configuration: on only with a target, checked at start-up, its job registered."""
+
+import pytest
+
+from config import ConfigurationError
+from tests.dmp.conftest import DMP_SETTINGS
+from webapp import create_app
+from webapp.dmp.builder import DocumentCode
+from webapp.dmp.settings import check_connector_settings, document_codes
+from webapp.jobs import active_jobs
+from webapp.notebook.models import EntryKind
+
+BASE = DMP_SETTINGS | {"CARNET_DMP_ENDPOINT": "https://recipient.example/fhir", "CARNET_DMP_AUTH": "none",
+                       "CARNET_DMP_DOCUMENT_CODES": ""}
+
+
+def test_the_job_and_routes_exist_only_with_the_connector_on(dmp_app):
+    assert "dmp.push_documents" in {job.id for job in active_jobs(dmp_app.config)}
+    rules = {rule.rule for rule in dmp_app.url_map.iter_rules()}
+    assert {"/api/v1/patients/<int:patient_id>/identity", "/api/v1/patients/<int:patient_id>/dmp-consent",
+            "/admin/shared-record"} <= rules
+
+
+def test_an_https_endpoint_is_accepted():
+    check_connector_settings(BASE)
+
+
+@pytest.mark.parametrize("changes", [
+    {"CARNET_DMP_ENDPOINT": "http://recipient.example/fhir"},
+    {"CARNET_DMP_FOLDER": "/tmp/bundles"},
+    {"CARNET_DMP_AUTH": "basic"},
+    {"CARNET_DMP_AUTH": "bearer"},
+    {"CARNET_DMP_AUTH": "oauth2", "CARNET_DMP_TOKEN_URL": "https://auth.example/token"},
+    {"CARNET_DMP_SOURCE_ID": ""},
+    {"CARNET_DMP_CUSTODIAN_ID": ""},
+    {"CARNET_DMP_DOCUMENT_CODES": '{"report": ["1"]}'},
+    {"CARNET_DMP_DOCUMENT_CODES": '{"letter": ["1", "a", "2", "b"]}'},
+])
+def test_an_unsafe_or_incomplete_configuration_is_refused(changes):
+    with pytest.raises(ConfigurationError):
+        check_connector_settings(BASE | changes)
+
+
+def test_http_is_allowed_only_in_tests():
+    check_connector_settings(BASE | {"CARNET_DMP_ENDPOINT": "http://127.0.0.1:8080/fhir", "TESTING": True})
+
+
+def test_the_app_refuses_to_start_with_an_http_endpoint_outside_tests(app):
+    settings = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+    with pytest.raises(ConfigurationError):
+        create_app(settings | BASE | {"CARNET_DMP_ENDPOINT": "http://recipient.example/fhir"})
+
+
+def test_the_document_codes_are_configurable():
+    codes = document_codes(BASE | {"CARNET_DMP_DOCUMENT_CODES":
+                                   '{"report": ["34133-9", "Summary of episode note", "34109-9", "Note"]}'})
+    assert codes == {EntryKind.REPORT: DocumentCode("34133-9", "Summary of episode note", "34109-9", "Note")}
+    assert set(document_codes(BASE)) == {EntryKind.REPORT, EntryKind.PRESCRIPTION, EntryKind.EXAM_RESULT,
+                                         EntryKind.DOCUMENT}

@@ -1,0 +1,68 @@
+"""The shared-record page: INS and consent forms for the patient side and those who qualify."""
+
+import sqlalchemy as sa
+
+from tests import factories
+from tests.audit.factories import log_in
+from tests.dmp.factories import CORSICAN_NIR, VALID_NIR, WRONG_KEY_NIR, set_identity
+from tests.notebook.factories import make_treating_practitioner
+from webapp.dmp.models import ConsentRecord, IdentityStatus, PatientIdentity
+from webapp.extensions import db
+
+
+def _identity(patient):
+    db.session.expire_all()
+    return db.session.get(PatientIdentity, patient.id)
+
+
+def test_the_patient_records_a_provisional_ins_and_consents(dmp, dmp_client, dmp_form_post):
+    patient = factories.make_patient()
+    log_in(dmp_form_post, patient.account)
+    url = f"/patients/{patient.id}/shared-record"
+    html = dmp_client.get(url).get_data(as_text=True)
+    assert 'value="qualified"' not in html and "IHE MHD / PDSm" in html
+    response = dmp_form_post(f"{url}/identity", {"ins": VALID_NIR, "status": "provisional"}, page=url)
+    assert response.status_code == 302
+    assert _identity(patient).status is IdentityStatus.PROVISIONAL
+    assert dmp_form_post(f"{url}/consent", {"consent": "yes"}, page=url).status_code == 302
+    assert db.session.scalar(sa.select(ConsentRecord.consent)) is True
+    assert "Retirer mon consentement" in dmp_client.get(url).get_data(as_text=True)
+
+
+def test_a_wrong_key_is_shown_next_to_the_field(dmp, dmp_client, dmp_form_post):
+    patient = factories.make_patient()
+    log_in(dmp_form_post, patient.account)
+    url = f"/patients/{patient.id}/shared-record"
+    response = dmp_form_post(f"{url}/identity", {"ins": WRONG_KEY_NIR, "status": "provisional"}, page=url)
+    assert response.status_code == 422
+    assert 'class="field-error"' in response.get_data(as_text=True)
+    assert _identity(patient) is None
+
+
+def test_a_patient_cannot_post_qualified(dmp, dmp_form_post):
+    patient = factories.make_patient()
+    log_in(dmp_form_post, patient.account)
+    url = f"/patients/{patient.id}/shared-record"
+    response = dmp_form_post(f"{url}/identity", {"ins": VALID_NIR, "status": "qualified"}, page=url)
+    assert response.status_code == 422  # not one of the offered choices
+    assert _identity(patient) is None
+
+
+def test_a_treating_practitioner_qualifies_but_cannot_consent(dmp, dmp_client, dmp_form_post):
+    patient = factories.make_patient()
+    practitioner = make_treating_practitioner(patient)
+    set_identity(patient, status=IdentityStatus.PROVISIONAL)
+    log_in(dmp_form_post, practitioner.user)
+    url = f"/patients/{patient.id}/shared-record"
+    html = dmp_client.get(url).get_data(as_text=True)
+    assert 'value="qualified"' in html and "/shared-record/consent" not in html
+    response = dmp_form_post(f"{url}/identity", {"ins": CORSICAN_NIR, "status": "qualified"}, page=url)
+    assert response.status_code == 302
+    assert _identity(patient).status is IdentityStatus.QUALIFIED
+    assert dmp_form_post(f"{url}/consent", {"consent": "yes"}, page=url).status_code == 403
+
+
+def test_anyone_else_gets_404(dmp, dmp_client, dmp_form_post):
+    patient = factories.make_patient()
+    log_in(dmp_form_post, factories.make_practitioner().user)
+    assert dmp_client.get(f"/patients/{patient.id}/shared-record").status_code == 404

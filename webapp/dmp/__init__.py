@@ -1,0 +1,35 @@
+"""Optional push to a shared health record (IHE MHD / PDSm compatible): INS, consent, outbox.
+
+Off unless `CARNET_DMP_ENDPOINT` or `CARNET_DMP_FOLDER` is set: then, and
+only then, `init_dmp` adds its pages, API, signal receiver and status lookup
+to the app, and `webapp.jobs` enables its job. The notebook never imports it.
+"""
+
+from flask import Blueprint, Flask
+
+from webapp.dmp.settings import check_connector_settings, connector_enabled
+
+bp = Blueprint("dmp", __name__, template_folder="templates")
+
+# Where the notebook looks up an entry's push status (see webapp/notebook/schemas.py).
+ENTRY_STATUS_EXTENSION = "notebook.shared_record_status"
+
+
+def _enqueue_on_entry_added(sender, entry, actor, **extra):
+    from webapp.dmp.services import enqueue_entry
+
+    enqueue_entry(entry)
+
+
+def init_dmp(app: Flask) -> list:
+    """Wire the connector into `app` when it is configured; returns its API blueprints."""
+    if not connector_enabled(app.config):
+        return []
+    check_connector_settings(app.config)
+    from webapp.dmp import api, services, views  # noqa: F401  (views registers the page routes)
+    from webapp.notebook.signals import entry_added
+
+    app.register_blueprint(bp)
+    entry_added.connect(_enqueue_on_entry_added, sender=app, weak=False)
+    app.extensions[ENTRY_STATUS_EXTENSION] = services.push_status
+    return [api.blp]

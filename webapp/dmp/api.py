@@ -1,0 +1,79 @@
+"""Shared-record API: the patient's INS and consent; the outbox for administrators.
+
+Registered only while the connector is on: otherwise these paths answer 404.
+"""
+
+from flask import jsonify
+from flask_smorest import Blueprint
+
+from webapp.accounts.models import Role
+from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.dmp import schemas, services
+from webapp.transaction import transaction
+
+blp = Blueprint("dmp_api", __name__, url_prefix="/api/v1",
+                description="Push to a shared health record (IHE MHD / PDSm compatible)")
+
+PRIVATE_HEADERS = {"Cache-Control": "private, no-store"}
+
+
+def _json(schema, value):
+    response = jsonify(schema.dump(value))
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+@blp.route("/patients/<int:patient_id>/identity", methods=["PUT"])
+@bearer_required(Role.PATIENT, Role.PRACTITIONER, Role.STAFF)
+@blp.arguments(schemas.IdentityInputSchema)
+@blp.response(200, schemas.IdentitySchema)
+@documented_errors(403, 404, 422)
+def put_identity(data, patient_id):
+    """Record the patient's INS: provisional from the patient side, qualified
+    by a treating practitioner or clinic staff after checking an ID document."""
+    with transaction():
+        identity = services.record_identity(current_api_user(), patient_id, **data)
+        return _json(schemas.IdentitySchema(), identity)
+
+
+@blp.route("/patients/<int:patient_id>/dmp-consent", methods=["PUT"])
+@bearer_required(Role.PATIENT)
+@blp.arguments(schemas.ConsentInputSchema)
+@blp.response(200, schemas.ConsentSchema)
+@documented_errors(404, 422)
+def put_consent(data, patient_id):
+    """Give or withdraw consent to the push (patient side); withdrawing cancels documents not sent yet."""
+    with transaction():
+        record = services.record_consent(current_api_user(), patient_id, consent=data["consent"])
+        return _json(schemas.ConsentSchema(), record)
+
+
+@blp.route("/dmp/pushes")
+@bearer_required(Role.ADMIN)
+@blp.arguments(schemas.PushesQuerySchema, location="query")
+@blp.response(200, schemas.PushPageSchema)
+@documented_errors(422)
+def list_pushes(query):
+    """The outbox, newest first (`status` filters)."""
+    with transaction():
+        return _json(schemas.PushPageSchema(), services.list_pushes(current_api_user(), **query))
+
+
+@blp.route("/dmp/pushes/<int:push_id>/retry", methods=["POST"])
+@bearer_required(Role.ADMIN)
+@blp.response(200, schemas.PushSchema)
+@documented_errors(404, 409)
+def retry_push(push_id):
+    """Send a failed or cancelled push again from its first attempt."""
+    with transaction():
+        return _json(schemas.PushSchema(), services.retry_push(current_api_user(), push_id))
+
+
+@blp.route("/dmp/pushes/<int:push_id>/cancel", methods=["POST"])
+@bearer_required(Role.ADMIN)
+@blp.response(200, schemas.PushSchema)
+@documented_errors(404, 409)
+def cancel_push(push_id):
+    """Stop a waiting or failed push."""
+    with transaction():
+        return _json(schemas.PushSchema(), services.cancel_push(current_api_user(), push_id))

@@ -1,0 +1,218 @@
+"""IHE MHD "Provide Document Bundle" (ITI-65): one notebook document as a FHIR R4 transaction.
+
+A pure function of its inputs, with no I/O and no clock: the same document
+always gives the same bundle, byte for byte, so a re-sent push carries the
+same ids. Codes follow the French CI-SIS PDSm profile where it names them
+(INS identifier, IdNat_PS, visibility label); the document type and class
+codes come from a configurable mapping per notebook entry kind.
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from webapp.dmp.ins import IDNAT_PS_SYSTEM, idnat_ps
+
+MHD_PROVIDE_BUNDLE_PROFILE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.ProvideBundle"
+MHD_SUBMISSION_SET_PROFILE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.SubmissionSet"
+MHD_DOCUMENT_REFERENCE_PROFILE = (
+    "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.DocumentReference")
+MHD_SOURCE_ID_EXTENSION = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+URI_SYSTEM = "urn:ietf:rfc:3986"
+LOINC = "http://loinc.org"
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+VISIBILITY = "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument"
+HIDDEN_FROM_PRACTITIONERS = "MASQUE_PS"
+FORMAT_CODES = "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode"
+MIME_TYPE_SUFFICIENT = "urn:ihe:iti:xds:2017:mimeTypeSufficient"
+FR_V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
+INS_NIR_TYPE = "INS-NIR"
+IDNPS_TYPE = "IDNPS"
+DOCUMENT_LANGUAGE = "fr-FR"
+# Fixed namespace: the bundle's internal ids derive from the document's unique id.
+BUNDLE_NAMESPACE = uuid.UUID("6f1f9a56-2f4e-4c55-9d8c-4a1b0f0e6d21")
+
+
+@dataclass(frozen=True)
+class DocumentCode:
+    """LOINC codes of a kind of document: its `type` and its class (`category`)."""
+
+    type_code: str
+    type_display: str
+    class_code: str
+    class_display: str
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Who sends: the source system's id (OID as urn:oid:..., or a URI) and the custodian organisation."""
+
+    source_id: str
+    custodian_system: str
+    custodian_id: str
+    custodian_name: str
+    ins_oid: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document to push, as snapshotted when it was queued."""
+
+    document_id: str  # urn:uuid:... (the masterIdentifier and the submission's unique id)
+    ins: str
+    author_rpps: str
+    author_family: str
+    author_given: str
+    title: str
+    content_type: str
+    content: bytes
+    created_at: dt.datetime
+    service_start: dt.datetime
+    submitted_at: dt.datetime
+    code: DocumentCode
+    masked: bool = False
+    replaces_document_id: str | None = None
+
+
+def _instant(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("times in a bundle need a time zone")
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _internal_uuid(document_id: str, role: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(BUNDLE_NAMESPACE, f'{document_id}/{role}')}"
+
+
+def _coding(system: str, code: str, display: str | None = None) -> dict:
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return coding
+
+
+def _uri_identifier(value: str, use: str | None = None) -> dict:
+    identifier = {"system": URI_SYSTEM, "value": value}
+    if use:
+        identifier["use"] = use
+    return identifier
+
+
+def patient_reference(ins: str, ins_oid: str) -> dict:
+    """The patient designated by their INS (no Patient resource is sent)."""
+    return {"identifier": {
+        "type": {"coding": [_coding(FR_V2_0203, INS_NIR_TYPE)]},
+        "system": f"urn:oid:{ins_oid}",
+        "value": ins,
+    }}
+
+
+def _author(document: Document) -> dict:
+    return {
+        "resourceType": "Practitioner",
+        "id": "author",
+        "identifier": [{
+            "type": {"coding": [_coding(FR_V2_0203, IDNPS_TYPE)]},
+            "system": IDNAT_PS_SYSTEM,
+            "value": idnat_ps(document.author_rpps),
+        }],
+        "name": [{"family": document.author_family, "given": [document.author_given]}],
+    }
+
+
+def _security_labels(document: Document) -> list[dict]:
+    labels = [{"coding": [_coding(CONFIDENTIALITY, "N", "normal")]}]
+    if document.masked:
+        labels.append({"coding": [_coding(VISIBILITY, HIDDEN_FROM_PRACTITIONERS,
+                                          "Document masqué aux professionnels de santé")]})
+    return labels
+
+
+def _document_reference(document: Document, source: SourceSettings, subject: dict, binary_url: str) -> dict:
+    reference = {
+        "resourceType": "DocumentReference",
+        "meta": {"profile": [MHD_DOCUMENT_REFERENCE_PROFILE]},
+        "contained": [_author(document)],
+        "masterIdentifier": _uri_identifier(document.document_id),
+        "identifier": [_uri_identifier(_internal_uuid(document.document_id, "entry"), "official")],
+        "status": "current",
+        "type": {"coding": [_coding(LOINC, document.code.type_code, document.code.type_display)]},
+        "category": [{"coding": [_coding(LOINC, document.code.class_code, document.code.class_display)]}],
+        "subject": subject,
+        "date": _instant(document.created_at),
+        "author": [{"reference": "#author"}],
+        "custodian": {
+            "identifier": {"system": source.custodian_system, "value": source.custodian_id},
+            "display": source.custodian_name,
+        },
+        "description": document.title,
+        "securityLabel": _security_labels(document),
+        "content": [{
+            "attachment": {
+                "contentType": document.content_type,
+                "language": DOCUMENT_LANGUAGE,
+                "url": binary_url,
+                "size": len(document.content),
+                "hash": base64.b64encode(hashlib.sha1(document.content, usedforsecurity=False).digest()).decode(),
+                "title": document.title,
+                "creation": _instant(document.created_at),
+            },
+            "format": _coding(FORMAT_CODES, MIME_TYPE_SUFFICIENT, "mimeType Sufficient"),
+        }],
+        "context": {"period": {"start": _instant(document.service_start)}},
+    }
+    if document.replaces_document_id:
+        reference["relatesTo"] = [{
+            "code": "replaces",
+            "target": {"identifier": _uri_identifier(document.replaces_document_id)},
+        }]
+    return reference
+
+
+def _submission_set(document: Document, source: SourceSettings, subject: dict, reference_url: str) -> dict:
+    return {
+        "resourceType": "List",
+        "meta": {"profile": [MHD_SUBMISSION_SET_PROFILE]},
+        "extension": [{"url": MHD_SOURCE_ID_EXTENSION, "valueIdentifier": {"value": source.source_id}}],
+        "identifier": [
+            _uri_identifier(_internal_uuid(document.document_id, "submission-set"), "official"),
+            _uri_identifier(_internal_uuid(document.document_id, "submission-set-entry"), "usual"),
+        ],
+        "status": "current",
+        "mode": "working",
+        "code": {"coding": [_coding(MHD_LIST_TYPES, "submissionset", "Submission Set")]},
+        "subject": subject,
+        "date": _instant(document.submitted_at),
+        "entry": [{"item": {"reference": reference_url}}],
+    }
+
+
+def build_provide_bundle(document: Document, source: SourceSettings) -> dict:
+    """The ITI-65 transaction for `document`: a SubmissionSet List, the
+    DocumentReference describing it and the Binary holding its bytes, all
+    created with POST. The DocumentReference is created only if none has
+    its masterIdentifier yet (`ifNoneExist`), so re-sending is harmless."""
+    list_url = _internal_uuid(document.document_id, "list")
+    reference_url = _internal_uuid(document.document_id, "document-reference")
+    binary_url = _internal_uuid(document.document_id, "binary")
+    subject = patient_reference(document.ins, source.ins_oid)
+    return {
+        "resourceType": "Bundle",
+        "meta": {"profile": [MHD_PROVIDE_BUNDLE_PROFILE]},
+        "type": "transaction",
+        "timestamp": _instant(document.submitted_at),
+        "entry": [
+            {"fullUrl": list_url, "resource": _submission_set(document, source, subject, reference_url),
+             "request": {"method": "POST", "url": "List"}},
+            {"fullUrl": reference_url, "resource": _document_reference(document, source, subject, binary_url),
+             "request": {"method": "POST", "url": "DocumentReference",
+                         "ifNoneExist": f"identifier={URI_SYSTEM}|{document.document_id}"}},
+            {"fullUrl": binary_url,
+             "resource": {"resourceType": "Binary", "contentType": document.content_type,
+                          "data": base64.b64encode(document.content).decode()},
+             "request": {"method": "POST", "url": "Binary"}},
+        ],
+    }

@@ -1,0 +1,71 @@
+"""The connector's settings: on only when a target is configured, and checked at start-up."""
+
+import json
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from config import ConfigurationError
+from webapp.dmp.builder import DocumentCode, SourceSettings
+from webapp.notebook.models import EntryKind
+
+AUTH_MODES = ("none", "bearer", "oauth2")
+
+# Practitioners' documents pushed by default, with their LOINC type and class.
+DEFAULT_DOCUMENT_CODES = {
+    EntryKind.REPORT: DocumentCode("11488-4", "Consult note", "34109-9", "Note"),
+    EntryKind.PRESCRIPTION: DocumentCode("57833-6", "Prescription for medication", "57828-6", "Prescription list"),
+    EntryKind.EXAM_RESULT: DocumentCode("11502-2", "Laboratory report", "26436-6", "Laboratory studies (set)"),
+    EntryKind.DOCUMENT: DocumentCode("34109-9", "Note", "34109-9", "Note"),
+}
+
+
+def connector_enabled(config: Mapping) -> bool:
+    """The connector exists only when an endpoint or a folder is configured."""
+    return bool(config.get("CARNET_DMP_ENDPOINT") or config.get("CARNET_DMP_FOLDER"))
+
+
+def document_codes(config: Mapping) -> dict[EntryKind, DocumentCode]:
+    """The kinds pushed and their codes: the defaults, or `CARNET_DMP_DOCUMENT_CODES`
+    as JSON `{"report": ["type code", "type display", "class code", "class display"], ...}`."""
+    raw = config.get("CARNET_DMP_DOCUMENT_CODES")
+    if not raw:
+        return dict(DEFAULT_DOCUMENT_CODES)
+    if isinstance(raw, Mapping):
+        return {EntryKind(kind): code if isinstance(code, DocumentCode) else DocumentCode(*code)
+                for kind, code in raw.items()}
+    try:
+        return {EntryKind(kind): DocumentCode(*map(str, code)) for kind, code in json.loads(raw).items()}
+    except (ValueError, TypeError) as error:
+        raise ConfigurationError(f"CARNET_DMP_DOCUMENT_CODES is not a valid mapping: {error}") from None
+
+
+def source_settings(config: Mapping) -> SourceSettings:
+    return SourceSettings(
+        source_id=config["CARNET_DMP_SOURCE_ID"], custodian_system=config["CARNET_DMP_CUSTODIAN_SYSTEM"],
+        custodian_id=config["CARNET_DMP_CUSTODIAN_ID"], custodian_name=config["CARNET_DMP_CUSTODIAN_NAME"],
+        ins_oid=config["CARNET_DMP_INS_OID"],
+    )
+
+
+def check_connector_settings(config: Mapping) -> None:
+    """Refuse an incomplete or unsafe connector configuration (https outside tests)."""
+    endpoint = config.get("CARNET_DMP_ENDPOINT")
+    if endpoint and config.get("CARNET_DMP_FOLDER"):
+        raise ConfigurationError("Set CARNET_DMP_ENDPOINT or CARNET_DMP_FOLDER, not both.")
+    if endpoint:
+        scheme = urlsplit(endpoint).scheme
+        if scheme != "https" and not (config.get("TESTING") and scheme == "http"):
+            raise ConfigurationError("CARNET_DMP_ENDPOINT must be an https:// URL.")
+    auth = config.get("CARNET_DMP_AUTH", "none")
+    if auth not in AUTH_MODES:
+        raise ConfigurationError(f"CARNET_DMP_AUTH must be one of {', '.join(AUTH_MODES)}.")
+    if auth == "bearer" and not config.get("CARNET_DMP_BEARER_TOKEN"):
+        raise ConfigurationError("CARNET_DMP_AUTH=bearer needs CARNET_DMP_BEARER_TOKEN.")
+    if auth == "oauth2" and not all(config.get(name) for name in (
+            "CARNET_DMP_TOKEN_URL", "CARNET_DMP_CLIENT_ID", "CARNET_DMP_CLIENT_SECRET")):
+        raise ConfigurationError(
+            "CARNET_DMP_AUTH=oauth2 needs CARNET_DMP_TOKEN_URL, CARNET_DMP_CLIENT_ID and CARNET_DMP_CLIENT_SECRET.")
+    for name in ("CARNET_DMP_SOURCE_ID", "CARNET_DMP_CUSTODIAN_ID", "CARNET_DMP_CUSTODIAN_NAME"):
+        if not config.get(name):
+            raise ConfigurationError(f"The shared-record connector needs {name}.")
+    document_codes(config)

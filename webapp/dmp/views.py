@@ -1,0 +1,106 @@
+"""Shared-record pages: a patient's INS and consent; the outbox for administrators."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from webapp.accounts.views import show_errors
+from webapp.dmp import bp, services
+from webapp.dmp.forms import STATUS_LABELS, ConsentForm, IdentityForm, PushActionForm
+from webapp.dmp.models import PushStatus
+from webapp.errors import CarnetError
+from webapp.transaction import transaction
+
+PUSH_STATUS_LABELS = {
+    PushStatus.PENDING: _l("waiting to be sent"),
+    PushStatus.SENT: _l("sent"),
+    PushStatus.FAILED: _l("refused or failed"),
+    PushStatus.CANCELLED: _l("cancelled"),
+}
+PER_PAGE = 50
+
+
+def _render_record(state, identity_form, consent_form, status=200):
+    return render_template("dmp/shared_record.html", state=state, identity_form=identity_form,
+                           consent_form=consent_form, status_labels=STATUS_LABELS), status
+
+
+@bp.route("/patients/<int:patient_id>/shared-record", methods=["GET"])
+@login_required
+def shared_record(patient_id):
+    with transaction():
+        state = services.shared_record_state(current_user, patient_id)
+        form = IdentityForm(can_qualify=state.can_qualify, data={"ins": state.identity.ins} if state.identity else None)
+        return _render_record(state, form, ConsentForm())
+
+
+@bp.route("/patients/<int:patient_id>/shared-record/identity", methods=["POST"])
+@login_required
+def record_identity(patient_id):
+    with transaction():
+        state = services.shared_record_state(current_user, patient_id)
+    form = IdentityForm(can_qualify=state.can_qualify)
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.record_identity(current_user, patient_id, ins=form.ins.data, status=form.status.data)
+        except CarnetError as error:
+            if error.status not in (403, 422):
+                raise
+            show_errors(form, error)
+        else:
+            flash(_l("The INS is recorded."), "success")
+            return redirect(url_for("dmp.shared_record", patient_id=patient_id))
+    with transaction():
+        return _render_record(services.shared_record_state(current_user, patient_id), form, ConsentForm(), 422)
+
+
+@bp.route("/patients/<int:patient_id>/shared-record/consent", methods=["POST"])
+@login_required
+def record_consent(patient_id):
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with transaction():
+        services.record_consent(current_user, patient_id, consent=form.consent.data == "yes")
+    flash(_l("Your choice is recorded."), "success")
+    return redirect(url_for("dmp.shared_record", patient_id=patient_id))
+
+
+@bp.route("/admin/shared-record")
+@login_required
+def pushes():
+    status = request.args.get("status") or None
+    if status not in (None, *PushStatus):
+        status = None
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
+    with transaction():
+        result = services.list_pushes(current_user, status=status, page=page, per_page=PER_PAGE)
+        return render_template("dmp/pushes.html", result=result, status=status, labels=PUSH_STATUS_LABELS,
+                               statuses=list(PushStatus), action_form=PushActionForm())
+
+
+def _push_action(action, push_id):
+    if not PushActionForm().validate_on_submit():
+        abort(400)
+    try:
+        with transaction():
+            action(current_user, push_id)
+    except CarnetError as error:
+        if error.status != 409:
+            raise
+        flash(error.message, "error")
+    return redirect(url_for("dmp.pushes"))
+
+
+@bp.route("/admin/shared-record/<int:push_id>/retry", methods=["POST"])
+@login_required
+def retry_push(push_id):
+    return _push_action(services.retry_push, push_id)
+
+
+@bp.route("/admin/shared-record/<int:push_id>/cancel", methods=["POST"])
+@login_required
+def cancel_push(push_id):
+    return _push_action(services.cancel_push, push_id)
