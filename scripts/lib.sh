@@ -33,6 +33,14 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
+AXE_DIR="$PROJECT_ROOT/.venv/axe-core"
+
+ensure_axe() {
+  # axe-core (npm) for the accessibility checks of the browser tests, installed only when missing.
+  [ -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ] && return 0
+  npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" axe-core@4 >/dev/null
+}
+
 compile_translations() {
   python "$PROJECT_ROOT/scripts/i18n.py" compile
 }

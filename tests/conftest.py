@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(config, items):
     if TEST_DATABASE_URL:
         once = pytest.mark.skip(reason="end-to-end check run once, in the SQLite pass")
         for item in items:
-            if "sqlite_only" in item.keywords:
+            if "sqlite_only" in item.keywords or "browser" in item.keywords:
                 item.add_marker(once)
         return
     reason = pytest.mark.skip(reason="PostgreSQL-only behaviour; runs in the PostgreSQL pass")
