@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from config import INSTANCE_PATH, check_production_settings, load_settings
+from webapp.db import IdConverter
 from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -17,6 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     scheduler (that is `flask scheduler run`, or the embedded runner).
     """
     app = Flask(__name__, instance_path=str(INSTANCE_PATH))
+    app.url_map.converters["int"] = IdConverter
     app.config.update(load_settings())
     app.config.update(config or {})
     check_production_settings(app.config)

@@ -4,6 +4,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, registry
+from werkzeug.routing import IntegerConverter
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -57,3 +58,14 @@ def enum_type(enum_class: type) -> sa.Enum:
         enum_class, native_enum=False, length=30, validate_strings=True,
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs holds a database id: a number outside the id range
+    matches no route (404) instead of overflowing the database driver (500)."""
+
+    def __init__(self, map, *args, min=1, max=MAX_ID, **kwargs):
+        super().__init__(map, *args, min=min, max=max, **kwargs)

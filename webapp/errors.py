@@ -104,12 +104,26 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     return response
 
 
+def _field_paths(messages: dict, prefix: str = "") -> dict:
+    """marshmallow nests the messages of lists and nested objects
+    (`{"weekly": {"2": {"start": [...]}}}`); the API names each field by its
+    dotted path (`"weekly.2.start"`) so `fields` is always name -> messages."""
+    fields: dict = {}
+    for name, value in messages.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, dict):
+            fields.update(_field_paths(value, f"{path}."))
+        else:
+            fields.setdefault(path, []).extend(value if isinstance(value, list) else [value])
+    return fields
+
+
 def _flatten_webargs_messages(messages: dict) -> dict:
     """webargs nests messages by location (json, query, ...); the API does not."""
     fields: dict = {}
     for location_messages in messages.values():
         if isinstance(location_messages, dict):
-            fields.update(location_messages)
+            fields.update(_field_paths(location_messages))
         else:
             fields.setdefault("_request", []).extend(location_messages)
     return fields

@@ -88,6 +88,22 @@ def test_unknown_field_is_a_422_naming_it(client, patient_headers):
     assert "admin" in response.json["error"]["fields"]
 
 
+def test_errors_inside_lists_and_nested_objects_are_named_by_their_path(client, api_token):
+    practitioner = factories.make_practitioner()
+    body = {"weekly": [{"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 9, "start": "9h", "end": "12:00"}]}
+    response = client.put("/api/v1/practitioners/me/schedule", headers=api_token(practitioner.user), json=body)
+    assert_error(response, 422, "validation_error")
+    assert set(response.json["error"]["fields"]) == {"weekly.1.weekday", "weekly.1.start"}
+    assert all(isinstance(message, str) for messages in response.json["error"]["fields"].values()
+               for message in messages)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/appointments/2147483648", "/api/v1/appointments/0",
+                                  "/api/v1/billing/invoices/99999999999999999999999/pdf"])
+def test_an_id_outside_the_database_range_is_a_404(client, api_token, path):
+    assert_error(client.get(path, headers=api_token(factories.make_practitioner().user)), 404, "not_found")
+
+
 @pytest.mark.parametrize("authorization", [None, "Basic dXNlcjpwYXNz", "Bearer", "Bearer not-a-token", "token abc"])
 def test_missing_or_bad_credentials_are_a_401_with_bearer_challenge(client, authorization):
     headers = {"Authorization": authorization} if authorization else {}

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from webapp.accounts import services
-from webapp.accounts.models import ApiToken
+from webapp.accounts.models import ApiToken, Role
 from webapp.api.pagination import Sorting, list_query_schema
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -74,6 +74,30 @@ def test_out_of_range_paging_or_unknown_sort_is_a_422(client, account_with_token
     assert response.status_code == 422
     assert response.json["error"]["code"] == "validation_error"
     assert field in response.json["error"]["fields"]
+
+
+FEATURE_LISTS = {
+    "/api/v1/practitioners", "/api/v1/appointments", "/api/v1/patients/{patient_id}/notebook/entries",
+    "/api/v1/patients/{patient_id}/notebook/access-log", "/api/v1/billing/invoices",
+    "/api/v1/backoffice/subscriptions", "/api/v1/backoffice/invoices", "/api/v1/backoffice/failed-payments",
+}
+
+
+def test_every_paged_list_refuses_more_than_100_per_page(client, api_token):
+    spec = client.get("/api/v1/openapi.json").json
+    paged = {path: {p["name"]: p["schema"] for p in item["get"]["parameters"]}
+             for path, item in spec["paths"].items()
+             if any(p["name"] == "per_page" for p in item.get("get", {}).get("parameters", []))}
+    assert FEATURE_LISTS <= set(paged)
+    patient = factories.make_patient()
+    callers = [api_token(patient.account), api_token(factories.make_practitioner().user),
+               api_token(factories.make_staff(role=Role.ADMIN))]
+    for path, parameters in paged.items():
+        assert parameters["per_page"]["maximum"] == 100, path
+        url = path.replace("{patient_id}", str(patient.id))
+        statuses = {client.get(f"{url}?per_page=101", headers=headers).status_code for headers in callers}
+        # Some callers may be refused the list for their role; none is served it.
+        assert 422 in statuses and statuses <= {403, 422}, (path, statuses)
 
 
 def test_list_query_schema_combines_paging_sorting_and_filters():

@@ -3,11 +3,13 @@
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from tests import factories
 from tests.booking.factories import local_start, make_appointment, open_practice
 from webapp.booking.models import Appointment, AppointmentStatus, WaitlistStatus
 from webapp.extensions import db, limiter
+from webapp.notifications.models import Notification
 
 
 @pytest.fixture
@@ -296,6 +298,35 @@ def test_patient_books_for_a_relative_and_sees_it(client, api_token, practice, p
     stranger = factories.make_patient()
     assert_error(client.post("/api/v1/appointments", headers=headers,
                              json=booking_body(practitioner, reason, local_start(3), patient_id=stranger.id)), 404)
+
+
+def test_a_retried_booking_with_the_same_idempotency_key_answers_the_first_booking_and_books_nothing_more(
+        client, api_token, practice, patient):
+    practitioner, reason = practice
+    headers = api_token(patient.account) | {"Idempotency-Key": "5f0c7a8e-3b1d-4c2a-9a57-1d2e3f4a5b6c"}
+    body = booking_body(practitioner, reason, local_start(2), message="Renouvellement d'ordonnance")
+    first = client.post("/api/v1/appointments", headers=headers, json=body)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    notifications = db.session.scalar(sa.select(sa.func.count()).select_from(Notification))
+    retry = client.post("/api/v1/appointments", headers=headers, json=body)
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json == first.json
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == notifications
+    # Without the key, the same request is a second booking attempt, refused.
+    assert_error(client.post("/api/v1/appointments", headers=api_token(patient.account), json=body),
+                 409, "slot_unavailable")
+
+
+def test_an_idempotency_key_reused_for_another_booking_is_refused_and_books_nothing(
+        client, api_token, practice, patient):
+    practitioner, reason = practice
+    headers = api_token(patient.account) | {"Idempotency-Key": "a-key-for-one-booking"}
+    assert client.post("/api/v1/appointments", headers=headers,
+                       json=booking_body(practitioner, reason, local_start(2))).status_code == 201
+    other = client.post("/api/v1/appointments", headers=headers, json=booking_body(practitioner, reason, local_start(3)))
+    assert_error(other, 422, "idempotency_key_reused")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
 
 
 @pytest.mark.parametrize(("change", "status", "code", "field"), [

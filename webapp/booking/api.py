@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
+from webapp.api.idempotency import idempotent
 from webapp.api.pagination import page_schema, paginate
 from webapp.billing.services import is_bookable
 from webapp.booking import ics, schemas, services
@@ -222,6 +223,7 @@ class AppointmentsView(MethodView):
         return paginate(statement, page=query["page"], per_page=query["per_page"])
 
     @bearer_required(Role.PATIENT, Role.PRACTITIONER, Role.STAFF)
+    @idempotent
     @limiter.limit(BOOKING_RATE_LIMIT)
     @blp.arguments(schemas.AppointmentCreateSchema)
     @blp.response(201, schemas.AppointmentSchema)
