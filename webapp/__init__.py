@@ -101,10 +101,14 @@ def register_blueprints(app: Flask) -> None:
 
 
 def connect_signal_receivers() -> None:
-    """The messages each feature's signals cause (booking → notifications)."""
+    """The messages each feature's signals cause (booking, billing, notebook → notifications)."""
+    from webapp.billing.notifications import connect_billing_notifications
     from webapp.booking.notifications import connect_booking_notifications
+    from webapp.notebook.notifications import connect_notebook_notifications
 
     connect_booking_notifications()
+    connect_billing_notifications()
+    connect_notebook_notifications()
 
 
 def register_cli(app: Flask) -> None:

@@ -6,9 +6,6 @@ app context, in a `transaction()` unless the job commits step by step
 itself (`transactional=False`), and at most once per due time even when two
 schedulers run by mistake. Adding a job is one line in `JOBS`, e.g.
 
-    Job("billing.issue_monthly_invoices", issue_monthly_invoices, cron(day=1, hour=6)),
-    Job("billing.apply_grace_period", apply_grace_period, cron(hour=7)),
-    Job("booking.expire_waitlist_offers", expire_waitlist_offers, every(minutes=5)),
     Job("dmp.push_documents", push_pending_documents, every(minutes=1), transactional=False),
 
 Appointment reminders need no job: they are outbox rows with a due time.
@@ -22,6 +19,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from webapp.api.idempotency import purge_expired_idempotency_keys
+from webapp.billing.jobs import apply_grace_period, issue_invoices
 from webapp.dmp.outbox import push_pending_documents
 from webapp.dmp.settings import connector_enabled
 from webapp.notifications.sender import send_due_notifications
@@ -60,6 +59,12 @@ JOBS: list[Job] = [
     Job("notifications.send_outbox", send_due_notifications, every(seconds=15), transactional=False),
     Job("dmp.push_documents", push_pending_documents, every(minutes=1), transactional=False,
         enabled=connector_enabled),
+    # Billing jobs commit one subscription at a time, so one failure does not undo the others.
+    # Periods start on each subscription's own anniversary day: a daily run issues every
+    # invoice on the day its period starts (a run on the 1st only would issue most of them late).
+    Job("billing.issue_invoices", issue_invoices, cron(hour=6), transactional=False),
+    Job("billing.apply_grace_period", apply_grace_period, cron(hour=7), transactional=False),
+    Job("api.purge_idempotency_keys", purge_expired_idempotency_keys, cron(hour=4)),
 ]
 
 

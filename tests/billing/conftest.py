@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.billing.stripe_standin import RunningStandIn
+from tests.notifications.conftest import smtp, smtp_server  # noqa: F401  (the real SMTP server fixtures)
 from webapp.extensions import db
 
 STRIPE_SECRET_KEY = "sk_test_carnet_standin"

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests import factories
+from tests.notifications.conftest import smtp, smtp_server  # noqa: F401  (the real SMTP server fixtures)
 from tests.notebook.factories import (
     make_attachment,
     make_entry,

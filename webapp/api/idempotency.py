@@ -148,7 +148,7 @@ def idempotent(view):
     return documented_errors(409, 422)(with_header(run_once))
 
 
-def purge_expired_idempotency_keys() -> int:
-    """Delete the keys past their lifetime (a daily job); returns how many."""
-    result = db.session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now_utc()))
+def purge_expired_idempotency_keys(now: dt.datetime | None = None) -> int:
+    """Delete the keys past their lifetime at `now` (a daily job); returns how many."""
+    result = db.session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at <= (now or now_utc())))
     return result.rowcount

@@ -410,6 +410,14 @@ def _open_invoices_condition():
     )
 
 
+def oldest_open_invoice(subscription: Subscription) -> Invoice | None:
+    """The subscription's oldest invoice neither paid nor credited."""
+    return db.session.scalar(
+        sa.select(Invoice).where(Invoice.subscription_id == subscription.id, _open_invoices_condition())
+        .order_by(Invoice.due_at, Invoice.id).limit(1)
+    )
+
+
 def subscriptions_to_check_for_grace(now: dt.datetime) -> list[int]:
     """Subscriptions the grace-period job must look at: past due ones, manual
     ones with an overdue invoice, Stripe trials that ended without a card."""

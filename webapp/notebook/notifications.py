@@ -1,0 +1,58 @@
+"""Notebook's messages: receivers of `webapp.notebook.signals` that queue them in the writing transaction.
+
+The patient side hears them: the profile's own account, else every account
+acting for it (a parent for a child). The mails carry no health content:
+who acted and a link to Carnet, never an entry's text.
+"""
+
+import sqlalchemy as sa
+
+from webapp.accounts.models import PatientProfile, PatientProxy, User
+from webapp.crypto import decrypt
+from webapp.extensions import db
+from webapp.notebook import signals
+from webapp.notebook.models import EmergencyAccess, NotebookEntry
+from webapp.notifications import messages
+from webapp.urls import external_url
+
+
+def patient_side_accounts(patient: PatientProfile) -> list[User]:
+    """The profile's own account, else the accounts acting for it."""
+    if patient.account is not None:
+        return [patient.account]
+    return list(db.session.scalars(
+        sa.select(User).join(PatientProxy, PatientProxy.user_id == User.id)
+        .where(PatientProxy.patient_id == patient.id).order_by(User.id)
+    ))
+
+
+def on_emergency_access_granted(sender, *, grant: EmergencyAccess, **extra) -> None:
+    """Tell the patient side who opened the notebook, why, until when (a
+    security notice). A profile with no account is told at the email given
+    at the desk."""
+    recipients = [(user.email, user.locale, user.id) for user in patient_side_accounts(grant.patient)]
+    if not recipients and grant.patient.email:
+        recipients = [(grant.patient.email, None, None)]
+    for email, locale, user_id in recipients:
+        messages.notify_emergency_access(
+            key=f"emergency-access:{grant.id}:{user_id or 'profile'}", to=email, locale=locale,
+            practitioner_name=grant.practitioner.full_name, reason=decrypt(grant.reason).decode(),
+            granted_at=grant.granted_at, expires_at=grant.expires_at,
+            access_log_url=external_url("notebook.access_log", patient_id=grant.patient_id), user_id=user_id,
+        )
+
+
+def on_practitioner_entry_added(sender, *, entry: NotebookEntry, **extra) -> None:
+    """Tell the patient side a practitioner added to the notebook, with the link only."""
+    for user in patient_side_accounts(entry.patient):
+        messages.notify_notebook_entry(
+            key=f"notebook-entry:{entry.id}:{user.id}", to=user.email, locale=user.locale,
+            practitioner_name=entry.author_practitioner.full_name,
+            notebook_url=external_url("notebook.patient_notebook", patient_id=entry.patient_id), user_id=user.id,
+        )
+
+
+def connect_notebook_notifications() -> None:
+    """Connect the receivers (at app creation; connecting twice is harmless)."""
+    signals.emergency_access_granted.connect(on_emergency_access_granted)
+    signals.practitioner_entry_added.connect(on_practitioner_entry_added)
