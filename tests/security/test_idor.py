@@ -25,7 +25,7 @@ from tests.notebook.factories import make_attachment, make_entry, past
 from webapp.accounts.models import ApiToken
 from webapp.accounts.services import issue_api_token
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
-from webapp.booking.models import Absence, Appointment, AppointmentStatus, WaitlistEntry, WaitlistStatus
+from webapp.booking.models import Absence, Appointment, AppointmentStatus, WaitlistEntry
 from webapp.extensions import db
 from webapp.notebook.models import EntryMask, NotebookEntry, Revocation
 
