@@ -20,7 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_settings())
     app.config.update(config or {})
     check_production_settings(app.config)
+    from webapp.urls import DatabaseIdConverter
 
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
