@@ -22,7 +22,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_settings())
     app.config.update(config or {})
     check_production_settings(app.config)
-
     register_extensions(app)
     register_blueprints(app)
     connect_signal_receivers()

@@ -25,7 +25,7 @@ from tests.notebook.factories import make_attachment, make_entry, past
 from webapp.accounts.models import ApiToken
 from webapp.accounts.services import issue_api_token
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
-from webapp.booking.models import Absence, Appointment, AppointmentStatus, WaitlistEntry, WaitlistStatus
+from webapp.booking.models import Absence, Appointment, AppointmentStatus, WaitlistEntry
 from webapp.extensions import db
 from webapp.notebook.models import EntryMask, NotebookEntry, Revocation
 
@@ -215,3 +215,11 @@ def test_a_patient_is_refused_every_practitioner_and_back_office_route(app, clie
         for method in _methods(rule):
             response = _call(client, method, url, headers=headers if url.startswith("/api/") else None, csrf=csrf)
             assert response.status_code in (403, 404), (method, url, response.status_code)
+
+
+def test_ids_beyond_a_database_integer_are_not_found(client, api_token):
+    headers = api_token(factories.make_patient().account)
+    huge = 2**63
+    assert client.get(f"/api/v1/appointments/{huge}", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/appointments/{huge - 1}", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/appointments/{huge * 1000}/cancel", headers=headers, json={}).status_code == 404

@@ -13,7 +13,6 @@ import zipfile
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import ApiToken, PatientProfile, PatientProxy, Role, User
 from webapp.accounts.services import acting_patient_ids, revoke_all_api_tokens
@@ -38,7 +37,7 @@ from webapp.privacy.errors import UpcomingAppointments
 
 ARCHIVE_FORMAT_VERSION = 1
 # Never a valid argon2 hash: no password matches it again.
-CLOSED_PASSWORD_HASH = "!closed"
+CLOSED_PASSWORD_HASH = "!closed"  # nosec B105  # a marker that no password hash can equal, not a secret
 ACCESS_LOG_PAGE = 100
 
 
