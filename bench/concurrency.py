@@ -22,6 +22,7 @@ from webapp.db import now_utc
 from webapp.extensions import db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REQUEST_TIMEOUT = 120  # seconds; generous, the clients share the cores with the server
 
 
 def _free_port() -> int:
@@ -107,7 +108,8 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
                 http.headers["Authorization"] = f"Bearer {tokens[index]}"
                 for start in starts[:per_client]:
                     began = time.perf_counter()
-                    response = http.post(f"{base}/api/v1/appointments", json=_booking_body(world, practitioner_id, start))
+                    response = http.post(f"{base}/api/v1/appointments", json=_booking_body(world, practitioner_id, start),
+                                         timeout=REQUEST_TIMEOUT)
                     outcomes.append((response.status_code, time.perf_counter() - began))
             return outcomes
 
@@ -126,7 +128,7 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
             with requests.Session() as http:
                 for _ in range(per_health_client):
                     began = time.perf_counter()
-                    check(http.get(f"{base}/healthz").status_code == 200, "/healthz failed")
+                    check(http.get(f"{base}/healthz", timeout=REQUEST_TIMEOUT).status_code == 200, "/healthz failed")
                     durations.append(time.perf_counter() - began)
             return durations
 
@@ -146,7 +148,8 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
                 body = _booking_body(world, race_pid, start)
                 headers = {"Authorization": f"Bearer {tokens[index]}"}
                 barrier.wait()
-                return requests.post(f"{base}/api/v1/appointments", json=body, headers=headers).status_code
+                return requests.post(f"{base}/api/v1/appointments", json=body, headers=headers,
+                                     timeout=REQUEST_TIMEOUT).status_code
 
             statuses, took = _run_clients(size.race_clients, contender)
             check(sorted(statuses) == [201] + [409] * (size.race_clients - 1),

@@ -25,7 +25,7 @@ from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notebook.models import EntryKind, NotebookEntry
 
-PASSWORD = "bench-password-42"
+PASSWORD = "bench-password-42"  # nosec B105  # the benchmark's throwaway accounts
 PARIS = ZoneInfo("Europe/Paris")
 OPENING = {weekday: [(dt.time(9), dt.time(12)), (dt.time(14), dt.time(18))] for weekday in range(5)}
 REASON_MINUTES = 15
