@@ -4,8 +4,11 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.audit.factories import log_in
-from tests.dmp.factories import CORSICAN_NIR, VALID_NIR, WRONG_KEY_NIR, set_identity
+from tests.conftest import csrf_token_of
+from tests.dmp.factories import CORSICAN_NIR, VALID_NIR, WRONG_KEY_NIR, pushable_patient, set_identity, write
 from tests.notebook.factories import make_treating_practitioner
+from webapp.db import now_utc
+from webapp.dmp import outbox
 from webapp.dmp.models import ConsentRecord, IdentityStatus, PatientIdentity
 from webapp.extensions import db
 
@@ -66,3 +69,19 @@ def test_anyone_else_gets_404(dmp, dmp_client, dmp_form_post):
     patient = factories.make_patient()
     log_in(dmp_form_post, factories.make_practitioner().user)
     assert dmp_client.get(f"/patients/{patient.id}/shared-record").status_code == 404
+
+
+def test_the_notebook_shows_each_pushed_entrys_status_to_patient_and_practitioner(dmp, dmp_app, recipient):
+    patient, practitioner = pushable_patient()
+    entry = write(practitioner.user, patient)
+    outbox.push_pending_documents(now_utc())
+    for user in (patient.account, practitioner.user):
+        client = dmp_app.test_client()
+
+        def form_post(url, data, *, page=None):
+            return client.post(url, data={**data, "csrf_token": csrf_token_of(client.get(page or url).get_data(
+                as_text=True))})
+
+        log_in(form_post, user)
+        html = client.get(f"/patients/{patient.id}/notebook/entries/{entry.id}").get_data(as_text=True)
+        assert "Dossier de santé partagé : envoyé" in html

@@ -32,4 +32,5 @@ def init_dmp(app: Flask) -> list:
     app.register_blueprint(bp)
     entry_added.connect(_enqueue_on_entry_added, sender=app, weak=False)
     app.extensions[ENTRY_STATUS_EXTENSION] = services.push_status
+    app.jinja_env.globals["shared_record_status_text"] = views.push_status_text
     return [api.blp]

@@ -30,6 +30,10 @@ class Delivery:
     retry_after_seconds: int | None = None
 
 
+def _timeout(config: Mapping) -> float:
+    return float(config["CARNET_DMP_TIMEOUT_SECONDS"])
+
+
 class _TokenCache:
     """OAuth2 client-credentials tokens of this process, by token URL and client id."""
 
@@ -46,8 +50,9 @@ class _TokenCache:
         form = {"grant_type": "client_credentials"}
         if config.get("CARNET_DMP_SCOPE"):
             form["scope"] = config["CARNET_DMP_SCOPE"]
-        response = requests.post(key[0], data=form, auth=(key[1], config["CARNET_DMP_CLIENT_SECRET"]),
-                                 timeout=config["CARNET_DMP_TIMEOUT_SECONDS"])
+        with requests.Session() as http:
+            response = http.post(key[0], data=form, auth=(key[1], config["CARNET_DMP_CLIENT_SECRET"]),
+                                 timeout=_timeout(config))
         response.raise_for_status()
         body = response.json()
         lifetime = max(0, int(body.get("expires_in", 300)) - TOKEN_MARGIN_SECONDS)
@@ -80,8 +85,9 @@ def _retry_after(response: requests.Response) -> int | None:
 def _post(bundle: dict, config: Mapping) -> Delivery:
     try:
         headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, **_authorization(config)}
-        response = requests.post(config["CARNET_DMP_ENDPOINT"], data=json.dumps(bundle), headers=headers,
-                                 timeout=config["CARNET_DMP_TIMEOUT_SECONDS"], allow_redirects=False)
+        with requests.Session() as http:
+            response = http.post(config["CARNET_DMP_ENDPOINT"], data=json.dumps(bundle), headers=headers,
+                                 timeout=_timeout(config), allow_redirects=False)
     except (requests.RequestException, ValueError, KeyError) as error:
         return Delivery(False, retryable=True, error=f"network: {type(error).__name__}")
     if 200 <= response.status_code < 300:

@@ -20,6 +20,12 @@ PUSH_STATUS_LABELS = {
 PER_PAGE = 50
 
 
+def push_status_text(entry) -> str | None:
+    """The line an entry shows about its push, None when it is not pushed."""
+    status = services.push_status(entry.id)
+    return str(_l("Shared health record: %(status)s", status=PUSH_STATUS_LABELS[status])) if status else None
+
+
 def _render_record(state, identity_form, consent_form, status=200):
     return render_template("dmp/shared_record.html", state=state, identity_form=identity_form,
                            consent_form=consent_form, status_labels=STATUS_LABELS), status
