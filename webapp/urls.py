@@ -8,7 +8,6 @@ from flask import current_app, has_request_context, url_for
 # Browsers drop tabs and newlines inside URLs and read "\" as "/", so
 # "/\t/evil.example" or "/\\evil.example" would leave the site.
 _UNSAFE_CHARACTERS = re.compile(r"[\x00-\x20\x7f\\]")
-# The largest value of a signed 64-bit column (PostgreSQL BIGINT, SQLite INTEGER).
 
 
 def safe_next_url(target: str | None, fallback: str) -> str:
