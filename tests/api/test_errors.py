@@ -76,10 +76,25 @@ def test_json_media_type_with_charset_or_suffix_is_accepted(client, patient_head
         assert response.status_code == 201, response.json
 
 
-def test_empty_body_on_a_json_endpoint_is_a_field_error(client, patient_headers):
+def test_missing_body_where_one_is_required_is_a_400(client, patient_headers):
     response = client.post("/api/v1/me/relatives", headers=patient_headers)
+    assert_error(response, 400, "malformed_request")
+
+
+def test_empty_object_is_a_field_error_naming_the_required_fields(client, patient_headers):
+    response = client.post("/api/v1/me/relatives", headers=patient_headers, json={})
     assert_error(response, 422, "validation_error")
     assert {"first_name", "last_name", "birth_date"} <= set(response.json["error"]["fields"])
+
+
+@pytest.mark.parametrize("body", [{"returning_patients": 0}, {"new_patients": "true"}, {"price_cents": 30.5},
+                                  {"duration_minutes": "30"}], ids=["0 for false", "string", "float", "numeric string"])
+def test_json_values_of_the_wrong_type_are_refused_not_coerced(client, api_token, body):
+    headers = api_token(factories.make_practitioner().user)
+    reason = {"label": "Consultation", "duration_minutes": 30, "price_cents": 3000}
+    response = client.post("/api/v1/practitioners/me/visit-reasons", headers=headers, json=reason | body)
+    assert_error(response, 422, "validation_error")
+    assert set(body) == set(response.json["error"]["fields"])
 
 
 def test_unknown_field_is_a_422_naming_it(client, patient_headers):

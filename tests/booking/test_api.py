@@ -154,6 +154,8 @@ def test_visit_reason_crud_archives_instead_of_deleting(client, api_token):
     ({"mode": "telepathy"}, "mode"),
     ({"label": ""}, "label"),
     ({"new_patients": False, "returning_patients": False}, "new_patients"),
+    ({"returning_patients": 0}, "returning_patients"),
+    ({"new_patients": "yes"}, "new_patients"),
 ])
 def test_visit_reason_bad_input_is_422(client, api_token, body, field):
     headers = api_token(factories.make_practitioner().user)
@@ -201,14 +203,15 @@ def test_schedule_round_trip(client, api_token):
     ({"weekly": [{"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 0, "start": "11:30", "end": "13:00"}]},
      "weekly"),
     ({"weekly": [{"weekday": 0, "start": "12:00", "end": "09:00"}]}, "weekly"),
-    ({"weekly": [{"weekday": 9, "start": "09:00", "end": "12:00"}]}, "weekly"),
-    ({"weekly": [{"weekday": 0, "start": "9h", "end": "12:00"}]}, "weekly"),
+    ({"weekly": [{"weekday": 9, "start": "09:00", "end": "12:00"}]}, "weekly.0.weekday"),
+    ({"weekly": [{"weekday": 0, "start": "9h", "end": "12:00"}]}, "weekly.0.start"),
     ({"timezone": "Europe/Atlantis"}, "timezone"),
     ({"buffer_minutes": -10}, "buffer_minutes"),
     ({"min_notice_minutes": -1}, "min_notice_minutes"),
     ({"horizon_days": 0}, "horizon_days"),
     ({"cancellation_deadline_hours": -1}, "cancellation_deadline_hours"),
     ({"slot_step_minutes": 7}, "slot_step_minutes"),
+    ({"closed_on_public_holidays": 0}, "closed_on_public_holidays"),
 ])
 def test_schedule_bad_input_is_422_and_nothing_changes(client, api_token, change, field):
     headers = api_token(factories.make_practitioner().user)

@@ -14,6 +14,7 @@ from webapp.errors import MalformedRequest, UnsupportedMediaType
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 NOT_AN_OBJECT = _l("The request body must be a JSON object.")
+BODY_REQUIRED = _l("This request needs a JSON body.")
 
 
 def _operation_function(endpoint: str | None, method: str):
@@ -24,11 +25,11 @@ def _operation_function(endpoint: str | None, method: str):
     return view
 
 
-def declares_json_body(endpoint: str | None, method: str) -> bool:
-    """Whether the operation reads a JSON body (flask-smorest `arguments`, location json)."""
+def _json_body_parameter(endpoint: str | None, method: str) -> dict | None:
+    """The operation's JSON body declaration (flask-smorest `arguments`, location json), if any."""
     operation = _operation_function(endpoint, method)
     parameters = getattr(operation, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return any(parameter.get("in") == "json" for parameter in parameters)
+    return next((parameter for parameter in parameters if parameter.get("in") == "json"), None)
 
 
 def _has_body() -> bool:
@@ -41,10 +42,15 @@ def _refuse_constant(name: str):
 
 def check_json_body() -> None:
     """Refuse a non-JSON media type (415) and malformed or non-object JSON (400)."""
-    if request.method not in JSON_BODY_METHODS or not declares_json_body(request.endpoint, request.method):
+    if request.method not in JSON_BODY_METHODS:
+        return
+    declared = _json_body_parameter(request.endpoint, request.method)
+    if declared is None:
         return
     if not request.mimetype and not _has_body():
-        return  # no body at all: the schema decides whether fields are required
+        if declared.get("required", True):
+            raise MalformedRequest(BODY_REQUIRED)
+        return
     if not request.is_json:
         raise UnsupportedMediaType()
     if not _has_body():

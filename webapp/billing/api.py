@@ -67,7 +67,7 @@ def _page_url(endpoint: str) -> str:
 
 @blp.route("/billing/checkout", methods=["POST"])
 @bearer_required(Role.PRACTITIONER)
-@blp.arguments(schemas.CheckoutInputSchema)
+@blp.arguments(schemas.CheckoutInputSchema, required=False)
 @blp.response(200, schemas.RedirectSchema)
 @documented_errors(404, 409, 422)
 def start_checkout(data):

@@ -147,7 +147,7 @@ class CreditNoteInputSchema(ma.Schema):
 
 
 class ClinicSubscriptionInputSchema(ma.Schema):
-    clinic_id = ma.fields.Integer(required=True, validate=validate.Range(min=1), metadata={"example": 2})
+    clinic_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1), metadata={"example": 2})
 
 
 class MetricsSchema(ma.Schema):

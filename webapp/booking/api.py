@@ -260,7 +260,7 @@ def appointment_ics(appointment_id):
 
 @blp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
 @bearer_required()
-@blp.arguments(schemas.CancelSchema)
+@blp.arguments(schemas.CancelSchema, required=False)
 @blp.response(200, schemas.AppointmentSchema)
 @documented_errors(404, 409, 422)
 def cancel_appointment(data, appointment_id):

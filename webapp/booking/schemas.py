@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from webapp.accounts.specialties import SPECIALTIES
+from webapp.api.fields import JsonBoolean
 from webapp.api.pagination import PaginationQuerySchema
 from webapp.booking.models import AppointmentStatus, VisitMode
 
@@ -77,12 +78,12 @@ class SlotsSchema(ma.Schema):
 class VisitReasonInputSchema(ma.Schema):
     label = ma.fields.String(required=True, validate=validate.Length(min=1, max=120),
                              metadata={"example": "Consultation de suivi"})
-    duration_minutes = ma.fields.Integer(required=True, validate=validate.Range(min=5, max=480),
+    duration_minutes = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=5, max=480),
                                          metadata={"example": 20})
-    price_cents = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000),
+    price_cents = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10_000_000),
                                     metadata={"example": 3000})
-    new_patients = ma.fields.Boolean(load_default=True, metadata={"example": True})
-    returning_patients = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    new_patients = JsonBoolean(load_default=True, metadata={"example": True})
+    returning_patients = JsonBoolean(load_default=True, metadata={"example": True})
     mode = ma.fields.String(load_default=VisitMode.IN_PERSON.value,
                             validate=validate.OneOf([m.value for m in VisitMode]),
                             metadata={"example": VisitMode.IN_PERSON.value})
@@ -100,7 +101,7 @@ class VisitReasonsSchema(ma.Schema):
 
 
 class WeeklyRangeSchema(ma.Schema):
-    weekday = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=6),
+    weekday = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=6),
                                 metadata={"description": "Monday 0 ... Sunday 6", "example": 0})
     start = ma.fields.Time(required=True, format="%H:%M", metadata={"example": "09:00"})
     end = ma.fields.Time(required=True, format="%H:%M", metadata={"example": "12:00"})
@@ -117,16 +118,19 @@ class ScheduleSchema(ma.Schema):
     timezone = ma.fields.String(load_default="Europe/Paris", validate=_known_timezone,
                                 metadata={"description": "An IANA timezone name.", "example": "Europe/Paris"})
     weekly = ma.fields.List(ma.fields.Nested(WeeklyRangeSchema), required=True, validate=validate.Length(max=100))
-    min_notice_minutes = ma.fields.Integer(load_default=120, validate=validate.Range(min=0, max=30 * 24 * 60),
+    min_notice_minutes = ma.fields.Integer(strict=True, load_default=120,
+                                           validate=validate.Range(min=0, max=30 * 24 * 60),
                                            metadata={"example": 120})
-    horizon_days = ma.fields.Integer(load_default=90, validate=validate.Range(min=1, max=365),
+    horizon_days = ma.fields.Integer(strict=True, load_default=90, validate=validate.Range(min=1, max=365),
                                      metadata={"example": 90})
-    buffer_minutes = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=240),
+    buffer_minutes = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=240),
                                        metadata={"example": 5})
-    cancellation_deadline_hours = ma.fields.Integer(load_default=24, validate=validate.Range(min=0, max=30 * 24),
+    cancellation_deadline_hours = ma.fields.Integer(strict=True, load_default=24,
+                                                    validate=validate.Range(min=0, max=30 * 24),
                                                     metadata={"example": 24})
-    closed_on_public_holidays = ma.fields.Boolean(load_default=True, metadata={"example": True})
-    slot_step_minutes = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=5, max=480),
+    closed_on_public_holidays = JsonBoolean(load_default=True, metadata={"example": True})
+    slot_step_minutes = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                          validate=validate.Range(min=5, max=480),
                                           metadata={"description": "Grid step; null follows each reason's duration.",
                                                     "example": None})
 
@@ -180,10 +184,10 @@ class AppointmentSchema(ma.Schema):
 
 
 class AppointmentCreateSchema(ma.Schema):
-    practitioner_id = _id(7)
-    visit_reason_id = _id(12)
+    practitioner_id = _id(7, strict=True)
+    visit_reason_id = _id(12, strict=True)
     start = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-03T09:30:00+01:00"})
-    patient_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={
+    patient_id = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), metadata={
         "description": "Defaults to the caller's own profile.", "example": 41})
     message = ma.fields.String(validate=validate.Length(max=1000),
                                metadata={"example": "Renouvellement d'ordonnance"})
@@ -214,11 +218,11 @@ class AgendaSchema(ma.Schema):
 
 
 class WaitlistInputSchema(ma.Schema):
-    practitioner_id = _id(7)
-    visit_reason_id = _id(12)
+    practitioner_id = _id(7, strict=True)
+    visit_reason_id = _id(12, strict=True)
     before = ma.fields.AwareDateTime(required=True, metadata={
         "description": "The patient wants a slot before this.", "example": "2026-12-10T00:00:00+01:00"})
-    patient_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"example": 41})
+    patient_id = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), metadata={"example": 41})
 
 
 class WaitlistEntrySchema(ma.Schema):

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from webapp.api.fields import JsonBoolean
 from webapp.api.pagination import PaginationQuerySchema, page_schema
 from webapp.dmp.models import IdentityStatus, PushStatus
 
@@ -26,7 +27,7 @@ class IdentitySchema(ma.Schema):
 
 
 class ConsentInputSchema(ma.Schema):
-    consent = ma.fields.Boolean(required=True, metadata={"example": True})
+    consent = JsonBoolean(required=True, metadata={"example": True})
 
 
 class ConsentSchema(ma.Schema):
