@@ -6,7 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.billing.factories import make_subscription
 from tests.booking.factories import local_start, make_appointment, open_practice
+from webapp.billing.models import SubscriptionStatus
 from webapp.booking.models import Appointment, AppointmentStatus, WaitlistStatus
 from webapp.extensions import db, limiter
 from webapp.notifications.models import Notification
@@ -57,14 +59,13 @@ def test_search_filters_and_gives_next_availability(client):
     assert by_postcode["items"][0]["next_available"] is None
 
 
-def test_search_hides_practitioners_not_bookable_online(client, monkeypatch):
-    from webapp.booking import services
-
+def test_search_hides_practitioners_whose_subscription_is_suspended(client):
     shown, _ = open_practice(factories.make_practitioner(city="Lille"))
     hidden, _ = open_practice(factories.make_practitioner(city="Lille"))
-    # Billing's SQL condition for "suspended": here, only `hidden` is.
-    monkeypatch.setattr(services, "bookable_condition", lambda column: column != hidden.id)
+    make_subscription(shown)
+    make_subscription(hidden, status=SubscriptionStatus.SUSPENDED)
     assert [item["id"] for item in client.get("/api/v1/practitioners?city=Lille").json["items"]] == [shown.id]
+    assert client.get(f"/api/v1/practitioners/{hidden.id}").json["bookable"] is False
 
 
 def test_search_refuses_bad_parameters(client):
@@ -384,14 +385,15 @@ def test_desk_booking_through_the_api(client, api_token, practice, patient):
                              json=booking_body(practitioner, reason, local_start(3), patient_id=patient.id)), 403)
 
 
-def test_non_bookable_practitioner_is_409_online(client, api_token, practice, patient, monkeypatch):
-    from webapp.booking import services
-
+def test_suspended_practitioner_is_409_online_but_bookable_at_the_desk(client, api_token, practice, patient):
     practitioner, reason = practice
-    # Billing's answer for a suspended subscription.
-    monkeypatch.setattr(services, "is_bookable", lambda practitioner_id: False)
+    make_subscription(practitioner, status=SubscriptionStatus.SUSPENDED)
     assert_error(client.post("/api/v1/appointments", headers=api_token(patient.account),
                              json=booking_body(practitioner, reason, local_start(2))), 409, "practitioner_not_bookable")
+    assert not db.session.scalars(sa.select(Appointment)).all()
+    desk = client.post("/api/v1/appointments", headers=api_token(practitioner.user),
+                       json=booking_body(practitioner, reason, local_start(2), patient_id=patient.id))
+    assert desk.status_code == 201 and desk.json["booked_at_desk"]
 
 
 def test_appointment_is_404_for_strangers(client, api_token, practice, patient):

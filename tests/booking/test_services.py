@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.billing.factories import make_subscription
 from tests.booking.factories import (
     PARIS,
     local_start,
@@ -14,6 +15,7 @@ from tests.booking.factories import (
     open_practice,
 )
 from webapp.accounts.models import Role
+from webapp.billing.models import SubscriptionStatus
 from webapp.booking import services, signals
 from webapp.booking.errors import (
     AppointmentNotActive,
@@ -344,10 +346,9 @@ def test_new_patient_only_reason_refuses_a_returning_patient_and_vice_versa(prac
     assert book(practitioner, follow_up, local_start(3), patient.account).visit_reason_id == follow_up.id
 
 
-def test_non_bookable_practitioner_refuses_online_booking_but_not_the_desk(practice, patient, monkeypatch):
+def test_suspended_practitioner_refuses_online_booking_but_not_the_desk(practice, patient):
     practitioner, reason = practice
-    # Billing decides bookability; here it says "suspended".
-    monkeypatch.setattr(services, "is_bookable", lambda practitioner_id: False)
+    make_subscription(practitioner, status=SubscriptionStatus.SUSPENDED)
     with pytest.raises(NotBookableOnline):
         book(practitioner, reason, local_start(2), patient.account)
     assert services.available_slots(practitioner.id, reason.id, dt.date.today(), dt.date.today()) == []

@@ -6,6 +6,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
+from tests import factories
 from tests.booking.factories import make_appointment
 from tests.conftest import csrf_token_of
 from tests.notebook.conftest import ACTORS
@@ -174,6 +175,39 @@ def test_practitioner_writes_during_the_visit(client, world, login, form_post):
     assert response.status_code == 302
     entry = db.session.scalar(sa.select(NotebookEntry).order_by(NotebookEntry.id.desc()))
     assert entry.appointment_id == visit.id and entry.author_practitioner_id == world.treating.id
+
+
+def _agenda_page(client, appointment) -> str:
+    response = client.get(f"/agenda/appointments/{appointment.id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_agenda_appointment_page_links_to_writing_once_the_visit_has_begun(client, world, login):
+    visit = make_appointment(world.treating, world.patient, past(0) - dt.timedelta(minutes=10))
+    upcoming = make_appointment(world.treating, world.patient, past(0) + dt.timedelta(days=3))
+    login(world.users["treating"])
+    page = _agenda_page(client, visit)
+    write_url = P.format(pid=world.patient.id) + f"/new?appointment_id={visit.id}"
+    assert f'href="{write_url}">Écrire dans le carnet</a>' in page
+    assert f'href="{P.format(pid=world.patient.id)}">Ouvrir le carnet</a>' in page
+    assert "Cette entrée sera rattachée à la consultation." in client.get(write_url).get_data(as_text=True)
+    later = _agenda_page(client, upcoming)
+    assert "Ouvrir le carnet" in later and "Écrire dans le carnet" not in later
+
+
+def test_agenda_offers_no_notebook_to_a_revoked_practitioner(client, world, login):
+    visit = make_appointment(world.revoked, world.patient, past(0) - dt.timedelta(minutes=10))
+    login(world.users["revoked"])
+    assert "le carnet" not in _agenda_page(client, visit)
+
+
+def test_agenda_offers_no_notebook_to_clinic_staff(client, world, login):
+    clinic = factories.make_clinic()
+    visit = make_appointment(factories.make_practitioner(clinic=clinic), world.patient,
+                             past(0) - dt.timedelta(minutes=10))
+    login(factories.make_staff(clinic=clinic))
+    assert "le carnet" not in _agenda_page(client, visit)
 
 
 def test_writing_for_another_practitioners_visit_is_refused_on_the_form(client, world, login, form_post):

@@ -17,6 +17,7 @@ from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
 from webapp.billing.services import is_bookable
+from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking import bp, forms, ics, services
 from webapp.booking.errors import SlotUnavailable
 from webapp.booking.models import AppointmentStatus, VisitMode
@@ -348,7 +349,7 @@ def agenda_appointment(appointment_id: int):
     return render_template(
         "booking/agenda_appointment.html", appointment=appointment, timezone=_timezone_of(appointment.practitioner_id),
         now=now_utc(), cancel_form=forms.PractitionerCancelForm(), mark_form=forms.EmptyForm(),
-        statuses=AppointmentStatus,
+        statuses=AppointmentStatus, actions=appointment_actions(appointment, current_user),
     )
 
 

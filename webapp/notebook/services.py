@@ -248,6 +248,11 @@ def _validated_content(kind: EntryKind, title: str | None, body: str | None, dat
     return title or kinds.default_title(kind, clean_data), body, clean_data
 
 
+def visit_has_begun(appointment: Appointment) -> bool:
+    """Whether a practitioner may write in the notebook about this visit yet."""
+    return appointment.start_at <= now_utc() + VISIT_EARLY_TOLERANCE
+
+
 def _checked_appointment(access: NotebookAccess, appointment_id: int | None) -> int | None:
     if appointment_id is None:
         return None
@@ -259,7 +264,7 @@ def _checked_appointment(access: NotebookAccess, appointment_id: int | None) -> 
         or (access.practitioner_id is not None and appointment.practitioner_id != access.practitioner_id)
     ):
         raise InvalidAppointmentLink(fields={"appointment_id": [str(InvalidAppointmentLink.default_message)]})
-    if access.practitioner_id is not None and appointment.start_at > now_utc() + VISIT_EARLY_TOLERANCE:
+    if access.practitioner_id is not None and not visit_has_begun(appointment):
         message = str(_l("This visit has not started yet: write in the notebook during or after it."))
         raise InvalidAppointmentLink(message, fields={"appointment_id": [message]})
     return appointment.id

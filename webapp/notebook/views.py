@@ -10,8 +10,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from webapp.accounts.models import Role
+from webapp.accounts.models import Role, User
 from webapp.accounts.views import show_errors
+from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
+from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.errors import CarnetError
 from webapp.navigation import register_nav
 from webapp.notebook import bp, services
@@ -24,6 +26,24 @@ from webapp.transaction import transaction
 
 register_nav("notebook.my_notebook", _l("My notebook"), {Role.PATIENT}, order=30)
 register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30)
+
+
+def _agenda_actions(appointment: Appointment, user: User) -> list[AppointmentAction]:
+    """On the agenda's appointment page: open the notebook, and write in it once the visit has begun."""
+    try:
+        access = services.notebook_access(user, appointment.patient_id)
+    except CarnetError:
+        return []
+    actions = [AppointmentAction(_l("Open the notebook"),
+                                 url_for("notebook.patient_notebook", patient_id=appointment.patient_id))]
+    if access.can_write and appointment.status is not AppointmentStatus.CANCELLED \
+            and services.visit_has_begun(appointment):
+        actions.insert(0, AppointmentAction(_l("Write in the notebook"), url_for(
+            "notebook.new_entry", patient_id=appointment.patient_id, appointment_id=appointment.id), primary=True))
+    return actions
+
+
+register_appointment_actions(_agenda_actions)
 
 NOTEBOOK = "/patients/<int:patient_id>/notebook"
 ACTION_LABELS = {
