@@ -41,11 +41,8 @@ def test_practitioner_writes_during_the_visit_and_the_patient_reads_masks_and_se
     page.locator(f"a[href$='/agenda/appointments/{current.id}']").click()
     page.wait_for_url(f"**/agenda/appointments/{current.id}")
     doctor.check("appointment")
-    write_link = page.locator(f"a[href*='/patients/{patient.id}/notebook/new']")
-    if write_link.count():
-        write_link.first.click()
-    else:  # the appointment page does not link to the notebook yet: same form, reached by its address
-        page.goto(f"/patients/{patient.id}/notebook/new?appointment_id={current.id}")
+    page.get_by_role("link", name=doctor.t("Write in the notebook")).click()
+    page.wait_for_url(f"**/patients/{patient.id}/notebook/new?appointment_id={current.id}")
     doctor.check("write-note")
     page.fill("#title", "Consultation du jour")
     page.fill("#body", "Tension 13/8. Revoir dans trois mois.")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from tests.booking.factories import make_appointment
 from tests.notebook.conftest import ACTORS
 from tests.notebook.factories import PDF_BYTES, PNG_BYTES, make_entry, past
+from webapp.accounts.models import ApiToken
 from webapp.booking.models import AppointmentStatus
 from webapp.extensions import db
 from webapp.notebook.models import AccessLogEntry, NotebookEntry
@@ -280,6 +281,16 @@ def test_export_formats(client, world, bearer):
     pdf = client.get(N.format(pid=world.patient.id) + "/export?format=pdf", headers=headers)
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert client.get(N.format(pid=world.patient.id) + "/export?format=xml", headers=headers).status_code == 422
+
+
+def test_export_needs_a_fresh_token(app, client, world, bearer):
+    headers = bearer(world.users["patient"])
+    token = db.session.scalar(sa.select(ApiToken).order_by(ApiToken.id.desc()))
+    token.created_at -= dt.timedelta(minutes=app.config["CARNET_REAUTH_MINUTES"] + 1)
+    db.session.commit()
+    response = client.get(N.format(pid=world.patient.id) + "/export?format=pdf", headers=headers)
+    assert response.status_code == 401 and response.json["error"]["code"] == "reauth_required"
+    assert client.get(N.format(pid=world.patient.id) + "/entries", headers=headers).status_code == 200
 
 
 def test_openapi_documents_the_notebook(client):

@@ -21,6 +21,8 @@ OK_ALL = {"patient": 200, "proxy": 200, "treating": 200, "masked": 200}
 ENTRY = {"patient": 200, "proxy": 200, "treating": 200, "masked": 404}
 PATIENT_SIDE_GET = {"patient": 200, "proxy": 200, "treating": 403, "masked": 403}
 PATIENT_SIDE_POST = {"patient": 302, "proxy": 302, "treating": 403, "masked": 403}
+# Exports first ask every signed-in user to confirm their credentials (see the re-authenticated matrix below).
+ASKS_THE_PASSWORD_AGAIN = {actor: 302 for actor in ACTORS if actor != "anonymous"}
 # (method, path, form data, expected status per actor); forms are posted with their CSRF token.
 PAGES = [
     ("GET", P, None, OK_ALL),
@@ -38,8 +40,8 @@ PAGES = [
     ("GET", P + "/sharing", None, PATIENT_SIDE_GET),
     ("POST", P + "/sharing", {}, PATIENT_SIDE_POST),
     ("GET", P + "/access-log", None, PATIENT_SIDE_GET),
-    ("GET", P + "/export.pdf", None, PATIENT_SIDE_GET),
-    ("GET", P + "/export.fhir", None, PATIENT_SIDE_GET),
+    ("GET", P + "/export.pdf", None, ASKS_THE_PASSWORD_AGAIN),
+    ("GET", P + "/export.fhir", None, ASKS_THE_PASSWORD_AGAIN),
     ("POST", P + "/emergency", {"reason": "Patient inconscient aux urgences"},
      {"patient": 404, "proxy": 404, "treating": 200, "masked": 200, "unrelated": 302, "staff": 404,
       "other_patient": 404}),
@@ -71,8 +73,26 @@ def test_page_authorization_matrix(client, world, login, actor, method, path, fo
     assert response.status_code == expected, response.get_data(as_text=True)[:500]
     if expected == 302 and actor == "anonymous":
         assert "/login" in response.headers["Location"]
+    if allowed is ASKS_THE_PASSWORD_AGAIN and actor != "anonymous":
+        assert response.headers["Location"].startswith("/account/confirm?next=")
     if expected in (403, 404):
         assert "confidentiel" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("actor", [actor for actor in ACTORS if actor != "anonymous"])
+@pytest.mark.parametrize("export_format", ["pdf", "fhir"])
+def test_export_once_reauthenticated_follows_the_patient_side_rule(client, world, login, form_post, actor,
+                                                                     export_format):
+    user = world.users[actor]
+    login(user)
+    export_url = P.format(pid=world.patient.id) + f"/export.{export_format}"
+    confirmation = {"password": factories.PASSWORD} | (
+        {"code": factories.totp_now(user)} if user.role.requires_totp else {})
+    assert form_post(f"/account/confirm?next={export_url}", confirmation).headers["Location"] == export_url
+    response = client.get(export_url)
+    assert response.status_code == (REFUSED | PATIENT_SIDE_GET)[actor]
+    if response.status_code == 200:
+        assert response.headers["Cache-Control"].startswith("private")
 
 
 def test_my_notebook_goes_to_the_only_notebook_or_lists_them(client, world, login):

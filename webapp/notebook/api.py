@@ -12,6 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
+from webapp.accounts.sessions import reauth_required
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
 from webapp.crypto import decrypt
 from webapp.notebook import schemas, services
@@ -190,11 +191,15 @@ def emergency_access(data, patient_id):
 
 @blp.route(f"{NOTEBOOK}/export")
 @bearer_required()
+@reauth_required
 @blp.arguments(schemas.ExportQuerySchema, location="query")
 @blp.response(200, content_type="application/fhir+json", description="A FHIR R4 Bundle, or a PDF")
 @documented_errors(403, 404, 422)
 def export(query, patient_id):
-    """The whole notebook as a FHIR R4 Bundle (`format=fhir`) or a PDF (`format=pdf`), patient side only."""
+    """The whole notebook as a FHIR R4 Bundle (`format=fhir`) or a PDF (`format=pdf`), patient side only.
+
+    Needs a token issued within the last minutes (else 401 `reauth_required`:
+    ask for a new token with the credentials)."""
     with transaction():
         exported = services.export_notebook(current_api_user(), patient_id, query["format"])
     response = send_file(io.BytesIO(exported.content), mimetype=exported.mimetype, as_attachment=True,

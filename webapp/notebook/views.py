@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.accounts.models import Role, User
+from webapp.accounts.sessions import reauth_required
 from webapp.accounts.views import show_errors
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment, AppointmentStatus
@@ -282,6 +283,7 @@ def emergency_access(patient_id: int):
 
 @bp.route(f"{NOTEBOOK}/export.<any(pdf, fhir):export_format>")
 @login_required
+@reauth_required
 def export(patient_id: int, export_format: str):
     with transaction():
         exported = services.export_notebook(current_user, patient_id, export_format)
