@@ -1,7 +1,7 @@
 """Property-based fuzzing of the whole API with schemathesis, against the live app.
 
-Every operation of the OpenAPI document is exercised as a patient and as a
-practitioner: no 5xx, no response that breaks its own schema, no accepted
+Every operation of the OpenAPI document is exercised on the demo data, as a
+patient and as the practitioner who treats him: no 5xx, no response that breaks its own schema, no accepted
 request that the schema forbids (settings in schemathesis.toml). A bounded
 run (25 examples per operation, fixed seed) keeps the suite fast and
 repeatable; docs/api.md gives the command for a longer local run.
@@ -12,9 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from tests import factories
-from webapp.extensions import limiter
+from tests.api.schemathesis_hooks import PATIENT_ID
+from webapp.accounts.models import User
+from webapp.accounts.services import issue_api_token
+from webapp.demo import demo_email, seed_demo_world
+from webapp.extensions import db, limiter
+from webapp.transaction import transaction
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -35,21 +40,33 @@ def run_schemathesis(base_url: str, headers: dict, *options: str) -> subprocess.
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
-def _account(role: str):
-    if role == "patient":
-        patient = factories.make_patient()
-        factories.make_relative(patient.account)
-        return patient.account
-    return factories.make_practitioner().user
+# On the demo data: a patient with relatives, appointments and a full notebook,
+# and the practitioner who treats him; notebook operations use his profile.
+DEMO_ACCOUNTS = {"patient": ("Jean", "Girard"), "practitioner": ("Claire", "Martin")}
+
+
+def _demo_user(role: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.email == demo_email(*DEMO_ACCOUNTS[role])))
+
+
+def _on_demo_data(role: str) -> tuple[dict, int]:
+    """Seeds the demo world; the headers of the acting demo account and the
+    demo patient's profile id."""
+    with transaction():
+        seed_demo_world()
+        raw_token, _ = issue_api_token(_demo_user(role))
+    return {"Authorization": f"Bearer {raw_token}"}, _demo_user("patient").patient_profile.id
 
 
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("operations", OPERATION_GROUPS)
 @pytest.mark.parametrize("role", ["patient", "practitioner"])
-def test_every_operation_survives_fuzzing(live_server, api_token, monkeypatch, role, operations):
-    headers = api_token(_account(role))
+def test_every_operation_survives_fuzzing(live_server, monkeypatch, role, operations):
+    headers, patient_id = _on_demo_data(role)
     # Rate limits are tested on their own; here they would hide the logic behind them.
     monkeypatch.setattr(limiter, "enabled", False)
+    monkeypatch.setenv("SCHEMATHESIS_HOOKS", "tests.api.schemathesis_hooks")
+    monkeypatch.setenv(PATIENT_ID, str(patient_id))
     result = run_schemathesis(live_server, headers, *OPERATION_GROUPS[operations])
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
     assert "Tested: 0" not in result.stdout

@@ -216,6 +216,17 @@ def test_attachment_errors_are_clear(client, app, world, bearer, monkeypatch):
     assert request_too_large.status_code == 413 and request_too_large.json["error"]["code"]
 
 
+def test_an_upload_with_a_stray_form_field_is_refused_and_attaches_nothing(client, world, bearer):
+    headers = bearer(world.users["patient"])
+    url = N.format(pid=world.patient.id) + f"/entries/{world.entry.id}/attachments"
+    upload = _multipart(PNG_BYTES, "scan.png")
+    upload["data"]["owner"] = "someone-else"
+    response = client.post(url, headers=headers, **upload)
+    assert response.status_code == 422 and response.json["error"]["fields"] == {"owner": ["Champ inconnu."]}
+    assert len(client.get(N.format(pid=world.patient.id) + f"/entries/{world.entry.id}",
+                          headers=headers).json["attachments"]) == 1
+
+
 def test_measurements_endpoint(client, world, bearer):
     headers = bearer(world.users["treating"])
     make_entry(world.patient, kind="measurement", title="", data={

@@ -1,8 +1,9 @@
-"""Request bodies of JSON endpoints: JSON media type, valid JSON, an object.
+"""Request bodies: JSON media type, valid JSON, an object; uploads carry their files only.
 
 Checked before the handler for every operation that declares a JSON body,
 so a wrong body always gets a 400 or 415 in the error format rather than
-a 422 about missing fields, or a body silently read as empty.
+a 422 about missing fields, or a body silently read as empty; and for every
+upload, where a stray form field is refused as an unknown JSON field is.
 """
 
 import json
@@ -10,11 +11,12 @@ import json
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 
-from webapp.errors import MalformedRequest, UnsupportedMediaType
+from webapp.errors import InvalidInput, MalformedRequest, UnsupportedMediaType
 
-JSON_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 NOT_AN_OBJECT = _l("The request body must be a JSON object.")
 BODY_REQUIRED = _l("This request needs a JSON body.")
+UNKNOWN_FIELD = _l("Unknown field.")
 
 
 def _operation_function(endpoint: str | None, method: str):
@@ -25,11 +27,11 @@ def _operation_function(endpoint: str | None, method: str):
     return view
 
 
-def _json_body_parameter(endpoint: str | None, method: str) -> dict | None:
-    """The operation's JSON body declaration (flask-smorest `arguments`, location json), if any."""
-    operation = _operation_function(endpoint, method)
+def _body_parameter(location: str) -> dict | None:
+    """The operation's body declaration (flask-smorest `arguments`) at `location` (json, files), if any."""
+    operation = _operation_function(request.endpoint, request.method)
     parameters = getattr(operation, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return next((parameter for parameter in parameters if parameter.get("in") == "json"), None)
+    return next((parameter for parameter in parameters if parameter.get("in") == location), None)
 
 
 def _has_body() -> bool:
@@ -40,13 +42,18 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def check_json_body() -> None:
-    """Refuse a non-JSON media type (415) and malformed or non-object JSON (400)."""
-    if request.method not in JSON_BODY_METHODS:
+def check_request_body() -> None:
+    if request.method not in BODY_METHODS:
         return
-    declared = _json_body_parameter(request.endpoint, request.method)
-    if declared is None:
-        return
+    json_body = _body_parameter("json")
+    if json_body is not None:
+        _check_json_body(json_body)
+    elif _body_parameter("files") is not None and request.form:
+        raise InvalidInput(fields={name: [str(UNKNOWN_FIELD)] for name in request.form})
+
+
+def _check_json_body(declared: dict) -> None:
+    """Refuse a missing required body or malformed or non-object JSON (400), a non-JSON media type (415)."""
     if not request.mimetype and not _has_body():
         if declared.get("required", True):
             raise MalformedRequest(BODY_REQUIRED)

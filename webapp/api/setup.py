@@ -4,7 +4,7 @@ from flask import Flask
 from flask_smorest import Blueprint
 
 from webapp.api import models  # noqa: F401  (the idempotency table belongs to the schema)
-from webapp.api.body import check_json_body
+from webapp.api.body import check_request_body
 from webapp.api.docs import bp as docs_bp
 from webapp.api.openapi import OperationDocsPlugin
 from webapp.extensions import api, csrf
@@ -18,5 +18,5 @@ def register_api(app: Flask, blueprints: list[Blueprint]) -> None:
     for blueprint in blueprints:
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
-    app.before_request(check_json_body)
+    app.before_request(check_request_body)
     app.register_blueprint(docs_bp)

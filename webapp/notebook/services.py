@@ -651,6 +651,11 @@ def treated_patients(user: User) -> list[PatientProfile]:
     ))
 
 
+def check_export_allowed(user: User, patient_id: int) -> None:
+    """Refuse (404 or 403) whoever `export_notebook` would refuse, without exporting anything."""
+    _patient_side_access(user, patient_id)
+
+
 def export_notebook(user: User, patient_id: int, export_format: str) -> ExportFile:
     """The whole notebook, every version and file included, as a PDF or a
     FHIR R4 Bundle (JSON). Only the patient side exports."""

@@ -283,8 +283,14 @@ def emergency_access(patient_id: int):
 
 @bp.route(f"{NOTEBOOK}/export.<any(pdf, fhir):export_format>")
 @login_required
-@reauth_required
 def export(patient_id: int, export_format: str):
+    # Whoever may not export gets the 404 or 403 at once, not a password prompt first.
+    services.check_export_allowed(current_user, patient_id)
+    return _download_export(patient_id, export_format)
+
+
+@reauth_required
+def _download_export(patient_id: int, export_format: str):
     with transaction():
         exported = services.export_notebook(current_user, patient_id, export_format)
     response = send_file(io.BytesIO(exported.content), mimetype=exported.mimetype, as_attachment=True,
