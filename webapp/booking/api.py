@@ -30,11 +30,15 @@ CALENDAR_MIMETYPE = "text/calendar"
 @documented_errors(422)
 def search_practitioners(query):
     """Practitioners bookable online, by specialty, city, postcode and name, each
-    with its next available start."""
+    with its next available start; in name order, or soonest available first."""
     statement = services.search_practitioners(
         specialty=query.get("specialty"), city=query.get("city"), postcode=query.get("postcode"), text=query.get("q"))
-    page = paginate(statement, page=query["page"], per_page=query["per_page"])
-    next_available = services.next_available_starts([practitioner.id for practitioner in page["items"]])
+    if query["sort"] == "next_available":
+        page = services.search_page_by_next_available(statement, page=query["page"], per_page=query["per_page"])
+        next_available = page.pop("next_available")
+    else:
+        page = paginate(statement, page=query["page"], per_page=query["per_page"])
+        next_available = services.next_available_starts([practitioner.id for practitioner in page["items"]])
     page["items"] = [_summary(practitioner, next_available[practitioner.id]) for practitioner in page["items"]]
     return page
 

@@ -58,8 +58,9 @@ MAX_CANCELLATION_DEADLINE_HOURS = 30 * 24
 MAX_MESSAGE_LENGTH = 1000
 # Search looks for the next availability in widening windows (days ahead), so
 # a page of results costs the same few queries whatever its size.
-NEXT_AVAILABLE_WINDOWS = (7, 31, 92, 366)
+NEXT_AVAILABLE_WINDOWS = (1, 7, 31, 92, 366)
 FEED_PAST_DAYS = 30
+NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
 
 def _field_error(name: str, message) -> InvalidBookingData:
@@ -960,6 +961,26 @@ def search_practitioners(*, specialty: str | None = None, city: str | None = Non
             PractitionerProfile.last_name.icontains(word, autoescape=True),
         ))
     return statement.order_by(PractitionerProfile.last_name, PractitionerProfile.first_name, PractitionerProfile.id)
+
+
+def search_page_by_next_available(statement: sa.Select, *, page: int, per_page: int,
+                                  now: dt.datetime | None = None) -> dict:
+    """One page of a search's practitioners, soonest available first (those
+    with nothing free within their horizon last, name order between equals),
+    with each one's next available start in `next_available`.
+
+    Three steps whatever the number of results: the matching ids, the next
+    availability of all of them (a constant number of queries), the page's
+    profiles."""
+    ids = list(db.session.scalars(statement.with_only_columns(PractitionerProfile.id)))
+    next_available = next_available_starts(ids, now=now)
+    # sorted() is stable: equal availabilities keep the search's name order.
+    ordered = sorted(ids, key=lambda pid: (next_available[pid] is None, next_available[pid] or NEVER))
+    chosen = ordered[(page - 1) * per_page:page * per_page]
+    profiles = {profile.id: profile for profile in db.session.scalars(
+        sa.select(PractitionerProfile).where(PractitionerProfile.id.in_(chosen)))}
+    return {"items": [profiles[pid] for pid in chosen], "page": page, "per_page": per_page, "total": len(ids),
+            "next_available": {pid: next_available[pid] for pid in chosen}}
 
 
 # --- Calendar feed ---------------------------------------------------------------------
