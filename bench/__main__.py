@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from bench.concurrency import PROJECT_ROOT, concurrency_workload
 from bench.measure import Result
+from bench.search import search_workload
 from bench.workloads import SIZES, WORKLOADS
 from webapp import create_app
 from webapp.extensions import db
@@ -33,13 +34,16 @@ def make_app(database_url: str):
     return app
 
 
+ALL_WORKLOADS = WORKLOADS | {"B3": search_workload}
+
+
 def run_database(database_url: str, size, *, only: set[str] | None = None,
                  seed_value: int = 12) -> tuple[list[Result], str]:
     """Every workload (or those whose code is in `only`) on one database."""
     app = make_app(database_url)
     rng = random.Random(seed_value)  # nosec B311  # reproducible data sets, nothing secret
     results = []
-    for code, workload in WORKLOADS.items():
+    for code, workload in ALL_WORKLOADS.items():
         if only is None or code in only:
             results += workload(app, size, rng)
     with app.app_context():
@@ -77,8 +81,8 @@ def print_table(results: list[Result]) -> None:
 
 def _workload_codes(text: str) -> set[str]:
     codes = {code.strip().upper() for code in text.split(",") if code.strip()}
-    if not codes or codes - set(WORKLOADS):
-        raise argparse.ArgumentTypeError(f"choose among {', '.join(WORKLOADS)}")
+    if not codes or codes - set(ALL_WORKLOADS):
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(sorted(ALL_WORKLOADS))}")
     return codes
 
 
@@ -107,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         "size": size.name,
         "data_sets": {"b1_appointments": size.b1_appointments, "b2_bookings": size.b2_bookings,
                       "b2_concurrent_bookings": size.concurrent_bookings, "notebook_entries": size.notebook_entries,
-                      "notebook_series_points": size.notebook_series},
+                      "notebook_series_points": size.notebook_series,
+                      "b3_practitioners": size.b3_practitioners, "b3_appointments": size.b3_appointments},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "versions": {"carnet": _git_commit(), "python": platform.python_version(), "databases": databases,
                      **{name: metadata.version(name) for name in ("flask", "sqlalchemy", "psycopg", "gunicorn")}},
