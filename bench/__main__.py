@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from bench.concurrency import PROJECT_ROOT, concurrency_workload
 from bench.measure import Result
+from bench.search import search_workload
 from bench.workloads import SIZES, WORKLOADS
 from webapp import create_app
 from webapp.extensions import db
@@ -33,17 +34,23 @@ def make_app(database_url: str):
     return app
 
 
-def run_database(database_url: str, size, *, seed_value: int = 12) -> tuple[list[Result], str]:
+ALL_WORKLOADS = WORKLOADS | {"B3": search_workload}
+
+
+def run_database(database_url: str, size, *, only: set[str] | None = None,
+                 seed_value: int = 12) -> tuple[list[Result], str]:
+    """Every workload (or those whose code is in `only`) on one database."""
     app = make_app(database_url)
     rng = random.Random(seed_value)  # nosec B311  # reproducible data sets, nothing secret
     results = []
-    for workload in WORKLOADS:
-        results += workload(app, size, rng)
+    for code, workload in ALL_WORKLOADS.items():
+        if only is None or code in only:
+            results += workload(app, size, rng)
     with app.app_context():
         dialect = db.engine.dialect.name
         server = (db.session.scalar(sa.text("SHOW server_version")) if dialect == "postgresql"
                   else sqlite3.sqlite_version)
-    if dialect == "postgresql":
+    if dialect == "postgresql" and (only is None or "B2" in only):
         results += concurrency_workload(app, database_url, size)
     with app.app_context():
         db.engine.dispose()
@@ -72,6 +79,13 @@ def print_table(results: list[Result]) -> None:
             print(f"{'':44} {json.dumps(notes, ensure_ascii=False)}")
 
 
+def _workload_codes(text: str) -> set[str]:
+    codes = {code.strip().upper() for code in text.split(",") if code.strip()}
+    if not codes or codes - set(ALL_WORKLOADS):
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(sorted(ALL_WORKLOADS))}")
+    return codes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
@@ -79,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("PG_URL"),
                         help="an empty PostgreSQL database (bench/run starts a throwaway one)")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--only", type=_workload_codes, help="comma-separated workloads to run, e.g. B1,B3")
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     started = time.perf_counter()
@@ -87,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         urls = ([] if args.no_sqlite else [f"sqlite:///{folder}/bench.sqlite3"])
         urls += [args.postgres_url] if args.postgres_url else []
         for url in urls:
-            database_results, version = run_database(url, size)
+            database_results, version = run_database(url, size, only=args.only)
             print_table(database_results)  # each database's figures as soon as they exist
             results += database_results
             databases.append(version)
@@ -96,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         "size": size.name,
         "data_sets": {"b1_appointments": size.b1_appointments, "b2_bookings": size.b2_bookings,
                       "b2_concurrent_bookings": size.concurrent_bookings, "notebook_entries": size.notebook_entries,
-                      "notebook_series_points": size.notebook_series},
+                      "notebook_series_points": size.notebook_series,
+                      "b3_practitioners": size.b3_practitioners, "b3_appointments": size.b3_appointments},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "versions": {"carnet": _git_commit(), "python": platform.python_version(), "databases": databases,
                      **{name: metadata.version(name) for name in ("flask", "sqlalchemy", "psycopg", "gunicorn")}},

@@ -76,7 +76,7 @@ def peak_worker_rss_mb(master_pid: int) -> float:
     return max(peaks)
 
 
-def _run_clients(count: int, job) -> tuple[list, float]:
+def run_clients(count: int, job) -> tuple[list, float]:
     """Run `job(client_index)` in `count` threads at once; results and elapsed seconds."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=count) as pool:
@@ -113,7 +113,7 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
                     outcomes.append((response.status_code, time.perf_counter() - began))
             return outcomes
 
-        outcomes, elapsed = _run_clients(clients, book_distinct)
+        outcomes, elapsed = run_clients(clients, book_distinct)
         flat = [outcome for client in outcomes for outcome in client]
         check([status for status, _ in flat] == [201] * len(flat),
               f"B2 concurrent: answers {sorted({status for status, _ in flat})}")
@@ -132,7 +132,7 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
                     durations.append(time.perf_counter() - began)
             return durations
 
-        outcomes, elapsed = _run_clients(clients, health)
+        outcomes, elapsed = run_clients(clients, health)
         ceiling = Result("GET /healthz, gunicorn (ceiling)", "postgresql",
                          [took for client in outcomes for took in client], "bookings/s ≥ 20 % of this",
                          {"clients": clients, "workers": size.gunicorn_workers})
@@ -151,7 +151,7 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
                 return requests.post(f"{base}/api/v1/appointments", json=body, headers=headers,
                                      timeout=REQUEST_TIMEOUT).status_code
 
-            statuses, took = _run_clients(size.race_clients, contender)
+            statuses, took = run_clients(size.race_clients, contender)
             check(sorted(statuses) == [201] + [409] * (size.race_clients - 1),
                   f"B2 race: answers {sorted(statuses)}")
             rounds.append(took)

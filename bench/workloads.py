@@ -49,20 +49,27 @@ class Size:
     race_clients: int
     race_rounds: int
     gunicorn_workers: int
+    b3_practitioners: int
+    b3_cities: int
+    b3_appointments: int
+    b3_patients: int
 
 
 SIZES = {
     "tiny": Size("tiny", runs=3, warmup=1, b1_appointments=200, b1_patients=20, b2_bookings=5, b2_patients=5,
                  notebook_entries=60, notebook_series=20, export_runs=1, concurrent_bookings=32,
-                 concurrent_clients=4, healthz_requests=40, race_clients=6, race_rounds=2, gunicorn_workers=2),
+                 concurrent_clients=4, healthz_requests=40, race_clients=6, race_rounds=2, gunicorn_workers=2,
+                 b3_practitioners=150, b3_cities=4, b3_appointments=6_000, b3_patients=20),
     "quick": Size("quick", runs=50, warmup=5, b1_appointments=5_000, b1_patients=500, b2_bookings=200,
                   b2_patients=200, notebook_entries=5_000, notebook_series=2_000, export_runs=3,
                   concurrent_bookings=640, concurrent_clients=16, healthz_requests=2_000, race_clients=50,
-                  race_rounds=20, gunicorn_workers=4),
+                  race_rounds=20, gunicorn_workers=4, b3_practitioners=2_000, b3_cities=200,
+                  b3_appointments=400_000, b3_patients=1_000),
     "full": Size("full", runs=200, warmup=20, b1_appointments=5_000, b1_patients=1_000, b2_bookings=500,
                  b2_patients=500, notebook_entries=5_000, notebook_series=2_000, export_runs=10,
                  concurrent_bookings=1_600, concurrent_clients=16, healthz_requests=10_000, race_clients=50,
-                 race_rounds=20, gunicorn_workers=4),
+                 race_rounds=20, gunicorn_workers=4, b3_practitioners=10_000, b3_cities=1_000,
+                 b3_appointments=2_000_000, b3_patients=5_000),
 }
 
 
@@ -218,4 +225,4 @@ def notebook_workload(app, size: Size, rng: random.Random) -> list[Result]:
     return results
 
 
-WORKLOADS = [slots_workload, booking_workload, notebook_workload]
+WORKLOADS = {"B1": slots_workload, "B2": booking_workload, "B4": notebook_workload}

@@ -105,6 +105,23 @@ def test_last_use_is_recorded(client, patient_user):
     assert last_used is not None and before <= last_used <= now_utc()
 
 
+def test_last_use_is_recorded_to_the_minute(client, patient_user):
+    raw = issue_token(client, patient_user)
+    client.get("/api/v1/me", headers=bearer(raw))
+    db.session.expire_all()
+    token = db.session.scalars(sa.select(ApiToken)).one()
+    first_use = token.last_used_at
+    client.get("/api/v1/me", headers=bearer(raw))
+    db.session.expire_all()
+    assert token.last_used_at == first_use  # a second call within the minute writes nothing
+    a_while_ago = now_utc() - services.API_TOKEN_LAST_USE_PRECISION
+    token.last_used_at = a_while_ago
+    db.session.commit()
+    client.get("/api/v1/me", headers=bearer(raw))
+    db.session.expire_all()
+    assert token.last_used_at > a_while_ago
+
+
 def test_last_use_is_recorded_even_when_the_role_is_refused(client):
     practitioner = factories.make_practitioner().user
     raw = issue_token(client, practitioner)

@@ -6,6 +6,7 @@ import random
 import pytest
 
 from bench.concurrency import concurrency_workload
+from bench.search import search_workload
 from bench.workloads import SIZES, WrongResult, booking_workload, check, notebook_workload, slots_workload
 
 TINY = SIZES["tiny"]
@@ -52,3 +53,14 @@ def test_concurrent_bookings_under_gunicorn_never_double_book(app):
     assert bookings.throughput > 0 and ceiling.throughput > 0
     assert race.extra == {"rounds": TINY.race_rounds, "all_correct": True}
     assert 0 < bookings.extra["peak_worker_rss_mb"] < 1024
+
+
+def test_search_workload_finds_the_right_practitioners_and_availabilities(app):
+    results = search_workload(app, TINY, random.Random(4))
+    names = ["B3 search specialty + city, HTTP", "B3 specialty, all cities, soonest first, HTTP"]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        names.append("B3 soonest first, gunicorn")
+        assert 0 < results[2].extra["peak_worker_rss_mb"] < 1024
+    _assert_measured(results, names)
+    assert results[0].extra["appointments"] == TINY.b3_appointments
+    assert results[0].extra["mean_items"] > 0

@@ -250,6 +250,7 @@ def test_back_office_lists_take_the_same_queries_for_more_rows(client, api_token
         make_invoice(subscription)
 
     add_rows()
+    assert client.get(path, headers=headers).status_code == 200  # records the token's first use, counted by neither
     with count_queries() as few:
         assert client.get(path, headers=headers).status_code == 200
     for _ in range(4):

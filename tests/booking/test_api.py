@@ -68,7 +68,28 @@ def test_search_hides_practitioners_whose_subscription_is_suspended(client):
     assert client.get(f"/api/v1/practitioners/{hidden.id}").json["bookable"] is False
 
 
+def test_search_sorted_by_next_available_puts_the_soonest_first(client):
+    three_days = 3 * 24 * 60
+    soon, _ = open_practice(factories.make_practitioner(last_name="Zola", city="Brest"))
+    later_a, _ = open_practice(factories.make_practitioner(last_name="Adam", city="Brest"), min_notice_minutes=three_days)
+    later_b, _ = open_practice(factories.make_practitioner(last_name="Bernard", city="Brest"),
+                               min_notice_minutes=three_days)
+    never = factories.make_practitioner(last_name="Martin", city="Brest")  # no opening hours
+    by_name = client.get("/api/v1/practitioners?city=Brest").json
+    assert [item["id"] for item in by_name["items"]] == [later_a.id, later_b.id, never.id, soon.id]
+    first = client.get("/api/v1/practitioners?city=Brest&sort=next_available&per_page=2").json
+    second = client.get("/api/v1/practitioners?city=Brest&sort=next_available&per_page=2&page=2").json
+    assert [item["id"] for item in first["items"] + second["items"]] == [soon.id, later_a.id, later_b.id, never.id]
+    assert first["total"] == second["total"] == 4
+    starts = [item["next_available"] for item in first["items"] + second["items"]]
+    assert starts[0] < starts[1] == starts[2] and starts[3] is None
+    # The same next availability as the name-ordered search gives each practitioner.
+    assert {item["id"]: item["next_available"] for item in first["items"] + second["items"]} == \
+        {item["id"]: item["next_available"] for item in by_name["items"]}
+
+
 def test_search_refuses_bad_parameters(client):
+    assert_error(client.get("/api/v1/practitioners?sort=rating"), 422, "validation_error", "sort")
     assert_error(client.get("/api/v1/practitioners?specialty=astrologer"), 422, "validation_error", "specialty")
     assert_error(client.get("/api/v1/practitioners?per_page=1000"), 422, "validation_error", "per_page")
 

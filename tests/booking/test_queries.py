@@ -29,6 +29,18 @@ def test_search_api_and_page_cost_the_same_for_2_or_12_results(client, count_que
         assert many <= 12
 
 
+def test_search_costs_the_same_for_any_page_size_and_either_order(client, count_queries):
+    _open_practices(12, "Nantes")
+    for order in ("name", "next_available"):
+        url = f"/api/v1/practitioners?city=Nantes&sort={order}&per_page={{}}"
+        assert _statements(count_queries, client, url.format(2)) == _statements(count_queries, client, url.format(20))
+    # Soonest first computes everyone's availability, still in the same few queries.
+    _open_practices(12, "Nancy")
+    url = "/api/v1/practitioners?city={city}&sort=next_available&per_page=5"
+    assert _statements(count_queries, client, url.format(city="Nantes")) == \
+        _statements(count_queries, client, url.format(city="Nan"))
+
+
 def test_slots_cost_the_same_for_an_empty_or_a_busy_agenda(client, count_queries):
     quiet, quiet_reason = open_practice()
     busy, busy_reason = open_practice()

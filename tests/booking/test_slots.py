@@ -188,3 +188,30 @@ def test_a_visit_crossing_the_gap_is_measured_in_real_time():
     grid = grid_starts(SPRING_SUNDAY, [(dt.time(1), dt.time(3, 30))], 60, 30, PARIS)
     # 01:30 + 60 real minutes ends at 03:30 local: it still fits; 03:00 would end at 04:00: it does not.
     assert [t[-5:] for t in wall_times(grid)] == ["01:00", "01:30"]
+
+
+def _grid_wall_time_by_wall_time(day, ranges, duration_minutes, step_minutes, tz):
+    """The grid's definition, one wall-clock time after the other (the slow, obvious way)."""
+    duration, step = dt.timedelta(minutes=duration_minutes), dt.timedelta(minutes=step_minutes or duration_minutes)
+    starts = []
+    for range_start, range_end in ranges:
+        wall, wall_end = dt.datetime.combine(day, range_start), dt.datetime.combine(day, range_end)
+        while wall + duration <= wall_end:
+            start = instant_of(wall, tz)
+            if start is not None and (start + duration).astimezone(tz).replace(tzinfo=None) <= wall_end:
+                starts.append((start, start + duration))
+            wall += step
+    return starts
+
+
+def test_grid_matches_its_wall_clock_definition_every_day_of_the_year_in_several_zones():
+    ranges = [(dt.time(0), dt.time(2, 15)), (dt.time(2, 30), dt.time(3, 45)), (dt.time(9), dt.time(12)),
+              (dt.time(21), dt.time(23, 55))]
+    for tz in (PARIS, ZoneInfo("America/New_York"), ZoneInfo("Australia/Lord_Howe")):
+        day = dt.date(2026, 1, 1)
+        while day.year == 2026:
+            for duration, step in ((15, None), (30, 10), (60, 45)):
+                expected = _grid_wall_time_by_wall_time(day, ranges, duration, step, tz)
+                assert [(slot.start_at, slot.end_at) for slot in grid_starts(day, ranges, duration, step, tz)] \
+                    == expected, (tz, day, duration, step)
+            day += dt.timedelta(days=1)

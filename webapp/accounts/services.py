@@ -12,6 +12,7 @@ from blinker import signal
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
 from stdnum import luhn
 
 from webapp.accounts import passwords, totp
@@ -40,6 +41,8 @@ from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.notifications import messages
 from webapp.urls import external_url
+
+API_TOKEN_LAST_USE_PRECISION = dt.timedelta(minutes=1)
 
 # Sent after a practitioner account is created, so that features above
 # accounts (billing starts a trial) react without accounts knowing them.
@@ -266,14 +269,18 @@ def _token_refusal(token: ApiToken | None, now: dt.datetime) -> str | None:
 def authenticate_api_token(raw_token: str) -> ApiToken:
     """The live token for a raw bearer value. A known token that is revoked,
     expired or whose account is closed is refused and audited (the caller
-    commits); unknown values are refused without a trace."""
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token)))
+    commits); unknown values are refused without a trace. Its last use is
+    updated when the recorded one is a minute old or more."""
+    token = db.session.scalar(sa.select(ApiToken).options(joinedload(ApiToken.user))
+                              .where(ApiToken.token_hash == _token_digest(raw_token)))
     now = now_utc()
     if refusal := _token_refusal(token, now):
         if token is not None:
             record_event("token.refused", target_type="api_token", target_id=token.id, details={"reason": refusal})
         raise InvalidToken()
-    token.last_used_at = now
+    # Recorded to the minute: a client making many calls does not write once per call.
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_LAST_USE_PRECISION:
+        token.last_used_at = now
     return token
 
 

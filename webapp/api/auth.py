@@ -80,9 +80,11 @@ def bearer_required(*roles):
                 raise NotAuthenticated()
             try:
                 token = authenticate_api_token(raw)
-            finally:
-                # Persists last_used_at, or the audit of a refused token,
-                # before the handler's own unit of work.
+            except BaseException:
+                db.session.commit()  # the audit of a refused token stays
+                raise
+            if db.session.is_modified(token):
+                # Persists last_used_at before the handler's own unit of work.
                 db.session.commit()
             user = token.user
             if roles and user.role not in roles:

@@ -8,6 +8,7 @@ the caller wraps them in `transaction()`.
 
 import calendar
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -61,6 +62,11 @@ BACK_OFFICE_ROLES = (Role.STAFF, Role.ADMIN)
 
 # -- bookability (asked by booking) ------------------------------------------
 
+# The clinic colleague a subscription covers through their clinic; one alias
+# for every query, so SQLAlchemy reuses the compiled form.
+_clinic_member = aliased(PractitionerProfile, name="bookable_clinic_member")
+
+
 def bookable_condition(practitioner_id_column) -> sa.ColumnElement[bool]:
     """A SQL condition, true for practitioners bookable online, to put in a
     search query's WHERE clause (one query for any number of practitioners).
@@ -71,7 +77,6 @@ def bookable_condition(practitioner_id_column) -> sa.ColumnElement[bool]:
     suspended nor cancelled.
     """
     in_good_standing = Subscription.status.not_in(NOT_BOOKABLE_STATUSES)
-    member = aliased(PractitionerProfile)
 
     def own(*conditions):
         return sa.exists().where(Subscription.practitioner_id == practitioner_id_column, *conditions)
@@ -79,8 +84,8 @@ def bookable_condition(practitioner_id_column) -> sa.ColumnElement[bool]:
     def clinics(*conditions):
         # Flat EXISTS subqueries, so the column correlates with the caller's query.
         return sa.exists(
-            sa.select(Subscription.id).join(member, Subscription.clinic_id == member.clinic_id)
-            .where(member.id == practitioner_id_column, *conditions)
+            sa.select(Subscription.id).join(_clinic_member, Subscription.clinic_id == _clinic_member.clinic_id)
+            .where(_clinic_member.id == practitioner_id_column, *conditions)
         )
 
     return sa.or_(
@@ -90,8 +95,14 @@ def bookable_condition(practitioner_id_column) -> sa.ColumnElement[bool]:
     )
 
 
+@functools.cache
+def _is_bookable_statement() -> sa.Select:
+    # Built once: constructing the two correlated EXISTS costs more than running them.
+    return sa.select(bookable_condition(sa.bindparam("practitioner_id", type_=sa.Integer)))
+
+
 def is_bookable(practitioner_id: int) -> bool:
-    return bool(db.session.scalar(sa.select(bookable_condition(sa.literal(practitioner_id)))))
+    return bool(db.session.scalar(_is_bookable_statement(), {"practitioner_id": practitioner_id}))
 
 
 # -- plans ---------------------------------------------------------------------

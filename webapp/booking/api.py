@@ -2,7 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import Response
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -30,11 +30,15 @@ CALENDAR_MIMETYPE = "text/calendar"
 @documented_errors(422)
 def search_practitioners(query):
     """Practitioners bookable online, by specialty, city, postcode and name, each
-    with its next available start."""
+    with its next available start; in name order, or soonest available first."""
     statement = services.search_practitioners(
         specialty=query.get("specialty"), city=query.get("city"), postcode=query.get("postcode"), text=query.get("q"))
-    page = paginate(statement, page=query["page"], per_page=query["per_page"])
-    next_available = services.next_available_starts([practitioner.id for practitioner in page["items"]])
+    if query["sort"] == "next_available":
+        page = services.search_page_by_next_available(statement, page=query["page"], per_page=query["per_page"])
+        next_available = page.pop("next_available")
+    else:
+        page = paginate(statement, page=query["page"], per_page=query["per_page"])
+        next_available = services.next_available_starts([practitioner.id for practitioner in page["items"]])
     page["items"] = [_summary(practitioner, next_available[practitioner.id]) for practitioner in page["items"]]
     return page
 
@@ -71,7 +75,10 @@ def practitioner_slots(query, practitioner_id):
     most 62 days), in the practitioner's timezone, sorted."""
     slots = services.available_slots(practitioner_id, query["visit_reason_id"], query["from_"], query["to"])
     tz = ZoneInfo(services.schedule_of(practitioner_id).timezone)
-    return {"items": [{"start": slot.start_at.astimezone(tz), "end": slot.end_at.astimezone(tz)} for slot in slots]}
+    # Up to a few thousand slots: written directly in SlotsSchema's ISO 8601 form
+    # rather than dumped field by field.
+    return jsonify(items=[{"start": slot.start_at.astimezone(tz).isoformat(), "end": slot.end_at.astimezone(tz).isoformat()}
+                          for slot in slots])
 
 
 # --- The practitioner's own settings ----------------------------------------------------

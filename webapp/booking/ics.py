@@ -3,22 +3,19 @@
 from urllib.parse import urlsplit
 
 import icalendar
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 
 from webapp.accounts.models import PractitionerProfile
 from webapp.booking.models import Appointment, AppointmentStatus
+from webapp.urls import external_url
 
 PRODUCT_ID = "-//Carnet//Booking//FR"
 
 
-def _absolute(endpoint: str, **values) -> str:
-    return current_app.config["CARNET_BASE_URL"].rstrip("/") + url_for(endpoint, **values, _external=False)
-
-
 def feed_url(token: str) -> str:
     """The secret address of a practitioner's agenda feed."""
-    return _absolute("booking.calendar_feed", token=token)
+    return external_url("booking.calendar_feed", token=token)
 
 
 def appointment_uid(appointment: Appointment) -> str:
@@ -61,7 +58,7 @@ def _calendar(name: str) -> icalendar.Calendar:
 def appointment_calendar(appointment: Appointment) -> bytes:
     """The patient's copy: reason, address, and the link to cancel or move it."""
     practitioner = appointment.practitioner
-    link = _absolute("booking.my_appointment", appointment_id=appointment.id)
+    link = external_url("booking.my_appointment", appointment_id=appointment.id)
     description = "\n".join([
         _("Visit reason: %(reason)s", reason=appointment.visit_reason.label),
         _("Patient: %(name)s", name=appointment.patient.full_name),
@@ -81,7 +78,7 @@ def agenda_calendar(practitioner: PractitionerProfile, appointments: list[Appoin
     """The practitioner's feed: who and why, never the patient's message."""
     calendar = _calendar(_("Carnet agenda of %(name)s", name=practitioner.full_name))
     for appointment in appointments:
-        link = _absolute("booking.agenda_appointment", appointment_id=appointment.id)
+        link = external_url("booking.agenda_appointment", appointment_id=appointment.id)
         calendar.add_component(_event(
             appointment, summary=f"{appointment.patient.full_name} · {appointment.visit_reason.label}",
             description="\n".join([

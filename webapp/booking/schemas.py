@@ -25,6 +25,9 @@ class SearchQuerySchema(PaginationQuerySchema):
                                 metadata={"description": "The first digits of the postcode.", "example": "75011"})
     q = ma.fields.String(validate=validate.Length(max=100),
                          metadata={"description": "Words of the name.", "example": "Martin"})
+    sort = ma.fields.String(load_default="name", validate=validate.OneOf(["name", "next_available"]),
+                            metadata={"description": "`name` (the default), or `next_available`: soonest "
+                                                     "available first.", "example": "next_available"})
 
 
 class PractitionerSummarySchema(ma.Schema):

@@ -58,8 +58,9 @@ MAX_CANCELLATION_DEADLINE_HOURS = 30 * 24
 MAX_MESSAGE_LENGTH = 1000
 # Search looks for the next availability in widening windows (days ahead), so
 # a page of results costs the same few queries whatever its size.
-NEXT_AVAILABLE_WINDOWS = (7, 31, 92, 366)
+NEXT_AVAILABLE_WINDOWS = (1, 7, 31, 92, 366)
 FEED_PAST_DAYS = 30
+NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
 
 def _field_error(name: str, message) -> InvalidBookingData:
@@ -391,34 +392,45 @@ def _utc_window(first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.
 def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
                       ignore_appointment_id: int | None = None) -> dict[int, Availability]:
     """Schedules, hours, absences and busy times of several practitioners in
-    four queries, whatever their number."""
+    three queries, whatever their number."""
     window_start, window_end = _utc_window(first_day, last_day)
     schedules = schedules_of(practitioner_ids)
     opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
-    for row in db.session.scalars(sa.select(WeeklyHours).where(WeeklyHours.practitioner_id.in_(practitioner_ids))):
-        opening[row.practitioner_id].setdefault(row.weekday, []).append((row.start_time, row.end_time))
-    absences: dict[int, list] = {pid: [] for pid in practitioner_ids}
-    for pid, start_at, end_at in db.session.execute(
-        sa.select(Absence.practitioner_id, Absence.start_at, Absence.end_at).where(
-            Absence.practitioner_id.in_(practitioner_ids), Absence.start_at < window_end, Absence.end_at > window_start)
+    for pid, weekday, start_time, end_time in db.session.execute(
+        sa.select(WeeklyHours.practitioner_id, WeeklyHours.weekday, WeeklyHours.start_time, WeeklyHours.end_time)
+        .where(WeeklyHours.practitioner_id.in_(practitioner_ids))
     ):
-        absences[pid].append((start_at, end_at))
-    busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
+        opening[pid].setdefault(weekday, []).append((start_time, end_time))
     appointment_filter = [
         Appointment.practitioner_id.in_(practitioner_ids), Appointment.status != AppointmentStatus.CANCELLED,
         Appointment.start_at < window_end, Appointment.end_at > window_start,
     ]
     if ignore_appointment_id is not None:
         appointment_filter.append(Appointment.id != ignore_appointment_id)
-    for pid, start_at, end_at in db.session.execute(
-        sa.select(Appointment.practitioner_id, Appointment.start_at, Appointment.end_at).where(*appointment_filter)
+    busy_rows = sa.union_all(
+        sa.select(Absence.practitioner_id, Absence.start_at, Absence.end_at, sa.literal(True).label("is_absence"))
+        .where(Absence.practitioner_id.in_(practitioner_ids), Absence.start_at < window_end,
+               Absence.end_at > window_start),
+        sa.select(Appointment.practitioner_id, Appointment.start_at, Appointment.end_at,
+                  sa.literal(False).label("is_absence")).where(*appointment_filter),
+    )
+    absences: dict[int, list] = {pid: [] for pid in practitioner_ids}
+    busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
+    for pid, start_at, end_at, is_absence in db.session.execute(
+        sa.select(*_typed_busy_columns(busy_rows.subquery()))
     ):
-        busy[pid].append((start_at, end_at))
+        (absences if is_absence else busy)[pid].append((start_at, end_at))
     return {
         pid: Availability(schedules[pid], rules_of(schedules[pid], at_desk=at_desk), opening[pid], absences[pid],
                           busy[pid])
         for pid in practitioner_ids
     }
+
+
+def _typed_busy_columns(rows) -> list:
+    # Through a UNION the columns lose their types; give the UTC datetime type back.
+    return [rows.c.practitioner_id, sa.type_coerce(rows.c.start_at, Appointment.start_at.type),
+            sa.type_coerce(rows.c.end_at, Appointment.end_at.type), rows.c.is_absence]
 
 
 def check_date_range(first_day: dt.date, last_day: dt.date) -> None:
@@ -432,9 +444,27 @@ def check_date_range(first_day: dt.date, last_day: dt.date) -> None:
 def reason_for_booking(practitioner_id: int, visit_reason_id: int | None) -> VisitReason:
     """An active visit reason of this practitioner, or a 422 on `visit_reason_id`."""
     reason = db.session.get(VisitReason, visit_reason_id) if visit_reason_id is not None else None
+    return _offered_reason(reason, practitioner_id)
+
+
+def _offered_reason(reason: VisitReason | None, practitioner_id: int) -> VisitReason:
     if reason is None or reason.practitioner_id != practitioner_id or reason.is_archived:
         raise _field_error("visit_reason_id", _l("Choose one of this practitioner's visit reasons."))
     return reason
+
+
+def _slot_request(practitioner_id: int, visit_reason_id: int | None) -> tuple[VisitReason | None, bool]:
+    """In one query: whether the practitioner exists (404 otherwise), their
+    reason `visit_reason_id` if it is one of theirs, and whether they are
+    bookable online."""
+    reason_matches = sa.and_(VisitReason.id == visit_reason_id, VisitReason.practitioner_id == PractitionerProfile.id)
+    row = db.session.execute(
+        sa.select(PractitionerProfile.id, VisitReason, bookable_condition(PractitionerProfile.id))
+        .outerjoin(VisitReason, reason_matches).where(PractitionerProfile.id == practitioner_id)
+    ).first()
+    if row is None:
+        raise NotFound(_l("No such practitioner."))
+    return row[1], bool(row[2])
 
 
 def available_slots(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date, last_day: dt.date, *,
@@ -442,12 +472,12 @@ def available_slots(practitioner_id: int, visit_reason_id: int | None, first_day
     """Free slots for a visit reason between two local dates (both included).
 
     A practitioner who is not bookable online (billing) has none."""
-    practitioner = get_practitioner(practitioner_id)
+    reason, bookable = _slot_request(practitioner_id, visit_reason_id)
     check_date_range(first_day, last_day)
-    reason = reason_for_booking(practitioner.id, visit_reason_id)
-    if not is_bookable(practitioner.id):
+    _offered_reason(reason, practitioner_id)
+    if not bookable:
         return []
-    availability = load_availability([practitioner.id], first_day, last_day)[practitioner.id]
+    availability = load_availability([practitioner_id], first_day, last_day)[practitioner_id]
     return availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc())
 
 
@@ -931,6 +961,26 @@ def search_practitioners(*, specialty: str | None = None, city: str | None = Non
             PractitionerProfile.last_name.icontains(word, autoescape=True),
         ))
     return statement.order_by(PractitionerProfile.last_name, PractitionerProfile.first_name, PractitionerProfile.id)
+
+
+def search_page_by_next_available(statement: sa.Select, *, page: int, per_page: int,
+                                  now: dt.datetime | None = None) -> dict:
+    """One page of a search's practitioners, soonest available first (those
+    with nothing free within their horizon last, name order between equals),
+    with each one's next available start in `next_available`.
+
+    Three steps whatever the number of results: the matching ids, the next
+    availability of all of them (a constant number of queries), the page's
+    profiles."""
+    ids = list(db.session.scalars(statement.with_only_columns(PractitionerProfile.id)))
+    next_available = next_available_starts(ids, now=now)
+    # sorted() is stable: equal availabilities keep the search's name order.
+    ordered = sorted(ids, key=lambda pid: (next_available[pid] is None, next_available[pid] or NEVER))
+    chosen = ordered[(page - 1) * per_page:page * per_page]
+    profiles = {profile.id: profile for profile in db.session.scalars(
+        sa.select(PractitionerProfile).where(PractitionerProfile.id.in_(chosen)))}
+    return {"items": [profiles[pid] for pid in chosen], "page": page, "per_page": per_page, "total": len(ids),
+            "next_available": {pid: next_available[pid] for pid in chosen}}
 
 
 # --- Calendar feed ---------------------------------------------------------------------

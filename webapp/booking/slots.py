@@ -20,7 +20,7 @@ import holidays
 UTC = dt.timezone.utc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Slot:
     start_at: dt.datetime  # UTC
     end_at: dt.datetime  # UTC
@@ -70,6 +70,15 @@ def grid_starts(day: dt.date, ranges: Iterable[tuple[dt.time, dt.time]], duratio
     for range_start, range_end in ranges:
         wall = dt.datetime.combine(day, range_start)
         wall_end = dt.datetime.combine(day, range_end)
+        first, last = instant_of(wall, tz), instant_of(wall_end, tz)
+        if first is not None and last is not None and last - first == wall_end - wall:
+            # No clock change inside the range: real time follows the wall clock,
+            # so the grid is plain arithmetic in UTC.
+            start = first
+            while start + duration <= last:
+                slots.append(Slot(start, start + duration))
+                start += step
+            continue
         while wall + duration <= wall_end:
             start = instant_of(wall, tz)
             if start is not None:
