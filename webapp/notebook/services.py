@@ -72,6 +72,13 @@ ENTRY_LOADING = (
     selectinload(NotebookEntry.appointment),
     selectinload(NotebookEntry.masks),
 )
+# What the exports read: no visit links nor masks, the files' content.
+EXPORT_LOADING = (
+    selectinload(NotebookEntry.author).selectinload(User.patient_profile),
+    selectinload(NotebookEntry.author_practitioner),
+    selectinload(NotebookEntry.attachments).undefer(Attachment.content),
+    selectinload(NotebookEntry.superseded_by),
+)
 
 
 @dataclass(frozen=True)
@@ -668,8 +675,7 @@ def export_notebook(user: User, patient_id: int, export_format: str) -> ExportFi
     access = _patient_side_access(user, patient_id)
     entries = list(db.session.scalars(
         _visible_entries(access)
-        .options(*ENTRY_LOADING, selectinload(NotebookEntry.attachments).undefer(Attachment.content))
-        .order_by(NotebookEntry.created_at, NotebookEntry.id)
+        .options(*EXPORT_LOADING).order_by(NotebookEntry.created_at, NotebookEntry.id)
     ))
     generated_at = now_utc()
     stem = f"carnet-{access.patient.id}-{generated_at:%Y%m%d}"
