@@ -33,17 +33,19 @@ def make_app(database_url: str):
     return app
 
 
-def run_database(database_url: str, size, *, seed_value: int = 12) -> tuple[list[Result], str]:
+def run_database(database_url: str, size, *, only: set[str] | None = None,
+                 seed_value: int = 12) -> tuple[list[Result], str]:
     app = make_app(database_url)
     rng = random.Random(seed_value)  # nosec B311  # reproducible data sets, nothing secret
     results = []
-    for workload in WORKLOADS:
-        results += workload(app, size, rng)
+    for code, workload in WORKLOADS.items():
+        if only is None or code in only:
+            results += workload(app, size, rng)
     with app.app_context():
         dialect = db.engine.dialect.name
         server = (db.session.scalar(sa.text("SHOW server_version")) if dialect == "postgresql"
                   else sqlite3.sqlite_version)
-    if dialect == "postgresql":
+    if dialect == "postgresql" and (only is None or "B2" in only):
         results += concurrency_workload(app, database_url, size)
     with app.app_context():
         db.engine.dispose()
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("PG_URL"),
                         help="an empty PostgreSQL database (bench/run starts a throwaway one)")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--only", action="append", choices=sorted(WORKLOADS),
+                        help="run only this workload (repeatable; B2 includes the gunicorn runs)")
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     started = time.perf_counter()
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         urls = ([] if args.no_sqlite else [f"sqlite:///{folder}/bench.sqlite3"])
         urls += [args.postgres_url] if args.postgres_url else []
         for url in urls:
-            database_results, version = run_database(url, size)
+            database_results, version = run_database(url, size, only=set(args.only) if args.only else None)
             print_table(database_results)  # each database's figures as soon as they exist
             results += database_results
             databases.append(version)

@@ -218,4 +218,4 @@ def notebook_workload(app, size: Size, rng: random.Random) -> list[Result]:
     return results
 
 
-WORKLOADS = [slots_workload, booking_workload, notebook_workload]
+WORKLOADS = {"B1": slots_workload, "B2": booking_workload, "B4": notebook_workload}
