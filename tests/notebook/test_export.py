@@ -9,7 +9,7 @@ import zlib
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from tests.notebook.factories import PNG_BYTES, make_attachment, make_entry, make_measurement
+from tests.notebook.factories import PNG_BYTES, make_attachment, make_entry, make_measurement, past
 from webapp.errors import NotFound
 from webapp.notebook import services
 from webapp.notebook.errors import PatientSideOnly
@@ -156,3 +156,21 @@ def test_pdf_is_readable_grouped_by_kind_and_date(full_notebook, app):
                                         "Traitement") if heading in text]
     assert [text.index(heading) for heading in headings] == sorted(text.index(heading) for heading in headings)
     assert text.index("Compte rendu corrige") > text.index("Hypertension mal controlee")
+
+
+def test_fhir_bundle_validates_with_every_optional_field(world):
+    # The resources are written as JSON without the library: each builder's branches must still validate.
+    make_entry(world.patient, kind="measurement", title="Tension du soir", body="Après l'effort", data={
+        "type": "heart_rate", "value": 96, "unit": "bpm", "measured_at": past(2).isoformat()})
+    make_entry(world.patient, kind="allergy", title="", data={"substance": "Pollen", "severity": "mild",
+                                                               "status": "resolved"})
+    make_entry(world.patient, author=world.treating.user, kind="vaccination", title="",
+               data={"vaccine": "Tétanos", "date": "2020-05-01"})
+    make_entry(world.patient, kind="document", title="Scan « ancien » \u00e9\u00e8 \U0001f489", body="")
+    bundle = _bundle(world)
+    [immunization] = _resources(bundle, "Immunization")
+    assert immunization["primarySource"] is True and "lotNumber" not in immunization
+    [allergy] = _resources(bundle, "AllergyIntolerance")
+    assert "reaction" not in allergy and allergy["criticality"] == "low"
+    heart_rate = next(obs for obs in _resources(bundle, "Observation") if obs["code"]["coding"][0]["code"] == "8867-4")
+    assert heart_rate["note"] == [{"text": "Après l'effort"}]

@@ -10,7 +10,7 @@ from tests import factories
 from tests.booking.factories import make_appointment
 from tests.conftest import csrf_token_of
 from tests.notebook.conftest import ACTORS
-from tests.notebook.factories import PDF_BYTES, make_entry, make_measurement, past
+from tests.notebook.factories import PDF_BYTES, make_entry, make_measurement, mask_entry, past
 from webapp.booking.models import AppointmentStatus
 from webapp.extensions import db
 from webapp.notebook import models
@@ -27,6 +27,7 @@ ASKS_THE_PASSWORD_AGAIN = {"patient": 302, "proxy": 302, "treating": 403, "maske
 PAGES = [
     ("GET", P, None, OK_ALL),
     ("GET", P + "?kind=measurement", None, OK_ALL),
+    ("GET", P + "/measurements", None, OK_ALL),
     ("GET", P + "/new?kind=allergy", None, OK_ALL),
     ("POST", P + "/new?kind=note", {"title": "Suivi", "body": "RAS"}, {"patient": 302, "proxy": 302, "treating": 302,
                                                                       "masked": 302}),
@@ -306,7 +307,7 @@ def test_patient_sees_the_access_log_and_emergency_reasons(client, world, login,
     assert "Malaise dans la salle d&#39;attente" in sharing
 
 
-def _statements_for(client, url: str, engine) -> int:
+def _statements_for(client, url: str, engine, headers=None) -> int:
     count = 0
 
     def count_statement(*args):
@@ -315,7 +316,7 @@ def _statements_for(client, url: str, engine) -> int:
 
     sa.event.listen(engine, "before_cursor_execute", count_statement)
     try:
-        assert client.get(url).status_code == 200
+        assert client.get(url, headers=headers).status_code == 200
     finally:
         sa.event.remove(engine, "before_cursor_execute", count_statement)
     return count
@@ -340,6 +341,49 @@ def test_timeline_uses_a_constant_number_of_queries(client, world, login, actor)
     assert few == many
 
 
+@pytest.mark.parametrize("actor", ["patient", "treating"])
+@pytest.mark.parametrize("path", ["/patients/{pid}/notebook/measurements", "/api/v1/patients/{pid}/measurements",
+                                  "/api/v1/patients/{pid}/notebook/entries"])
+def test_series_and_api_timeline_use_a_constant_number_of_queries(client, world, login, bearer, actor, path):
+    def add_batch(size: int) -> None:
+        for index in range(size):
+            entry = make_entry(world.patient, author=world.treating.user, title=f"Note {index}")
+            make_entry(world.patient, author=world.treating.user, title="Corrigée", supersedes_id=entry.id)
+            make_measurement(world.patient, "weight", 70 + index % 10, "kg", days_ago=index)
+            mask_entry(make_measurement(world.patient, "heart_rate", 60 + index, "bpm", days_ago=index),
+                       world.treating)
+
+    url = path.format(pid=world.patient.id)
+    headers = bearer(world.users[actor]) if url.startswith("/api/") else None
+    if headers is None:
+        login(world.users[actor])
+    add_batch(3)
+    _statements_for(client, url, db.engine, headers)  # builds the digest
+    few = _statements_for(client, url, db.engine, headers)
+    add_batch(25)
+    _statements_for(client, url, db.engine, headers)  # rebuilds it: the entries were written straight to the table
+    assert _statements_for(client, url, db.engine, headers) == few
+
+
+def test_timeline_charts_the_latest_points_and_the_measurements_page_all(client, world, login):
+    for days in range(40):
+        make_measurement(world.patient, "weight", 60 + days / 10, "kg", days_ago=days + 10)
+    login(world.users["patient"])
+    page = client.get(P.format(pid=world.patient.id)).get_data(as_text=True)
+    charts = page.split('id="charts-title"')[1].split('id="timeline-title"')[0]
+    assert charts.count('class="chart-point') == 30 and "Toutes les mesures" in charts
+    every = client.get(P.format(pid=world.patient.id) + "/measurements").get_data(as_text=True)
+    assert every.count('class="chart-point') == 41 and "Mesures de" in every
+    assert "63,9 kg" in every and "63,9 kg" not in charts  # the oldest point
+
+
+def test_measurements_page_is_logged_for_practitioners(client, world, login):
+    login(world.users["treating"])
+    assert client.get(P.format(pid=world.patient.id) + "/measurements").status_code == 200
+    actions = db.session.scalars(sa.select(AccessLogEntry.action).where(AccessLogEntry.patient_id == world.patient.id))
+    assert models.AccessAction.VIEW_MEASUREMENTS in list(actions)
+
+
 def test_timeline_decrypts_only_what_it_shows(client, world, login, monkeypatch):
     for index in range(40):
         make_entry(world.patient, title=f"Note {index}")
@@ -348,8 +392,16 @@ def test_timeline_decrypts_only_what_it_shows(client, world, login, monkeypatch)
     real_decrypt = models.decrypt
     monkeypatch.setattr(models, "decrypt", lambda token: calls.append(token) or real_decrypt(token))
     assert client.get(P.format(pid=world.patient.id)).status_code == 200
-    # The 20 newest notes of the first page and the one measurement of the charts,
-    # not the 21 older entries (nor the file name of the one on page 2).
+    # The 20 newest notes of the first page and, to build the digest of the summary
+    # and charts, the one measurement; not the 21 older entries (nor the file name
+    # of the one on page 2).
+    assert len(calls) == 20 + 1
+    for index in range(30):
+        make_measurement(world.patient, "weight", 70 + index / 10, "kg", days_ago=index + 40)
+    client.get(P.format(pid=world.patient.id))
+    calls.clear()
+    assert client.get(P.format(pid=world.patient.id)).status_code == 200
+    # Then the 20 notes and the digest only, however many measurements the charts draw.
     assert len(calls) == 20 + 1
 
 

@@ -118,7 +118,9 @@ def measurements(query, patient_id):
     """Current measurements, oldest first (`type` filters)."""
     with transaction():
         points = services.list_measurements(current_api_user(), patient_id, measurement_type=query.get("type"))
-        return _json(schemas.MeasurementListSchema(), {"items": points})
+    response = jsonify({"items": [schemas.measurement_json(point) for point in points]})
+    response.headers.update(PRIVATE_HEADERS)
+    return response
 
 
 @blp.route(f"{NOTEBOOK}/access-log")

@@ -91,9 +91,10 @@ def _chart(key: str, points: list[dict]) -> Chart:
                  series=list(by_type.values()), rows=rows, y_ticks=y_ticks, x_labels=x_labels)
 
 
-def build_charts(points: list[dict]) -> list[Chart]:
-    """One chart per measurement group that has values, points sorted by time."""
+def build_charts(points: list[dict], *, latest: int | None = None) -> list[Chart]:
+    """One chart per measurement group that has values, points sorted by time;
+    with `latest`, only the latest that many points of each group."""
     groups: dict[str, list[dict]] = {key: [] for key in CHART_TITLES}
     for point in sorted(points, key=lambda item: item["at"]):
         groups[MEASUREMENT_TYPES[point["type"]].chart].append(point)
-    return [_chart(key, group) for key, group in groups.items() if group]
+    return [_chart(key, group[-latest:] if latest else group) for key, group in groups.items() if group]

@@ -1,4 +1,4 @@
-"""The notebook as a FHIR R4 Bundle (collection), built and validated with `fhir.resources`.
+"""The notebook as a FHIR R4 Bundle (collection) of plain JSON resources.
 
 Measurements become Observations (LOINC codes, UCUM units), allergies
 AllergyIntolerance, vaccinations Immunization, treatments
@@ -6,13 +6,17 @@ MedicationStatement: their current versions only, a correction marked as
 such. Notes, reports, prescriptions, exam results and documents become
 DocumentReferences whose text and files are Binary resources; every version
 is kept, an old one `superseded` and replaced by its correction.
+
+The resources are written as JSON directly: their values come from data
+validated when the entries were written, and validating thousands of
+`fhir.resources` models on each export cost seconds. The tests validate the
+exported Bundle, every builder and branch included, with `fhir.resources`.
 """
 
 import base64
 import datetime as dt
+import json
 import uuid
-
-from fhir.resources.R4B.bundle import Bundle
 
 from webapp.crypto import decrypt
 from webapp.notebook.kinds import DOCUMENT_KINDS, MEASUREMENT_TYPES, measurement_unit_rule
@@ -150,8 +154,8 @@ CLINICAL_BUILDERS = {
 }
 
 
-def notebook_bundle(patient, entries: list[NotebookEntry], generated_at: dt.datetime) -> Bundle:
-    """The validated Bundle of a patient's notebook."""
+def notebook_bundle(patient, entries: list[NotebookEntry], generated_at: dt.datetime) -> dict:
+    """The Bundle of a patient's notebook."""
     patient_resource = _patient(patient)
     patient_url = _urn("patient", patient.id)[1]
     subject = {"reference": patient_url}
@@ -165,11 +169,12 @@ def notebook_bundle(patient, entries: list[NotebookEntry], generated_at: dt.date
             continue
         identifier, url = _urn("entry", entry.id)
         resources.append((CLINICAL_BUILDERS[entry.kind](entry, subject, today) | {"id": identifier}, url))
-    return Bundle.model_validate({
+    return {
         "resourceType": "Bundle", "type": "collection", "timestamp": _when(generated_at),
         "entry": [{"fullUrl": url, "resource": resource} for resource, url in resources],
-    })
+    }
 
 
 def notebook_bundle_json(patient, entries: list[NotebookEntry], generated_at: dt.datetime) -> bytes:
-    return notebook_bundle(patient, entries, generated_at).model_dump_json(exclude_none=True).encode()
+    return json.dumps(notebook_bundle(patient, entries, generated_at), ensure_ascii=False,
+                      separators=(",", ":")).encode()

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 from config import ConfigurationError
 from webapp.crypto import DecryptionError, decrypt, encrypt, reencrypt
 from webapp.extensions import db
-from webapp.notebook.models import Attachment, EmergencyAccess, NotebookEntry
+from webapp.notebook.models import Attachment, EmergencyAccess, NotebookDigest, NotebookEntry
 from webapp.transaction import transaction
 
 # Every encrypted column of the notebook.
@@ -15,6 +15,7 @@ ENCRYPTED_COLUMNS = (
     (NotebookEntry.__table__, ("content",)),
     (Attachment.__table__, ("filename", "content")),
     (EmergencyAccess.__table__, ("reason",)),
+    (NotebookDigest.__table__, ("content",)),
 )
 BATCH_SIZE = 200
 

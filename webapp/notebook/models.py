@@ -5,6 +5,8 @@ emergency reasons) is stored only as ciphertext from `webapp.crypto`; the
 clear columns hold what the rules and filters need (patient, kind, author,
 times). Entries, attachments, emergency grants and the access log are
 append-only: `webapp.notebook.guards` refuses any ORM update or delete.
+`NotebookDigest` is the one derived table: an encrypted copy of the current
+structured data, rebuilt from the entries whenever it is not up to date.
 """
 
 import datetime as dt
@@ -87,10 +89,14 @@ class NotebookEntry(db.Model):
     def seal(title: str, body: str, data: dict | None) -> bytes:
         return encrypt(json.dumps({"title": title, "body": body, "data": data}).encode())
 
+    @staticmethod
+    def unseal(content: bytes) -> dict:
+        return json.loads(decrypt(content))
+
     @cached_property
     def _clear(self) -> dict:
         # Decrypted on first use only, so a page decrypts just what it shows.
-        return json.loads(decrypt(self.content))
+        return self.unseal(self.content)
 
     @property
     def title(self) -> str:
@@ -186,6 +192,33 @@ class EmergencyAccess(db.Model):
     @property
     def stated_reason(self) -> str:
         return decrypt(self.reason).decode()
+
+
+class NotebookDigest(db.Model):
+    """The current (not superseded) structured entries of one notebook, decrypted
+    once and stored again as one encrypted row, so that the summary and the
+    measurement series need one decryption instead of one per entry.
+
+    It is derived data, never a source: `entry_count` is the number of
+    structured entries it was built from, and a digest whose count differs
+    from the table's is rebuilt (entries are append-only, so equal counts
+    mean the same entries). Masking is applied when reading, per reader."""
+
+    __tablename__ = "notebook_digests"
+
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient_profiles.id"), primary_key=True)
+    entry_count: Mapped[int]
+    # Fernet token of [{"id", "kind", "data"}, ...] as JSON, in the order the entries were written.
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+    @staticmethod
+    def seal(items: list[dict]) -> bytes:
+        return encrypt(json.dumps(items, separators=(",", ":")).encode())
+
+    @staticmethod
+    def unseal(content: bytes) -> list[dict]:
+        return json.loads(decrypt(content))
 
 
 class AccessLogEntry(db.Model):

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, can_act_for_patient
@@ -33,7 +33,8 @@ from webapp.crypto import encrypt
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
-from webapp.notebook import attachments, export_fhir, export_pdf, kinds, signals
+from webapp.notebook import attachments, digest, export_fhir, export_pdf, kinds, signals
+from webapp.notebook.digest import CurrentItem
 from webapp.notebook.errors import (
     AlreadyHasAccess,
     AlreadySuperseded,
@@ -71,6 +72,13 @@ ENTRY_LOADING = (
     selectinload(NotebookEntry.appointment),
     selectinload(NotebookEntry.masks),
 )
+# What the exports read: no visit links nor masks, the files' content.
+EXPORT_LOADING = (
+    selectinload(NotebookEntry.author).selectinload(User.patient_profile),
+    selectinload(NotebookEntry.author_practitioner),
+    selectinload(NotebookEntry.attachments).undefer(Attachment.content),
+    selectinload(NotebookEntry.superseded_by),
+)
 
 
 @dataclass(frozen=True)
@@ -96,9 +104,9 @@ class NotebookAccess:
 class Summary:
     """The current state derived from the entries (corrected versions excluded)."""
 
-    allergies: list[NotebookEntry] = field(default_factory=list)
-    treatments: list[NotebookEntry] = field(default_factory=list)
-    vaccinations: list[NotebookEntry] = field(default_factory=list)
+    allergies: list[CurrentItem] = field(default_factory=list)
+    treatments: list[CurrentItem] = field(default_factory=list)
+    vaccinations: list[CurrentItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -202,11 +210,6 @@ def _visible_entries(access: NotebookAccess) -> sa.Select:
     return statement
 
 
-def _current_only(statement: sa.Select) -> sa.Select:
-    successor = aliased(NotebookEntry)
-    return statement.where(~sa.exists().where(successor.supersedes_id == NotebookEntry.id))
-
-
 def _visible_entry(access: NotebookAccess, entry_id: int) -> NotebookEntry:
     entry = db.session.scalar(
         _visible_entries(access).where(NotebookEntry.id == entry_id).options(*ENTRY_LOADING)
@@ -287,6 +290,7 @@ def _append(access: NotebookAccess, *, kind: EntryKind, title: str, body: str, d
     except sa.exc.IntegrityError:
         # Only the one-successor rule can fail here: someone corrected it at the same moment.
         raise AlreadySuperseded() from None
+    digest.fold_entry(entry, data)
     _log(access, AccessAction.SUPERSEDE_ENTRY if supersedes else AccessAction.ADD_ENTRY, entry.id)
     app = current_app._get_current_object()
     signals.entry_added.send(app, entry=entry, actor=access.user)
@@ -417,50 +421,62 @@ def get_attachment(user: User, patient_id: int, entry_id: int, attachment_id: st
     return attachment
 
 
-def _current_entries_of_kinds(access: NotebookAccess, entry_kinds) -> list[NotebookEntry]:
-    return list(db.session.scalars(
-        _current_only(_visible_entries(access)).where(NotebookEntry.kind.in_(entry_kinds))
-        .order_by(NotebookEntry.created_at, NotebookEntry.id)
+def _visible_items(access: NotebookAccess) -> list[CurrentItem]:
+    """The current structured entries the caller may see (masking applied)."""
+    items = digest.current_items(access.patient.id)
+    if access.practitioner_id is None:
+        return items
+    masked = set(db.session.scalars(
+        sa.select(EntryMask.entry_id).join(NotebookEntry, NotebookEntry.id == EntryMask.entry_id)
+        .where(NotebookEntry.patient_id == access.patient.id, EntryMask.practitioner_id == access.practitioner_id,
+               NotebookEntry.author_user_id != access.user.id)
     ))
+    return [item for item in items if item.id not in masked]
 
 
-def _measurement_points(access: NotebookAccess, measurement_type: str | None = None) -> list[dict]:
+def _measurement_points(items: list[CurrentItem], measurement_type: str | None = None) -> list[dict]:
     points = [
-        {"at": dt.datetime.fromisoformat(entry.data["measured_at"]), "value": entry.data["value"],
-         "unit": entry.data["unit"], "type": entry.data["type"], "entry_id": entry.id}
-        for entry in _current_entries_of_kinds(access, [EntryKind.MEASUREMENT])
+        {"at": dt.datetime.fromisoformat(item.data["measured_at"]), "value": item.data["value"],
+         "unit": item.data["unit"], "type": item.data["type"], "entry_id": item.id}
+        for item in items
+        if item.kind is EntryKind.MEASUREMENT and measurement_type in (None, item.data["type"])
     ]
-    if measurement_type is not None:
-        points = [point for point in points if point["type"] == measurement_type]
     return sorted(points, key=lambda point: point["at"])
 
 
-def list_measurements(user: User, patient_id: int, *, measurement_type: str | None = None) -> list[dict]:
-    """Current measurements the caller may see, oldest first, optionally of one type."""
+def measurement_history(user: User, patient_id: int, *,
+                        measurement_type: str | None = None) -> tuple[NotebookAccess, list[dict]]:
+    """Current measurements the caller may see, oldest first, optionally of
+    one type, with the caller's access (logged as a read of the measurements)."""
     if measurement_type is not None and measurement_type not in kinds.MEASUREMENT_TYPES:
         raise InvalidEntry(fields={"type": [str(_l("Unknown measurement type."))]})
     access = notebook_access(user, patient_id)
     _log(access, AccessAction.VIEW_MEASUREMENTS)
-    return _measurement_points(access, measurement_type)
+    return access, _measurement_points(_visible_items(access), measurement_type)
 
 
-def _summary(access: NotebookAccess) -> Summary:
+def list_measurements(user: User, patient_id: int, *, measurement_type: str | None = None) -> list[dict]:
+    """Current measurements the caller may see, oldest first, optionally of one type (logged)."""
+    return measurement_history(user, patient_id, measurement_type=measurement_type)[1]
+
+
+def _summary(items: list[CurrentItem]) -> Summary:
     summary = Summary()
     today = local_today()
-    latest_vaccination: dict[str, NotebookEntry] = {}
-    for entry in _current_entries_of_kinds(access, SUMMARY_KINDS):
-        data = entry.data
-        if entry.kind is EntryKind.ALLERGY and data["status"] == "active":
-            summary.allergies.append(entry)
-        elif entry.kind is EntryKind.TREATMENT and (data["end"] is None or dt.date.fromisoformat(data["end"]) >= today):
-            summary.treatments.append(entry)
-        elif entry.kind is EntryKind.VACCINATION:
+    latest_vaccination: dict[str, CurrentItem] = {}
+    for item in items:
+        data = item.data
+        if item.kind is EntryKind.ALLERGY and data["status"] == "active":
+            summary.allergies.append(item)
+        elif item.kind is EntryKind.TREATMENT and (data["end"] is None or dt.date.fromisoformat(data["end"]) >= today):
+            summary.treatments.append(item)
+        elif item.kind is EntryKind.VACCINATION:
             key = data["vaccine"].casefold()
             if key not in latest_vaccination or data["date"] >= latest_vaccination[key].data["date"]:
-                latest_vaccination[key] = entry
-    summary.allergies.sort(key=lambda entry: entry.data["substance"].casefold())
-    summary.treatments.sort(key=lambda entry: entry.data["drug"].casefold())
-    summary.vaccinations = sorted(latest_vaccination.values(), key=lambda entry: entry.data["date"], reverse=True)
+                latest_vaccination[key] = item
+    summary.allergies.sort(key=lambda item: item.data["substance"].casefold())
+    summary.treatments.sort(key=lambda item: item.data["drug"].casefold())
+    summary.vaccinations = sorted(latest_vaccination.values(), key=lambda item: item.data["date"], reverse=True)
     return summary
 
 
@@ -470,15 +486,17 @@ def _recent_access_log(access: NotebookAccess, limit: int) -> list[AccessLogEntr
 
 def notebook_page(user: User, patient_id: int, *, kind=None, page: int = 1, per_page: int = 20,
                   access_log_size: int = 10) -> NotebookPage:
-    """Everything the notebook page shows, in a constant number of queries:
-    one page of entries, the current summary, the measurements for the
-    charts and, for the patient side, the latest access-log lines."""
+    """Everything the notebook page shows, in a constant number of queries
+    and one decryption per entry shown plus one for the digest: one page of
+    entries, the current summary, the measurements for the charts and, for
+    the patient side, the latest access-log lines."""
     access = notebook_access(user, patient_id)
+    items = _visible_items(access)
     result = NotebookPage(
         access=access,
         entries=_entries_page(access, kind=kind, page=page, per_page=per_page),
-        summary=_summary(access),
-        measurements=_measurement_points(access),
+        summary=_summary(items),
+        measurements=_measurement_points(items),
         recent_access_log=_recent_access_log(access, access_log_size) if access.is_patient_side else [],
     )
     _log(access, AccessAction.VIEW_NOTEBOOK)
@@ -662,8 +680,7 @@ def export_notebook(user: User, patient_id: int, export_format: str) -> ExportFi
     access = _patient_side_access(user, patient_id)
     entries = list(db.session.scalars(
         _visible_entries(access)
-        .options(*ENTRY_LOADING, selectinload(NotebookEntry.attachments).undefer(Attachment.content))
-        .order_by(NotebookEntry.created_at, NotebookEntry.id)
+        .options(*EXPORT_LOADING).order_by(NotebookEntry.created_at, NotebookEntry.id)
     ))
     generated_at = now_utc()
     stem = f"carnet-{access.patient.id}-{generated_at:%Y%m%d}"

@@ -47,6 +47,8 @@ def _agenda_actions(appointment: Appointment, user: User) -> list[AppointmentAct
 register_appointment_actions(_agenda_actions)
 
 NOTEBOOK = "/patients/<int:patient_id>/notebook"
+# The notebook page charts the latest points of each chart; the measurements page charts them all.
+RECENT_CHART_POINTS = 30
 ACTION_LABELS = {
     AccessAction.VIEW_NOTEBOOK: _l("opened the notebook"),
     AccessAction.VIEW_ENTRY: _l("read an entry"),
@@ -108,7 +110,19 @@ def patient_notebook(patient_id: int):
     with transaction():
         page = services.notebook_page(current_user, patient_id, kind=kind, page=_page_number())
         return render_template("notebook/notebook.html", page=page, access=page.access, patient=page.access.patient,
-                               charts=build_charts(page.measurements), kind=kind, entry_kinds=list(EntryKind))
+                               charts=build_charts(page.measurements, latest=RECENT_CHART_POINTS),
+                               recent_points=RECENT_CHART_POINTS, kind=kind,
+                               entry_kinds=list(EntryKind))
+
+
+@bp.route(f"{NOTEBOOK}/measurements")
+@login_required
+def measurements(patient_id: int):
+    """Every current measurement, charted and listed (the notebook page charts the latest only)."""
+    with transaction():
+        access, points = services.measurement_history(current_user, patient_id)
+        return render_template("notebook/measurements.html", access=access, patient=access.patient,
+                               charts=build_charts(points))
 
 
 def _entry_form_page(form, *, patient, kind, appointment_id=None, corrected=None):
