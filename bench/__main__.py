@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from bench.concurrency import PROJECT_ROOT, concurrency_workload
 from bench.measure import Result
+from bench.outbox import outbox_workload
 from bench.workloads import SIZES, WORKLOADS
 from webapp import create_app
 from webapp.extensions import db
@@ -37,7 +38,7 @@ def run_database(database_url: str, size, *, seed_value: int = 12) -> tuple[list
     app = make_app(database_url)
     rng = random.Random(seed_value)  # nosec B311  # reproducible data sets, nothing secret
     results = []
-    for workload in WORKLOADS:
+    for workload in [*WORKLOADS, outbox_workload]:
         results += workload(app, size, rng)
     with app.app_context():
         dialect = db.engine.dialect.name

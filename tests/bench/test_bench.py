@@ -6,6 +6,7 @@ import random
 import pytest
 
 from bench.concurrency import concurrency_workload
+from bench.outbox import NOTIFICATIONS, outbox_workload
 from bench.workloads import SIZES, WrongResult, booking_workload, check, notebook_workload, slots_workload
 
 TINY = SIZES["tiny"]
@@ -52,3 +53,11 @@ def test_concurrent_bookings_under_gunicorn_never_double_book(app):
     assert bookings.throughput > 0 and ceiling.throughput > 0
     assert race.extra == {"rounds": TINY.race_rounds, "all_correct": True}
     assert 0 < bookings.extra["peak_worker_rss_mb"] < 1024
+
+
+def test_outbox_workload_sends_every_notification_exactly_once(app, is_postgres):
+    [result] = outbox_workload(app, TINY, random.Random(4))
+    senders = 2 if is_postgres else 1
+    assert result.name == f"B5 outbox to SMTP, {senders} sender process(es)"
+    assert result.extra["notifications"] == NOTIFICATIONS["tiny"] and result.throughput > 0
+    assert len(result.extra["sent_per_sender"]) == senders and sum(result.extra["sent_per_sender"]) == 200

@@ -92,10 +92,11 @@ def build_email_message(content: EmailContent, *, sender: str, message_id: str) 
     return message
 
 
-def _message_id(item: _Outgoing, sender: str) -> str:
+def message_id(notification_id: int, channel: Channel, key: str, sender: str) -> str:
+    """The Message-ID of a notification: derived from the row and its key, so a duplicate is recognisable."""
     domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    digest = hashlib.sha256(f"{item.channel}:{item.key}".encode()).hexdigest()[:16]
-    return f"<notification.{item.id}.{digest}@{domain}>"
+    digest = hashlib.sha256(f"{channel}:{key}".encode()).hexdigest()[:16]
+    return f"<notification.{notification_id}.{digest}@{domain}>"
 
 
 def _claimable(now: dt.datetime):
@@ -206,7 +207,7 @@ def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = 
                 try:
                     if item.channel is Channel.EMAIL:
                         send_mail(build_email_message(item.content, sender=sender,
-                                                      message_id=_message_id(item, sender)))
+                                                      message_id=message_id(item.id, item.channel, item.key, sender)))
                     else:
                         sms.send(item.content.to, item.content.text)
                 except DeliveryError as error:

@@ -99,7 +99,8 @@ def render_sms(template: str, context: dict, locale: str | None = None) -> str:
         return " ".join(render_template(f"notifications/{template}.sms.txt", **context).split())
 
 
-def _seal(content) -> bytes:
+def seal_content(content: EmailContent | SmsContent) -> bytes:
+    """The stored form of a message: its fields as JSON, encrypted with the configured keys."""
     data = dataclasses.asdict(content)
     for attachment in data.get("attachments", ()):
         attachment["data"] = base64.b64encode(attachment["data"]).decode()
@@ -167,7 +168,8 @@ def enqueue_email(
     def seal() -> bytes:
         subject, text, html = render_email(template, context, locale)
         files = tuple(Attachment(name, mime, bytes(data)) for name, mime, data in attachments)
-        return _seal(EmailContent(to=to, subject=subject, text=text, html=html, locale=locale, attachments=files))
+        return seal_content(EmailContent(to=to, subject=subject, text=text, html=html, locale=locale,
+                                         attachments=files))
 
     _enqueue(channel=Channel.EMAIL, key=key, category=category, user_id=user_id,
              due_at=due_at, not_after=not_after, seal=seal)
@@ -179,7 +181,7 @@ def enqueue_sms(
 ) -> None:
     """Queue a text message in the caller's transaction; same rules as `enqueue_email`."""
     _enqueue(channel=Channel.SMS, key=key, category=category, user_id=user_id, due_at=due_at, not_after=not_after,
-             seal=lambda: _seal(SmsContent(to=to, text=render_sms(template, context, locale))))
+             seal=lambda: seal_content(SmsContent(to=to, text=render_sms(template, context, locale))))
 
 
 def _escape_like(text: str) -> str:
