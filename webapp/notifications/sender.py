@@ -24,11 +24,13 @@ import dataclasses
 import datetime as dt
 import email.utils
 import hashlib
+import itertools
 import logging
+import queue
 import random
+import threading
 import time
 import uuid
-from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,14 +39,15 @@ from webapp.crypto import DecryptionError
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications.models import Channel, Notification, NotificationStatus
-from webapp.notifications.services import EmailContent, SmsContent, is_wanted, open_email, open_sms
-from webapp.notifications.transports import DeliveryError, mail_transport, sms_backend
+from webapp.notifications.mime import UnsafeHeaderError, email_bytes
+from webapp.notifications.services import EmailContent, SmsContent, open_email, open_sms, settings_turned_off
+from webapp.notifications.transports import DeliveryError, OutgoingMail, mail_transport, sms_backend
 from webapp.transaction import transaction
 
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=10)
-BATCH_SIZE = 50
+BATCH_SIZE = 200
 MAX_RETRY_DELAY = dt.timedelta(hours=6)
 
 
@@ -74,22 +77,15 @@ def retry_delay(attempts: int, base_seconds: int) -> dt.timedelta:
     return delay * random.uniform(0.8, 1.2)  # nosec B311  # jitter only spreads retries, no secret
 
 
-def build_email_message(content: EmailContent, *, sender: str, message_id: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = content.subject
-    message["From"] = sender
-    message["To"] = content.to
-    message["Date"] = email.utils.format_datetime(now_utc())
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(content.text)
-    message.add_alternative(content.html, subtype="html")
-    for attachment in content.attachments:
-        maintype, _, subtype = attachment.mime_type.partition("/")
-        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
-    # Last: building the parts moves or drops the Content-* headers set before.
-    message["Content-Language"] = content.locale
-    return message
+def build_email_message(content: EmailContent, *, sender: str, message_id: str) -> OutgoingMail:
+    """The message and its envelope; an address or subject that cannot be written is a permanent failure."""
+    try:
+        data = email_bytes(sender=sender, to=content.to, subject=content.subject, date=now_utc(),
+                           message_id=message_id, locale=content.locale, text=content.text, html=content.html,
+                           attachments=[(a.filename, a.mime_type, a.data) for a in content.attachments])
+    except UnsafeHeaderError as error:
+        raise DeliveryError(str(error), permanent=True) from None
+    return OutgoingMail(email.utils.parseaddr(sender)[1], content.to, data)
 
 
 def message_id(notification_id: int, channel: Channel, key: str, sender: str) -> str:
@@ -130,6 +126,7 @@ def _claim_batch(now: dt.datetime, limit: int, max_attempts: int, report: SendRe
     )
     rows = db.session.scalars(sa.select(Notification).where(Notification.claim_token == token)
                               .order_by(Notification.due_at, Notification.id)).all()
+    turned_off = settings_turned_off(row.user_id for row in rows if row.user_id is not None)
     outgoing = []
     for row in rows:
         if row.attempts > max_attempts:
@@ -138,7 +135,7 @@ def _claim_batch(now: dt.datetime, limit: int, max_attempts: int, report: SendRe
         elif row.not_after is not None and now > row.not_after:
             _close(row, NotificationStatus.EXPIRED)
             report.expired += 1
-        elif row.user_id is not None and not is_wanted(row.user_id, row.category, row.channel):
+        elif (row.user_id, row.category, row.channel) in turned_off:
             _close(row, NotificationStatus.SKIPPED)
             report.skipped += 1
         else:
@@ -182,6 +179,68 @@ def _release(items: list[_Outgoing]) -> None:
         _record(item, status=NotificationStatus.PENDING, attempts=item.attempts - 1)
 
 
+class _SentRecorder:
+    """Marks accepted messages as sent from a thread of its own, many per commit.
+
+    The sender hands over each message the server accepted and goes on at
+    once; the recorder commits everything handed over since its last commit
+    in one UPDATE. A message thus waits for at most the commit in progress
+    plus its own, however fast the server accepts (group commit), and the
+    sender never waits for the database between two messages."""
+
+    def __init__(self, app):
+        self._accepted: queue.SimpleQueue[_Outgoing | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(app,), name="outbox-recorder", daemon=True)
+        self._thread.start()
+
+    def add(self, item: _Outgoing) -> None:
+        if self._error is not None:
+            raise RuntimeError("recording sent notifications failed") from self._error
+        self._accepted.put(item)
+
+    def close(self) -> None:
+        """Wait until everything handed over is committed."""
+        self._accepted.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError("recording sent notifications failed") from self._error
+
+    def _run(self, app) -> None:
+        with app.app_context():
+            try:
+                while True:
+                    items = [self._accepted.get()]
+                    while not self._accepted.empty():
+                        items.append(self._accepted.get())
+                    self._commit([item for item in items if item is not None])
+                    if None in items:
+                        return
+            except BaseException as error:  # the sender stops at its next message and re-raises it
+                self._error = error
+            finally:
+                db.session.remove()
+
+    @staticmethod
+    def _commit(items: list[_Outgoing]) -> None:
+        if not items:
+            return
+        now = now_utc()
+        updated = 0
+        with transaction():
+            pairs = sorted((item.token, item.id) for item in items)
+            for token, claimed in itertools.groupby(pairs, key=lambda pair: pair[0]):
+                updated += db.session.execute(
+                    sa.update(Notification)
+                    .where(Notification.id.in_([id_ for _, id_ in claimed]), Notification.claim_token == token)
+                    .values(status=NotificationStatus.SENT, sent_at=now, last_error=None, claim_token=None,
+                            claimed_until=None, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+        if updated < len(items):
+            log.warning("%s notification(s): their claim expired while they were being sent", len(items) - updated)
+
+
 def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = BATCH_SIZE) -> SendReport:
     """Send every notification due at `now`; retry failures with backoff.
 
@@ -194,26 +253,32 @@ def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = 
     sender = config["CARNET_MAIL_FROM"]
     report = SendReport()
     transport, sms = mail_transport(config), sms_backend(config)
-    while True:
-        with transaction():
-            claimed, batch = _claim_batch(now, batch_size, config["CARNET_OUTBOX_MAX_ATTEMPTS"], report)
-        # Stop well within the lease, so no other sender takes a row back while this one still holds it.
-        deadline = time.monotonic() + LEASE.total_seconds() / 2
+    recorder = _SentRecorder(current_app._get_current_object())
+    try:
+        # One connection for the whole run, reopened only if the server drops it.
         with transport.connection() as send_mail:
-            for index, item in enumerate(batch):
-                if time.monotonic() > deadline:
-                    _release(batch[index:])
-                    break
-                try:
-                    if item.channel is Channel.EMAIL:
-                        send_mail(build_email_message(item.content, sender=sender,
-                                                      message_id=message_id(item.id, item.channel, item.key, sender)))
+            while True:
+                with transaction():
+                    claimed, batch = _claim_batch(now, batch_size, config["CARNET_OUTBOX_MAX_ATTEMPTS"], report)
+                # Stop well within the lease, so no other sender takes a row back while this one still holds it.
+                deadline = time.monotonic() + LEASE.total_seconds() / 2
+                for index, item in enumerate(batch):
+                    if time.monotonic() > deadline:
+                        _release(batch[index:])
+                        break
+                    try:
+                        if item.channel is Channel.EMAIL:
+                            send_mail(build_email_message(item.content, sender=sender,
+                                                          message_id=message_id(item.id, item.channel, item.key,
+                                                                                sender)))
+                        else:
+                            sms.send(item.content.to, item.content.text)
+                    except DeliveryError as error:
+                        _record_failure(item, error, now, report)
                     else:
-                        sms.send(item.content.to, item.content.text)
-                except DeliveryError as error:
-                    _record_failure(item, error, now, report)
-                else:
-                    _record(item, status=NotificationStatus.SENT, sent_at=now_utc(), last_error=None)
-                    report.sent += 1
-        if claimed < batch_size:
-            return report
+                        recorder.add(item)
+                        report.sent += 1
+                if claimed < batch_size:
+                    return report
+    finally:
+        recorder.close()

@@ -218,6 +218,18 @@ def is_wanted(user_id: int, category: Category, channel: Channel) -> bool:
     return enabled is not False
 
 
+def settings_turned_off(user_ids: Iterable[int]) -> set[tuple[int, Category, Channel]]:
+    """The (user, category, channel) settings turned off among these users, in one query:
+    what `is_wanted` answers for many notifications at once (the sender checks a whole batch)."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    return {(row.user_id, row.category, row.channel) for row in db.session.execute(
+        sa.select(NotificationPreference.user_id, NotificationPreference.category, NotificationPreference.channel)
+        .where(NotificationPreference.user_id.in_(ids), NotificationPreference.is_enabled.is_(False))
+        .where(NotificationPreference.category.in_(OPTIONAL_CATEGORIES)))}
+
+
 def notification_preferences(user: User) -> dict[tuple[Category, Channel], bool]:
     """Every category a user may turn off, per channel, with its current state."""
     stored = {(row.category, row.channel): row.is_enabled for row in db.session.scalars(
