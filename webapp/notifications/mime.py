@@ -10,7 +10,7 @@ directly is short. The result is read back with the standard parser in the tests
 
 import base64
 import email.utils
-import uuid
+import random
 
 CRLF = b"\r\n"
 MAX_HEADER_LENGTH = 998  # RFC 5322 line limit
@@ -34,14 +34,13 @@ def _text_header(name: str, value: str) -> bytes:
         raise UnsafeHeaderError(f"the {name} header cannot be written as given")
     if value.isascii() and len(name) + len(value) + 2 <= 78:
         return f"{name}: {value}".encode() + CRLF
-    words, chunk = [], b""
-    for character in value:
-        encoded = character.encode()
-        if len(chunk) + len(encoded) > ENCODED_WORD_BYTES:  # never split a character between two words
-            words.append(chunk)
-            chunk = b""
-        chunk += encoded
-    words.append(chunk)
+    encoded, words, start = value.encode(), [], 0
+    while start < len(encoded):
+        end = min(start + ENCODED_WORD_BYTES, len(encoded))
+        while end < len(encoded) and encoded[end] & 0xC0 == 0x80:  # never split a character between two words
+            end -= 1
+        words.append(encoded[start:end])
+        start = end
     return f"{name}: ".encode() + (CRLF + b" ").join(
         b"=?utf-8?b?" + base64.b64encode(word) + b"?=" for word in words) + CRLF
 
@@ -64,7 +63,7 @@ def _part(headers: list[bytes], body: bytes) -> bytes:
 def _multipart(subtype: str, parts: list[bytes]) -> tuple[bytes, bytes]:
     """(Content-Type header, body) of a multipart: the boundary starts with "=_",
     which base64 never produces, so it cannot occur in the parts."""
-    boundary = f"=_{uuid.uuid4().hex}".encode()
+    boundary = f"=_{random.getrandbits(96):024x}".encode()  # nosec B311  # unique enough, not a secret
     body = b"".join(b"--" + boundary + CRLF + part + CRLF for part in parts) + b"--" + boundary + b"--" + CRLF
     return b'Content-Type: multipart/' + subtype.encode() + b";" + CRLF + b' boundary="' + boundary + b'"' + CRLF, body
 

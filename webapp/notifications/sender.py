@@ -9,13 +9,22 @@ as it can be:
    concurrent senders take disjoint rows; the claim is also a conditional
    UPDATE, so even without row locks (SQLite, one writer at a time) a row
    is claimed by one sender only.
-2. Send, outside any open transaction, over one SMTP connection per batch.
-3. Record the outcome of each message right after it, committed at once.
+2. Send, outside any open transaction, over one SMTP connection for the
+   whole run (reopened only if the server drops it).
+3. Record the outcome of each message right after it: a failure is
+   committed at once by the sender; an accepted message is handed to a
+   recorder thread, which commits everything accepted since its previous
+   commit in one UPDATE (group commit). The sender never waits for the
+   database between two messages, and a message waits for at most the
+   commit in progress plus its own.
 
 Only a crash between the SMTP server accepting a message ("250 OK") and
 step 3 committing can send a message twice: the row stays `sending`, its
 lease expires and another run sends it again. That gap is a few
-milliseconds; the Message-ID header is derived from the row, so a
+milliseconds (one or two commits, however slow the SMTP server), shared by
+the messages accepted meanwhile; an error that stops the run still waits
+for the recorder, so only a killed process leaves accepted messages
+unrecorded. The Message-ID header is derived from the row, so a
 duplicate is also recognisable by mail clients. Rows left `sending` after
 their last attempt are marked failed, never resent forever.
 """
@@ -23,6 +32,7 @@ their last attempt are marked failed, never resent forever.
 import dataclasses
 import datetime as dt
 import email.utils
+import functools
 import hashlib
 import itertools
 import logging
@@ -85,12 +95,17 @@ def build_email_message(content: EmailContent, *, sender: str, message_id: str) 
                            attachments=[(a.filename, a.mime_type, a.data) for a in content.attachments])
     except UnsafeHeaderError as error:
         raise DeliveryError(str(error), permanent=True) from None
-    return OutgoingMail(email.utils.parseaddr(sender)[1], content.to, data)
+    return OutgoingMail(_address(sender), content.to, data)
+
+
+@functools.lru_cache(maxsize=4)
+def _address(sender: str) -> str:
+    return email.utils.parseaddr(sender)[1]
 
 
 def message_id(notification_id: int, channel: Channel, key: str, sender: str) -> str:
     """The Message-ID of a notification: derived from the row and its key, so a duplicate is recognisable."""
-    domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    domain = _address(sender).rpartition("@")[2] or "localhost"
     digest = hashlib.sha256(f"{channel}:{key}".encode()).hexdigest()[:16]
     return f"<notification.{notification_id}.{digest}@{domain}>"
 
@@ -100,6 +115,23 @@ def _claimable(now: dt.datetime):
         sa.and_(Notification.status == NotificationStatus.PENDING, Notification.due_at <= now),
         sa.and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_until < now),
     )
+
+
+def _lock_claimable_ids(now: dt.datetime, limit: int) -> list[int]:
+    """Up to `limit` claimable ids, locked: rows whose lease expired (a stopped sender's) first,
+    then due rows in due order. One query per status rather than one with OR, so that each
+    follows `ix_notifications_status_due_at` and a claim costs the same however many rows
+    the outbox keeps (an OR made PostgreSQL scan and sort the whole table at every claim)."""
+    def locked(condition, count: int) -> list[int]:
+        return list(db.session.scalars(
+            sa.select(Notification.id).where(condition).order_by(Notification.due_at, Notification.id)
+            .limit(count).with_for_update(skip_locked=True)))
+
+    ids = locked(sa.and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_until < now), limit)
+    if len(ids) < limit:
+        ids += locked(sa.and_(Notification.status == NotificationStatus.PENDING, Notification.due_at <= now),
+                      limit - len(ids))
+    return ids
 
 
 def _close(row: Notification, status: NotificationStatus, error: str | None = None) -> None:
@@ -112,10 +144,7 @@ def _claim_batch(now: dt.datetime, limit: int, max_attempts: int, report: SendRe
     """Claim up to `limit` due rows; close at once those that must not be sent.
     Returns how many rows were claimed and the messages to send."""
     token = str(uuid.uuid4())
-    ids = db.session.scalars(
-        sa.select(Notification.id).where(_claimable(now)).order_by(Notification.due_at, Notification.id)
-        .limit(limit).with_for_update(skip_locked=True)
-    ).all()
+    ids = _lock_claimable_ids(now, limit)
     if not ids:
         return 0, []
     db.session.execute(
