@@ -34,7 +34,7 @@ from webapp import create_app
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications.models import Category, Channel, Notification, NotificationStatus
-from webapp.notifications.sender import message_id, send_due_notifications
+from webapp.notifications.sender import BATCH_SIZE, message_id, send_due_notifications
 from webapp.notifications.services import EmailContent, render_email, seal_content
 
 NOTIFICATIONS = {"tiny": 200, "quick": 10_000, "full": 100_000}
@@ -184,7 +184,8 @@ def outbox_workload(app, size: Size, rng: random.Random) -> list[Result]:
     sent = [report["sent"] for report in reports]
     check(sum(sent) == count and all(report["retried"] == report["failed"] == 0 for report in reports),
           f"B5: the senders report {reports}")
-    check(all(sent), f"B5: a sender sent nothing ({sent}): the claims did not spread over the senders")
+    if count >= 10 * BATCH_SIZE * processes:  # with a few batches only, one sender may rightly take them all
+        check(all(sent), f"B5: a sender sent nothing ({sent}): the claims did not spread over the senders")
     with app.app_context():
         statuses = dict(db.session.execute(sa.select(Notification.status, sa.func.count())
                                            .group_by(Notification.status)).all())

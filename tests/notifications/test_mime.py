@@ -45,7 +45,8 @@ def test_every_line_is_ascii_crlf_and_short():
 
 @pytest.mark.parametrize("subject", ["Rendez-vous confirmé : mardi 12 mars 2030 à 09:30",
                                      "Appointment confirmed: Tuesday, March 12, 2030 at 9:30\u202fAM",
-                                     "日本語の件名" * 10, "A plain ASCII subject that is far too long for one line " * 3])
+                                     "日本語の件名" * 10,
+                                     "A plain ASCII subject that is far too long for one line " * 3])
 def test_subject_survives_encoding_and_folding(subject):
     assert parse(write(subject=subject))["Subject"] == subject
 
