@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from bench.concurrency import PROJECT_ROOT, concurrency_workload
 from bench.measure import Result
+from bench.outbox import outbox_workload
 from bench.search import search_workload
 from bench.workloads import SIZES, WORKLOADS
 from webapp import create_app
@@ -34,7 +35,7 @@ def make_app(database_url: str):
     return app
 
 
-ALL_WORKLOADS = WORKLOADS | {"B3": search_workload}
+ALL_WORKLOADS = WORKLOADS | {"B3": search_workload, "B5": outbox_workload}
 
 
 def run_database(database_url: str, size, *, only: set[str] | None = None,

@@ -6,6 +6,7 @@ import random
 import pytest
 
 from bench.concurrency import concurrency_workload
+from bench.outbox import NOTIFICATIONS, outbox_workload
 from bench.search import search_workload
 from bench.workloads import SIZES, WrongResult, booking_workload, check, notebook_workload, slots_workload
 
@@ -64,3 +65,11 @@ def test_search_workload_finds_the_right_practitioners_and_availabilities(app):
     _assert_measured(results, names)
     assert results[0].extra["appointments"] == TINY.b3_appointments
     assert results[0].extra["mean_items"] > 0
+
+
+def test_outbox_workload_sends_every_notification_exactly_once(app, is_postgres):
+    [result] = outbox_workload(app, TINY, random.Random(4))
+    senders = 2 if is_postgres else 1
+    assert result.name == f"B5 outbox to SMTP, {senders} sender process(es)"
+    assert result.extra["notifications"] == NOTIFICATIONS["tiny"] and result.throughput > 0
+    assert len(result.extra["sent_per_sender"]) == senders and sum(result.extra["sent_per_sender"]) == 200

@@ -11,7 +11,7 @@ from tests import factories
 from tests.notifications.factories import PARIS_MORNING, make_ics, outbox
 from webapp.db import now_utc
 from webapp.extensions import db
-from webapp.notifications import messages
+from webapp.notifications import messages, sender
 from webapp.notifications.models import Category, Channel, NotificationStatus
 from webapp.notifications.sender import LEASE, retry_delay, send_due_notifications
 from webapp.notifications.services import enqueue_email, enqueue_sms, set_notification_preferences
@@ -249,3 +249,41 @@ def test_two_concurrent_senders_never_send_the_same_message(app, smtp):
     assert sum(report.sent for report in reports) == 40
     assert all(report.sent > 0 for report in reports)  # both took part: SKIP LOCKED, not one waiting for the other
     assert {row.status for row in outbox()} == {NotificationStatus.SENT}
+
+
+def test_messages_accepted_before_an_unexpected_error_are_recorded_as_sent(smtp, monkeypatch):
+    for index in range(5):
+        queue_simple(f"notebook-entry:{index}")
+    real_build = sender.build_email_message
+    built = []
+
+    def build_then_break(content, **kwargs):
+        built.append(content)
+        if len(built) == 3:
+            raise RuntimeError("the sender stops here")
+        return real_build(content, **kwargs)
+
+    monkeypatch.setattr(sender, "build_email_message", build_then_break)
+    with pytest.raises(RuntimeError, match="the sender stops here"):
+        send_due_notifications()
+
+    assert len(smtp.messages) == 2
+    statuses = [row.status for row in outbox()]
+    assert statuses == [NotificationStatus.SENT] * 2 + [NotificationStatus.SENDING] * 3
+    # The rest is sent once its lease expires, and what was accepted is not sent again.
+    monkeypatch.undo()
+    assert send_due_notifications(now_utc() + LEASE + dt.timedelta(seconds=1)).sent == 3
+    assert sorted(message["Message-ID"] for message in smtp.messages) == sorted(
+        {message["Message-ID"] for message in smtp.messages})
+    assert {row.status for row in outbox()} == {NotificationStatus.SENT}
+
+
+def test_many_messages_over_one_connection_are_each_recorded_once(smtp):
+    for index in range(230):
+        queue_simple(f"notebook-entry:{index}")
+    report = send_due_notifications(batch_size=100)
+    assert report.sent == 230 and len(smtp.messages) == 230 and len(smtp.sessions) == 1
+    assert len({message["Message-ID"] for message in smtp.messages}) == 230
+    rows = outbox()
+    assert {row.status for row in rows} == {NotificationStatus.SENT}
+    assert all(row.sent_at is not None and row.claim_token is None and row.attempts == 1 for row in rows)

@@ -9,13 +9,22 @@ as it can be:
    concurrent senders take disjoint rows; the claim is also a conditional
    UPDATE, so even without row locks (SQLite, one writer at a time) a row
    is claimed by one sender only.
-2. Send, outside any open transaction, over one SMTP connection per batch.
-3. Record the outcome of each message right after it, committed at once.
+2. Send, outside any open transaction, over one SMTP connection for the
+   whole run (reopened only if the server drops it).
+3. Record the outcome of each message right after it: a failure is
+   committed at once by the sender; an accepted message is handed to a
+   recorder thread, which commits everything accepted since its previous
+   commit in one UPDATE (group commit). The sender never waits for the
+   database between two messages, and a message waits for at most the
+   commit in progress plus its own.
 
 Only a crash between the SMTP server accepting a message ("250 OK") and
 step 3 committing can send a message twice: the row stays `sending`, its
 lease expires and another run sends it again. That gap is a few
-milliseconds; the Message-ID header is derived from the row, so a
+milliseconds (one or two commits, however slow the SMTP server), shared by
+the messages accepted meanwhile; an error that stops the run still waits
+for the recorder, so only a killed process leaves accepted messages
+unrecorded. The Message-ID header is derived from the row, so a
 duplicate is also recognisable by mail clients. Rows left `sending` after
 their last attempt are marked failed, never resent forever.
 """
@@ -23,12 +32,15 @@ their last attempt are marked failed, never resent forever.
 import dataclasses
 import datetime as dt
 import email.utils
+import functools
 import hashlib
+import itertools
 import logging
+import queue
 import random
+import threading
 import time
 import uuid
-from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,14 +49,15 @@ from webapp.crypto import DecryptionError
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications.models import Channel, Notification, NotificationStatus
-from webapp.notifications.services import EmailContent, SmsContent, is_wanted, open_email, open_sms
-from webapp.notifications.transports import DeliveryError, mail_transport, sms_backend
+from webapp.notifications.mime import UnsafeHeaderError, email_bytes
+from webapp.notifications.services import EmailContent, SmsContent, open_email, open_sms, settings_turned_off
+from webapp.notifications.transports import DeliveryError, OutgoingMail, mail_transport, sms_backend
 from webapp.transaction import transaction
 
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=10)
-BATCH_SIZE = 50
+BATCH_SIZE = 200
 MAX_RETRY_DELAY = dt.timedelta(hours=6)
 
 
@@ -74,28 +87,27 @@ def retry_delay(attempts: int, base_seconds: int) -> dt.timedelta:
     return delay * random.uniform(0.8, 1.2)  # nosec B311  # jitter only spreads retries, no secret
 
 
-def build_email_message(content: EmailContent, *, sender: str, message_id: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = content.subject
-    message["From"] = sender
-    message["To"] = content.to
-    message["Date"] = email.utils.format_datetime(now_utc())
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(content.text)
-    message.add_alternative(content.html, subtype="html")
-    for attachment in content.attachments:
-        maintype, _, subtype = attachment.mime_type.partition("/")
-        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
-    # Last: building the parts moves or drops the Content-* headers set before.
-    message["Content-Language"] = content.locale
-    return message
+def build_email_message(content: EmailContent, *, sender: str, message_id: str) -> OutgoingMail:
+    """The message and its envelope; an address or subject that cannot be written is a permanent failure."""
+    try:
+        data = email_bytes(sender=sender, to=content.to, subject=content.subject, date=now_utc(),
+                           message_id=message_id, locale=content.locale, text=content.text, html=content.html,
+                           attachments=[(a.filename, a.mime_type, a.data) for a in content.attachments])
+    except UnsafeHeaderError as error:
+        raise DeliveryError(str(error), permanent=True) from None
+    return OutgoingMail(_address(sender), content.to, data)
 
 
-def _message_id(item: _Outgoing, sender: str) -> str:
-    domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    digest = hashlib.sha256(f"{item.channel}:{item.key}".encode()).hexdigest()[:16]
-    return f"<notification.{item.id}.{digest}@{domain}>"
+@functools.lru_cache(maxsize=4)
+def _address(sender: str) -> str:
+    return email.utils.parseaddr(sender)[1]
+
+
+def message_id(notification_id: int, channel: Channel, key: str, sender: str) -> str:
+    """The Message-ID of a notification: derived from the row and its key, so a duplicate is recognisable."""
+    domain = _address(sender).rpartition("@")[2] or "localhost"
+    digest = hashlib.sha256(f"{channel}:{key}".encode()).hexdigest()[:16]
+    return f"<notification.{notification_id}.{digest}@{domain}>"
 
 
 def _claimable(now: dt.datetime):
@@ -103,6 +115,23 @@ def _claimable(now: dt.datetime):
         sa.and_(Notification.status == NotificationStatus.PENDING, Notification.due_at <= now),
         sa.and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_until < now),
     )
+
+
+def _lock_claimable_ids(now: dt.datetime, limit: int) -> list[int]:
+    """Up to `limit` claimable ids, locked: rows whose lease expired (a stopped sender's) first,
+    then due rows in due order. One query per status rather than one with OR, so that each
+    follows `ix_notifications_status_due_at` and a claim costs the same however many rows
+    the outbox keeps (an OR made PostgreSQL scan and sort the whole table at every claim)."""
+    def locked(condition, count: int) -> list[int]:
+        return list(db.session.scalars(
+            sa.select(Notification.id).where(condition).order_by(Notification.due_at, Notification.id)
+            .limit(count).with_for_update(skip_locked=True)))
+
+    ids = locked(sa.and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_until < now), limit)
+    if len(ids) < limit:
+        ids += locked(sa.and_(Notification.status == NotificationStatus.PENDING, Notification.due_at <= now),
+                      limit - len(ids))
+    return ids
 
 
 def _close(row: Notification, status: NotificationStatus, error: str | None = None) -> None:
@@ -115,10 +144,7 @@ def _claim_batch(now: dt.datetime, limit: int, max_attempts: int, report: SendRe
     """Claim up to `limit` due rows; close at once those that must not be sent.
     Returns how many rows were claimed and the messages to send."""
     token = str(uuid.uuid4())
-    ids = db.session.scalars(
-        sa.select(Notification.id).where(_claimable(now)).order_by(Notification.due_at, Notification.id)
-        .limit(limit).with_for_update(skip_locked=True)
-    ).all()
+    ids = _lock_claimable_ids(now, limit)
     if not ids:
         return 0, []
     db.session.execute(
@@ -129,6 +155,7 @@ def _claim_batch(now: dt.datetime, limit: int, max_attempts: int, report: SendRe
     )
     rows = db.session.scalars(sa.select(Notification).where(Notification.claim_token == token)
                               .order_by(Notification.due_at, Notification.id)).all()
+    turned_off = settings_turned_off(row.user_id for row in rows if row.user_id is not None)
     outgoing = []
     for row in rows:
         if row.attempts > max_attempts:
@@ -137,7 +164,7 @@ def _claim_batch(now: dt.datetime, limit: int, max_attempts: int, report: SendRe
         elif row.not_after is not None and now > row.not_after:
             _close(row, NotificationStatus.EXPIRED)
             report.expired += 1
-        elif row.user_id is not None and not is_wanted(row.user_id, row.category, row.channel):
+        elif (row.user_id, row.category, row.channel) in turned_off:
             _close(row, NotificationStatus.SKIPPED)
             report.skipped += 1
         else:
@@ -181,6 +208,68 @@ def _release(items: list[_Outgoing]) -> None:
         _record(item, status=NotificationStatus.PENDING, attempts=item.attempts - 1)
 
 
+class _SentRecorder:
+    """Marks accepted messages as sent from a thread of its own, many per commit.
+
+    The sender hands over each message the server accepted and goes on at
+    once; the recorder commits everything handed over since its last commit
+    in one UPDATE. A message thus waits for at most the commit in progress
+    plus its own, however fast the server accepts (group commit), and the
+    sender never waits for the database between two messages."""
+
+    def __init__(self, app):
+        self._accepted: queue.SimpleQueue[_Outgoing | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(app,), name="outbox-recorder", daemon=True)
+        self._thread.start()
+
+    def add(self, item: _Outgoing) -> None:
+        if self._error is not None:
+            raise RuntimeError("recording sent notifications failed") from self._error
+        self._accepted.put(item)
+
+    def close(self) -> None:
+        """Wait until everything handed over is committed."""
+        self._accepted.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError("recording sent notifications failed") from self._error
+
+    def _run(self, app) -> None:
+        with app.app_context():
+            try:
+                while True:
+                    items = [self._accepted.get()]
+                    while not self._accepted.empty():
+                        items.append(self._accepted.get())
+                    self._commit([item for item in items if item is not None])
+                    if None in items:
+                        return
+            except BaseException as error:  # the sender stops at its next message and re-raises it
+                self._error = error
+            finally:
+                db.session.remove()
+
+    @staticmethod
+    def _commit(items: list[_Outgoing]) -> None:
+        if not items:
+            return
+        now = now_utc()
+        updated = 0
+        with transaction():
+            pairs = sorted((item.token, item.id) for item in items)
+            for token, claimed in itertools.groupby(pairs, key=lambda pair: pair[0]):
+                updated += db.session.execute(
+                    sa.update(Notification)
+                    .where(Notification.id.in_([id_ for _, id_ in claimed]), Notification.claim_token == token)
+                    .values(status=NotificationStatus.SENT, sent_at=now, last_error=None, claim_token=None,
+                            claimed_until=None, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+        if updated < len(items):
+            log.warning("%s notification(s): their claim expired while they were being sent", len(items) - updated)
+
+
 def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = BATCH_SIZE) -> SendReport:
     """Send every notification due at `now`; retry failures with backoff.
 
@@ -193,26 +282,32 @@ def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = 
     sender = config["CARNET_MAIL_FROM"]
     report = SendReport()
     transport, sms = mail_transport(config), sms_backend(config)
-    while True:
-        with transaction():
-            claimed, batch = _claim_batch(now, batch_size, config["CARNET_OUTBOX_MAX_ATTEMPTS"], report)
-        # Stop well within the lease, so no other sender takes a row back while this one still holds it.
-        deadline = time.monotonic() + LEASE.total_seconds() / 2
+    recorder = _SentRecorder(current_app._get_current_object())
+    try:
+        # One connection for the whole run, reopened only if the server drops it.
         with transport.connection() as send_mail:
-            for index, item in enumerate(batch):
-                if time.monotonic() > deadline:
-                    _release(batch[index:])
-                    break
-                try:
-                    if item.channel is Channel.EMAIL:
-                        send_mail(build_email_message(item.content, sender=sender,
-                                                      message_id=_message_id(item, sender)))
+            while True:
+                with transaction():
+                    claimed, batch = _claim_batch(now, batch_size, config["CARNET_OUTBOX_MAX_ATTEMPTS"], report)
+                # Stop well within the lease, so no other sender takes a row back while this one still holds it.
+                deadline = time.monotonic() + LEASE.total_seconds() / 2
+                for index, item in enumerate(batch):
+                    if time.monotonic() > deadline:
+                        _release(batch[index:])
+                        break
+                    try:
+                        if item.channel is Channel.EMAIL:
+                            send_mail(build_email_message(item.content, sender=sender,
+                                                          message_id=message_id(item.id, item.channel, item.key,
+                                                                                sender)))
+                        else:
+                            sms.send(item.content.to, item.content.text)
+                    except DeliveryError as error:
+                        _record_failure(item, error, now, report)
                     else:
-                        sms.send(item.content.to, item.content.text)
-                except DeliveryError as error:
-                    _record_failure(item, error, now, report)
-                else:
-                    _record(item, status=NotificationStatus.SENT, sent_at=now_utc(), last_error=None)
-                    report.sent += 1
-        if claimed < batch_size:
-            return report
+                        recorder.add(item)
+                        report.sent += 1
+                if claimed < batch_size:
+                    return report
+    finally:
+        recorder.close()

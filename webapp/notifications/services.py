@@ -99,7 +99,8 @@ def render_sms(template: str, context: dict, locale: str | None = None) -> str:
         return " ".join(render_template(f"notifications/{template}.sms.txt", **context).split())
 
 
-def _seal(content) -> bytes:
+def seal_content(content: EmailContent | SmsContent) -> bytes:
+    """The stored form of a message: its fields as JSON, encrypted with the configured keys."""
     data = dataclasses.asdict(content)
     for attachment in data.get("attachments", ()):
         attachment["data"] = base64.b64encode(attachment["data"]).decode()
@@ -167,7 +168,8 @@ def enqueue_email(
     def seal() -> bytes:
         subject, text, html = render_email(template, context, locale)
         files = tuple(Attachment(name, mime, bytes(data)) for name, mime, data in attachments)
-        return _seal(EmailContent(to=to, subject=subject, text=text, html=html, locale=locale, attachments=files))
+        return seal_content(EmailContent(to=to, subject=subject, text=text, html=html, locale=locale,
+                                         attachments=files))
 
     _enqueue(channel=Channel.EMAIL, key=key, category=category, user_id=user_id,
              due_at=due_at, not_after=not_after, seal=seal)
@@ -179,7 +181,7 @@ def enqueue_sms(
 ) -> None:
     """Queue a text message in the caller's transaction; same rules as `enqueue_email`."""
     _enqueue(channel=Channel.SMS, key=key, category=category, user_id=user_id, due_at=due_at, not_after=not_after,
-             seal=lambda: _seal(SmsContent(to=to, text=render_sms(template, context, locale))))
+             seal=lambda: seal_content(SmsContent(to=to, text=render_sms(template, context, locale))))
 
 
 def _escape_like(text: str) -> str:
@@ -214,6 +216,18 @@ def is_wanted(user_id: int, category: Category, channel: Channel) -> bool:
         NotificationPreference.channel == channel,
     ))
     return enabled is not False
+
+
+def settings_turned_off(user_ids: Iterable[int]) -> set[tuple[int, Category, Channel]]:
+    """The (user, category, channel) settings turned off among these users, in one query:
+    what `is_wanted` answers for many notifications at once (the sender checks a whole batch)."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    return {(row.user_id, row.category, row.channel) for row in db.session.execute(
+        sa.select(NotificationPreference.user_id, NotificationPreference.category, NotificationPreference.channel)
+        .where(NotificationPreference.user_id.in_(ids), NotificationPreference.is_enabled.is_(False))
+        .where(NotificationPreference.category.in_(OPTIONAL_CATEGORIES)))}
 
 
 def notification_preferences(user: User) -> dict[tuple[Category, Channel], bool]:

@@ -1,14 +1,16 @@
 """How messages leave Carnet: mail transports (console, SMTP) and SMS backends (console).
 
-A transport opens one connection per batch: `with transport.connection() as
-send: send(message)`. Failures raise `DeliveryError`; a permanent one (the
+A transport opens one connection for many messages: `with transport.connection()
+as send: send(mail)`. Failures raise `DeliveryError`; a permanent one (the
 server refused for good, SMTP 5xx) is not retried.
 """
 
+import dataclasses
+import email
+import email.policy
 import logging
 import smtplib
 from contextlib import contextmanager
-from email.message import EmailMessage
 from typing import Protocol
 
 from config import ConfigurationError
@@ -23,6 +25,15 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+@dataclasses.dataclass(frozen=True)
+class OutgoingMail:
+    """The envelope (sender and recipient addresses) and the message as bytes."""
+
+    sender: str
+    to: str
+    data: bytes
+
+
 class ConsoleMailTransport:
     """The embedded default: each message is written to the `carnet.mail` log."""
 
@@ -31,7 +42,8 @@ class ConsoleMailTransport:
         yield self._send
 
     @staticmethod
-    def _send(message: EmailMessage) -> None:
+    def _send(mail: OutgoingMail) -> None:
+        message = email.message_from_bytes(mail.data, policy=email.policy.default)
         text = message.get_body(("plain",))
         attachments = [part.get_filename() for part in message.iter_attachments()]
         mail_log.info("mail to %s\nSubject: %s\n%s%s", message["To"], message["Subject"],
@@ -75,11 +87,11 @@ class _SmtpSession:
             raise
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, mail: OutgoingMail) -> None:
         try:
             if self.smtp is None:
                 self.smtp = self._connect()
-            self.smtp.send_message(message)
+            self.smtp.sendmail(mail.sender, [mail.to], mail.data)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             detail = "; ".join(f"{code} {reply.decode(errors='replace')}" for code, reply in error.recipients.values())
