@@ -173,3 +173,11 @@ def test_the_link_mailed_over_smtp_claims_the_profile(client, form_post, desk, s
     assert form_post(link, _claim_data()).status_code == 302
     db.session.expire_all()
     assert desk.patient.account_id is not None
+
+
+def test_a_signed_in_practitioner_is_told_the_link_is_for_a_patient(client, form_post, desk):
+    token = invite(desk)
+    log_in(form_post, desk.practitioner.user)
+    page = client.get(f"/invitation/{token}").get_data(as_text=True)
+    assert "Cette invitation est destinée à un compte patient." in page and "Ajouter Léa" not in page
+    assert form_post(f"/invitation/{token}/add", {}, page=f"/invitation/{token}").status_code == 403
