@@ -77,6 +77,7 @@ def load_settings() -> dict:
         "CARNET_OUTBOX_RETRY_SECONDS": _env_int("CARNET_OUTBOX_RETRY_SECONDS", 60),
         "CARNET_REMINDER_HOURS": _env_int_list("CARNET_REMINDER_HOURS", [48, 2]),
         "CARNET_EMAIL_CONFIRMATION_DAYS": _env_int("CARNET_EMAIL_CONFIRMATION_DAYS", 7),
+        "CARNET_INVITATION_DAYS": _env_int("CARNET_INVITATION_DAYS", 14),
         "CARNET_SCHEDULER": os.environ.get("CARNET_SCHEDULER", "in-process"),
         "CARNET_BILLING_PROVIDER": os.environ.get("CARNET_BILLING_PROVIDER", "manual"),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),

@@ -74,7 +74,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import accounts, audit, billing, booking, notebook, notifications, privacy, site
+    from webapp import accounts, audit, billing, booking, invitations, notebook, notifications, privacy, site
     from webapp.accounts import api as accounts_api
     from webapp.billing import api as billing_api
     from webapp.notebook import api as notebook_api
@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notebook.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(privacy.bp)
+    app.register_blueprint(invitations.bp)
     billing.register_billing(app)
     dmp_api_blueprints = init_dmp(app)  # the optional shared-record connector: nothing unless configured
     register_api(app, [accounts_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp,

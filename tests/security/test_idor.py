@@ -35,7 +35,8 @@ PUBLIC = {
     "booking.book", "booking.join_waitlist", "site.set_language", "api_docs.static",
 }
 # Routes keyed by a secret token rather than an id: tested below with guessed tokens.
-SECRET_TOKEN = {"notifications.confirm_email", "accounts.reset_password", "booking.calendar_feed"}
+SECRET_TOKEN = {"notifications.confirm_email", "accounts.reset_password", "booking.calendar_feed",
+                "invitations.claim", "invitations.claim_as_relative"}
 # Break-glass: any practitioner may ask for emergency access to a notebook (with a reason, logged, the patient told).
 EMERGENCY = {"notebook_api.emergency_access", "notebook.emergency_access"}
 UNKNOWN_ID = 987654
@@ -189,6 +190,12 @@ def test_a_practitioner_who_never_treated_the_victim_gets_nothing_through_the_pa
     log_in(form_post, stranger.user)
     csrf = csrf_token_of(client.get("/settings/schedule").get_data(as_text=True))
     assert _attack(app, client, victim, csrf=csrf, practitioner=True) > 30
+
+
+def test_a_guessed_invitation_token_opens_nothing(client, victim):
+    for guess in ("a" * 43, "eyJpbnZpdGF0aW9uX2lkIjoxfQ.aaaa.bbbb", "..%2F..%2Fetc%2Fpasswd"):
+        response = client.get("/invitation/" + guess)
+        assert response.status_code == 404 and VICTIM_FIRST_NAME not in response.get_data(as_text=True)
 
 
 def test_a_guessed_calendar_feed_token_opens_nothing(client, victim):

@@ -96,6 +96,16 @@ def register_patient(*, email, password, first_name, last_name, birth_date, loca
     return user
 
 
+def create_patient_account(*, email, password, locale=None) -> User:
+    """A patient account for a profile that already exists (created at the
+    desk, then claimed): the same email and password rules as sign-up; the
+    caller attaches the profile."""
+    user = _new_user(email, password, Role.PATIENT, locale)
+    db.session.flush()
+    _record_account_created(user, by=user)
+    return user
+
+
 def register_practitioner(
     *, email, password, first_name, last_name, rpps, specialty, address, postcode, city,
     locale=None, totp_secret=None,

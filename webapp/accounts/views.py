@@ -47,7 +47,7 @@ def show_errors(form, error: CarnetError) -> None:
         form.form_errors.append(error.message)
 
 
-def _finish_login(user: User, welcome: str | None = None):
+def finish_login(user: User, welcome: str | None = None):
     """Log in on a fresh session (no fixation), then go where the user was heading."""
     next_url = safe_next_url(session.get("login_next"), url_for("site.home"))
     locale = user.locale or session.get("locale")
@@ -82,7 +82,7 @@ def login():
             if not user.role.requires_totp:
                 with transaction():
                     services.record_successful_login(user)
-                return _finish_login(user)
+                return finish_login(user)
             session[PENDING_USER_KEY] = user.id
             return redirect(url_for("accounts.login_totp" if user.has_totp else "accounts.enrol_totp"))
     return render_template("accounts/login.html", form=form)
@@ -103,7 +103,7 @@ def login_totp():
         except CarnetError as error:
             show_errors(form, error)
         else:
-            return _finish_login(user)
+            return finish_login(user)
     return render_template("accounts/login_totp.html", form=form)
 
 
@@ -122,7 +122,7 @@ def enrol_totp():
         except CarnetError as error:
             show_errors(form, error)
         else:
-            return _finish_login(user)
+            return finish_login(user)
     uri = totp.provisioning_uri(user.totp_secret, user.email)
     return render_template("accounts/enrol_totp.html", form=form, secret=user.totp_secret,
                            qr_svg=totp.qr_code_svg(uri))
@@ -159,7 +159,7 @@ def signup_patient():
         except CarnetError as error:
             show_errors(form, error)
         else:
-            return _finish_login(user, welcome=_("Welcome to Carnet! Your account is ready."))
+            return finish_login(user, welcome=_("Welcome to Carnet! Your account is ready."))
     return render_template("accounts/signup_form.html", form=form, title=_("Create a patient account"))
 
 

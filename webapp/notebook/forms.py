@@ -130,3 +130,13 @@ class EmergencyAccessForm(FlaskForm):
     reason = TextAreaField(_l("Reason for the emergency access"),
                            validators=[DataRequired(), Length(min=REASON_MIN, max=REASON_MAX)],
                            description=_l("The patient will read this reason."))
+
+
+class PatientSearchForm(FlaskForm):
+    """The search box of the practitioner's patient list (a GET form: nothing to protect)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
+    born = DateField(_l("Birth date"), validators=[Optional()])

@@ -658,15 +658,25 @@ def acting_profiles(user: User) -> list[PatientProfile]:
 
 def treated_patients(user: User) -> list[PatientProfile]:
     """A practitioner's patients whose notebook they may open (not revoked)."""
+    return list(db.session.scalars(search_treated_patients(user)))
+
+
+def search_treated_patients(user: User, *, text: str = "", birth_date: dt.date | None = None) -> sa.Select:
+    """The practitioner's patients (as `treated_patients`) whose first or last
+    name contains every word of `text` and, if given, born on `birth_date`;
+    a SELECT ordered by name, to page."""
     profile = user.practitioner_profile if user.role is Role.PRACTITIONER else None
     if profile is None:
         raise Forbidden()
     revoked = sa.select(Revocation.patient_id).where(Revocation.practitioner_id == profile.id)
-    return list(db.session.scalars(
-        sa.select(PatientProfile)
-        .where(PatientProfile.id.in_(treated_patient_ids(profile.id)), PatientProfile.id.not_in(revoked))
-        .order_by(PatientProfile.last_name, PatientProfile.first_name)
-    ))
+    statement = sa.select(PatientProfile).where(
+        PatientProfile.id.in_(treated_patient_ids(profile.id)), PatientProfile.id.not_in(revoked))
+    for word in text.split():
+        statement = statement.where(sa.or_(PatientProfile.first_name.icontains(word, autoescape=True),
+                                           PatientProfile.last_name.icontains(word, autoescape=True)))
+    if birth_date is not None:
+        statement = statement.where(PatientProfile.birth_date == birth_date)
+    return statement.order_by(PatientProfile.last_name, PatientProfile.first_name, PatientProfile.id)
 
 
 def check_export_allowed(user: User, patient_id: int) -> None:

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from webapp.accounts.models import Role, User
 from webapp.accounts.sessions import reauth_required
 from webapp.accounts.views import show_errors
+from webapp.api.pagination import paginate
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.errors import CarnetError
@@ -20,7 +21,14 @@ from webapp.navigation import register_nav
 from webapp.notebook import bp, services
 from webapp.notebook.api import PRIVATE_HEADERS, attachment_response
 from webapp.notebook.charts import build_charts
-from webapp.notebook.forms import AttachmentForm, ChoicesForm, EmergencyAccessForm, entry_form_class, prefilled_form
+from webapp.notebook.forms import (
+    AttachmentForm,
+    ChoicesForm,
+    EmergencyAccessForm,
+    PatientSearchForm,
+    entry_form_class,
+    prefilled_form,
+)
 from webapp.notebook.kinds import KIND_LABELS, SEVERITIES, data_lines
 from webapp.notebook.models import AccessAction, EntryKind
 from webapp.transaction import transaction
@@ -49,6 +57,7 @@ register_appointment_actions(_agenda_actions)
 NOTEBOOK = "/patients/<int:patient_id>/notebook"
 # The notebook page charts the latest points of each chart; the measurements page charts them all.
 RECENT_CHART_POINTS = 30
+PATIENTS_PAGE_SIZE = 20
 ACTION_LABELS = {
     AccessAction.VIEW_NOTEBOOK: _l("opened the notebook"),
     AccessAction.VIEW_ENTRY: _l("read an entry"),
@@ -99,8 +108,15 @@ def my_notebook():
 @bp.route("/practitioner/patients")
 @login_required
 def treated_patients():
-    """The practitioner's patients, each with a link to their notebook."""
-    return render_template("notebook/treated_patients.html", patients=services.treated_patients(current_user))
+    """The practitioner's patients, searched by name and birth date, a page at a time."""
+    form = PatientSearchForm(formdata=request.args)
+    is_valid = form.validate()
+    statement = services.search_treated_patients(
+        current_user, text=(form.q.data or "") if is_valid else "", birth_date=form.born.data if is_valid else None)
+    page = paginate(statement, page=_page_number(), per_page=PATIENTS_PAGE_SIZE)
+    searched = bool(is_valid and (form.q.data or form.born.data))
+    return render_template("notebook/treated_patients.html", form=form, page=page, searched=searched,
+                           query={"q": form.q.data or None, "born": request.args.get("born") or None})
 
 
 @bp.route(NOTEBOOK)

@@ -45,6 +45,15 @@ def notify_password_reset(*, key: str, to: str, locale: str | None, reset_url: s
                   user_id=user_id, context={"reset_url": reset_url, "minutes": valid_minutes})
 
 
+def notify_patient_invitation(*, key: str, to: str, locale: str | None, first_name: str, practice_name: str,
+                              claim_url: str, valid_days: int) -> None:
+    """Invite a patient whose profile was created at the desk to claim it with an
+    account; the link names no health data (key: `patient-invitation:<profile id>:<invitation id>`)."""
+    enqueue_email(key=key, to=to, template="patient_invitation", locale=locale, category=Category.SECURITY,
+                  context={"first_name": first_name, "practice_name": practice_name, "claim_url": claim_url,
+                           "days": valid_days})
+
+
 def notify_booking_confirmed(
     *, key: str, to: str, locale: str | None, patient_name: str, practitioner_name: str, starts_at: dt.datetime,
     address: str, manage_url: str, ics_bytes: bytes | None, reason: str | None = None,

@@ -1,0 +1,107 @@
+"""Invitation pages: the desk invites a patient; the patient claims the profile from the link."""
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from webapp.accounts.models import User
+from webapp.accounts.views import finish_login, show_errors
+from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
+from webapp.booking.models import Appointment
+from webapp.errors import CarnetError
+from webapp.extensions import limiter
+from webapp.invitations import bp, services
+from webapp.invitations.errors import InvitationUnavailable
+from webapp.invitations.forms import ClaimForm, ConfirmForm, InviteForm
+from webapp.transaction import transaction
+
+CLAIM_RATE_LIMIT = "10 per hour"
+
+
+def _agenda_actions(appointment: Appointment, user: User) -> list[AppointmentAction]:
+    """On the agenda's appointment page: invite a patient who has no account yet."""
+    if not services.can_invite(user, appointment.patient, appointment.practitioner_id):
+        return []
+    return [AppointmentAction(_l("Invite the patient to Carnet"), url_for(
+        "invitations.invite", patient_id=appointment.patient_id, practitioner=appointment.practitioner_id,
+        appointment=appointment.id))]
+
+
+register_appointment_actions(_agenda_actions)
+
+
+@bp.route("/agenda/patients/<int:patient_id>/invite", methods=["GET", "POST"])
+@login_required
+def invite(patient_id: int):
+    """Confirm the patient's email and send (or send again) the invitation."""
+    practitioner_id = request.args.get("practitioner", type=int) or 0
+    appointment_id = request.args.get("appointment", type=int)
+    desk = services.invitation_desk(current_user, patient_id, practitioner_id)
+    form = InviteForm()
+    if request.method == "GET":
+        form.email.data = desk.patient.email
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                invitation = services.invite_patient(patient_id=patient_id, practitioner_id=practitioner_id,
+                                                     email=form.email.data, by=current_user)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            flash(_("The invitation is sent to %(email)s.", email=invitation.patient.email), "success")
+            return redirect(url_for("invitations.invite", patient_id=patient_id, practitioner=practitioner_id,
+                                    appointment=appointment_id))
+    sent_at = format_datetime(desk.latest.created_at, "medium") if desk.latest else None
+    return render_template("invitations/invite.html", form=form, desk=desk, sent_at=sent_at,
+                           appointment_id=appointment_id)
+
+
+def _unavailable(error: CarnetError):
+    return render_template("invitations/unavailable.html", message=error.message), error.status
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit(CLAIM_RATE_LIMIT, methods=["POST"])
+def claim(token: str):
+    """Create the account that owns the invited profile; a signed-in patient is offered to add it instead."""
+    try:
+        invitation = services.open_invitation(token)
+    except InvitationUnavailable as error:
+        return _unavailable(error)
+    if current_user.is_authenticated:
+        return render_template("invitations/claim.html", invitation=invitation, token=token,
+                               confirm_form=ConfirmForm())
+    form = ClaimForm()
+    if request.method == "GET":
+        form.email.data = invitation.patient.email
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                user = services.claim_with_new_account(
+                    token, email=form.email.data, password=form.password.data,
+                    accepted_terms=form.accept_terms.data, locale=session.get("locale"))
+        except InvitationUnavailable as error:
+            return _unavailable(error)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            return finish_login(user, welcome=_("Welcome to Carnet! Your notebook and appointments are here."))
+    return render_template("invitations/claim.html", invitation=invitation, token=token, form=form)
+
+
+@bp.route("/invitation/<token>/add", methods=["POST"])
+@login_required
+@limiter.limit(CLAIM_RATE_LIMIT)
+def claim_as_relative(token: str):
+    """A signed-in patient adds the invited profile to those they act for."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("invitations.claim", token=token))
+    try:
+        with transaction():
+            patient = services.claim_as_relative(token, by=current_user)
+    except CarnetError as error:
+        return _unavailable(error)
+    flash(_("%(name)s is added to your account.", name=patient.first_name), "success")
+    return redirect(url_for("notebook.patient_notebook", patient_id=patient.id))
