@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import zoneinfo
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -34,6 +35,7 @@ from webapp.booking.errors import (
 )
 from webapp.booking.models import (
     CELL_MINUTES,
+    MAX_VISIT_MINUTES,
     SCHEDULE_DEFAULTS,
     Absence,
     Appointment,
@@ -142,10 +144,16 @@ def schedule_of(practitioner_id: int) -> PractitionerSchedule:
     return schedule or PractitionerSchedule(practitioner_id=practitioner_id, **SCHEDULE_DEFAULTS)
 
 
+@functools.cache
+def _schedules_statement() -> sa.Select:
+    return sa.select(PractitionerSchedule).where(
+        PractitionerSchedule.practitioner_id.in_(sa.bindparam("practitioner_ids", expanding=True)))
+
+
 def schedules_of(practitioner_ids) -> dict[int, PractitionerSchedule]:
     """The booking rules of several practitioners in one query (defaults for those without)."""
     found = {row.practitioner_id: row for row in db.session.scalars(
-        sa.select(PractitionerSchedule).where(PractitionerSchedule.practitioner_id.in_(set(practitioner_ids))))}
+        _schedules_statement(), {"practitioner_ids": list(set(practitioner_ids))})}
     return {pid: found.get(pid) or PractitionerSchedule(practitioner_id=pid, **SCHEDULE_DEFAULTS)
             for pid in practitioner_ids}
 
@@ -278,7 +286,7 @@ def _visit_reason_problems(values: dict) -> dict[str, list[str]]:
     if "label" in values and not (values["label"] or "").strip():
         errors["label"] = [str(_l("A label is required."))]
     duration = values.get("duration_minutes")
-    if duration is not None and (duration <= 0 or duration > 480 or duration % CELL_MINUTES):
+    if duration is not None and (duration <= 0 or duration > MAX_VISIT_MINUTES or duration % CELL_MINUTES):
         errors["duration_minutes"] = [str(_l("A positive multiple of %(minutes)d minutes, at most 480.",
                                              minutes=CELL_MINUTES))]
     if values.get("price_cents") is not None and values["price_cents"] < 0:
@@ -389,48 +397,68 @@ def _utc_window(first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.
             dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time(), slot_rules.UTC))
 
 
-def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
-                      ignore_appointment_id: int | None = None) -> dict[int, Availability]:
-    """Schedules, hours, absences and busy times of several practitioners in
-    three queries, whatever their number."""
-    window_start, window_end = _utc_window(first_day, last_day)
-    schedules = schedules_of(practitioner_ids)
-    opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
-    for pid, weekday, start_time, end_time in db.session.execute(
-        sa.select(WeeklyHours.practitioner_id, WeeklyHours.weekday, WeeklyHours.start_time, WeeklyHours.end_time)
-        .where(WeeklyHours.practitioner_id.in_(practitioner_ids))
-    ):
-        opening[pid].setdefault(weekday, []).append((start_time, end_time))
+class _AvailabilityStatements(NamedTuple):
+    opening: sa.Select
+    busy: sa.Select
+
+
+@functools.cache
+def _availability_statements(*, ignores_appointment: bool) -> _AvailabilityStatements:
+    """The queries of `load_availability`, built once with bound parameters:
+    building them costs more than running them."""
+    practitioner_ids = sa.bindparam("practitioner_ids", expanding=True)
+    window_start = sa.bindparam("window_start", type_=Appointment.start_at.type)
+    window_end = sa.bindparam("window_end", type_=Appointment.end_at.type)
+    earliest_overlapping_start = sa.bindparam("earliest_overlapping_start", type_=Appointment.start_at.type)
     appointment_filter = [
         Appointment.practitioner_id.in_(practitioner_ids), Appointment.status != AppointmentStatus.CANCELLED,
         Appointment.start_at < window_end, Appointment.end_at > window_start,
+        # Redundant with the line above, but bounds the index range on
+        # (practitioner_id, start_at): without it the scan reads all the past.
+        Appointment.start_at > earliest_overlapping_start,
     ]
-    if ignore_appointment_id is not None:
-        appointment_filter.append(Appointment.id != ignore_appointment_id)
+    if ignores_appointment:
+        appointment_filter.append(Appointment.id != sa.bindparam("ignore_appointment_id", type_=sa.Integer))
     busy_rows = sa.union_all(
         sa.select(Absence.practitioner_id, Absence.start_at, Absence.end_at, sa.literal(True).label("is_absence"))
         .where(Absence.practitioner_id.in_(practitioner_ids), Absence.start_at < window_end,
                Absence.end_at > window_start),
         sa.select(Appointment.practitioner_id, Appointment.start_at, Appointment.end_at,
                   sa.literal(False).label("is_absence")).where(*appointment_filter),
+    ).subquery()
+    return _AvailabilityStatements(
+        opening=sa.select(WeeklyHours.practitioner_id, WeeklyHours.weekday, WeeklyHours.start_time,
+                          WeeklyHours.end_time).where(WeeklyHours.practitioner_id.in_(practitioner_ids)),
+        # Through a UNION the columns lose their types; give the UTC datetime type back.
+        busy=sa.select(busy_rows.c.practitioner_id, sa.type_coerce(busy_rows.c.start_at, Appointment.start_at.type),
+                       sa.type_coerce(busy_rows.c.end_at, Appointment.end_at.type), busy_rows.c.is_absence),
     )
+
+
+def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
+                      ignore_appointment_id: int | None = None) -> dict[int, Availability]:
+    """Schedules, hours, absences and busy times of several practitioners in
+    three queries, whatever their number."""
+    window_start, window_end = _utc_window(first_day, last_day)
+    statements = _availability_statements(ignores_appointment=ignore_appointment_id is not None)
+    schedules = schedules_of(practitioner_ids)
+    opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
+    for pid, weekday, start_time, end_time in db.session.execute(statements.opening,
+                                                                 {"practitioner_ids": list(practitioner_ids)}):
+        opening[pid].setdefault(weekday, []).append((start_time, end_time))
     absences: dict[int, list] = {pid: [] for pid in practitioner_ids}
     busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
-    for pid, start_at, end_at, is_absence in db.session.execute(
-        sa.select(*_typed_busy_columns(busy_rows.subquery()))
-    ):
+    parameters = {"practitioner_ids": list(practitioner_ids), "window_start": window_start, "window_end": window_end,
+                  "earliest_overlapping_start": window_start - dt.timedelta(minutes=MAX_VISIT_MINUTES)}
+    if ignore_appointment_id is not None:
+        parameters["ignore_appointment_id"] = ignore_appointment_id
+    for pid, start_at, end_at, is_absence in db.session.execute(statements.busy, parameters):
         (absences if is_absence else busy)[pid].append((start_at, end_at))
     return {
         pid: Availability(schedules[pid], rules_of(schedules[pid], at_desk=at_desk), opening[pid], absences[pid],
                           busy[pid])
         for pid in practitioner_ids
     }
-
-
-def _typed_busy_columns(rows) -> list:
-    # Through a UNION the columns lose their types; give the UTC datetime type back.
-    return [rows.c.practitioner_id, sa.type_coerce(rows.c.start_at, Appointment.start_at.type),
-            sa.type_coerce(rows.c.end_at, Appointment.end_at.type), rows.c.is_absence]
 
 
 def check_date_range(first_day: dt.date, last_day: dt.date) -> None:
@@ -453,15 +481,22 @@ def _offered_reason(reason: VisitReason | None, practitioner_id: int) -> VisitRe
     return reason
 
 
+@functools.cache
+def _slot_request_statement() -> sa.Select:
+    # Built once, like billing's `is_bookable`: its correlated EXISTS cost more to build than to run.
+    reason_matches = sa.and_(VisitReason.id == sa.bindparam("visit_reason_id", type_=sa.Integer),
+                             VisitReason.practitioner_id == PractitionerProfile.id)
+    return (sa.select(PractitionerProfile.id, VisitReason, bookable_condition(PractitionerProfile.id))
+            .outerjoin(VisitReason, reason_matches)
+            .where(PractitionerProfile.id == sa.bindparam("practitioner_id", type_=sa.Integer)))
+
+
 def _slot_request(practitioner_id: int, visit_reason_id: int | None) -> tuple[VisitReason | None, bool]:
     """In one query: whether the practitioner exists (404 otherwise), their
     reason `visit_reason_id` if it is one of theirs, and whether they are
     bookable online."""
-    reason_matches = sa.and_(VisitReason.id == visit_reason_id, VisitReason.practitioner_id == PractitionerProfile.id)
-    row = db.session.execute(
-        sa.select(PractitionerProfile.id, VisitReason, bookable_condition(PractitionerProfile.id))
-        .outerjoin(VisitReason, reason_matches).where(PractitionerProfile.id == practitioner_id)
-    ).first()
+    row = db.session.execute(_slot_request_statement(),
+                             {"practitioner_id": practitioner_id, "visit_reason_id": visit_reason_id}).first()
     if row is None:
         raise NotFound(_l("No such practitioner."))
     return row[1], bool(row[2])
