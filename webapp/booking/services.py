@@ -81,14 +81,20 @@ def treated_patient_ids(practitioner_id: int) -> sa.Select:
     )
 
 
+@functools.cache
+def _treating_relationship_statement() -> sa.Select:
+    return sa.select(sa.exists().where(
+        Appointment.practitioner_id == sa.bindparam("practitioner_id", type_=sa.Integer),
+        Appointment.patient_id == sa.bindparam("patient_id", type_=sa.Integer),
+        Appointment.status != AppointmentStatus.CANCELLED,
+    ))
+
+
 def has_treating_relationship(practitioner_id: int, patient_id: int) -> bool:
     """True when the practitioner has or had a non-cancelled appointment with
     this patient profile (past, upcoming, completed or missed)."""
-    return bool(db.session.scalar(sa.select(sa.exists().where(
-        Appointment.practitioner_id == practitioner_id,
-        Appointment.patient_id == patient_id,
-        Appointment.status != AppointmentStatus.CANCELLED,
-    ))))
+    return bool(db.session.scalar(_treating_relationship_statement(),
+                                  {"practitioner_id": practitioner_id, "patient_id": patient_id}))
 
 
 # --- Who manages which agenda -------------------------------------------------
@@ -482,24 +488,39 @@ def _offered_reason(reason: VisitReason | None, practitioner_id: int) -> VisitRe
 
 
 @functools.cache
-def _slot_request_statement() -> sa.Select:
+def _booking_request_statement() -> sa.Select:
     # Built once, like billing's `is_bookable`: its correlated EXISTS cost more to build than to run.
     reason_matches = sa.and_(VisitReason.id == sa.bindparam("visit_reason_id", type_=sa.Integer),
                              VisitReason.practitioner_id == PractitionerProfile.id)
-    return (sa.select(PractitionerProfile.id, VisitReason, bookable_condition(PractitionerProfile.id))
+    return (sa.select(PractitionerProfile, VisitReason, bookable_condition(PractitionerProfile.id))
             .outerjoin(VisitReason, reason_matches)
             .where(PractitionerProfile.id == sa.bindparam("practitioner_id", type_=sa.Integer)))
 
 
-def _slot_request(practitioner_id: int, visit_reason_id: int | None) -> tuple[VisitReason | None, bool]:
-    """In one query: whether the practitioner exists (404 otherwise), their
-    reason `visit_reason_id` if it is one of theirs, and whether they are
-    bookable online."""
-    row = db.session.execute(_slot_request_statement(),
+def _booking_request(practitioner_id: int, visit_reason_id: int | None) -> tuple[PractitionerProfile,
+                                                                                  VisitReason | None, bool]:
+    """In one query: the practitioner (404 if there is none), their reason
+    `visit_reason_id` if it is one of theirs, and whether they are bookable
+    online."""
+    row = db.session.execute(_booking_request_statement(),
                              {"practitioner_id": practitioner_id, "visit_reason_id": visit_reason_id}).first()
     if row is None:
         raise NotFound(_l("No such practitioner."))
-    return row[1], bool(row[2])
+    practitioner, reason, bookable = row
+    return practitioner, reason, bool(bookable)
+
+
+def _free_slots_and_timezone(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date,
+                             last_day: dt.date, now: dt.datetime | None,
+                             ) -> tuple[list[slot_rules.Slot], zoneinfo.ZoneInfo | None]:
+    _, reason, bookable = _booking_request(practitioner_id, visit_reason_id)
+    check_date_range(first_day, last_day)
+    _offered_reason(reason, practitioner_id)
+    if not bookable:
+        return [], None
+    availability = load_availability([practitioner_id], first_day, last_day)[practitioner_id]
+    return (availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc()),
+            availability.rules.timezone)
 
 
 def available_slots(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date, last_day: dt.date, *,
@@ -507,13 +528,14 @@ def available_slots(practitioner_id: int, visit_reason_id: int | None, first_day
     """Free slots for a visit reason between two local dates (both included).
 
     A practitioner who is not bookable online (billing) has none."""
-    reason, bookable = _slot_request(practitioner_id, visit_reason_id)
-    check_date_range(first_day, last_day)
-    _offered_reason(reason, practitioner_id)
-    if not bookable:
-        return []
-    availability = load_availability([practitioner_id], first_day, last_day)[practitioner_id]
-    return availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc())
+    return _free_slots_and_timezone(practitioner_id, visit_reason_id, first_day, last_day, now)[0]
+
+
+def available_local_times(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date, last_day: dt.date,
+                          *, now: dt.datetime | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The slots of `available_slots`, as (start, end) in the practitioner's timezone."""
+    slots, tz = _free_slots_and_timezone(practitioner_id, visit_reason_id, first_day, last_day, now)
+    return [(slot.start_at.astimezone(tz), slot.end_at.astimezone(tz)) for slot in slots]
 
 
 def desk_slots(user: User, practitioner_id: int, visit_reason_id: int | None, first_day: dt.date,
@@ -640,7 +662,7 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
     notice, horizon and buffer but never overlap another appointment: the
     database refuses it (409 `slot_unavailable`)."""
     now = now or now_utc()
-    practitioner = get_practitioner(practitioner_id)
+    practitioner, reason, bookable = _booking_request(practitioner_id, visit_reason_id)
     at_desk = by.role in (Role.PRACTITIONER, Role.STAFF)
     if at_desk:
         if not can_manage_agenda(by, practitioner):
@@ -656,10 +678,10 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
         raise Forbidden()
     if patient is None:
         raise NotFound(_l("No such patient."), fields={"patient_id": [str(_l("No such patient."))]})
-    reason = reason_for_booking(practitioner.id, visit_reason_id)
+    reason = _offered_reason(reason, practitioner.id)
     message = _clean_message(message)
     if not at_desk:
-        if not is_bookable(practitioner.id):
+        if not bookable:
             raise NotBookableOnline()
         _check_reason_open_to(reason, patient.id)
     day = start_at.astimezone(slot_rules.UTC).date()
@@ -958,16 +980,21 @@ def offer_freed_slot(practitioner_id: int, start_at: dt.datetime, end_at: dt.dat
     return entry
 
 
+@functools.cache
+def _close_served_waitlist_entries_statement() -> sa.Update:
+    return sa.update(WaitlistEntry).where(
+        WaitlistEntry.practitioner_id == sa.bindparam("booked_practitioner_id", type_=sa.Integer),
+        WaitlistEntry.patient_id == sa.bindparam("booked_patient_id", type_=sa.Integer),
+        WaitlistEntry.status != WaitlistStatus.CLOSED,
+        WaitlistEntry.before_at > sa.bindparam("booked_start_at", type_=WaitlistEntry.before_at.type),
+    ).values(status=WaitlistStatus.CLOSED).execution_options(synchronize_session="fetch")
+
+
 def _close_waitlist_entries_served_by(appointment: Appointment) -> None:
     """A patient who booked earlier than they asked for no longer waits."""
-    db.session.execute(
-        sa.update(WaitlistEntry).where(
-            WaitlistEntry.practitioner_id == appointment.practitioner_id,
-            WaitlistEntry.patient_id == appointment.patient_id,
-            WaitlistEntry.status != WaitlistStatus.CLOSED,
-            WaitlistEntry.before_at > appointment.start_at,
-        ).values(status=WaitlistStatus.CLOSED).execution_options(synchronize_session="fetch")
-    )
+    db.session.execute(_close_served_waitlist_entries_statement(), {
+        "booked_practitioner_id": appointment.practitioner_id, "booked_patient_id": appointment.patient_id,
+        "booked_start_at": appointment.start_at})
 
 
 # --- Search ----------------------------------------------------------------------------
