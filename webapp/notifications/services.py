@@ -123,9 +123,11 @@ def open_sms(notification: Notification) -> SmsContent:
 @functools.cache
 def _insert_ignoring_duplicates(dialect: str) -> sa.Insert:
     # Statements of the enqueue path are built once: on a booking, building
-    # them cost as much as running them.
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
-    return insert.on_conflict_do_nothing(index_elements=["channel", "key"]).returning(Notification.id)
+    # them cost as much as running them. A plain table insert, not the ORM's
+    # bulk insert: nothing in the session is affected by a new outbox row.
+    table = Notification.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert.on_conflict_do_nothing(index_elements=["channel", "key"]).returning(table.c.id)
 
 
 @functools.cache
