@@ -27,7 +27,14 @@ from webapp.booking.errors import (
     ReasonNotForThisPatient,
     SlotUnavailable,
 )
-from webapp.booking.models import Absence, Appointment, AppointmentStatus, OccupiedCell, WaitlistStatus
+from webapp.booking.models import (
+    MAX_VISIT_MINUTES,
+    Absence,
+    Appointment,
+    AppointmentStatus,
+    OccupiedCell,
+    WaitlistStatus,
+)
 from webapp.errors import Conflict, Forbidden, NotFound
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -195,6 +202,23 @@ def test_slots_leave_out_appointments_absences_and_notice(practice, patient):
     assert local_start(3, 10) not in starts
     assert not any(local_start(3, 14) <= start < local_start(3, 16) for start in starts)
     assert len(starts) == 24 - 1 - 4
+
+
+def test_availability_keeps_the_longest_visit_that_began_before_the_window(patient):
+    # The busy-time query bounds its index range by the longest visit: check both sides of that bound.
+    first_day = local_start(20).date()
+    window_start = dt.datetime.combine(first_day - dt.timedelta(days=2), dt.time(), dt.timezone.utc)
+    longest = dt.timedelta(minutes=MAX_VISIT_MINUTES)
+    overlapping, _ = open_practice(reason_overrides={"duration_minutes": MAX_VISIT_MINUTES})
+    ending_at_the_start, _ = open_practice(reason_overrides={"duration_minutes": MAX_VISIT_MINUTES})
+    make_appointment(overlapping, patient, window_start - longest + dt.timedelta(minutes=5),
+                     reason=services.visit_reasons_of(overlapping.id)[0])
+    make_appointment(ending_at_the_start, patient, window_start - longest,
+                     reason=services.visit_reasons_of(ending_at_the_start.id)[0])
+    availability = services.load_availability([overlapping.id, ending_at_the_start.id], first_day, first_day)
+    assert availability[overlapping.id].appointments == [
+        (window_start - longest + dt.timedelta(minutes=5), window_start + dt.timedelta(minutes=5))]
+    assert availability[ending_at_the_start.id].appointments == []
 
 
 def test_cancelled_appointments_free_their_slot(practice, patient):

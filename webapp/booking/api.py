@@ -1,7 +1,5 @@
 """Booking API: directory and slots, the practitioner's settings, appointments, waiting list."""
 
-from zoneinfo import ZoneInfo
-
 from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -73,12 +71,10 @@ def practitioner_detail(practitioner_id):
 def practitioner_slots(query, practitioner_id):
     """Free slots for a visit reason between two local dates (both included, at
     most 62 days), in the practitioner's timezone, sorted."""
-    slots = services.available_slots(practitioner_id, query["visit_reason_id"], query["from_"], query["to"])
-    tz = ZoneInfo(services.schedule_of(practitioner_id).timezone)
+    times = services.available_local_times(practitioner_id, query["visit_reason_id"], query["from_"], query["to"])
     # Up to a few thousand slots: written directly in SlotsSchema's ISO 8601 form
     # rather than dumped field by field.
-    return jsonify(items=[{"start": slot.start_at.astimezone(tz).isoformat(), "end": slot.end_at.astimezone(tz).isoformat()}
-                          for slot in slots])
+    return jsonify(items=[{"start": start.isoformat(), "end": end.isoformat()} for start, end in times])
 
 
 # --- The practitioner's own settings ----------------------------------------------------

@@ -13,6 +13,9 @@ from webapp.extensions import db
 # Appointments start and end on multiples of this many minutes (UTC), so that
 # the time they occupy can be written as unique rows, one per cell.
 CELL_MINUTES = 5
+# The longest visit reason; an appointment lasts its reason's duration, so no
+# appointment is longer either.
+MAX_VISIT_MINUTES = 480
 DEFAULT_TIMEZONE = "Europe/Paris"
 SCHEDULE_DEFAULTS = {
     "timezone": DEFAULT_TIMEZONE,
@@ -52,7 +55,8 @@ class VisitReason(db.Model):
 
     __tablename__ = "visit_reasons"
     __table_args__ = (
-        sa.CheckConstraint(f"duration_minutes > 0 AND duration_minutes <= 480 AND duration_minutes % {CELL_MINUTES} = 0",
+        sa.CheckConstraint(f"duration_minutes > 0 AND duration_minutes <= {MAX_VISIT_MINUTES} "
+                           f"AND duration_minutes % {CELL_MINUTES} = 0",
                            name="duration"),
         sa.CheckConstraint("price_cents >= 0", name="price"),
         sa.CheckConstraint("new_patients OR returning_patients", name="someone_may_book"),

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import zoneinfo
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -34,6 +35,7 @@ from webapp.booking.errors import (
 )
 from webapp.booking.models import (
     CELL_MINUTES,
+    MAX_VISIT_MINUTES,
     SCHEDULE_DEFAULTS,
     Absence,
     Appointment,
@@ -79,14 +81,20 @@ def treated_patient_ids(practitioner_id: int) -> sa.Select:
     )
 
 
+@functools.cache
+def _treating_relationship_statement() -> sa.Select:
+    return sa.select(sa.exists().where(
+        Appointment.practitioner_id == sa.bindparam("practitioner_id", type_=sa.Integer),
+        Appointment.patient_id == sa.bindparam("patient_id", type_=sa.Integer),
+        Appointment.status != AppointmentStatus.CANCELLED,
+    ))
+
+
 def has_treating_relationship(practitioner_id: int, patient_id: int) -> bool:
     """True when the practitioner has or had a non-cancelled appointment with
     this patient profile (past, upcoming, completed or missed)."""
-    return bool(db.session.scalar(sa.select(sa.exists().where(
-        Appointment.practitioner_id == practitioner_id,
-        Appointment.patient_id == patient_id,
-        Appointment.status != AppointmentStatus.CANCELLED,
-    ))))
+    return bool(db.session.scalar(_treating_relationship_statement(),
+                                  {"practitioner_id": practitioner_id, "patient_id": patient_id}))
 
 
 # --- Who manages which agenda -------------------------------------------------
@@ -142,10 +150,16 @@ def schedule_of(practitioner_id: int) -> PractitionerSchedule:
     return schedule or PractitionerSchedule(practitioner_id=practitioner_id, **SCHEDULE_DEFAULTS)
 
 
+@functools.cache
+def _schedules_statement() -> sa.Select:
+    return sa.select(PractitionerSchedule).where(
+        PractitionerSchedule.practitioner_id.in_(sa.bindparam("practitioner_ids", expanding=True)))
+
+
 def schedules_of(practitioner_ids) -> dict[int, PractitionerSchedule]:
     """The booking rules of several practitioners in one query (defaults for those without)."""
     found = {row.practitioner_id: row for row in db.session.scalars(
-        sa.select(PractitionerSchedule).where(PractitionerSchedule.practitioner_id.in_(set(practitioner_ids))))}
+        _schedules_statement(), {"practitioner_ids": list(set(practitioner_ids))})}
     return {pid: found.get(pid) or PractitionerSchedule(practitioner_id=pid, **SCHEDULE_DEFAULTS)
             for pid in practitioner_ids}
 
@@ -278,7 +292,7 @@ def _visit_reason_problems(values: dict) -> dict[str, list[str]]:
     if "label" in values and not (values["label"] or "").strip():
         errors["label"] = [str(_l("A label is required."))]
     duration = values.get("duration_minutes")
-    if duration is not None and (duration <= 0 or duration > 480 or duration % CELL_MINUTES):
+    if duration is not None and (duration <= 0 or duration > MAX_VISIT_MINUTES or duration % CELL_MINUTES):
         errors["duration_minutes"] = [str(_l("A positive multiple of %(minutes)d minutes, at most 480.",
                                              minutes=CELL_MINUTES))]
     if values.get("price_cents") is not None and values["price_cents"] < 0:
@@ -389,48 +403,68 @@ def _utc_window(first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.
             dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time(), slot_rules.UTC))
 
 
-def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
-                      ignore_appointment_id: int | None = None) -> dict[int, Availability]:
-    """Schedules, hours, absences and busy times of several practitioners in
-    three queries, whatever their number."""
-    window_start, window_end = _utc_window(first_day, last_day)
-    schedules = schedules_of(practitioner_ids)
-    opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
-    for pid, weekday, start_time, end_time in db.session.execute(
-        sa.select(WeeklyHours.practitioner_id, WeeklyHours.weekday, WeeklyHours.start_time, WeeklyHours.end_time)
-        .where(WeeklyHours.practitioner_id.in_(practitioner_ids))
-    ):
-        opening[pid].setdefault(weekday, []).append((start_time, end_time))
+class _AvailabilityStatements(NamedTuple):
+    opening: sa.Select
+    busy: sa.Select
+
+
+@functools.cache
+def _availability_statements(*, ignores_appointment: bool) -> _AvailabilityStatements:
+    """The queries of `load_availability`, built once with bound parameters:
+    building them costs more than running them."""
+    practitioner_ids = sa.bindparam("practitioner_ids", expanding=True)
+    window_start = sa.bindparam("window_start", type_=Appointment.start_at.type)
+    window_end = sa.bindparam("window_end", type_=Appointment.end_at.type)
+    earliest_overlapping_start = sa.bindparam("earliest_overlapping_start", type_=Appointment.start_at.type)
     appointment_filter = [
         Appointment.practitioner_id.in_(practitioner_ids), Appointment.status != AppointmentStatus.CANCELLED,
         Appointment.start_at < window_end, Appointment.end_at > window_start,
+        # Redundant with the line above, but bounds the index range on
+        # (practitioner_id, start_at): without it the scan reads all the past.
+        Appointment.start_at > earliest_overlapping_start,
     ]
-    if ignore_appointment_id is not None:
-        appointment_filter.append(Appointment.id != ignore_appointment_id)
+    if ignores_appointment:
+        appointment_filter.append(Appointment.id != sa.bindparam("ignore_appointment_id", type_=sa.Integer))
     busy_rows = sa.union_all(
         sa.select(Absence.practitioner_id, Absence.start_at, Absence.end_at, sa.literal(True).label("is_absence"))
         .where(Absence.practitioner_id.in_(practitioner_ids), Absence.start_at < window_end,
                Absence.end_at > window_start),
         sa.select(Appointment.practitioner_id, Appointment.start_at, Appointment.end_at,
                   sa.literal(False).label("is_absence")).where(*appointment_filter),
+    ).subquery()
+    return _AvailabilityStatements(
+        opening=sa.select(WeeklyHours.practitioner_id, WeeklyHours.weekday, WeeklyHours.start_time,
+                          WeeklyHours.end_time).where(WeeklyHours.practitioner_id.in_(practitioner_ids)),
+        # Through a UNION the columns lose their types; give the UTC datetime type back.
+        busy=sa.select(busy_rows.c.practitioner_id, sa.type_coerce(busy_rows.c.start_at, Appointment.start_at.type),
+                       sa.type_coerce(busy_rows.c.end_at, Appointment.end_at.type), busy_rows.c.is_absence),
     )
+
+
+def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
+                      ignore_appointment_id: int | None = None) -> dict[int, Availability]:
+    """Schedules, hours, absences and busy times of several practitioners in
+    three queries, whatever their number."""
+    window_start, window_end = _utc_window(first_day, last_day)
+    statements = _availability_statements(ignores_appointment=ignore_appointment_id is not None)
+    schedules = schedules_of(practitioner_ids)
+    opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
+    for pid, weekday, start_time, end_time in db.session.execute(statements.opening,
+                                                                 {"practitioner_ids": list(practitioner_ids)}):
+        opening[pid].setdefault(weekday, []).append((start_time, end_time))
     absences: dict[int, list] = {pid: [] for pid in practitioner_ids}
     busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
-    for pid, start_at, end_at, is_absence in db.session.execute(
-        sa.select(*_typed_busy_columns(busy_rows.subquery()))
-    ):
+    parameters = {"practitioner_ids": list(practitioner_ids), "window_start": window_start, "window_end": window_end,
+                  "earliest_overlapping_start": window_start - dt.timedelta(minutes=MAX_VISIT_MINUTES)}
+    if ignore_appointment_id is not None:
+        parameters["ignore_appointment_id"] = ignore_appointment_id
+    for pid, start_at, end_at, is_absence in db.session.execute(statements.busy, parameters):
         (absences if is_absence else busy)[pid].append((start_at, end_at))
     return {
         pid: Availability(schedules[pid], rules_of(schedules[pid], at_desk=at_desk), opening[pid], absences[pid],
                           busy[pid])
         for pid in practitioner_ids
     }
-
-
-def _typed_busy_columns(rows) -> list:
-    # Through a UNION the columns lose their types; give the UTC datetime type back.
-    return [rows.c.practitioner_id, sa.type_coerce(rows.c.start_at, Appointment.start_at.type),
-            sa.type_coerce(rows.c.end_at, Appointment.end_at.type), rows.c.is_absence]
 
 
 def check_date_range(first_day: dt.date, last_day: dt.date) -> None:
@@ -453,18 +487,40 @@ def _offered_reason(reason: VisitReason | None, practitioner_id: int) -> VisitRe
     return reason
 
 
-def _slot_request(practitioner_id: int, visit_reason_id: int | None) -> tuple[VisitReason | None, bool]:
-    """In one query: whether the practitioner exists (404 otherwise), their
-    reason `visit_reason_id` if it is one of theirs, and whether they are
-    bookable online."""
-    reason_matches = sa.and_(VisitReason.id == visit_reason_id, VisitReason.practitioner_id == PractitionerProfile.id)
-    row = db.session.execute(
-        sa.select(PractitionerProfile.id, VisitReason, bookable_condition(PractitionerProfile.id))
-        .outerjoin(VisitReason, reason_matches).where(PractitionerProfile.id == practitioner_id)
-    ).first()
+@functools.cache
+def _booking_request_statement() -> sa.Select:
+    # Built once, like billing's `is_bookable`: its correlated EXISTS cost more to build than to run.
+    reason_matches = sa.and_(VisitReason.id == sa.bindparam("visit_reason_id", type_=sa.Integer),
+                             VisitReason.practitioner_id == PractitionerProfile.id)
+    return (sa.select(PractitionerProfile, VisitReason, bookable_condition(PractitionerProfile.id))
+            .outerjoin(VisitReason, reason_matches)
+            .where(PractitionerProfile.id == sa.bindparam("practitioner_id", type_=sa.Integer)))
+
+
+def _booking_request(practitioner_id: int, visit_reason_id: int | None) -> tuple[PractitionerProfile,
+                                                                                  VisitReason | None, bool]:
+    """In one query: the practitioner (404 if there is none), their reason
+    `visit_reason_id` if it is one of theirs, and whether they are bookable
+    online."""
+    row = db.session.execute(_booking_request_statement(),
+                             {"practitioner_id": practitioner_id, "visit_reason_id": visit_reason_id}).first()
     if row is None:
         raise NotFound(_l("No such practitioner."))
-    return row[1], bool(row[2])
+    practitioner, reason, bookable = row
+    return practitioner, reason, bool(bookable)
+
+
+def _free_slots_and_timezone(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date,
+                             last_day: dt.date, now: dt.datetime | None,
+                             ) -> tuple[list[slot_rules.Slot], zoneinfo.ZoneInfo | None]:
+    _, reason, bookable = _booking_request(practitioner_id, visit_reason_id)
+    check_date_range(first_day, last_day)
+    _offered_reason(reason, practitioner_id)
+    if not bookable:
+        return [], None
+    availability = load_availability([practitioner_id], first_day, last_day)[practitioner_id]
+    return (availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc()),
+            availability.rules.timezone)
 
 
 def available_slots(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date, last_day: dt.date, *,
@@ -472,13 +528,14 @@ def available_slots(practitioner_id: int, visit_reason_id: int | None, first_day
     """Free slots for a visit reason between two local dates (both included).
 
     A practitioner who is not bookable online (billing) has none."""
-    reason, bookable = _slot_request(practitioner_id, visit_reason_id)
-    check_date_range(first_day, last_day)
-    _offered_reason(reason, practitioner_id)
-    if not bookable:
-        return []
-    availability = load_availability([practitioner_id], first_day, last_day)[practitioner_id]
-    return availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc())
+    return _free_slots_and_timezone(practitioner_id, visit_reason_id, first_day, last_day, now)[0]
+
+
+def available_local_times(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date, last_day: dt.date,
+                          *, now: dt.datetime | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The slots of `available_slots`, as (start, end) in the practitioner's timezone."""
+    slots, tz = _free_slots_and_timezone(practitioner_id, visit_reason_id, first_day, last_day, now)
+    return [(slot.start_at.astimezone(tz), slot.end_at.astimezone(tz)) for slot in slots]
 
 
 def desk_slots(user: User, practitioner_id: int, visit_reason_id: int | None, first_day: dt.date,
@@ -605,7 +662,7 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
     notice, horizon and buffer but never overlap another appointment: the
     database refuses it (409 `slot_unavailable`)."""
     now = now or now_utc()
-    practitioner = get_practitioner(practitioner_id)
+    practitioner, reason, bookable = _booking_request(practitioner_id, visit_reason_id)
     at_desk = by.role in (Role.PRACTITIONER, Role.STAFF)
     if at_desk:
         if not can_manage_agenda(by, practitioner):
@@ -621,10 +678,10 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
         raise Forbidden()
     if patient is None:
         raise NotFound(_l("No such patient."), fields={"patient_id": [str(_l("No such patient."))]})
-    reason = reason_for_booking(practitioner.id, visit_reason_id)
+    reason = _offered_reason(reason, practitioner.id)
     message = _clean_message(message)
     if not at_desk:
-        if not is_bookable(practitioner.id):
+        if not bookable:
             raise NotBookableOnline()
         _check_reason_open_to(reason, patient.id)
     day = start_at.astimezone(slot_rules.UTC).date()
@@ -923,16 +980,21 @@ def offer_freed_slot(practitioner_id: int, start_at: dt.datetime, end_at: dt.dat
     return entry
 
 
+@functools.cache
+def _close_served_waitlist_entries_statement() -> sa.Update:
+    return sa.update(WaitlistEntry).where(
+        WaitlistEntry.practitioner_id == sa.bindparam("booked_practitioner_id", type_=sa.Integer),
+        WaitlistEntry.patient_id == sa.bindparam("booked_patient_id", type_=sa.Integer),
+        WaitlistEntry.status != WaitlistStatus.CLOSED,
+        WaitlistEntry.before_at > sa.bindparam("booked_start_at", type_=WaitlistEntry.before_at.type),
+    ).values(status=WaitlistStatus.CLOSED).execution_options(synchronize_session="fetch")
+
+
 def _close_waitlist_entries_served_by(appointment: Appointment) -> None:
     """A patient who booked earlier than they asked for no longer waits."""
-    db.session.execute(
-        sa.update(WaitlistEntry).where(
-            WaitlistEntry.practitioner_id == appointment.practitioner_id,
-            WaitlistEntry.patient_id == appointment.patient_id,
-            WaitlistEntry.status != WaitlistStatus.CLOSED,
-            WaitlistEntry.before_at > appointment.start_at,
-        ).values(status=WaitlistStatus.CLOSED).execution_options(synchronize_session="fetch")
-    )
+    db.session.execute(_close_served_waitlist_entries_statement(), {
+        "booked_practitioner_id": appointment.practitioner_id, "booked_patient_id": appointment.patient_id,
+        "booked_start_at": appointment.start_at})
 
 
 # --- Search ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ needs no feature code and no data changes between enqueue and send.
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -120,10 +121,22 @@ def open_sms(notification: Notification) -> SmsContent:
 
 # Enqueueing -------------------------------------------------------------------
 
-def _insert_ignoring_duplicates(values: dict) -> None:
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
-    db.session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["channel", "key"]))
+@functools.cache
+def _insert_ignoring_duplicates(dialect: str) -> sa.Insert:
+    # Statements of the enqueue path are built once: on a booking, building
+    # them cost as much as running them. A plain table insert, not the ORM's
+    # bulk insert: nothing in the session is affected by a new outbox row.
+    table = Notification.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert.on_conflict_do_nothing(index_elements=["channel", "key"]).returning(table.c.id)
+
+
+@functools.cache
+def _by_key() -> sa.Select:
+    return sa.select(Notification).where(
+        Notification.channel == sa.bindparam("channel", type_=Notification.channel.type),
+        Notification.key == sa.bindparam("key", type_=Notification.key.type),
+    )
 
 
 def _enqueue(*, channel: Channel, key: str, category: Category, user_id: int | None,
@@ -138,15 +151,18 @@ def _enqueue(*, channel: Channel, key: str, category: Category, user_id: int | N
         "status": NotificationStatus.PENDING, "due_at": due_at or now, "not_after": not_after,
         "attempts": 0, "created_at": now, "updated_at": now,
     }
-    existing = db.session.scalar(sa.select(Notification).where(Notification.channel == channel,
-                                                               Notification.key == key))
-    if existing is None:
-        _insert_ignoring_duplicates(values | {"payload": seal()})
-    elif existing.status is NotificationStatus.CANCELLED:
+    # Insert first: a new key, by far the usual case, costs one statement.
+    payload = seal()
+    inserted = db.session.execute(_insert_ignoring_duplicates(db.session.get_bind().dialect.name),
+                                  values | {"payload": payload}).first()
+    if inserted is not None:
+        return
+    existing = db.session.scalar(_by_key(), {"channel": channel, "key": key})
+    if existing.status is NotificationStatus.CANCELLED:
         # Never sent: scheduling it again is safe (an appointment moved back).
         for name, value in values.items():
             setattr(existing, name, value)
-        existing.payload = seal()
+        existing.payload = payload
         existing.last_error = None
         existing.claim_token = existing.claimed_until = None
 
@@ -207,14 +223,20 @@ def cancel_notifications(key_prefix: str) -> int:
 
 # Preferences --------------------------------------------------------------------
 
+@functools.cache
+def _preference() -> sa.Select:
+    return sa.select(NotificationPreference.is_enabled).where(
+        NotificationPreference.user_id == sa.bindparam("user_id", type_=sa.Integer),
+        NotificationPreference.category == sa.bindparam("category", type_=NotificationPreference.category.type),
+        NotificationPreference.channel == sa.bindparam("channel", type_=NotificationPreference.channel.type),
+    )
+
+
 def is_wanted(user_id: int, category: Category, channel: Channel) -> bool:
     """Whether this user receives `category` notifications on `channel`."""
     if not category.can_be_turned_off:
         return True
-    enabled = db.session.scalar(sa.select(NotificationPreference.is_enabled).where(
-        NotificationPreference.user_id == user_id, NotificationPreference.category == category,
-        NotificationPreference.channel == channel,
-    ))
+    enabled = db.session.scalar(_preference(), {"user_id": user_id, "category": category, "channel": channel})
     return enabled is not False
 
 
