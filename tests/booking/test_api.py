@@ -395,8 +395,14 @@ def test_desk_booking_through_the_api(client, api_token, practice, patient):
     headers = api_token(practitioner.user)
     assert_error(client.post("/api/v1/appointments", headers=headers,
                              json=booking_body(practitioner, reason, local_start(2))), 422, field="patient_id")
+    never_seen = booking_body(practitioner, reason, local_start(2), patient_id=patient.id)
+    assert_error(client.post("/api/v1/appointments", headers=headers, json=never_seen), 404, field="patient_id")
+    assert_error(client.post("/api/v1/appointments", headers=headers,
+                             json=never_seen | {"patient_birth_date": "1900-01-01"}), 404, field="patient_id")
+    assert_error(client.post("/api/v1/appointments", headers=headers,
+                             json=never_seen | {"patient_birth_date": "le 14 mars"}), 422, field="patient_birth_date")
     response = client.post("/api/v1/appointments", headers=headers,
-                           json=booking_body(practitioner, reason, local_start(2), patient_id=patient.id))
+                           json=never_seen | {"patient_birth_date": patient.birth_date.isoformat()})
     assert response.status_code == 201 and response.json["booked_at_desk"] is True
     other_practitioner = api_token(factories.make_practitioner().user)
     assert_error(client.post("/api/v1/appointments", headers=other_practitioner,
@@ -413,7 +419,8 @@ def test_suspended_practitioner_is_409_online_but_bookable_at_the_desk(client, a
                              json=booking_body(practitioner, reason, local_start(2))), 409, "practitioner_not_bookable")
     assert not db.session.scalars(sa.select(Appointment)).all()
     desk = client.post("/api/v1/appointments", headers=api_token(practitioner.user),
-                       json=booking_body(practitioner, reason, local_start(2), patient_id=patient.id))
+                       json=booking_body(practitioner, reason, local_start(2), patient_id=patient.id,
+                                         patient_birth_date=patient.birth_date.isoformat()))
     assert desk.status_code == 201 and desk.json["booked_at_desk"]
 
 

@@ -98,7 +98,7 @@ def test_a_relative_s_booking_goes_to_the_proxy_in_their_language(practice):
 
 
 def test_a_desk_patient_hears_at_the_email_given_at_the_desk(practice):
-    desk_patient = factories.make_desk_patient(email="paul.desk@example.com")
+    desk_patient = factories.make_desk_patient(email="paul.desk@example.com", desk_practitioner_id=practice[0].id)
     appointment = book(practice, local_start(5, 10), practice[0].user, patient_id=desk_patient.id)
     [row] = outbox(key=f"booking-confirmed:{appointment.id}")
     assert open_email(row).to == "paul.desk@example.com" and row.user_id is None

@@ -376,18 +376,24 @@ def test_suspended_practitioner_refuses_online_booking_but_not_the_desk(practice
     with pytest.raises(NotBookableOnline):
         book(practitioner, reason, local_start(2), patient.account)
     assert services.available_slots(practitioner.id, reason.id, dt.date.today(), dt.date.today()) == []
-    assert book(practitioner, reason, local_start(2), practitioner.user, patient_id=patient.id).booked_at_desk
+    assert book(practitioner, reason, local_start(2), practitioner.user, patient_id=patient.id,
+                patient_birth_date=patient.birth_date).booked_at_desk
 
 
 # --- Desk booking ---------------------------------------------------------------------------------
 
+def desk_book(practitioner, reason, start, by, patient):
+    """A desk booking for a patient identified by their birth date."""
+    return book(practitioner, reason, start, by, patient_id=patient.id, patient_birth_date=patient.birth_date)
+
+
 def test_practitioner_books_at_the_desk_ignoring_notice_and_buffer(patient):
     practitioner, reason = open_practice(min_notice_minutes=72 * 60, buffer_minutes=30)
-    appointment = book(practitioner, reason, local_start(1, 10), practitioner.user, patient_id=patient.id)
+    appointment = desk_book(practitioner, reason, local_start(1, 10), practitioner.user, patient)
     assert appointment.booked_at_desk and appointment.booked_by_user_id == practitioner.user_id
-    book(practitioner, reason, local_start(1, 10, 30), practitioner.user, patient_id=factories.make_patient().id)
+    desk_book(practitioner, reason, local_start(1, 10, 30), practitioner.user, factories.make_patient())
     with pytest.raises(SlotUnavailable):
-        book(practitioner, reason, local_start(1, 10), practitioner.user, patient_id=factories.make_patient().id)
+        desk_book(practitioner, reason, local_start(1, 10), practitioner.user, factories.make_patient())
 
 
 def test_desk_booking_needs_a_patient_and_stays_in_managed_agendas(practice, patient):
@@ -396,9 +402,27 @@ def test_desk_booking_needs_a_patient_and_stays_in_managed_agendas(practice, pat
         book(practitioner, reason, local_start(2), practitioner.user)
     assert "patient_id" in error.value.fields
     with pytest.raises(NotFound):
-        book(practitioner, reason, local_start(2), practitioner.user, patient_id=999_999)
+        book(practitioner, reason, local_start(2), practitioner.user, patient_id=999_999,
+             patient_birth_date=patient.birth_date)
     with pytest.raises(Forbidden):
-        book(practitioner, reason, local_start(2), factories.make_practitioner().user, patient_id=patient.id)
+        desk_book(practitioner, reason, local_start(2), factories.make_practitioner().user, patient)
+
+
+def test_the_desk_books_a_patient_it_never_saw_only_with_their_birth_date(practice, patient):
+    practitioner, reason = practice
+    for birth_date in (None, patient.birth_date + dt.timedelta(days=1)):
+        with pytest.raises(NotFound):
+            book(practitioner, reason, local_start(2), practitioner.user, patient_id=patient.id,
+                 patient_birth_date=birth_date)
+    assert not db.session.scalars(sa.select(Appointment)).all()
+    first = desk_book(practitioner, reason, local_start(2), practitioner.user, patient)
+    with transaction():
+        services.cancel_appointment(first.id, by=practitioner.user, reason="Empêchement")
+    # Seen once (even cancelled), the patient is known to the practice.
+    assert book(practitioner, reason, local_start(3), practitioner.user, patient_id=patient.id).patient_id == patient.id
+    other, other_reason = open_practice()
+    with pytest.raises(NotFound):
+        book(other, other_reason, local_start(2), other.user, patient_id=patient.id)
 
 
 def test_clinic_staff_book_for_their_practitioners_only(patient):
@@ -407,21 +431,40 @@ def test_clinic_staff_book_for_their_practitioners_only(patient):
     outsider, outsider_reason = open_practice()
     secretary = factories.make_staff(clinic=clinic)
     other_secretary = factories.make_staff(clinic=factories.make_clinic())
-    assert book(practitioner, reason, local_start(2), secretary, patient_id=patient.id).booked_at_desk
+    assert desk_book(practitioner, reason, local_start(2), secretary, patient).booked_at_desk
     with pytest.raises(Forbidden):
-        book(outsider, outsider_reason, local_start(2), secretary, patient_id=patient.id)
+        desk_book(outsider, outsider_reason, local_start(2), secretary, patient)
     with pytest.raises(Forbidden):
-        book(practitioner, reason, local_start(3), other_secretary, patient_id=patient.id)
+        desk_book(practitioner, reason, local_start(3), other_secretary, patient)
 
 
-def test_desk_creates_a_patient_profile_without_account():
-    practitioner = factories.make_practitioner()
+def create_desk_patient(practitioner, by=None, **values):
+    values = {"first_name": "Louise", "last_name": "Moreau", "birth_date": dt.date(1950, 2, 3),
+              "email": "louise@example.com"} | values
     with transaction():
-        profile = services.create_desk_patient(practitioner.user, first_name=" Louise ", last_name="Moreau",
-                                               birth_date=dt.date(1950, 2, 3), phone="06 12 34 56 78")
+        return services.create_desk_patient(by or practitioner.user, practitioner_id=practitioner.id, **values)
+
+
+def test_desk_creates_a_patient_profile_without_account_known_to_its_practice():
+    clinic = factories.make_clinic()
+    practitioner = factories.make_practitioner(clinic=clinic)
+    profile = create_desk_patient(practitioner, first_name=" Louise ", email=None, phone="06 12 34 56 78")
     assert profile.account_id is None and profile.first_name == "Louise"
+    assert profile.desk_practitioner_id == practitioner.id
     assert services.find_patients(practitioner.user, "louise mor") == [profile]
+    assert services.find_patients(factories.make_staff(clinic=clinic), "moreau") == [profile]
     assert services.find_patients(practitioner.user, "x") == []
+    assert services.find_patients(factories.make_practitioner().user, "louise mor") == []
+
+
+def test_secretaries_create_desk_patients_only_in_the_agendas_they_manage():
+    clinic = factories.make_clinic()
+    practitioner = factories.make_practitioner(clinic=clinic)
+    assert create_desk_patient(practitioner, by=factories.make_staff(clinic=clinic)).desk_practitioner_id == \
+        practitioner.id
+    for outsider in (factories.make_staff(clinic=factories.make_clinic()), factories.make_practitioner().user):
+        with pytest.raises(Forbidden):
+            create_desk_patient(practitioner, by=outsider)
 
 
 @pytest.mark.parametrize(("values", "field"), [
@@ -430,20 +473,33 @@ def test_desk_creates_a_patient_profile_without_account():
     ({"email": None, "phone": None}, "email"),
 ])
 def test_desk_patient_refuses_bad_values(values, field):
-    practitioner = factories.make_practitioner()
-    base = {"first_name": "Louise", "last_name": "Moreau", "birth_date": dt.date(1950, 2, 3),
-            "email": "louise@example.com"}
     with pytest.raises(InvalidBookingData) as error:
-        services.create_desk_patient(practitioner.user, **(base | values))
+        create_desk_patient(factories.make_practitioner(), **values)
     assert field in error.value.fields
 
 
-def test_patients_cannot_create_desk_profiles_or_search_patients(patient):
-    with pytest.raises(Forbidden):
-        services.create_desk_patient(patient.account, first_name="A", last_name="B", birth_date=dt.date(2000, 1, 1),
-                                     email="a@example.com")
-    with pytest.raises(Forbidden):
-        services.find_patients(patient.account, "Marie")
+def test_the_desk_finds_patients_it_never_saw_only_by_full_name_and_birth_date():
+    practitioner = factories.make_practitioner()
+    stranger = factories.make_patient(first_name="Hélène", last_name="Le Gall-Durand", birth_date=dt.date(1961, 7, 8))
+    born = stranger.birth_date
+    for text, birth_date in (("le gall", None), ("helene", born), ("Hélène Le Gall", born),
+                             ("Hélène Le Gall-Durand", born + dt.timedelta(days=1))):
+        assert services.find_patients(practitioner.user, text, birth_date=birth_date) == [], text
+    for text in ("Hélène Le Gall-Durand", "helene le gall durand", "LE GALL-DURAND  Hélène"):
+        assert services.find_patients(practitioner.user, text, birth_date=born) == [stranger], text
+    known = create_desk_patient(practitioner, first_name="Hélène", last_name="Martin", birth_date=born)
+    assert services.find_patients(practitioner.user, "hélène", birth_date=born) == [known]
+
+
+def test_patients_and_admins_cannot_create_desk_profiles_or_search_patients(patient):
+    practitioner = factories.make_practitioner()
+    for user in (patient.account, factories.make_user(role=Role.ADMIN)):
+        with pytest.raises(Forbidden):
+            create_desk_patient(practitioner, by=user)
+        with pytest.raises(Forbidden):
+            services.find_patients(user, "Marie")
+        with pytest.raises(Forbidden):
+            services.desk_patient(user, patient.id, birth_date=patient.birth_date)
 
 
 # --- Cancel ----------------------------------------------------------------------------------------

@@ -273,12 +273,32 @@ def test_desk_booking_of_a_taken_slot_goes_back_to_the_slots_with_a_message(clie
     patient = factories.make_patient()
     make_appointment(practitioner, factories.make_patient(), local_start(2), reason=reason)
     log_in(practitioner.user)
+    found = client.get(f"/agenda/book?q={patient.first_name}+{patient.last_name}&born={patient.birth_date}")
+    assert f"patient={patient.id}" in html(found)
     response = form_post("/agenda/book", {"patient_id": patient.id, "visit_reason_id": reason.id,
                                           "start": local_start(2).isoformat()})
     assert response.status_code == 302
     location = response.headers["Location"]
     assert f"patient={patient.id}" in location and f"day={local_start(2).date()}" in location
     assert "Ce créneau n&#39;est plus disponible" in html(client.get(location))
+
+
+def test_the_desk_reaches_a_patient_it_never_saw_only_by_identity(client, log_in, form_post):
+    practitioner, reason = open_practice()
+    stranger = factories.make_patient(first_name="Hélène", last_name="Le Gall")
+    log_in(practitioner.user)
+    assert f"patient={stranger.id}" not in html(client.get("/agenda/book?q=le+gall"))
+    assert client.get(f"/agenda/book?patient={stranger.id}").status_code == 404
+    booking = {"patient_id": stranger.id, "visit_reason_id": reason.id, "start": local_start(2).isoformat()}
+    refused = form_post("/agenda/book", booking, follow_redirects=True)
+    assert "Patient introuvable" in html(refused) and not db.session.query(Appointment).count()
+    wrong_day = stranger.birth_date.replace(day=1)
+    assert f"patient={stranger.id}" not in html(client.get(f"/agenda/book?q=Hélène+Le+Gall&born={wrong_day}"))
+    found = html(client.get(f"/agenda/book?q=helene+le+gall&born={stranger.birth_date}"))
+    assert f"patient={stranger.id}" in found
+    assert "Hélène Le Gall" in html(client.get(f"/agenda/book?patient={stranger.id}&reason={reason.id}"))
+    assert form_post("/agenda/book", booking).status_code == 302
+    assert db.session.query(Appointment).one().patient_id == stranger.id
 
 
 def test_desk_patient_form_shows_errors_next_to_fields(client, log_in, form_post):

@@ -72,9 +72,12 @@ class PatientProfile(db.Model):
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
     first_name: Mapped[str] = mapped_column(sa.String(100))
     last_name: Mapped[str] = mapped_column(sa.String(100))
-    birth_date: Mapped[dt.date]
+    birth_date: Mapped[dt.date] = mapped_column(index=True)
     email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
+    # The agenda at whose desk the profile was created: that practice knows the
+    # patient before any appointment.
+    desk_practitioner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("practitioner_profiles.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     account: Mapped[User | None] = relationship(

@@ -232,12 +232,14 @@ class AppointmentsView(MethodView):
     @blp.response(201, schemas.AppointmentSchema)
     @documented_errors(404, 409, 422, 429)
     def post(self, data):
-        """Book a free slot, for oneself, a relative, or (practitioner, staff) any
-        patient at the desk. 409 `slot_unavailable` when the start is not free now."""
+        """Book a free slot, for oneself, a relative, or (practitioner, staff) a
+        patient at the desk: one the practice has seen, or anyone identified by
+        `patient_birth_date`. 409 `slot_unavailable` when the start is not free now."""
         with transaction():
             return services.book_appointment(
                 practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
-                start_at=data["start"], patient_id=data.get("patient_id"), message=data.get("message"),
+                start_at=data["start"], patient_id=data.get("patient_id"),
+                patient_birth_date=data.get("patient_birth_date"), message=data.get("message"),
                 by=current_api_user(),
             )
 

@@ -192,6 +192,10 @@ class AppointmentCreateSchema(ma.Schema):
     start = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-03T09:30:00+01:00"})
     patient_id = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), metadata={
         "description": "Defaults to the caller's own profile.", "example": 41})
+    patient_birth_date = ma.fields.Date(metadata={
+        "description": "At the desk, for a patient the practice has never seen: their birth date, "
+                       "which must match the profile (else 404).",
+        "example": "1984-05-17"})
     message = ma.fields.String(validate=validate.Length(max=1000),
                                metadata={"example": "Renouvellement d'ordonnance"})
 

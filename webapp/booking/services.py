@@ -7,7 +7,9 @@ Signals (webapp.booking.signals) are sent inside that same unit of work.
 import datetime as dt
 import functools
 import hashlib
+import re
 import secrets
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -646,19 +648,25 @@ def _clean_message(message: str | None) -> str | None:
     return message or None
 
 
+def _no_such_patient() -> NotFound:
+    message = _l("No such patient.")
+    return NotFound(message, fields={"patient_id": [str(message)]})
+
+
 def _sender():
     return current_app._get_current_object()
 
 
 def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start_at: dt.datetime, by: User,
-                     patient_id: int | None = None, message: str | None = None,
-                     now: dt.datetime | None = None) -> Appointment:
+                     patient_id: int | None = None, patient_birth_date: dt.date | None = None,
+                     message: str | None = None, now: dt.datetime | None = None) -> Appointment:
     """Book a free slot.
 
     A patient books for their own profile (the default) or a relative's,
     only with a practitioner bookable online, and only reasons open to them
     (new or returning patient). A practitioner or clinic staff books at the
-    desk, for any patient, in the agendas they manage; desk bookings ignore
+    desk, in the agendas they manage, for a patient known to the practice or
+    identified by `patient_birth_date` (see `desk_patient`); desk bookings ignore
     notice, horizon and buffer but never overlap another appointment: the
     database refuses it (409 `slot_unavailable`)."""
     now = now or now_utc()
@@ -669,15 +677,15 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
             raise Forbidden(_l("You can only book in the agendas you manage."))
         if patient_id is None:
             raise _field_error("patient_id", _l("Choose the patient."))
-        patient = db.session.get(PatientProfile, patient_id)
+        patient = desk_patient(by, patient_id, birth_date=patient_birth_date)
     elif by.role is Role.PATIENT:
         if patient_id is None and by.patient_profile is not None:
             patient_id = by.patient_profile.id
         patient = db.session.get(PatientProfile, patient_id) if patient_id in acting_patient_ids(by) else None
+        if patient is None:
+            raise _no_such_patient()
     else:
         raise Forbidden()
-    if patient is None:
-        raise NotFound(_l("No such patient."), fields={"patient_id": [str(_l("No such patient."))]})
     reason = _offered_reason(reason, practitioner.id)
     message = _clean_message(message)
     if not at_desk:
@@ -862,13 +870,12 @@ def agenda(user: User, practitioner_id: int, first_day: dt.date, last_day: dt.da
 
 # --- Desk patients -------------------------------------------------------------------
 
-def create_desk_patient(by: User, *, first_name: str, last_name: str, birth_date: dt.date, email: str | None = None,
-                        phone: str | None = None) -> PatientProfile:
-    """A patient profile created at the desk by a practitioner or clinic
-    staff, without an account (it can be claimed later); it needs a way to
-    reach the patient (email or phone)."""
-    if by.role not in (Role.PRACTITIONER, Role.STAFF):
-        raise Forbidden()
+def create_desk_patient(by: User, *, practitioner_id: int, first_name: str, last_name: str, birth_date: dt.date,
+                        email: str | None = None, phone: str | None = None) -> PatientProfile:
+    """A patient profile created at the desk of an agenda the user manages,
+    without an account (it can be claimed later); it needs a way to reach the
+    patient (email or phone). The practice knows the patient from then on."""
+    practitioner = managed_practitioner(by, practitioner_id)
     errors = {}
     first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
     email, phone = (email or "").strip().lower() or None, (phone or "").strip() or None
@@ -882,28 +889,76 @@ def create_desk_patient(by: User, *, first_name: str, last_name: str, birth_date
         errors["email"] = [str(_l("Give an email address or a phone number."))]
     if errors:
         raise InvalidBookingData(fields=errors)
-    profile = PatientProfile(first_name=first_name, last_name=last_name, birth_date=birth_date, email=email, phone=phone)
+    profile = PatientProfile(first_name=first_name, last_name=last_name, birth_date=birth_date, email=email, phone=phone,
+                             desk_practitioner_id=practitioner.id)
     db.session.add(profile)
     db.session.flush()
     return profile
 
 
-def find_patients(by: User, text: str, *, limit: int = 20) -> list[PatientProfile]:
-    """Patients whose names contain every word of `text` (at least 2 letters),
-    for desk booking by a practitioner or clinic staff."""
+def _known_to_practice(by: User) -> sa.ColumnElement[bool]:
+    """Patient profiles the agendas of the user have already met: created at
+    their desk or with an appointment there (any status)."""
+    agenda_ids = [practitioner.id for practitioner in managed_practitioners(by)]
+    return sa.or_(
+        PatientProfile.desk_practitioner_id.in_(agenda_ids),
+        sa.exists().where(Appointment.patient_id == PatientProfile.id, Appointment.practitioner_id.in_(agenda_ids)),
+    )
+
+
+def _folded_name(text: str) -> str:
+    """A name as compared at the desk: case, accents, hyphens and apostrophes
+    ignored, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.split(r"[\s\-'’]+", letters)).strip()
+
+
+def _has_full_name(profile: PatientProfile, text: str) -> bool:
+    first, last = _folded_name(profile.first_name), _folded_name(profile.last_name)
+    return _folded_name(text) in (f"{first} {last}", f"{last} {first}")
+
+
+def find_patients(by: User, text: str, *, birth_date: dt.date | None = None, limit: int = 20) -> list[PatientProfile]:
+    """Patients for desk booking by a practitioner or clinic staff.
+
+    Patients known to the practice match when their names contain every word
+    of `text` (at least 2 letters). Anyone else is found only by identity:
+    their full name (first and last, in either order) and birth date, so a
+    desk cannot browse the instance's patients."""
     if by.role not in (Role.PRACTITIONER, Role.STAFF):
         raise Forbidden()
     words = [word for word in (text or "").split() if len(word) >= 2]
     if not words:
         return []
-    statement = sa.select(PatientProfile)
+    statement = sa.select(PatientProfile).where(_known_to_practice(by))
     for word in words:
         statement = statement.where(sa.or_(
             PatientProfile.first_name.icontains(word, autoescape=True),
             PatientProfile.last_name.icontains(word, autoescape=True),
         ))
-    return list(db.session.scalars(
-        statement.order_by(PatientProfile.last_name, PatientProfile.first_name, PatientProfile.id).limit(limit)))
+    order = (PatientProfile.last_name, PatientProfile.first_name, PatientProfile.id)
+    known = list(db.session.scalars(statement.order_by(*order).limit(limit)))
+    if birth_date is None:
+        return known
+    born_that_day = db.session.scalars(sa.select(PatientProfile).where(
+        PatientProfile.birth_date == birth_date, PatientProfile.id.not_in([p.id for p in known])).order_by(*order))
+    return known + [profile for profile in born_that_day if _has_full_name(profile, text)][:limit - len(known)]
+
+
+def desk_patient(by: User, patient_id: int, *, birth_date: dt.date | None = None) -> PatientProfile:
+    """A patient the user may book for at the desk: known to the practice, or
+    identified by their birth date; 404 otherwise, so existence does not leak."""
+    if by.role not in (Role.PRACTITIONER, Role.STAFF):
+        raise Forbidden()
+    allowed = _known_to_practice(by)
+    if birth_date is not None:
+        allowed = sa.or_(allowed, PatientProfile.birth_date == birth_date)
+    patient = db.session.scalar(sa.select(PatientProfile).where(PatientProfile.id == patient_id, allowed))
+    if patient is None:
+        raise _no_such_patient()
+    return patient
+
 
 
 # --- Waiting list ------------------------------------------------------------------
@@ -919,7 +974,7 @@ def join_waitlist(*, practitioner_id: int, visit_reason_id: int | None, before_a
     if patient_id is None and by.patient_profile is not None:
         patient_id = by.patient_profile.id
     if patient_id not in acting_patient_ids(by):
-        raise NotFound(_l("No such patient."), fields={"patient_id": [str(_l("No such patient."))]})
+        raise _no_such_patient()
     reason = reason_for_booking(practitioner.id, visit_reason_id)
     if before_at <= now:
         raise _field_error("before", _l("Choose a date in the future."))

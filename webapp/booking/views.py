@@ -4,7 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -53,7 +53,7 @@ def _local_today(timezone: str) -> dt.date:
     return now_utc().astimezone(ZoneInfo(timezone)).date()
 
 
-def _date_arg(name: str, default: dt.date) -> dt.date:
+def _date_arg(name: str, default: dt.date | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(request.args.get(name, ""))
     except ValueError:
@@ -383,6 +383,23 @@ def agenda_action(appointment_id: int, action: str):
 
 # --- Desk booking -------------------------------------------------------------------------------
 
+IDENTIFIED_PATIENTS_KEY = "desk_identified_patients"
+IDENTIFIED_PATIENTS_KEPT = 20
+
+
+def _remember_identified(patients: list[PatientProfile], birth_date: dt.date) -> None:
+    """Keep, for this session, the birth date the desk typed for the patients
+    it found by identity, so it can go on booking for them."""
+    identified = session.get(IDENTIFIED_PATIENTS_KEY, {})
+    identified.update({str(p.id): birth_date.isoformat() for p in patients if p.birth_date == birth_date})
+    session[IDENTIFIED_PATIENTS_KEY] = dict(list(identified.items())[-IDENTIFIED_PATIENTS_KEPT:])
+
+
+def _identified_birth_date(patient_id: int) -> dt.date | None:
+    typed = session.get(IDENTIFIED_PATIENTS_KEY, {}).get(str(patient_id))
+    return dt.date.fromisoformat(typed) if typed else None
+
+
 @bp.route("/agenda/book", methods=["GET", "POST"])
 @login_required
 @limiter.limit(BOOKING_RATE_LIMIT, methods=["POST"])
@@ -397,10 +414,12 @@ def desk_book():
         try:
             if start is None or not form.patient_id.data.isdigit() or not form.visit_reason_id.data.isdigit():
                 raise SlotUnavailable()
+            patient_id = int(form.patient_id.data)
             with transaction():
                 appointment = services.book_appointment(
                     practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
-                    patient_id=int(form.patient_id.data), message=form.message.data, by=current_user,
+                    patient_id=patient_id, patient_birth_date=_identified_birth_date(patient_id),
+                    message=form.message.data, by=current_user,
                 )
         except CarnetError as error:
             flash(error.message, "error")
@@ -410,15 +429,20 @@ def desk_book():
         flash(_("The appointment is booked."), "success")
         return redirect(url_for("booking.agenda_appointment", appointment_id=appointment.id))
     query = request.args.get("q", "")[:100]
+    born = _date_arg("born", None)
     patient_id = _int_arg("patient")
-    patient = db.session.get(PatientProfile, patient_id) if patient_id else None
+    patient = (services.desk_patient(current_user, patient_id, birth_date=_identified_birth_date(patient_id))
+               if patient_id else None)
+    matches = services.find_patients(current_user, query, birth_date=born) if query and not patient else []
+    if born:
+        _remember_identified(matches, born)
     reasons = services.visit_reasons_of(selected.id)
     reason = next((r for r in reasons if r.id == _int_arg("reason")), reasons[0] if len(reasons) == 1 else None)
     day = _date_arg("day", _local_today(timezone))
     slots = services.desk_slots(current_user, selected.id, reason.id, day, day) if reason and patient else []
     return render_template(
         "booking/desk_book.html", practitioners=practitioners, selected=selected, timezone=timezone, q=query,
-        matches=services.find_patients(current_user, query) if query and not patient else [], patient=patient,
+        born=born, matches=matches, patient=patient,
         reasons=reasons, reason=reason, day=day, slots=slots, form=form,
     )
 
@@ -426,21 +450,23 @@ def desk_book():
 @bp.route("/agenda/patients/new", methods=["GET", "POST"])
 @login_required
 def desk_patient():
-    practitioners, selected = _managed_or_forbidden()
+    selected = _managed_or_forbidden()[1]
+    if selected is None:
+        return redirect(url_for("booking.desk_book"))
     form = forms.DeskPatientForm()
     if form.validate_on_submit():
         try:
             with transaction():
                 patient = services.create_desk_patient(
-                    current_user, first_name=form.first_name.data, last_name=form.last_name.data,
-                    birth_date=form.birth_date.data, email=form.email.data, phone=form.phone.data,
+                    current_user, practitioner_id=selected.id, first_name=form.first_name.data,
+                    last_name=form.last_name.data, birth_date=form.birth_date.data, email=form.email.data,
+                    phone=form.phone.data,
                 )
         except CarnetError as error:
             show_errors(form, error)
         else:
             flash(_("The patient profile is created."), "success")
-            return redirect(url_for("booking.desk_book", patient=patient.id,
-                                    practitioner=selected.id if selected else None))
+            return redirect(url_for("booking.desk_book", patient=patient.id, practitioner=selected.id))
     return render_template("booking/desk_patient.html", form=form, selected=selected)
 
 
