@@ -1,5 +1,5 @@
-"""The notebook digest: one encrypted row of the current structured entries, folded on append,
-rebuilt when stale, masked per reader, re-encrypted with the rest."""
+"""The notebook digest: encrypted parts of the current structured entries (the summary, one series per
+measurement type), folded on append, rebuilt when stale, masked per reader, re-encrypted with the rest."""
 
 import pytest
 import sqlalchemy as sa
@@ -8,14 +8,18 @@ from cryptography.fernet import Fernet
 from tests.notebook.factories import make_entry, make_measurement, mask_entry, past
 from webapp.extensions import db
 from webapp.notebook import digest, models, services
+from webapp.notebook.digest import RECENT_CHART_POINTS, SUMMARY, measurement_part
 from webapp.notebook.models import NotebookDigest
 from webapp.notebook.schemas import MeasurementSchema, measurement_json
 from webapp.transaction import transaction
 
+WEIGHT = measurement_part("weight")
 
-def _stored(patient_id: int) -> NotebookDigest | None:
+
+def _stored(patient_id: int) -> dict[str, NotebookDigest]:
     db.session.expire_all()
-    return db.session.get(NotebookDigest, patient_id)
+    return {row.part: row for row in db.session.scalars(
+        sa.select(NotebookDigest).where(NotebookDigest.patient_id == patient_id))}
 
 
 def _counting_decryptions(monkeypatch) -> list:
@@ -25,15 +29,24 @@ def _counting_decryptions(monkeypatch) -> list:
     return calls
 
 
-def _add_weight(world, value: float, days_ago: int):
+def _add_measurement(world, value: float, days_ago: int, measurement_type="weight", unit="kg"):
     with transaction():
         return services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
-                                  data={"type": "weight", "value": value, "unit": "kg",
+                                  data={"type": measurement_type, "value": value, "unit": unit,
                                         "measured_at": past(days_ago).isoformat()})
 
 
-def test_appending_folds_the_entry_in_and_a_read_decrypts_only_the_digest(world, monkeypatch):
-    _add_weight(world, 80, 3)
+def world_weight_id(world) -> int:
+    return db.session.scalar(sa.select(sa.func.min(models.NotebookEntry.id)).where(
+        models.NotebookEntry.patient_id == world.patient.id, models.NotebookEntry.kind == models.EntryKind.MEASUREMENT))
+
+
+def _values(items) -> list:
+    return [(item.kind.value, item.data.get("substance", item.data.get("value"))) for item in items]
+
+
+def test_appending_folds_the_entry_into_its_part_and_a_read_decrypts_only_that_part(world, monkeypatch):
+    _add_measurement(world, 80, 3)
     with transaction():
         allergy = services.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
                                      data={"substance": "Pénicilline", "severity": "severe"})
@@ -42,33 +55,69 @@ def test_appending_folds_the_entry_in_and_a_read_decrypts_only_the_digest(world,
                                  data={"substance": "Amoxicilline", "severity": "severe"})
     make_entry(world.patient, title="Une note ne change pas le digest")
     stored = _stored(world.patient.id)
-    # The fixture's measurement, the weight, the corrected allergy and its correction.
-    assert stored is not None and stored.entry_count == 4
+    # The fixture's measurement, the weight, the corrected allergy and its correction: every part at 4.
+    assert set(stored) == {SUMMARY, WEIGHT} and {row.entry_count for row in stored.values()} == {4}
     calls = _counting_decryptions(monkeypatch)
-    items = digest.current_items(world.patient.id)
+    assert _values(digest.summary_items(world.patient.id)) == [
+        ("allergy", "Amoxicilline"), ("measurement", 81.5), ("measurement", 80.0)]
     assert len(calls) == 1
-    assert [(item.kind.value, item.data.get("substance", item.data.get("value"))) for item in items] == [
-        ("measurement", 81.5), ("measurement", 80.0), ("allergy", "Amoxicilline")]
+    assert _values(digest.measurement_items(world.patient.id, ["weight", "heart_rate"])) == [
+        ("measurement", 81.5), ("measurement", 80.0)]
+    assert len(calls) == 2
+
+
+def test_the_summary_part_keeps_only_the_latest_points_of_each_type(world):
+    older = [make_measurement(world.patient, "weight", 60 + days / 10, "kg", days_ago=days + 10)
+             for days in range(RECENT_CHART_POINTS + 5)]
+    _add_measurement(world, 72, 0, "heart_rate", "bpm")
+    summary = {item.id for item in digest.summary_items(world.patient.id) if item.data["type"] == "weight"}
+    # The fixture's point (the newest weight) and the newest of the older ones.
+    assert summary == {world_weight_id(world), *(entry.id for entry in older[:RECENT_CHART_POINTS - 1])}
+    assert len(digest.measurement_items(world.patient.id, ["weight"])) == RECENT_CHART_POINTS + 6
+
+
+def test_a_corrected_measurement_may_move_to_another_series(world):
+    point = _add_measurement(world, 80, 3)
+    with transaction():
+        services.supersede_entry(world.users["patient"], world.patient.id, point.id, title="", body="",
+                                 data={"type": "heart_rate", "value": 64, "unit": "bpm",
+                                       "measured_at": past(3).isoformat()})
+    series = {measurement_type: [p["value"] for p in services.list_measurements(
+        world.users["patient"], world.patient.id, measurement_type=measurement_type)]
+        for measurement_type in ("weight", "heart_rate")}
+    assert series == {"weight": [81.5], "heart_rate": [64]}
+    assert sorted(item.data["value"] for item in digest.summary_items(world.patient.id)) == [64, 81.5]
+    assert {row.entry_count for row in _stored(world.patient.id).values()} == {3}
 
 
 def test_a_digest_missing_entries_is_rebuilt_from_them(world):
-    digest.current_items(world.patient.id)
+    digest.summary_items(world.patient.id)
     # Written straight to the table, as an import would: the digest no longer matches.
     make_measurement(world.patient, "weight", 77, "kg", days_ago=2)
     values = [point["value"] for point in services.list_measurements(world.users["patient"], world.patient.id)]
     assert values == [81.5, 77]
-    assert _stored(world.patient.id).entry_count == 2
+    assert {row.entry_count for row in _stored(world.patient.id).values()} == {2}
+
+
+def test_a_part_written_at_another_count_is_rebuilt_when_read(world):
+    _add_measurement(world, 80, 3)
+    # As if a concurrent rebuild had overwritten the series with an older one.
+    with transaction():
+        digest._store(world.patient.id, 1, {WEIGHT: []})
+    assert [point["value"] for point in services.list_measurements(
+        world.users["patient"], world.patient.id, measurement_type="weight")] == [81.5, 80]
+    assert _stored(world.patient.id)[WEIGHT].entry_count == 2
 
 
 def test_a_lost_race_is_repaired_on_the_next_append(world):
-    _add_weight(world, 80, 3)
+    _add_measurement(world, 80, 3)
     # As if a concurrent writer's fold had been overwritten by an older digest.
     with transaction():
-        digest._store(world.patient.id, 1, [])
-    _add_weight(world, 79, 1)
+        digest._store(world.patient.id, 1, {SUMMARY: {"items": [], "shown": {}}})
+    _add_measurement(world, 79, 1)
     assert [point["value"] for point in services.list_measurements(world.users["patient"], world.patient.id)] == [
         81.5, 80, 79]
-    assert _stored(world.patient.id).entry_count == 3
+    assert {row.entry_count for row in _stored(world.patient.id).values()} == {3}
 
 
 def test_the_digest_is_masked_per_practitioner(world):
@@ -85,18 +134,29 @@ def test_the_digest_is_masked_per_practitioner(world):
     assert [item.data["substance"] for item in patient.summary.allergies] == ["Latex"]
 
 
+def test_latest_points_masked_from_a_practitioner_leave_room_for_older_ones(world):
+    older = [make_measurement(world.patient, "weight", 60 + days / 10, "kg", days_ago=days + 10)
+             for days in range(RECENT_CHART_POINTS)]
+    mask_entry(older[0], world.treating)  # the newest of them
+    page = services.notebook_page(world.users["treating"], world.patient.id)
+    # Every weight but the masked one: the fixture's point and the 29 others, the oldest included.
+    assert {point["entry_id"] for point in page.measurements} == {world_weight_id(world),
+                                                                  *(entry.id for entry in older[1:])}
+
+
 def test_the_digest_is_stored_encrypted_and_reencrypted_with_the_rest(app, world, monkeypatch):
     make_entry(world.patient, kind="allergy", title="", data={"substance": "Arachide", "severity": "severe"})
-    digest.current_items(world.patient.id)
-    raw = db.session.scalar(sa.select(NotebookDigest.content).where(NotebookDigest.patient_id == world.patient.id))
-    assert b"Arachide" not in raw and b"weight" not in raw
+    digest.summary_items(world.patient.id)
+    for row in _stored(world.patient.id).values():
+        assert b"Arachide" not in row.content and b"weight" not in row.content
     new_key = Fernet.generate_key().decode()
     monkeypatch.setitem(app.config, "CARNET_ENCRYPTION_KEYS", [new_key, *app.config["CARNET_ENCRYPTION_KEYS"]])
     result = app.test_cli_runner().invoke(args=["notebook", "reencrypt"])
-    assert "notebook_digests: 1 rows re-encrypted" in result.output
+    assert "notebook_digests: 2 rows re-encrypted" in result.output
     monkeypatch.setitem(app.config, "CARNET_ENCRYPTION_KEYS", [new_key])
     db.session.expire_all()
-    assert [item.data.get("substance") for item in digest.current_items(world.patient.id)] == [None, "Arachide"]
+    assert _values(digest.summary_items(world.patient.id)) == [("allergy", "Arachide"), ("measurement", 81.5)]
+    assert _values(digest.measurement_items(world.patient.id, ["weight"])) == [("measurement", 81.5)]
 
 
 @pytest.mark.parametrize("value", [81.5, 80])
@@ -104,3 +164,38 @@ def test_series_points_are_written_as_the_schema_dumps_them(world, value):
     make_measurement(world.patient, "weight", value, "kg", days_ago=1)
     for point in services.list_measurements(world.users["patient"], world.patient.id):
         assert measurement_json(point) == MeasurementSchema().dump(point)
+
+
+def test_correcting_the_latest_vaccination_brings_the_previous_one_back(world):
+    def vaccinate(date: str, lot: str):
+        with transaction():
+            return services.add_entry(world.users["patient"], world.patient.id, kind="vaccination", title="",
+                                      body="", data={"vaccine": "DTP", "lot": lot, "date": date})
+
+    vaccinate("2020-05-01", "A1")
+    latest = vaccinate("2024-05-01", "B2")
+    assert [item.data["lot"] for item in digest.summary_items(world.patient.id)
+            if item.kind is models.EntryKind.VACCINATION] == ["B2"]
+    with transaction():
+        services.supersede_entry(world.users["patient"], world.patient.id, latest.id, title="", body="",
+                                 data={"vaccine": "Grippe", "lot": "B2", "date": "2024-05-01"})
+    summary = services.notebook_page(world.users["patient"], world.patient.id).summary
+    assert [(item.data["vaccine"], item.data["lot"]) for item in summary.vaccinations] == [
+        ("Grippe", "B2"), ("DTP", "A1")]
+
+
+def test_the_summary_part_leaves_out_what_the_summary_never_shows(world):
+    with transaction():
+        allergy = services.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
+                                     data={"substance": "Latex", "severity": "mild", "status": "resolved"})
+        services.add_entry(world.users["patient"], world.patient.id, kind="treatment", title="", body="",
+                           data={"drug": "Amoxicilline", "dosage": "1 g", "start": "2020-01-01", "end": "2020-01-08"})
+        services.add_entry(world.users["patient"], world.patient.id, kind="treatment", title="", body="",
+                           data={"drug": "Levothyrox", "dosage": "50 µg", "start": "2020-01-01"})
+    assert [item.data.get("drug") for item in digest.summary_items(world.patient.id)
+            if item.kind is not models.EntryKind.MEASUREMENT] == ["Levothyrox"]
+    with transaction():  # the allergy is active again
+        services.supersede_entry(world.users["patient"], world.patient.id, allergy.id, title="", body="",
+                                 data={"substance": "Latex", "severity": "mild", "status": "active"})
+    assert [item.data["substance"] for item in services.notebook_page(
+        world.users["patient"], world.patient.id).summary.allergies] == ["Latex"]

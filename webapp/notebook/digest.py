@@ -1,18 +1,31 @@
-"""The notebook digest: the current structured entries of a notebook in one encrypted row.
+"""The notebook digest: the current structured entries of a notebook, decrypted once and sealed again in parts.
 
-The summary and the measurement series need the data of every current
-measurement, allergy, treatment and vaccination; decrypting each entry on
-each view costs one Fernet token per entry. The digest holds that data
-decrypted once and sealed again as one token. Writers fold each new
-structured entry into it in their own transaction (the row is locked, so
-concurrent writers queue); readers use it only when it was built from as
-many structured entries as the table holds, and rebuild it otherwise (rows
-written straight to the table, a lost race). Entries are append-only, so an
-equal count means the same entries. Masking is not in the digest: readers
-apply it (`webapp.notebook.services`).
+The summary, the charts and the measurement series need the data of current
+structured entries; decrypting each entry on each view costs one Fernet token
+per entry, and one token of every entry costs a JSON parse of all of them.
+So the digest is split by what a view shows, and a view decrypts only its parts:
+- the summary part (`SUMMARY`): what the notebook page may show, that is
+  the active allergies, the treatments not ended before yesterday, the latest
+  vaccination of each vaccine and the latest `RECENT_CHART_POINTS`
+  measurements of each type; it is always there, even empty;
+- one part per measurement type (`measurement_part`): every current
+  measurement of that type (a series); absent while the type has none;
+- the vaccinations part (`VACCINATIONS`): every current vaccination (a
+  correction of the latest one brings the previous one back).
+Every part carries the number of structured entries of the notebook it was
+written at. Writers fold each new structured entry into the parts it touches in
+their own transaction, after locking the summary row (so concurrent writers
+queue), and carry the other parts over to the new count. Readers use the parts
+only when the summary and every part read were written at as many structured
+entries as the table holds, and rebuild every part otherwise (rows written
+straight to the table, a lost race). Entries are append-only, so an equal count
+means the same entries. Masking is not in the digest: readers apply it
+(`webapp.notebook.services`).
 """
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,16 +36,52 @@ from webapp.notebook.kinds import DATA_SCHEMAS
 from webapp.notebook.models import EntryKind, NotebookDigest, NotebookEntry
 
 STRUCTURED_KINDS = tuple(DATA_SCHEMAS)
+SUMMARY = "summary"
+VACCINATIONS = "vaccinations"
+# The notebook page charts the latest points of each chart; the measurements page charts them all.
+RECENT_CHART_POINTS = 30
+_KINDS = {kind.value: kind for kind in EntryKind}
 _UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-@dataclass(frozen=True)
-class CurrentItem:
-    """The structured data of one current entry."""
+class CurrentItem(NamedTuple):
+    """The structured data of one current entry (a tuple: a series builds thousands)."""
 
     id: int
     kind: EntryKind
     data: dict
+
+
+def measurement_part(measurement_type: str) -> str:
+    return f"measurement:{measurement_type}"
+
+
+def _part_of(kind: EntryKind, data: dict) -> str:
+    if kind is EntryKind.MEASUREMENT:
+        return measurement_part(data["type"])
+    return VACCINATIONS if kind is EntryKind.VACCINATION else SUMMARY
+
+
+def _may_show(item: dict) -> bool:
+    """Whether an allergy or treatment can show in the summary, now or later
+    (the reader applies the day's rules; a day of margin covers every time zone)."""
+    data = item["data"]
+    if item["kind"] == EntryKind.ALLERGY.value:
+        return data["status"] == "active"
+    yesterday = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    return data["end"] is None or dt.date.fromisoformat(data["end"]) >= yesterday
+
+
+def _shown(name: str, items: list[dict]) -> list[dict]:
+    """What the summary part keeps of a whole part written in entry order (ties:
+    the later entry wins): the latest vaccination of each vaccine, the latest points of a series."""
+    if name == VACCINATIONS:
+        latest = {}
+        for item in sorted(items, key=lambda item: item["data"]["date"]):
+            latest[item["data"]["vaccine"].casefold()] = item
+        return sorted(latest.values(), key=lambda item: item["id"])
+    ordered = sorted(items, key=lambda item: dt.datetime.fromisoformat(item["data"]["measured_at"]))
+    return ordered[-RECENT_CHART_POINTS:]
 
 
 def _structured_entries(patient_id: int) -> sa.Select:
@@ -40,57 +89,125 @@ def _structured_entries(patient_id: int) -> sa.Select:
                                              NotebookEntry.kind.in_(STRUCTURED_KINDS))
 
 
-def _rebuilt(patient_id: int) -> list[dict]:
-    """The digest from the entries (one statement, so the count and the rows
-    agree), stored for the next reader."""
+def _structured_count(patient_id: int) -> sa.ScalarSelect:
+    return sa.select(sa.func.count()).select_from(_structured_entries(patient_id).subquery()).scalar_subquery()
+
+
+def _rebuilt(patient_id: int) -> dict:
+    """Every part from the entries (one statement, so the count and the rows
+    agree), stored for the next reader in place of the old ones."""
     rows = db.session.execute(
         _structured_entries(patient_id).add_columns(NotebookEntry.kind, NotebookEntry.supersedes_id,
                                                     NotebookEntry.content)
         .order_by(NotebookEntry.id)
     ).all()
     superseded = {row.supersedes_id for row in rows if row.supersedes_id is not None}
-    items = [{"id": row.id, "kind": row.kind.value, "data": NotebookEntry.unseal(row.content)["data"]}
-             for row in rows if row.id not in superseded]
-    _store(patient_id, len(rows), items)
-    return items
+    summary_items, wholes = [], {}
+    for row in rows:
+        if row.id in superseded:
+            continue
+        data = NotebookEntry.unseal(row.content)["data"]
+        item = {"id": row.id, "kind": row.kind.value, "data": data}
+        part = _part_of(row.kind, data)
+        if part != SUMMARY:
+            wholes.setdefault(part, []).append(item)
+        elif _may_show(item):
+            summary_items.append(item)
+    parts = {SUMMARY: {"items": summary_items, "shown": {part: _shown(part, items) for part, items in wholes.items()}},
+             **wholes}
+    db.session.execute(sa.delete(NotebookDigest).where(NotebookDigest.patient_id == patient_id,
+                                                       NotebookDigest.part.not_in(parts)))
+    _store(patient_id, len(rows), parts)
+    return parts
 
 
-def _store(patient_id: int, entry_count: int, items: list[dict]) -> None:
-    # Last writer wins: a digest that lost a race has the wrong count and is rebuilt when read.
-    values = {"entry_count": entry_count, "content": NotebookDigest.seal(items), "updated_at": now_utc()}
-    statement = _UPSERTS[db.session.get_bind().dialect.name](NotebookDigest).values(patient_id=patient_id, **values)
-    db.session.execute(statement.on_conflict_do_update(index_elements=[NotebookDigest.patient_id], set_=values))
+def _store(patient_id: int, entry_count: int, parts: dict) -> None:
+    # Last writer wins: a part that lost a race has the wrong count and the digest is rebuilt when read.
+    now = now_utc()
+    insert = _UPSERTS[db.session.get_bind().dialect.name](NotebookDigest).values([
+        {"patient_id": patient_id, "part": name, "entry_count": entry_count, "content": NotebookDigest.seal(part),
+         "updated_at": now}
+        for name, part in parts.items()
+    ])
+    db.session.execute(insert.on_conflict_do_update(
+        index_elements=[NotebookDigest.patient_id, NotebookDigest.part],
+        set_={name: insert.excluded[name] for name in ("entry_count", "content", "updated_at")},
+    ))
 
 
-def current_items(patient_id: int) -> list[CurrentItem]:
-    """Every current structured entry of the patient, whoever may see it, in
-    the order they were written (the caller filters what the reader may see)."""
-    count = sa.select(sa.func.count()).select_from(_structured_entries(patient_id).subquery()).scalar_subquery()
-    row = db.session.execute(
-        sa.select(NotebookDigest.entry_count, NotebookDigest.content, count.label("actual"))
-        .where(NotebookDigest.patient_id == patient_id)
-    ).first()
-    if row is not None and row.entry_count == row.actual:
-        items = NotebookDigest.unseal(row.content)
-    else:
-        items = _rebuilt(patient_id)
-    return [CurrentItem(item["id"], EntryKind(item["kind"]), item["data"]) for item in items]
+def _read(patient_id: int, wanted: list[str]) -> dict:
+    """The wanted parts that exist, decrypted, in one statement; rebuilt first if stale."""
+    content = sa.case((NotebookDigest.part.in_(wanted), NotebookDigest.content))
+    rows = db.session.execute(
+        sa.select(NotebookDigest.part, NotebookDigest.entry_count, content.label("content"),
+                  _structured_count(patient_id).label("actual"))
+        .where(NotebookDigest.patient_id == patient_id, NotebookDigest.part.in_([SUMMARY, *wanted]))
+    ).all()
+    if SUMMARY not in {row.part for row in rows} or any(row.entry_count != row.actual for row in rows):
+        parts = _rebuilt(patient_id)
+        return {name: parts[name] for name in wanted if name in parts}
+    return {row.part: NotebookDigest.unseal(row.content) for row in rows if row.part in wanted}
+
+
+def _current(items: Iterable[dict]) -> list[CurrentItem]:
+    return [CurrentItem(item["id"], _KINDS[item["kind"]], item["data"]) for item in items]
+
+
+def summary_items(patient_id: int) -> list[CurrentItem]:
+    """What the summary may show (see the module's docstring): allergies and
+    treatments in the order they were written, then the latest vaccinations and
+    measurements, whoever may see them (the caller filters what the reader may see)."""
+    summary = _read(patient_id, [SUMMARY])[SUMMARY]
+    return _current([*summary["items"], *(item for shown in summary["shown"].values() for item in shown)])
+
+
+def measurement_items(patient_id: int, measurement_types: Iterable[str]) -> list[CurrentItem]:
+    """Every current measurement of these types, whoever may see it, type by
+    type in the order they were written (the caller filters what the reader may see)."""
+    parts = _read(patient_id, [measurement_part(measurement_type) for measurement_type in measurement_types])
+    return _current(item for series in parts.values() for item in series)
 
 
 def fold_entry(entry: NotebookEntry, data: dict | None) -> None:
-    """Bring the digest up to date with a structured entry just flushed in
-    this transaction (a correction replaces the entry it supersedes)."""
+    """Bring the digest up to date with a structured entry just flushed in this
+    transaction (a correction replaces the entry it supersedes): the parts it
+    touches are rewritten, the others carried over to the new entry count."""
     if entry.kind not in STRUCTURED_KINDS:
         return
-    digest = db.session.execute(
+    header = db.session.execute(
         sa.select(NotebookDigest.entry_count, NotebookDigest.content)
-        .where(NotebookDigest.patient_id == entry.patient_id).with_for_update()
+        .where(NotebookDigest.patient_id == entry.patient_id, NotebookDigest.part == SUMMARY).with_for_update()
     ).first()
     # Counted after taking the lock: the previous holder's entries are committed by then.
-    actual = db.session.scalar(sa.select(sa.func.count()).select_from(_structured_entries(entry.patient_id).subquery()))
-    if digest is None or digest.entry_count + 1 != actual:
+    actual = db.session.scalar(sa.select(_structured_count(entry.patient_id)))
+    if header is None or header.entry_count + 1 != actual:
         _rebuilt(entry.patient_id)
         return
-    items = [item for item in NotebookDigest.unseal(digest.content) if item["id"] != entry.supersedes_id]
-    items.append({"id": entry.id, "kind": entry.kind.value, "data": data})
-    _store(entry.patient_id, actual, items)
+    summary = NotebookDigest.unseal(header.content)
+    target = _part_of(entry.kind, data)
+    touched = {target}
+    if entry.supersedes_id is not None:
+        replaced = db.session.get(NotebookEntry, entry.supersedes_id)
+        touched.add(_part_of(replaced.kind, replaced.data))  # a corrected measurement may change type
+    whole_names = sorted(touched - {SUMMARY})
+    parts = {SUMMARY: summary, **{name: [] for name in whole_names}}
+    if whole_names:
+        parts |= {row.part: NotebookDigest.unseal(row.content) for row in db.session.execute(
+            sa.select(NotebookDigest.part, NotebookDigest.content)
+            .where(NotebookDigest.patient_id == entry.patient_id, NotebookDigest.part.in_(whole_names)))}
+    for name in touched:
+        items = summary["items"] if name == SUMMARY else parts[name]
+        items[:] = [item for item in items if item["id"] != entry.supersedes_id]
+    item = {"id": entry.id, "kind": entry.kind.value, "data": data}
+    if target != SUMMARY:
+        parts[target].append(item)
+    elif _may_show(item):
+        summary["items"].append(item)
+    for name in whole_names:
+        summary["shown"][name] = _shown(name, parts[name])
+    _store(entry.patient_id, actual, parts)
+    db.session.execute(
+        sa.update(NotebookDigest)
+        .where(NotebookDigest.patient_id == entry.patient_id, NotebookDigest.part.not_in(parts))
+        .values(entry_count=actual)
+    )

@@ -24,13 +24,16 @@ notebook_cli = AppGroup("notebook", help="Notebook maintenance: encryption keys.
 
 def _samples() -> list[bytes]:
     """The oldest and newest ciphertext of each encrypted column (the keys most
-    likely to be missing wrote them), or nothing before the tables exist."""
+    likely to be missing wrote them); none of a table before a migration gives
+    it the columns read (so that `flask db upgrade` can run)."""
     inspector = sa.inspect(db.engine)
     samples = []
     for table, columns in ENCRYPTED_COLUMNS:
-        if not inspector.has_table(table.name):
-            continue
         key = table.primary_key.columns.values()[0]
+        stored = {column["name"] for column in inspector.get_columns(table.name)} \
+            if inspector.has_table(table.name) else set()
+        if not {key.name, *columns} <= stored:
+            continue
         for order in (key.asc(), key.desc()):
             row = db.session.execute(sa.select(*(table.c[name] for name in columns)).order_by(order).limit(1)).first()
             samples.extend(row or ())

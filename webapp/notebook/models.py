@@ -195,29 +195,34 @@ class EmergencyAccess(db.Model):
 
 
 class NotebookDigest(db.Model):
-    """The current (not superseded) structured entries of one notebook, decrypted
-    once and stored again as one encrypted row, so that the summary and the
-    measurement series need one decryption instead of one per entry.
+    """One part of the current (not superseded) structured entries of a notebook,
+    decrypted once and stored again as one encrypted row, so that a view needs
+    one decryption per part it shows instead of one per entry
+    (`webapp.notebook.digest` says which parts there are).
 
     It is derived data, never a source: `entry_count` is the number of
-    structured entries it was built from, and a digest whose count differs
-    from the table's is rebuilt (entries are append-only, so equal counts
-    mean the same entries). Masking is applied when reading, per reader."""
+    structured entries of the notebook the part was written at, and a digest
+    with a part whose count differs from the table's is rebuilt (entries are
+    append-only, so equal counts mean the same entries). Masking is applied
+    when reading, per reader."""
 
     __tablename__ = "notebook_digests"
+    __table_args__ = (sa.UniqueConstraint("patient_id", "part"),)
 
-    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient_profiles.id"), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient_profiles.id"))
+    part: Mapped[str] = mapped_column(sa.String(40))
     entry_count: Mapped[int]
-    # Fernet token of [{"id", "kind", "data"}, ...] as JSON, in the order the entries were written.
+    # Fernet token of the part's JSON.
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     @staticmethod
-    def seal(items: list[dict]) -> bytes:
-        return encrypt(json.dumps(items, separators=(",", ":")).encode())
+    def seal(part) -> bytes:
+        return encrypt(json.dumps(part, separators=(",", ":")).encode())
 
     @staticmethod
-    def unseal(content: bytes) -> list[dict]:
+    def unseal(content: bytes):
         return json.loads(decrypt(content))
 
 

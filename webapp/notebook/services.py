@@ -421,27 +421,38 @@ def get_attachment(user: User, patient_id: int, entry_id: int, attachment_id: st
     return attachment
 
 
-def _visible_items(access: NotebookAccess) -> list[CurrentItem]:
-    """The current structured entries the caller may see (masking applied)."""
-    items = digest.current_items(access.patient.id)
+def _masked_ids(access: NotebookAccess) -> set[int]:
+    """The entries hidden from the caller (none for the patient side)."""
     if access.practitioner_id is None:
-        return items
-    masked = set(db.session.scalars(
+        return set()
+    return set(db.session.scalars(
         sa.select(EntryMask.entry_id).join(NotebookEntry, NotebookEntry.id == EntryMask.entry_id)
         .where(NotebookEntry.patient_id == access.patient.id, EntryMask.practitioner_id == access.practitioner_id,
                NotebookEntry.author_user_id != access.user.id)
     ))
-    return [item for item in items if item.id not in masked]
 
 
-def _measurement_points(items: list[CurrentItem], measurement_type: str | None = None) -> list[dict]:
+def _page_items(access: NotebookAccess) -> list[CurrentItem]:
+    """The current summary entries and the latest measurements of each type the
+    caller may see (masking applied)."""
+    items = digest.summary_items(access.patient.id)
+    masked = _masked_ids(access)
+    hidden_types = {item.data["type"] for item in items if item.kind is EntryKind.MEASUREMENT and item.id in masked}
+    if hidden_types:
+        # Latest points hidden from the caller leave room for older ones: read those whole series.
+        items = [item for item in items
+                 if item.kind is not EntryKind.MEASUREMENT or item.data["type"] not in hidden_types]
+        items += digest.measurement_items(access.patient.id, sorted(hidden_types))
+    return [item for item in items if item.id not in masked] if masked else items
+
+
+def _measurement_points(items: list[CurrentItem]) -> list[dict]:
     points = [
         {"at": dt.datetime.fromisoformat(item.data["measured_at"]), "value": item.data["value"],
          "unit": item.data["unit"], "type": item.data["type"], "entry_id": item.id}
-        for item in items
-        if item.kind is EntryKind.MEASUREMENT and measurement_type in (None, item.data["type"])
+        for item in items if item.kind is EntryKind.MEASUREMENT
     ]
-    return sorted(points, key=lambda point: point["at"])
+    return sorted(points, key=lambda point: (point["at"], point["entry_id"]))
 
 
 def measurement_history(user: User, patient_id: int, *,
@@ -452,7 +463,10 @@ def measurement_history(user: User, patient_id: int, *,
         raise InvalidEntry(fields={"type": [str(_l("Unknown measurement type."))]})
     access = notebook_access(user, patient_id)
     _log(access, AccessAction.VIEW_MEASUREMENTS)
-    return access, _measurement_points(_visible_items(access), measurement_type)
+    items = digest.measurement_items(access.patient.id,
+                                     [measurement_type] if measurement_type else sorted(kinds.MEASUREMENT_TYPES))
+    masked = _masked_ids(access)
+    return access, _measurement_points([item for item in items if item.id not in masked] if masked else items)
 
 
 def list_measurements(user: User, patient_id: int, *, measurement_type: str | None = None) -> list[dict]:
@@ -487,11 +501,11 @@ def _recent_access_log(access: NotebookAccess, limit: int) -> list[AccessLogEntr
 def notebook_page(user: User, patient_id: int, *, kind=None, page: int = 1, per_page: int = 20,
                   access_log_size: int = 10) -> NotebookPage:
     """Everything the notebook page shows, in a constant number of queries
-    and one decryption per entry shown plus one for the digest: one page of
-    entries, the current summary, the measurements for the charts and, for
-    the patient side, the latest access-log lines."""
+    and one decryption per entry shown plus one for the digest's summary: one
+    page of entries, the current summary, the latest measurements of each type
+    for the charts and, for the patient side, the latest access-log lines."""
     access = notebook_access(user, patient_id)
-    items = _visible_items(access)
+    items = _page_items(access)
     result = NotebookPage(
         access=access,
         entries=_entries_page(access, kind=kind, page=page, per_page=per_page),

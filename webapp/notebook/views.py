@@ -2,10 +2,12 @@
 sharing and masking, access log, emergency access, export; the practitioner's patient list."""
 
 import datetime as dt
+import functools
 import io
 
+from babel import dates as babel_dates
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -21,6 +23,7 @@ from webapp.navigation import register_nav
 from webapp.notebook import bp, services
 from webapp.notebook.api import PRIVATE_HEADERS, attachment_response
 from webapp.notebook.charts import build_charts
+from webapp.notebook.digest import RECENT_CHART_POINTS
 from webapp.notebook.forms import (
     AttachmentForm,
     ChoicesForm,
@@ -55,8 +58,6 @@ def _agenda_actions(appointment: Appointment, user: User) -> list[AppointmentAct
 register_appointment_actions(_agenda_actions)
 
 NOTEBOOK = "/patients/<int:patient_id>/notebook"
-# The notebook page charts the latest points of each chart; the measurements page charts them all.
-RECENT_CHART_POINTS = 30
 PATIENTS_PAGE_SIZE = 20
 ACTION_LABELS = {
     AccessAction.VIEW_NOTEBOOK: _l("opened the notebook"),
@@ -72,12 +73,16 @@ ACTION_LABELS = {
 
 @bp.context_processor
 def notebook_helpers():
+    # Labels and dates resolved once per page: a long summary would otherwise pay Babel's lookups per line.
     return {"kind_labels": KIND_LABELS, "data_lines": data_lines, "action_labels": ACTION_LABELS,
-            "severity_labels": SEVERITIES, "iso_date": _iso_date}
+            "severity_labels": {key: str(label) for key, label in SEVERITIES.items()},
+            "iso_date": functools.partial(_long_date, locale=str(get_locale()))}
 
 
-def _iso_date(value: str) -> str:
-    return format_date(dt.date.fromisoformat(value), "long")
+@functools.lru_cache(maxsize=4096)
+def _long_date(value: str, locale: str) -> str:
+    """An ISO date in the locale's long format (a pure function of both: cached across pages)."""
+    return babel_dates.format_date(dt.date.fromisoformat(value), "long", locale=locale)
 
 
 def _page_number() -> int:
