@@ -1,7 +1,7 @@
 """Accounts: the agenda at whose desk a patient profile was created; patient profiles indexed by birth date.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-23 16:54:30.969983
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
