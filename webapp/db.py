@@ -1,6 +1,7 @@
 """Declarative base, constraint naming convention and the UTC datetime type."""
 
 import datetime as dt
+import sqlite3
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -13,6 +14,21 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _tune_sqlite(dbapi_connection, connection_record) -> None:
+    """SQLite files in write-ahead-log mode: readers never block the writer, and
+    a commit appends to the log instead of syncing the whole database file.
+
+    With `synchronous=NORMAL` a commit survives a crash of the application;
+    only a power loss may drop the last commits, never corrupt the file. An
+    in-memory database ignores both settings."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
 
 def now_utc() -> dt.datetime:
