@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from config import INSTANCE_PATH, check_production_settings, load_settings
-from webapp.db import IdConverter
+from webapp.db import IdConverter, end_read_only_transaction
 from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -56,6 +56,8 @@ def translation_directories(app: Flask) -> str:
 def register_extensions(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories(app))
     db.init_app(app)
+    # Registered after Flask-SQLAlchemy's teardown, so it runs before the session is removed.
+    app.teardown_appcontext(lambda error: None if error else end_read_only_transaction(db.session()))
     migrate.init_app(app, db, directory=str(INSTANCE_PATH.parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -1,9 +1,10 @@
 """Declarative base, constraint naming convention and the UTC datetime type."""
 
 import datetime as dt
+import sqlite3
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 from werkzeug.routing import IntegerConverter
 
 NAMING_CONVENTION = {
@@ -13,6 +14,54 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _tune_sqlite(dbapi_connection, connection_record) -> None:
+    """SQLite files in write-ahead-log mode: readers never block the writer, and
+    a commit appends to the log instead of syncing the whole database file.
+
+    With `synchronous=NORMAL` a commit survives a crash of the application;
+    only a power loss may drop the last commits, never corrupt the file. An
+    in-memory database ignores both settings."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+_WROTE = "carnet_wrote_in_transaction"
+
+
+@sa.event.listens_for(sa.engine.Engine, "begin")
+def _forget_writes(connection) -> None:
+    connection.info.pop(_WROTE, None)
+
+
+@sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+def _note_writes(connection, cursor, statement, parameters, context, executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        connection.info[_WROTE] = True
+
+
+def end_read_only_transaction(session: Session) -> None:
+    """Commit, rather than roll back, a PostgreSQL transaction that only read.
+
+    Both end it the same way, but the driver forgets its prepared statements
+    on every ROLLBACK: ending each request that only reads with one would
+    make PostgreSQL plan every query of every request again. A transaction
+    that wrote anything, holds unflushed changes or failed is left alone
+    (the caller rolls it back)."""
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active or session.new or session.dirty or session.deleted:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and not connection.info.get(_WROTE):
+        try:
+            session.commit()
+        except sa.exc.DBAPIError:
+            pass  # e.g. the connection dropped: removing the session rolls back as before
 
 
 def now_utc() -> dt.datetime:

@@ -405,15 +405,16 @@ def _utc_window(first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.
             dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time(), slot_rules.UTC))
 
 
-class _AvailabilityStatements(NamedTuple):
-    opening: sa.Select
-    busy: sa.Select
+# The kinds of rows of the availability query.
+_HOURS, _ABSENCE, _APPOINTMENT = 1, 2, 3
 
 
 @functools.cache
-def _availability_statements(*, ignores_appointment: bool) -> _AvailabilityStatements:
-    """The queries of `load_availability`, built once with bound parameters:
-    building them costs more than running them."""
+def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
+    """The query of `load_availability`, built once with bound parameters
+    (building it costs more than running it): weekly hours, absences and
+    appointments of the practitioners in one round trip, as rows of one shape
+    told apart by `kind`."""
     practitioner_ids = sa.bindparam("practitioner_ids", expanding=True)
     window_start = sa.bindparam("window_start", type_=Appointment.start_at.type)
     window_end = sa.bindparam("window_end", type_=Appointment.end_at.type)
@@ -427,41 +428,48 @@ def _availability_statements(*, ignores_appointment: bool) -> _AvailabilityState
     ]
     if ignores_appointment:
         appointment_filter.append(Appointment.id != sa.bindparam("ignore_appointment_id", type_=sa.Integer))
-    busy_rows = sa.union_all(
-        sa.select(Absence.practitioner_id, Absence.start_at, Absence.end_at, sa.literal(True).label("is_absence"))
+    time_type, instant_type = WeeklyHours.start_time.type, Appointment.start_at.type
+    no_time, no_instant = sa.cast(sa.null(), time_type), sa.cast(sa.null(), instant_type)
+    rows = sa.union_all(
+        sa.select(sa.literal(_HOURS, sa.Integer).label("kind"), WeeklyHours.practitioner_id, WeeklyHours.weekday,
+                  WeeklyHours.start_time, WeeklyHours.end_time, no_instant.label("start_at"),
+                  no_instant.label("end_at"))
+        .where(WeeklyHours.practitioner_id.in_(practitioner_ids)),
+        sa.select(sa.literal(_ABSENCE, sa.Integer), Absence.practitioner_id, sa.null(), no_time, no_time,
+                  Absence.start_at, Absence.end_at)
         .where(Absence.practitioner_id.in_(practitioner_ids), Absence.start_at < window_end,
                Absence.end_at > window_start),
-        sa.select(Appointment.practitioner_id, Appointment.start_at, Appointment.end_at,
-                  sa.literal(False).label("is_absence")).where(*appointment_filter),
+        sa.select(sa.literal(_APPOINTMENT, sa.Integer), Appointment.practitioner_id, sa.null(), no_time, no_time,
+                  Appointment.start_at, Appointment.end_at).where(*appointment_filter),
     ).subquery()
-    return _AvailabilityStatements(
-        opening=sa.select(WeeklyHours.practitioner_id, WeeklyHours.weekday, WeeklyHours.start_time,
-                          WeeklyHours.end_time).where(WeeklyHours.practitioner_id.in_(practitioner_ids)),
-        # Through a UNION the columns lose their types; give the UTC datetime type back.
-        busy=sa.select(busy_rows.c.practitioner_id, sa.type_coerce(busy_rows.c.start_at, Appointment.start_at.type),
-                       sa.type_coerce(busy_rows.c.end_at, Appointment.end_at.type), busy_rows.c.is_absence),
-    )
+    # Through a UNION the columns lose their types; give them back for the results.
+    return sa.select(rows.c.kind, rows.c.practitioner_id, rows.c.weekday,
+                     sa.type_coerce(rows.c.start_time, time_type), sa.type_coerce(rows.c.end_time, time_type),
+                     sa.type_coerce(rows.c.start_at, instant_type), sa.type_coerce(rows.c.end_at, instant_type))
 
 
 def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
-                      ignore_appointment_id: int | None = None) -> dict[int, Availability]:
+                      ignore_appointment_id: int | None = None,
+                      schedules: dict[int, PractitionerSchedule] | None = None) -> dict[int, Availability]:
     """Schedules, hours, absences and busy times of several practitioners in
-    three queries, whatever their number."""
+    two queries, whatever their number (one when the caller already holds
+    their `schedules`)."""
     window_start, window_end = _utc_window(first_day, last_day)
-    statements = _availability_statements(ignores_appointment=ignore_appointment_id is not None)
-    schedules = schedules_of(practitioner_ids)
+    if schedules is None:
+        schedules = schedules_of(practitioner_ids)
     opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
-    for pid, weekday, start_time, end_time in db.session.execute(statements.opening,
-                                                                 {"practitioner_ids": list(practitioner_ids)}):
-        opening[pid].setdefault(weekday, []).append((start_time, end_time))
     absences: dict[int, list] = {pid: [] for pid in practitioner_ids}
     busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
     parameters = {"practitioner_ids": list(practitioner_ids), "window_start": window_start, "window_end": window_end,
                   "earliest_overlapping_start": window_start - dt.timedelta(minutes=MAX_VISIT_MINUTES)}
     if ignore_appointment_id is not None:
         parameters["ignore_appointment_id"] = ignore_appointment_id
-    for pid, start_at, end_at, is_absence in db.session.execute(statements.busy, parameters):
-        (absences if is_absence else busy)[pid].append((start_at, end_at))
+    statement = _availability_statement(ignores_appointment=ignore_appointment_id is not None)
+    for kind, pid, weekday, start_time, end_time, start_at, end_at in db.session.execute(statement, parameters):
+        if kind == _HOURS:
+            opening[pid].setdefault(weekday, []).append((start_time, end_time))
+        else:
+            (absences if kind == _ABSENCE else busy)[pid].append((start_at, end_at))
     return {
         pid: Availability(schedules[pid], rules_of(schedules[pid], at_desk=at_desk), opening[pid], absences[pid],
                           busy[pid])
@@ -494,33 +502,43 @@ def _booking_request_statement() -> sa.Select:
     # Built once, like billing's `is_bookable`: its correlated EXISTS cost more to build than to run.
     reason_matches = sa.and_(VisitReason.id == sa.bindparam("visit_reason_id", type_=sa.Integer),
                              VisitReason.practitioner_id == PractitionerProfile.id)
-    return (sa.select(PractitionerProfile, VisitReason, bookable_condition(PractitionerProfile.id))
+    return (sa.select(PractitionerProfile, VisitReason, bookable_condition(PractitionerProfile.id),
+                      PractitionerSchedule)
             .outerjoin(VisitReason, reason_matches)
+            .outerjoin(PractitionerSchedule, PractitionerSchedule.practitioner_id == PractitionerProfile.id)
             .where(PractitionerProfile.id == sa.bindparam("practitioner_id", type_=sa.Integer)))
 
 
-def _booking_request(practitioner_id: int, visit_reason_id: int | None) -> tuple[PractitionerProfile,
-                                                                                  VisitReason | None, bool]:
+class _BookingRequest(NamedTuple):
+    practitioner: PractitionerProfile
+    reason: VisitReason | None
+    bookable: bool
+    schedules: dict[int, PractitionerSchedule]  # the practitioner's, for `load_availability`
+
+
+def _booking_request(practitioner_id: int, visit_reason_id: int | None) -> _BookingRequest:
     """In one query: the practitioner (404 if there is none), their reason
-    `visit_reason_id` if it is one of theirs, and whether they are bookable
-    online."""
+    `visit_reason_id` if it is one of theirs, whether they are bookable
+    online, and their booking rules."""
     row = db.session.execute(_booking_request_statement(),
                              {"practitioner_id": practitioner_id, "visit_reason_id": visit_reason_id}).first()
     if row is None:
         raise NotFound(_l("No such practitioner."))
-    practitioner, reason, bookable = row
-    return practitioner, reason, bool(bookable)
+    practitioner, reason, bookable, schedule = row
+    schedule = schedule or PractitionerSchedule(practitioner_id=practitioner.id, **SCHEDULE_DEFAULTS)
+    return _BookingRequest(practitioner, reason, bool(bookable), {practitioner.id: schedule})
 
 
 def _free_slots_and_timezone(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date,
                              last_day: dt.date, now: dt.datetime | None,
                              ) -> tuple[list[slot_rules.Slot], zoneinfo.ZoneInfo | None]:
-    _, reason, bookable = _booking_request(practitioner_id, visit_reason_id)
+    _, reason, bookable, schedules = _booking_request(practitioner_id, visit_reason_id)
     check_date_range(first_day, last_day)
     _offered_reason(reason, practitioner_id)
     if not bookable:
         return [], None
-    availability = load_availability([practitioner_id], first_day, last_day)[practitioner_id]
+    availability = load_availability([practitioner_id], first_day, last_day,
+                                     schedules=schedules)[practitioner_id]
     return (availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc()),
             availability.rules.timezone)
 
@@ -634,6 +652,8 @@ def _is_patient_side(user: User, appointment: Appointment) -> bool:
 
 
 def _check_reason_open_to(reason: VisitReason, patient_id: int) -> None:
+    if reason.new_patients and reason.returning_patients:
+        return  # open to everyone: no need to ask whether the patient is a returning one
     returning = has_treating_relationship(reason.practitioner_id, patient_id)
     if returning and not reason.returning_patients:
         raise ReasonNotForThisPatient(_l("This visit reason is for new patients only."))
@@ -670,7 +690,7 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
     notice, horizon and buffer but never overlap another appointment: the
     database refuses it (409 `slot_unavailable`)."""
     now = now or now_utc()
-    practitioner, reason, bookable = _booking_request(practitioner_id, visit_reason_id)
+    practitioner, reason, bookable, schedules = _booking_request(practitioner_id, visit_reason_id)
     at_desk = by.role in (Role.PRACTITIONER, Role.STAFF)
     if at_desk:
         if not can_manage_agenda(by, practitioner):
@@ -679,10 +699,12 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
             raise _field_error("patient_id", _l("Choose the patient."))
         patient = desk_patient(by, patient_id, birth_date=patient_birth_date)
     elif by.role is Role.PATIENT:
-        if patient_id is None and by.patient_profile is not None:
-            patient_id = by.patient_profile.id
-        patient = db.session.get(PatientProfile, patient_id) if patient_id in acting_patient_ids(by) else None
-        if patient is None:
+        own_profile = by.patient_profile
+        if own_profile is not None and patient_id in (None, own_profile.id):
+            patient = own_profile  # their own profile: no need to look up the relatives they act for
+        elif patient_id in acting_patient_ids(by):
+            patient = db.session.get(PatientProfile, patient_id)
+        else:
             raise _no_such_patient()
     else:
         raise Forbidden()
@@ -693,7 +715,8 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
             raise NotBookableOnline()
         _check_reason_open_to(reason, patient.id)
     day = start_at.astimezone(slot_rules.UTC).date()
-    availability = load_availability([practitioner.id], day, day, at_desk=at_desk)[practitioner.id]
+    availability = load_availability([practitioner.id], day, day, at_desk=at_desk,
+                                     schedules=schedules)[practitioner.id]
     _check_start(availability, reason, start_at, now)
     appointment = Appointment(
         practitioner_id=practitioner.id, patient_id=patient.id, visit_reason_id=reason.id,

@@ -1,6 +1,7 @@
 """Notifications: the outbox of email and SMS messages, their templates, and each patient's settings."""
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -15,8 +16,13 @@ bp = Blueprint("notifications", __name__, template_folder="templates")
 @bp.app_template_filter("local_datetime")
 def local_datetime(value: dt.datetime, timezone: str) -> str:
     """"lundi 30 mars 2026 à 09:00" in the current language and the given timezone."""
+    return _local_datetime(value, timezone, str(get_locale()))
+
+
+@functools.lru_cache(maxsize=256)
+def _local_datetime(value: dt.datetime, timezone: str, locale: str) -> str:
+    # A booking's messages (confirmation, reminders, subjects) repeat the same time.
     local = value.astimezone(ZoneInfo(timezone))
-    locale = get_locale()
     return _("%(date)s at %(time)s", date=format_date(local.date(), "full", locale=locale),
              time=format_time(local, "short", locale=locale))
 

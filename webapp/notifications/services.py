@@ -16,11 +16,12 @@ import re
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from webapp import crypto
 from webapp.accounts.models import User
@@ -81,6 +82,15 @@ def _html_paragraphs(body: str) -> list[Markup]:
     return paragraphs
 
 
+def _render(name: str, context: dict) -> str:
+    # Messages are written from their own data only: the Jinja template
+    # alone, without the request context processors of page templates.
+    return current_app.jinja_env.get_template(name).render(context)
+
+
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+
+
 def render_email(template: str, context: dict, locale: str | None = None) -> tuple[str, str, str]:
     """(subject, text, html) of `notifications/<template>.txt` in `locale`.
 
@@ -88,16 +98,16 @@ def render_email(template: str, context: dict, locale: str | None = None) -> tup
     HTML part, so both parts always say the same thing."""
     locale = _locale_or_default(locale)
     with force_locale(locale):
-        subject, _, body = render_template(f"notifications/{template}.txt", **context).partition("\n")
-        subject, body = subject.strip(), re.sub(r"\n\s*\n\s*\n+", "\n\n", body.strip())
-        html = render_template("notifications/email.html", subject=subject, locale=locale,
-                               paragraphs=_html_paragraphs(body))
+        subject, _, body = _render(f"notifications/{template}.txt", context).partition("\n")
+        subject, body = subject.strip(), _BLANK_LINES.sub("\n\n", body.strip())
+        html = _render("notifications/email.html",
+                       {"subject": subject, "locale": locale, "paragraphs": _html_paragraphs(body)})
     return subject, body + "\n", html
 
 
 def render_sms(template: str, context: dict, locale: str | None = None) -> str:
     with force_locale(_locale_or_default(locale)):
-        return " ".join(render_template(f"notifications/{template}.sms.txt", **context).split())
+        return " ".join(_render(f"notifications/{template}.sms.txt", context).split())
 
 
 def seal_content(content: EmailContent | SmsContent) -> bytes:
@@ -223,12 +233,21 @@ def cancel_notifications(key_prefix: str) -> int:
 
 # Preferences --------------------------------------------------------------------
 
+# What `is_wanted` read, per user, kept in the session until its transaction
+# ends: a booking queues several messages to one person with one query.
+_TURNED_OFF_CACHE = "notification_settings_turned_off"
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_turned_off_settings(session: Session, transaction) -> None:
+    session.info.pop(_TURNED_OFF_CACHE, None)
+
+
 @functools.cache
-def _preference() -> sa.Select:
-    return sa.select(NotificationPreference.is_enabled).where(
+def _turned_off_statement() -> sa.Select:
+    return sa.select(NotificationPreference.category, NotificationPreference.channel).where(
         NotificationPreference.user_id == sa.bindparam("user_id", type_=sa.Integer),
-        NotificationPreference.category == sa.bindparam("category", type_=NotificationPreference.category.type),
-        NotificationPreference.channel == sa.bindparam("channel", type_=NotificationPreference.channel.type),
+        NotificationPreference.is_enabled.is_(False),
     )
 
 
@@ -236,8 +255,11 @@ def is_wanted(user_id: int, category: Category, channel: Channel) -> bool:
     """Whether this user receives `category` notifications on `channel`."""
     if not category.can_be_turned_off:
         return True
-    enabled = db.session.scalar(_preference(), {"user_id": user_id, "category": category, "channel": channel})
-    return enabled is not False
+    known = db.session.info.setdefault(_TURNED_OFF_CACHE, {})
+    if user_id not in known:
+        rows = db.session.execute(_turned_off_statement(), {"user_id": user_id})
+        known[user_id] = {(category, channel) for category, channel in rows}
+    return (category, channel) not in known[user_id]
 
 
 def settings_turned_off(user_ids: Iterable[int]) -> set[tuple[int, Category, Channel]]:
@@ -287,4 +309,5 @@ def set_notification_preferences(user: User, choices: dict[tuple[Category, Chann
                                                     is_enabled=enabled, changed_by_id=by.id, changed_at=now))
         changed += 1
     db.session.flush()
+    db.session.info.pop(_TURNED_OFF_CACHE, None)
     return changed
