@@ -27,7 +27,7 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 def pytest_collection_modifyitems(config, items):
     if TEST_DATABASE_URL:
-        once = pytest.mark.skip(reason="end-to-end check run once, in the SQLite pass")
+        once = pytest.mark.skip(reason="SQLite-only or end-to-end check, run once in the SQLite pass")
         for item in items:
             if "sqlite_only" in item.keywords or "browser" in item.keywords:
                 item.add_marker(once)
