@@ -70,15 +70,20 @@ def _stored_form(name: str, part):
             **{column: [item["data"][column] for item in part] for column in _SERIES_COLUMNS}}
 
 
+def _series(name: str, columns: dict) -> list[CurrentItem]:
+    """A series' items from its columns, in the order they were written."""
+    measurement_type = name.removeprefix(SERIES_PREFIX)
+    return [CurrentItem(item_id, EntryKind.MEASUREMENT,
+                        {"type": measurement_type, "value": value, "unit": unit, "measured_at": measured_at})
+            for item_id, value, unit, measured_at in zip(columns["id"], *(columns[column] for column in _SERIES_COLUMNS),
+                                                          strict=True)]
+
+
 def _items(name: str, stored):
-    """A part from its sealed form (`_stored_form`): a series as its items."""
+    """A part from its sealed form (`_stored_form`), a series as the items writers fold entries into."""
     if not name.startswith(SERIES_PREFIX):
         return stored
-    measurement_type = name.removeprefix(SERIES_PREFIX)
-    return [{"id": item_id, "kind": EntryKind.MEASUREMENT.value,
-             "data": {"type": measurement_type, "value": value, "unit": unit, "measured_at": measured_at}}
-            for item_id, value, unit, measured_at in zip(stored["id"], *(stored[column] for column in _SERIES_COLUMNS),
-                                                          strict=True)]
+    return [{"id": item.id, "kind": item.kind.value, "data": item.data} for item in _series(name, stored)]
 
 
 def _part_of(kind: EntryKind, data: dict) -> str:
@@ -162,7 +167,8 @@ def _store(patient_id: int, entry_count: int, parts: dict) -> None:
 
 
 def _read(patient_id: int, wanted: list[str]) -> dict:
-    """The wanted parts that exist, decrypted, in one statement; rebuilt first if stale."""
+    """The wanted parts that exist, decrypted, in one statement, in their sealed
+    form (`_stored_form`); rebuilt first if stale."""
     content = sa.case((NotebookDigest.part.in_(wanted), NotebookDigest.content))
     rows = db.session.execute(
         sa.select(NotebookDigest.part, NotebookDigest.entry_count, content.label("content"),
@@ -171,8 +177,8 @@ def _read(patient_id: int, wanted: list[str]) -> dict:
     ).all()
     if SUMMARY not in {row.part for row in rows} or any(row.entry_count != row.actual for row in rows):
         parts = _rebuilt(patient_id)
-        return {name: parts[name] for name in wanted if name in parts}
-    return {row.part: _items(row.part, NotebookDigest.unseal(row.content)) for row in rows if row.part in wanted}
+        return {name: _stored_form(name, parts[name]) for name in wanted if name in parts}
+    return {row.part: NotebookDigest.unseal(row.content) for row in rows if row.part in wanted}
 
 
 def _current(items: Iterable[dict]) -> list[CurrentItem]:
@@ -191,7 +197,7 @@ def measurement_items(patient_id: int, measurement_types: Iterable[str]) -> list
     """Every current measurement of these types, whoever may see it, type by
     type in the order they were written (the caller filters what the reader may see)."""
     parts = _read(patient_id, [measurement_part(measurement_type) for measurement_type in measurement_types])
-    return _current(item for series in parts.values() for item in series)
+    return [item for name, columns in parts.items() for item in _series(name, columns)]
 
 
 def fold_entry(entry: NotebookEntry, data: dict | None) -> None:

@@ -1,14 +1,10 @@
 """Notebook pages: timeline with summary and charts, entries, corrections, files,
 sharing and masking, access log, emergency access, export; the practitioner's patient list."""
 
-import datetime as dt
-import functools
 import io
 from dataclasses import dataclass
 
-from babel import dates as babel_dates
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -26,6 +22,7 @@ from webapp.notebook import bp, services
 from webapp.notebook.api import PRIVATE_HEADERS, attachment_response
 from webapp.notebook.charts import build_charts
 from webapp.notebook.digest import RECENT_CHART_POINTS
+from webapp.notebook.formats import long_dates, medium_datetimes
 from webapp.notebook.forms import (
     AttachmentForm,
     ChoicesForm,
@@ -79,20 +76,7 @@ def notebook_helpers():
     # lazy strings they replace).
     return {"kind_labels": {kind: Markup(label) for kind, label in KIND_LABELS.items()}, "data_lines": data_lines,
             "action_labels": {action: Markup(label) for action, label in ACTION_LABELS.items()},
-            "medium_datetime": functools.partial(_medium_datetime, locale=str(get_locale()), tzinfo=get_timezone())}
-
-
-@functools.lru_cache(maxsize=4096)
-def _medium_datetime(value: dt.datetime, locale: str, tzinfo: dt.tzinfo) -> str:
-    """A time as the `datetimeformat("medium")` filter writes it (a pure function of the three: cached
-    across pages, where entries and log lines come back page after page)."""
-    return babel_dates.format_datetime(value, "medium", tzinfo=tzinfo, locale=locale)
-
-
-@functools.lru_cache(maxsize=4096)
-def _long_date(value: str, locale: str) -> str:
-    """An ISO date in the locale's long format (a pure function of both: cached across pages)."""
-    return babel_dates.format_date(dt.date.fromisoformat(value), "long", locale=locale)
+            "medium_datetime": medium_datetimes()}
 
 
 @dataclass(frozen=True)
@@ -108,20 +92,20 @@ def _summary_lines(summary: services.Summary) -> SummaryLines:
     """Labels, phrases and dates looked up once per page: a summary holds
     hundreds of lines, and a lookup inside the template's loop costs more
     than the line itself."""
-    locale = str(get_locale())
     severities = {key: str(label) for key, label in SEVERITIES.items()}
+    long_date = long_dates()
     # Markup, as the template's `_()` would give: the translation is trusted, the date escaped.
     since, until = Markup(_("since %(date)s")), Markup(_("until %(date)s"))
 
     def period(data: dict) -> Markup:
-        text = since % {"date": _long_date(data["start"], locale)}
-        return text + ", " + until % {"date": _long_date(data["end"], locale)} if data["end"] else text
+        text = since % {"date": long_date(data["start"])}
+        return text + ", " + until % {"date": long_date(data["end"])} if data["end"] else text
 
     return SummaryLines(
         allergies=[(item.data["substance"], item.data["reaction"], item.data["severity"],
                     severities[item.data["severity"]]) for item in summary.allergies],
         treatments=[(item.data["drug"], item.data["dosage"], period(item.data)) for item in summary.treatments],
-        vaccinations=[(item.data["vaccine"], _long_date(item.data["date"], locale))
+        vaccinations=[(item.data["vaccine"], long_date(item.data["date"]))
                       for item in summary.vaccinations],
     )
 
