@@ -64,14 +64,16 @@ MAX_DB_ID = 2**31 - 1
 VISIT_EARLY_TOLERANCE = dt.timedelta(minutes=30)
 SUMMARY_KINDS = (EntryKind.ALLERGY, EntryKind.TREATMENT, EntryKind.VACCINATION)
 
-ENTRY_LOADING = (
+# What a page of entries shows (the timeline, the API's list): no masks.
+TIMELINE_LOADING = (
     selectinload(NotebookEntry.author).selectinload(User.patient_profile),
     selectinload(NotebookEntry.author_practitioner),
     selectinload(NotebookEntry.attachments),
     selectinload(NotebookEntry.superseded_by),
     selectinload(NotebookEntry.appointment),
-    selectinload(NotebookEntry.masks),
 )
+# One entry: also who it is hidden from.
+ENTRY_LOADING = (*TIMELINE_LOADING, selectinload(NotebookEntry.masks))
 # What the exports read: no visit links nor masks, the files' content.
 EXPORT_LOADING = (
     selectinload(NotebookEntry.author).selectinload(User.patient_profile),
@@ -373,7 +375,7 @@ def list_entries(user: User, patient_id: int, *, kind=None, page: int = 1, per_p
 
 
 def _entries_page(access: NotebookAccess, *, kind, page: int, per_page: int) -> dict:
-    statement = _visible_entries(access).options(*ENTRY_LOADING).order_by(
+    statement = _visible_entries(access).options(*TIMELINE_LOADING).order_by(
         NotebookEntry.created_at.desc(), NotebookEntry.id.desc())
     if kind:
         statement = statement.where(NotebookEntry.kind == parse_kind(kind))
