@@ -21,7 +21,7 @@ from bench.measure import Result
 from bench.outbox import outbox_workload
 from bench.search import search_workload
 from bench.workloads import SIZES, WORKLOADS
-from webapp import create_app
+from webapp import create_app, freeze_startup_heap
 from webapp.extensions import db
 
 
@@ -32,6 +32,7 @@ def make_app(database_url: str):
                       "CARNET_SCHEDULER": "off"})
     with app.app_context():
         flask_migrate.upgrade()
+    freeze_startup_heap()  # as wsgi.py does in production
     return app
 
 

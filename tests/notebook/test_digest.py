@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.notebook import digest, models, services
 from webapp.notebook.digest import RECENT_CHART_POINTS, SUMMARY, measurement_part
 from webapp.notebook.models import NotebookDigest
-from webapp.notebook.schemas import MeasurementSchema, measurement_json
+from webapp.notebook.schemas import MeasurementSchema
 from webapp.transaction import transaction
 
 WEIGHT = measurement_part("weight")
@@ -160,10 +160,17 @@ def test_the_digest_is_stored_encrypted_and_reencrypted_with_the_rest(app, world
 
 
 @pytest.mark.parametrize("value", [81.5, 80])
-def test_series_points_are_written_as_the_schema_dumps_them(world, value):
+def test_series_points_are_written_as_the_schema_dumps_them_in_time_order(world, value):
     make_measurement(world.patient, "weight", value, "kg", days_ago=1)
-    for point in services.list_measurements(world.users["patient"], world.patient.id):
-        assert measurement_json(point) == MeasurementSchema().dump(point)
+    # Given in other offsets, with and without fractions of a second: stored in UTC, they sort as the times do.
+    for measured_at in ("2026-01-01T09:00:00.250000+01:00", "2026-01-01T08:00:00+00:00",
+                        "2026-01-01T03:00:00.100000-05:00"):
+        with transaction():
+            services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
+                               data={"type": "weight", "value": value, "unit": "kg", "measured_at": measured_at})
+    history = services.measurement_history(world.users["patient"], world.patient.id)[1]
+    assert services.list_measurements(world.users["patient"], world.patient.id) == \
+        MeasurementSchema(many=True).dump(history)
 
 
 def test_correcting_the_latest_vaccination_brings_the_previous_one_back(world):

@@ -118,7 +118,7 @@ def measurements(query, patient_id):
     """Current measurements, oldest first (`type` filters)."""
     with transaction():
         points = services.list_measurements(current_api_user(), patient_id, measurement_type=query.get("type"))
-    response = jsonify({"items": [schemas.measurement_json(point) for point in points]})
+    response = jsonify({"items": points})
     response.headers.update(PRIVATE_HEADERS)
     return response
 

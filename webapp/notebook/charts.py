@@ -7,9 +7,10 @@ values) and always follows them with the table of the same values.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import lazy_gettext as _l
 
+from webapp.notebook.formats import medium_datetimes
 from webapp.notebook.kinds import CHART_TITLES, MEASUREMENT_TYPES, chart_value
 
 WIDTH, HEIGHT = 640, 260
@@ -85,7 +86,9 @@ def _chart(key: str, points: list[dict]) -> Chart:
                last=format_date(series.points[-1].at, "long"), latest=format_decimal(series.points[-1].value)))
         for series in by_type.values()
     ]
-    rows = [{"at": format_datetime(p["at"], "medium"), "label": str(MEASUREMENT_TYPES[p["type"]].label),
+    labels = {series.measurement_type: series.label for series in by_type.values()}
+    medium_datetime = medium_datetimes()
+    rows = [{"at": medium_datetime(p["at"]), "label": labels[p["type"]],
              "value": f"{format_decimal(p['value'])} {p['unit']}"} for p in points]
     return Chart(key=key, title=str(CHART_TITLES[key]), description=" ".join(summaries),
                  series=list(by_type.values()), rows=rows, y_ticks=y_ticks, x_labels=x_labels)

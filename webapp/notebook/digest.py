@@ -10,6 +10,8 @@ So the digest is split by what a view shows, and a view decrypts only its parts:
   measurements of each type; it is always there, even empty;
 - one part per measurement type (`measurement_part`): every current
   measurement of that type (a series); absent while the type has none;
+  stored as columns (a list of ids, of values, of units, of times), which
+  decrypt and decode several times faster than as many objects;
 - the vaccinations part (`VACCINATIONS`): every current vaccination (a
   correction of the latest one brings the previous one back).
 Every part carries the number of structured entries of the notebook it was
@@ -52,8 +54,36 @@ class CurrentItem(NamedTuple):
     data: dict
 
 
+SERIES_PREFIX = "measurement:"
+_SERIES_COLUMNS = ("value", "unit", "measured_at")
+
+
 def measurement_part(measurement_type: str) -> str:
-    return f"measurement:{measurement_type}"
+    return f"{SERIES_PREFIX}{measurement_type}"
+
+
+def _stored_form(name: str, part):
+    """A part as it is sealed: a series as columns, any other part as it is."""
+    if not name.startswith(SERIES_PREFIX):
+        return part
+    return {"id": [item["id"] for item in part],
+            **{column: [item["data"][column] for item in part] for column in _SERIES_COLUMNS}}
+
+
+def _series(name: str, columns: dict) -> list[CurrentItem]:
+    """A series' items from its columns, in the order they were written."""
+    measurement_type = name.removeprefix(SERIES_PREFIX)
+    return [CurrentItem(item_id, EntryKind.MEASUREMENT,
+                        {"type": measurement_type, "value": value, "unit": unit, "measured_at": measured_at})
+            for item_id, value, unit, measured_at in zip(columns["id"], *(columns[column] for column in _SERIES_COLUMNS),
+                                                          strict=True)]
+
+
+def _items(name: str, stored):
+    """A part from its sealed form (`_stored_form`), a series as the items writers fold entries into."""
+    if not name.startswith(SERIES_PREFIX):
+        return stored
+    return [{"id": item.id, "kind": item.kind.value, "data": item.data} for item in _series(name, stored)]
 
 
 def _part_of(kind: EntryKind, data: dict) -> str:
@@ -125,7 +155,8 @@ def _store(patient_id: int, entry_count: int, parts: dict) -> None:
     # Last writer wins: a part that lost a race has the wrong count and the digest is rebuilt when read.
     now = now_utc()
     insert = _UPSERTS[db.session.get_bind().dialect.name](NotebookDigest).values([
-        {"patient_id": patient_id, "part": name, "entry_count": entry_count, "content": NotebookDigest.seal(part),
+        {"patient_id": patient_id, "part": name, "entry_count": entry_count,
+         "content": NotebookDigest.seal(_stored_form(name, part)),
          "updated_at": now}
         for name, part in parts.items()
     ])
@@ -136,7 +167,8 @@ def _store(patient_id: int, entry_count: int, parts: dict) -> None:
 
 
 def _read(patient_id: int, wanted: list[str]) -> dict:
-    """The wanted parts that exist, decrypted, in one statement; rebuilt first if stale."""
+    """The wanted parts that exist, decrypted, in one statement, in their sealed
+    form (`_stored_form`); rebuilt first if stale."""
     content = sa.case((NotebookDigest.part.in_(wanted), NotebookDigest.content))
     rows = db.session.execute(
         sa.select(NotebookDigest.part, NotebookDigest.entry_count, content.label("content"),
@@ -145,7 +177,7 @@ def _read(patient_id: int, wanted: list[str]) -> dict:
     ).all()
     if SUMMARY not in {row.part for row in rows} or any(row.entry_count != row.actual for row in rows):
         parts = _rebuilt(patient_id)
-        return {name: parts[name] for name in wanted if name in parts}
+        return {name: _stored_form(name, parts[name]) for name in wanted if name in parts}
     return {row.part: NotebookDigest.unseal(row.content) for row in rows if row.part in wanted}
 
 
@@ -165,7 +197,7 @@ def measurement_items(patient_id: int, measurement_types: Iterable[str]) -> list
     """Every current measurement of these types, whoever may see it, type by
     type in the order they were written (the caller filters what the reader may see)."""
     parts = _read(patient_id, [measurement_part(measurement_type) for measurement_type in measurement_types])
-    return _current(item for series in parts.values() for item in series)
+    return [item for name, columns in parts.items() for item in _series(name, columns)]
 
 
 def fold_entry(entry: NotebookEntry, data: dict | None) -> None:
@@ -192,7 +224,7 @@ def fold_entry(entry: NotebookEntry, data: dict | None) -> None:
     whole_names = sorted(touched - {SUMMARY})
     parts = {SUMMARY: summary, **{name: [] for name in whole_names}}
     if whole_names:
-        parts |= {row.part: NotebookDigest.unseal(row.content) for row in db.session.execute(
+        parts |= {row.part: _items(row.part, NotebookDigest.unseal(row.content)) for row in db.session.execute(
             sa.select(NotebookDigest.part, NotebookDigest.content)
             .where(NotebookDigest.patient_id == entry.patient_id, NotebookDigest.part.in_(whole_names)))}
     for name in touched:

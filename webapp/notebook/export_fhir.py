@@ -17,6 +17,7 @@ import base64
 import datetime as dt
 import json
 import uuid
+from typing import NamedTuple
 
 from webapp.crypto import decrypt
 from webapp.notebook.kinds import DOCUMENT_KINDS, MEASUREMENT_TYPES, measurement_unit_rule
@@ -55,7 +56,15 @@ def _patient(patient) -> dict:
             "birthDate": patient.birth_date.isoformat()}
 
 
-def _observation(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
+class _Context(NamedTuple):
+    """What every resource of one export shares, resolved once."""
+
+    subject: dict
+    today: dt.date
+    measurement_labels: dict[str, str]
+
+
+def _observation(entry: NotebookEntry, context: _Context) -> dict:
     data = entry.data
     rule = measurement_unit_rule(data)
     category = MEASUREMENT_TYPES[data["type"]].category
@@ -65,8 +74,8 @@ def _observation(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category,
                                   "display": CATEGORY_DISPLAY[category]}]}],
         "code": {"coding": [{"system": LOINC, "code": rule.loinc, "display": rule.loinc_display}],
-                 "text": str(MEASUREMENT_TYPES[data["type"]].label)},
-        "subject": subject,
+                 "text": context.measurement_labels[data["type"]]},
+        "subject": context.subject,
         "effectiveDateTime": data["measured_at"],
         "issued": _when(entry.created_at),
         "valueQuantity": {"value": data["value"], "unit": data["unit"], "system": UCUM, "code": rule.ucum},
@@ -76,14 +85,14 @@ def _observation(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
     return resource
 
 
-def _allergy(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
+def _allergy(entry: NotebookEntry, context: _Context) -> dict:
     data = entry.data
     resource = {
         "resourceType": "AllergyIntolerance",
         "clinicalStatus": {"coding": [{"system": ALLERGY_CLINICAL, "code": data["status"]}]},
         "criticality": "high" if data["severity"] == "severe" else "low",
         "code": {"text": data["substance"]},
-        "patient": subject,
+        "patient": context.subject,
         "recordedDate": _when(entry.created_at),
     }
     if data["reaction"]:
@@ -91,11 +100,11 @@ def _allergy(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
     return resource
 
 
-def _immunization(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
+def _immunization(entry: NotebookEntry, context: _Context) -> dict:
     data = entry.data
     resource = {
         "resourceType": "Immunization", "status": "completed", "vaccineCode": {"text": data["vaccine"]},
-        "patient": subject, "occurrenceDateTime": data["date"], "recorded": _when(entry.created_at),
+        "patient": context.subject, "occurrenceDateTime": data["date"], "recorded": _when(entry.created_at),
         "primarySource": entry.author_practitioner_id is not None,
     }
     if data["lot"]:
@@ -103,13 +112,13 @@ def _immunization(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
     return resource
 
 
-def _medication(entry: NotebookEntry, subject: dict, today: dt.date) -> dict:
+def _medication(entry: NotebookEntry, context: _Context) -> dict:
     data = entry.data
-    is_active = data["end"] is None or dt.date.fromisoformat(data["end"]) >= today
+    is_active = data["end"] is None or dt.date.fromisoformat(data["end"]) >= context.today
     period = {"start": data["start"]} | ({"end": data["end"]} if data["end"] else {})
     return {
         "resourceType": "MedicationStatement", "status": "active" if is_active else "completed",
-        "medicationCodeableConcept": {"text": data["drug"]}, "subject": subject, "effectivePeriod": period,
+        "medicationCodeableConcept": {"text": data["drug"]}, "subject": context.subject, "effectivePeriod": period,
         "dateAsserted": _when(entry.created_at), "dosage": [{"text": data["dosage"]}],
     }
 
@@ -120,7 +129,7 @@ def _binary(content_type: str, content: bytes, *parts) -> tuple[dict, str]:
             "data": base64.b64encode(content).decode()}, url
 
 
-def _document(entry: NotebookEntry, subject: dict) -> list[tuple[dict, str]]:
+def _document(entry: NotebookEntry, context: _Context) -> list[tuple[dict, str]]:
     """The DocumentReference of a document entry, preceded by its Binary resources."""
     code, display = DOCUMENT_TYPES[entry.kind]
     text = f"{entry.title}\n\n{entry.body}".strip()
@@ -137,7 +146,7 @@ def _document(entry: NotebookEntry, subject: dict) -> list[tuple[dict, str]]:
         "resourceType": "DocumentReference", "id": identifier,
         "status": "superseded" if entry.is_superseded else "current",
         "type": {"coding": [{"system": LOINC, "code": code, "display": display}]},
-        "subject": subject, "date": _when(entry.created_at), "author": [{"display": entry.author_name}],
+        "subject": context.subject, "date": _when(entry.created_at), "author": [{"display": entry.author_name}],
         "description": entry.title, "content": contents,
     }
     if entry.supersedes_id:
@@ -158,17 +167,17 @@ def notebook_bundle(patient, entries: list[NotebookEntry], generated_at: dt.date
     """The Bundle of a patient's notebook."""
     patient_resource = _patient(patient)
     patient_url = _urn("patient", patient.id)[1]
-    subject = {"reference": patient_url}
-    today = generated_at.date()
+    context = _Context({"reference": patient_url}, generated_at.date(),
+                       {key: str(measurement.label) for key, measurement in MEASUREMENT_TYPES.items()})
     resources: list[tuple[dict, str]] = [(patient_resource, patient_url)]
     for entry in entries:
         if entry.kind in DOCUMENT_KINDS:
-            resources.extend(_document(entry, subject))
+            resources.extend(_document(entry, context))
             continue
         if entry.is_superseded:
             continue
         identifier, url = _urn("entry", entry.id)
-        resources.append((CLINICAL_BUILDERS[entry.kind](entry, subject, today) | {"id": identifier}, url))
+        resources.append((CLINICAL_BUILDERS[entry.kind](entry, context) | {"id": identifier}, url))
     return {
         "resourceType": "Bundle", "type": "collection", "timestamp": _when(generated_at),
         "entry": [{"fullUrl": url, "resource": resource} for resource, url in resources],

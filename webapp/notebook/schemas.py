@@ -115,13 +115,6 @@ class MeasurementListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(MeasurementSchema), required=True)
 
 
-def measurement_json(point: dict) -> dict:
-    """A point as `MeasurementSchema` dumps it, without marshmallow's cost per
-    field: a series holds thousands of points (a test keeps both equal)."""
-    return {"at": point["at"].isoformat(), "value": float(point["value"]), "unit": point["unit"],
-            "type": point["type"], "entry_id": point["entry_id"]}
-
-
 class ActorSchema(ma.Schema):
     id = ma.fields.Integer(attribute="actor_user_id")
     name = ma.fields.String(attribute="actor_name")

@@ -64,14 +64,16 @@ MAX_DB_ID = 2**31 - 1
 VISIT_EARLY_TOLERANCE = dt.timedelta(minutes=30)
 SUMMARY_KINDS = (EntryKind.ALLERGY, EntryKind.TREATMENT, EntryKind.VACCINATION)
 
-ENTRY_LOADING = (
+# What a page of entries shows (the timeline, the API's list): no masks.
+TIMELINE_LOADING = (
     selectinload(NotebookEntry.author).selectinload(User.patient_profile),
     selectinload(NotebookEntry.author_practitioner),
     selectinload(NotebookEntry.attachments),
     selectinload(NotebookEntry.superseded_by),
     selectinload(NotebookEntry.appointment),
-    selectinload(NotebookEntry.masks),
 )
+# One entry: also who it is hidden from.
+ENTRY_LOADING = (*TIMELINE_LOADING, selectinload(NotebookEntry.masks))
 # What the exports read: no visit links nor masks, the files' content.
 EXPORT_LOADING = (
     selectinload(NotebookEntry.author).selectinload(User.patient_profile),
@@ -373,7 +375,7 @@ def list_entries(user: User, patient_id: int, *, kind=None, page: int = 1, per_p
 
 
 def _entries_page(access: NotebookAccess, *, kind, page: int, per_page: int) -> dict:
-    statement = _visible_entries(access).options(*ENTRY_LOADING).order_by(
+    statement = _visible_entries(access).options(*TIMELINE_LOADING).order_by(
         NotebookEntry.created_at.desc(), NotebookEntry.id.desc())
     if kind:
         statement = statement.where(NotebookEntry.kind == parse_kind(kind))
@@ -455,10 +457,8 @@ def _measurement_points(items: list[CurrentItem]) -> list[dict]:
     return sorted(points, key=lambda point: (point["at"], point["entry_id"]))
 
 
-def measurement_history(user: User, patient_id: int, *,
-                        measurement_type: str | None = None) -> tuple[NotebookAccess, list[dict]]:
-    """Current measurements the caller may see, oldest first, optionally of
-    one type, with the caller's access (logged as a read of the measurements)."""
+def _visible_measurements(user: User, patient_id: int,
+                          measurement_type: str | None) -> tuple[NotebookAccess, list[CurrentItem]]:
     if measurement_type is not None and measurement_type not in kinds.MEASUREMENT_TYPES:
         raise InvalidEntry(fields={"type": [str(_l("Unknown measurement type."))]})
     access = notebook_access(user, patient_id)
@@ -466,12 +466,28 @@ def measurement_history(user: User, patient_id: int, *,
     items = digest.measurement_items(access.patient.id,
                                      [measurement_type] if measurement_type else sorted(kinds.MEASUREMENT_TYPES))
     masked = _masked_ids(access)
-    return access, _measurement_points([item for item in items if item.id not in masked] if masked else items)
+    return access, [item for item in items if item.id not in masked] if masked else items
+
+
+def measurement_history(user: User, patient_id: int, *,
+                        measurement_type: str | None = None) -> tuple[NotebookAccess, list[dict]]:
+    """Current measurements the caller may see, oldest first, optionally of
+    one type, with the caller's access (logged as a read of the measurements)."""
+    access, items = _visible_measurements(user, patient_id, measurement_type)
+    return access, _measurement_points(items)
 
 
 def list_measurements(user: User, patient_id: int, *, measurement_type: str | None = None) -> list[dict]:
-    """Current measurements the caller may see, oldest first, optionally of one type (logged)."""
-    return measurement_history(user, patient_id, measurement_type=measurement_type)[1]
+    """Current measurements the caller may see, oldest first, optionally of
+    one type (logged), as the API writes them (`schemas.MeasurementSchema`).
+
+    A series holds thousands of points: the times pass through as stored, an
+    ISO 8601 string in UTC (`kinds.MeasurementDataSchema`), which also sorts
+    as the times do."""
+    items = _visible_measurements(user, patient_id, measurement_type)[1]
+    points = [{"at": data["measured_at"], "value": float(data["value"]), "unit": data["unit"], "type": data["type"],
+               "entry_id": item_id} for item_id, _, data in items]
+    return sorted(points, key=lambda point: (point["at"], point["entry_id"]))
 
 
 def _summary(items: list[CurrentItem]) -> Summary:

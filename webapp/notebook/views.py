@@ -1,16 +1,14 @@
 """Notebook pages: timeline with summary and charts, entries, corrections, files,
 sharing and masking, access log, emergency access, export; the practitioner's patient list."""
 
-import datetime as dt
-import functools
 import io
+from dataclasses import dataclass
 
-from babel import dates as babel_dates
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from webapp.accounts.models import Role, User
 from webapp.accounts.sessions import reauth_required
@@ -24,6 +22,7 @@ from webapp.notebook import bp, services
 from webapp.notebook.api import PRIVATE_HEADERS, attachment_response
 from webapp.notebook.charts import build_charts
 from webapp.notebook.digest import RECENT_CHART_POINTS
+from webapp.notebook.formats import long_dates, medium_datetimes
 from webapp.notebook.forms import (
     AttachmentForm,
     ChoicesForm,
@@ -73,16 +72,42 @@ ACTION_LABELS = {
 
 @bp.context_processor
 def notebook_helpers():
-    # Labels and dates resolved once per page: a long summary would otherwise pay Babel's lookups per line.
-    return {"kind_labels": KIND_LABELS, "data_lines": data_lines, "action_labels": ACTION_LABELS,
-            "severity_labels": {key: str(label) for key, label in SEVERITIES.items()},
-            "iso_date": functools.partial(_long_date, locale=str(get_locale()))}
+    # Labels translated once per page rather than once per line that shows them (Markup: as trusted as the
+    # lazy strings they replace).
+    return {"kind_labels": {kind: Markup(label) for kind, label in KIND_LABELS.items()}, "data_lines": data_lines,
+            "action_labels": {action: Markup(label) for action, label in ACTION_LABELS.items()},
+            "medium_datetime": medium_datetimes()}
 
 
-@functools.lru_cache(maxsize=4096)
-def _long_date(value: str, locale: str) -> str:
-    """An ISO date in the locale's long format (a pure function of both: cached across pages)."""
-    return babel_dates.format_date(dt.date.fromisoformat(value), "long", locale=locale)
+@dataclass(frozen=True)
+class SummaryLines:
+    """The summary as the page prints it, one tuple per line."""
+
+    allergies: list[tuple[str, str, str, str]]  # substance, reaction, severity, severity label
+    treatments: list[tuple[str, str, Markup]]  # drug, dosage, period
+    vaccinations: list[tuple[str, str]]  # vaccine, date
+
+
+def _summary_lines(summary: services.Summary) -> SummaryLines:
+    """Labels, phrases and dates looked up once per page: a summary holds
+    hundreds of lines, and a lookup inside the template's loop costs more
+    than the line itself."""
+    severities = {key: str(label) for key, label in SEVERITIES.items()}
+    long_date = long_dates()
+    # Markup, as the template's `_()` would give: the translation is trusted, the date escaped.
+    since, until = Markup(_("since %(date)s")), Markup(_("until %(date)s"))
+
+    def period(data: dict) -> Markup:
+        text = since % {"date": long_date(data["start"])}
+        return text + ", " + until % {"date": long_date(data["end"])} if data["end"] else text
+
+    return SummaryLines(
+        allergies=[(item.data["substance"], item.data["reaction"], item.data["severity"],
+                    severities[item.data["severity"]]) for item in summary.allergies],
+        treatments=[(item.data["drug"], item.data["dosage"], period(item.data)) for item in summary.treatments],
+        vaccinations=[(item.data["vaccine"], long_date(item.data["date"]))
+                      for item in summary.vaccinations],
+    )
 
 
 def _page_number() -> int:
@@ -131,6 +156,7 @@ def patient_notebook(patient_id: int):
     with transaction():
         page = services.notebook_page(current_user, patient_id, kind=kind, page=_page_number())
         return render_template("notebook/notebook.html", page=page, access=page.access, patient=page.access.patient,
+                               summary=_summary_lines(page.summary),
                                charts=build_charts(page.measurements, latest=RECENT_CHART_POINTS),
                                recent_points=RECENT_CHART_POINTS, kind=kind,
                                entry_kinds=list(EntryKind))
