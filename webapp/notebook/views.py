@@ -8,7 +8,6 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from webapp.accounts.models import Role, User
 from webapp.accounts.sessions import reauth_required
@@ -72,10 +71,9 @@ ACTION_LABELS = {
 
 @bp.context_processor
 def notebook_helpers():
-    # Labels translated once per page rather than once per line that shows them (Markup: as trusted as the
-    # lazy strings they replace).
-    return {"kind_labels": {kind: Markup(label) for kind, label in KIND_LABELS.items()}, "data_lines": data_lines,
-            "action_labels": {action: Markup(label) for action, label in ACTION_LABELS.items()},
+    # Labels translated once per page rather than once per line that shows them.
+    return {"kind_labels": {kind: str(label) for kind, label in KIND_LABELS.items()}, "data_lines": data_lines,
+            "action_labels": {action: str(label) for action, label in ACTION_LABELS.items()},
             "medium_datetime": medium_datetimes()}
 
 
@@ -84,7 +82,7 @@ class SummaryLines:
     """The summary as the page prints it, one tuple per line."""
 
     allergies: list[tuple[str, str, str, str]]  # substance, reaction, severity, severity label
-    treatments: list[tuple[str, str, Markup]]  # drug, dosage, period
+    treatments: list[tuple[str, str, str]]  # drug, dosage, period
     vaccinations: list[tuple[str, str]]  # vaccine, date
 
 
@@ -94,12 +92,11 @@ def _summary_lines(summary: services.Summary) -> SummaryLines:
     than the line itself."""
     severities = {key: str(label) for key, label in SEVERITIES.items()}
     long_date = long_dates()
-    # Markup, as the template's `_()` would give: the translation is trusted, the date escaped.
-    since, until = Markup(_("since %(date)s")), Markup(_("until %(date)s"))
+    since, until = _("since %(date)s"), _("until %(date)s")
 
-    def period(data: dict) -> Markup:
+    def period(data: dict) -> str:
         text = since % {"date": long_date(data["start"])}
-        return text + ", " + until % {"date": long_date(data["end"])} if data["end"] else text
+        return f"{text}, {until % {'date': long_date(data['end'])}}" if data["end"] else text
 
     return SummaryLines(
         allergies=[(item.data["substance"], item.data["reaction"], item.data["severity"],
