@@ -59,6 +59,11 @@ def test_search_filters_and_gives_next_availability(client):
     assert by_postcode["items"][0]["next_available"] is None
 
 
+@pytest.mark.parametrize("field", ["q", "city"])
+def test_search_refuses_text_with_a_nul_character(client, field):
+    assert_error(client.get(f"/api/v1/practitioners?sort=next_available&{field}=Mar%00tin"), 422, field=field)
+
+
 def test_search_hides_practitioners_whose_subscription_is_suspended(client):
     shown, _ = open_practice(factories.make_practitioner(city="Lille"))
     hidden, _ = open_practice(factories.make_practitioner(city="Lille"))

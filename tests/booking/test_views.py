@@ -283,6 +283,13 @@ def test_desk_booking_of_a_taken_slot_goes_back_to_the_slots_with_a_message(clie
     assert "Ce créneau n&#39;est plus disponible" in html(client.get(location))
 
 
+def test_search_boxes_ignore_a_nul_character(client, log_in):
+    practitioner, _ = open_practice()
+    assert practitioner.last_name in html(client.get(f"/search?q={practitioner.last_name[:3]}%00&place=%00"))
+    log_in(practitioner.user)
+    assert client.get("/agenda/book?q=Mar%00tin").status_code == 200
+
+
 def test_the_desk_reaches_a_patient_it_never_saw_only_by_identity(client, log_in, form_post):
     practitioner, reason = open_practice()
     stranger = factories.make_patient(first_name="Hélène", last_name="Le Gall")

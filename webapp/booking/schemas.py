@@ -16,15 +16,18 @@ def _id(example: int, **kwargs) -> ma.fields.Integer:
                              **kwargs)
 
 
+# PostgreSQL refuses text holding a NUL character; no name or city has one.
+SEARCH_TEXT = [validate.Length(max=100), validate.Regexp(r"^[^\x00]*$", error="Not a valid text.")]
+
+
 class SearchQuerySchema(PaginationQuerySchema):
     specialty = ma.fields.String(validate=validate.OneOf(list(SPECIALTIES)),
                                  metadata={"description": "A code of GET /specialties.",
                                            "example": "general_practitioner"})
-    city = ma.fields.String(validate=validate.Length(max=100), metadata={"example": "Paris"})
+    city = ma.fields.String(validate=SEARCH_TEXT, metadata={"example": "Paris"})
     postcode = ma.fields.String(validate=validate.Regexp(r"^\d{1,5}$"),
                                 metadata={"description": "The first digits of the postcode.", "example": "75011"})
-    q = ma.fields.String(validate=validate.Length(max=100),
-                         metadata={"description": "Words of the name.", "example": "Martin"})
+    q = ma.fields.String(validate=SEARCH_TEXT, metadata={"description": "Words of the name.", "example": "Martin"})
     sort = ma.fields.String(load_default="name", validate=validate.OneOf(["name", "next_available"]),
                             metadata={"description": "`name` (the default), or `next_available`: soonest "
                                                      "available first.", "example": "next_available"})

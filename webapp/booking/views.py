@@ -65,6 +65,12 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
+def _text_arg(name: str) -> str:
+    """Text typed in a search box: at most 100 characters, without the NUL
+    character that PostgreSQL refuses in text."""
+    return request.args.get(name, "").replace("\x00", "")[:100]
+
+
 def _parse_start(text: str | None) -> dt.datetime | None:
     """An ISO 8601 start with its offset; anything else is refused."""
     try:
@@ -110,8 +116,8 @@ def _patient_choices() -> list[SelectChoice]:
 @bp.route("/search")
 def search():
     specialty = request.args.get("specialty") if request.args.get("specialty") in SPECIALTIES else None
-    place = request.args.get("place", "")[:100]
-    text = request.args.get("q", "")[:100]
+    place = _text_arg("place")
+    text = _text_arg("q")
     page_number = min(_int_arg("page") or 1, 10_000)
     statement = services.search_practitioners(specialty=specialty, place=place, text=text)
     page = paginate(statement, page=page_number, per_page=SEARCH_PAGE_SIZE)
@@ -428,7 +434,7 @@ def desk_book():
                                     reason=form.visit_reason_id.data, day=day))
         flash(_("The appointment is booked."), "success")
         return redirect(url_for("booking.agenda_appointment", appointment_id=appointment.id))
-    query = request.args.get("q", "")[:100]
+    query = _text_arg("q")
     born = _date_arg("born", None)
     patient_id = _int_arg("patient")
     patient = (services.desk_patient(current_user, patient_id, birth_date=_identified_birth_date(patient_id))
