@@ -1,6 +1,7 @@
 """Declarative base, constraint naming convention and the UTC datetime type."""
 
 import datetime as dt
+import logging
 import sqlite3
 
 import sqlalchemy as sa
@@ -61,7 +62,8 @@ def end_read_only_transaction(session: Session) -> None:
         try:
             session.commit()
         except sa.exc.DBAPIError:
-            pass  # e.g. the connection dropped: removing the session rolls back as before
+            # A teardown must not raise; removing the session then rolls back as before.
+            logging.getLogger(__name__).warning("could not end a read-only transaction", exc_info=True)
 
 
 def now_utc() -> dt.datetime:
