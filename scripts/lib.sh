@@ -1,7 +1,8 @@
 # Shared steps of scripts/run, scripts/test and bench/run (sourced, not run).
 
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$PROJECT_ROOT/.venv"
+# CARNET_VENV reuses an existing virtualenv (the first-run test points a fresh clone at the suite's own).
+VENV="${CARNET_VENV:-$PROJECT_ROOT/.venv}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
 apt_install() {

@@ -19,6 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
     scheduler (that is `flask scheduler run`, or the embedded runner).
     """
     app = Flask(__name__, instance_path=str(INSTANCE_PATH))
+    # The embedded SQLite database lives there; a fresh clone has no such folder yet.
+    INSTANCE_PATH.mkdir(exist_ok=True)
     app.url_map.converters["int"] = IdConverter
     app.config.update(load_settings())
     app.config.update(config or {})
@@ -118,7 +120,8 @@ def register_cli(app: Flask) -> None:
     from webapp.audit.cli import audit_command
     from webapp.demo import seed_demo_command
     from webapp.notebook.keys import notebook_cli
-    from webapp.scheduler import scheduler_cli, serve_command
+    from webapp.scheduler import scheduler_cli
+    from webapp.serve import serve_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_cli)

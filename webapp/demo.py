@@ -23,6 +23,7 @@ from webapp.transaction import transaction
 
 DEMO_PASSWORD = "carnet-demo-2026"  # nosec B105  # the documented password of the demo accounts
 DEMO_TOTP_SECRET = "CARNETDEMOTOTPSECRETKEY234567ABC"  # nosec B105  # the documented demo TOTP secret
+DEMO_EMAIL_DOMAIN = "@demo.example.com"
 
 # (first name, last name, specialty, address, postcode, city)
 PRACTITIONERS = [
@@ -59,7 +60,7 @@ PATIENTS = [
 
 def demo_email(first_name: str, last_name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", f"{first_name}.{last_name}").encode("ascii", "ignore").decode()
-    return f"{ascii_name.lower()}@demo.example.com"
+    return f"{ascii_name.lower()}{DEMO_EMAIL_DOMAIN}"
 
 
 def _rpps_for(index: int) -> str:
@@ -68,9 +69,8 @@ def _rpps_for(index: int) -> str:
     return stem + luhn.calc_check_digit(stem)
 
 
-def seed_demo_world() -> list[tuple[str, str]]:
-    """Create the demo accounts; returns (role, email) of the documented logins."""
-    logins = []
+def seed_demo_world() -> None:
+    """Create the demo accounts and their agendas, subscriptions and notebooks."""
     clinic = Clinic(name="Centre médical de la Roquette", address="12 rue de la Roquette",
                     postcode="75011", city="Paris", siret="12345678900011", billing_email="compta@demo.example.com")
     db.session.add(clinic)
@@ -84,15 +84,13 @@ def seed_demo_world() -> list[tuple[str, str]]:
         if city == "Paris" and address.startswith("12 rue de la Roquette"):
             user.practitioner_profile.clinic = clinic
             db.session.add(ClinicMember(clinic=clinic, user=user, clinic_role=ClinicRole.PRACTITIONER))
-        logins.append(("practitioner", user.email))
-    secretary = accounts.create_staff(email="secretariat@demo.example.com", password=DEMO_PASSWORD,
+    secretary = accounts.create_staff(email=f"secretariat{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
                                       clinic=clinic, clinic_role=ClinicRole.SECRETARY, locale="fr")
-    backoffice = accounts.create_staff(email="backoffice@demo.example.com", password=DEMO_PASSWORD,
+    backoffice = accounts.create_staff(email=f"backoffice{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
                                        role=Role.ADMIN, locale="fr")
     for staff in (secretary, backoffice):
         staff.totp_secret = DEMO_TOTP_SECRET
         staff.totp_enabled_at = staff.created_at
-        logins.append((staff.role.value, staff.email))
     seed_billing_demo(operator=backoffice)
     for first, last, birth_date, relatives in PATIENTS:
         user = accounts.register_patient(
@@ -101,17 +99,27 @@ def seed_demo_world() -> list[tuple[str, str]]:
         )
         for relative_first, relative_birth in relatives:
             accounts.add_relative(user, first_name=relative_first, last_name=last, birth_date=relative_birth)
-        logins.append(("patient", user.email))
     seed_booking_demo()
     seed_notebook_demo(
         patient=_demo_user("Jean", "Girard"), practitioner=_demo_user("Claire", "Martin"),
         parent=_demo_user("Marie", "Lambert"),
     )
-    return logins
 
 
 def _demo_user(first_name: str, last_name: str) -> User:
     return db.session.scalar(sa.select(User).where(User.email == demo_email(first_name, last_name)))
+
+
+def echo_demo_logins() -> None:
+    """Print the demo accounts present in the database (nothing on a database without them)."""
+    users = db.session.execute(
+        sa.select(User.role, User.email).where(User.email.endswith(DEMO_EMAIL_DOMAIN)).order_by(User.id)
+    ).all()
+    if not users:
+        return
+    click.echo(f"Demo logins (password {DEMO_PASSWORD!r}; TOTP secret {DEMO_TOTP_SECRET} for practitioners and staff):")
+    for role, email in users:
+        click.echo(f"  {role.value:<13} {email}")
 
 
 @click.command("seed-demo")
@@ -123,7 +131,5 @@ def seed_demo_command(if_empty: bool) -> None:
         click.echo("Demo data already present.")
         return
     with transaction():
-        logins = seed_demo_world()
-    click.echo(f"Demo logins (password {DEMO_PASSWORD!r}; TOTP secret {DEMO_TOTP_SECRET} for practitioners and staff):")
-    for role, email in logins:
-        click.echo(f"  {role:<13} {email}")
+        seed_demo_world()
+    click.echo("Demo data created; `flask serve` lists the demo logins once it listens.")

@@ -1,5 +1,5 @@
 """Runs the jobs of `webapp.jobs`: alone with `flask scheduler run` (production),
-or in-process next to the web server with `flask serve` (the embedded default).
+or in-process next to the web server with `flask serve` (`webapp.serve`).
 
 `create_app()` never starts a scheduler, so web workers never run jobs. If two
 schedulers run by mistake, each run first records (job id, due time) in
@@ -17,7 +17,6 @@ from apscheduler.triggers.base import BaseTrigger
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Mapped, mapped_column
-from werkzeug.serving import run_simple
 
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -110,7 +109,7 @@ def build_scheduler(app: Flask, scheduler_class=BackgroundScheduler):
     return scheduler
 
 
-def _log_to_console() -> None:
+def log_to_console() -> None:
     """Show the app's own INFO messages (the console mail transport writes there),
     not the scheduler's line for every run."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -124,7 +123,7 @@ scheduler_cli = AppGroup("scheduler", help="Scheduled jobs (outbox, reminders, b
 @with_appcontext
 def run_scheduler_command() -> None:
     """Run the scheduler alone in the foreground (production: one such process)."""
-    _log_to_console()
+    log_to_console()
     jobs = active_jobs(current_app.config)
     scheduler = build_scheduler(current_app._get_current_object(), BlockingScheduler)
     click.echo(f"Scheduler running {len(jobs)} job(s): {', '.join(job.id for job in jobs)}")
@@ -136,26 +135,3 @@ def list_jobs_command() -> None:
     """Print every job with its trigger."""
     for job in JOBS:
         click.echo(f"{job.id}  {job.trigger}")
-
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@with_appcontext
-def serve_command(host: str, port: int) -> None:
-    """Serve the app with the scheduler in the same process (the embedded
-    default); CARNET_SCHEDULER=off serves without it."""
-    app = current_app._get_current_object()
-    mode = app.config["CARNET_SCHEDULER"]
-    if mode not in ("in-process", "off"):
-        raise click.UsageError(f"CARNET_SCHEDULER is {mode!r}: use 'in-process' or 'off'.")
-    _log_to_console()
-    scheduler = build_scheduler(app) if mode == "in-process" else None
-    if scheduler is not None:
-        scheduler.start()
-        click.echo("Scheduler started in-process.")
-    try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
-    finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
