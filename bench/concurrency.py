@@ -32,11 +32,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, workers: int):
+def gunicorn(database_url: str, workers: int, extra_env: dict[str, str] | None = None):
     """`gunicorn wsgi:app` on a loopback port (scheduler off, rate limits off
-    so that the benchmark measures the application); yields (base URL, master pid)."""
+    so that the benchmark measures the application, unless `extra_env` says
+    otherwise); yields (base URL, master pid)."""
     port = _free_port()
-    env = os.environ | {"DATABASE_URL": database_url, "CARNET_SCHEDULER": "off", "CARNET_RATELIMIT_ENABLED": "0"}
+    env = os.environ | {"DATABASE_URL": database_url, "CARNET_SCHEDULER": "off", "CARNET_RATELIMIT_ENABLED": "0",
+                        **(extra_env or {})}
     process = subprocess.Popen(  # nosec B603
         [sys.executable, "-m", "gunicorn", "wsgi:app", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning"], cwd=PROJECT_ROOT, env=env)

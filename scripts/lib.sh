@@ -71,3 +71,35 @@ stop_postgres() {
   rm -rf "$PG_DIR"
   PG_DIR=""
 }
+
+start_redis() {
+  # A throwaway Redis (shared rate limits of several web nodes) on a free loopback port; sets REDIS_URL.
+  command -v redis-server >/dev/null || apt_install redis-server  # Debian's package starts no service here
+  REDIS_DIR="$(mktemp -d /tmp/carnet-redis.XXXXXX)"
+  REDIS_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save "" --appendonly no \
+    --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log"
+  local tries=0
+  until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ]; then
+      echo "Redis did not start on port $REDIS_PORT" >&2
+      cat "$REDIS_DIR/redis.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+  export REDIS_DIR REDIS_URL
+}
+
+stop_redis() {
+  [ -n "${REDIS_DIR:-}" ] || return 0
+  local pid; pid="$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+    local tries=0
+    while kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 50 ]; do tries=$((tries + 1)); sleep 0.1; done
+  fi
+  rm -rf "$REDIS_DIR"
+  REDIS_DIR=""
+}
