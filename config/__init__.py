@@ -121,6 +121,9 @@ def load_settings() -> dict:
         "CARNET_LOGIN_LOCKOUT_MINUTES": _env_int("CARNET_LOGIN_LOCKOUT_MINUTES", 15),
         "CARNET_API_TOKEN_HOURS": _env_int("CARNET_API_TOKEN_HOURS", 24 * 30),
         "CARNET_PASSWORD_RESET_MINUTES": _env_int("CARNET_PASSWORD_RESET_MINUTES", 60),
+        # argon2id costs of new password hashes (argon2's recommended defaults).
+        "CARNET_ARGON2_TIME_COST": 3,
+        "CARNET_ARGON2_MEMORY_KIB": 64 * 1024,
         "CARNET_TOTP_ISSUER": os.environ.get("CARNET_TOTP_ISSUER", "Carnet"),
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",

@@ -7,6 +7,8 @@ connections, threads and live servers see the same data).
 """
 
 import contextvars
+import datetime as dt
+import importlib
 import os
 import re
 import threading
@@ -23,6 +25,8 @@ from webapp import create_app
 from webapp.extensions import db, limiter
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# The module itself: the package attribute `webapp.db` is the Flask-SQLAlchemy extension.
+DB_MODULE = importlib.import_module("webapp.db")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -60,6 +64,9 @@ def app(tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": url,
         "SERVER_NAME": "carnet.test",
         "CARNET_BASE_URL": "http://carnet.test",
+        # Password hashing stays argon2id, at its lowest costs: thousands of accounts are made here.
+        "CARNET_ARGON2_TIME_COST": 1,
+        "CARNET_ARGON2_MEMORY_KIB": 32,  # argon2 wants 8 KiB per lane, 4 lanes
     })
     app.test_client_class = IsolatedClient
     with app.app_context():
@@ -83,6 +90,27 @@ def _clean_state(app):
                 else:
                     connection.execute(table.delete())
     limiter.reset()
+
+
+class FrozenClock:
+    """Stands in for the app's clock: `now_utc()` answers `now` until moved."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch) -> FrozenClock:
+    """Freeze the app's clock at the current second; move it with `advance(...)`."""
+    clock = FrozenClock(DB_MODULE.system_time().replace(microsecond=0))
+    monkeypatch.setattr(DB_MODULE, "clock", clock)
+    return clock
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ from webapp.accounts.models import (
     User,
 )
 from webapp.accounts.passwords import hash_password
+from webapp.db import now_utc
 from webapp.extensions import db
 
 PASSWORD = "correct-horse-42"
-_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
 _sequence = itertools.count(1)
 
 
@@ -38,9 +38,9 @@ def valid_rpps(number: int) -> str:
 
 def make_user(*, role: Role = Role.PATIENT, commit: bool = True, **overrides) -> User:
     n = next(_sequence)
-    values = {"email": f"user{n}@example.com", "password_hash": _PASSWORD_HASH, "role": role, "locale": "fr"}
+    values = {"email": f"user{n}@example.com", "password_hash": hash_password(PASSWORD), "role": role, "locale": "fr"}
     if role.requires_totp:
-        values |= {"totp_secret": pyotp.random_base32(), "totp_enabled_at": dt.datetime.now(dt.timezone.utc)}
+        values |= {"totp_secret": pyotp.random_base32(), "totp_enabled_at": now_utc()}
     user = User(**(values | overrides))
     db.session.add(user)
     if commit:

@@ -66,8 +66,17 @@ def end_read_only_transaction(session: Session) -> None:
             logging.getLogger(__name__).warning("could not end a read-only transaction", exc_info=True)
 
 
-def now_utc() -> dt.datetime:
+def system_time() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+# The app's one clock: everything that stamps or compares "now" reads it
+# through `now_utc()`, so that tests can freeze it (tests/conftest.py).
+clock = system_time
+
+
+def now_utc() -> dt.datetime:
+    return clock()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

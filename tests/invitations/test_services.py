@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from itsdangerous import TimestampSigner
 
 from tests import factories
 from tests.audit.factories import recorded_events
@@ -33,7 +32,7 @@ from webapp.transaction import transaction
 
 # --- Inviting ------------------------------------------------------------------------------
 
-def test_practitioner_invites_and_the_email_is_queued_with_the_link(desk):
+def test_practitioner_invites_and_the_email_is_queued_with_the_link(desk, frozen_clock):
     token = invite(desk)
     [invitation] = invitations_of(desk.patient)
     [row] = outbox(key=f"patient-invitation:{desk.patient.id}:{invitation.id}")
@@ -115,12 +114,12 @@ def test_a_tampered_link_is_invalid(desk):
             services.open_invitation(bad)
 
 
-def test_an_old_link_has_expired(desk, monkeypatch, app):
-    fifteen_days_ago = int(dt.datetime.now().timestamp()) - 15 * 86400
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: fifteen_days_ago)
+def test_an_old_link_has_expired(desk, frozen_clock, app):
     token = invite(desk)
-    monkeypatch.undo()
     assert app.config["CARNET_INVITATION_DAYS"] == 14
+    frozen_clock.advance(days=14)
+    services.open_invitation(token)
+    frozen_clock.advance(seconds=1)
     with pytest.raises(InvitationExpired):
         services.open_invitation(token)
 

@@ -51,12 +51,13 @@ def test_password_change_revokes_tokens_and_keeps_this_session(client, form_post
 ])
 def test_password_change_errors_are_shown_next_to_the_field(form_post, current, new, confirm, field, message):
     patient = factories.make_patient().account
+    password_hash = patient.password_hash
     log_in(form_post, patient)
     response = change(form_post, current, new, confirm)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and f'id="{field}-error"' in html and message in html
     db.session.expire_all()
-    assert db.session.get(User, patient.id).password_hash == factories._PASSWORD_HASH
+    assert db.session.get(User, patient.id).password_hash == password_hash
 
 
 def test_guessing_the_current_password_locks_the_account_and_ends_the_session(app, client, form_post):

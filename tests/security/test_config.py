@@ -57,3 +57,11 @@ def test_session_limits_come_from_the_environment(monkeypatch):
     assert (settings["CARNET_SESSION_LIFETIME_HOURS"], settings["CARNET_SESSION_IDLE_MINUTES"]) == (8, 15)
     assert settings["PERMANENT_SESSION_LIFETIME"].total_seconds() == 48 * 3600
     assert settings["CARNET_REAUTH_MINUTES"] == 5
+
+
+def test_passwords_are_hashed_at_argon2s_recommended_costs_outside_the_tests():
+    app = create_app()
+    with app.app_context():
+        from webapp.accounts.passwords import hash_password
+
+        assert "$argon2id$v=19$m=65536,t=3,p=4$" in hash_password("un-mot-de-passe-2026")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from blinker import signal
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy.orm import joinedload
 from stdnum import luhn
 
@@ -40,6 +40,7 @@ from webapp.db import now_utc
 from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.notifications import messages
+from webapp.signing import link_serializer
 from webapp.urls import external_url
 
 API_TOKEN_LAST_USE_PRECISION = dt.timedelta(minutes=1)
@@ -355,9 +356,6 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
     change_password(user, new_password)
 
 
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
-
 
 def _password_fingerprint(user: User) -> str:
     # Tied to the current hash, so a token stops working once it has been used.
@@ -365,7 +363,7 @@ def _password_fingerprint(user: User) -> str:
 
 
 def password_reset_token(user: User) -> str:
-    return _reset_serializer().dumps({"user_id": user.id, "fp": _password_fingerprint(user)})
+    return link_serializer("password-reset").dumps({"user_id": user.id, "fp": _password_fingerprint(user)})
 
 
 def request_password_reset(email: str) -> None:
@@ -384,13 +382,10 @@ def request_password_reset(email: str) -> None:
     )
 
 
-def _confirmation_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-confirmation")
-
 
 def send_email_confirmation(user: User) -> None:
     """Queue the link that proves the account owns its email address."""
-    token = _confirmation_serializer().dumps({"user_id": user.id, "email": user.email})
+    token = link_serializer("email-confirmation").dumps({"user_id": user.id, "email": user.email})
     messages.notify_account_confirmation(
         key=messages.token_key("account-confirmation", user.id, token), to=user.email, locale=user.locale,
         confirm_url=external_url("notifications.confirm_email", token=token), user_id=user.id,
@@ -402,7 +397,7 @@ def confirm_email(token: str) -> User:
     and only for the address it was sent to."""
     max_age = current_app.config["CARNET_EMAIL_CONFIRMATION_DAYS"] * 86400
     try:
-        data = _confirmation_serializer().loads(token, max_age=max_age)
+        data = link_serializer("email-confirmation").loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):
         raise InvalidAccountData(_l("This confirmation link is invalid or has expired.")) from None
     user = db.session.get(User, data.get("user_id"))
@@ -416,7 +411,7 @@ def confirm_email(token: str) -> User:
 def reset_password(token: str, new_password: str) -> User:
     max_age = current_app.config["CARNET_PASSWORD_RESET_MINUTES"] * 60
     try:
-        data = _reset_serializer().loads(token, max_age=max_age)
+        data = link_serializer("password-reset").loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):
         raise InvalidAccountData(_l("This reset link is invalid or has expired.")) from None
     user = db.session.get(User, data.get("user_id"))

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired
 
 from webapp.accounts.errors import EmailTaken
 from webapp.accounts.models import PatientProfile, PatientProxy, PractitionerProfile, Role, User
@@ -39,6 +39,7 @@ from webapp.invitations.errors import (
 from webapp.invitations.models import PatientInvitation
 from webapp.notifications import messages
 from webapp.notifications.services import cancel_notifications
+from webapp.signing import link_serializer
 from webapp.urls import external_url
 
 DESK_ROLES = (Role.PRACTITIONER, Role.STAFF)
@@ -53,12 +54,9 @@ class InvitationDesk:
     latest: PatientInvitation | None
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="patient-invitation")
-
 
 def invitation_token(invitation: PatientInvitation) -> str:
-    return _serializer().dumps({"invitation_id": invitation.id, "patient_id": invitation.patient_id,
+    return link_serializer("patient-invitation").dumps({"invitation_id": invitation.id, "patient_id": invitation.patient_id,
                                 "email": invitation.patient.email})
 
 
@@ -142,7 +140,8 @@ def open_invitation(token: str) -> PatientInvitation:
     neither used nor for a profile that has an account or another address
     since."""
     try:
-        data = _serializer().loads(token, max_age=current_app.config["CARNET_INVITATION_DAYS"] * 86400)
+        max_age = current_app.config["CARNET_INVITATION_DAYS"] * 86400
+        data = link_serializer("patient-invitation").loads(token, max_age=max_age)
     except SignatureExpired:
         raise InvitationExpired() from None
     except BadData:
