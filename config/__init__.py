@@ -117,6 +117,8 @@ def load_settings() -> dict:
         "CARNET_DMP_TIMEOUT_SECONDS": _env_int("CARNET_DMP_TIMEOUT_SECONDS", 30),
         "RATELIMIT_STORAGE_URI": os.environ.get("CARNET_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("CARNET_RATELIMIT_ENABLED", True),
+        # While the shared store is unreachable, each process counts alone rather than failing requests.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "CARNET_LOGIN_LOCKOUT_ATTEMPTS": _env_int("CARNET_LOGIN_LOCKOUT_ATTEMPTS", 10),
         "CARNET_LOGIN_LOCKOUT_MINUTES": _env_int("CARNET_LOGIN_LOCKOUT_MINUTES", 15),
         "CARNET_API_TOKEN_HOURS": _env_int("CARNET_API_TOKEN_HOURS", 24 * 30),

@@ -1,10 +1,15 @@
 """Secrets and shared stores come from the environment; production refuses unsafe ones."""
 
+import subprocess
+import sys
+
 import pytest
 from limits.storage import RedisStorage, storage_from_string
 
-from config import DEVELOPMENT_ENCRYPTION_KEY, DEVELOPMENT_SECRET_KEY, ConfigurationError, load_settings
+from config import DEVELOPMENT_ENCRYPTION_KEY, DEVELOPMENT_SECRET_KEY, PROJECT_ROOT, ConfigurationError, load_settings
+from tests.notifications.conftest import free_port
 from webapp import create_app
+from webapp.accounts.passwords import hash_password
 
 
 def test_production_starts_with_real_secrets(production_env):
@@ -62,6 +67,23 @@ def test_session_limits_come_from_the_environment(monkeypatch):
 def test_passwords_are_hashed_at_argon2s_recommended_costs_outside_the_tests():
     app = create_app()
     with app.app_context():
-        from webapp.accounts.passwords import hash_password
-
         assert "$argon2id$v=19$m=65536,t=3,p=4$" in hash_password("un-mot-de-passe-2026")
+
+
+# In a process of its own: the limiter is one object per process, and this app would re-point it.
+FALLBACK_CHECK = """
+import sys
+from webapp import create_app
+app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1], "RATELIMIT_STORAGE_URI": sys.argv[2],
+                  "WTF_CSRF_ENABLED": False})
+client = app.test_client()
+form = {"email": "nobody@example.com", "password": "wrong-password-1"}
+print(*(client.post("/login", data=form).status_code for _ in range(11)))
+"""
+
+
+def test_limits_still_hold_per_process_while_the_shared_store_is_down(app):
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    result = subprocess.run([sys.executable, "-c", FALLBACK_CHECK, app.config["SQLALCHEMY_DATABASE_URI"], unreachable],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["200"] * 10 + ["429"], result.stderr
