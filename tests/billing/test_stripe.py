@@ -19,9 +19,9 @@ PERIOD_START = dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)
 PERIOD_END = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 
 
-def event(event_type: str, obj: dict, event_id: str | None = None) -> dict:
+def event(event_type: str, obj: dict, event_id: str | None = None, *, created: int | None = None) -> dict:
     return {"id": event_id or f"evt_{event_type.replace('.', '_')}_{time.monotonic_ns()}", "object": "event",
-            "type": event_type, "api_version": "2025-06-30.basil", "created": int(time.time()),
+            "type": event_type, "api_version": "2025-06-30.basil", "created": created or int(time.time()),
             "data": {"object": obj}}
 
 
@@ -244,6 +244,59 @@ def test_a_replayed_event_changes_nothing(stripe_config, client):
     assert replay.status_code == 200 and replay.json["applied"] is False
     assert state(subscription.id) == (SubscriptionStatus.PAST_DUE,) + after_first[1:]
     assert after_first[2:] == (1, 1)
+
+
+def subscription_updated(subscription: Subscription, status: str, *, created: int) -> dict:
+    return event("customer.subscription.updated", {
+        "id": subscription.stripe_subscription_id, "object": "subscription", "status": status,
+        "cancel_at_period_end": False}, created=created)
+
+
+def test_a_late_past_due_update_does_not_undo_a_payment(stripe_config, client):
+    subscription = make_stripe_subscription(status=SubscriptionStatus.PAST_DUE, past_due_since=PERIOD_START)
+    created = int(PERIOD_START.timestamp()) + 3600
+    paid = event("invoice.paid", invoice_object(subscription), created=created + 2)
+    assert post_webhook(client, paid).json["applied"] is True
+    late = post_webhook(client, subscription_updated(subscription, "past_due", created=created))
+    assert late.status_code == 200 and late.json["applied"] is True  # acknowledged, so Stripe stops sending it
+    db.session.expire_all()
+    assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.ACTIVE
+    jobs.apply_grace_period(now=PERIOD_END)
+    db.session.expire_all()
+    assert services.is_bookable(subscription.practitioner_id)
+
+
+def test_a_late_payment_is_recorded_without_lifting_a_newer_failure(stripe_config, client):
+    subscription = make_stripe_subscription()
+    created = int(PERIOD_START.timestamp()) + 3600
+    post_webhook(client, event("invoice.payment_failed", invoice_object(subscription, invoice_id="in_next"),
+                               created=created + 60))
+    post_webhook(client, event("invoice.paid", invoice_object(subscription), created=created))
+    db.session.expire_all()
+    assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.PAST_DUE
+    assert db.session.scalar(sa.select(Payment.reference)) == "in_test_1"
+
+
+def test_events_in_order_still_apply_each_in_turn(stripe_config, client):
+    subscription = make_stripe_subscription()
+    created = int(PERIOD_START.timestamp()) + 3600
+    post_webhook(client, subscription_updated(subscription, "past_due", created=created))
+    post_webhook(client, event("invoice.paid", invoice_object(subscription), created=created + 60))
+    db.session.expire_all()
+    assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.ACTIVE
+    post_webhook(client, subscription_updated(subscription, "past_due", created=created + 120))
+    db.session.expire_all()
+    assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.PAST_DUE
+
+
+def test_a_deletion_is_final_whenever_it_arrives(stripe_config, client):
+    subscription = make_stripe_subscription()
+    created = int(PERIOD_START.timestamp()) + 3600
+    post_webhook(client, subscription_updated(subscription, "active", created=created + 60))
+    post_webhook(client, event("customer.subscription.deleted", {"id": subscription.stripe_subscription_id,
+                                                                 "status": "canceled"}, created=created))
+    db.session.expire_all()
+    assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.CANCELLED
 
 
 def test_same_stripe_invoice_in_a_new_event_is_not_invoiced_twice(stripe_config, client):

@@ -90,6 +90,8 @@ class Subscription(db.Model):
     cancelled_at: Mapped[dt.datetime | None]
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # When Stripe created the newest event applied to the state above: an older one arriving late changes nothing.
+    stripe_state_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     plan: Mapped[Plan] = relationship()

@@ -585,9 +585,12 @@ def link_stripe_subscription(subscription: Subscription, *, customer_id: str, st
 
 
 def record_stripe_payment(subscription: Subscription, *, stripe_invoice_id: str, period_start: dt.datetime,
-                          period_end: dt.datetime, paid_at: dt.datetime, now: dt.datetime) -> Invoice | None:
+                          period_end: dt.datetime, paid_at: dt.datetime, now: dt.datetime,
+                          sets_standing: bool = True) -> Invoice | None:
     """Stripe collected a period: issue our numbered invoice (once per Stripe
-    invoice and per period), record the card payment, back in good standing."""
+    invoice and per period) and record the card payment; unless newer news
+    already arrived (`sets_standing` false), the period is current and the
+    subscription back in good standing."""
     invoice = None
     already = db.session.scalar(sa.select(Invoice.id).where(sa.or_(
         Invoice.external_id == stripe_invoice_id,
@@ -599,8 +602,9 @@ def record_stripe_payment(subscription: Subscription, *, stripe_invoice_id: str,
         db.session.add(Payment(invoice=invoice, method=PaymentMethod.CARD, amount_cents=invoice.total_ttc_cents,
                                paid_on=paid_at.astimezone(billing_timezone()).date(), reference=stripe_invoice_id,
                                recorded_at=now))
-    subscription.current_period_start, subscription.current_period_end = period_start, period_end
-    mark_in_good_standing(subscription)
+    if sets_standing:
+        subscription.current_period_start, subscription.current_period_end = period_start, period_end
+        mark_in_good_standing(subscription)
     return invoice
 
 

@@ -16,7 +16,7 @@ from flask import current_app
 
 from webapp.billing import services
 from webapp.billing.errors import InvalidWebhookSignature, PaymentProviderUnavailable, ProviderNotSupported
-from webapp.billing.models import ProviderName, StripeEvent
+from webapp.billing.models import ProviderName, StripeEvent, Subscription
 from webapp.billing.providers import CheckoutRequest
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -114,7 +114,19 @@ def _subscription_period_end(subscription: dict) -> dt.datetime | None:
     return _timestamp(subscription.get("current_period_end")) or _timestamp(items[0].get("current_period_end"))
 
 
-def _on_checkout_completed(session: dict, now: dt.datetime) -> None:
+def _is_stale(subscription: Subscription, created_at: dt.datetime | None) -> bool:
+    """Whether an event is older than the newest one already applied to the
+    subscription's state (Stripe does not deliver events in order)."""
+    applied = subscription.stripe_state_at
+    return created_at is not None and applied is not None and created_at < applied
+
+
+def _applied(subscription: Subscription, created_at: dt.datetime | None) -> None:
+    if created_at is not None:
+        subscription.stripe_state_at = created_at
+
+
+def _on_checkout_completed(session: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
     reference = session.get("client_reference_id")
     if session.get("mode") != "subscription" or not str(reference or "").isdigit():
         return
@@ -125,7 +137,7 @@ def _on_checkout_completed(session: dict, now: dt.datetime) -> None:
                                       stripe_subscription_id=session["subscription"])
 
 
-def _on_invoice_paid(invoice: dict, now: dt.datetime) -> None:
+def _on_invoice_paid(invoice: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
     subscription = services.subscription_for_stripe(stripe_subscription_id=_invoice_subscription_id(invoice),
                                                     customer_id=invoice.get("customer"))
     if subscription is None:
@@ -137,31 +149,39 @@ def _on_invoice_paid(invoice: dict, now: dt.datetime) -> None:
         # A trial's zero invoice: nothing was collected.
         return
     paid_at = _timestamp((invoice.get("status_transitions") or {}).get("paid_at")) or now
+    # A payment is a fact whenever it arrives; only the newest event sets the standing.
+    is_latest = not _is_stale(subscription, created_at)
     services.record_stripe_payment(subscription, stripe_invoice_id=invoice["id"], period_start=start,
-                                   period_end=end, paid_at=paid_at, now=now)
+                                   period_end=end, paid_at=paid_at, now=now, sets_standing=is_latest)
+    if is_latest:
+        _applied(subscription, created_at)
 
 
-def _on_invoice_payment_failed(invoice: dict, now: dt.datetime) -> None:
+def _on_invoice_payment_failed(invoice: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
     subscription = services.subscription_for_stripe(stripe_subscription_id=_invoice_subscription_id(invoice),
                                                     customer_id=invoice.get("customer"))
-    if subscription is not None:
+    if subscription is not None and not _is_stale(subscription, created_at):
         services.record_payment_failure(subscription, since=now)
+        _applied(subscription, created_at)
 
 
-def _on_subscription_updated(stripe_subscription: dict, now: dt.datetime) -> None:
+def _on_subscription_updated(stripe_subscription: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
     subscription = services.subscription_for_stripe(stripe_subscription_id=stripe_subscription.get("id"))
-    if subscription is not None:
+    if subscription is not None and not _is_stale(subscription, created_at):
         services.apply_stripe_subscription_state(
             subscription, status=str(stripe_subscription.get("status")),
             cancel_at_period_end=bool(stripe_subscription.get("cancel_at_period_end")),
             period_end=_subscription_period_end(stripe_subscription), now=now,
         )
+        _applied(subscription, created_at)
 
 
-def _on_subscription_deleted(stripe_subscription: dict, now: dt.datetime) -> None:
+def _on_subscription_deleted(stripe_subscription: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
+    # Final whenever it arrives: Stripe never brings a deleted subscription back.
     subscription = services.subscription_for_stripe(stripe_subscription_id=stripe_subscription.get("id"))
     if subscription is not None:
         services.cancel_now(subscription, now=now)
+        _applied(subscription, created_at)
 
 
 HANDLERS = {
@@ -193,5 +213,5 @@ def handle_event(event: dict, *, now: dt.datetime | None = None) -> bool:
     db.session.flush()
     obj = (event.get("data") or {}).get("object")
     if isinstance(obj, dict):
-        handler(obj, now or now_utc())
+        handler(obj, now or now_utc(), _timestamp(event.get("created")))
     return True
