@@ -180,3 +180,6 @@ def check_production_settings(settings: dict) -> None:
         raise ConfigurationError("CARNET_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64 bytes).")
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         raise ConfigurationError("DATABASE_URL must point to PostgreSQL in production.")
+    if settings["CARNET_MAIL_TRANSPORT"] != "smtp":
+        # The console transport would write every message, links and codes included, into the logs.
+        raise ConfigurationError("CARNET_MAIL_TRANSPORT must be smtp in production.")

@@ -10,6 +10,7 @@ import unicodedata
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import with_appcontext
 from stdnum import luhn
 
@@ -127,6 +128,8 @@ def echo_demo_logins() -> None:
 @with_appcontext
 def seed_demo_command(if_empty: bool) -> None:
     """Create the demo practitioners, patients, staff and their data."""
+    if current_app.config["CARNET_ENV"] == "production":
+        raise click.ClickException("The demo world (known passwords and codes) is never seeded in production.")
     if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
         click.echo("Demo data already present.")
         return

@@ -9,6 +9,8 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "a-long-random-production-secret-0123456789",
     "CARNET_ENCRYPTION_KEYS": "q2bbRV3ZcLUSxWpfr6s1B0uXoDNB4kQ0BH5I4P5Bw6E=",
     "DATABASE_URL": "postgresql+psycopg://carnet@127.0.0.1:1/carnet",
+    "CARNET_MAIL_TRANSPORT": "smtp",
+    "CARNET_SMTP_HOST": "127.0.0.1",
 }
 
 

@@ -26,6 +26,7 @@ def test_production_starts_with_real_secrets(production_env):
     ("CARNET_ENCRYPTION_KEYS", " , ", "CARNET_ENCRYPTION_KEYS must be set"),
     ("CARNET_ENCRYPTION_KEYS", "not-a-fernet-key", "Fernet keys"),
     ("DATABASE_URL", "sqlite:///tmp/carnet.sqlite3", "PostgreSQL"),
+    ("CARNET_MAIL_TRANSPORT", "console", "smtp"),
 ])
 def test_production_refuses_unsafe_settings(production_env, name, value, complaint):
     production_env.setenv(name, value)
@@ -87,3 +88,10 @@ def test_limits_still_hold_per_process_while_the_shared_store_is_down(app):
     result = subprocess.run([sys.executable, "-c", FALLBACK_CHECK, app.config["SQLALCHEMY_DATABASE_URI"], unreachable],
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["200"] * 10 + ["429"], result.stderr
+
+
+def test_production_refuses_to_seed_the_demo_world(production_env):
+    production = create_app()
+    with production.app_context():
+        result = production.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0 and "production" in result.output
