@@ -57,3 +57,9 @@ def test_the_document_codes_are_configurable():
     assert codes == {EntryKind.REPORT: DocumentCode("34133-9", "Summary of episode note", "34109-9", "Note")}
     assert set(document_codes(BASE)) == {EntryKind.REPORT, EntryKind.PRESCRIPTION, EntryKind.EXAM_RESULT,
                                          EntryKind.DOCUMENT}
+
+
+def test_each_app_documents_only_the_operations_it_serves(app, dmp_app):
+    with_connector = dmp_app.test_client().get("/api/v1/openapi.json").json["paths"]
+    without_connector = app.test_client().get("/api/v1/openapi.json").json["paths"]
+    assert "/api/v1/dmp/pushes" in with_connector and "/api/v1/dmp/pushes" not in without_connector
