@@ -268,6 +268,15 @@ def test_sharing_and_masking_round_trip(client, world, bearer):
                       headers=bearer(world.users["masked"])).status_code == 200
 
 
+def test_hiding_an_entry_from_its_author_is_a_422(client, world, bearer):
+    own = make_entry(world.patient, author=world.treating.user, title="Compte rendu")
+    masking = N.format(pid=world.patient.id) + f"/entries/{own.id}/masking"
+    refused = client.put(masking, headers=bearer(world.users["patient"]),
+                         json={"hidden_from_practitioner_ids": [world.treating.id]})
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "author_always_sees"
+    assert "hidden_from_practitioner_ids" in refused.json["error"]["fields"]
+
+
 def test_emergency_access_api(client, world, bearer):
     headers = bearer(world.users["unrelated"])
     url = N.format(pid=world.patient.id)

@@ -24,6 +24,7 @@ from webapp.notebook import services, signals
 from webapp.notebook.errors import (
     AlreadyHasAccess,
     AlreadySuperseded,
+    AuthorAlwaysSees,
     InvalidAppointmentLink,
     InvalidEntry,
     NotEntryAuthor,
@@ -357,6 +358,34 @@ def test_masking_is_replaced_as_a_whole(world):
     assert services.get_entry(world.users["masked"], world.patient.id, world.entry.id).id == world.entry.id
     with pytest.raises(PatientSideOnly):
         services.set_masking(world.users["treating"], world.patient.id, world.entry.id, [])
+
+
+def test_an_entry_cannot_be_hidden_from_its_author(world):
+    own = make_entry(world.patient, author=world.treating.user, title="Compte rendu")
+    with pytest.raises(AuthorAlwaysSees):
+        services.set_masking(world.users["patient"], world.patient.id, own.id, [world.treating.id, world.masked.id])
+    db.session.rollback()
+    assert db.session.get(NotebookEntry, own.id).hidden_from_practitioner_ids == []
+    candidates = services.masking_candidates(world.users["patient"], world.patient.id, own)
+    assert world.treating.id not in {practitioner.id for practitioner in candidates}
+    assert world.masked.id in {practitioner.id for practitioner in candidates}
+
+
+def test_masking_covers_every_version_so_no_link_points_to_a_hidden_one(world):
+    original = make_entry(world.patient, title="Première version")
+    with transaction():
+        correction = services.supersede_entry(world.users["patient"], world.patient.id, original.id,
+                                              title="Version corrigée", body="", data=None)
+    with transaction():
+        services.set_masking(world.users["patient"], world.patient.id, correction.id, [world.treating.id])
+    reader = world.users["treating"]
+    visible = {entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
+    assert original.id not in visible and correction.id not in visible
+    assert all(entry.superseded_by is None or entry.superseded_by.id in visible
+               for entry in services.list_entries(reader, world.patient.id)["items"])
+    with transaction():
+        services.set_masking(world.users["patient"], world.patient.id, original.id, [])
+    assert {original.id, correction.id} <= {entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
 
 
 # --- emergency access --------------------------------------------------------

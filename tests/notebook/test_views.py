@@ -278,6 +278,20 @@ def test_masking_and_sharing_pages_change_access(client, world, login, form_post
     assert client.get(P.format(pid=world.patient.id)).status_code == 404
 
 
+def test_the_entry_page_names_whom_it_is_hidden_from_and_never_offers_its_author(client, world, login, form_post):
+    own = make_entry(world.patient, author=world.treating.user, title="Compte rendu")
+    login(world.users["patient"])
+    detail = P.format(pid=world.patient.id) + f"/entries/{own.id}"
+    page = client.get(detail).get_data(as_text=True)
+    assert f'value="{world.treating.id}"' not in page and f'value="{world.masked.id}"' in page
+    assert "L'auteur d'une entrée la voit toujours" in page
+    refused = form_post(detail + "/masking", {"hidden_from": [str(world.treating.id)]}, page=detail,
+                        follow_redirects=True).get_data(as_text=True)
+    assert "ne peut pas lui être masquée" in refused and "La visibilité de cette entrée est mise à jour" not in refused
+    form_post(detail + "/masking", {"hidden_from": [str(world.masked.id)]}, page=detail)
+    assert f"Masquée pour : {world.masked.full_name}." in client.get(detail).get_data(as_text=True)
+
+
 def test_bad_ids_in_forms_are_a_400(client, world, login, form_post):
     login(world.users["patient"])
     response = form_post(P.format(pid=world.patient.id) + "/sharing", {"revoked": ["abc"]})

@@ -20,6 +20,11 @@ class UnknownPractitioner(InvalidInput):
     default_message = _l("Some of these practitioners do not exist.")
 
 
+class AuthorAlwaysSees(InvalidInput):
+    code = "author_always_sees"
+    default_message = _l("The author of an entry always sees it: it cannot be hidden from them.")
+
+
 class AlreadySuperseded(Conflict):
     code = "already_superseded"
     default_message = _l("This entry has already been corrected: correct its latest version.")

@@ -157,6 +157,7 @@ class EntryMask(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     entry: Mapped[NotebookEntry] = relationship(back_populates="masks")
+    practitioner: Mapped[PractitionerProfile] = relationship()
 
 
 class Revocation(db.Model):

@@ -207,11 +207,11 @@ def entry_detail(patient_id: int, entry_id: int):
     """An entry with its whole correction history, its files and (patient side) who it is hidden from."""
     with transaction():
         access, versions = services.entry_versions(current_user, patient_id, entry_id)
-        candidates = services.sharing_candidates(current_user, patient_id) if access.is_patient_side else []
+        entry = next(version for version in versions if version.id == entry_id)
+        candidates = services.masking_candidates(current_user, patient_id, entry) if access.is_patient_side else []
         return render_template(
-            "notebook/entry.html", access=access, patient=access.patient, versions=versions,
-            entry=next(version for version in versions if version.id == entry_id), candidates=candidates,
-            attachment_form=AttachmentForm(), choices_form=ChoicesForm(),
+            "notebook/entry.html", access=access, patient=access.patient, versions=versions, entry=entry,
+            candidates=candidates, attachment_form=AttachmentForm(), choices_form=ChoicesForm(),
         )
 
 
