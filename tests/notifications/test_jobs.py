@@ -149,7 +149,7 @@ def test_serve_runs_the_scheduler_in_process(app):
                       context={"practitioner_name": "Dr X", "notebook_url": "http://carnet.test/n"})
     process = _serve(app, free_port())
     try:
-        sent = _wait_for(lambda: outbox()[0].status is NotificationStatus.SENT, 30)
+        sent = _wait_for(lambda: outbox()[0].status is NotificationStatus.SENT, 90)
     finally:
         output = _stop(process)
     assert sent, output
@@ -169,7 +169,7 @@ def test_serve_without_the_scheduler_when_it_is_off(app):
             return False
 
     try:
-        up = _wait_for(healthy, 20)
+        up = _wait_for(healthy, 90)  # a deadline, generous for a loaded machine
     finally:
         output = _stop(process)
     assert up, output

@@ -68,14 +68,15 @@ def _locale_or_default(locale: str | None) -> str:
     return locale if locale in current_app.config["CARNET_LOCALES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def _html_paragraphs(body: str) -> list[Markup]:
-    """Plain-text paragraphs as HTML: escaped, line breaks kept, lone links made clickable."""
+def _html_paragraphs(body: str, links: set[str]) -> list[Markup]:
+    """Plain-text paragraphs as HTML: escaped, line breaks kept; a paragraph
+    that is one of the message's own `links` becomes a button."""
     paragraphs = []
     for block in body.strip().split("\n\n"):
         if not block.strip():
             continue
         lines = [line.strip() for line in block.strip().splitlines()]
-        if len(lines) == 1 and lines[0].startswith(("http://", "https://")):
+        if len(lines) == 1 and lines[0] in links:
             paragraphs.append(Markup('<a class="button" href="{0}">{0}</a>').format(lines[0]))
         else:
             paragraphs.append(Markup("<br>\n").join(escape(line) for line in lines))
@@ -91,17 +92,31 @@ def _render(name: str, context: dict) -> str:
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 
 
+def _is_link(key: str) -> bool:
+    # The app's own links are the context values named `*_url`; every other string may be free text.
+    return key.endswith("_url")
+
+
+def _free_text_on_one_line(context: dict) -> dict:
+    """Free text (a reason, a message, a name) cannot add paragraphs to a
+    message, so it can never pose as one of its links."""
+    return {key: " ".join(value.split()) if isinstance(value, str) and not _is_link(key) else value
+            for key, value in context.items()}
+
+
 def render_email(template: str, context: dict, locale: str | None = None) -> tuple[str, str, str]:
     """(subject, text, html) of `notifications/<template>.txt` in `locale`.
 
     The text template's first line is the subject; its paragraphs become the
     HTML part, so both parts always say the same thing."""
     locale = _locale_or_default(locale)
+    links = {value for key, value in context.items() if _is_link(key) and isinstance(value, str)}
     with force_locale(locale):
-        subject, _, body = _render(f"notifications/{template}.txt", context).partition("\n")
+        rendered = _render(f"notifications/{template}.txt", _free_text_on_one_line(context))
+        subject, _, body = rendered.partition("\n")
         subject, body = subject.strip(), _BLANK_LINES.sub("\n\n", body.strip())
         html = _render("notifications/email.html",
-                       {"subject": subject, "locale": locale, "paragraphs": _html_paragraphs(body)})
+                       {"subject": subject, "locale": locale, "paragraphs": _html_paragraphs(body, links)})
     return subject, body + "\n", html
 
 
