@@ -485,3 +485,12 @@ def practitioner_user_ids_of_clinic(staff_user: User) -> set[int]:
         sa.select(PractitionerProfile.user_id).where(PractitionerProfile.clinic_id.in_(clinic_ids))
     ))
 
+
+def operator_recipients() -> list[tuple[str, str | None, int | None]]:
+    """Where operator alerts go, as (email, locale, user id): the
+    CARNET_OPERATOR_EMAIL mailbox if set, else every active admin account."""
+    if address := current_app.config["CARNET_OPERATOR_EMAIL"]:
+        return [(address, None, None)]
+    admins = db.session.scalars(
+        sa.select(User).where(User.role == Role.ADMIN, User.is_active_account.is_(True)).order_by(User.id))
+    return [(admin.email, admin.locale, admin.id) for admin in admins]
