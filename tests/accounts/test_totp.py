@@ -1,6 +1,8 @@
 """The one check of a TOTP code: the window around now, and a code opens one action."""
 
 import datetime as dt
+import threading
+import time
 
 import pyotp
 import pytest
@@ -63,3 +65,24 @@ def test_the_test_helper_gives_a_fresh_code_each_time(user):
         code = factories.totp_now(user)
         assert _accept(user, code)
     assert not _accept(user, code)
+
+
+@pytest.mark.postgres_only
+def test_the_same_code_sent_twice_at_once_opens_one_action(app, user):
+    code, user_id = _code(user, NOON), user.id
+    results, both_ready = [], threading.Barrier(2)
+
+    def attempt():
+        with app.app_context():
+            account = db.session.get(User, user_id)
+            both_ready.wait()
+            results.append(totp.accept_code(account, code, now=NOON))
+            time.sleep(0.2)  # the rest of the request's work, the account's row held
+            db.session.commit()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(results) == [False, True]
