@@ -144,6 +144,10 @@ def load_settings() -> dict:
         "SESSION_COOKIE_NAME": "__Host-session" if is_production else "session",
         "CARNET_NOTEBOOK_MAX_ATTACHMENT_BYTES": _env_int("CARNET_NOTEBOOK_MAX_ATTACHMENT_BYTES", 10 * 1000 * 1000),
         "CARNET_NOTEBOOK_EMERGENCY_MINUTES": _env_int("CARNET_NOTEBOOK_EMERGENCY_MINUTES", 60),
+        # Emergency accesses one practitioner may open in any 24 hours; the next is refused and the operator told.
+        "CARNET_EMERGENCY_MAX_PER_DAY": _env_int("CARNET_EMERGENCY_MAX_PER_DAY", 3),
+        # Where operator alerts go; unset, to every active admin account.
+        "CARNET_OPERATOR_EMAIL": os.environ.get("CARNET_OPERATOR_EMAIL", "").strip(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": is_production,

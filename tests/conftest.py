@@ -90,6 +90,7 @@ def _clean_state(app):
                 else:
                     connection.execute(table.delete())
     limiter.reset()
+    factories.reset_totp_clock()
 
 
 class FrozenClock:

@@ -5,6 +5,7 @@ They write through the ORM and commit, like a finished request would.
 
 import datetime as dt
 import itertools
+import time
 
 import pyotp
 from stdnum import luhn
@@ -19,6 +20,7 @@ from webapp.accounts.models import (
     Role,
     User,
 )
+from webapp.accounts import totp
 from webapp.accounts.passwords import hash_password
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -27,8 +29,34 @@ PASSWORD = "correct-horse-42"
 _sequence = itertools.count(1)
 
 
+_totp_steps_ahead = 0
+
+
+def totp_code(secret: str) -> str:
+    """A code of `secret` that no login or action has used yet.
+
+    A code opens one action (`webapp.accounts.totp.accept_code`), so a test
+    that logs in twice, or logs in then re-authenticates, needs a later
+    code each time. Each call moves the app's TOTP clock one step (30 s)
+    further ahead of the wall clock and returns the code of that step: codes
+    get fresher with every call, whatever the wall clock does. The clock
+    goes back to the wall clock after each test (`reset_totp_clock`)."""
+    global _totp_steps_ahead
+    _totp_steps_ahead += 1
+    offset = _totp_steps_ahead * totp.STEP_SECONDS
+    totp.clock = lambda: time.time() + offset
+    return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).at(totp.clock())
+
+
 def totp_now(user: User) -> str:
-    return pyotp.TOTP(user.totp_secret).now()
+    """A fresh TOTP code of the user's secret (see `totp_code`)."""
+    return totp_code(user.totp_secret)
+
+
+def reset_totp_clock() -> None:
+    global _totp_steps_ahead
+    _totp_steps_ahead = 0
+    totp.clock = time.time
 
 
 def valid_rpps(number: int) -> str:

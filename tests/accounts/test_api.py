@@ -1,6 +1,5 @@
 """Accounts API: sign-up, tokens, TOTP, the caller's account, relatives."""
 
-import pyotp
 import pytest
 
 from tests import factories
@@ -122,10 +121,23 @@ def test_practitioner_token_requires_valid_totp(client):
     assert good.status_code == 200
 
 
+def test_a_code_opens_one_token(client):
+    practitioner = factories.make_practitioner().user
+    credentials = {"email": practitioner.email, "password": factories.PASSWORD, "totp": factories.totp_now(practitioner)}
+    assert client.post("/api/v1/auth/token", json=credentials).status_code == 200
+    again = client.post("/api/v1/auth/token", json=credentials)
+    assert again.status_code == 401 and again.json == {"error": {
+        "code": "totp_required", "message": "Un code d'authentification à deux facteurs valide est nécessaire."}}
+    db.session.expire_all()
+    assert db.session.get(User, practitioner.id).failed_login_count == 1
+    fresh = credentials | {"totp": factories.totp_now(practitioner)}
+    assert client.post("/api/v1/auth/token", json=fresh).status_code == 200
+
+
 def test_new_practitioner_uses_secret_from_signup(client):
     secret = client.post("/api/v1/accounts", json=PRACTITIONER).json["totp_secret"]
     response = client.post("/api/v1/auth/token", json={
-        "email": PRACTITIONER["email"], "password": PRACTITIONER["password"], "totp": pyotp.TOTP(secret).now(),
+        "email": PRACTITIONER["email"], "password": PRACTITIONER["password"], "totp": factories.totp_code(secret),
     })
     assert response.status_code == 200
 

@@ -3,9 +3,9 @@
 import logging
 import re
 
-import pyotp
 
 from tests import factories
+from tests.conftest import csrf_token_of
 from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.notifications.sender import send_due_notifications
@@ -54,7 +54,7 @@ def test_practitioner_signup_enrols_totp_with_local_qr_code(form_post, client):
     secret = re.search(r'class="secret">([A-Z2-7]+)<', page).group(1)
     wrong = form_post("/login/two-factor-setup", {"code": "000000"})
     assert wrong.status_code == 200
-    done = form_post("/login/two-factor-setup", {"code": pyotp.TOTP(secret).now()})
+    done = form_post("/login/two-factor-setup", {"code": factories.totp_code(secret)})
     assert done.status_code == 302
     user = db.session.query(User).filter_by(email="claire@example.com").one()
     assert user.has_totp
@@ -86,6 +86,24 @@ def test_practitioner_login_asks_for_totp_code(form_post, client):
     good = form_post("/login/code", {"code": factories.totp_now(practitioner.user)})
     assert good.status_code == 302
     assert client.get("/account").status_code == 200
+
+
+def test_a_code_opens_one_web_login(client, form_post):
+    practitioner = factories.make_practitioner().user
+    code = factories.totp_now(practitioner)
+    form_post("/login", {"email": practitioner.email, "password": factories.PASSWORD})
+    assert form_post("/login/code", {"code": code}).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token_of(client.get("/account").get_data(as_text=True))})
+    assert client.get("/account").status_code == 302
+    form_post("/login", {"email": practitioner.email, "password": factories.PASSWORD})
+    again = form_post("/login/code", {"code": code})
+    assert again.status_code == 200 and "deux facteurs" in again.get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+    # Nor does it open a token after the page login.
+    token = client.post("/api/v1/auth/token", json={"email": practitioner.email, "password": factories.PASSWORD,
+                                                     "totp": code})
+    assert token.status_code == 401 and token.json["error"]["code"] == "totp_required"
+    assert form_post("/login/code", {"code": factories.totp_now(practitioner)}).status_code == 302
 
 
 def test_totp_page_without_password_step_goes_back_to_login(client):

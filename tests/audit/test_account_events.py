@@ -4,7 +4,6 @@ import datetime as dt
 import logging
 import re
 
-import pyotp
 import sqlalchemy as sa
 
 from tests import factories
@@ -35,7 +34,7 @@ def test_practitioner_signup_and_first_token_by_api(client):
         "first_name": "Claire", "last_name": "Martin", "rpps": "99700218896", "specialty": "dermatologist",
         "address": "1 rue X", "postcode": "75011", "city": "Paris",
     }).json
-    code = pyotp.TOTP(created["totp_secret"]).now()
+    code = factories.totp_code(created["totp_secret"])
     client.post("/api/v1/auth/token", json={"email": "claire@example.com", "password": "une-phrase-2026", "totp": code})
     assert recorded_actions() == ["account.created", "totp.enrolled", "login.success", "token.created"]
     token_event = recorded_events("token.created")[0]

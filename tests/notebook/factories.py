@@ -86,3 +86,20 @@ def mask_entry(entry, practitioner) -> None:
 def revoke(patient, practitioner) -> None:
     db.session.add(Revocation(patient_id=patient.id, practitioner_id=practitioner.id))
     db.session.commit()
+
+
+EMERGENCY_REASON = "Patient inconscient aux urgences"
+
+
+def emergency_request(patient, user=None, **overrides) -> dict:
+    """The fields of an emergency access request that names `patient` (as the
+    service takes them), with a fresh TOTP code of `user` if they have one."""
+    code = factories.totp_now(user) if user is not None and user.totp_secret else "000000"
+    return {"reason": EMERGENCY_REASON, "first_name": patient.first_name, "last_name": patient.last_name,
+            "birth_date": patient.birth_date, "totp": code} | overrides
+
+
+def emergency_json(patient, user=None, **overrides) -> dict:
+    """The same request as the API's JSON body."""
+    body = emergency_request(patient, user, **overrides)
+    return body | {"birth_date": body["birth_date"].isoformat()}

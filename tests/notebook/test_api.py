@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tests.booking.factories import make_appointment
 from tests.notebook.conftest import ACTORS
-from tests.notebook.factories import PDF_BYTES, PNG_BYTES, make_entry, past
+from tests.notebook.factories import PDF_BYTES, PNG_BYTES, emergency_json, make_entry, past
 from webapp.accounts.models import ApiToken
 from webapp.booking.models import AppointmentStatus
 from webapp.extensions import db
@@ -44,7 +44,8 @@ MATRIX = [
     ("GET", N + "/entries/{eid}/masking", {}, {"patient": 200, "proxy": 200, "treating": 403, "masked": 403}),
     ("PUT", N + "/entries/{eid}/masking", {"json": {"hidden_from_practitioner_ids": []}},
      {"patient": 200, "proxy": 200, "treating": 403, "masked": 403}),
-    ("POST", N + "/emergency-access", {"json": {"reason": "Patient inconscient aux urgences"}},
+    # Names the patient, with a fresh code of the caller (see test_emergency.py for every refusal).
+    ("POST", N + "/emergency-access", "emergency",
      {"patient": 403, "proxy": 403, "treating": 409, "masked": 409, "unrelated": 201, "staff": 403,
       "other_patient": 403}),
     ("GET", N + "/export?format=fhir", {}, PATIENT_SIDE),
@@ -61,7 +62,12 @@ REFUSED = {"revoked": 404, "unrelated": 404, "staff": 404, "other_patient": 404,
 def test_authorization_matrix(client, world, bearer, actor, method, path, kwargs, allowed):
     expected = (REFUSED | allowed)[actor]
     url = path.format(pid=world.patient.id, eid=world.entry.id, aid=world.attachment.id)
-    request = _multipart() if kwargs == "upload" else kwargs
+    if kwargs == "upload":
+        request = _multipart()
+    elif kwargs == "emergency":
+        request = {"json": emergency_json(world.patient, world.users[actor])}
+    else:
+        request = kwargs
     response = client.open(url, method=method, headers=bearer(world.users[actor]), **request)
     assert response.status_code == expected, response.get_data(as_text=True)[:300]
     if expected >= 400:
@@ -253,9 +259,10 @@ def test_access_log_endpoint_lists_practitioner_reads(client, world, bearer):
 def test_sharing_and_masking_round_trip(client, world, bearer):
     headers = bearer(world.users["patient"])
     sharing = N.format(pid=world.patient.id) + "/sharing"
-    assert client.get(sharing, headers=headers).json == {"revoked_practitioner_ids": [world.revoked.id]}
+    assert client.get(sharing, headers=headers).json == {"revoked_practitioner_ids": [world.revoked.id],
+                                                         "emergency_access": "allowed"}
     put = client.put(sharing, headers=headers, json={"revoked_practitioner_ids": [world.treating.id]})
-    assert put.json == {"revoked_practitioner_ids": [world.treating.id]}
+    assert put.json == {"revoked_practitioner_ids": [world.treating.id], "emergency_access": "allowed"}
     assert client.get(N.format(pid=world.patient.id) + "/entries", headers=bearer(world.users["treating"])).status_code == 404
     assert client.get(N.format(pid=world.patient.id) + "/entries", headers=bearer(world.users["revoked"])).status_code == 200
     unknown = client.put(sharing, headers=headers, json={"revoked_practitioner_ids": [999_999]})
@@ -275,22 +282,6 @@ def test_hiding_an_entry_from_its_author_is_a_422(client, world, bearer):
                          json={"hidden_from_practitioner_ids": [world.treating.id]})
     assert refused.status_code == 422 and refused.json["error"]["code"] == "author_always_sees"
     assert "hidden_from_practitioner_ids" in refused.json["error"]["fields"]
-
-
-def test_emergency_access_api(client, world, bearer):
-    headers = bearer(world.users["unrelated"])
-    url = N.format(pid=world.patient.id)
-    assert client.get(url + "/entries", headers=headers).status_code == 404
-    short = client.post(url + "/emergency-access", headers=headers, json={"reason": "urgent"})
-    assert short.status_code == 422 and "reason" in short.json["error"]["fields"]
-    granted = client.post(url + "/emergency-access", headers=headers, json={"reason": "Malaise, patient inconscient"})
-    expires_at = dt.datetime.fromisoformat(granted.json["expires_at"])
-    assert dt.timedelta(minutes=59) < expires_at - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(minutes=60)
-    assert client.get(url + "/entries", headers=headers).status_code == 200
-    write = client.post(url + "/entries", headers=headers, json={"kind": "note", "title": "x"})
-    assert write.status_code == 403 and write.json["error"]["code"] == "read_only_access"
-    unknown = client.post(N.format(pid=999_999) + "/emergency-access", headers=headers, json={"reason": "x" * 20})
-    assert unknown.status_code == 404
 
 
 def test_export_formats(client, world, bearer):

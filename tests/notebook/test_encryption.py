@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from config import ConfigurationError
-from tests.notebook.factories import PDF_BYTES, make_attachment, make_entry
+from tests.notebook.factories import PDF_BYTES, emergency_request, make_attachment, make_entry
 from webapp.extensions import db
-from webapp.notebook import services
+from webapp.notebook import emergency, services
 from webapp.notebook.keys import check_encryption_keys
 from webapp.notebook.models import Attachment, EmergencyAccess, NotebookEntry
 from webapp.transaction import transaction
@@ -35,7 +35,9 @@ def test_database_holds_only_ciphertext(world):
                        data={"substance": "Pénicilline", "severity": "severe"})
     make_attachment(entry, content=PDF_BYTES + SECRET.encode(), filename="bilan-VIH.pdf")
     with transaction():
-        services.grant_emergency_access(world.users["unrelated"], world.patient.id, "Coma diabétique en cours")
+        user = world.users["unrelated"]
+        emergency.grant_emergency_access(user, world.patient.id,
+                                         **emergency_request(world.patient, user, reason="Coma diabétique en cours"))
     db.session.commit()
     stored = b"".join(_raw(NotebookEntry.__table__, "content") + _raw(Attachment.__table__, "content")
                       + _raw(Attachment.__table__, "filename") + _raw(EmergencyAccess.__table__, "reason"))
@@ -53,7 +55,9 @@ def test_old_key_second_in_the_list_still_reads_and_reencrypt_retires_it(app, wo
     assert db.session.get(NotebookEntry, world.entry.id).body == "Texte très confidentiel"
     written_after_rotation = make_entry(world.patient, title="Après rotation", body="Nouveau")
     with transaction():
-        services.grant_emergency_access(world.users["unrelated"], world.patient.id, "Malaise grave au cabinet")
+        user = world.users["unrelated"]
+        emergency.grant_emergency_access(user, world.patient.id,
+                                         **emergency_request(world.patient, user, reason="Malaise grave au cabinet"))
 
     result = app.test_cli_runner().invoke(args=["notebook", "reencrypt"])
     assert result.exit_code == 0, result.output

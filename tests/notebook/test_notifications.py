@@ -3,9 +3,9 @@
 import pytest
 
 from tests import factories
-from tests.notebook.factories import make_proxy_user, make_treating_practitioner
+from tests.notebook.factories import emergency_request, make_proxy_user, make_treating_practitioner
 from tests.notifications.factories import outbox
-from webapp.notebook import services
+from webapp.notebook import emergency, services
 from webapp.notifications.models import Category
 from webapp.notifications.sender import send_due_notifications
 from webapp.notifications.services import open_email
@@ -24,7 +24,8 @@ def test_emergency_access_tells_the_patient_by_mail(smtp):
     patient = factories.make_patient()
     doctor = factories.make_practitioner()
     with transaction():
-        grant = services.grant_emergency_access(doctor.user, patient.id, REASON)
+        grant = emergency.grant_emergency_access(doctor.user, patient.id,
+                                                 **emergency_request(patient, doctor.user, reason=REASON))
 
     [row] = outbox(category=Category.SECURITY)
     assert row.key == f"emergency-access:{grant.id}:{patient.account.id}"
@@ -41,7 +42,8 @@ def test_emergency_access_to_a_relative_tells_every_account_acting_for_them():
     child = factories.make_relative(parent)
     other_parent = make_proxy_user(child)
     with transaction():
-        services.grant_emergency_access(factories.make_practitioner().user, child.id, REASON)
+        doctor = factories.make_practitioner().user
+        emergency.grant_emergency_access(doctor, child.id, **emergency_request(child, doctor, reason=REASON))
     assert {open_email(row).to for row in outbox(category=Category.SECURITY)} == {parent.email, other_parent.email}
 
 

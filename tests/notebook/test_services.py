@@ -1,4 +1,5 @@
-"""Notebook rules at the service level: access, append-only history, data, links, masking, emergency, log, summary."""
+"""Notebook rules at the service level: access, append-only history, data, links, masking, log, summary
+(emergency access: test_emergency.py)."""
 
 import datetime as dt
 
@@ -14,7 +15,6 @@ from tests.notebook.factories import (
     make_treating_practitioner,
     mask_entry,
     past,
-    revoke,
 )
 from webapp.accounts.models import Role
 from webapp.booking.models import AppointmentStatus
@@ -22,17 +22,15 @@ from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
 from webapp.notebook import services, signals
 from webapp.notebook.errors import (
-    AlreadyHasAccess,
     AlreadySuperseded,
     AuthorAlwaysSees,
     InvalidAppointmentLink,
     InvalidEntry,
     NotEntryAuthor,
     PatientSideOnly,
-    ReadOnlyAccess,
 )
 from webapp.notebook.guards import AppendOnlyViolation
-from webapp.notebook.models import AccessAction, AccessLogEntry, EmergencyAccess, NotebookEntry
+from webapp.notebook.models import AccessAction, AccessLogEntry, NotebookEntry
 from webapp.transaction import transaction
 
 
@@ -386,56 +384,6 @@ def test_masking_covers_every_version_so_no_link_points_to_a_hidden_one(world):
     with transaction():
         services.set_masking(world.users["patient"], world.patient.id, original.id, [])
     assert {original.id, correction.id} <= {entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
-
-
-# --- emergency access --------------------------------------------------------
-
-def test_emergency_access_is_logged_signalled_read_only_and_expires(world, app, received, monkeypatch):
-    monkeypatch.setitem(app.config, "CARNET_NOTEBOOK_EMERGENCY_MINUTES", 30)
-    user = world.users["unrelated"]
-    with transaction():
-        grant = services.grant_emergency_access(user, world.patient.id, "  Patient inconscient aux urgences  ")
-    assert grant.stated_reason == "Patient inconscient aux urgences"
-    assert dt.timedelta(minutes=29) < grant.expires_at - grant.granted_at <= dt.timedelta(minutes=30)
-    assert received == [("emergency_access_granted", {"grant": grant, "actor": user})]
-    assert services.list_entries(user, world.patient.id)["total"] == 2
-    with pytest.raises(ReadOnlyAccess):
-        services.add_entry(user, world.patient.id, kind="note", title="x", body="")
-    db.session.rollback()
-    services.list_entries(user, world.patient.id)
-    db.session.commit()
-    rows = _log_rows()
-    assert [(row.action, row.emergency) for row in rows] == [
-        (AccessAction.EMERGENCY_ACCESS, True), (AccessAction.VIEW_NOTEBOOK, True)]
-    # An hour later (time moves by rewriting the grant's period, as no service can).
-    db.session.execute(sa.update(EmergencyAccess.__table__).values(
-        granted_at=grant.granted_at - dt.timedelta(hours=2), expires_at=grant.granted_at - dt.timedelta(hours=1)))
-    db.session.commit()
-    with pytest.raises(NotFound):
-        services.list_entries(user, world.patient.id)
-
-
-def test_emergency_access_refusals(world):
-    reason = "Patient inconscient aux urgences"
-    with pytest.raises(AlreadyHasAccess):
-        services.grant_emergency_access(world.users["treating"], world.patient.id, reason)
-    with pytest.raises(NotFound):
-        services.grant_emergency_access(world.users["revoked"], world.patient.id, reason)
-    with pytest.raises(NotFound):
-        services.grant_emergency_access(world.users["unrelated"], 999_999, reason)
-    for actor in ("patient", "proxy", "staff"):
-        with pytest.raises(Forbidden):
-            services.grant_emergency_access(world.users[actor], world.patient.id, reason)
-    with pytest.raises(InvalidEntry):
-        services.grant_emergency_access(world.users["unrelated"], world.patient.id, "vite")
-
-
-def test_revoking_ends_a_running_emergency_access(world):
-    with transaction():
-        services.grant_emergency_access(world.users["unrelated"], world.patient.id, "Patient inconscient au cabinet")
-    revoke(world.patient, world.unrelated)
-    with pytest.raises(NotFound):
-        services.list_entries(world.users["unrelated"], world.patient.id)
 
 
 # --- summary and measurements ------------------------------------------------

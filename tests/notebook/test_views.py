@@ -10,7 +10,7 @@ from tests import factories
 from tests.booking.factories import make_appointment
 from tests.conftest import csrf_token_of
 from tests.notebook.conftest import ACTORS
-from tests.notebook.factories import PDF_BYTES, make_entry, make_measurement, mask_entry, past
+from tests.notebook.factories import PDF_BYTES, emergency_json, make_entry, make_measurement, mask_entry, past
 from webapp.booking.models import AppointmentStatus
 from webapp.extensions import db
 from webapp.notebook import models
@@ -43,7 +43,8 @@ PAGES = [
     ("GET", P + "/access-log", None, PATIENT_SIDE_GET),
     ("GET", P + "/export.pdf", None, ASKS_THE_PASSWORD_AGAIN),
     ("GET", P + "/export.fhir", None, ASKS_THE_PASSWORD_AGAIN),
-    ("POST", P + "/emergency", {"reason": "Patient inconscient aux urgences"},
+    # Names the patient, with a fresh code of the caller (see test_emergency.py for every refusal).
+    ("POST", P + "/emergency", "emergency",
      {"patient": 404, "proxy": 404, "treating": 200, "masked": 200, "unrelated": 302, "staff": 404,
       "other_patient": 404}),
 ]
@@ -68,7 +69,12 @@ def test_page_authorization_matrix(client, world, login, actor, method, path, fo
         response = client.get(url)
     else:
         # The token comes from any page of the session: the login page works for everyone.
-        data = {"file": (io.BytesIO(PDF_BYTES), "scan.pdf")} if form == "upload" else dict(form)
+        if form == "upload":
+            data = {"file": (io.BytesIO(PDF_BYTES), "scan.pdf")}
+        elif form == "emergency":
+            data = emergency_json(world.patient, user)
+        else:
+            data = dict(form)
         response = client.post(url, data={**data, "csrf_token": _csrf(client, "/login")},
                                content_type="multipart/form-data")
     assert response.status_code == expected, response.get_data(as_text=True)[:500]
@@ -299,12 +305,13 @@ def test_bad_ids_in_forms_are_a_400(client, world, login, form_post):
 
 
 def test_emergency_page_opens_read_only_access(client, world, login, form_post):
-    login(world.users["unrelated"])
+    user = world.users["unrelated"]
+    login(user)
     url = P.format(pid=world.patient.id) + "/emergency"
     assert "bris de glace" in client.get(url).get_data(as_text=True)
-    too_short = form_post(url, {"reason": "vite"})
+    too_short = form_post(url, emergency_json(world.patient, user, reason="vite"))
     assert too_short.status_code == 200 and 'id="reason-error"' in too_short.get_data(as_text=True)
-    assert form_post(url, {"reason": "Patient inconscient aux urgences"}).status_code == 302
+    assert form_post(url, emergency_json(world.patient, user)).status_code == 302
     page = client.get(P.format(pid=world.patient.id)).get_data(as_text=True)
     assert "Accès en bris de glace : lecture seule" in page and "Ajouter une entrée" not in page
     assert client.get(P.format(pid=world.patient.id) + "/new").status_code == 403
@@ -312,7 +319,8 @@ def test_emergency_page_opens_read_only_access(client, world, login, form_post):
 
 def test_patient_sees_the_access_log_and_emergency_reasons(client, world, login, form_post):
     login(world.users["unrelated"])
-    form_post(P.format(pid=world.patient.id) + "/emergency", {"reason": "Malaise dans la salle d'attente"})
+    form_post(P.format(pid=world.patient.id) + "/emergency",
+              emergency_json(world.patient, world.users["unrelated"], reason="Malaise dans la salle d'attente"))
     client.post("/logout", data={"csrf_token": _csrf(client, "/login")})
     login(world.users["patient"])
     log = client.get(P.format(pid=world.patient.id) + "/access-log").get_data(as_text=True)

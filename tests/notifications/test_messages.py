@@ -46,6 +46,11 @@ MESSAGES = [
         "practitioner_name": "Dr Urgentiste", "reason": "Patient inconscient aux urgences",
         "granted_at": PARIS_MORNING, "expires_at": LATER, "access_log_url": "http://carnet.test/notebook/log"},
      "a ouvert votre carnet de santé en urgence", "opened your health notebook in an emergency"),
+    (messages.notify_emergency_access_limit, {
+        "practitioner_name": "Dr Urgentiste", "rpps": "10003456789", "account_id": 7, "limit": 3,
+        "audit_url": "http://carnet.test/admin/audit?actor_id=7"},
+     "a demandé un nouvel accès en urgence au carnet d'un patient après 3 en 24 heures",
+     "asked for one more emergency access to a patient's notebook after 3 in 24 hours"),
     (messages.notify_notebook_entry, {"practitioner_name": "Dr Martin", "notebook_url": "http://carnet.test/n"},
      "a ajouté un élément à votre carnet de santé", "added an entry to your health notebook"),
     (messages.notify_payment_failed, {

@@ -3,7 +3,6 @@
 import re
 import time
 
-import pyotp
 import pytest
 from flask import g, session
 from flask_login import login_user
@@ -100,7 +99,7 @@ def test_moving_two_factor_needs_reauthentication_then_a_code_from_the_new_app(c
     assert secret != old_secret and "<svg" in page
     wrong = form_post("/account/two-factor", {"secret": secret, "code": "000000"})
     assert wrong.status_code == 200 and secret in wrong.get_data(as_text=True)  # same QR code to retry
-    done = form_post("/account/two-factor", {"secret": secret, "code": pyotp.TOTP(secret).now()})
+    done = form_post("/account/two-factor", {"secret": secret, "code": factories.totp_code(secret)})
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, practitioner.id).totp_secret == secret
@@ -113,6 +112,16 @@ def test_reauthentication_needs_the_totp_code_for_practitioners(form_post):
     response = _confirm(form_post, practitioner, code="000000")
     assert response.status_code == 200 and 'id="code-error"' in response.get_data(as_text=True)
     assert recorded_events("reauth.failure")[0].details == {"reason": "bad_totp"}
+
+
+def test_the_login_code_does_not_reauthenticate(form_post):
+    practitioner = factories.make_practitioner().user
+    login_code = factories.totp_now(practitioner)
+    form_post("/login", {"email": practitioner.email, "password": factories.PASSWORD})
+    assert form_post("/login/code", {"code": login_code}).status_code == 302
+    reused = _confirm(form_post, practitioner, code=login_code)
+    assert reused.status_code == 200 and 'id="code-error"' in reused.get_data(as_text=True)
+    assert _confirm(form_post, practitioner).headers["Location"] == "/account/two-factor"
 
 
 def test_patient_reauthenticates_with_the_password_only(client, form_post):

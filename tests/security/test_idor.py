@@ -37,7 +37,8 @@ PUBLIC = {
 # Routes keyed by a secret token rather than an id: tested below with guessed tokens.
 SECRET_TOKEN = {"notifications.confirm_email", "accounts.reset_password", "booking.calendar_feed",
                 "invitations.claim", "invitations.claim_as_relative"}
-# Break-glass: any practitioner may ask for emergency access to a notebook (with a reason, logged, the patient told).
+# Break-glass: any practitioner may ask for emergency access to a notebook, for any id (the form shows
+# nothing); it opens only to the person's identity and a fresh code (tests/notebook/test_emergency.py).
 EMERGENCY = {"notebook_api.emergency_access", "notebook.emergency_access"}
 UNKNOWN_ID = 987654
 # A valid query, so that the answer is about the id rather than a missing parameter.

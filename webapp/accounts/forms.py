@@ -14,12 +14,12 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-def _totp_code_field(label=_l("Code from your authenticator app")):
+def totp_code_field(label=_l("Code from your authenticator app")):
     return StringField(label, validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits."))])
 
 
 class TotpForm(FlaskForm):
-    code = _totp_code_field()
+    code = totp_code_field()
 
 
 class _SignupForm(FlaskForm):
@@ -61,9 +61,9 @@ class ChangePasswordForm(FlaskForm):
 
 class ReauthForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
-    code = _totp_code_field()
+    code = totp_code_field()
 
 
 class TotpResetForm(FlaskForm):
     secret = HiddenField(validators=[DataRequired(), Length(max=64)])
-    code = _totp_code_field(_l("Code shown by your new authenticator app"))
+    code = totp_code_field(_l("Code shown by your new authenticator app"))

@@ -39,6 +39,9 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(sa.String(5))
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_enabled_at: Mapped[dt.datetime | None]
+    # The time step (Unix time // 30) of the last TOTP code accepted: a code
+    # of this step or an older one is refused (a code opens one action).
+    totp_last_step: Mapped[int | None]
     is_active_account: Mapped[bool] = mapped_column(default=True)
     failed_login_count: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]

@@ -188,12 +188,13 @@ def check_password_login(email: str, password: str) -> User:
 
 
 def check_second_factor(user: User, code: str | None) -> None:
-    """Second factor for the roles that require it; a wrong code counts as a
-    failure, and an account locked meanwhile is refused even with a right code."""
+    """Second factor for the roles that require it; a wrong code, or one that
+    already opened a login or an action, counts as a failure, and an account
+    locked meanwhile is refused even with a right code."""
     if not user.role.requires_totp:
         return
     _refuse_if_locked(user)
-    if not totp.is_valid_totp(user.totp_secret, code):
+    if not totp.accept_code(user, code):
         if code:
             _record_failed_login(user, reason="bad_totp")
         raise TotpRequired()
@@ -212,7 +213,7 @@ def record_successful_login(user: User) -> None:
 
 def enable_totp(user: User, secret: str, code: str) -> None:
     """First enrolment: the code proves the authenticator app holds the secret."""
-    if not totp.is_valid_totp(secret, code):
+    if not totp.accept_code(user, code, secret=secret):
         raise InvalidAccountData(fields={"code": [str(TotpRequired.default_message)]})
     user.totp_secret = secret
     user.totp_enabled_at = now_utc()
@@ -229,9 +230,24 @@ def confirm_identity(user: User, password: str, code: str | None = None, *, purp
     if not passwords.verify_password(user.password_hash, password):
         _record_failed_login(user, action="reauth.failure", reason="bad_password")
         raise WrongPassword(fields={"password": [str(WrongPassword.default_message)]})
-    if with_totp and user.role.requires_totp and not totp.is_valid_totp(user.totp_secret, code):
+    if with_totp and user.role.requires_totp and not totp.accept_code(user, code):
         _record_failed_login(user, action="reauth.failure", reason="bad_totp")
         raise TotpRequired(fields={"code": [str(TotpRequired.default_message)]})
+    user.failed_login_count = 0
+    record_event("reauth.success", actor=user, target_type="user", target_id=user.id, details={"purpose": purpose})
+
+
+def confirm_totp_code(user: User, code: str | None, *, purpose: str, field: str = "totp", now=None) -> None:
+    """Re-authentication by a fresh TOTP code alone, for an action taken
+    with a bearer token or a session already open (emergency access to a
+    notebook): a code that already opened a login or an action is refused
+    like a wrong one, and failures count towards the lock-out as for
+    `confirm_identity`. `field` names the input in the error; `now` (aware)
+    replaces the clock."""
+    _refuse_if_locked(user)
+    if not user.role.requires_totp or not totp.accept_code(user, code, now=now):
+        _record_failed_login(user, action="reauth.failure", reason="bad_totp")
+        raise TotpRequired(fields={field: [str(TotpRequired.default_message)]})
     user.failed_login_count = 0
     record_event("reauth.success", actor=user, target_type="user", target_id=user.id, details={"purpose": purpose})
 
@@ -242,7 +258,7 @@ def reset_totp(user: User, secret: str, code: str) -> None:
     is shown. Only the roles that use TOTP have it."""
     if not user.role.requires_totp:
         raise NotFound()
-    if not totp.is_well_formed_secret(secret) or not totp.is_valid_totp(secret, code):
+    if not totp.is_well_formed_secret(secret) or not totp.accept_code(user, code, secret=secret):
         raise InvalidAccountData(fields={"code": [str(TotpRequired.default_message)]})
     user.totp_secret = secret
     user.totp_enabled_at = now_utc()
@@ -463,3 +479,13 @@ def practitioner_user_ids_of_clinic(staff_user: User) -> set[int]:
     return set(db.session.scalars(
         sa.select(PractitionerProfile.user_id).where(PractitionerProfile.clinic_id.in_(clinic_ids))
     ))
+
+
+def operator_recipients() -> list[tuple[str, str | None, int | None]]:
+    """Where operator alerts go, as (email, locale, user id): the
+    CARNET_OPERATOR_EMAIL mailbox if set, else every active admin account."""
+    if address := current_app.config["CARNET_OPERATOR_EMAIL"]:
+        return [(address, None, None)]
+    admins = db.session.scalars(
+        sa.select(User).where(User.role == Role.ADMIN, User.is_active_account.is_(True)).order_by(User.id))
+    return [(admin.email, admin.locale, admin.id) for admin in admins]

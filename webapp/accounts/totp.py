@@ -1,15 +1,30 @@
-"""TOTP two-factor authentication: secrets, provisioning QR codes, checks."""
+"""TOTP two-factor authentication: secrets, provisioning QR codes, and the
+one check of a code (`accept_code`), which lets each code open one action."""
 
 import io
 import re
+import time
+from collections.abc import Callable
 
 import pyotp
 import qrcode
 import qrcode.image.svg
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
+from webapp.accounts.models import User
+from webapp.extensions import db
 
 SECRET_PATTERN = re.compile(r"^[A-Z2-7]{32}$")
+CODE_PATTERN = re.compile(r"^[0-9]{6}$")
+STEP_SECONDS = 30  # the authenticator apps' period (RFC 6238's default)
+VALID_WINDOW = 1  # one step either side: phone clocks drift and people type slowly
+
+# The clock of the code checks (Unix time). Tests move it forward to get a
+# code no one used yet (tests/factories.py `totp_now`) rather than wait for
+# the next step of the wall clock.
+clock: Callable[[], float] = time.time
 
 
 def new_totp_secret() -> str:
@@ -35,8 +50,43 @@ def qr_code_svg(uri: str) -> str:
     return buffer.getvalue().decode()
 
 
-def is_valid_totp(secret: str | None, code: str | None) -> bool:
+def matching_step(secret: str | None, code: str | None, at: float) -> int | None:
+    """The time step, within the window around `at`, whose code is `code`; None if none is."""
     if not secret or not code:
-        return False
+        return None
     code = code.strip().replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not CODE_PATTERN.match(code):
+        return None
+    otp = pyotp.TOTP(secret, interval=STEP_SECONDS)
+    current = otp.timecode(at)
+    for step in range(current + VALID_WINDOW, current - VALID_WINDOW - 1, -1):
+        if pyotp.utils.strings_equal(code, otp.generate_otp(step)):
+            return step
+    return None
+
+
+def accept_code(user, code: str | None, *, secret: str | None = None, now=None) -> bool:
+    """Whether `code` opens an action of `user`: it is the code of the
+    account's secret (or of `secret`, a new one being set up) for the current
+    time step or the one either side, and of a later step than any code the
+    account used before. An accepted step is recorded, so a code (or an older
+    one) never opens a second login or sensitive action, even one sent twice
+    at the same moment: the conditional UPDATE holds the account's row until
+    the transaction ends, and the second request then finds the step taken.
+
+    `now` (an aware datetime) replaces the clock. A refusal writes nothing;
+    the caller counts failures. Like every service, this never commits.
+    """
+    new_secret = secret is not None and secret != user.totp_secret
+    at = now.timestamp() if now is not None else clock()
+    step = matching_step(secret or user.totp_secret, code, at)
+    if step is None:
+        return False
+    statement = sa.update(User).where(User.id == user.id).values(totp_last_step=step)
+    if not new_secret:  # a new secret has no used codes yet
+        statement = statement.where(sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+    recorded = db.session.execute(statement.execution_options(synchronize_session=False)).rowcount
+    if recorded != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
+    return True

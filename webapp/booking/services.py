@@ -7,9 +7,7 @@ Signals (webapp.booking.signals) are sent inside that same unit of work.
 import datetime as dt
 import functools
 import hashlib
-import re
 import secrets
-import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -19,6 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
+from webapp.accounts.matching import folded_name
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, practitioner_user_ids_of_clinic
 from webapp.billing.services import bookable_condition, is_bookable
@@ -929,17 +928,9 @@ def _known_to_practice(by: User) -> sa.ColumnElement[bool]:
     )
 
 
-def _folded_name(text: str) -> str:
-    """A name as compared at the desk: case, accents, hyphens and apostrophes
-    ignored, spaces collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(re.split(r"[\s\-'’]+", letters)).strip()
-
-
 def _has_full_name(profile: PatientProfile, text: str) -> bool:
-    first, last = _folded_name(profile.first_name), _folded_name(profile.last_name)
-    return _folded_name(text) in (f"{first} {last}", f"{last} {first}")
+    first, last = folded_name(profile.first_name), folded_name(profile.last_name)
+    return folded_name(text) in (f"{first} {last}", f"{last} {first}")
 
 
 def find_patients(by: User, text: str, *, birth_date: dt.date | None = None, limit: int = 20) -> list[PatientProfile]:

@@ -15,7 +15,7 @@ from webapp.accounts.models import Role
 from webapp.accounts.sessions import reauth_required
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
 from webapp.crypto import decrypt
-from webapp.notebook import schemas, services
+from webapp.notebook import emergency, schemas, services
 from webapp.transaction import transaction
 
 blp = Blueprint("notebook_api", __name__, url_prefix="/api/v1", description="Health notebook")
@@ -140,20 +140,19 @@ class SharingView(MethodView):
     @blp.response(200, schemas.SharingSchema)
     @documented_errors(403, 404)
     def get(self, patient_id):
-        """The practitioners revoked from the notebook (patient side only)."""
+        """The practitioners revoked from the notebook, and whether emergency access is locked (patient side only)."""
         with transaction():
-            revoked = services.get_sharing(current_api_user(), patient_id)
-        return {"revoked_practitioner_ids": revoked}
+            return services.get_sharing(current_api_user(), patient_id)
 
     @bearer_required()
-    @blp.arguments(schemas.SharingSchema)
+    @blp.arguments(schemas.SharingUpdateSchema)
     @blp.response(200, schemas.SharingSchema)
     @documented_errors(403, 404, 422)
     def put(self, data, patient_id):
-        """Replace the revoked practitioners (patient side only)."""
+        """Replace the revoked practitioners and, if given, lock or allow emergency access (patient side only)."""
         with transaction():
-            revoked = services.set_sharing(current_api_user(), patient_id, data["revoked_practitioner_ids"])
-        return {"revoked_practitioner_ids": revoked}
+            return services.set_sharing(current_api_user(), patient_id, data["revoked_practitioner_ids"],
+                                        emergency_access=data["emergency_access"])
 
 
 @blp.route(f"{NOTEBOOK}/entries/<int:entry_id>/masking", endpoint="masking")
@@ -183,11 +182,18 @@ class MaskingView(MethodView):
 @bearer_required(Role.PRACTITIONER)
 @blp.arguments(schemas.EmergencyRequestSchema)
 @blp.response(201, schemas.EmergencyGrantSchema)
-@documented_errors(404, 409, 422)
+@documented_errors(404, 409, 422, 429)
 def emergency_access(data, patient_id):
-    """Open the notebook in an emergency ("bris de glace"): read-only, time-limited, logged, the patient told."""
+    """Open the notebook in an emergency ("bris de glace"): read-only, time-limited, logged, the patient told.
+
+    Name the person (first name, last name, birth date) and give a fresh
+    TOTP code. 404 when the identity is not this profile's, exactly as for
+    an unknown id; 401 `totp_required` for a wrong or used code; 403
+    `emergency_access_locked` when the patient locked it; 429
+    `emergency_access_limit` beyond `CARNET_EMERGENCY_MAX_PER_DAY` in 24
+    hours (the operator is alerted)."""
     with transaction():
-        grant = services.grant_emergency_access(current_api_user(), patient_id, data["reason"])
+        grant = emergency.grant_emergency_access(current_api_user(), patient_id, **data)
         return _json(schemas.EmergencyGrantSchema(), grant, 201)
 
 

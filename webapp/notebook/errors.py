@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.errors import CarnetError, Conflict, Forbidden, InvalidInput
+from webapp.errors import CarnetError, Conflict, Forbidden, InvalidInput, NotFound
 
 
 class InvalidEntry(InvalidInput):
@@ -48,6 +48,28 @@ class PatientSideOnly(Forbidden):
 class ReadOnlyAccess(Forbidden):
     code = "read_only_access"
     default_message = _l("Emergency access lets you read this notebook, not write in it.")
+
+
+class EmergencyPatientNotFound(NotFound):
+    """No patient with this id and this identity: the same code and message as
+    `NotFound`, so the answer is the same as for an id that does not exist.
+    The refused attempt stays audited and the TOTP code used."""
+
+    keeps_writes = True
+
+
+class EmergencyAccessLocked(Forbidden):
+    code = "emergency_access_locked"
+    keeps_writes = True  # the refused attempt is audited and its code used
+    default_message = _l("The patient has locked emergency access to their notebook.")
+
+
+class EmergencyAccessLimitReached(CarnetError):
+    status = 429
+    code = "emergency_access_limit"
+    keeps_writes = True  # the refused attempt is audited, its code used, and the operator alerted
+    default_message = _l("You have reached the number of emergency accesses allowed in 24 hours. "
+                         "The operator has been told; contact them if a patient still needs care.")
 
 
 class UnsupportedFileType(InvalidInput):

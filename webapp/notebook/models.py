@@ -1,4 +1,4 @@
-"""Notebook entries, attachments, masking, revocations, emergency grants and the access log.
+"""Notebook entries, attachments, masking, revocations, settings, emergency grants and the access log.
 
 Health content (titles, bodies, structured data, attachments, filenames,
 emergency reasons) is stored only as ciphertext from `webapp.crypto`; the
@@ -170,6 +170,17 @@ class Revocation(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
 
+class NotebookSettings(db.Model):
+    """The patient side's choices about the whole notebook; no row means the defaults."""
+
+    __tablename__ = "notebook_settings"
+
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient_profiles.id"), primary_key=True)
+    # Refuses every emergency ("bris de glace") access, as Mon Espace Santé allows.
+    emergency_access_locked: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+
 class EmergencyAccess(db.Model):
     """A time-limited read access opened by a practitioner with a stated reason."""
 
@@ -177,6 +188,8 @@ class EmergencyAccess(db.Model):
     __table_args__ = (
         sa.CheckConstraint("granted_at < expires_at", name="period"),
         sa.Index("ix_notebook_emergency_accesses_lookup", "patient_id", "practitioner_id", "expires_at"),
+        # The daily limit counts a practitioner's recent grants.
+        sa.Index("ix_notebook_emergency_accesses_practitioner_granted", "practitioner_id", "granted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,13 +1,15 @@
 """Notebook's messages: receivers of `webapp.notebook.signals` that queue them in the writing transaction.
 
 The patient side hears them: the profile's own account, else every account
-acting for it (a parent for a child). The mails carry no health content:
+acting for it (a parent for a child); the operator hears of a practitioner
+refused beyond the daily limit of emergency accesses. The mails carry no health content:
 who acted and a link to Carnet, never an entry's text.
 """
 
 import sqlalchemy as sa
 
-from webapp.accounts.models import PatientProfile, PatientProxy, User
+from webapp.accounts.models import PatientProfile, PatientProxy, PractitionerProfile, User
+from webapp.accounts.services import operator_recipients
 from webapp.crypto import decrypt
 from webapp.extensions import db
 from webapp.notebook import signals
@@ -42,6 +44,20 @@ def on_emergency_access_granted(sender, *, grant: EmergencyAccess, **extra) -> N
         )
 
 
+def on_emergency_access_limit_reached(sender, *, practitioner: PractitionerProfile, actor: User,
+                                      last_grant_id: int | None, limit: int, **extra) -> None:
+    """Alert the operator that a practitioner was refused an emergency access
+    beyond the daily limit: once per practitioner until their next grant."""
+    episode = last_grant_id if last_grant_id is not None else "none"
+    for email, locale, user_id in operator_recipients():
+        messages.notify_emergency_access_limit(
+            key=f"emergency-access-limit:{practitioner.id}:{episode}:{user_id or 'operator'}", to=email,
+            locale=locale, practitioner_name=practitioner.full_name, rpps=practitioner.rpps, account_id=actor.id,
+            limit=limit, audit_url=external_url("audit.events", actor_id=actor.id, action="notebook"),
+            user_id=user_id,
+        )
+
+
 def on_practitioner_entry_added(sender, *, entry: NotebookEntry, **extra) -> None:
     """Tell the patient side a practitioner added to the notebook, with the link only."""
     for user in patient_side_accounts(entry.patient):
@@ -55,4 +71,5 @@ def on_practitioner_entry_added(sender, *, entry: NotebookEntry, **extra) -> Non
 def connect_notebook_notifications() -> None:
     """Connect the receivers (at app creation; connecting twice is harmless)."""
     signals.emergency_access_granted.connect(on_emergency_access_granted)
+    signals.emergency_access_limit_reached.connect(on_emergency_access_limit_reached)
     signals.practitioner_entry_added.connect(on_practitioner_entry_added)

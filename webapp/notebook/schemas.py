@@ -8,7 +8,15 @@ from marshmallow import validate
 from webapp.api.pagination import PaginationQuerySchema, page_schema
 from webapp.notebook.kinds import MEASUREMENT_TYPES
 from webapp.notebook.models import AccessAction, EntryKind
-from webapp.notebook.services import BODY_MAX, MAX_DB_ID, REASON_MAX, TITLE_MAX
+from webapp.notebook.services import (
+    BODY_MAX,
+    EMERGENCY_ALLOWED,
+    EMERGENCY_LOCKED,
+    MAX_DB_ID,
+    NAME_MAX,
+    REASON_MAX,
+    TITLE_MAX,
+)
 
 _KINDS = [kind.value for kind in EntryKind]
 _db_id = validate.Range(min=1, max=MAX_DB_ID)
@@ -133,9 +141,22 @@ class AccessLogItemSchema(ma.Schema):
 AccessLogPageSchema = page_schema(AccessLogItemSchema, "AccessLogPage")
 
 
+_EMERGENCY_SETTINGS = [EMERGENCY_ALLOWED, EMERGENCY_LOCKED]
+
+
 class SharingSchema(ma.Schema):
     revoked_practitioner_ids = ma.fields.List(ma.fields.Integer(strict=True, validate=_db_id), required=True,
                                               validate=validate.Length(max=500), metadata={"example": [7]})
+    emergency_access = ma.fields.String(required=True, validate=validate.OneOf(_EMERGENCY_SETTINGS), metadata={
+        "description": "`locked` refuses every emergency access to the notebook.", "example": EMERGENCY_ALLOWED})
+
+
+class SharingUpdateSchema(ma.Schema):
+    revoked_practitioner_ids = ma.fields.List(ma.fields.Integer(strict=True, validate=_db_id), required=True,
+                                              validate=validate.Length(max=500), metadata={"example": [7]})
+    emergency_access = ma.fields.String(load_default=None, validate=validate.OneOf(_EMERGENCY_SETTINGS), metadata={
+        "description": "`locked` refuses every emergency access to the notebook; left out, unchanged.",
+        "example": EMERGENCY_LOCKED})
 
 
 class MaskingSchema(ma.Schema):
@@ -145,7 +166,18 @@ class MaskingSchema(ma.Schema):
 
 class EmergencyRequestSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX), metadata={
+        "description": "Why the notebook must be opened now; the patient reads it.",
         "example": "Patiente inconsciente aux urgences, recherche d'allergies et de traitements en cours"})
+    first_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX), metadata={
+        "description": "The patient's first name (case, accents, hyphens and apostrophes ignored).",
+        "example": "Jeanne"})
+    last_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX),
+                                 metadata={"example": "Martin-Dupré"})
+    birth_date = ma.fields.Date(required=True, metadata={"example": "1950-04-12"})
+    totp = ma.fields.String(required=True, validate=validate.Length(max=10), metadata={
+        "description": "A current code of the practitioner's authenticator app (re-authentication); a code "
+                       "that already opened a login or an action is refused like a wrong one.",
+        "example": "492039"})
 
 
 class EmergencyGrantSchema(ma.Schema):

@@ -1,5 +1,5 @@
 """Notebook rules: who reads and writes, append-only entries, attachments,
-masking and sharing, emergency access, the access log, measurements, export.
+masking and sharing (emergency access locked or not), the access log, measurements, export.
 
 Every public function takes the acting user and checks access first:
 - the patient side (the profile's own account and the accounts acting for
@@ -7,7 +7,8 @@ Every public function takes the acting user and checks access first:
 - a treating practitioner (has or had an appointment with the patient) reads
   and writes, unless the patient revoked them, and never sees entries masked
   from them (their own entries excepted);
-- a practitioner holding an unexpired emergency grant reads, never writes;
+- a practitioner holding an unexpired emergency grant reads, never writes
+  (grants: `webapp.notebook.emergency`);
 - anyone else gets `NotFound`, exactly as for a notebook that does not exist.
 Reads and writes by anyone but the patient side go to the access log.
 Services flush but never commit; the caller wraps them in `transaction()`.
@@ -36,7 +37,6 @@ from webapp.extensions import db
 from webapp.notebook import attachments, digest, export_fhir, export_pdf, kinds, signals
 from webapp.notebook.digest import CurrentItem
 from webapp.notebook.errors import (
-    AlreadyHasAccess,
     AlreadySuperseded,
     AuthorAlwaysSees,
     InvalidAppointmentLink,
@@ -54,12 +54,15 @@ from webapp.notebook.models import (
     EntryKind,
     EntryMask,
     NotebookEntry,
+    NotebookSettings,
     Revocation,
 )
 
+EMERGENCY_ALLOWED, EMERGENCY_LOCKED = "allowed", "locked"
 TITLE_MAX = 200
 BODY_MAX = 20_000
 REASON_MIN, REASON_MAX = 10, 500
+NAME_MAX = 100  # as the patient profile stores them
 MAX_DB_ID = 2**31 - 1
 # A practitioner may open the visit's entry form a little before its start.
 VISIT_EARLY_TOLERANCE = dt.timedelta(minutes=30)
@@ -125,6 +128,16 @@ class SharingOverview:
     candidates: list[PractitionerProfile]
     revoked_ids: set[int]
     emergency_grants: list[EmergencyAccess]
+    emergency_access_locked: bool
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """Who may not open the notebook: revoked practitioners, and whether
+    emergency access is `"allowed"` or `"locked"`."""
+
+    revoked_practitioner_ids: list[int]
+    emergency_access: str
 
 
 @dataclass
@@ -579,8 +592,19 @@ def sharing_candidates(user: User, patient_id: int) -> list[PractitionerProfile]
     return _sharing_candidates(_patient_side_access(user, patient_id).patient.id)
 
 
+def is_emergency_access_locked(patient_id: int) -> bool:
+    """Whether the patient side refuses every emergency access to this notebook."""
+    return bool(db.session.scalar(
+        sa.select(NotebookSettings.emergency_access_locked).where(NotebookSettings.patient_id == patient_id)))
+
+
+def _emergency_access_setting(patient_id: int) -> str:
+    return EMERGENCY_LOCKED if is_emergency_access_locked(patient_id) else EMERGENCY_ALLOWED
+
+
 def sharing_overview(user: User, patient_id: int) -> SharingOverview:
-    """The sharing page: candidates, who is revoked, every emergency access (patient side only)."""
+    """The sharing page: candidates, who is revoked, every emergency access and
+    whether it is locked (patient side only)."""
     access = _patient_side_access(user, patient_id)
     grants = list(db.session.scalars(
         sa.select(EmergencyAccess).where(EmergencyAccess.patient_id == access.patient.id)
@@ -588,13 +612,14 @@ def sharing_overview(user: User, patient_id: int) -> SharingOverview:
         .order_by(EmergencyAccess.granted_at.desc())
     ))
     return SharingOverview(access.patient, _sharing_candidates(access.patient.id),
-                           set(revoked_practitioner_ids(access.patient.id)), grants)
+                           set(revoked_practitioner_ids(access.patient.id)), grants,
+                           is_emergency_access_locked(access.patient.id))
 
 
-def get_sharing(user: User, patient_id: int) -> list[int]:
-    """Ids of the practitioners the patient revoked (patient side only)."""
+def get_sharing(user: User, patient_id: int) -> Sharing:
+    """The practitioners the patient revoked and the emergency access setting (patient side only)."""
     access = _patient_side_access(user, patient_id)
-    return revoked_practitioner_ids(access.patient.id)
+    return Sharing(revoked_practitioner_ids(access.patient.id), _emergency_access_setting(access.patient.id))
 
 
 def _existing_practitioner_ids(practitioner_ids, field_name: str) -> set[int]:
@@ -606,22 +631,38 @@ def _existing_practitioner_ids(practitioner_ids, field_name: str) -> set[int]:
     return found
 
 
-def set_sharing(user: User, patient_id: int, revoked_ids) -> list[int]:
-    """Replace the set of revoked practitioners (patient side only). A
-    revoked practitioner can no longer read or write, even in an emergency."""
+def _set_emergency_access(patient_id: int, setting: str) -> None:
+    settings = db.session.get(NotebookSettings, patient_id)
+    if settings is None:
+        settings = NotebookSettings(patient_id=patient_id)
+        db.session.add(settings)
+    settings.emergency_access_locked = setting == EMERGENCY_LOCKED
+
+
+def set_sharing(user: User, patient_id: int, revoked_ids, *, emergency_access: str | None = None) -> Sharing:
+    """Replace the set of revoked practitioners and, if given, the emergency
+    access setting (`"allowed"` or `"locked"`), patient side only. A revoked
+    practitioner can no longer read or write, even in an emergency; a locked
+    notebook refuses every emergency access."""
     access = _patient_side_access(user, patient_id)
+    if emergency_access not in (None, EMERGENCY_ALLOWED, EMERGENCY_LOCKED):
+        raise InvalidEntry(fields={"emergency_access": [str(_l("Choose allowed or locked."))]})
     wanted = _existing_practitioner_ids(revoked_ids, "revoked_practitioner_ids")
     current = set(revoked_practitioner_ids(access.patient.id))
+    current_setting = _emergency_access_setting(access.patient.id)
+    setting = emergency_access or current_setting
     if current - wanted:
         db.session.execute(sa.delete(Revocation).where(
             Revocation.patient_id == access.patient.id, Revocation.practitioner_id.in_(current - wanted)))
     db.session.add_all(Revocation(patient_id=access.patient.id, practitioner_id=practitioner_id)
                        for practitioner_id in wanted - current)
+    if setting != current_setting:
+        _set_emergency_access(access.patient.id, setting)
     db.session.flush()
-    if wanted != current:
+    if wanted != current or setting != current_setting:
         record_event("notebook.sharing_changed", actor=user, target_type="patient_profile", target_id=access.patient.id,
-                     details={"revoked_practitioner_ids": sorted(wanted)})
-    return sorted(wanted)
+                     details={"revoked_practitioner_ids": sorted(wanted), "emergency_access": setting})
+    return Sharing(sorted(wanted), setting)
 
 
 def get_masking(user: User, patient_id: int, entry_id: int) -> NotebookEntry:
@@ -666,37 +707,6 @@ def set_masking(user: User, patient_id: int, entry_id: int, hidden_from_ids) -> 
         record_event("notebook.masking_changed", actor=user, target_type="notebook_entry", target_id=entry.id,
                      details={"patient_id": access.patient.id, "hidden_from_practitioner_ids": sorted(wanted)})
     return entry
-
-
-def grant_emergency_access(user: User, patient_id: int, reason: str) -> EmergencyAccess:
-    """Emergency read access ("bris de glace") for a practitioner who does
-    not treat the patient: a stated reason, a limited time, a line in the
-    access log marked emergency, and a signal so the patient is told.
-    Refused to other roles (403), to revoked practitioners and for unknown
-    patients (404), and to practitioners who already have access (409)."""
-    profile = user.practitioner_profile if user.role is Role.PRACTITIONER else None
-    if profile is None:
-        raise Forbidden()
-    reason = (reason or "").strip()
-    if not REASON_MIN <= len(reason) <= REASON_MAX:
-        raise InvalidEntry(fields={"reason": [str(_l(
-            "State the reason in %(minimum)s to %(maximum)s characters.", minimum=REASON_MIN, maximum=REASON_MAX))]})
-    if not _is_db_id(patient_id) or db.session.get(PatientProfile, patient_id) is None \
-            or _is_revoked(patient_id, profile.id):
-        raise NotFound()
-    if has_treating_relationship(profile.id, patient_id):
-        raise AlreadyHasAccess()
-    now = now_utc()
-    grant = EmergencyAccess(
-        patient_id=patient_id, practitioner_id=profile.id, user_id=user.id, reason=encrypt(reason.encode()),
-        granted_at=now, expires_at=now + dt.timedelta(minutes=current_app.config["CARNET_NOTEBOOK_EMERGENCY_MINUTES"]),
-    )
-    db.session.add(grant)
-    db.session.flush()
-    access = NotebookAccess(user, grant.patient, is_patient_side=False, practitioner_id=profile.id, emergency=grant)
-    _log(access, AccessAction.EMERGENCY_ACCESS)
-    signals.emergency_access_granted.send(current_app._get_current_object(), grant=grant, actor=user)
-    return grant
 
 
 # --- lists for the pages ----------------------------------------------------

@@ -13,3 +13,6 @@ entry_added = signal("notebook-entry-added")
 practitioner_entry_added = signal("notebook-practitioner-entry-added")
 # grant=EmergencyAccess, actor=User: a practitioner opened the notebook in an emergency (tell the patient)
 emergency_access_granted = signal("notebook-emergency-access-granted")
+# practitioner=PractitionerProfile, actor=User, last_grant_id=int | None, limit=int: an emergency
+# access refused beyond the daily limit (alert the operator)
+emergency_access_limit_reached = signal("notebook-emergency-access-limit-reached")

@@ -15,9 +15,9 @@ from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment, AppointmentStatus
-from webapp.errors import CarnetError
+from webapp.errors import CarnetError, Forbidden
 from webapp.navigation import register_nav
-from webapp.notebook import bp, services
+from webapp.notebook import bp, emergency, services
 from webapp.notebook.api import PRIVATE_HEADERS, attachment_response
 from webapp.notebook.charts import build_charts
 from webapp.notebook.digest import RECENT_CHART_POINTS
@@ -292,12 +292,16 @@ def entry_masking(patient_id: int, entry_id: int):
 @bp.route(f"{NOTEBOOK}/sharing", methods=["GET", "POST"])
 @login_required
 def sharing(patient_id: int):
-    """The patient side chooses which practitioners may open the notebook."""
+    """The patient side chooses which practitioners may open the notebook, and
+    whether anyone may open it in an emergency."""
     form = ChoicesForm()
     if form.validate_on_submit():
+        emergency_access = services.EMERGENCY_LOCKED if request.form.get("emergency_locked") else \
+            services.EMERGENCY_ALLOWED
         try:
             with transaction():
-                services.set_sharing(current_user, patient_id, _checked_ids("revoked"))
+                services.set_sharing(current_user, patient_id, _checked_ids("revoked"),
+                                     emergency_access=emergency_access)
         except CarnetError as error:
             if error.status in (403, 404):
                 raise
@@ -328,9 +332,12 @@ def emergency_access(patient_id: int):
     if form.validate_on_submit():
         try:
             with transaction():
-                services.grant_emergency_access(current_user, patient_id, form.reason.data)
+                emergency.grant_emergency_access(
+                    current_user, patient_id, reason=form.reason.data, first_name=form.first_name.data,
+                    last_name=form.last_name.data, birth_date=form.birth_date.data, totp=form.totp.data)
         except CarnetError as error:
-            if error.status in (403, 404):
+            # An identity that does not match is the 404 page of an unknown id.
+            if error.status == 404 or error.code == Forbidden.code:
                 raise
             show_errors(form, error)
         else:

@@ -179,6 +179,19 @@ def notify_emergency_access(
                       "expires_at": expires_at, "timezone": timezone, "access_log_url": access_log_url})
 
 
+def notify_emergency_access_limit(
+    *, key: str, to: str, locale: str | None, practitioner_name: str, rpps: str, account_id: int, limit: int,
+    audit_url: str, user_id: int | None = None,
+) -> None:
+    """Alert the operator that a practitioner asked for more emergency accesses to
+    notebooks than allowed in 24 hours, and was refused (a security notice;
+    key: `emergency-access-limit:<practitioner id>:<last grant id>:<recipient>`)."""
+    enqueue_email(key=key, to=to, template="emergency_access_limit", locale=locale, category=Category.SECURITY,
+                  user_id=user_id, context={
+                      "practitioner_name": practitioner_name, "rpps": rpps, "account_id": account_id,
+                      "limit": limit, "audit_url": audit_url})
+
+
 def notify_notebook_entry(
     *, key: str, to: str, locale: str | None, practitioner_name: str, notebook_url: str,
     user_id: int | None = None,

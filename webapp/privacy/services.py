@@ -155,6 +155,7 @@ def _consents_json(user: User, patient_ids: set[int]) -> list[dict]:
         consents.append({
             "patient_id": patient_id,
             "notebook_revoked_practitioner_ids": sorted(overview.revoked_ids),
+            "emergency_access": "locked" if overview.emergency_access_locked else "allowed",
             "notebook_entry_masks": [{"entry_id": m.entry_id, "hidden_from_practitioner_id": m.practitioner_id,
                                       "since": _iso(m.created_at)} for m in masks if m.patient_id == patient_id],
             "emergency_accesses": [{"practitioner_id": grant.practitioner_id, "practitioner": grant.practitioner.full_name,
