@@ -8,6 +8,8 @@ Every public function takes the acting user and checks access first:
   and writes, unless the patient revoked them, and never sees entries masked
   from them (their own entries excepted);
 - a practitioner holding an unexpired emergency grant reads, never writes;
+- a practitioner who is not verified gets `PractitionerNotVerified` (403)
+  for any notebook, before anything is looked up;
 - anyone else gets `NotFound`, exactly as for a notebook that does not exist.
 Reads and writes by anyone but the patient side go to the access log.
 Services flush but never commit; the caller wraps them in `transaction()`.
@@ -25,6 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, can_act_for_patient
+from webapp.accounts.verification import require_verified
 from webapp.api.pagination import paginate
 from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, AppointmentStatus
@@ -161,7 +164,10 @@ def _active_emergency_grant(patient_id: int, practitioner_id: int) -> EmergencyA
 
 def notebook_access(user: User | None, patient_id: int) -> NotebookAccess:
     """The caller's access to a patient's notebook, or `NotFound` (see module rules)."""
-    if user is None or not user.is_authenticated or not _is_db_id(patient_id):
+    if user is None or not user.is_authenticated:
+        raise NotFound()
+    require_verified(user)  # first: a pending practitioner learns nothing about which ids exist
+    if not _is_db_id(patient_id):
         raise NotFound()
     patient = db.session.get(PatientProfile, patient_id)
     if patient is None:
@@ -649,11 +655,13 @@ def grant_emergency_access(user: User, patient_id: int, reason: str) -> Emergenc
     """Emergency read access ("bris de glace") for a practitioner who does
     not treat the patient: a stated reason, a limited time, a line in the
     access log marked emergency, and a signal so the patient is told.
-    Refused to other roles (403), to revoked practitioners and for unknown
+    Refused to other roles (403), to practitioners not verified (403
+    `practitioner_not_verified`), to revoked practitioners and for unknown
     patients (404), and to practitioners who already have access (409)."""
     profile = user.practitioner_profile if user.role is Role.PRACTITIONER else None
     if profile is None:
         raise Forbidden()
+    require_verified(profile)
     reason = (reason or "").strip()
     if not REASON_MIN <= len(reason) <= REASON_MAX:
         raise InvalidEntry(fields={"reason": [str(_l(
@@ -698,6 +706,7 @@ def search_treated_patients(user: User, *, text: str = "", birth_date: dt.date |
     profile = user.practitioner_profile if user.role is Role.PRACTITIONER else None
     if profile is None:
         raise Forbidden()
+    require_verified(profile)
     revoked = sa.select(Revocation.patient_id).where(Revocation.practitioner_id == profile.id)
     statement = sa.select(PatientProfile).where(
         PatientProfile.id.in_(treated_patient_ids(profile.id)), PatientProfile.id.not_in(revoked))
