@@ -111,9 +111,12 @@ def own_practitioner(user: User) -> PractitionerProfile:
 
 def managed_practitioners(user: User) -> list[PractitionerProfile]:
     """The agendas a user manages: a practitioner their own, clinic staff
-    those of their clinic's practitioners; only verified practitioners have one."""
+    those of their clinic's practitioners. Only verified practitioners have
+    one: a practitioner not verified is refused (403 `practitioner_not_verified`),
+    staff do not see those of their clinic."""
     if user.role is Role.PRACTITIONER and user.practitioner_profile is not None:
-        return [user.practitioner_profile] if user.practitioner_profile.is_verified else []
+        require_verified(user.practitioner_profile)
+        return [user.practitioner_profile]
     if user.role is Role.STAFF:
         user_ids = practitioner_user_ids_of_clinic(user)
         return list(db.session.scalars(
