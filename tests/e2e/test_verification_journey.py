@@ -24,7 +24,8 @@ def test_back_office_verifies_a_pending_practitioner(open_visit, locale):
     doctor = open_visit()
     log_in(doctor, haddad.user)
     doctor.page.goto("/account")
-    assert doctor.t("Your account is awaiting verification.") in doctor.page.locator(".verification-banner").inner_text()
+    banner = doctor.page.locator(".verification-banner").inner_text()
+    assert doctor.t("Your account is awaiting verification.") in banner
     doctor.check("pending-account")
 
     operator = open_visit()

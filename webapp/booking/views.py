@@ -34,7 +34,8 @@ NEXT_SLOTS_SHOWN = 8
 register_nav("booking.search", _l("Find a practitioner"), {Role.PATIENT}, order=10)
 register_nav("booking.my_appointments", _l("My appointments"), {Role.PATIENT}, order=20)
 register_nav("booking.agenda", _l("Agenda"), {Role.PRACTITIONER, Role.STAFF}, order=10, verified_only=True)
-register_nav("booking.desk_book", _l("Book for a patient"), {Role.PRACTITIONER, Role.STAFF}, order=15, verified_only=True)
+register_nav("booking.desk_book", _l("Book for a patient"), {Role.PRACTITIONER, Role.STAFF}, order=15,
+             verified_only=True)
 register_nav("booking.settings", _l("Booking settings"), {Role.PRACTITIONER}, order=40)
 
 
