@@ -14,7 +14,7 @@ from bench import seed
 from bench.concurrency import REQUEST_TIMEOUT, gunicorn, peak_worker_rss_mb, run_clients
 from bench.measure import Result, timed
 from bench.workloads import Size, _database, check
-from webapp.accounts.models import PractitionerProfile, Role
+from webapp.accounts.models import PractitionerProfile, Role, Verification
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.booking import services as booking
 from webapp.booking.models import CELL_MINUTES, Appointment, AppointmentStatus, OccupiedCell
@@ -73,7 +73,7 @@ def seed_directory(*, practitioners: int, cities: int, appointments: int, patien
     profile_ids = seed.insert_returning_ids(PractitionerProfile, [
         {"user_id": user_id, "first_name": "Alex", "last_name": f"Annuaire{rng.randrange(10**6):06d}",
          "rpps": seed._rpps(next(seed._rpps_counter)), "specialty": specialty, "address": "1 place de la Mairie",
-         "postcode": "01000", "city": city}
+         "postcode": "01000", "city": city, "verification": Verification.VERIFIED}
         for user_id, (specialty, city) in zip(user_ids, placed)
     ])
     reason_ids = seed.open_practices(profile_ids)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from stdnum import luhn
 
-from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
+from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User, Verification
 from webapp.accounts.passwords import hash_password
 from webapp.accounts.services import issue_api_token
 from webapp.booking import slots as slot_rules
@@ -91,7 +91,8 @@ def make_practitioners(tag: str, count: int, *, specialty: str = "general_practi
     user_ids = _users(Role.PRACTITIONER, tag, count)
     profile_ids = insert_returning_ids(PractitionerProfile, [
         {"user_id": user_id, "first_name": "Alex", "last_name": f"Bench{n}", "rpps": _rpps(next(_rpps_counter)),
-         "specialty": specialty, "address": "1 rue de la République", "postcode": "69001", "city": city}
+         "specialty": specialty, "address": "1 rue de la République", "postcode": "69001", "city": city,
+         "verification": Verification.VERIFIED}
         for n, user_id in enumerate(user_ids)
     ])
     return Accounts(user_ids, profile_ids)

@@ -19,6 +19,8 @@ from webapp.accounts.models import (
     PractitionerProfile,
     Role,
     User,
+    Verification,
+    VerificationMethod,
 )
 from webapp.accounts import totp
 from webapp.accounts.passwords import hash_password
@@ -113,14 +115,23 @@ def make_clinic(**overrides) -> Clinic:
     return clinic
 
 
-def make_practitioner(*, user_overrides: dict | None = None, **overrides) -> PractitionerProfile:
-    """A practitioner account (TOTP enrolled) with its profile; returns the profile."""
+def make_practitioner(*, user_overrides: dict | None = None, verification: str = "verified",
+                      **overrides) -> PractitionerProfile:
+    """A practitioner account (TOTP enrolled) with its profile; returns the profile.
+
+    Verified by default (checked documents), like every practitioner already
+    at work; `verification="pending"` (or "rejected") for a fresh sign-up."""
     user = make_user(role=Role.PRACTITIONER, commit=False, **(user_overrides or {}))
     n = next(_sequence)
     values = {
         "first_name": "Claire", "last_name": f"Praticien{n}", "rpps": valid_rpps(n),
         "specialty": "general_practitioner", "address": "12 rue de la Roquette", "postcode": "75011", "city": "Paris",
+        "verification": Verification(verification),
     }
+    if values["verification"] is Verification.VERIFIED:
+        values |= {"verified_at": dt.datetime.now(dt.timezone.utc), "verification_method": VerificationMethod.DOCUMENT}
+    elif values["verification"] is Verification.REJECTED:
+        values |= {"rejected_at": dt.datetime.now(dt.timezone.utc), "rejection_reason": "Pas d'inscription à l'Ordre."}
     profile = PractitionerProfile(user=user, **(values | overrides))
     db.session.add(profile)
     if profile.clinic is not None:

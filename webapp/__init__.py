@@ -81,6 +81,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from webapp import accounts, audit, billing, booking, invitations, notebook, notifications, privacy, site
     from webapp.accounts import api as accounts_api
+    from webapp.accounts import verification_api
     from webapp.billing import api as billing_api
     from webapp.notebook import api as notebook_api
     from webapp.privacy import api as privacy_api
@@ -99,7 +100,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(invitations.bp)
     billing.register_billing(app)
     dmp_api_blueprints = init_dmp(app)  # the optional shared-record connector: nothing unless configured
-    register_api(app, [accounts_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp,
+    register_api(app, [accounts_api.blp, verification_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp,
                        privacy_api.blp, *dmp_api_blueprints])
     app.jinja_env.globals["navigation_items"] = navigation_items
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
@@ -117,6 +118,7 @@ def connect_signal_receivers() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from webapp.accounts.cli import directory_command
     from webapp.audit.cli import audit_command
     from webapp.demo import seed_demo_command
     from webapp.notebook.keys import notebook_cli
@@ -127,6 +129,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(serve_command)
     app.cli.add_command(audit_command)
+    app.cli.add_command(directory_command)
     app.cli.add_command(notebook_cli)
 
 

@@ -1,7 +1,7 @@
-"""Accounts: users, roles, login with two-factor, relatives, API tokens."""
+"""Accounts: users, roles, login with two-factor, relatives, API tokens, verification of practitioners."""
 
 from flask import Blueprint
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
-from webapp.accounts import views  # noqa: E402,F401  (registers the routes)
+from webapp.accounts import views, verification_views  # noqa: E402,F401  (registers the routes)

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.errors import CarnetError, Conflict, InvalidInput, NotAuthenticated
+from webapp.errors import CarnetError, Conflict, Forbidden, InvalidInput, NotAuthenticated
 
 
 class EmailTaken(Conflict):
@@ -46,3 +46,25 @@ class InvalidToken(NotAuthenticated):
 
 class InvalidAccountData(InvalidInput):
     pass
+
+
+class PractitionerNotVerified(Forbidden):
+    """Raised by `webapp.accounts.verification.require_verified`, the one home of the rule."""
+
+    code = "practitioner_not_verified"
+    default_message = _l("This practitioner account is not verified yet. Until the Carnet team verifies it, only "
+                         "opening hours, visit reasons, absences and the subscription can be set up: no listing, "
+                         "no booking, no desk and no notebook.")
+    rejected_message = _l("This practitioner account was not verified by the Carnet team: it cannot be listed or "
+                          "booked, nor use the desk or the notebooks.")
+
+
+class DirectoryMismatch(Conflict):
+    code = "directory_mismatch"
+    default_message = _l("The RPPS number, last name and first name do not match an active entry of the public "
+                         "RPPS directory: verify with documents instead, or reject.")
+
+
+class DirectoryFileError(InvalidInput):
+    code = "invalid_directory_file"
+    default_message = _l("This file is not an extract of the RPPS directory.")

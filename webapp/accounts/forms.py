@@ -2,11 +2,22 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from webapp.accounts.models import VerificationMethod
 from webapp.accounts.specialties import SPECIALTIES
+from webapp.accounts.verification import NOTE_MAX, REASON_MAX
 
 
 class LoginForm(FlaskForm):
@@ -67,3 +78,21 @@ class ReauthForm(FlaskForm):
 class TotpResetForm(FlaskForm):
     secret = HiddenField(validators=[DataRequired(), Length(max=64)])
     code = totp_code_field(_l("Code shown by your new authenticator app"))
+
+
+class VerifyPractitionerForm(FlaskForm):
+    """The back office verifies a practitioner (prefix `verify-<id>`: one form per practitioner on the list)."""
+
+    method = RadioField(_l("Verified by"), default=VerificationMethod.DOCUMENT.value, choices=[
+        SelectChoice(VerificationMethod.DOCUMENT.value, _l("Documents checked (professional card, registration)")),
+        SelectChoice(VerificationMethod.DIRECTORY.value, _l("RPPS directory: number and names match")),
+    ], validators=[DataRequired()])
+    note = TextAreaField(_l("Note for the back office"), validators=[Length(max=NOTE_MAX)],
+                         description=_l("What was checked; the practitioner does not see it."))
+
+
+class RejectPractitionerForm(FlaskForm):
+    """The back office rejects a practitioner (prefix `reject-<id>`)."""
+
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=REASON_MAX)],
+                           description=_l("Sent to the practitioner by mail and shown on their account."))

@@ -5,6 +5,7 @@ import enum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import enum_type, now_utc
@@ -20,6 +21,20 @@ class Role(enum.StrEnum):
     @property
     def requires_totp(self) -> bool:
         return self in (Role.PRACTITIONER, Role.STAFF, Role.ADMIN)
+
+
+class Verification(enum.StrEnum):
+    """Whether the back office (or Pro Santé Connect) confirmed a practitioner is one."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class VerificationMethod(enum.StrEnum):
+    DOCUMENT = "document"  # the back office checked documents (diploma, card, registration)
+    DIRECTORY = "directory"  # the back office found a consistent entry in the public RPPS directory
+    PRO_SANTE_CONNECT = "pro_sante_connect"  # logged in with an e-CPS: verified by the login itself
 
 
 class ClinicRole(enum.StrEnum):
@@ -151,6 +166,15 @@ class PractitionerProfile(db.Model):
     phone: Mapped[str | None] = mapped_column(sa.String(30))
     clinic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clinics.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    # Set by webapp.accounts.verification only: pending until the back office
+    # or a Pro Santé Connect login decides.
+    verification: Mapped[Verification] = mapped_column(enum_type(Verification), default=Verification.PENDING,
+                                                       index=True)
+    verified_at: Mapped[dt.datetime | None]
+    verification_method: Mapped[VerificationMethod | None] = mapped_column(enum_type(VerificationMethod))
+    verification_note: Mapped[str | None] = mapped_column(sa.String(500))
+    rejected_at: Mapped[dt.datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(sa.String(1000))
 
     user: Mapped[User] = relationship(back_populates="practitioner_profile")
     clinic: Mapped[Clinic | None] = relationship()
@@ -158,6 +182,11 @@ class PractitionerProfile(db.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @hybrid_property
+    def is_verified(self) -> bool:
+        """True once verified; in a query, the condition of the listed practitioners."""
+        return self.verification == Verification.VERIFIED
 
 
 class ApiToken(db.Model):

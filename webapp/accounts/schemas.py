@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from webapp.accounts.models import ApiToken, Role
+from webapp.accounts.models import ApiToken, Role, Verification
 from webapp.accounts.passwords import MIN_PASSWORD_LENGTH
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.pagination import Sorting, list_query_schema, page_schema
@@ -87,6 +87,9 @@ class PractitionerProfileSchema(ma.Schema):
     postcode = ma.fields.String(metadata={"example": "75011"})
     city = ma.fields.String(metadata={"example": "Paris"})
     clinic_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    verification = ma.fields.String(metadata={
+        "description": "`pending` until the back office (or a Pro Santé Connect login) verifies the practitioner; "
+                       "`verified`, or `rejected`.", "enum": [v.value for v in Verification], "example": "verified"})
 
 
 class AccountSchema(ma.Schema):
@@ -96,6 +99,9 @@ class AccountSchema(ma.Schema):
     locale = ma.fields.String(allow_none=True, metadata={"example": "fr"})
     patient_id = ma.fields.Integer(attribute="patient_profile.id", metadata={"example": 40})
     practitioner_id = ma.fields.Integer(attribute="practitioner_profile.id", metadata={"example": 7})
+    verification = ma.fields.String(attribute="practitioner_profile.verification", metadata={
+        "description": "Practitioners only: `pending` after sign-up (agenda set-up only), `verified` or `rejected`.",
+        "enum": [v.value for v in Verification], "example": "pending"})
     patient = ma.fields.Nested(PatientProfileSchema, attribute="patient_profile", allow_none=True)
     practitioner = ma.fields.Nested(PractitionerProfileSchema, attribute="practitioner_profile", allow_none=True)
     relatives = ma.fields.Method("_relatives", metadata={

@@ -53,7 +53,7 @@ def _summary(practitioner, next_start) -> dict:
 @documented_errors(404)
 def practitioner_detail(practitioner_id):
     """A practitioner's public profile with the active visit reasons."""
-    practitioner = services.get_practitioner(practitioner_id)
+    practitioner = services.listed_practitioner(practitioner_id)
     data = schemas.PractitionerSummarySchema().dump(practitioner)
     return data | {
         "next_available": services.next_available_starts([practitioner.id])[practitioner.id],

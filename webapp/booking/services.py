@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from webapp.accounts.matching import folded_name
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, practitioner_user_ids_of_clinic
+from webapp.accounts.verification import require_verified
 from webapp.billing.services import bookable_condition, is_bookable
 from webapp.booking import signals
 from webapp.booking import slots as slot_rules
@@ -109,13 +110,17 @@ def own_practitioner(user: User) -> PractitionerProfile:
 
 def managed_practitioners(user: User) -> list[PractitionerProfile]:
     """The agendas a user manages: a practitioner their own, clinic staff
-    those of their clinic's practitioners."""
+    those of their clinic's practitioners. Only verified practitioners have
+    one: a practitioner not verified is refused (403 `practitioner_not_verified`),
+    staff do not see those of their clinic."""
     if user.role is Role.PRACTITIONER and user.practitioner_profile is not None:
+        require_verified(user.practitioner_profile)
         return [user.practitioner_profile]
     if user.role is Role.STAFF:
         user_ids = practitioner_user_ids_of_clinic(user)
         return list(db.session.scalars(
-            sa.select(PractitionerProfile).where(PractitionerProfile.user_id.in_(user_ids))
+            sa.select(PractitionerProfile).where(PractitionerProfile.user_id.in_(user_ids),
+                                                 PractitionerProfile.is_verified)
             .order_by(PractitionerProfile.last_name, PractitionerProfile.first_name)
         ))
     return []
@@ -129,17 +134,33 @@ def can_manage_agenda(user: User, practitioner: PractitionerProfile) -> bool:
     return False
 
 
+def _no_such_practitioner() -> NotFound:
+    return NotFound(_l("No such practitioner."))
+
+
 def get_practitioner(practitioner_id: int) -> PractitionerProfile:
     practitioner = db.session.get(PractitionerProfile, practitioner_id)
     if practitioner is None:
-        raise NotFound(_l("No such practitioner."))
+        raise _no_such_practitioner()
+    return practitioner
+
+
+def listed_practitioner(practitioner_id: int) -> PractitionerProfile:
+    """A practitioner as the public sees them: only verified ones exist (404
+    for the others, exactly as for an unknown id)."""
+    practitioner = get_practitioner(practitioner_id)
+    if not practitioner.is_verified:
+        raise _no_such_practitioner()
     return practitioner
 
 
 def managed_practitioner(user: User, practitioner_id: int) -> PractitionerProfile:
+    """An agenda the user manages, for desk work: 403 for another agenda,
+    and 403 `practitioner_not_verified` while its practitioner is not verified."""
     practitioner = get_practitioner(practitioner_id)
     if not can_manage_agenda(user, practitioner):
         raise Forbidden(_l("You do not manage this agenda."))
+    require_verified(practitioner)
     return practitioner
 
 
@@ -522,7 +543,7 @@ def _booking_request(practitioner_id: int, visit_reason_id: int | None) -> _Book
     row = db.session.execute(_booking_request_statement(),
                              {"practitioner_id": practitioner_id, "visit_reason_id": visit_reason_id}).first()
     if row is None:
-        raise NotFound(_l("No such practitioner."))
+        raise _no_such_practitioner()
     practitioner, reason, bookable, schedule = row
     schedule = schedule or PractitionerSchedule(practitioner_id=practitioner.id, **SCHEDULE_DEFAULTS)
     return _BookingRequest(practitioner, reason, bool(bookable), {practitioner.id: schedule})
@@ -531,7 +552,9 @@ def _booking_request(practitioner_id: int, visit_reason_id: int | None) -> _Book
 def _free_slots_and_timezone(practitioner_id: int, visit_reason_id: int | None, first_day: dt.date,
                              last_day: dt.date, now: dt.datetime | None,
                              ) -> tuple[list[slot_rules.Slot], zoneinfo.ZoneInfo | None]:
-    _, reason, bookable, schedules = _booking_request(practitioner_id, visit_reason_id)
+    practitioner, reason, bookable, schedules = _booking_request(practitioner_id, visit_reason_id)
+    if not practitioner.is_verified:
+        raise _no_such_practitioner()
     check_date_range(first_day, last_day)
     _offered_reason(reason, practitioner_id)
     if not bookable:
@@ -546,7 +569,8 @@ def available_slots(practitioner_id: int, visit_reason_id: int | None, first_day
                     now: dt.datetime | None = None) -> list[slot_rules.Slot]:
     """Free slots for a visit reason between two local dates (both included).
 
-    A practitioner who is not bookable online (billing) has none."""
+    A practitioner who is not bookable online (billing) has none; one who
+    is not verified does not exist for the public (404)."""
     return _free_slots_and_timezone(practitioner_id, visit_reason_id, first_day, last_day, now)[0]
 
 
@@ -682,9 +706,11 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
     """Book a free slot.
 
     A patient books for their own profile (the default) or a relative's,
-    only with a practitioner bookable online, and only reasons open to them
-    (new or returning patient). A practitioner or clinic staff books at the
-    desk, in the agendas they manage, for a patient known to the practice or
+    only with a verified practitioner (404 for others, as for an unknown id)
+    bookable online, and only reasons open to them (new or returning
+    patient). A practitioner or clinic staff books at the desk, in the
+    agendas they manage of a verified practitioner (403
+    `practitioner_not_verified` otherwise), for a patient known to the practice or
     identified by `patient_birth_date` (see `desk_patient`); desk bookings ignore
     notice, horizon and buffer but never overlap another appointment: the
     database refuses it (409 `slot_unavailable`)."""
@@ -694,10 +720,13 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
     if at_desk:
         if not can_manage_agenda(by, practitioner):
             raise Forbidden(_l("You can only book in the agendas you manage."))
+        require_verified(practitioner)
         if patient_id is None:
             raise _field_error("patient_id", _l("Choose the patient."))
         patient = desk_patient(by, patient_id, birth_date=patient_birth_date)
     elif by.role is Role.PATIENT:
+        if not practitioner.is_verified:
+            raise _no_such_practitioner()
         own_profile = by.patient_profile
         if own_profile is not None and patient_id in (None, own_profile.id):
             patient = own_profile  # their own profile: no need to look up the relatives they act for
@@ -761,7 +790,9 @@ def _changeable_by(user: User, appointment_id: int, now: dt.datetime) -> tuple[A
     if appointment.status is not AppointmentStatus.BOOKED:
         raise AppointmentNotActive()
     at_desk = can_manage_agenda(user, appointment.practitioner)
-    if not at_desk:
+    if at_desk:
+        require_verified(appointment.practitioner)
+    else:
         _check_patient_deadline(appointment, now)
     return appointment, at_desk
 
@@ -799,7 +830,7 @@ def reschedule_appointment(appointment_id: int, *, new_start_at: dt.datetime, by
     Deadline and slot rules are those of cancelling and booking."""
     now = now or now_utc()
     appointment, at_desk = _changeable_by(by, appointment_id, now)
-    if not at_desk and not is_bookable(appointment.practitioner_id):
+    if not at_desk and not (appointment.practitioner.is_verified and is_bookable(appointment.practitioner_id)):
         raise NotBookableOnline()
     previous_start_at, previous_end_at = appointment.start_at, appointment.end_at
     day = new_start_at.astimezone(slot_rules.UTC).date()
@@ -823,6 +854,7 @@ def _mark(appointment_id: int, status: AppointmentStatus, by: User, now: dt.date
     appointment = appointment_for(by, appointment_id)
     if not can_manage_agenda(by, appointment.practitioner):
         raise Forbidden()
+    require_verified(appointment.practitioner)
     if appointment.status is not AppointmentStatus.BOOKED:
         raise AppointmentNotActive()
     if appointment.start_at > now:
@@ -942,6 +974,7 @@ def find_patients(by: User, text: str, *, birth_date: dt.date | None = None, lim
     desk cannot browse the instance's patients."""
     if by.role not in (Role.PRACTITIONER, Role.STAFF):
         raise Forbidden()
+    require_verified(by)
     words = [word for word in (text or "").split() if len(word) >= 2]
     if not words:
         return []
@@ -965,6 +998,7 @@ def desk_patient(by: User, patient_id: int, *, birth_date: dt.date | None = None
     identified by their birth date; 404 otherwise, so existence does not leak."""
     if by.role not in (Role.PRACTITIONER, Role.STAFF):
         raise Forbidden()
+    require_verified(by)
     allowed = _known_to_practice(by)
     if birth_date is not None:
         allowed = sa.or_(allowed, PatientProfile.birth_date == birth_date)
@@ -984,7 +1018,7 @@ def join_waitlist(*, practitioner_id: int, visit_reason_id: int | None, before_a
     now = now or now_utc()
     if by.role is not Role.PATIENT:
         raise Forbidden()
-    practitioner = get_practitioner(practitioner_id)
+    practitioner = listed_practitioner(practitioner_id)
     if patient_id is None and by.patient_profile is not None:
         patient_id = by.patient_profile.id
     if patient_id not in acting_patient_ids(by):
@@ -1070,10 +1104,11 @@ def _close_waitlist_entries_served_by(appointment: Appointment) -> None:
 
 def search_practitioners(*, specialty: str | None = None, city: str | None = None, postcode: str | None = None,
                          place: str | None = None, text: str | None = None) -> sa.Select:
-    """Practitioners bookable online matching every given criterion: a
-    specialty code, a city or postcode (prefix), words of their names.
+    """Verified practitioners bookable online matching every given criterion:
+    a specialty code, a city or postcode (prefix), words of their names.
     `place` is either a postcode (digits) or a city."""
-    statement = sa.select(PractitionerProfile).where(bookable_condition(PractitionerProfile.id))
+    statement = sa.select(PractitionerProfile).where(PractitionerProfile.is_verified,
+                                                     bookable_condition(PractitionerProfile.id))
     place = (place or "").strip()
     if place:
         if place[:2].isdigit():
@@ -1140,8 +1175,11 @@ def has_calendar_feed(practitioner_id: int) -> bool:
 
 
 def practitioner_for_feed(token: str) -> PractitionerProfile | None:
+    """The practitioner of a feed token; none for a practitioner no longer
+    verified, whose agenda shows no patient."""
     feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.token_hash == _feed_digest(token)))
-    return db.session.get(PractitionerProfile, feed.practitioner_id) if feed else None
+    practitioner = db.session.get(PractitionerProfile, feed.practitioner_id) if feed else None
+    return practitioner if practitioner is not None and practitioner.is_verified else None
 
 
 def feed_appointments(practitioner_id: int, *, now: dt.datetime | None = None) -> list[Appointment]:

@@ -33,8 +33,9 @@ NEXT_SLOTS_SHOWN = 8
 
 register_nav("booking.search", _l("Find a practitioner"), {Role.PATIENT}, order=10)
 register_nav("booking.my_appointments", _l("My appointments"), {Role.PATIENT}, order=20)
-register_nav("booking.agenda", _l("Agenda"), {Role.PRACTITIONER, Role.STAFF}, order=10)
-register_nav("booking.desk_book", _l("Book for a patient"), {Role.PRACTITIONER, Role.STAFF}, order=15)
+register_nav("booking.agenda", _l("Agenda"), {Role.PRACTITIONER, Role.STAFF}, order=10, verified_only=True)
+register_nav("booking.desk_book", _l("Book for a patient"), {Role.PRACTITIONER, Role.STAFF}, order=15,
+             verified_only=True)
 register_nav("booking.settings", _l("Booking settings"), {Role.PRACTITIONER}, order=40)
 
 
@@ -130,7 +131,7 @@ def search():
 
 @bp.route("/practitioners/<int:practitioner_id>")
 def practitioner_page(practitioner_id: int):
-    practitioner = services.get_practitioner(practitioner_id)
+    practitioner = services.listed_practitioner(practitioner_id)
     reasons = services.visit_reasons_of(practitioner.id)
     chosen_id = _int_arg("reason")
     reason = next((r for r in reasons if r.id == chosen_id), reasons[0] if len(reasons) == 1 else None)
@@ -182,7 +183,7 @@ def join_waitlist(practitioner_id: int):
 @limiter.limit(BOOKING_RATE_LIMIT, methods=["POST"])
 def book(practitioner_id: int):
     _require_role(Role.PATIENT)
-    practitioner = services.get_practitioner(practitioner_id)
+    practitioner = services.listed_practitioner(practitioner_id)
     form = forms.BookForm()
     form.patient_id.choices = _patient_choices()
     if request.method == "GET":

@@ -22,6 +22,7 @@ from webapp.accounts.services import (
     normalize_email,
     send_email_confirmation,
 )
+from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.booking.services import can_manage_agenda, has_treating_relationship
 from webapp.db import now_utc
@@ -78,6 +79,7 @@ def _desk_patient(by: User, patient_id: int, practitioner_id: int) -> tuple[Pati
     if practitioner is None or not can_manage_agenda(by, practitioner) \
             or not has_treating_relationship(practitioner.id, patient_id):
         raise NotFound()
+    require_verified(practitioner)  # the desk of an agenda not verified yet is closed
     return db.session.get(PatientProfile, patient_id), practitioner
 
 

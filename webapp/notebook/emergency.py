@@ -4,7 +4,7 @@ treating link reads a patient's notebook for a short time.
 `grant_emergency_access` checks the rules in this order; the order is what
 keeps each refusal from telling more than it should:
 
-1. a practitioner only (403);
+1. a verified practitioner only (403, `practitioner_not_verified` for one not verified yet);
 2. a stated reason (422);
 3. re-authentication: a TOTP code that opened no login or action before
    (401 `totp_required`; wrong codes count towards the account lock-out);
@@ -38,6 +38,7 @@ from webapp.accounts.errors import TotpRequired
 from webapp.accounts.matching import matches_identity
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import confirm_totp_code
+from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.booking.services import has_treating_relationship
 from webapp.crypto import encrypt
@@ -70,6 +71,7 @@ def _requesting_practitioner(user: User) -> PractitionerProfile:
     profile = user.practitioner_profile if user.role is Role.PRACTITIONER else None
     if profile is None:
         raise Forbidden()
+    require_verified(profile)
     return profile
 
 

@@ -9,6 +9,8 @@ Every public function takes the acting user and checks access first:
   from them (their own entries excepted);
 - a practitioner holding an unexpired emergency grant reads, never writes
   (grants: `webapp.notebook.emergency`);
+- a practitioner who is not verified gets `PractitionerNotVerified` (403)
+  for any notebook, before anything is looked up;
 - anyone else gets `NotFound`, exactly as for a notebook that does not exist.
 Reads and writes by anyone but the patient side go to the access log.
 Services flush but never commit; the caller wraps them in `transaction()`.
@@ -26,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, can_act_for_patient
+from webapp.accounts.verification import require_verified
 from webapp.api.pagination import paginate
 from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, AppointmentStatus
@@ -175,7 +178,10 @@ def _active_emergency_grant(patient_id: int, practitioner_id: int) -> EmergencyA
 
 def notebook_access(user: User | None, patient_id: int) -> NotebookAccess:
     """The caller's access to a patient's notebook, or `NotFound` (see module rules)."""
-    if user is None or not user.is_authenticated or not _is_db_id(patient_id):
+    if user is None or not user.is_authenticated:
+        raise NotFound()
+    require_verified(user)  # first: a pending practitioner learns nothing about which ids exist
+    if not _is_db_id(patient_id):
         raise NotFound()
     patient = db.session.get(PatientProfile, patient_id)
     if patient is None:
@@ -731,6 +737,7 @@ def search_treated_patients(user: User, *, text: str = "", birth_date: dt.date |
     profile = user.practitioner_profile if user.role is Role.PRACTITIONER else None
     if profile is None:
         raise Forbidden()
+    require_verified(profile)
     revoked = sa.select(Revocation.patient_id).where(Revocation.practitioner_id == profile.id)
     statement = sa.select(PatientProfile).where(
         PatientProfile.id.in_(treated_patient_ids(profile.id)), PatientProfile.id.not_in(revoked))

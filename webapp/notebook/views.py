@@ -35,7 +35,7 @@ from webapp.notebook.models import AccessAction, EntryKind
 from webapp.transaction import transaction
 
 register_nav("notebook.my_notebook", _l("My notebook"), {Role.PATIENT}, order=30)
-register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30)
+register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30, verified_only=True)
 
 
 def _agenda_actions(appointment: Appointment, user: User) -> list[AppointmentAction]:

@@ -45,6 +45,22 @@ def notify_password_reset(*, key: str, to: str, locale: str | None, reset_url: s
                   user_id=user_id, context={"reset_url": reset_url, "minutes": valid_minutes})
 
 
+def notify_practitioner_verified(*, key: str, to: str, locale: str | None, method: str, account_url: str,
+                                 user_id: int) -> None:
+    """Tell a practitioner their account is verified: they are listed and
+    bookable from now on (key: `practitioner-verified:<profile id>:<time, ISO>`)."""
+    enqueue_email(key=key, to=to, template="practitioner_verified", locale=locale, category=Category.SECURITY,
+                  user_id=user_id, context={"method": method, "account_url": account_url})
+
+
+def notify_practitioner_rejected(*, key: str, to: str, locale: str | None, reason: str, account_url: str,
+                                 user_id: int) -> None:
+    """Tell a practitioner the back office did not verify their account, and
+    why (key: `practitioner-rejected:<profile id>:<time, ISO>`)."""
+    enqueue_email(key=key, to=to, template="practitioner_rejected", locale=locale, category=Category.SECURITY,
+                  user_id=user_id, context={"reason": reason, "account_url": account_url})
+
+
 def notify_patient_invitation(*, key: str, to: str, locale: str | None, first_name: str, practice_name: str,
                               claim_url: str, valid_days: int) -> None:
     """Invite a patient whose profile was created at the desk to claim it with an
