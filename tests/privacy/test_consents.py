@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 
+from tests import factories
 from tests.audit.factories import recorded_events
 from tests.privacy.factories import make_household
 from webapp.extensions import db
@@ -28,11 +29,12 @@ def test_revoking_a_practitioner_is_recorded_with_its_author(app):
 def test_hiding_an_entry_is_recorded_with_its_author(app):
     household = make_household()
     entry = household.practitioner_entry
+    other = factories.make_practitioner()
     with app.test_request_context(), transaction():
-        notebook.set_masking(household.account, household.own.id, entry.id, [household.practitioner.id])
+        notebook.set_masking(household.account, household.own.id, entry.id, [other.id])
     event = recorded_events("notebook.masking_changed")[0]
     assert event.actor_id == household.account.id and event.target_id == str(entry.id)
-    assert event.details == {"patient_id": household.own.id, "hidden_from_practitioner_ids": [household.practitioner.id]}
+    assert event.details == {"patient_id": household.own.id, "hidden_from_practitioner_ids": [other.id]}
 
 
 def test_notification_choices_keep_their_history(app):
