@@ -45,6 +45,11 @@ class ReadOnlyAccess(Forbidden):
     default_message = _l("Emergency access lets you read this notebook, not write in it.")
 
 
+class VisitNotBegun(Forbidden):
+    code = "visit_not_begun"
+    default_message = _l("You can write in this notebook once a visit with the patient has begun.")
+
+
 class UnsupportedFileType(InvalidInput):
     code = "unsupported_file_type"
     default_message = _l("Only PDF, PNG and JPEG files are accepted.")
