@@ -1,5 +1,6 @@
 """The main menu: each feature registers its entries for the roles that use them."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import url_for
@@ -12,14 +13,19 @@ class NavEntry:
     label: object  # a lazy translated string
     roles: frozenset
     order: int
+    # For roles whose members differ (a clinic's secretary or accountant): asked with the user.
+    when: Callable | None = None
+
+    def shown_to(self, user) -> bool:
+        return user.role in self.roles and (self.when is None or self.when(user))
 
 
 _entries: list[NavEntry] = []
 
 
-def register_nav(endpoint: str, label, roles, order: int = 50) -> None:
+def register_nav(endpoint: str, label, roles, order: int = 50, *, when: Callable | None = None) -> None:
     if not any(entry.endpoint == endpoint for entry in _entries):
-        _entries.append(NavEntry(endpoint, label, frozenset(roles), order))
+        _entries.append(NavEntry(endpoint, label, frozenset(roles), order, when))
 
 
 def navigation_items() -> list[dict]:
@@ -28,5 +34,5 @@ def navigation_items() -> list[dict]:
     return [
         {"url": url_for(entry.endpoint), "label": entry.label}
         for entry in sorted(_entries, key=lambda entry: entry.order)
-        if current_user.role in entry.roles
+        if entry.shown_to(current_user)
     ]
