@@ -87,9 +87,12 @@ def seed_demo_world() -> list[tuple[str, str]]:
         logins.append(("practitioner", user.email))
     secretary = accounts.create_staff(email="secretariat@demo.example.com", password=DEMO_PASSWORD,
                                       clinic=clinic, clinic_role=ClinicRole.SECRETARY, locale="fr")
+    # The clinic's accountant sees its billing, never its agendas nor any notebook.
+    accountant = accounts.create_staff(email="comptabilite@demo.example.com", password=DEMO_PASSWORD,
+                                       clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT, locale="fr")
     backoffice = accounts.create_staff(email="backoffice@demo.example.com", password=DEMO_PASSWORD,
                                        role=Role.ADMIN, locale="fr")
-    for staff in (secretary, backoffice):
+    for staff in (secretary, accountant, backoffice):
         staff.totp_secret = DEMO_TOTP_SECRET
         staff.totp_enabled_at = staff.created_at
         logins.append((staff.role.value, staff.email))
