@@ -11,6 +11,7 @@ import datetime as dt
 import importlib
 import os
 import re
+import sys
 import threading
 
 import flask_migrate
@@ -158,6 +159,36 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.json['token']}"}
 
     return token_for
+
+
+class FrozenClock:
+    """A settable instant standing in for `now_utc`."""
+
+    def __init__(self, moment):
+        self.moment = moment
+
+    def set(self, moment):
+        self.moment = moment
+        return moment
+
+    def __call__(self):
+        return self.moment
+
+
+@pytest.fixture
+def booking_clock(monkeypatch):
+    """Freeze booking's clock (slots, desk, arrivals, walk-ins, and the visit
+    rule that opens notebooks) with `booking_clock.set(moment)`; the rest of
+    the app keeps the real time. Tests never wait for the wall clock."""
+    clock = FrozenClock(None)
+    original = sys.modules["webapp.booking.services"].now_utc
+
+    def now():
+        return clock.moment or original()
+
+    for module in ("webapp.booking.services", "webapp.booking.visits"):
+        monkeypatch.setattr(f"{module}.now_utc", now)
+    return clock
 
 
 class QuietRequestHandler(WSGIRequestHandler):

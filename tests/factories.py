@@ -140,9 +140,11 @@ def make_practitioner(*, user_overrides: dict | None = None, verification: str =
     return profile
 
 
-def make_staff(*, clinic: Clinic | None = None, role: Role = Role.STAFF, **overrides) -> User:
+def make_staff(*, clinic: Clinic | None = None, role: Role = Role.STAFF,
+               clinic_role: ClinicRole = ClinicRole.SECRETARY, **overrides) -> User:
+    """A staff account; with a clinic, a member in `clinic_role` (a secretary by default)."""
     user = make_user(role=role, commit=False, **overrides)
     if clinic is not None:
-        db.session.add(ClinicMember(clinic=clinic, user=user, clinic_role=ClinicRole.SECRETARY))
+        db.session.add(ClinicMember(clinic=clinic, user=user, clinic_role=clinic_role))
     db.session.commit()
     return user

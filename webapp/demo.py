@@ -111,9 +111,12 @@ def seed_demo_world() -> None:
             db.session.add(ClinicMember(clinic=clinic, user=user, clinic_role=ClinicRole.PRACTITIONER))
     secretary = accounts.create_staff(email=f"secretariat{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
                                       clinic=clinic, clinic_role=ClinicRole.SECRETARY, locale="fr")
+    # The clinic's accountant sees its billing, never its agendas nor any notebook.
+    accountant = accounts.create_staff(email=f"comptabilite{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
+                                       clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT, locale="fr")
     backoffice = accounts.create_staff(email=f"backoffice{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
                                        role=Role.ADMIN, locale="fr")
-    for staff in (secretary, backoffice):
+    for staff in (secretary, accountant, backoffice):
         staff.totp_secret = DEMO_TOTP_SECRET
         staff.totp_enabled_at = staff.created_at
     seed_billing_demo(operator=backoffice)

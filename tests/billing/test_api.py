@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
-from webapp.accounts.models import Role
+from webapp.accounts.models import ClinicRole, Role
 from webapp.billing import services
 from webapp.billing.models import Invoice, Payment, PaymentMethod, SubscriptionStatus
 from webapp.extensions import db
@@ -58,7 +58,8 @@ def test_clinic_staff_cannot_record_payments_credit_notes_or_clinic_plans(client
     clinic = factories.make_clinic()
     invoice = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic),
                                              status=SubscriptionStatus.ACTIVE))
-    response = call(client, method, url, body, api_token(factories.make_staff(clinic=clinic)),
+    response = call(client, method, url, body,
+                    api_token(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT)),
                     invoice=invoice.id, clinic=clinic.id)
     assert response.status_code == 403
     assert db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 1
@@ -139,11 +140,14 @@ def test_back_office_lists_subscriptions_with_status_filter(client, api_token):
     assert client.get("/api/v1/backoffice/subscriptions?per_page=500", headers=headers).status_code == 422
 
 
-def test_clinic_staff_see_only_their_clinic(client, api_token):
+def test_clinic_accountants_see_only_their_clinic(client, api_token):
     clinic = factories.make_clinic()
     inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE))
     outside = make_invoice()
-    headers = api_token(factories.make_staff(clinic=clinic))
+    secretary = api_token(factories.make_staff(clinic=clinic))
+    for url in ("/api/v1/backoffice/invoices", "/api/v1/backoffice/subscriptions", "/api/v1/backoffice/metrics"):
+        assert client.get(url, headers=secretary).status_code == 403, url
+    headers = api_token(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     assert [i["number"] for i in client.get("/api/v1/backoffice/invoices", headers=headers).json["items"]] == [inside.number]
     assert client.get("/api/v1/backoffice/subscriptions", headers=headers).json["total"] == 1
     assert client.get("/api/v1/backoffice/metrics", headers=headers).json["active"] == 1

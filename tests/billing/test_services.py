@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.billing.factories import START, make_active_subscription, make_invoice, make_subscription
-from webapp.accounts.models import PractitionerProfile, Role
+from webapp.accounts.models import ClinicRole, PractitionerProfile, Role
 from webapp.billing import jobs, services
 from webapp.billing.errors import (
     ClinicAlreadySubscribed,
@@ -157,7 +157,8 @@ def test_clinic_plan_is_invoiced_per_practitioner_and_ends_member_subscriptions(
     with pytest.raises(ClinicAlreadySubscribed):
         services.subscribe_clinic(clinic.id, actor=admin, now=START)
     with pytest.raises(Forbidden):
-        services.subscribe_clinic(factories.make_clinic().id, actor=factories.make_staff(clinic=clinic))
+        services.subscribe_clinic(factories.make_clinic().id,
+                                  actor=factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     with pytest.raises(InvalidBillingData):
         services.subscribe_clinic(999999, actor=admin)
 
@@ -391,9 +392,16 @@ def test_operator_staff_and_admin_see_everything_clinic_staff_only_their_clinic(
     outside = make_invoice()
     operator = factories.make_staff()
     admin = factories.make_staff(role=Role.ADMIN)
-    clinic_staff = factories.make_staff(clinic=clinic)
+    clinic_staff = factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT)
+    secretary = factories.make_staff(clinic=clinic)
     for user in (operator, admin):
         assert len(db.session.scalars(services.invoices_query(user)).all()) == 2
+    # Within a clinic, billing is the accountant's: a secretary sees none of it.
+    for query in (services.invoices_query, services.subscriptions_query, services.metrics):
+        with pytest.raises(Forbidden):
+            query(secretary)
+    with pytest.raises(Forbidden):
+        services.visible_invoice(inside.id, secretary)
     assert db.session.scalars(services.invoices_query(clinic_staff)).all() == [inside]
     assert services.visible_invoice(inside.id, clinic_staff) is inside
     with pytest.raises(InvoiceNotFound):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
-from webapp.accounts.models import Role
+from webapp.accounts.models import ClinicRole, Role
 from webapp.billing import services
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
 from webapp.db import now_utc
@@ -211,11 +211,13 @@ def test_credit_note_form(client, login, form_post):
     assert "Avoir 2026-000002" in html and invoice.number in html and "Facturé deux fois" in html
 
 
-def test_clinic_staff_read_their_clinic_but_record_nothing(client, login, form_post):
+def test_clinic_accountants_read_their_clinic_but_record_nothing(client, login, form_post):
     clinic = factories.make_clinic()
     inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE))
     outside = make_invoice()
-    login(factories.make_staff(clinic=clinic))
+    login(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
+    html = client.get("/account").get_data(as_text=True)
+    assert 'href="/backoffice/billing"' in html and 'href="/agenda"' not in html
     html = client.get(f"/backoffice/billing/invoices/{inside.id}").get_data(as_text=True)
     assert inside.number in html and "Marquer comme réglée" not in html
     assert client.get(f"/backoffice/billing/invoices/{outside.id}").status_code == 404
@@ -235,3 +237,13 @@ def test_menu_entries_by_role(client, login):
     login(factories.make_staff())
     html = client.get("/account").get_data(as_text=True)
     assert 'href="/backoffice/billing"' in html and 'href="/billing/subscription"' not in html
+
+
+def test_a_clinic_secretary_has_no_billing(client, login):
+    clinic = factories.make_clinic()
+    invoice = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE))
+    login(factories.make_staff(clinic=clinic))
+    html = client.get("/account").get_data(as_text=True)
+    assert 'href="/backoffice/billing"' not in html and 'href="/agenda"' in html
+    for url in ("/backoffice/billing", "/backoffice/billing/invoices", f"/backoffice/billing/invoices/{invoice.id}"):
+        assert client.get(url).status_code == 403, url

@@ -395,26 +395,43 @@ def test_booking_malformed_json_is_400(client, api_token, patient):
     assert_error(response, 400, "malformed_request")
 
 
+def identity_body(patient, **changes) -> dict:
+    values = {"first_name": patient.first_name, "last_name": patient.last_name,
+              "birth_date": patient.birth_date.isoformat()}
+    return {"patient": values | changes}
+
+
 def test_desk_booking_through_the_api(client, api_token, practice, patient):
     practitioner, reason = practice
     headers = api_token(practitioner.user)
     assert_error(client.post("/api/v1/appointments", headers=headers,
                              json=booking_body(practitioner, reason, local_start(2))), 422, field="patient_id")
     never_seen = booking_body(practitioner, reason, local_start(2), patient_id=patient.id)
-    assert_error(client.post("/api/v1/appointments", headers=headers, json=never_seen), 404, field="patient_id")
+    assert_error(client.post("/api/v1/appointments", headers=headers, json=never_seen), 404, "patient_not_found",
+                 field="patient_id")
+    # The old way in by id and birth date is gone.
     assert_error(client.post("/api/v1/appointments", headers=headers,
-                             json=never_seen | {"patient_birth_date": "1900-01-01"}), 404, field="patient_id")
+                             json=never_seen | {"patient_birth_date": patient.birth_date.isoformat()}), 422,
+                 field="patient_birth_date")
+    by_identity = booking_body(practitioner, reason, local_start(2))
     assert_error(client.post("/api/v1/appointments", headers=headers,
-                             json=never_seen | {"patient_birth_date": "le 14 mars"}), 422, field="patient_birth_date")
-    response = client.post("/api/v1/appointments", headers=headers,
-                           json=never_seen | {"patient_birth_date": patient.birth_date.isoformat()})
+                             json=by_identity | identity_body(patient, birth_date="le 14 mars")), 422,
+                 field="patient.birth_date")
+    assert_error(client.post("/api/v1/appointments", headers=headers,
+                             json=never_seen | identity_body(patient)), 422, field="patient")
+    response = client.post("/api/v1/appointments", headers=headers, json=by_identity | identity_body(patient))
     assert response.status_code == 201 and response.json["booked_at_desk"] is True
+    assert response.json["patient"]["id"] == patient.id and response.json["share_notebook_ahead"] is False
+    # Seen once, the patient is known to the practice: its id is enough.
+    response = client.post("/api/v1/appointments", headers=headers,
+                           json=booking_body(practitioner, reason, local_start(3), patient_id=patient.id))
+    assert response.status_code == 201
     other_practitioner = api_token(factories.make_practitioner().user)
     assert_error(client.post("/api/v1/appointments", headers=other_practitioner,
-                             json=booking_body(practitioner, reason, local_start(3), patient_id=patient.id)), 403)
+                             json=booking_body(practitioner, reason, local_start(4), patient_id=patient.id)), 403)
     admin = api_token(factories.make_user(role=factories.Role.ADMIN))
     assert_error(client.post("/api/v1/appointments", headers=admin,
-                             json=booking_body(practitioner, reason, local_start(3), patient_id=patient.id)), 403)
+                             json=booking_body(practitioner, reason, local_start(4), patient_id=patient.id)), 403)
 
 
 def test_suspended_practitioner_is_409_online_but_bookable_at_the_desk(client, api_token, practice, patient):
@@ -424,8 +441,7 @@ def test_suspended_practitioner_is_409_online_but_bookable_at_the_desk(client, a
                              json=booking_body(practitioner, reason, local_start(2))), 409, "practitioner_not_bookable")
     assert not db.session.scalars(sa.select(Appointment)).all()
     desk = client.post("/api/v1/appointments", headers=api_token(practitioner.user),
-                       json=booking_body(practitioner, reason, local_start(2), patient_id=patient.id,
-                                         patient_birth_date=patient.birth_date.isoformat()))
+                       json=booking_body(practitioner, reason, local_start(2)) | identity_body(patient))
     assert desk.status_code == 201 and desk.json["booked_at_desk"]
 
 

@@ -1,4 +1,4 @@
-"""The demo world shows real slots and real treating relationships."""
+"""The demo world shows real slots, and notebooks opened by past visits only."""
 
 import sqlalchemy as sa
 
@@ -25,4 +25,8 @@ def test_seed_demo_opens_every_agenda_and_books_the_demo_patients(app):
         assert AppointmentStatus.COMPLETED in statuses and AppointmentStatus.BOOKED in statuses
         treating = list(db.session.scalars(sa.select(PractitionerProfile.id).where(
             PractitionerProfile.id.in_(sa.select(Appointment.practitioner_id).where(Appointment.patient_id == patient_id)))))
-        assert all(services.has_treating_relationship(pid, patient_id) for pid in treating)
+        # Past visits opened the notebooks; the upcoming bookings share nothing ahead.
+        assert all(services.has_begun_visit(pid, patient_id) for pid in treating)
+    assert not db.session.scalar(sa.select(sa.func.count(Appointment.id)).where(Appointment.shares_notebook_ahead))
+    for appointment in db.session.scalars(sa.select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED)):
+        assert not services.visit_has_begun(appointment)

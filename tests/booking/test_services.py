@@ -376,15 +376,19 @@ def test_suspended_practitioner_refuses_online_booking_but_not_the_desk(practice
     with pytest.raises(NotBookableOnline):
         book(practitioner, reason, local_start(2), patient.account)
     assert services.available_slots(practitioner.id, reason.id, dt.date.today(), dt.date.today()) == []
-    assert book(practitioner, reason, local_start(2), practitioner.user, patient_id=patient.id,
-                patient_birth_date=patient.birth_date).booked_at_desk
+    assert desk_book(practitioner, reason, local_start(2), practitioner.user, patient).booked_at_desk
 
 
 # --- Desk booking ---------------------------------------------------------------------------------
 
+def identity_of(patient, **changes) -> services.PatientIdentity:
+    values = {"first_name": patient.first_name, "last_name": patient.last_name, "birth_date": patient.birth_date}
+    return services.PatientIdentity.of(**(values | changes))
+
+
 def desk_book(practitioner, reason, start, by, patient):
-    """A desk booking for a patient identified by their birth date."""
-    return book(practitioner, reason, start, by, patient_id=patient.id, patient_birth_date=patient.birth_date)
+    """A desk booking for a patient reached by their full identity."""
+    return book(practitioner, reason, start, by, patient_identity=identity_of(patient))
 
 
 def test_practitioner_books_at_the_desk_ignoring_notice_and_buffer(patient):
@@ -402,18 +406,22 @@ def test_desk_booking_needs_a_patient_and_stays_in_managed_agendas(practice, pat
         book(practitioner, reason, local_start(2), practitioner.user)
     assert "patient_id" in error.value.fields
     with pytest.raises(NotFound):
+        book(practitioner, reason, local_start(2), practitioner.user, patient_id=999_999)
+    with pytest.raises(NotFound):
         book(practitioner, reason, local_start(2), practitioner.user, patient_id=999_999,
-             patient_birth_date=patient.birth_date)
+             patient_identity=identity_of(patient))
     with pytest.raises(Forbidden):
         desk_book(practitioner, reason, local_start(2), factories.make_practitioner().user, patient)
 
 
-def test_the_desk_books_a_patient_it_never_saw_only_with_their_birth_date(practice, patient):
+def test_the_desk_books_a_patient_it_never_saw_only_with_their_full_identity(practice, patient):
     practitioner, reason = practice
-    for birth_date in (None, patient.birth_date + dt.timedelta(days=1)):
+    with pytest.raises(NotFound):
+        book(practitioner, reason, local_start(2), practitioner.user, patient_id=patient.id)
+    for wrong in ({"birth_date": patient.birth_date + dt.timedelta(days=1)}, {"first_name": "Marion"},
+                  {"last_name": "Autre"}):
         with pytest.raises(NotFound):
-            book(practitioner, reason, local_start(2), practitioner.user, patient_id=patient.id,
-                 patient_birth_date=birth_date)
+            book(practitioner, reason, local_start(2), practitioner.user, patient_identity=identity_of(patient, **wrong))
     assert not db.session.scalars(sa.select(Appointment)).all()
     first = desk_book(practitioner, reason, local_start(2), practitioner.user, patient)
     with transaction():
@@ -499,7 +507,7 @@ def test_patients_and_admins_cannot_create_desk_profiles_or_search_patients(pati
         with pytest.raises(Forbidden):
             services.find_patients(user, "Marie")
         with pytest.raises(Forbidden):
-            services.desk_patient(user, patient.id, birth_date=patient.birth_date)
+            services.desk_patient(user, patient.id, identity=identity_of(patient))
 
 
 # --- Cancel ----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.dmp.factories import CORSICAN_NIR, VALID_NIR, WRONG_KEY_NIR, bearer, set_identity
 from tests.notebook.factories import make_proxy_user, make_treating_practitioner
-from webapp.accounts.models import Role
+from webapp.accounts.models import ClinicRole, Role
 from webapp.audit.models import AuditEvent
 from webapp.dmp.models import ConsentRecord, IdentityStatus, PatientIdentity
 from webapp.extensions import db
@@ -24,6 +24,7 @@ def cast(dmp):
         "treating": treating.user,
         "clinic_staff": factories.make_staff(clinic=clinic),
         "other_staff": factories.make_staff(clinic=factories.make_clinic()),
+        "accountant": factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT),
         "unrelated": factories.make_practitioner().user,
         "other_patient": factories.make_patient().account,
         "admin": factories.make_staff(role=Role.ADMIN),
@@ -72,7 +73,7 @@ def test_a_treating_practitioner_or_clinic_staff_qualifies_the_ins(cast, dmp_cli
     assert event.actor_id == cast[actor].id and event.target_id == str(cast["patient"].id)
 
 
-@pytest.mark.parametrize("actor", ["unrelated", "other_staff", "other_patient"])
+@pytest.mark.parametrize("actor", ["unrelated", "other_staff", "accountant", "other_patient"])
 def test_anyone_else_gets_404(cast, dmp_client, actor):
     response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": VALID_NIR, "status": "provisional"},
                               headers=bearer(cast[actor]))

@@ -38,6 +38,10 @@ def test_practitioner_writes_during_the_visit_and_the_patient_reads_masks_and_se
     assert page.locator(f"a[href$='/agenda/appointments/{upcoming.id}']").inner_text() == patient.full_name
 
     page.goto(f"/agenda?day={current.start_at.astimezone(PARIS).date().isoformat()}")
+    page.locator(f"form[action$='/agenda/appointments/{current.id}/arrived'] button").click()
+    page.wait_for_url("**/agenda?*")
+    assert doctor.t("The patient is marked arrived.") in page.locator(".flash").inner_text()
+    doctor.check("agenda-arrived")
     page.locator(f"a[href$='/agenda/appointments/{current.id}']").click()
     page.wait_for_url(f"**/agenda/appointments/{current.id}")
     doctor.check("appointment")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from tests import factories
 from tests.booking.factories import local_start, make_appointment
-from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
+from webapp.accounts.models import ClinicRole, PatientProfile, PractitionerProfile, Role, User
 from webapp.extensions import db
 from webapp.invitations import services
 from webapp.invitations.models import PatientInvitation
@@ -34,6 +34,7 @@ def make_desk() -> Desk:
     users = {
         "practitioner": practitioner.user, "staff": staff, "untreating": untreating.user, "other_staff": other_staff,
         "patient": factories.make_patient().account, "admin": factories.make_staff(role=Role.ADMIN),
+        "accountant": factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT),
     }
     return Desk(patient, practitioner, staff, appointment, users)
 

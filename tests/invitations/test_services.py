@@ -52,7 +52,8 @@ def test_clinic_staff_invites_a_patient_of_their_practitioner(desk):
 
 
 @pytest.mark.parametrize(("role", "error"), [
-    ("untreating", NotFound), ("other_staff", NotFound), ("patient", Forbidden), ("admin", Forbidden),
+    ("untreating", NotFound), ("other_staff", NotFound), ("accountant", NotFound), ("patient", Forbidden),
+    ("admin", Forbidden),
 ])
 def test_invitation_is_refused_to_anyone_else(desk, role, error):
     with pytest.raises(error):

@@ -79,10 +79,13 @@ def test_a_cancelled_appointment_gives_no_access(world):
         services.list_entries(practitioner.user, world.patient.id)
 
 
-def test_an_upcoming_appointment_is_a_treating_relationship(world):
+def test_an_upcoming_appointment_opens_nothing_before_its_visit(world):
     practitioner = factories.make_practitioner()
-    make_appointment(practitioner, world.patient, past(0) + dt.timedelta(days=3))
-    assert services.list_entries(practitioner.user, world.patient.id)["total"] == 2
+    make_appointment(practitioner, world.patient, past(0) + dt.timedelta(days=3), booked_at_desk=True)
+    with pytest.raises(NotFound):
+        services.list_entries(practitioner.user, world.patient.id)
+    with pytest.raises(NotFound):
+        services.add_entry(practitioner.user, world.patient.id, kind="note", title="Avant la visite", body="")
 
 
 def test_patient_side_sees_everything_practitioners_not_what_is_masked_from_them(world):
@@ -258,8 +261,12 @@ def test_practitioner_links_an_entry_to_their_visit_only(world):
         services.add_entry(user, world.patient.id, kind="note", title="x", body="", appointment_id=10**12)
 
 
-def test_a_visit_starting_now_can_be_written_in(world):
-    soon = make_appointment(world.treating, world.patient, past(0) + dt.timedelta(hours=1) - dt.timedelta(minutes=50))
+def test_a_visit_about_to_start_is_written_in_once_the_patient_arrived(world):
+    soon = make_appointment(world.treating, world.patient, past(0) + dt.timedelta(hours=2))
+    with pytest.raises(InvalidAppointmentLink):
+        _add(world.users["treating"], world.patient, appointment_id=soon.id)
+    soon.arrived_at = dt.datetime.now(dt.timezone.utc)
+    db.session.commit()
     assert _add(world.users["treating"], world.patient, appointment_id=soon.id).appointment_id == soon.id
 
 

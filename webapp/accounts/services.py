@@ -28,6 +28,7 @@ from webapp.accounts.errors import (
 from webapp.accounts.models import (
     ApiToken,
     ClinicMember,
+    ClinicRole,
     PatientProfile,
     PatientProxy,
     PractitionerProfile,
@@ -473,9 +474,19 @@ def add_relative(user: User, *, first_name: str, last_name: str, birth_date: dt.
     return profile
 
 
-def practitioner_user_ids_of_clinic(staff_user: User) -> set[int]:
-    """Users of the practitioners who share a clinic with this staff member."""
-    clinic_ids = sa.select(ClinicMember.clinic_id).where(ClinicMember.user_id == staff_user.id)
+def clinic_ids_of(user: User, clinic_role: ClinicRole | None = None) -> list[int]:
+    """The clinics the user is a member of (in `clinic_role` if given)."""
+    statement = sa.select(ClinicMember.clinic_id).where(ClinicMember.user_id == user.id)
+    if clinic_role is not None:
+        statement = statement.where(ClinicMember.clinic_role == clinic_role)
+    return list(db.session.scalars(statement.order_by(ClinicMember.clinic_id)))
+
+
+def practitioner_user_ids_of_clinic(staff_user: User, clinic_role: ClinicRole) -> set[int]:
+    """Users of the practitioners of the clinics where this staff member holds
+    `clinic_role` (a secretary's agendas, an accountant's subscribers)."""
+    clinic_ids = sa.select(ClinicMember.clinic_id).where(ClinicMember.user_id == staff_user.id,
+                                                         ClinicMember.clinic_role == clinic_role)
     return set(db.session.scalars(
         sa.select(PractitionerProfile.user_id).where(PractitionerProfile.clinic_id.in_(clinic_ids))
     ))

@@ -19,7 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
 
-from webapp.accounts.models import Clinic, ClinicMember, PractitionerProfile, Role, User
+from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, PractitionerProfile, Role, User
+from webapp.accounts.services import clinic_ids_of
 from webapp.billing.errors import (
     ClinicAlreadySubscribed,
     InvalidBillingData,
@@ -635,20 +636,37 @@ def cancel_now(subscription: Subscription, *, now: dt.datetime) -> None:
 
 # -- who sees what ---------------------------------------------------------------
 
+# Within a clinic, billing is the accountant's part; a secretary runs the agendas
+# (webapp.booking.services.AGENDA_CLINIC_ROLE) and sees no money.
+BILLING_CLINIC_ROLE = ClinicRole.ACCOUNTANT
+
+
 def _clinic_ids_of(user: User) -> list[int]:
     return list(db.session.scalars(sa.select(ClinicMember.clinic_id).where(ClinicMember.user_id == user.id)))
 
 
 def back_office_scope(actor: User) -> sa.ColumnElement[bool]:
     """Subscriptions a back-office user may see: all for an administrator or
-    the operator's staff (no clinic); a clinic's staff see their clinic only."""
+    the operator's staff (no clinic); a clinic's accountants see their clinic
+    only; any other clinic member (a secretary) is refused."""
     if actor.role not in BACK_OFFICE_ROLES:
         raise Forbidden()
-    clinic_ids = _clinic_ids_of(actor) if actor.role is Role.STAFF else []
-    if not clinic_ids:
+    if actor.role is Role.ADMIN or not _clinic_ids_of(actor):
         return sa.true()
+    clinic_ids = clinic_ids_of(actor, BILLING_CLINIC_ROLE)
+    if not clinic_ids:
+        raise Forbidden(_l("Only the clinic's accountants see its billing."))
     clinic_practitioners = sa.select(PractitionerProfile.id).where(PractitionerProfile.clinic_id.in_(clinic_ids))
     return sa.or_(Subscription.clinic_id.in_(clinic_ids), Subscription.practitioner_id.in_(clinic_practitioners))
+
+
+def sees_billing(user: User) -> bool:
+    """Whether the user has a billing back office (menus, pages)."""
+    try:
+        back_office_scope(user)
+    except Forbidden:
+        return False
+    return True
 
 
 def is_operator(user: User) -> bool:

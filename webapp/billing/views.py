@@ -21,7 +21,8 @@ from webapp.navigation import register_nav
 from webapp.transaction import transaction
 
 register_nav("billing.subscription", _l("Subscription"), {Role.PRACTITIONER}, order=60)
-register_nav("billing.backoffice_dashboard", _l("Billing"), {Role.STAFF, Role.ADMIN}, order=60)
+register_nav("billing.backoffice_dashboard", _l("Billing"), {Role.STAFF, Role.ADMIN}, order=60,
+             when=services.sees_billing)
 
 STATUS_LABELS = {
     "trialing": _l("Free trial"),

@@ -230,16 +230,31 @@ class AppointmentsView(MethodView):
     @limiter.limit(BOOKING_RATE_LIMIT)
     @blp.arguments(schemas.AppointmentCreateSchema)
     @blp.response(201, schemas.AppointmentSchema)
-    @documented_errors(404, 409, 422, 429)
+    @documented_errors(403, 404, 409, 422, 429)
     def post(self, data):
-        """Book a free slot, for oneself, a relative, or (practitioner, staff) a
-        patient at the desk: one the practice has seen, or anyone identified by
-        `patient_birth_date`. 409 `slot_unavailable` when the start is not free now."""
+        """Book a free slot, for oneself or a relative (`share_notebook_ahead`
+        opens the notebook to the practitioner from now on), or at the desk
+        (practitioner, clinic secretary): for a patient known to the practice
+        (`patient_id`) or anyone else by full identity (`patient`). The slot is
+        checked first: 409 `slot_unavailable` when it is not free now, whoever
+        is named; then 404 `patient_not_found` for an identity that matches no
+        one (counted: 429 past the limit). `walk_in: true` records a visit that
+        starts now, the patient already arrived."""
+        identity = data.get("patient")
+        if identity is not None:
+            identity = services.PatientIdentity.of(identity["first_name"], identity["last_name"],
+                                                   identity["birth_date"])
         with transaction():
+            if data["walk_in"]:
+                return services.record_walk_in(
+                    practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
+                    patient_id=data.get("patient_id"), patient_identity=identity, message=data.get("message"),
+                    by=current_api_user(),
+                )
             return services.book_appointment(
                 practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
-                start_at=data["start"], patient_id=data.get("patient_id"),
-                patient_birth_date=data.get("patient_birth_date"), message=data.get("message"),
+                start_at=data["start"], patient_id=data.get("patient_id"), patient_identity=identity,
+                message=data.get("message"), share_notebook_ahead=data["share_notebook_ahead"],
                 by=current_api_user(),
             )
 
@@ -288,12 +303,25 @@ def reschedule_appointment(data, appointment_id):
         return services.reschedule_appointment(appointment_id, new_start_at=data["start"], by=current_api_user())
 
 
+@blp.route("/appointments/<int:appointment_id>/arrived", methods=["POST"])
+@bearer_required()
+@blp.response(200, schemas.AppointmentSchema)
+@documented_errors(403, 404, 409)
+def mark_arrived(appointment_id):
+    """The patient is in the waiting room (the desk: the agenda's practitioner
+    or a clinic secretary): the visit has begun for the notebook. From two
+    hours before the start; marking it again changes nothing."""
+    with transaction():
+        return services.mark_arrived(appointment_id, by=current_api_user())
+
+
 @blp.route("/appointments/<int:appointment_id>/no-show", methods=["POST"])
 @bearer_required()
 @blp.response(200, schemas.AppointmentSchema)
 @documented_errors(403, 404, 409)
 def mark_no_show(appointment_id):
-    """The patient did not come (practitioner or clinic staff, once it started)."""
+    """The patient did not come (practitioner or clinic secretary, once it
+    started, unless the patient was marked arrived)."""
     with transaction():
         return services.mark_no_show(appointment_id, by=current_api_user())
 

@@ -2,7 +2,8 @@
 
 Called by `flask seed-demo` after the demo accounts exist, so that every demo
 practitioner shows real slots and the demo patients have past and upcoming
-appointments (the treating relationships the notebook relies on).
+appointments. The past visits are what opens the notebooks to their
+practitioners (webapp.booking.visits); the upcoming bookings share nothing ahead.
 """
 
 import datetime as dt

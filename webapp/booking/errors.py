@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.errors import Conflict, InvalidInput, NotFound
+from webapp.errors import CarnetError, Conflict, InvalidInput, NotFound
 
 
 class SlotUnavailable(Conflict):
@@ -46,3 +46,33 @@ class NotASlotBoundary(InvalidInput):
 
 class BookingNotFound(NotFound):
     pass
+
+
+class PatientNotFound(NotFound):
+    code = "patient_not_found"
+    default_message = _l("No such patient.")
+
+
+class PatientNotIdentified(PatientNotFound):
+    """No single profile has the identity the desk gave. The failure is
+    counted and audited, and those writes are kept although the request fails."""
+
+    default_message = _l("No patient has this identity (first name, last name and birth date).")
+    keeps_writes = True
+
+
+class TooManyIdentificationFailures(CarnetError):
+    status = 429
+    code = "identification_attempts_exceeded"
+    default_message = _l("Too many identifications that matched no patient: wait before trying again, "
+                         "or create the patient's profile.")
+
+
+class PatientArrived(Conflict):
+    code = "patient_arrived"
+    default_message = _l("The patient was marked arrived: this visit cannot be a missed one.")
+
+
+class TooEarlyForArrival(Conflict):
+    code = "arrival_too_early"
+    default_message = _l("A patient can be marked arrived only shortly before the appointment.")

@@ -56,6 +56,9 @@ class BookForm(FlaskForm):
     patient_id = SelectField(_l("Who is the appointment for?"), coerce=int)
     message = TextAreaField(_l("Message to the practitioner (optional)"), validators=[Optional(), Length(max=1000)],
                             description=_l("Practical information only: your notebook is the place for health details."))
+    share_notebook_ahead = BooleanField(
+        _l("Let the practitioner read my notebook before the visit"), default=False,
+        description=_l("Otherwise the practitioner can read it once the visit has begun."))
 
 
 class CancelForm(FlaskForm):
@@ -73,6 +76,12 @@ class RescheduleForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A button that posts: only the CSRF token."""
+
+
+class AgendaMarkForm(FlaskForm):
+    """A status button of the agenda; `return_to` brings the desk back to the agenda's day."""
+
+    return_to = HiddenField()
 
 
 class WaitlistForm(FlaskForm):
@@ -160,4 +169,10 @@ class DeskBookForm(FlaskForm):
     patient_id = HiddenField(validators=[DataRequired()])
     visit_reason_id = HiddenField(validators=[DataRequired()])
     start = HiddenField(validators=[DataRequired()])
+    message = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=1000)])
+
+
+class WalkInForm(FlaskForm):
+    patient_id = HiddenField(validators=[DataRequired()])
+    visit_reason_id = HiddenField(validators=[DataRequired()])
     message = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=1000)])

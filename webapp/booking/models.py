@@ -164,6 +164,12 @@ class Appointment(db.Model):
     cancelled_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
     rescheduled_count: Mapped[int] = mapped_column(default=0)
+    # When the desk saw the patient in the waiting room; a walk-in arrives as it is recorded.
+    arrived_at: Mapped[dt.datetime | None]
+    is_walk_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The patient side let the practitioner read the notebook from the booking on,
+    # rather than from the start of the visit (webapp.booking.visits).
+    shares_notebook_ahead: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     practitioner: Mapped[PractitionerProfile] = relationship()
     patient: Mapped[PatientProfile] = relationship()
@@ -191,6 +197,18 @@ class OccupiedCell(db.Model):
     appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
 
     appointment: Mapped[Appointment] = relationship(back_populates="cells")
+
+
+class DeskIdentityFailure(db.Model):
+    """An identification at the desk that matched no one, counted per account
+    over a sliding window so that identities cannot be guessed by trying."""
+
+    __tablename__ = "desk_identity_failures"
+    __table_args__ = (sa.Index("ix_desk_identity_failures_user_failed_at", "user_id", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    failed_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
 
 class WaitlistEntry(db.Model):

@@ -182,6 +182,11 @@ class AppointmentSchema(ma.Schema):
     end = ma.fields.AwareDateTime(attribute="end_at", metadata={"example": "2026-12-03T09:50:00+01:00"})
     message = ma.fields.String(allow_none=True, metadata={"example": "Renouvellement d'ordonnance"})
     booked_at_desk = ma.fields.Boolean(metadata={"example": False})
+    walk_in = ma.fields.Boolean(attribute="is_walk_in", metadata={"example": False})
+    arrived_at = ma.fields.AwareDateTime(allow_none=True, metadata={
+        "description": "When the desk marked the patient arrived: the visit has begun.", "example": None})
+    share_notebook_ahead = ma.fields.Boolean(attribute="shares_notebook_ahead", metadata={
+        "description": "The patient let the practitioner read the notebook before the visit.", "example": False})
     cancel_reason = ma.fields.String(allow_none=True, metadata={"example": None})
     cancelled_at = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
     practitioner = ma.fields.Nested(PractitionerRefSchema)
@@ -189,18 +194,47 @@ class AppointmentSchema(ma.Schema):
     visit_reason = ma.fields.Nested(VisitReasonSchema)
 
 
+# PostgreSQL refuses text holding a NUL character; no name has one.
+NAME_TEXT = [validate.Length(min=1, max=100), validate.Regexp(r"^[^\x00]*$", error="Not a valid text.")]
+
+
+class DeskPatientIdentitySchema(ma.Schema):
+    first_name = ma.fields.String(required=True, validate=NAME_TEXT, metadata={"example": "Léa"})
+    last_name = ma.fields.String(required=True, validate=NAME_TEXT, metadata={"example": "Martin-Durand"})
+    birth_date = ma.fields.Date(required=True, metadata={"example": "1984-05-17"})
+
+
 class AppointmentCreateSchema(ma.Schema):
     practitioner_id = _id(7, strict=True)
     visit_reason_id = _id(12, strict=True)
-    start = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-12-03T09:30:00+01:00"})
+    start = ma.fields.AwareDateTime(metadata={
+        "description": "Required, except for a walk-in (which starts now).", "example": "2026-12-03T09:30:00+01:00"})
     patient_id = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), metadata={
-        "description": "Defaults to the caller's own profile.", "example": 41})
-    patient_birth_date = ma.fields.Date(metadata={
-        "description": "At the desk, for a patient the practice has never seen: their birth date, "
-                       "which must match the profile (else 404).",
-        "example": "1984-05-17"})
+        "description": "Defaults to the caller's own profile. At the desk: a patient known to the practice "
+                       "(created at its desk or seen in its agendas); anyone else is 404.",
+        "example": 41})
+    patient = ma.fields.Nested(DeskPatientIdentitySchema, metadata={
+        "description": "At the desk, for a patient the practice has not seen: the full identity, matching exactly "
+                       "one profile (case, accents and hyphens ignored), else 404 `patient_not_found`. The slot "
+                       "is checked first. Failed identifications are counted per account: 429 "
+                       "`identification_attempts_exceeded` past the limit."})
     message = ma.fields.String(validate=validate.Length(max=1000),
                                metadata={"example": "Renouvellement d'ordonnance"})
+    share_notebook_ahead = JsonBoolean(load_default=False, metadata={
+        "description": "Patient side only: the practitioner may read the notebook from the booking on, rather "
+                       "than from the start of the visit.", "example": False})
+    walk_in = JsonBoolean(load_default=False, metadata={
+        "description": "At the desk: a visit without appointment that starts now (any hour), the patient "
+                       "already arrived; without `start`.", "example": False})
+
+    @ma.validates_schema
+    def _start_or_walk_in(self, data, **kwargs):
+        if data.get("walk_in") and "start" in data:
+            raise ma.ValidationError("A walk-in starts now: leave out the start.", "start")
+        if not data.get("walk_in") and "start" not in data:
+            raise ma.ValidationError("Missing data for required field.", "start")
+        if "patient_id" in data and "patient" in data:
+            raise ma.ValidationError("Give the patient's id or their identity, not both.", "patient")
 
 
 class AppointmentsQuerySchema(PaginationQuerySchema):

@@ -18,9 +18,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.matching import folded_name
-from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
-from webapp.accounts.services import acting_patient_ids, practitioner_user_ids_of_clinic
+from webapp.accounts.models import ClinicRole, PatientProfile, PractitionerProfile, Role, User
+from webapp.accounts.services import acting_patient_ids, clinic_ids_of, practitioner_user_ids_of_clinic
 from webapp.accounts.verification import require_verified
+from webapp.audit.services import record_event
 from webapp.billing.services import bookable_condition, is_bookable
 from webapp.booking import signals
 from webapp.booking import slots as slot_rules
@@ -32,8 +33,13 @@ from webapp.booking.errors import (
     InvalidBookingData,
     NotASlotBoundary,
     NotBookableOnline,
+    PatientArrived,
+    PatientNotFound,
+    PatientNotIdentified,
     ReasonNotForThisPatient,
     SlotUnavailable,
+    TooEarlyForArrival,
+    TooManyIdentificationFailures,
 )
 from webapp.booking.models import (
     CELL_MINUTES,
@@ -43,6 +49,7 @@ from webapp.booking.models import (
     Appointment,
     AppointmentStatus,
     CalendarFeed,
+    DeskIdentityFailure,
     OccupiedCell,
     PractitionerSchedule,
     VisitMode,
@@ -50,6 +57,13 @@ from webapp.booking.models import (
     WaitlistEntry,
     WaitlistStatus,
     WeeklyHours,
+)
+from webapp.booking.visits import (  # noqa: F401  (the visit rule, asked through this module)
+    has_begun_visit,
+    may_read_notebook,
+    notebook_standing,
+    readable_patient_ids,
+    visit_has_begun,
 )
 from webapp.db import now_utc
 from webapp.errors import Conflict, Forbidden, NotFound
@@ -67,15 +81,30 @@ FEED_PAST_DAYS = 30
 NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
 
+@dataclass(frozen=True)
+class PatientIdentity:
+    """Who the desk says a patient is: the full name (first and last names, in
+    either order) and the birth date. Compared with `_folded_name`."""
+
+    full_name: str
+    birth_date: dt.date
+
+    @classmethod
+    def of(cls, first_name: str, last_name: str, birth_date: dt.date) -> "PatientIdentity":
+        return cls(f"{first_name} {last_name}", birth_date)
+
+
 def _field_error(name: str, message) -> InvalidBookingData:
     return InvalidBookingData(fields={name: [str(message)]})
 
 
-# --- Treating relationship (asked by the notebook) ---------------------------
+# --- Treating relationship (asked by the notebook, invitations, the DMP) -----
 
 def treated_patient_ids(practitioner_id: int) -> sa.Select:
     """The patient profiles a practitioner has or had a non-cancelled
-    appointment with, as a SELECT of ids to use in other queries."""
+    appointment with (upcoming ones included), as a SELECT of ids to use in
+    other queries: the practitioners a patient may revoke or hide entries
+    from. Who may read the notebook is `readable_patient_ids`."""
     return (
         sa.select(Appointment.patient_id)
         .where(Appointment.practitioner_id == practitioner_id, Appointment.status != AppointmentStatus.CANCELLED)
@@ -84,7 +113,7 @@ def treated_patient_ids(practitioner_id: int) -> sa.Select:
 
 
 @functools.cache
-def _treating_relationship_statement() -> sa.Select:
+def _appointment_with_statement() -> sa.Select:
     return sa.select(sa.exists().where(
         Appointment.practitioner_id == sa.bindparam("practitioner_id", type_=sa.Integer),
         Appointment.patient_id == sa.bindparam("patient_id", type_=sa.Integer),
@@ -92,11 +121,20 @@ def _treating_relationship_statement() -> sa.Select:
     ))
 
 
-def has_treating_relationship(practitioner_id: int, patient_id: int) -> bool:
+def has_appointment_with(practitioner_id: int, patient_id: int) -> bool:
     """True when the practitioner has or had a non-cancelled appointment with
-    this patient profile (past, upcoming, completed or missed)."""
-    return bool(db.session.scalar(_treating_relationship_statement(),
+    this patient profile (past, upcoming, completed or missed): a returning
+    patient, one the practice may invite. It opens no notebook."""
+    return bool(db.session.scalar(_appointment_with_statement(),
                                   {"practitioner_id": practitioner_id, "patient_id": patient_id}))
+
+
+def has_treating_relationship(practitioner_id: int, patient_id: int, *, now: dt.datetime | None = None) -> bool:
+    """True when the practitioner treats the patient in the notebook's sense:
+    a visit has begun, or the patient shared the notebook when booking
+    (`webapp.booking.visits.may_read_notebook`). A booking alone, made by
+    someone else, is not enough."""
+    return may_read_notebook(practitioner_id, patient_id, now=now)
 
 
 # --- Who manages which agenda -------------------------------------------------
@@ -108,16 +146,22 @@ def own_practitioner(user: User) -> PractitionerProfile:
     return user.practitioner_profile
 
 
+# A clinic's staff runs its practitioners' agendas and desk only as secretaries;
+# an accountant's part is billing (webapp.billing.services.back_office_scope).
+AGENDA_CLINIC_ROLE = ClinicRole.SECRETARY
+
+
 def managed_practitioners(user: User) -> list[PractitionerProfile]:
-    """The agendas a user manages: a practitioner their own, clinic staff
-    those of their clinic's practitioners. Only verified practitioners have
-    one: a practitioner not verified is refused (403 `practitioner_not_verified`),
-    staff do not see those of their clinic."""
+    """The agendas a user manages: a practitioner their own, a clinic
+    secretary those of their clinic's practitioners. Only verified
+    practitioners have one: a practitioner not verified is refused (403
+    `practitioner_not_verified`), a secretary does not see those of her clinic.
+    Anyone else (an accountant, the operator's staff, a patient) manages none."""
     if user.role is Role.PRACTITIONER and user.practitioner_profile is not None:
         require_verified(user.practitioner_profile)
         return [user.practitioner_profile]
     if user.role is Role.STAFF:
-        user_ids = practitioner_user_ids_of_clinic(user)
+        user_ids = practitioner_user_ids_of_clinic(user, AGENDA_CLINIC_ROLE)
         return list(db.session.scalars(
             sa.select(PractitionerProfile).where(PractitionerProfile.user_id.in_(user_ids),
                                                  PractitionerProfile.is_verified)
@@ -127,15 +171,25 @@ def managed_practitioners(user: User) -> list[PractitionerProfile]:
 
 
 def can_manage_agenda(user: User, practitioner: PractitionerProfile) -> bool:
+    """The practitioner themself, or a secretary of their clinic: the desk of
+    this agenda (book, walk-ins, arrivals, cancellations, invitations)."""
     if user.role is Role.PRACTITIONER:
         return practitioner.user_id == user.id
     if user.role is Role.STAFF:
-        return practitioner.user_id in practitioner_user_ids_of_clinic(user)
+        return practitioner.user_id in practitioner_user_ids_of_clinic(user, AGENDA_CLINIC_ROLE)
     return False
 
 
 def _no_such_practitioner() -> NotFound:
     return NotFound(_l("No such practitioner."))
+
+
+def works_at_a_desk(user: User) -> bool:
+    """Whether the user has an agenda and a desk at all (menus, pages): a
+    verified practitioner, or a secretary of a clinic."""
+    if user.role is Role.PRACTITIONER:
+        return user.practitioner_profile is not None and user.practitioner_profile.is_verified
+    return user.role is Role.STAFF and bool(clinic_ids_of(user, AGENDA_CLINIC_ROLE))
 
 
 def get_practitioner(practitioner_id: int) -> PractitionerProfile:
@@ -677,7 +731,7 @@ def _is_patient_side(user: User, appointment: Appointment) -> bool:
 def _check_reason_open_to(reason: VisitReason, patient_id: int) -> None:
     if reason.new_patients and reason.returning_patients:
         return  # open to everyone: no need to ask whether the patient is a returning one
-    returning = has_treating_relationship(reason.practitioner_id, patient_id)
+    returning = has_appointment_with(reason.practitioner_id, patient_id)
     if returning and not reason.returning_patients:
         raise ReasonNotForThisPatient(_l("This visit reason is for new patients only."))
     if not returning and not reason.new_patients:
@@ -700,30 +754,52 @@ def _sender():
     return current_app._get_current_object()
 
 
+def _desk_booking_patient(by: User, practitioner: PractitionerProfile, patient_id: int | None,
+                          identity: PatientIdentity | None, now: dt.datetime) -> PatientProfile:
+    """The patient a desk books for: `patient_id` of a patient known to the
+    practice, or the one profile with `identity` (counted when it fails)."""
+    if patient_id is None:
+        return identify_patient(by, identity, practitioner_id=practitioner.id, now=now)
+    return desk_patient(by, patient_id, identity=identity, practitioner_id=practitioner.id, now=now)
+
+
+def _check_desk_request(by: User, practitioner: PractitionerProfile, patient_id: int | None,
+                        identity: PatientIdentity | None, share_notebook_ahead: bool) -> None:
+    if not can_manage_agenda(by, practitioner):
+        raise Forbidden(_l("You can only book in the agendas you manage."))
+    require_verified(practitioner)
+    if patient_id is None and identity is None:
+        raise _field_error("patient_id", _l("Choose the patient."))
+    if share_notebook_ahead:
+        raise _field_error("share_notebook_ahead", _l("Only the patient side can share the notebook ahead."))
+
+
 def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start_at: dt.datetime, by: User,
-                     patient_id: int | None = None, patient_birth_date: dt.date | None = None,
-                     message: str | None = None, now: dt.datetime | None = None) -> Appointment:
+                     patient_id: int | None = None, patient_identity: PatientIdentity | None = None,
+                     message: str | None = None, share_notebook_ahead: bool = False,
+                     now: dt.datetime | None = None) -> Appointment:
     """Book a free slot.
 
     A patient books for their own profile (the default) or a relative's,
-    only with a verified practitioner (404 for others, as for an unknown id)
-    bookable online, and only reasons open to them (new or returning
-    patient). A practitioner or clinic staff books at the desk, in the
-    agendas they manage of a verified practitioner (403
-    `practitioner_not_verified` otherwise), for a patient known to the practice or
-    identified by `patient_birth_date` (see `desk_patient`); desk bookings ignore
-    notice, horizon and buffer but never overlap another appointment: the
-    database refuses it (409 `slot_unavailable`)."""
+    only with a verified practitioner bookable online (404 for others, as for an
+    unknown id), and only reasons open to them
+    (new or returning patient); `share_notebook_ahead` lets the practitioner
+    read the notebook from now on rather than from the visit
+    (webapp.booking.visits). A practitioner or clinic secretary books at the
+    desk, in the agendas they manage of a verified practitioner (403
+    `practitioner_not_verified` otherwise), for a patient known to the practice
+    (`patient_id`) or reached by their full `patient_identity`; desk bookings
+    ignore notice, horizon and buffer but never overlap another appointment:
+    the database refuses it (409 `slot_unavailable`). At the desk the slot is
+    checked before the patient, so a taken slot answers 409 whoever is named;
+    an identity that matches no one is a 404 `patient_not_found`, counted per
+    account (429 past `CARNET_DESK_IDENTIFICATION_MAX_FAILURES`) and audited."""
     now = now or now_utc()
     practitioner, reason, bookable, schedules = _booking_request(practitioner_id, visit_reason_id)
     at_desk = by.role in (Role.PRACTITIONER, Role.STAFF)
+    patient = None
     if at_desk:
-        if not can_manage_agenda(by, practitioner):
-            raise Forbidden(_l("You can only book in the agendas you manage."))
-        require_verified(practitioner)
-        if patient_id is None:
-            raise _field_error("patient_id", _l("Choose the patient."))
-        patient = desk_patient(by, patient_id, birth_date=patient_birth_date)
+        _check_desk_request(by, practitioner, patient_id, patient_identity, share_notebook_ahead)
     elif by.role is Role.PATIENT:
         if not practitioner.is_verified:
             raise _no_such_practitioner()
@@ -746,16 +822,61 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
     availability = load_availability([practitioner.id], day, day, at_desk=at_desk,
                                      schedules=schedules)[practitioner.id]
     _check_start(availability, reason, start_at, now)
+    if at_desk:
+        patient = _desk_booking_patient(by, practitioner, patient_id, patient_identity, now)
     appointment = Appointment(
         practitioner_id=practitioner.id, patient_id=patient.id, visit_reason_id=reason.id,
         start_at=start_at.astimezone(slot_rules.UTC),
         end_at=start_at.astimezone(slot_rules.UTC) + dt.timedelta(minutes=reason.duration_minutes),
         status=AppointmentStatus.BOOKED, message=message, booked_by_user_id=by.id, booked_at_desk=at_desk,
-        created_at=now,
+        shares_notebook_ahead=bool(share_notebook_ahead) and not at_desk, created_at=now,
     )
     _hold_time(appointment)
     _close_waitlist_entries_served_by(appointment)
     signals.appointment_booked.send(_sender(), appointment=appointment, actor=by)
+    return appointment
+
+
+def _cell_floor(moment: dt.datetime) -> dt.datetime:
+    """The start of the grid cell holding `moment` (UTC)."""
+    moment = moment.astimezone(slot_rules.UTC).replace(second=0, microsecond=0)
+    return moment - dt.timedelta(minutes=moment.minute % CELL_MINUTES)
+
+
+def record_walk_in(*, practitioner_id: int, visit_reason_id: int | None, by: User, patient_id: int | None = None,
+                   patient_identity: PatientIdentity | None = None, message: str | None = None,
+                   now: dt.datetime | None = None) -> Appointment:
+    """Record a patient seen without appointment: a visit that starts now (at
+    the start of the current grid cell) and lasts the reason's duration, at
+    any hour (opening hours, absences and holidays do not apply), already
+    arrived, so it has begun for the notebook. Only the desk of the agenda
+    (the practitioner, a clinic secretary) records one, for a patient reached
+    as at desk booking; the time is checked first and never overlaps another
+    appointment (409 `slot_unavailable`, enforced by the database). No
+    confirmation or reminder is sent: the patient is there."""
+    now = now or now_utc()
+    if by.role not in (Role.PRACTITIONER, Role.STAFF):
+        raise Forbidden()
+    practitioner, reason, _, _ = _booking_request(practitioner_id, visit_reason_id)
+    _check_desk_request(by, practitioner, patient_id, patient_identity, False)
+    reason = _offered_reason(reason, practitioner.id)
+    message = _clean_message(message)
+    start = _cell_floor(now)
+    end = start + dt.timedelta(minutes=reason.duration_minutes)
+    if db.session.scalar(sa.select(OccupiedCell.appointment_id).where(
+            OccupiedCell.practitioner_id == practitioner.id, OccupiedCell.cell_start_at >= start,
+            OccupiedCell.cell_start_at < end).limit(1)) is not None:
+        raise SlotUnavailable(_l("Another appointment takes this time: end or move it first."))
+    patient = _desk_booking_patient(by, practitioner, patient_id, patient_identity, now)
+    appointment = Appointment(
+        practitioner_id=practitioner.id, patient_id=patient.id, visit_reason_id=reason.id, start_at=start, end_at=end,
+        status=AppointmentStatus.BOOKED, message=message, booked_by_user_id=by.id, booked_at_desk=True,
+        is_walk_in=True, arrived_at=now, created_at=now,
+    )
+    _hold_time(appointment)
+    _close_waitlist_entries_served_by(appointment)
+    record_event("appointment.walk_in", actor=by, target_type="appointment", target_id=appointment.id,
+                 details={"practitioner_id": practitioner.id, "patient_id": patient.id})
     return appointment
 
 
@@ -849,16 +970,25 @@ def reschedule_appointment(appointment_id: int, *, new_start_at: dt.datetime, by
     return appointment
 
 
-def _mark(appointment_id: int, status: AppointmentStatus, by: User, now: dt.datetime | None) -> Appointment:
-    now = now or now_utc()
+def _desk_appointment(appointment_id: int, by: User) -> Appointment:
+    """An active appointment of an agenda the user's desk runs (404 if they
+    may not see it, 403 for the patient side, 409 if no longer booked)."""
     appointment = appointment_for(by, appointment_id)
     if not can_manage_agenda(by, appointment.practitioner):
         raise Forbidden()
     require_verified(appointment.practitioner)
     if appointment.status is not AppointmentStatus.BOOKED:
         raise AppointmentNotActive()
-    if appointment.start_at > now:
+    return appointment
+
+
+def _mark(appointment_id: int, status: AppointmentStatus, by: User, now: dt.datetime | None) -> Appointment:
+    now = now or now_utc()
+    appointment = _desk_appointment(appointment_id, by)
+    if appointment.start_at > now and appointment.arrived_at is None:
         raise AppointmentNotStarted()
+    if status is AppointmentStatus.NO_SHOW and appointment.arrived_at is not None:
+        raise PatientArrived()
     appointment.status = status
     appointment.status_changed_at = now
     db.session.flush()
@@ -866,14 +996,38 @@ def _mark(appointment_id: int, status: AppointmentStatus, by: User, now: dt.date
 
 
 def mark_no_show(appointment_id: int, *, by: User, now: dt.datetime | None = None) -> Appointment:
-    """The practitioner (or clinic staff) records that the patient did not come,
-    once the appointment has started; its time stays taken."""
+    """The practitioner (or a clinic secretary) records that the patient did
+    not come, once the appointment has started and unless they were marked
+    arrived; its time stays taken, and it opens no notebook."""
     return _mark(appointment_id, AppointmentStatus.NO_SHOW, by, now)
 
 
 def mark_completed(appointment_id: int, *, by: User, now: dt.datetime | None = None) -> Appointment:
-    """The practitioner (or clinic staff) records that the visit took place."""
+    """The practitioner (or a clinic secretary) records that the visit took
+    place: once it started, or earlier if the patient was marked arrived."""
     return _mark(appointment_id, AppointmentStatus.COMPLETED, by, now)
+
+
+# How long before its start a patient may be marked arrived (early in the waiting room).
+ARRIVAL_EARLIEST = dt.timedelta(hours=2)
+
+
+def mark_arrived(appointment_id: int, *, by: User, now: dt.datetime | None = None) -> Appointment:
+    """The desk (the agenda's practitioner or a clinic secretary) records that
+    the patient is in the waiting room: the visit has begun for the notebook
+    (webapp.booking.visits). Only a booked appointment, from ARRIVAL_EARLIEST
+    before its start on (409 otherwise); marking it again changes nothing."""
+    now = now or now_utc()
+    appointment = _desk_appointment(appointment_id, by)
+    if appointment.arrived_at is not None:
+        return appointment
+    if now < appointment.start_at - ARRIVAL_EARLIEST:
+        raise TooEarlyForArrival()
+    appointment.arrived_at = now
+    db.session.flush()
+    record_event("appointment.arrived", actor=by, target_type="appointment", target_id=appointment.id,
+                 details={"practitioner_id": appointment.practitioner_id, "patient_id": appointment.patient_id})
+    return appointment
 
 
 def _with_parties(statement: sa.Select) -> sa.Select:
@@ -892,7 +1046,7 @@ def appointments_of(user: User, scope: str, *, now: dt.datetime | None = None) -
     if user.role is Role.PATIENT:
         condition = Appointment.patient_id.in_(acting_patient_ids(user))
     elif user.role in (Role.PRACTITIONER, Role.STAFF):
-        condition = Appointment.practitioner_id.in_([p.id for p in managed_practitioners(user)])
+        condition = Appointment.practitioner_id.in_(_desk_agenda_ids(user))
     else:
         raise Forbidden()
     statement = _with_parties(sa.select(Appointment).where(condition))
@@ -950,10 +1104,20 @@ def create_desk_patient(by: User, *, practitioner_id: int, first_name: str, last
     return profile
 
 
-def _known_to_practice(by: User) -> sa.ColumnElement[bool]:
-    """Patient profiles the agendas of the user have already met: created at
-    their desk or with an appointment there (any status)."""
+def _desk_agenda_ids(by: User) -> list[int]:
+    """The agendas whose desk the user works at; 403 for anyone without one
+    (patients, accountants, the operator's staff)."""
+    if by.role not in (Role.PRACTITIONER, Role.STAFF):
+        raise Forbidden()
     agenda_ids = [practitioner.id for practitioner in managed_practitioners(by)]
+    if not agenda_ids:
+        raise Forbidden()
+    return agenda_ids
+
+
+def _known_to_practice(agenda_ids: list[int]) -> sa.ColumnElement[bool]:
+    """Patient profiles these agendas have already met: created at their desk
+    or with an appointment there (any status)."""
     return sa.or_(
         PatientProfile.desk_practitioner_id.in_(agenda_ids),
         sa.exists().where(Appointment.patient_id == PatientProfile.id, Appointment.practitioner_id.in_(agenda_ids)),
@@ -965,20 +1129,74 @@ def _has_full_name(profile: PatientProfile, text: str) -> bool:
     return folded_name(text) in (f"{first} {last}", f"{last} {first}")
 
 
-def find_patients(by: User, text: str, *, birth_date: dt.date | None = None, limit: int = 20) -> list[PatientProfile]:
-    """Patients for desk booking by a practitioner or clinic staff.
+# --- Desk identification: failures counted per account over a window -----------
+
+def _identification_window(now: dt.datetime) -> tuple[int, dt.datetime]:
+    config = current_app.config
+    return (config["CARNET_DESK_IDENTIFICATION_MAX_FAILURES"],
+            now - dt.timedelta(minutes=config["CARNET_DESK_IDENTIFICATION_WINDOW_MINUTES"]))
+
+
+def check_identification_allowed(by: User, *, now: dt.datetime | None = None) -> None:
+    """429 once the account's identifications that matched no one reach the
+    limit within the window (`CARNET_DESK_IDENTIFICATION_*`)."""
+    limit, since = _identification_window(now or now_utc())
+    failures = db.session.scalar(sa.select(sa.func.count(DeskIdentityFailure.id)).where(
+        DeskIdentityFailure.user_id == by.id, DeskIdentityFailure.failed_at > since))
+    if failures >= limit:
+        raise TooManyIdentificationFailures()
+
+
+def _count_identification_failure(by: User, practitioner_id: int, now: dt.datetime) -> None:
+    """Count and audit (ids only) an identification that matched no one."""
+    db.session.add(DeskIdentityFailure(user_id=by.id, failed_at=now))
+    record_event("desk.identity_failed", actor=by, target_type="practitioner_profile", target_id=practitioner_id)
+
+
+def _identification_failed(by: User, practitioner_id: int, now: dt.datetime) -> PatientNotIdentified:
+    """The error of a failed identification, counted; it keeps these writes."""
+    _count_identification_failure(by, practitioner_id, now)
+    return PatientNotIdentified(fields={"patient": [str(PatientNotIdentified.default_message)]})
+
+
+def _profiles_with_identity(identity: PatientIdentity, *, patient_id: int | None = None) -> list[PatientProfile]:
+    statement = sa.select(PatientProfile).where(PatientProfile.birth_date == identity.birth_date)
+    if patient_id is not None:
+        statement = statement.where(PatientProfile.id == patient_id)
+    return [profile for profile in db.session.scalars(statement.order_by(PatientProfile.id))
+            if _has_full_name(profile, identity.full_name)]
+
+
+def identify_patient(by: User, identity: PatientIdentity, *, practitioner_id: int, patient_id: int | None = None,
+                     now: dt.datetime | None = None) -> PatientProfile:
+    """The one patient profile with this identity (and this id, if given), for
+    the desk of agenda `practitioner_id`. No profile, or several, is a 404
+    `patient_not_found` that is counted and audited; past the limit, 429."""
+    now = now or now_utc()
+    check_identification_allowed(by, now=now)
+    profiles = _profiles_with_identity(identity, patient_id=patient_id)
+    if len(profiles) != 1:
+        raise _identification_failed(by, practitioner_id, now)
+    return profiles[0]
+
+
+def find_patients(by: User, text: str, *, birth_date: dt.date | None = None, limit: int = 20,
+                  now: dt.datetime | None = None) -> list[PatientProfile]:
+    """Patients for desk booking by a practitioner or a clinic secretary.
 
     Patients known to the practice match when their names contain every word
     of `text` (at least 2 letters). Anyone else is found only by identity:
     their full name (first and last, in either order) and birth date, so a
-    desk cannot browse the instance's patients."""
-    if by.role not in (Role.PRACTITIONER, Role.STAFF):
-        raise Forbidden()
-    require_verified(by)
+    desk cannot browse the instance's patients. A search with a birth date
+    that finds no one born that day is a failed identification: counted,
+    audited and limited as at booking (the caller commits it)."""
+    agenda_ids = _desk_agenda_ids(by)
     words = [word for word in (text or "").split() if len(word) >= 2]
     if not words:
         return []
-    statement = sa.select(PatientProfile).where(_known_to_practice(by))
+    if birth_date is not None:
+        check_identification_allowed(by, now=now)
+    statement = sa.select(PatientProfile).where(_known_to_practice(agenda_ids))
     for word in words:
         statement = statement.where(sa.or_(
             PatientProfile.first_name.icontains(word, autoescape=True),
@@ -988,25 +1206,29 @@ def find_patients(by: User, text: str, *, birth_date: dt.date | None = None, lim
     known = list(db.session.scalars(statement.order_by(*order).limit(limit)))
     if birth_date is None:
         return known
-    born_that_day = db.session.scalars(sa.select(PatientProfile).where(
-        PatientProfile.birth_date == birth_date, PatientProfile.id.not_in([p.id for p in known])).order_by(*order))
-    return known + [profile for profile in born_that_day if _has_full_name(profile, text)][:limit - len(known)]
+    known_ids = {profile.id for profile in known}
+    identified = [profile for profile in _profiles_with_identity(PatientIdentity(text, birth_date))
+                  if profile.id not in known_ids]
+    found = known + identified[:limit - len(known)]
+    if not any(profile.birth_date == birth_date for profile in found):
+        _count_identification_failure(by, agenda_ids[0], now or now_utc())
+    return found
 
 
-def desk_patient(by: User, patient_id: int, *, birth_date: dt.date | None = None) -> PatientProfile:
+def desk_patient(by: User, patient_id: int, *, identity: PatientIdentity | None = None,
+                 practitioner_id: int | None = None, now: dt.datetime | None = None) -> PatientProfile:
     """A patient the user may book for at the desk: known to the practice, or
-    identified by their birth date; 404 otherwise, so existence does not leak."""
-    if by.role not in (Role.PRACTITIONER, Role.STAFF):
-        raise Forbidden()
-    require_verified(by)
-    allowed = _known_to_practice(by)
-    if birth_date is not None:
-        allowed = sa.or_(allowed, PatientProfile.birth_date == birth_date)
-    patient = db.session.scalar(sa.select(PatientProfile).where(PatientProfile.id == patient_id, allowed))
-    if patient is None:
-        raise _no_such_patient()
-    return patient
-
+    reached by their full `identity` (see `identify_patient`). An unknown
+    patient without identity is a 404 whether the profile exists or not."""
+    agenda_ids = _desk_agenda_ids(by)
+    patient = db.session.scalar(sa.select(PatientProfile).where(
+        PatientProfile.id == patient_id, _known_to_practice(agenda_ids)))
+    if patient is not None:
+        return patient
+    if identity is None:
+        raise PatientNotFound(fields={"patient_id": [str(PatientNotFound.default_message)]})
+    return identify_patient(by, identity, practitioner_id=practitioner_id or agenda_ids[0], patient_id=patient_id,
+                            now=now)
 
 
 # --- Waiting list ------------------------------------------------------------------

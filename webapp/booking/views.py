@@ -19,7 +19,7 @@ from webapp.api.pagination import paginate
 from webapp.billing.services import is_bookable
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking import bp, forms, ics, services
-from webapp.booking.errors import SlotUnavailable
+from webapp.booking.errors import SlotUnavailable, TooManyIdentificationFailures
 from webapp.booking.models import AppointmentStatus, VisitMode
 from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden
@@ -33,9 +33,10 @@ NEXT_SLOTS_SHOWN = 8
 
 register_nav("booking.search", _l("Find a practitioner"), {Role.PATIENT}, order=10)
 register_nav("booking.my_appointments", _l("My appointments"), {Role.PATIENT}, order=20)
-register_nav("booking.agenda", _l("Agenda"), {Role.PRACTITIONER, Role.STAFF}, order=10, verified_only=True)
+register_nav("booking.agenda", _l("Agenda"), {Role.PRACTITIONER, Role.STAFF}, order=10,
+             when=services.works_at_a_desk)
 register_nav("booking.desk_book", _l("Book for a patient"), {Role.PRACTITIONER, Role.STAFF}, order=15,
-             verified_only=True)
+             when=services.works_at_a_desk)
 register_nav("booking.settings", _l("Booking settings"), {Role.PRACTITIONER}, order=40)
 
 
@@ -205,7 +206,8 @@ def book(practitioner_id: int):
             with transaction():
                 appointment = services.book_appointment(
                     practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
-                    patient_id=form.patient_id.data, message=form.message.data, by=current_user,
+                    patient_id=form.patient_id.data, message=form.message.data,
+                    share_notebook_ahead=form.share_notebook_ahead.data, by=current_user,
                 )
         except SlotUnavailable as error:
             form.form_errors.append(error.message)
@@ -318,8 +320,12 @@ def leave_waitlist(entry_id: int):
 # --- Agenda (practitioner and clinic staff) ----------------------------------------------------
 
 def _managed_or_forbidden():
+    """The agendas the user's desk runs and the one chosen by `?practitioner=`;
+    403 for anyone without a desk (patients, accountants, the operator's staff)."""
     _require_role(Role.PRACTITIONER, Role.STAFF)
     practitioners = services.managed_practitioners(current_user)
+    if not practitioners and current_user.role is Role.STAFF:
+        raise Forbidden()
     chosen = _int_arg("practitioner")
     selected = next((p for p in practitioners if p.id == chosen), practitioners[0] if practitioners else None)
     return practitioners, selected
@@ -344,7 +350,8 @@ def agenda():
     return render_template(
         "booking/agenda.html", practitioners=practitioners, selected=selected, timezone=timezone, view=view,
         day=day, today=today, by_day=by_day, previous_day=days[0] - step, next_day=days[0] + step,
-        statuses=AppointmentStatus,
+        statuses=AppointmentStatus, now=now_utc(), arrival_earliest=services.ARRIVAL_EARLIEST,
+        mark_form=forms.AgendaMarkForm(return_to="agenda"),
     )
 
 
@@ -355,17 +362,25 @@ def agenda_appointment(appointment_id: int):
     appointment = services.appointment_for(current_user, appointment_id)
     return render_template(
         "booking/agenda_appointment.html", appointment=appointment, timezone=_timezone_of(appointment.practitioner_id),
-        now=now_utc(), cancel_form=forms.PractitionerCancelForm(), mark_form=forms.EmptyForm(),
+        now=now_utc(), cancel_form=forms.PractitionerCancelForm(), mark_form=forms.AgendaMarkForm(),
         statuses=AppointmentStatus, actions=appointment_actions(appointment, current_user),
+        arrival_earliest=services.ARRIVAL_EARLIEST,
     )
 
 
-@bp.route("/agenda/appointments/<int:appointment_id>/<any('no-show', 'complete', 'cancel'):action>",
+AGENDA_MARKS = {
+    "arrived": (services.mark_arrived, _l("The patient is marked arrived.")),
+    "no-show": (services.mark_no_show, _l("Marked as missed.")),
+    "complete": (services.mark_completed, _l("Marked as done.")),
+}
+
+
+@bp.route("/agenda/appointments/<int:appointment_id>/<any('arrived', 'no-show', 'complete', 'cancel'):action>",
           methods=["POST"])
 @login_required
 def agenda_action(appointment_id: int, action: str):
     _require_role(Role.PRACTITIONER, Role.STAFF)
-    form = forms.PractitionerCancelForm() if action == "cancel" else forms.EmptyForm()
+    form = forms.PractitionerCancelForm() if action == "cancel" else forms.AgendaMarkForm()
     if not form.validate_on_submit():
         if action == "cancel":
             flash(_("Give the patient a reason for the cancellation."), "error")
@@ -373,19 +388,23 @@ def agenda_action(appointment_id: int, action: str):
     try:
         with transaction():
             if action == "cancel":
-                services.cancel_appointment(appointment_id, by=current_user, reason=form.reason.data)
+                appointment = services.cancel_appointment(appointment_id, by=current_user, reason=form.reason.data)
                 message = _("The appointment is cancelled.")
-            elif action == "no-show":
-                services.mark_no_show(appointment_id, by=current_user)
-                message = _("Marked as missed.")
             else:
-                services.mark_completed(appointment_id, by=current_user)
-                message = _("Marked as done.")
+                service, message = AGENDA_MARKS[action]
+                appointment = service(appointment_id, by=current_user)
     except CarnetError as error:
         flash(error.message, "error")
     else:
-        flash(message, "success")
+        flash(str(message), "success")
+        if action != "cancel" and form.return_to.data == "agenda":
+            return redirect(url_for("booking.agenda", practitioner=appointment.practitioner_id, day=_local_day_of(
+                appointment)))
     return redirect(url_for("booking.agenda_appointment", appointment_id=appointment_id))
+
+
+def _local_day_of(appointment) -> str:
+    return appointment.start_at.astimezone(ZoneInfo(_timezone_of(appointment.practitioner_id))).date().isoformat()
 
 
 # --- Desk booking -------------------------------------------------------------------------------
@@ -394,26 +413,54 @@ IDENTIFIED_PATIENTS_KEY = "desk_identified_patients"
 IDENTIFIED_PATIENTS_KEPT = 20
 
 
-def _remember_identified(patients: list[PatientProfile], birth_date: dt.date) -> None:
-    """Keep, for this session, the birth date the desk typed for the patients
-    it found by identity, so it can go on booking for them."""
+def _remember_identified(patients: list[PatientProfile], text: str, birth_date: dt.date) -> None:
+    """Keep, for this session, the identity the desk typed (full name and
+    birth date) for the patients it found by it, so it can go on booking for
+    them: the services check that identity again at each step."""
     identified = session.get(IDENTIFIED_PATIENTS_KEY, {})
-    identified.update({str(p.id): birth_date.isoformat() for p in patients if p.birth_date == birth_date})
+    identified.update({str(p.id): [text, birth_date.isoformat()] for p in patients if p.birth_date == birth_date})
     session[IDENTIFIED_PATIENTS_KEY] = dict(list(identified.items())[-IDENTIFIED_PATIENTS_KEPT:])
 
 
-def _identified_birth_date(patient_id: int) -> dt.date | None:
+def _identity_for(patient_id: int) -> services.PatientIdentity | None:
     typed = session.get(IDENTIFIED_PATIENTS_KEY, {}).get(str(patient_id))
-    return dt.date.fromisoformat(typed) if typed else None
+    try:
+        text, birth_date = typed
+        return services.PatientIdentity(str(text), dt.date.fromisoformat(birth_date))
+    except (TypeError, ValueError):
+        return None
+
+
+def _desk_search(query: str, born: dt.date | None) -> list[PatientProfile]:
+    """The desk's patient search; one with a birth date that finds no one is a
+    failed identification, committed, and refused past the limit."""
+    try:
+        with transaction():
+            matches = services.find_patients(current_user, query, birth_date=born)
+    except TooManyIdentificationFailures as error:
+        flash(error.message, "error")
+        return []
+    if born:
+        _remember_identified(matches, query, born)
+    return matches
+
+
+def _desk_chosen_patient(patient_id: int | None) -> PatientProfile | None:
+    if not patient_id:
+        return None
+    with transaction():
+        return services.desk_patient(current_user, patient_id, identity=_identity_for(patient_id))
 
 
 @bp.route("/agenda/book", methods=["GET", "POST"])
 @login_required
 @limiter.limit(BOOKING_RATE_LIMIT, methods=["POST"])
 def desk_book():
+    """Book at the desk, or with `walk_in=1` record a patient seen without appointment."""
     practitioners, selected = _managed_or_forbidden()
+    walk_in = request.args.get("walk_in") == "1"
     if selected is None:
-        return render_template("booking/desk_book.html", practitioners=[], selected=None)
+        return render_template("booking/desk_book.html", practitioners=[], selected=None, walk_in=walk_in)
     form = forms.DeskBookForm()
     timezone = _timezone_of(selected.id)
     if form.validate_on_submit():
@@ -425,7 +472,7 @@ def desk_book():
             with transaction():
                 appointment = services.book_appointment(
                     practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
-                    patient_id=patient_id, patient_birth_date=_identified_birth_date(patient_id),
+                    patient_id=patient_id, patient_identity=_identity_for(patient_id),
                     message=form.message.data, by=current_user,
                 )
         except CarnetError as error:
@@ -437,21 +484,46 @@ def desk_book():
         return redirect(url_for("booking.agenda_appointment", appointment_id=appointment.id))
     query = _text_arg("q")
     born = _date_arg("born", None)
-    patient_id = _int_arg("patient")
-    patient = (services.desk_patient(current_user, patient_id, birth_date=_identified_birth_date(patient_id))
-               if patient_id else None)
-    matches = services.find_patients(current_user, query, birth_date=born) if query and not patient else []
-    if born:
-        _remember_identified(matches, born)
+    patient = _desk_chosen_patient(_int_arg("patient"))
+    matches = _desk_search(query, born) if query and not patient else []
     reasons = services.visit_reasons_of(selected.id)
     reason = next((r for r in reasons if r.id == _int_arg("reason")), reasons[0] if len(reasons) == 1 else None)
     day = _date_arg("day", _local_today(timezone))
-    slots = services.desk_slots(current_user, selected.id, reason.id, day, day) if reason and patient else []
+    slots = services.desk_slots(current_user, selected.id, reason.id, day, day) \
+        if reason and patient and not walk_in else []
     return render_template(
         "booking/desk_book.html", practitioners=practitioners, selected=selected, timezone=timezone, q=query,
-        born=born, matches=matches, patient=patient,
+        born=born, matches=matches, patient=patient, walk_in=walk_in, walk_in_form=forms.WalkInForm(),
         reasons=reasons, reason=reason, day=day, slots=slots, form=form,
     )
+
+
+@bp.route("/agenda/walk-in", methods=["POST"])
+@login_required
+@limiter.limit(BOOKING_RATE_LIMIT)
+def desk_walk_in():
+    """Record a walk-in: a visit that starts now, the patient already arrived."""
+    selected = _managed_or_forbidden()[1]
+    if selected is None:
+        raise Forbidden()
+    form = forms.WalkInForm()
+    if not form.validate_on_submit() or not form.patient_id.data.isdigit() \
+            or not form.visit_reason_id.data.isdigit():
+        flash(_("Choose the patient and the visit reason."), "error")
+        return redirect(url_for("booking.desk_book", practitioner=selected.id, walk_in=1))
+    patient_id = int(form.patient_id.data)
+    try:
+        with transaction():
+            appointment = services.record_walk_in(
+                practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), patient_id=patient_id,
+                patient_identity=_identity_for(patient_id), message=form.message.data, by=current_user,
+            )
+    except CarnetError as error:
+        flash(error.message, "error")
+        return redirect(url_for("booking.desk_book", practitioner=selected.id, patient=patient_id,
+                                reason=form.visit_reason_id.data, walk_in=1))
+    flash(_("The walk-in is recorded: the visit has begun."), "success")
+    return redirect(url_for("booking.agenda_appointment", appointment_id=appointment.id))
 
 
 @bp.route("/agenda/patients/new", methods=["GET", "POST"])

@@ -24,7 +24,7 @@ from webapp.accounts.services import (
 )
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
-from webapp.booking.services import can_manage_agenda, has_treating_relationship
+from webapp.booking.services import can_manage_agenda, has_appointment_with
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
@@ -71,13 +71,14 @@ def _latest_invitation(patient_id: int) -> PatientInvitation | None:
 
 
 def _desk_patient(by: User, patient_id: int, practitioner_id: int) -> tuple[PatientProfile, PractitionerProfile]:
-    """The profile, if `by` is this practitioner or staff of their clinic and the
-    practitioner has (had) a non-cancelled appointment with the patient; 404 otherwise."""
+    """The profile, if `by` is this practitioner or a secretary of their clinic
+    (the agenda's desk: `can_manage_agenda`) and the practitioner has (had) a
+    non-cancelled appointment with the patient; 404 otherwise (an accountant too)."""
     if by.role not in DESK_ROLES:
         raise Forbidden()
     practitioner = db.session.get(PractitionerProfile, practitioner_id)
     if practitioner is None or not can_manage_agenda(by, practitioner) \
-            or not has_treating_relationship(practitioner.id, patient_id):
+            or not has_appointment_with(practitioner.id, patient_id):
         raise NotFound()
     require_verified(practitioner)  # the desk of an agenda not verified yet is closed
     return db.session.get(PatientProfile, patient_id), practitioner
@@ -111,7 +112,7 @@ def invite_patient(*, patient_id: int, practitioner_id: int, email: str, by: Use
     """Email a patient created at the desk a link to claim their profile.
 
     Rules: only the practitioner who has (had) an appointment with the patient,
-    or staff of that practitioner's clinic, invites (anyone else: 404; patients
+    or a secretary of that practitioner's clinic, invites (anyone else: 404; patients
     and admins: 403); a profile that already has an account cannot be invited;
     the address the desk confirms becomes the profile's; sending again
     replaces the earlier link (and withdraws its email if still unsent).

@@ -72,6 +72,11 @@ class EmergencyAccessLimitReached(CarnetError):
                          "The operator has been told; contact them if a patient still needs care.")
 
 
+class VisitNotBegun(Forbidden):
+    code = "visit_not_begun"
+    default_message = _l("You can write in this notebook once a visit with the patient has begun.")
+
+
 class UnsupportedFileType(InvalidInput):
     code = "unsupported_file_type"
     default_message = _l("Only PDF, PNG and JPEG files are accepted.")

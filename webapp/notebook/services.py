@@ -4,14 +4,17 @@ masking and sharing (emergency access locked or not), the access log, measuremen
 Every public function takes the acting user and checks access first:
 - the patient side (the profile's own account and the accounts acting for
   it) reads and writes everything and manages sharing and masking;
-- a treating practitioner (has or had an appointment with the patient) reads
-  and writes, unless the patient revoked them, and never sees entries masked
-  from them (their own entries excepted);
+- a practitioner reads once a visit with the patient has begun, or from a
+  booking the patient side shared the notebook with, and writes only with a
+  begun visit (booking's rule: `webapp.booking.visits`); never once the
+  patient revoked them, and never the entries masked from them (their own
+  entries excepted);
 - a practitioner holding an unexpired emergency grant reads, never writes
   (grants: `webapp.notebook.emergency`);
 - a practitioner who is not verified gets `PractitionerNotVerified` (403)
   for any notebook, before anything is looked up;
-- anyone else gets `NotFound`, exactly as for a notebook that does not exist.
+- anyone else (clinic staff included) gets `NotFound`, exactly as for a
+  notebook that does not exist.
 Reads and writes by anyone but the patient side go to the access log.
 Services flush but never commit; the caller wraps them in `transaction()`.
 """
@@ -32,7 +35,13 @@ from webapp.accounts.verification import require_verified
 from webapp.api.pagination import paginate
 from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, AppointmentStatus
-from webapp.booking.services import has_treating_relationship, treated_patient_ids
+from webapp.booking.services import (
+    has_treating_relationship,
+    notebook_standing,
+    readable_patient_ids,
+    treated_patient_ids,
+    visit_has_begun,
+)
 from webapp.crypto import encrypt
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
@@ -48,6 +57,7 @@ from webapp.notebook.errors import (
     PatientSideOnly,
     ReadOnlyAccess,
     UnknownPractitioner,
+    VisitNotBegun,
 )
 from webapp.notebook.models import (
     AccessAction,
@@ -67,8 +77,6 @@ BODY_MAX = 20_000
 REASON_MIN, REASON_MAX = 10, 500
 NAME_MAX = 100  # as the patient profile stores them
 MAX_DB_ID = 2**31 - 1
-# A practitioner may open the visit's entry form a little before its start.
-VISIT_EARLY_TOLERANCE = dt.timedelta(minutes=30)
 SUMMARY_KINDS = (EntryKind.ALLERGY, EntryKind.TREATMENT, EntryKind.VACCINATION)
 
 # What a page of entries shows (the timeline, the API's list): no masks.
@@ -99,10 +107,12 @@ class NotebookAccess:
     is_patient_side: bool
     practitioner_id: int | None = None
     emergency: EmergencyAccess | None = None
+    # A practitioner writes only once a visit of theirs with the patient has begun.
+    has_begun_visit: bool = False
 
     @property
     def can_write(self) -> bool:
-        return self.is_patient_side or self.emergency is None
+        return self.is_patient_side or (self.emergency is None and self.has_begun_visit)
 
     @property
     def actor_role(self) -> Role:
@@ -191,8 +201,10 @@ def notebook_access(user: User | None, patient_id: int) -> NotebookAccess:
     profile = user.practitioner_profile if user.role is Role.PRACTITIONER else None
     if profile is None or _is_revoked(patient_id, profile.id):
         raise NotFound()
-    if has_treating_relationship(profile.id, patient_id):
-        return NotebookAccess(user, patient, is_patient_side=False, practitioner_id=profile.id)
+    standing = notebook_standing(profile.id, patient_id)
+    if standing.may_read:
+        return NotebookAccess(user, patient, is_patient_side=False, practitioner_id=profile.id,
+                              has_begun_visit=standing.may_write)
     grant = _active_emergency_grant(patient_id, profile.id)
     if grant is None:
         raise NotFound()
@@ -207,10 +219,14 @@ def _patient_side_access(user: User, patient_id: int) -> NotebookAccess:
 
 
 def writer_access(user: User, patient_id: int) -> NotebookAccess:
-    """The caller's access when it may write in the notebook (not emergency access)."""
+    """The caller's access when it may write in the notebook: the patient
+    side, or a practitioner with a begun visit (403 to an emergency access
+    or to a notebook shared ahead of the visit; 404 to anyone who cannot read)."""
     access = notebook_access(user, patient_id)
-    if not access.can_write:
+    if access.emergency is not None:
         raise ReadOnlyAccess()
+    if not access.can_write:
+        raise VisitNotBegun()
     return access
 
 
@@ -271,11 +287,6 @@ def _validated_content(kind: EntryKind, title: str | None, body: str | None, dat
     if problems:
         raise InvalidEntry(fields=problems)
     return title or kinds.default_title(kind, clean_data), body, clean_data
-
-
-def visit_has_begun(appointment: Appointment) -> bool:
-    """Whether a practitioner may write in the notebook about this visit yet."""
-    return appointment.start_at <= now_utc() + VISIT_EARLY_TOLERANCE
 
 
 def _checked_appointment(access: NotebookAccess, appointment_id: int | None) -> int | None:
@@ -726,7 +737,8 @@ def acting_profiles(user: User) -> list[PatientProfile]:
 
 
 def treated_patients(user: User) -> list[PatientProfile]:
-    """A practitioner's patients whose notebook they may open (not revoked)."""
+    """A practitioner's patients whose notebook they may open now: a visit has
+    begun or the patient shared the notebook ahead (not revoked)."""
     return list(db.session.scalars(search_treated_patients(user)))
 
 
@@ -740,7 +752,7 @@ def search_treated_patients(user: User, *, text: str = "", birth_date: dt.date |
     require_verified(profile)
     revoked = sa.select(Revocation.patient_id).where(Revocation.practitioner_id == profile.id)
     statement = sa.select(PatientProfile).where(
-        PatientProfile.id.in_(treated_patient_ids(profile.id)), PatientProfile.id.not_in(revoked))
+        PatientProfile.id.in_(readable_patient_ids(profile.id)), PatientProfile.id.not_in(revoked))
     for word in text.split():
         statement = statement.where(sa.or_(PatientProfile.first_name.icontains(word, autoescape=True),
                                            PatientProfile.last_name.icontains(word, autoescape=True)))

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from webapp.accounts.models import Role, User
 from webapp.accounts.sessions import reauth_required
+from webapp.accounts.verification import is_unverified_practitioner
 from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
@@ -35,7 +36,8 @@ from webapp.notebook.models import AccessAction, EntryKind
 from webapp.transaction import transaction
 
 register_nav("notebook.my_notebook", _l("My notebook"), {Role.PATIENT}, order=30)
-register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30, verified_only=True)
+register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30,
+             when=lambda user: not is_unverified_practitioner(user))
 
 
 def _agenda_actions(appointment: Appointment, user: User) -> list[AppointmentAction]:
