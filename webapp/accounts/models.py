@@ -28,6 +28,14 @@ class ClinicRole(enum.StrEnum):
     ACCOUNTANT = "accountant"
 
 
+class VerificationMethod(enum.StrEnum):
+    """How a practitioner was verified."""
+
+    DOCUMENT = "document"
+    DIRECTORY = "directory"
+    PRO_SANTE_CONNECT = "pro_sante_connect"
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
