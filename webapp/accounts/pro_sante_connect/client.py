@@ -111,7 +111,6 @@ def register_client(app: Flask) -> None:
         client_kwargs={
             "scope": config["CARNET_PSC_SCOPES"],
             "code_challenge_method": "S256",
-            "token_endpoint_auth_method": "client_secret_basic",
             "default_timeout": config["CARNET_PSC_TIMEOUT_SECONDS"],
         },
         authorize_params={"acr_values": config["CARNET_PSC_ACR"]} if config["CARNET_PSC_ACR"] else None,
