@@ -16,6 +16,7 @@ userinfo, a refusal (`access_denied`), a userinfo sent as a signed JWT.
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, jsonify, redirect, request
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import OctKey, RSAKey
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 CLIENT_ID = "carnet-test"
@@ -55,6 +56,8 @@ class Behaviour:
     userinfo_claims: dict = field(default_factory=dict)  # the same for the userinfo
     deny: bool = False
     userinfo_as_jwt: bool = False
+    token_error: str | None = None  # the token endpoint refuses the code with this OAuth error
+    id_token_alg: str = "RS256"  # "HS256": keyed with the client secret; "none": unsigned
 
 
 class OidcProvider:
@@ -81,6 +84,16 @@ class OidcProvider:
         key = self.rogue_key if self.behaviour.sign_with_rogue_key else self.key
         return jwt.encode({"alg": "RS256", "kid": KEY_ID, "typ": "JWT"}, claims, key)
 
+    def _id_token_signed(self, claims: dict) -> str:
+        alg = self.behaviour.id_token_alg
+        if alg == "HS256":  # the old trick: a MAC keyed with the client's own secret
+            return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, OctKey.import_key(CLIENT_SECRET))
+        if alg == "none":
+            def part(data: dict) -> str:
+                return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+            return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+        return self._signed(claims)
+
     @staticmethod
     def _overwritten(claims: dict, changes: dict) -> dict:
         claims = claims | changes
@@ -106,7 +119,7 @@ class OidcProvider:
             "nonce": grant["nonce"], "acr": grant["acr"], "SubjectNameID": person.subject_name_id,
             "given_name": person.given_name, "family_name": person.family_name,
         }
-        return self._signed(self._overwritten(claims, self.behaviour.id_token_claims))
+        return self._id_token_signed(self._overwritten(claims, self.behaviour.id_token_claims))
 
     def wsgi_app(self) -> Flask:
         app = Flask("oidc-provider")
@@ -163,6 +176,8 @@ class OidcProvider:
             challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
             if challenge != grant["code_challenge"]:
                 return jsonify({"error": "invalid_grant", "error_description": "PKCE"}), 400
+            if provider.behaviour.token_error:
+                return jsonify({"error": provider.behaviour.token_error}), 400
             access_token = secrets.token_urlsafe(24)
             provider.access_tokens[access_token] = grant
             return jsonify({"access_token": access_token, "token_type": "Bearer", "expires_in": 120,

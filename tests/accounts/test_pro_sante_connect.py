@@ -200,6 +200,19 @@ def test_missing_nonce_is_refused(psc_client, provider):
     assert_refused(psc_login(psc_client), 403, "psc_nonce", psc_client)
 
 
+@pytest.mark.parametrize("alg", ["HS256", "none"])
+def test_id_token_not_signed_by_the_provider_key_is_refused(psc_client, provider, alg):
+    linked_practitioner()
+    provider.behaviour.id_token_alg = alg
+    assert_refused(psc_login(psc_client), 403, "psc_token", psc_client)
+
+
+def test_code_refused_at_the_token_endpoint_is_refused(psc_client, provider):
+    linked_practitioner()
+    provider.behaviour.token_error = "invalid_grant"
+    assert_refused(psc_login(psc_client), 403, "psc_token", psc_client)
+
+
 @pytest.mark.parametrize("claims", [
     {"aud": "another-client", "azp": CLIENT_ID},
     {"iss": "http://127.0.0.1:9/auth/realms/esante-wallet"},

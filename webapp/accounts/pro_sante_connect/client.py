@@ -181,8 +181,8 @@ def _exchange_code(client) -> dict:
         raise ProSanteConnectError("psc_signature") from None
     except ClaimError as error:
         raise ProSanteConnectError("psc_nonce" if error.claim == "nonce" else "psc_claims") from None
-    except JoseError as error:  # not a well-formed signed token
-        log.warning("Pro Santé Connect ID token unreadable: %s", type(error).__name__)
+    except (JoseError, ValueError) as error:  # not a well-formed token response or signed token
+        log.warning("Pro Santé Connect token unreadable: %s", type(error).__name__)
         raise ProSanteConnectError("psc_token") from None
     except requests.RequestException as error:
         log.warning("Pro Santé Connect unreachable: %s", type(error).__name__)
@@ -239,9 +239,10 @@ def _text(*values) -> str:
 
 
 def identity_from_claims(id_claims: Mapping, userinfo: Mapping) -> ProviderIdentity:
-    """Read the identity. The userinfo must be about the ID token's subject,
-    and where both carry a `SubjectNameID` they must agree."""
-    if "sub" in userinfo and userinfo["sub"] != id_claims.get("sub"):
+    """Read the identity. The userinfo (when the provider has one) must be
+    about the ID token's subject, and where both carry a `SubjectNameID` they
+    must agree."""
+    if userinfo and userinfo.get("sub") != id_claims.get("sub"):
         raise ProSanteConnectError("psc_userinfo")
     names_ids = {value for value in (id_claims.get("SubjectNameID"), userinfo.get("SubjectNameID")) if value}
     if len(names_ids) != 1:
