@@ -117,6 +117,15 @@ def load_settings() -> dict:
         "CARNET_DMP_RETRY_SECONDS": _env_int("CARNET_DMP_RETRY_SECONDS", 60),
         "CARNET_DMP_MAX_RETRY_SECONDS": _env_int("CARNET_DMP_MAX_RETRY_SECONDS", 6 * 3600),
         "CARNET_DMP_TIMEOUT_SECONDS": _env_int("CARNET_DMP_TIMEOUT_SECONDS", 30),
+        # Pro Santé Connect (e-CPS login of practitioners): off unless the issuer,
+        # client id and secret are set (webapp/accounts/pro_sante_connect.py).
+        "CARNET_PSC_ISSUER": os.environ.get("CARNET_PSC_ISSUER", ""),
+        "CARNET_PSC_DISCOVERY_URL": os.environ.get("CARNET_PSC_DISCOVERY_URL", ""),
+        "CARNET_PSC_CLIENT_ID": os.environ.get("CARNET_PSC_CLIENT_ID", ""),
+        "CARNET_PSC_CLIENT_SECRET": os.environ.get("CARNET_PSC_CLIENT_SECRET", ""),
+        "CARNET_PSC_SCOPES": os.environ.get("CARNET_PSC_SCOPES", "openid scope_all"),
+        "CARNET_PSC_ACR": os.environ.get("CARNET_PSC_ACR", "eidas1"),
+        "CARNET_PSC_TIMEOUT_SECONDS": _env_int("CARNET_PSC_TIMEOUT_SECONDS", 10),
         "RATELIMIT_STORAGE_URI": os.environ.get("CARNET_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("CARNET_RATELIMIT_ENABLED", True),
         # While the shared store is unreachable, each process counts alone rather than failing requests.

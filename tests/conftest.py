@@ -11,7 +11,6 @@ import datetime as dt
 import importlib
 import os
 import re
-import sys
 import threading
 
 import flask_migrate
@@ -106,10 +105,14 @@ class FrozenClock:
     def advance(self, **delta) -> None:
         self.now += dt.timedelta(**delta)
 
+    def set(self, moment: dt.datetime) -> dt.datetime:
+        self.now = moment
+        return moment
+
 
 @pytest.fixture
 def frozen_clock(monkeypatch) -> FrozenClock:
-    """Freeze the app's clock at the current second; move it with `advance(...)`."""
+    """Freeze the app's clock at the current second; move it with `advance(...)` or `set(moment)`."""
     clock = FrozenClock(DB_MODULE.system_time().replace(microsecond=0))
     monkeypatch.setattr(DB_MODULE, "clock", clock)
     return clock
@@ -159,36 +162,6 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.json['token']}"}
 
     return token_for
-
-
-class FrozenClock:
-    """A settable instant standing in for `now_utc`."""
-
-    def __init__(self, moment):
-        self.moment = moment
-
-    def set(self, moment):
-        self.moment = moment
-        return moment
-
-    def __call__(self):
-        return self.moment
-
-
-@pytest.fixture
-def booking_clock(monkeypatch):
-    """Freeze booking's clock (slots, desk, arrivals, walk-ins, and the visit
-    rule that opens notebooks) with `booking_clock.set(moment)`; the rest of
-    the app keeps the real time. Tests never wait for the wall clock."""
-    clock = FrozenClock(None)
-    original = sys.modules["webapp.booking.services"].now_utc
-
-    def now():
-        return clock.moment or original()
-
-    for module in ("webapp.booking.services", "webapp.booking.visits"):
-        monkeypatch.setattr(f"{module}.now_utc", now)
-    return clock
 
 
 class QuietRequestHandler(WSGIRequestHandler):

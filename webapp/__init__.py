@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp import accounts, audit, billing, booking, invitations, notebook, notifications, privacy, site
     from webapp.accounts import api as accounts_api
     from webapp.accounts import verification_api
+    from webapp.accounts.pro_sante_connect import init_pro_sante_connect
     from webapp.billing import api as billing_api
     from webapp.notebook import api as notebook_api
     from webapp.privacy import api as privacy_api
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)
+    init_pro_sante_connect(app)  # the e-CPS login: nothing unless configured
     app.register_blueprint(notifications.bp)
     app.register_blueprint(booking.bp)
     app.register_blueprint(notebook.bp)

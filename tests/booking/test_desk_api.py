@@ -1,5 +1,5 @@
 """The desk through the API: identification (slot first, one 404, counted, 429), walk-ins, arrivals,
-the notebook shared at booking, and the roles refused. Booking's clock is frozen (`booking_clock`)."""
+the notebook shared at booking, and the roles refused. Booking's clock is frozen (`frozen_clock`)."""
 
 import datetime as dt
 
@@ -18,8 +18,8 @@ SLOT = NOW + dt.timedelta(hours=2)
 
 
 @pytest.fixture(autouse=True)
-def _frozen(booking_clock):
-    booking_clock.set(NOW)
+def _frozen(frozen_clock):
+    frozen_clock.set(NOW)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """When a practitioner reads and writes the notebook: from the visit's beginning, or a booking shared ahead.
 
 Each way in that used to open the notebook too early is tried at the service
-level and through the API. Booking's clock is frozen (`booking_clock`), so
+level and through the API. Booking's clock is frozen (`frozen_clock`), so
 no test waits for the wall clock.
 """
 
@@ -26,8 +26,8 @@ NOTE = {"kind": "note", "title": "Avant la visite", "body": "Rien"}
 
 
 @pytest.fixture(autouse=True)
-def _frozen(booking_clock):
-    booking_clock.set(NOW)
+def _frozen(frozen_clock):
+    frozen_clock.set(NOW)
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def write(user, patient, **kwargs):
 
 # --- Service level ------------------------------------------------------------------------------
 
-def test_a_future_desk_booking_opens_nothing_until_its_start(app, booking_clock, practice, patient):
+def test_a_future_desk_booking_opens_nothing_until_its_start(app, frozen_clock, practice, patient):
     practitioner, reason = practice
     visit = make_appointment(practitioner, patient, START, reason=reason, booked_at_desk=True)
     with app.test_request_context():
@@ -63,7 +63,7 @@ def test_a_future_desk_booking_opens_nothing_until_its_start(app, booking_clock,
             with pytest.raises(NotFound):
                 attempt()
         assert db.session.scalars(services.search_treated_patients(practitioner.user)).all() == []
-        booking_clock.set(START)
+        frozen_clock.set(START)
         assert services.list_entries(practitioner.user, patient.id)["total"] == 1
         assert write(practitioner.user, patient).author_practitioner_id == practitioner.id
         assert db.session.scalars(services.search_treated_patients(practitioner.user)).all() == [patient]
@@ -78,7 +78,7 @@ def test_an_arrived_patient_opens_the_notebook_before_the_start(app, practice, p
         assert write(practitioner.user, patient, appointment_id=visit.id).appointment_id == visit.id
 
 
-def test_a_notebook_shared_ahead_is_read_but_not_written_before_the_visit(app, booking_clock, practice, patient):
+def test_a_notebook_shared_ahead_is_read_but_not_written_before_the_visit(app, frozen_clock, practice, patient):
     practitioner, reason = practice
     visit = make_appointment(practitioner, patient, START, reason=reason, shares_notebook_ahead=True)
     with app.test_request_context():
@@ -88,7 +88,7 @@ def test_a_notebook_shared_ahead_is_read_but_not_written_before_the_visit(app, b
         assert error.value.status == 403
         with pytest.raises(VisitNotBegun):
             write(practitioner.user, patient, appointment_id=visit.id)
-        booking_clock.set(START)
+        frozen_clock.set(START)
         assert write(practitioner.user, patient, appointment_id=visit.id).appointment_id == visit.id
 
 
@@ -153,7 +153,7 @@ def desk_booking(client, headers, practice, patient, **extra):
     return response.json
 
 
-def test_api_a_desk_booking_made_for_later_opens_nothing_before_the_visit(client, api_token, booking_clock,
+def test_api_a_desk_booking_made_for_later_opens_nothing_before_the_visit(client, api_token, frozen_clock,
                                                                           practice, patient):
     practitioner, _ = practice
     headers = api_token(practitioner.user)
@@ -164,7 +164,7 @@ def test_api_a_desk_booking_made_for_later_opens_nothing_before_the_visit(client
     assert read.status_code == 404 and read.json == stranger.json
     assert client.post(url, headers=headers, json=NOTE).status_code == 404
     assert client.post(url, headers=headers, json=NOTE | {"appointment_id": visit["id"]}).status_code == 404
-    booking_clock.set(START + dt.timedelta(minutes=1))
+    frozen_clock.set(START + dt.timedelta(minutes=1))
     assert client.get(url, headers=headers).json["total"] == 1
     assert client.post(url, headers=headers, json=NOTE).status_code == 201
 
@@ -203,11 +203,11 @@ def test_api_a_notebook_shared_at_booking_is_read_from_the_booking_on(client, ap
     assert refused.status_code == 403 and refused.json["error"]["code"] == "visit_not_begun"
 
 
-def test_api_a_no_show_closes_what_the_start_time_opened(client, api_token, booking_clock, practice, patient):
+def test_api_a_no_show_closes_what_the_start_time_opened(client, api_token, frozen_clock, practice, patient):
     practitioner, _ = practice
     headers = api_token(practitioner.user)
     visit = desk_booking(client, headers, practice, patient, start=START.isoformat())
-    booking_clock.set(START + dt.timedelta(minutes=10))
+    frozen_clock.set(START + dt.timedelta(minutes=10))
     url = N.format(pid=patient.id)
     assert client.get(url, headers=headers).status_code == 200
     assert client.post(f"/api/v1/appointments/{visit['id']}/no-show", headers=headers).status_code == 200

@@ -165,6 +165,10 @@ class PractitionerProfile(db.Model):
     city: Mapped[str] = mapped_column(sa.String(100))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
     clinic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clinics.id"))
+    # Since when a Pro Santé Connect (e-CPS) login may open this account by
+    # itself: set when the account is created from that login, or linked by
+    # its password (webapp/accounts/pro_sante_connect/services.py).
+    pro_sante_connect_linked_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     # Set by webapp.accounts.verification only: pending until the back office
     # or a Pro Santé Connect login decides.

@@ -1,0 +1,139 @@
+"""Pages of the Pro Santé Connect login: the start, the callback, linking an
+existing account, completing a new one. Every refusal is audited and shown
+as a page with its status (400, 403 or 503), never as a server error."""
+
+import time
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from webapp.accounts import services as account_services
+from webapp.accounts.pro_sante_connect import bp, client, services
+from webapp.accounts.pro_sante_connect.client import ProviderIdentity
+from webapp.accounts.pro_sante_connect.errors import LoginCancelled, ProSanteConnectError
+from webapp.accounts.pro_sante_connect.forms import CompleteAccountForm, LinkAccountForm
+from webapp.accounts.views import finish_login, show_errors
+from webapp.errors import CarnetError
+from webapp.extensions import limiter
+from webapp.transaction import transaction
+
+# The identity checked at the callback, waiting for the link or the new
+# account; it is good for this long.
+PENDING_IDENTITY_KEY = "pro_sante_connect_identity"
+PENDING_IDENTITY_SECONDS = 15 * 60
+
+
+def _refuse(error: ProSanteConnectError):
+    with transaction():
+        services.record_refusal(error.reason, error.user_id)
+    session.pop(PENDING_IDENTITY_KEY, None)
+    return render_template("accounts/pro_sante_connect_refused.html", message=error.message), error.status
+
+
+def _keep_pending(identity: ProviderIdentity) -> None:
+    session[PENDING_IDENTITY_KEY] = {
+        "rpps": identity.rpps, "first_name": identity.first_name, "last_name": identity.last_name,
+        "specialty": identity.specialty, "at": time.time(),
+    }
+
+
+def _pending_identity() -> ProviderIdentity | None:
+    data = session.get(PENDING_IDENTITY_KEY)
+    if not isinstance(data, dict) or time.time() - data.get("at", 0) > PENDING_IDENTITY_SECONDS:
+        session.pop(PENDING_IDENTITY_KEY, None)
+        return None
+    return ProviderIdentity(rpps=data["rpps"], first_name=data["first_name"], last_name=data["last_name"],
+                            specialty=data["specialty"])
+
+
+def _start_again():
+    flash(_("Your Pro Santé Connect login has expired. Start again."), "warning")
+    return redirect(url_for("accounts.login"))
+
+
+def _masked_email(email: str) -> str:
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+@bp.route("/login/psc")
+@limiter.limit("20 per minute")
+def login():
+    try:
+        return client.authorization_redirect()
+    except ProSanteConnectError as error:
+        return _refuse(error)
+
+
+@bp.route("/login/psc/callback")
+@limiter.limit("20 per minute")
+def callback():
+    """Where Pro Santé Connect sends the browser back: a linked account logs
+    in; an account never linked asks for its password; no account, the
+    new-account form."""
+    try:
+        identity = client.identity_from_callback()
+        with transaction():
+            profile = services.find_account(identity)
+            user = services.log_in_linked(profile) if profile and profile.pro_sante_connect_linked_at else None
+    except LoginCancelled:
+        flash(_("The Pro Santé Connect login was cancelled. You are not logged in."), "warning")
+        return redirect(url_for("accounts.login"))
+    except ProSanteConnectError as error:
+        return _refuse(error)
+    if user is not None:
+        return finish_login(user)
+    _keep_pending(identity)
+    return redirect(url_for("pro_sante_connect.link_account" if profile else "pro_sante_connect.complete_account"))
+
+
+@bp.route("/login/psc/link", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def link_account():
+    identity = _pending_identity()
+    if identity is None:
+        return _start_again()
+    try:
+        profile = services.find_account(identity)
+    except ProSanteConnectError as error:
+        return _refuse(error)
+    if profile is None or profile.pro_sante_connect_linked_at is not None:
+        return _start_again()
+    form = LinkAccountForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                user = services.link_existing_account(identity, form.password.data)
+        except ProSanteConnectError as error:
+            return _refuse(error)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            return finish_login(user, welcome=_("Your account is now linked to Pro Santé Connect, and verified."))
+    return render_template("accounts/pro_sante_connect_link.html", form=form, identity=identity,
+                           email=_masked_email(profile.user.email))
+
+
+@bp.route("/login/psc/new", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def complete_account():
+    identity = _pending_identity()
+    if identity is None:
+        return _start_again()
+    form = CompleteAccountForm()
+    if request.method == "GET" and identity.specialty:
+        form.specialty.data = identity.specialty
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                user = services.create_account(
+                    identity, email=form.email.data, password=form.password.data or None,
+                    specialty=form.specialty.data, address=form.address.data, postcode=form.postcode.data,
+                    city=form.city.data, locale=session.get("locale"),
+                )
+                account_services.send_email_confirmation(user)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            return finish_login(user, welcome=_("Welcome to Carnet! Your practitioner account is ready and verified."))
+    return render_template("accounts/pro_sante_connect_new.html", form=form, identity=identity)
