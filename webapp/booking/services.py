@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, practitioner_user_ids_of_clinic
+from webapp.audit.services import record_event
 from webapp.billing.services import bookable_condition, is_bookable
 from webapp.booking import signals
 from webapp.booking import slots as slot_rules
@@ -1142,6 +1143,25 @@ def rotate_calendar_feed(user: User) -> str:
     feed.created_at = now_utc()
     db.session.flush()
     return token
+
+
+def revoke_calendar_feed_of(user: User, *, reason: str) -> None:
+    """The practitioner's feed URL stops working (404) until they ask for a
+    new one; nothing if the account has no feed. Audited."""
+    practitioner = user.practitioner_profile
+    feed = db.session.get(CalendarFeed, practitioner.id) if practitioner else None
+    if feed is None:
+        return
+    db.session.delete(feed)
+    db.session.flush()
+    record_event("calendar_feed.revoked", actor=user, target_type="practitioner", target_id=practitioner.id,
+                 details={"reason": reason})
+
+
+def on_account_access_revoked(sender, *, user: User, reason: str, **extra) -> None:
+    """Receiver of `accounts.services.access_revoked` (a password change or a
+    closed account): the calendar feed URL is a way in too."""
+    revoke_calendar_feed_of(user, reason=reason)
 
 
 def has_calendar_feed(practitioner_id: int) -> bool:
