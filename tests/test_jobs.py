@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.billing.factories import make_active_subscription, make_subscription
+from webapp.accounts.models import BrowserSession
 from webapp.api.models import IdempotencyKey
 from webapp.billing.models import Invoice, Subscription, SubscriptionStatus
 from webapp.extensions import db
@@ -20,7 +21,7 @@ def test_scheduler_list_shows_every_job(app):
     assert result.exit_code == 0, result.output
     listed = {line.split()[0] for line in result.output.splitlines()}
     assert {"notifications.send_outbox", "billing.issue_invoices", "billing.apply_grace_period",
-            "api.purge_idempotency_keys"} <= listed
+            "api.purge_idempotency_keys", "accounts.prune_browser_sessions"} <= listed
 
 
 def test_the_invoicing_run_issues_the_invoice_of_a_period_that_started():
@@ -56,3 +57,15 @@ def test_the_purge_run_deletes_expired_idempotency_keys_only():
     assert run_job(JOB_BY_ID["api.purge_idempotency_keys"], now) is True
 
     assert list(db.session.scalars(sa.select(IdempotencyKey.key))) == ["fresh"]
+
+
+def test_the_prune_run_deletes_browser_session_records_older_than_the_longest_lifetime():
+    user = factories.make_user()
+    now = dt.datetime(2027, 3, 3, 12, tzinfo=dt.timezone.utc)
+    for digest, age in (("a" * 64, dt.timedelta(days=8)), ("b" * 64, dt.timedelta(days=6))):
+        db.session.add(BrowserSession(id=digest, user_id=user.id, created_at=now - age, ended_at=now - age))
+    db.session.commit()
+
+    assert run_job(JOB_BY_ID["accounts.prune_browser_sessions"], now) is True
+
+    assert list(db.session.scalars(sa.select(BrowserSession.id))) == ["b" * 64]

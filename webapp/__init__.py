@@ -109,14 +109,17 @@ def register_blueprints(app: Flask) -> None:
 
 
 def connect_signal_receivers() -> None:
-    """The messages each feature's signals cause (booking, billing, notebook → notifications)."""
+    """The messages each feature's signals cause (booking, billing, notebook → notifications),
+    and what features above accounts revoke with an account's access (booking: the calendar feed)."""
     from webapp.billing.notifications import connect_billing_notifications
+    from webapp.booking import connect_account_signals
     from webapp.booking.notifications import connect_booking_notifications
     from webapp.notebook.notifications import connect_notebook_notifications
 
     connect_booking_notifications()
     connect_billing_notifications()
     connect_notebook_notifications()
+    connect_account_signals()
 
 
 def register_cli(app: Flask) -> None:

@@ -19,6 +19,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from webapp.accounts.session_records import prune_session_records
 from webapp.api.idempotency import purge_expired_idempotency_keys
 from webapp.billing.jobs import apply_grace_period, issue_invoices
 from webapp.dmp.outbox import push_pending_documents
@@ -65,6 +66,7 @@ JOBS: list[Job] = [
     Job("billing.issue_invoices", issue_invoices, cron(hour=6), transactional=False),
     Job("billing.apply_grace_period", apply_grace_period, cron(hour=7), transactional=False),
     Job("api.purge_idempotency_keys", purge_expired_idempotency_keys, cron(hour=4)),
+    Job("accounts.prune_browser_sessions", prune_session_records, cron(hour=4, minute=30)),
 ]
 
 

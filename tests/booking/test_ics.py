@@ -1,11 +1,19 @@
 """iCalendar: the appointment file and the practitioner's secret feed parse back with `icalendar`."""
 
 import datetime as dt
+import re
+from urllib.parse import urlsplit
 
 import icalendar
+import pytest
 
 from tests import factories
+from tests.audit.factories import recorded_events
 from tests.booking.factories import local_start, make_appointment, open_practice
+from webapp.accounts.services import change_password, revoke_all_access
+from webapp.booking.ics import feed_url
+from webapp.booking.services import has_calendar_feed, rotate_calendar_feed
+from webapp.transaction import transaction
 
 
 def parse(response) -> icalendar.Calendar:
@@ -82,3 +90,48 @@ def test_calendar_feed_is_secret_rotatable_and_parses_back(client, api_token):
     assert client.get(path).status_code == 404
     assert len(events(parse(client.get(rotated.removeprefix("http://carnet.test"))))) == 2
     assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+
+FEED_URL = re.compile(r'id="feed-url">http://carnet\.test([^<]+)<')
+
+
+def test_a_password_change_revokes_the_calendar_feed_until_a_new_one_is_made(client, log_in, form_post):
+    practitioner = factories.make_practitioner()
+    log_in(practitioner.user)
+    old_path = FEED_URL.search(form_post("/settings/calendar-feed", {}, page="/settings/booking")
+                               .get_data(as_text=True)).group(1)
+    assert client.get(old_path).status_code == 200
+    changed = form_post("/account/password", {"current_password": factories.PASSWORD,
+                                              "password": "un-nouveau-2026", "confirm": "un-nouveau-2026"})
+    assert changed.status_code == 302
+    assert client.get(old_path).status_code == 404
+    assert "Créer l'adresse" in client.get("/settings/booking").get_data(as_text=True)
+    new_path = FEED_URL.search(form_post("/settings/calendar-feed", {}, page="/settings/booking")
+                               .get_data(as_text=True)).group(1)
+    assert new_path != old_path
+    assert client.get(new_path).status_code == 200 and client.get(old_path).status_code == 404
+    [revoked] = recorded_events("calendar_feed.revoked")
+    assert revoked.details == {"reason": "password_changed"}
+
+
+@pytest.mark.parametrize("revoke", [
+    lambda user: change_password(user, "un-nouveau-2026", method="reset_link"),
+    lambda user: revoke_all_access(user, reason="account_closed"),
+], ids=["password_reset", "account_closed"])
+def test_every_revocation_of_access_revokes_the_calendar_feed(client, revoke):
+    practitioner = factories.make_practitioner()
+    with transaction():
+        token = rotate_calendar_feed(practitioner.user)
+    path = urlsplit(feed_url(token)).path
+    assert client.get(path).status_code == 200
+    with transaction():
+        revoke(practitioner.user)
+    assert client.get(path).status_code == 404
+    assert has_calendar_feed(practitioner.id) is False
+
+
+def test_revoking_access_of_an_account_without_a_feed_changes_nothing_in_booking():
+    patient = factories.make_patient().account
+    with transaction():
+        revoke_all_access(patient, reason="password_changed")
+    assert recorded_events("calendar_feed.revoked") == []

@@ -207,3 +207,15 @@ class ApiToken(db.Model):
     last_used_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class BrowserSession(db.Model):
+    """A logged-in browser session, so that the server can end it: the signed
+    cookie holds a random token, this row only its SHA-256 digest."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc, index=True)
+    ended_at: Mapped[dt.datetime | None]

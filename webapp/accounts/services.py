@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy.orm import joinedload
 from stdnum import luhn
 
-from webapp.accounts import passwords, totp
+from webapp.accounts import passwords, session_records, totp
 from webapp.accounts.errors import (
     AccountLocked,
     EmailTaken,
@@ -49,6 +49,10 @@ API_TOKEN_LAST_USE_PRECISION = dt.timedelta(minutes=1)
 # Sent after a practitioner account is created, so that features above
 # accounts (billing starts a trial) react without accounts knowing them.
 practitioner_registered = signal("practitioner-registered")
+# Sent when a password change or the closure of the account ends every way in
+# (sessions, API tokens), so that features above accounts revoke their own
+# secrets too (booking: the calendar feed URL). Arguments: `user`, `reason`.
+access_revoked = signal("account-access-revoked")
 
 
 def normalize_email(email: str) -> str:
@@ -348,9 +352,22 @@ def revoke_all_api_tokens(user: User) -> None:
                      details={"count": len(revoked), "token_ids": revoked})
 
 
-def change_password(user: User, new_password: str, *, method: str = "account") -> None:
-    """Set a new password (strength rules apply), lift any lock-out and revoke
-    every API token; sessions opened before the change end (see sessions.py)."""
+def revoke_all_access(user: User, *, reason: str, keep_session_token: str | None = None) -> None:
+    """End every browser session of the account (but the one holding
+    `keep_session_token`), revoke every API token, and tell the features above
+    (`access_revoked`: booking revokes the calendar feed URL). Audited."""
+    ended = session_records.end_all_session_records(user, keep_token=keep_session_token)
+    if ended:
+        record_event("session.ended_all", actor=user, target_type="user", target_id=user.id,
+                     details={"count": ended, "reason": reason})
+    revoke_all_api_tokens(user)
+    access_revoked.send(current_app._get_current_object(), user=user, reason=reason)
+
+
+def change_password(user: User, new_password: str, *, method: str = "account",
+                    keep_session_token: str | None = None) -> None:
+    """Set a new password (strength rules apply), lift any lock-out, and end
+    every way in (`revoke_all_access`) but the session making the change."""
     problems = passwords.password_problems(new_password)
     if problems:
         raise InvalidAccountData(fields={"password": problems})
@@ -359,18 +376,20 @@ def change_password(user: User, new_password: str, *, method: str = "account") -
     user.failed_login_count = 0
     user.locked_until = None
     record_event("password.changed", actor=user, target_type="user", target_id=user.id, details={"method": method})
-    revoke_all_api_tokens(user)
+    revoke_all_access(user, reason="password_changed", keep_session_token=keep_session_token)
 
 
-def change_own_password(user: User, current_password: str, new_password: str) -> None:
+def change_own_password(user: User, current_password: str, new_password: str, *,
+                        keep_session_token: str | None = None) -> None:
     """The account page: the current password is required (a failure counts
-    towards the lock-out), then as `change_password`."""
+    towards the lock-out), then as `change_password`; the session holding
+    `keep_session_token` (the one making the change) stays open."""
     try:
         confirm_identity(user, current_password, purpose="password_change", with_totp=False)
     except WrongPassword as error:
         error.fields = {"current_password": error.fields["password"]}
         raise
-    change_password(user, new_password)
+    change_password(user, new_password, keep_session_token=keep_session_token)
 
 
 

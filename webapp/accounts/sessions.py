@@ -5,6 +5,11 @@ seen (`seen_at`) and last re-entered their credentials (`reauth_at`), as
 Unix times. Practitioners, staff and admins get a short absolute lifetime
 and idle timeout; patients a longer one (CARNET_* settings, see README).
 A session opened before the account's last password change ends too.
+
+Each session also has a server-side record (`session_records`), named by a
+random token in the cookie (`sid`) and checked on every page request: logout
+ends that record, so a copy of the cookie opens nothing afterwards, while
+the user's other devices stay logged in.
 """
 
 import functools
@@ -14,21 +19,46 @@ from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from webapp.accounts import session_records
 from webapp.accounts.errors import ReauthRequired
 from webapp.audit.services import record_event
 from webapp.errors import is_api_request
 from webapp.transaction import transaction
 
 AUTH_AT, SEEN_AT, REAUTH_AT = "auth_at", "seen_at", "reauth_at"
+SESSION_ID_KEY = "sid"
 # Rewriting the cookie on every request is useless below this precision.
 SEEN_AT_RESOLUTION_SECONDS = 60
 
 
 def start_session(user) -> None:
-    """Called right after `login_user` on a fresh session."""
+    """Called right after `login_user` on a fresh session, wherever a web
+    login finishes: opens the session's server-side record."""
+    with transaction():
+        token = session_records.open_session_record(user)
     now = time.time()
     session.permanent = True
     session[AUTH_AT] = session[SEEN_AT] = now
+    session[SESSION_ID_KEY] = token
+
+
+def current_session_token() -> str | None:
+    """The token of this browser session's record (kept by a password change)."""
+    token = session.get(SESSION_ID_KEY)
+    return token if isinstance(token, str) else None
+
+
+def end_session(user, *, reason: str = "logout") -> None:
+    """End this session's record and clear the cookie; the user's other
+    sessions stay open. A logout is audited (`session.logout`); a lock-out
+    is audited where it happens."""
+    if user is not None and user.is_authenticated:
+        with transaction():
+            session_records.end_session_record(session.get(SESSION_ID_KEY))
+            if reason == "logout":
+                record_event("session.logout", actor=user, target_type="user", target_id=user.id)
+    logout_user()
+    session.clear()
 
 
 def mark_reauthenticated() -> None:
@@ -60,6 +90,8 @@ def _expiry_reason(user, now: float) -> str | None:
         return "idle"
     if auth_at < user.password_changed_at.timestamp():
         return "password_changed"
+    if not session_records.is_live_session(session.get(SESSION_ID_KEY), user):
+        return "ended"  # logged out elsewhere with a copy of this cookie, or closed
     return None
 
 

@@ -6,7 +6,7 @@ import functools
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 
 from webapp.accounts import bp, services, sessions, totp
 from webapp.accounts.errors import AccountLocked
@@ -22,7 +22,6 @@ from webapp.accounts.forms import (
     TotpResetForm,
 )
 from webapp.accounts.models import Role, User
-from webapp.audit.services import record_event
 from webapp.errors import CarnetError, NotFound
 from webapp.extensions import db, limiter
 from webapp.navigation import register_nav
@@ -130,11 +129,7 @@ def enrol_totp():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    if current_user.is_authenticated:
-        with transaction():
-            record_event("session.logout", actor=current_user, target_type="user", target_id=current_user.id)
-    logout_user()
-    session.clear()
+    sessions.end_session(current_user._get_current_object())
     flash(_("You are logged out."), "success")
     return redirect(url_for("site.home"))
 
@@ -220,8 +215,7 @@ def _login_required():
 
 def _end_locked_session():
     """A re-authentication locked the account: this session ends with it."""
-    logout_user()
-    session.clear()
+    sessions.end_session(current_user._get_current_object(), reason="locked")
     flash(str(AccountLocked.default_message), "error")
     return redirect(url_for("accounts.login"))
 
@@ -244,7 +238,8 @@ def change_password():
     if form.validate_on_submit():
         try:
             with transaction():
-                services.change_own_password(current_user, form.current_password.data, form.password.data)
+                services.change_own_password(current_user, form.current_password.data, form.password.data,
+                                             keep_session_token=sessions.current_session_token())
         except AccountLocked:
             return _end_locked_session()
         except CarnetError as error:

@@ -5,3 +5,11 @@ from flask import Blueprint
 bp = Blueprint("booking", __name__, template_folder="templates")
 
 from webapp.booking import models, views  # noqa: E402,F401  (registers the models and routes)
+
+
+def connect_account_signals() -> None:
+    """Revoke the calendar feed when an account's access is revoked (connecting twice is harmless)."""
+    from webapp.accounts.services import access_revoked
+    from webapp.booking.services import on_account_access_revoked
+
+    access_revoked.connect(on_account_access_revoked)

@@ -1392,6 +1392,25 @@ def rotate_calendar_feed(user: User) -> str:
     return token
 
 
+def revoke_calendar_feed_of(user: User, *, reason: str) -> None:
+    """The practitioner's feed URL stops working (404) until they ask for a
+    new one; nothing if the account has no feed. Audited."""
+    practitioner = user.practitioner_profile
+    feed = db.session.get(CalendarFeed, practitioner.id) if practitioner else None
+    if feed is None:
+        return
+    db.session.delete(feed)
+    db.session.flush()
+    record_event("calendar_feed.revoked", actor=user, target_type="practitioner", target_id=practitioner.id,
+                 details={"reason": reason})
+
+
+def on_account_access_revoked(sender, *, user: User, reason: str, **extra) -> None:
+    """Receiver of `accounts.services.access_revoked` (a password change or a
+    closed account): the calendar feed URL is a way in too."""
+    revoke_calendar_feed_of(user, reason=reason)
+
+
 def has_calendar_feed(practitioner_id: int) -> bool:
     return db.session.get(CalendarFeed, practitioner_id) is not None
 

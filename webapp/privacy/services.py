@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from webapp.accounts.models import ApiToken, PatientProfile, PatientProxy, Role, User
-from webapp.accounts.services import acting_patient_ids, revoke_all_api_tokens
+from webapp.accounts.services import acting_patient_ids, revoke_all_access
 from webapp.api.models import IdempotencyKey
 from webapp.audit.models import AuditEvent
 from webapp.audit.services import record_event
@@ -271,7 +271,8 @@ def close_account(user: User) -> None:
     db.session.execute(sa.update(Notification)
                        .where(Notification.user_id == user.id, Notification.status != NotificationStatus.SENDING)
                        .values(payload=b"", updated_at=now))
-    revoke_all_api_tokens(user)
+    # Every browser session, API token and (for a practitioner) calendar feed URL ends.
+    revoke_all_access(user, reason="account_closed")
     user.email = f"closed-{user.id}@closed.invalid"
     user.email_confirmed_at = None
     user.password_hash = CLOSED_PASSWORD_HASH
