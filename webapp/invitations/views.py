@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.accounts.models import User
+from webapp.accounts.proxies import account_name
 from webapp.accounts.views import finish_login, show_errors
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment
@@ -74,6 +75,11 @@ def claim(token: str):
         return render_template("invitations/claim.html", invitation=invitation, token=token,
                                confirm_form=ConfirmForm())
     form = ClaimForm()
+    proxies = services.claimable_proxies(invitation)
+    if proxies and services.claimant_decides_proxies(invitation):
+        form.keep_proxies.choices = [(proxy.id, account_name(proxy)) for proxy in proxies]
+    else:
+        del form.keep_proxies
     if request.method == "GET":
         form.email.data = invitation.patient.email
     if form.validate_on_submit():
@@ -81,14 +87,16 @@ def claim(token: str):
             with transaction():
                 user = services.claim_with_new_account(
                     token, email=form.email.data, password=form.password.data,
-                    accepted_terms=form.accept_terms.data, locale=session.get("locale"))
+                    accepted_terms=form.accept_terms.data, locale=session.get("locale"),
+                    keep_proxy_ids=(form.keep_proxies.data or []) if "keep_proxies" in form else [])
         except InvitationUnavailable as error:
             return _unavailable(error)
         except CarnetError as error:
             show_errors(form, error)
         else:
             return finish_login(user, welcome=_("Welcome to Carnet! Your notebook and appointments are here."))
-    return render_template("invitations/claim.html", invitation=invitation, token=token, form=form)
+    return render_template("invitations/claim.html", invitation=invitation, token=token, form=form,
+                           child_proxies=[account_name(proxy) for proxy in proxies] if "keep_proxies" not in form else [])
 
 
 @bp.route("/invitation/<token>/add", methods=["POST"])
