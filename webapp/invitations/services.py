@@ -180,15 +180,21 @@ def invite_patient(*, patient_id: int, practitioner_id: int, email: str, by: Use
     return invitation
 
 
+def relative_to_invite(by: User, patient_id: int) -> PatientProfile:
+    """The profile `by` acts for and may give its own account (`invite_relative`'s rules); 404 otherwise."""
+    patient = db.session.get(PatientProfile, patient_id) if isinstance(patient_id, int) else None
+    if patient is None or by.role is not Role.PATIENT or patient.account_id is not None \
+            or db.session.get(PatientProxy, (by.id, patient_id)) is None:
+        raise NotFound()
+    return patient
+
+
 def invite_relative(*, patient_id: int, email: str, by: User) -> PatientInvitation:
     """A proxy gives the profile it acts for its own account ("give Léo his own
     account"): an invitation to the address the proxy types, claimed like a
     desk invitation. Only an account acting for a profile that has no account
     yet (anyone else: 404). Sending again replaces the earlier link."""
-    patient = db.session.get(PatientProfile, patient_id) if isinstance(patient_id, int) else None
-    if patient is None or by.role is not Role.PATIENT or patient.account_id is not None \
-            or db.session.get(PatientProxy, (by.id, patient_id)) is None:
-        raise NotFound()
+    patient = relative_to_invite(by, patient_id)
     email = _checked_email(email)
     if normalize_email(by.email) == email:
         raise InvalidInvitationData(fields={"email": [str(_l(

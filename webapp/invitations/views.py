@@ -15,7 +15,7 @@ from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.invitations import bp, services
 from webapp.invitations.errors import InvitationUnavailable
-from webapp.invitations.forms import ClaimForm, ConfirmForm, InviteForm
+from webapp.invitations.forms import ClaimForm, ConfirmForm, InviteForm, RelativeInviteForm
 from webapp.transaction import transaction
 
 CLAIM_RATE_LIMIT = "10 per hour"
@@ -57,6 +57,24 @@ def invite(patient_id: int):
     sent_at = format_datetime(desk.latest.created_at, "medium") if desk.latest else None
     return render_template("invitations/invite.html", form=form, desk=desk, sent_at=sent_at,
                            appointment_id=appointment_id)
+
+
+@bp.route("/account/relatives/<int:patient_id>/own-account", methods=["GET", "POST"])
+@login_required
+def give_account(patient_id: int):
+    """A proxy gives the relative it acts for their own account ("give Léo his own account")."""
+    patient = services.relative_to_invite(current_user, patient_id)
+    form = RelativeInviteForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                invitation = services.invite_relative(patient_id=patient_id, email=form.email.data, by=current_user)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            flash(_("The invitation is sent to %(email)s.", email=invitation.patient.email), "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("invitations/give_account.html", form=form, patient=patient)
 
 
 def _unavailable(error: CarnetError):
