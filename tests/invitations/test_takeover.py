@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.audit.factories import log_in
 from tests.booking.factories import local_start, make_appointment
+from tests.conftest import csrf_token_of
 from tests.invitations.factories import STRONG, claim, invitations_of, invite, make_desk
 from tests.notifications.factories import outbox
 from webapp.accounts.models import PatientProxy
@@ -183,3 +184,20 @@ def test_a_proxy_invitation_cannot_be_added_to_another_account():
     token = _invite_relative(parent, leo, email="autre.parent@example.org")
     with pytest.raises(InvitationRefused), transaction():
         services.claim_as_relative(token, by=other_parent)
+
+
+def test_the_claim_page_offers_an_adult_the_proxies_to_keep(client):
+    parent, other_parent, leo = _proxied_relative(dt.date(2000, 1, 1))
+    token = _invite_relative(parent, leo)
+    page = client.get(f"/invitation/{token}").get_data(as_text=True)
+    assert "Qui continue d’agir pour vous" in page and 'type="checkbox"' in page and f'value="{other_parent.id}"' in page
+    response = client.post(f"/invitation/{token}", data={
+        "csrf_token": csrf_token_of(page), "email": "leo@example.org", "password": STRONG, "accept_terms": "y",
+        "keep_proxies": str(other_parent.id)})
+    assert response.status_code == 302 and _proxy_ids(leo) == {other_parent.id}
+
+
+def test_the_claim_page_tells_a_child_their_proxies_stay(client):
+    parent, other_parent, leo = _proxied_relative(dt.date(2014, 1, 1))
+    page = client.get(f"/invitation/{_invite_relative(parent, leo)}").get_data(as_text=True)
+    assert 'type="checkbox"' not in page.split("accept_terms")[0] and "Jusqu’à vos 18 ans" in page
