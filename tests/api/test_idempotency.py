@@ -126,10 +126,14 @@ def test_concurrent_duplicates_act_once(live_server, patient):
 
 def test_a_domain_refusal_is_the_first_answer_too(client, patient):
     _, headers = patient
-    future = CHILD | {"birth_date": "2999-01-01"}
-    first = post(client, headers, "key-1", future)
-    retry = post(client, headers, "key-1", future)
-    assert first.status_code == retry.status_code == 422
+    unknown_practitioner = {"practitioner_id": 999_999, "visit_reason_id": 1, "start": "2030-03-12T09:30:00+01:00"}
+
+    def book():
+        return client.post("/api/v1/appointments", headers=headers | {"Idempotency-Key": "key-1"},
+                           json=unknown_practitioner)
+
+    first, retry = book(), book()
+    assert first.status_code == retry.status_code == 404
     assert retry.json == first.json and retry.headers["Idempotent-Replayed"] == "true"
 
 

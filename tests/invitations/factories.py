@@ -26,7 +26,8 @@ def make_desk() -> Desk:
     """A desk patient booked with a clinic practitioner, and one user per role to check."""
     clinic = factories.make_clinic()
     practitioner = factories.make_practitioner(clinic=clinic)
-    patient = factories.make_desk_patient(first_name="Léa", email="lea.martin@example.org")
+    patient = factories.make_desk_patient(first_name="Léa", email="lea.martin@example.org",
+                                          desk_practitioner_id=practitioner.id)
     appointment = make_appointment(practitioner, patient, local_start(3))
     staff = factories.make_staff(clinic=clinic)
     untreating = factories.make_practitioner(clinic=clinic)  # same clinic, never saw the patient

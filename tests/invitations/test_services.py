@@ -69,8 +69,8 @@ def test_a_cancelled_appointment_gives_no_right_to_invite(desk):
 
 
 def test_a_profile_with_an_account_cannot_be_invited():
-    patient = factories.make_patient()
     practitioner = factories.make_practitioner()
+    patient = factories.make_patient(desk_practitioner_id=practitioner.id)
     make_appointment(practitioner, patient, local_start(2))
     with pytest.raises(ProfileAlreadyClaimed), transaction():
         services.invite_patient(patient_id=patient.id, practitioner_id=practitioner.id, email="x@example.org",

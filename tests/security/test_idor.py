@@ -22,7 +22,7 @@ from tests.billing.factories import make_invoice, make_subscription
 from tests.booking.factories import local_start, make_appointment, open_practice
 from tests.conftest import csrf_token_of
 from tests.notebook.factories import make_attachment, make_entry, past
-from webapp.accounts.models import ApiToken
+from webapp.accounts.models import ApiToken, PatientProxy
 from webapp.accounts.services import issue_api_token
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
 from webapp.booking.models import Absence, Appointment, AppointmentStatus, WaitlistEntry
@@ -70,7 +70,8 @@ def victim() -> Victim:
     invoice = make_invoice(make_subscription(practitioner, status=SubscriptionStatus.ACTIVE))
     ids = {"appointment_id": upcoming.id, "patient_id": relative.id, "entry_id": entry.id,
            "attachment_id": attachment.id, "token_id": token.id, "invoice_id": invoice.id,
-           "absence_id": absence.id, "reason_id": reason.id, "practitioner_id": practitioner.id}
+           "absence_id": absence.id, "reason_id": reason.id, "practitioner_id": practitioner.id,
+           "account_id": patient.account.id}  # the account acting for the relative (its proxy)
     # The notebook routes are also walked with the victim's own profile below.
     ids["own_patient_id"] = patient.id
     return Victim(ids, waitlist.id)
@@ -83,6 +84,7 @@ def _snapshot() -> dict:
         "entries": db.session.scalar(sa.select(sa.func.count()).select_from(NotebookEntry)),
         "masks": db.session.scalar(sa.select(sa.func.count()).select_from(EntryMask)),
         "revocations": db.session.scalar(sa.select(sa.func.count()).select_from(Revocation)),
+        "proxies": db.session.scalar(sa.select(sa.func.count()).select_from(PatientProxy)),
         "tokens": sorted((t.id, t.revoked_at is None) for t in db.session.scalars(sa.select(ApiToken))),
         "invoices": db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)),
         "payments": db.session.scalar(sa.select(sa.func.count()).select_from(Payment)),

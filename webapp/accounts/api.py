@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from webapp.accounts import schemas, services
+from webapp.accounts import proxies, schemas, services
 from webapp.accounts.models import Role
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.auth import bearer_required, current_api_token, current_api_user, documented_errors, public_endpoint
@@ -103,6 +103,27 @@ class RelativesView(MethodView):
         with transaction():
             return services.add_relative(current_api_user(), **data)
 
+
+
+@blp.route("/patients/<int:patient_id>/proxies")
+@bearer_required()
+@blp.response(200, schemas.ProxiesSchema)
+@documented_errors(404)
+def patient_proxies(patient_id):
+    """The accounts acting for a patient profile (its own account or one of them only)."""
+    return {"items": proxies.list_proxies(current_api_user(), patient_id)}
+
+
+@blp.route("/patients/<int:patient_id>/proxies/<int:account_id>", methods=["DELETE"])
+@bearer_required()
+@blp.response(204)
+@documented_errors(404)
+def remove_patient_proxy(patient_id, account_id):
+    """Stop an account acting for the profile: the profile's own account
+    removes any proxy, a proxy removes itself; the other side is told.
+    Anyone else: 404."""
+    with transaction():
+        proxies.remove_proxy(current_api_user(), patient_id, account_id)
 
 
 @blp.route("/specialties")

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from webapp.accounts.identity_rules import NAME_MAX_LENGTH, BirthDateValidator, PersonNameValidator
 from webapp.accounts.models import VerificationMethod
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.verification import NOTE_MAX, REASON_MAX
@@ -33,16 +34,26 @@ class TotpForm(FlaskForm):
     code = totp_code_field()
 
 
+def person_name_field(label) -> StringField:
+    """A first or last name, checked by the identity rules."""
+    return StringField(label, validators=[DataRequired(), Length(max=NAME_MAX_LENGTH), PersonNameValidator()])
+
+
+def birth_date_field(label=_l("Birth date")) -> DateField:
+    """A birth date, checked by the identity rules."""
+    return DateField(label, validators=[DataRequired(), BirthDateValidator()])
+
+
 class _SignupForm(FlaskForm):
-    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    first_name = person_name_field(_l("First name"))
+    last_name = person_name_field(_l("Last name"))
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
                              description=_l("At least 10 characters, mixing letters with digits or symbols."))
 
 
 class PatientSignupForm(_SignupForm):
-    birth_date = DateField(_l("Birth date"), validators=[DataRequired()])
+    birth_date = birth_date_field()
 
 
 class PractitionerSignupForm(_SignupForm):
@@ -96,3 +107,15 @@ class RejectPractitionerForm(FlaskForm):
 
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=REASON_MAX)],
                            description=_l("Sent to the practitioner by mail and shown on their account."))
+
+
+class RelativeForm(FlaskForm):
+    """Add a profile to act for (a child, a dependant)."""
+
+    first_name = person_name_field(_l("First name"))
+    last_name = person_name_field(_l("Last name"))
+    birth_date = birth_date_field()
+
+
+class ConfirmForm(FlaskForm):
+    """A button only: its CSRF token is the whole form."""

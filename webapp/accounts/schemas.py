@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from webapp.accounts.identity_rules import BirthDate, PersonName
 from webapp.accounts.models import ApiToken, Role, Verification
 from webapp.accounts.passwords import MIN_PASSWORD_LENGTH
 from webapp.accounts.specialties import SPECIALTIES
@@ -10,7 +11,7 @@ from webapp.api.pagination import Sorting, list_query_schema, page_schema
 
 
 def _name(example: str) -> ma.fields.String:
-    return ma.fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"example": example})
+    return PersonName(required=True, metadata={"example": example})
 
 
 class _SignupSchema(ma.Schema):
@@ -26,7 +27,7 @@ class _SignupSchema(ma.Schema):
 
 class PatientSignupSchema(_SignupSchema):
     role = ma.fields.String(required=True, validate=validate.OneOf([Role.PATIENT]), metadata={"example": "patient"})
-    birth_date = ma.fields.Date(required=True, metadata={"example": "1990-05-17"})
+    birth_date = BirthDate(required=True, metadata={"example": "1990-05-17"})
 
 
 class PractitionerSignupSchema(_SignupSchema):
@@ -74,7 +75,7 @@ class PatientProfileSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True, metadata={"example": 42})
     first_name = _name("Jules")
     last_name = _name("Lambert")
-    birth_date = ma.fields.Date(required=True, metadata={"example": "2016-09-03"})
+    birth_date = BirthDate(required=True, metadata={"example": "2016-09-03"})
 
 
 class PractitionerProfileSchema(ma.Schema):
@@ -179,3 +180,13 @@ class SpecialtySchema(ma.Schema):
 
 class SpecialtiesSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(SpecialtySchema), required=True)
+
+
+class ProxySchema(ma.Schema):
+    account_id = ma.fields.Integer(required=True, metadata={"example": 12})
+    name = ma.fields.String(required=True, metadata={"example": "Marie Lambert"})
+    since = ma.fields.AwareDateTime(required=True, metadata={"example": "2026-11-23T08:00:00+00:00"})
+
+
+class ProxiesSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ProxySchema), required=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from stdnum import luhn
 
 from webapp.accounts import passwords, session_records, totp
+from webapp.accounts.identity_rules import identity_problems
 from webapp.accounts.errors import (
     AccountLocked,
     EmailTaken,
@@ -89,9 +90,10 @@ def _record_account_created(user: User, *, by: User | None) -> None:
 
 
 def register_patient(*, email, password, first_name, last_name, birth_date, locale=None) -> User:
-    """Create a patient account with its own patient profile."""
-    if birth_date > dt.date.today():
-        raise InvalidAccountData(fields={"birth_date": [str(_l("The birth date is in the future."))]})
+    """Create a patient account with its own patient profile (names and birth
+    date follow `identity_rules`)."""
+    if problems := identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date):
+        raise InvalidAccountData(fields=problems)
     user = _new_user(email, password, Role.PATIENT, locale)
     db.session.add(PatientProfile(
         account=user, first_name=first_name.strip(), last_name=last_name.strip(),
@@ -125,6 +127,7 @@ def register_practitioner(
         errors["rpps"] = [problem]
     if specialty not in SPECIALTIES:
         errors["specialty"] = [str(_l("Unknown specialty."))]
+    errors |= identity_problems(first_name=first_name, last_name=last_name, check=("first_name", "last_name"))
     if errors:
         raise InvalidAccountData(fields=errors)
     if db.session.scalar(sa.select(PractitionerProfile.id).where(PractitionerProfile.rpps == rpps)):
@@ -479,11 +482,12 @@ def list_relatives(user: User) -> list[PatientProfile]:
 
 
 def add_relative(user: User, *, first_name: str, last_name: str, birth_date: dt.date) -> PatientProfile:
-    """A patient account adds a profile it will act for (a child, a dependant)."""
+    """A patient account adds a profile it will act for (a child, a dependant);
+    names and birth date follow `identity_rules`."""
     if user.role is not Role.PATIENT:
         raise NotFound()
-    if birth_date > dt.date.today():
-        raise InvalidAccountData(fields={"birth_date": [str(_l("The birth date is in the future."))]})
+    if problems := identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date):
+        raise InvalidAccountData(fields=problems)
     profile = PatientProfile(first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date)
     db.session.add(profile)
     db.session.add(PatientProxy(user=user, patient=profile))

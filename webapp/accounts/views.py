@@ -8,16 +8,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 
-from webapp.accounts import bp, services, sessions, totp
+from webapp.accounts import bp, proxies, services, sessions, totp
 from webapp.accounts.errors import AccountLocked
 from webapp.accounts.forms import (
     ChangePasswordForm,
+    ConfirmForm,
     LoginForm,
     PasswordResetForm,
     PasswordResetRequestForm,
     PatientSignupForm,
     PractitionerSignupForm,
     ReauthForm,
+    RelativeForm,
     TotpForm,
     TotpResetForm,
 )
@@ -220,11 +222,56 @@ def _end_locked_session():
     return redirect(url_for("accounts.login"))
 
 
+def _render_account(relative_form: RelativeForm | None = None):
+    own = current_user.patient_profile
+    is_patient = current_user.role is Role.PATIENT
+    return render_template(
+        "accounts/account.html",
+        own_proxies=proxies.list_proxies(current_user, own.id) if own is not None else [],
+        relatives=services.list_relatives(current_user) if is_patient else [],
+        relative_form=relative_form or (RelativeForm() if is_patient else None), confirm_form=ConfirmForm(),
+    )
+
+
 @bp.route("/account")
 def account():
     if refusal := _login_required():
         return refusal
-    return render_template("accounts/account.html")
+    return _render_account()
+
+
+@bp.route("/account/relatives", methods=["POST"])
+def add_relative():
+    """Add a profile to act for; errors are shown next to the fields."""
+    if refusal := _login_required():
+        return refusal
+    if current_user.role is not Role.PATIENT:
+        raise NotFound()
+    form = RelativeForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                profile = services.add_relative(current_user, first_name=form.first_name.data,
+                                                last_name=form.last_name.data, birth_date=form.birth_date.data)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            flash(_("%(name)s is added to your account.", name=profile.first_name), "success")
+            return redirect(url_for("accounts.account"))
+    return _render_account(form), 422
+
+
+@bp.route("/account/profiles/<int:patient_id>/proxies/<int:account_id>/remove", methods=["POST"])
+def remove_proxy(patient_id: int, account_id: int):
+    """The profile's owner removes a proxy, or a proxy stops acting for a profile."""
+    if refusal := _login_required():
+        return refusal
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("accounts.account"))
+    with transaction():
+        proxies.remove_proxy(current_user, patient_id, account_id)
+    flash(_("Done: this account no longer acts for this profile, and the other side is told."), "success")
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

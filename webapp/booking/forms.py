@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from webapp.accounts.forms import birth_date_field, person_name_field
 from webapp.booking.models import VisitMode
 
 WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
@@ -158,9 +159,9 @@ class AbsenceForm(FlaskForm):
 
 
 class DeskPatientForm(FlaskForm):
-    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
-    birth_date = DateField(_l("Birth date"), validators=[DataRequired()])
+    first_name = person_name_field(_l("First name"))
+    last_name = person_name_field(_l("Last name"))
+    birth_date = birth_date_field()
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
 

@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
+from webapp.accounts.identity_rules import identity_problems
 from webapp.accounts.matching import folded_name
 from webapp.accounts.models import ClinicRole, PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, clinic_ids_of, practitioner_user_ids_of_clinic
@@ -1082,17 +1083,12 @@ def create_desk_patient(by: User, *, practitioner_id: int, first_name: str, last
                         email: str | None = None, phone: str | None = None) -> PatientProfile:
     """A patient profile created at the desk of an agenda the user manages,
     without an account (it can be claimed later); it needs a way to reach the
-    patient (email or phone). The practice knows the patient from then on."""
+    patient (email or phone). The practice knows the patient from then on.
+    Names and birth date follow `accounts.identity_rules`."""
     practitioner = managed_practitioner(by, practitioner_id)
-    errors = {}
     first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
     email, phone = (email or "").strip().lower() or None, (phone or "").strip() or None
-    if not first_name:
-        errors["first_name"] = [str(_l("A first name is required."))]
-    if not last_name:
-        errors["last_name"] = [str(_l("A last name is required."))]
-    if birth_date is None or birth_date > dt.date.today():
-        errors["birth_date"] = [str(_l("The birth date is in the future."))]
+    errors = identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date)
     if not email and not phone:
         errors["email"] = [str(_l("Give an email address or a phone number."))]
     if errors:

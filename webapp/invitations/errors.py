@@ -38,6 +38,25 @@ class ProfileAlreadyClaimed(Conflict):
     default_message = _l("This patient already has a Carnet account.")
 
 
+class InvitationWithdrawn(InvitationUnavailable):
+    status = 410
+    code = "invitation_withdrawn"
+    default_message = _l("This invitation is no longer valid: someone now acts for this profile. "
+                         "Ask them to give you your own account from their account page.")
+
+
+class ProfileHasProxy(Conflict):
+    code = "profile_has_proxy"
+    default_message = _l("Someone already acts for this patient in Carnet: only they can give the patient "
+                         "their own account.")
+
+
+class InvitationPending(Conflict):
+    code = "invitation_pending"
+    default_message = _l("An invitation is waiting to be used: its address cannot change until it expires. "
+                         "Send it again to the same address if needed.")
+
+
 class InvitationRefused(Forbidden):
     code = "invitation_refused"
 

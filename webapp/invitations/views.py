@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.accounts.models import User
+from webapp.accounts.proxies import account_name
 from webapp.accounts.views import finish_login, show_errors
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment
@@ -14,7 +15,7 @@ from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.invitations import bp, services
 from webapp.invitations.errors import InvitationUnavailable
-from webapp.invitations.forms import ClaimForm, ConfirmForm, InviteForm
+from webapp.invitations.forms import ClaimForm, ConfirmForm, InviteForm, RelativeInviteForm
 from webapp.transaction import transaction
 
 CLAIM_RATE_LIMIT = "10 per hour"
@@ -58,6 +59,24 @@ def invite(patient_id: int):
                            appointment_id=appointment_id)
 
 
+@bp.route("/account/relatives/<int:patient_id>/own-account", methods=["GET", "POST"])
+@login_required
+def give_account(patient_id: int):
+    """A proxy gives the relative it acts for their own account ("give Léo his own account")."""
+    patient = services.relative_to_invite(current_user, patient_id)
+    form = RelativeInviteForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                invitation = services.invite_relative(patient_id=patient_id, email=form.email.data, by=current_user)
+        except CarnetError as error:
+            show_errors(form, error)
+        else:
+            flash(_("The invitation is sent to %(email)s.", email=invitation.patient.email), "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("invitations/give_account.html", form=form, patient=patient)
+
+
 def _unavailable(error: CarnetError):
     return render_template("invitations/unavailable.html", message=error.message), error.status
 
@@ -74,6 +93,11 @@ def claim(token: str):
         return render_template("invitations/claim.html", invitation=invitation, token=token,
                                confirm_form=ConfirmForm())
     form = ClaimForm()
+    proxies = services.claimable_proxies(invitation)
+    if proxies and services.claimant_decides_proxies(invitation):
+        form.keep_proxies.choices = [(proxy.id, account_name(proxy)) for proxy in proxies]
+    else:
+        del form.keep_proxies
     if request.method == "GET":
         form.email.data = invitation.patient.email
     if form.validate_on_submit():
@@ -81,14 +105,16 @@ def claim(token: str):
             with transaction():
                 user = services.claim_with_new_account(
                     token, email=form.email.data, password=form.password.data,
-                    accepted_terms=form.accept_terms.data, locale=session.get("locale"))
+                    accepted_terms=form.accept_terms.data, locale=session.get("locale"),
+                    keep_proxy_ids=(form.keep_proxies.data or []) if "keep_proxies" in form else [])
         except InvitationUnavailable as error:
             return _unavailable(error)
         except CarnetError as error:
             show_errors(form, error)
         else:
             return finish_login(user, welcome=_("Welcome to Carnet! Your notebook and appointments are here."))
-    return render_template("invitations/claim.html", invitation=invitation, token=token, form=form)
+    return render_template("invitations/claim.html", invitation=invitation, token=token, form=form,
+                           child_proxies=[account_name(proxy) for proxy in proxies] if "keep_proxies" not in form else [])
 
 
 @bp.route("/invitation/<token>/add", methods=["POST"])

@@ -45,6 +45,9 @@ class AccessAction(enum.StrEnum):
     SUPERSEDE_ENTRY = "supersede_entry"
     ADD_ATTACHMENT = "add_attachment"
     EMERGENCY_ACCESS = "emergency_access"
+    # An account took the profile over (an invitation was claimed): the
+    # people who acted for it until then see who did and when.
+    PROFILE_CLAIMED = "profile_claimed"
 
 
 class NotebookEntry(db.Model):

@@ -586,6 +586,19 @@ def _treating_practitioners(patient_id: int) -> sa.Select:
         sa.literal(patient_id).in_(treated_patient_ids(PractitionerProfile.id)))
 
 
+def is_practitioner_revoked(patient_id: int, practitioner_id: int) -> bool:
+    """Whether the patient withdrew this practitioner's access (for features
+    above the notebook that must not act for a revoked practice)."""
+    return _is_revoked(patient_id, practitioner_id)
+
+
+def log_profile_claimed(patient_id: int, user: User) -> None:
+    """Record in the access log that `user` claimed the profile with their own
+    account (an invitation): the claim is visible in the notebook's history."""
+    db.session.add(AccessLogEntry(patient_id=patient_id, actor_user_id=user.id, actor_role=user.role,
+                                  action=AccessAction.PROFILE_CLAIMED))
+
+
 def revoked_practitioner_ids(patient_id: int) -> list[int]:
     return list(db.session.scalars(
         sa.select(Revocation.practitioner_id).where(Revocation.patient_id == patient_id)

@@ -68,6 +68,7 @@ ACTION_LABELS = {
     AccessAction.SUPERSEDE_ENTRY: _l("corrected an entry"),
     AccessAction.ADD_ATTACHMENT: _l("added a file"),
     AccessAction.EMERGENCY_ACCESS: _l("opened emergency access"),
+    AccessAction.PROFILE_CLAIMED: _l("claimed the profile with their own account"),
 }
 
 

@@ -70,6 +70,34 @@ def notify_patient_invitation(*, key: str, to: str, locale: str | None, first_na
                            "days": valid_days})
 
 
+def notify_relative_invitation(*, key: str, to: str, locale: str | None, first_name: str, proxy_name: str,
+                               claim_url: str, valid_days: int) -> None:
+    """The account acting for a patient gives them their own account: the link
+    to claim the profile (key: `patient-invitation:<profile id>:<invitation id>`)."""
+    enqueue_email(key=key, to=to, template="relative_invitation", locale=locale, category=Category.SECURITY,
+                  context={"first_name": first_name, "proxy_name": proxy_name, "claim_url": claim_url,
+                           "days": valid_days})
+
+
+def notify_proxy_removed(*, key: str, to: str, locale: str | None, user_id: int, patient_name: str,
+                         proxy_name: str, removed_by_owner: bool, account_url: str) -> None:
+    """Tell the other side that an account no longer acts for a profile: the
+    removed proxy when the owner removed it, the owner when a proxy left
+    (a security notice; key: `proxy-removed:<profile id>:<recipient id>:<time>`)."""
+    enqueue_email(key=key, to=to, template="proxy_removed", locale=locale, category=Category.SECURITY,
+                  user_id=user_id, context={"patient_name": patient_name, "proxy_name": proxy_name,
+                                            "removed_by_owner": removed_by_owner, "account_url": account_url})
+
+
+def notify_profile_claimed(*, key: str, to: str, locale: str | None, patient_name: str, still_proxy: bool,
+                           user_id: int | None = None) -> None:
+    """Tell a former address of a profile, or an account acting for it, that the
+    profile now has its own account (a security notice; key:
+    `profile-claimed:<profile id>:<invitation id>:<recipient>`)."""
+    enqueue_email(key=key, to=to, template="profile_claimed", locale=locale, category=Category.SECURITY,
+                  user_id=user_id, context={"patient_name": patient_name, "still_proxy": still_proxy})
+
+
 def notify_booking_confirmed(
     *, key: str, to: str, locale: str | None, patient_name: str, practitioner_name: str, starts_at: dt.datetime,
     address: str, manage_url: str, ics_bytes: bytes | None, reason: str | None = None,
