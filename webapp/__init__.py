@@ -118,6 +118,7 @@ def connect_signal_receivers() -> None:
 
 def register_cli(app: Flask) -> None:
     from webapp.audit.cli import audit_command
+    from webapp.db_roles import grant_runtime_role_command
     from webapp.demo import seed_demo_command
     from webapp.notebook.keys import notebook_cli
     from webapp.scheduler import scheduler_cli
@@ -128,6 +129,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(audit_command)
     app.cli.add_command(notebook_cli)
+    app.cli.add_command(grant_runtime_role_command)
 
 
 def register_request_hooks(app: Flask) -> None:
