@@ -105,8 +105,12 @@ def seed_directory(*, practitioners: int, cities: int, appointments: int, patien
     _copy_or_insert(Appointment, APPOINTMENT_COLUMNS, appointment_rows)
     _copy_or_insert(OccupiedCell, ("practitioner_id", "cell_start_at", "appointment_id"), cell_rows)
     if db.session.connection().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT setval(pg_get_serial_sequence('appointments', 'id'), "
-                                   "(SELECT max(id) FROM appointments))"))
+        # Move the id sequence past the copied ids with nextval: a runtime role that
+        # owns no table may use the sequence, not setval it (README "Production").
+        sequence = db.session.scalar(sa.text("SELECT pg_get_serial_sequence('appointments', 'id')"))
+        db.session.execute(sa.text(
+            f"SELECT count(nextval('{sequence}')) FROM generate_series(1, "
+            f"(SELECT coalesce(max(id), 0) FROM appointments) - (SELECT last_value FROM {sequence}) + 1)"))
         db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
     return Directory(dict(zip(profile_ids, (specialty for specialty, _ in placed))),

@@ -1,7 +1,9 @@
 """Shared fixtures: one app per test session, a clean database per test.
 
 The same suite runs on SQLite (default) and on PostgreSQL when
-`TEST_DATABASE_URL` is set. The schema is built by the migrations, and every
+`TEST_DATABASE_URL` is set: that role migrates, and the app runs as a role
+that owns no table (`TEST_RUNTIME_DATABASE_URL`, or `carnet_app` made here),
+as in production. The schema is built by the migrations, and every
 test starts from empty tables, so tests may commit freely (several
 connections, threads and live servers see the same data).
 """
@@ -22,9 +24,13 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests import factories
 from webapp import create_app
+from webapp.db_roles import grant_runtime_role
 from webapp.extensions import db, limiter
 
+# PostgreSQL pass: the migration role (owner of the tables), and the role the app runs as.
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_RUNTIME_DATABASE_URL = os.environ.get("TEST_RUNTIME_DATABASE_URL")
+RUNTIME_ROLE = "carnet_app"
 # The module itself: the package attribute `webapp.db` is the Flask-SQLAlchemy extension.
 DB_MODULE = importlib.import_module("webapp.db")
 
@@ -56,10 +62,8 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'carnet-test.sqlite3'}"
-    app = create_app({
+def _settings(url: str) -> dict:
+    return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "SERVER_NAME": "carnet.test",
@@ -67,28 +71,91 @@ def app(tmp_path_factory):
         # Password hashing stays argon2id, at its lowest costs: thousands of accounts are made here.
         "CARNET_ARGON2_TIME_COST": 1,
         "CARNET_ARGON2_MEMORY_KIB": 32,  # argon2 wants 8 KiB per lane, 4 lanes
-    })
-    app.test_client_class = IsolatedClient
-    with app.app_context():
+    }
+
+
+def _runtime_url(owner: sa.Connection) -> str:
+    """The runtime role's URL: `TEST_RUNTIME_DATABASE_URL`, or a role made here
+    (the test cluster's user is a superuser and its logins are trusted)."""
+    if TEST_RUNTIME_DATABASE_URL:
+        return TEST_RUNTIME_DATABASE_URL
+    owner.execute(sa.text(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{RUNTIME_ROLE}') "
+        f"THEN CREATE ROLE {RUNTIME_ROLE} LOGIN; END IF; END $$"))
+    return sa.make_url(TEST_DATABASE_URL).set(username=RUNTIME_ROLE, password=None) \
+        .render_as_string(hide_password=False)
+
+
+def _migrate_postgresql() -> str:
+    """Build the schema as the migration role (the owner), grant the runtime
+    role its rows as the README says, and return the runtime role's URL."""
+    owner_app = create_app(_settings(TEST_DATABASE_URL))
+    with owner_app.app_context():
         _reset_schema(db.engine)
         flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            runtime_url = _runtime_url(connection)
+            grant_runtime_role(connection, sa.make_url(runtime_url).username)
+        db.engine.dispose()
+    return runtime_url
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """The app under test. On PostgreSQL it runs as the runtime role, which owns
+    no table (README "Production"); `owner_engine` is the migration role."""
+    if TEST_DATABASE_URL:
+        url = _migrate_postgresql()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'carnet-test.sqlite3'}"
+    app = create_app(_settings(url))
+    app.test_client_class = IsolatedClient
+    if not TEST_DATABASE_URL:
+        with app.app_context():
+            flask_migrate.upgrade()
     yield app
     with app.app_context():
         db.engine.dispose()  # close pooled connections before the app is garbage-collected
 
 
+@pytest.fixture(scope="session")
+def owner_engine(app):
+    """The tables' owner: on PostgreSQL the migration role (a superuser in the
+    test cluster), for what the app itself may not do; on SQLite the app's engine."""
+    if not TEST_DATABASE_URL:
+        with app.app_context():
+            yield db.engine
+        return
+    engine = sa.create_engine(TEST_DATABASE_URL)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner_app(app):
+    """The app as the migration role, for the maintenance commands that role
+    runs (`flask notebook reencrypt`); on SQLite the app itself."""
+    if not TEST_DATABASE_URL:
+        yield app
+        return
+    owner_app = create_app(_settings(TEST_DATABASE_URL))
+    yield owner_app
+    with owner_app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture(autouse=True)
-def _clean_state(app):
+def _clean_state(app, owner_engine):
     with app.app_context():
         yield
         db.session.remove()
-        with db.engine.begin() as connection:
+        with owner_engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Triggers refuse DELETE and TRUNCATE on append-only tables: the
+                # owner turns them off for this transaction only.
+                connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
             for table in reversed(db.metadata.sorted_tables):
-                if table.info.get("append_only") and connection.dialect.name == "postgresql":
-                    # Triggers refuse DELETE on append-only tables; TRUNCATE is not a row change.
-                    connection.execute(sa.text(f'TRUNCATE TABLE "{table.name}"'))
-                else:
-                    connection.execute(table.delete())
+                connection.execute(table.delete())
     limiter.reset()
     factories.reset_totp_clock()
 

@@ -125,6 +125,7 @@ def connect_signal_receivers() -> None:
 def register_cli(app: Flask) -> None:
     from webapp.accounts.cli import directory_command
     from webapp.audit.cli import audit_command
+    from webapp.db_roles import grant_runtime_role_command
     from webapp.demo import seed_demo_command
     from webapp.notebook.keys import notebook_cli
     from webapp.scheduler import scheduler_cli
@@ -136,6 +137,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_command)
     app.cli.add_command(directory_command)
     app.cli.add_command(notebook_cli)
+    app.cli.add_command(grant_runtime_role_command)
 
 
 def register_request_hooks(app: Flask) -> None:

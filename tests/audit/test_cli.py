@@ -23,16 +23,21 @@ def run_cli(app):
     return run
 
 
-def tamper(*statements) -> None:
-    """Change the trail behind the application's back, as an intruder with
-    database access would (on PostgreSQL, past the append-only triggers)."""
-    db.session.rollback()  # the test's own session holds no lock meanwhile
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        for statement in statements:
-            connection.execute(statement)
-    db.session.expire_all()
+@pytest.fixture
+def tamper(owner_engine):
+    """Change the trail behind the application's back, as an intruder who owns
+    the database would (on PostgreSQL, past the append-only triggers)."""
+
+    def change(*statements) -> None:
+        db.session.rollback()  # the test's own session holds no lock meanwhile
+        with owner_engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for statement in statements:
+                connection.execute(statement)
+        db.session.expire_all()
+
+    return change
 
 
 def test_verify_reports_an_intact_trail(run_cli):
@@ -42,7 +47,7 @@ def test_verify_reports_an_intact_trail(run_cli):
     assert "4 events" in result.output and events[-1].hash in result.output
 
 
-def test_verify_detects_a_changed_row(run_cli):
+def test_verify_detects_a_changed_row(run_cli, tamper):
     make_events(5)
     tamper(sa.update(AuditEvent).where(AuditEvent.id == 3).values(actor_id=999))
     result = run_cli("audit", "verify")
@@ -50,7 +55,7 @@ def test_verify_detects_a_changed_row(run_cli):
     assert "BROKEN at event 3" in result.output and "changed" in result.output
 
 
-def test_verify_detects_a_changed_row_whose_hash_was_recomputed(run_cli):
+def test_verify_detects_a_changed_row_whose_hash_was_recomputed(run_cli, tamper):
     events = make_events(5)
     forged = AuditEvent(**{column: getattr(events[2], column) for column in AuditEvent.__table__.columns.keys()})
     forged.action = "login.success"
@@ -59,21 +64,21 @@ def test_verify_detects_a_changed_row_whose_hash_was_recomputed(run_cli):
     assert result.exit_code == 1 and "BROKEN at event 4" in result.output  # the next row no longer links to it
 
 
-def test_verify_detects_a_removed_row(run_cli):
+def test_verify_detects_a_removed_row(run_cli, tamper):
     make_events(5)
     tamper(sa.delete(AuditEvent).where(AuditEvent.id == 2))
     result = run_cli("audit", "verify")
     assert result.exit_code == 1 and "BROKEN at event 2" in result.output and "missing" in result.output
 
 
-def test_verify_detects_a_removed_last_row(run_cli):
+def test_verify_detects_a_removed_last_row(run_cli, tamper):
     make_events(5)
     tamper(sa.delete(AuditEvent).where(AuditEvent.id == 5))
     result = run_cli("audit", "verify")
     assert result.exit_code == 1 and "BROKEN at event 5" in result.output
 
 
-def test_verify_detects_a_removed_and_renumbered_tail(run_cli):
+def test_verify_detects_a_removed_and_renumbered_tail(run_cli, tamper):
     events = make_events(5)
     # Remove event 3 and shift the later ones down to hide the gap.
     tamper(
@@ -97,14 +102,14 @@ def _insert(row: AuditEvent):
     return sa.insert(AuditEvent).values({column: getattr(row, column) for column in AuditEvent.__table__.columns.keys()})
 
 
-def test_verify_detects_an_inserted_row_at_the_end(run_cli):
+def test_verify_detects_an_inserted_row_at_the_end(run_cli, tamper):
     events = make_events(3)
     tamper(_insert(_forged_row(4, events[-1].hash)))  # perfectly chained, but the head does not know it
     result = run_cli("audit", "verify")
     assert result.exit_code == 1 and "BROKEN at event 4" in result.output
 
 
-def test_verify_detects_an_inserted_row_in_the_middle(run_cli):
+def test_verify_detects_an_inserted_row_in_the_middle(run_cli, tamper):
     events = make_events(4)
     # Shift events 3 and 4 up to make room, then slip a forged event 3 in.
     tamper(

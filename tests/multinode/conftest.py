@@ -78,7 +78,7 @@ def cluster(app, tmp_path_factory):
     redis_url = _redis_url()
     sink = CountingSink()
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
-    database_url = os.environ["TEST_DATABASE_URL"]
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]  # the runtime role, as web nodes run in production
     env = {
         "DATABASE_URL": database_url,
         "SECRET_KEY": secrets.token_urlsafe(48),

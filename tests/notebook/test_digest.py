@@ -144,14 +144,18 @@ def test_latest_points_masked_from_a_practitioner_leave_room_for_older_ones(worl
                                                                   *(entry.id for entry in older[1:])}
 
 
-def test_the_digest_is_stored_encrypted_and_reencrypted_with_the_rest(app, world, monkeypatch):
+def test_the_digest_is_stored_encrypted_and_reencrypted_with_the_rest(app, owner_app, world, monkeypatch):
     make_entry(world.patient, kind="allergy", title="", data={"substance": "Arachide", "severity": "severe"})
     digest.summary_items(world.patient.id)
+    db.session.commit()  # as the request that built it would: the owner's re-encryption runs on its own connection
     for row in _stored(world.patient.id).values():
         assert b"Arachide" not in row.content and b"weight" not in row.content
     new_key = Fernet.generate_key().decode()
-    monkeypatch.setitem(app.config, "CARNET_ENCRYPTION_KEYS", [new_key, *app.config["CARNET_ENCRYPTION_KEYS"]])
-    result = app.test_cli_runner().invoke(args=["notebook", "reencrypt"])
+    keys = [new_key, *app.config["CARNET_ENCRYPTION_KEYS"]]
+    monkeypatch.setitem(app.config, "CARNET_ENCRYPTION_KEYS", keys)
+    monkeypatch.setitem(owner_app.config, "CARNET_ENCRYPTION_KEYS", keys)
+    with owner_app.app_context():  # as the migration role (README "Database roles")
+        result = owner_app.test_cli_runner().invoke(args=["notebook", "reencrypt"])
     assert "notebook_digests: 2 rows re-encrypted" in result.output
     monkeypatch.setitem(app.config, "CARNET_ENCRYPTION_KEYS", [new_key])
     db.session.expire_all()

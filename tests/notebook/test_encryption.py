@@ -48,10 +48,11 @@ def test_database_holds_only_ciphertext(world):
     assert db.session.get(NotebookEntry, entry.id).body == SECRET
 
 
-def test_old_key_second_in_the_list_still_reads_and_reencrypt_retires_it(app, world, monkeypatch):
+def test_old_key_second_in_the_list_still_reads_and_reencrypt_retires_it(app, owner_app, world, monkeypatch):
     old_key = app.config["CARNET_ENCRYPTION_KEYS"][0]
     new_key = Fernet.generate_key().decode()
     _use_keys(monkeypatch, app, new_key, old_key)
+    monkeypatch.setitem(owner_app.config, "CARNET_ENCRYPTION_KEYS", [new_key, old_key])
     assert db.session.get(NotebookEntry, world.entry.id).body == "Texte très confidentiel"
     written_after_rotation = make_entry(world.patient, title="Après rotation", body="Nouveau")
     with transaction():
@@ -59,7 +60,10 @@ def test_old_key_second_in_the_list_still_reads_and_reencrypt_retires_it(app, wo
         emergency.grant_emergency_access(user, world.patient.id,
                                          **emergency_request(world.patient, user, reason="Malaise grave au cabinet"))
 
-    result = app.test_cli_runner().invoke(args=["notebook", "reencrypt"])
+    # As the migration role, which owns the tables (README "Production"); the
+    # command runs in the app context it finds, so push the owner's.
+    with owner_app.app_context():
+        result = owner_app.test_cli_runner().invoke(args=["notebook", "reencrypt"])
     assert result.exit_code == 0, result.output
     assert "notebook_entries: 3 rows re-encrypted" in result.output
 
@@ -111,3 +115,15 @@ def test_the_app_refuses_to_start_when_stored_data_cannot_be_decrypted(app, worl
     started = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environment,
                              capture_output=True, text=True, timeout=60)
     assert started.returncode == 0, started.stderr
+
+
+@pytest.mark.postgres_only
+def test_the_runtime_role_cannot_reencrypt(app, world, monkeypatch):
+    """Rewriting ciphertext is the owner's maintenance, never the web nodes': a
+    runtime role that says it re-encrypts is still refused by the triggers."""
+    before = _raw(NotebookEntry.__table__, "content")
+    _use_keys(monkeypatch, app, Fernet.generate_key().decode(), *app.config["CARNET_ENCRYPTION_KEYS"])
+    result = app.test_cli_runner().invoke(args=["notebook", "reencrypt"])
+    assert result.exit_code != 0 and "append-only" in str(result.exception)
+    db.session.rollback()
+    assert _raw(NotebookEntry.__table__, "content") == before

@@ -19,7 +19,7 @@ class AuditEvent(db.Model):
     """
 
     __tablename__ = "audit_events"
-    # "append_only": PostgreSQL refuses UPDATE and DELETE here (migration 0005).
+    # "append_only": PostgreSQL refuses UPDATE, DELETE (migration 0005) and TRUNCATE (0023) here.
     __table_args__ = (
         sa.Index("ix_audit_events_actor_id_occurred_at", "actor_id", "occurred_at"),
         sa.Index("ix_audit_events_target", "target_type", "target_id"),

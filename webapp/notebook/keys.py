@@ -71,6 +71,10 @@ def reencrypt_batch(table: sa.Table, columns: tuple[str, ...], after) -> tuple[i
     if after is not None:
         statement = statement.where(key > after)
     rows = db.session.execute(statement).all()
+    if rows and db.session.get_bind().dialect.name == "postgresql":
+        # The append-only triggers let the tables' owner rewrite only the ciphertext
+        # columns, and only in a transaction that says so (migration 0023).
+        db.session.execute(sa.text("SET LOCAL carnet.reencrypt = 'on'"))
     for row in rows:
         db.session.execute(
             sa.update(table).where(key == row[0])
@@ -81,7 +85,10 @@ def reencrypt_batch(table: sa.Table, columns: tuple[str, ...], after) -> tuple[i
 
 @notebook_cli.command("reencrypt")
 def reencrypt_command() -> None:
-    """Re-encrypt every notebook body, data, file and reason under the newest key."""
+    """Re-encrypt every notebook body, data, file and reason under the newest key.
+
+    On PostgreSQL, run it as the migration role (the tables' owner), as for
+    `flask db upgrade`: the runtime role may not rewrite notebook rows."""
     for table, columns in ENCRYPTED_COLUMNS:
         total, after = 0, None
         while True:

@@ -4,7 +4,10 @@ Health content (titles, bodies, structured data, attachments, filenames,
 emergency reasons) is stored only as ciphertext from `webapp.crypto`; the
 clear columns hold what the rules and filters need (patient, kind, author,
 times). Entries, attachments, emergency grants and the access log are
-append-only: `webapp.notebook.guards` refuses any ORM update or delete.
+append-only (`info={"append_only": True}`): `webapp.notebook.guards` refuses
+any ORM update or delete, and on PostgreSQL triggers refuse UPDATE, DELETE
+and TRUNCATE from any client, except the owner's re-encryption of the
+ciphertext columns (migration 0023).
 `NotebookDigest` is the one derived table: an encrypted copy of the current
 structured data, rebuilt from the entries whenever it is not up to date.
 """
@@ -59,6 +62,7 @@ class NotebookEntry(db.Model):
     __table_args__ = (
         sa.Index("ix_notebook_entries_patient_created", "patient_id", "created_at"),
         sa.Index("ix_notebook_entries_patient_kind", "patient_id", "kind"),
+        {"info": {"append_only": True}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,6 +137,7 @@ class Attachment(db.Model):
     """A file of an entry, stored encrypted in the database under a random id."""
 
     __tablename__ = "notebook_attachments"
+    __table_args__ = ({"info": {"append_only": True}},)
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     entry_id: Mapped[int] = mapped_column(sa.ForeignKey("notebook_entries.id"), index=True)
@@ -193,6 +198,7 @@ class EmergencyAccess(db.Model):
         sa.Index("ix_notebook_emergency_accesses_lookup", "patient_id", "practitioner_id", "expires_at"),
         # The daily limit counts a practitioner's recent grants.
         sa.Index("ix_notebook_emergency_accesses_practitioner_granted", "practitioner_id", "granted_at"),
+        {"info": {"append_only": True}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -247,7 +253,10 @@ class AccessLogEntry(db.Model):
     """One read or write of a notebook by someone other than the patient side."""
 
     __tablename__ = "notebook_access_log"
-    __table_args__ = (sa.Index("ix_notebook_access_log_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        sa.Index("ix_notebook_access_log_patient_at", "patient_id", "at"),
+        {"info": {"append_only": True}},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient_profiles.id"))
