@@ -163,3 +163,14 @@ def test_a_clinic_accountant_has_no_agenda_and_no_desk_in_the_api(client, api_to
     assert book(client, headers, body(practice, SLOT + dt.timedelta(hours=1), **identity(stranger))).status_code == 403
     secretary = api_token(factories.make_staff(clinic=clinic))
     assert client.get("/api/v1/appointments", headers=secretary).json["total"] == 1
+
+
+@pytest.mark.parametrize("changes", [
+    {"birth_date": "0478-05-01"}, {"birth_date": "2030-01-08"}, {"first_name": "\x00\x01"}, {"last_name": "   "},
+    {"first_name": "\u202eJean"},
+])
+def test_a_malformed_identity_is_a_422_and_no_failed_identification(client, api_token, practice, stranger, changes):
+    answer = book(client, api_token(practice[0].user), body(practice) | identity(stranger, **changes))
+    assert answer.status_code == 422 and answer.json["error"]["code"] == "validation_error", answer.json
+    assert set(answer.json["error"]["fields"]) == {f"patient.{name}" for name in changes}
+    assert failures() == 0

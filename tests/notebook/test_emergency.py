@@ -283,6 +283,14 @@ def test_api_the_old_body_with_a_reason_only_is_refused(client, world, bearer):
     assert _grants() == []
 
 
+def test_api_a_malformed_identity_is_a_422(client, world, bearer):
+    user = world.users["unrelated"]
+    malformed = emergency_json(world.patient, user, first_name="\x01\x02") | {"birth_date": "0478-05-01"}
+    response = client.post(N.format(pid=world.patient.id) + "/emergency-access", headers=bearer(user), json=malformed)
+    assert response.status_code == 422 and set(response.json["error"]["fields"]) == {"first_name", "birth_date"}
+    assert _grants() == []
+
+
 def test_api_a_wrong_identity_answers_exactly_as_an_unknown_id(client, world, bearer):
     user = world.users["unrelated"]
     headers = bearer(user)

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from webapp.accounts.identity_rules import BirthDate, PersonName
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.fields import JsonBoolean
 from webapp.api.pagination import PaginationQuerySchema
@@ -194,14 +195,10 @@ class AppointmentSchema(ma.Schema):
     visit_reason = ma.fields.Nested(VisitReasonSchema)
 
 
-# PostgreSQL refuses text holding a NUL character; no name has one.
-NAME_TEXT = [validate.Length(min=1, max=100), validate.Regexp(r"^[^\x00]*$", error="Not a valid text.")]
-
-
 class DeskPatientIdentitySchema(ma.Schema):
-    first_name = ma.fields.String(required=True, validate=NAME_TEXT, metadata={"example": "Léa"})
-    last_name = ma.fields.String(required=True, validate=NAME_TEXT, metadata={"example": "Martin-Durand"})
-    birth_date = ma.fields.Date(required=True, metadata={"example": "1984-05-17"})
+    first_name = PersonName(required=True, metadata={"example": "Léa"})
+    last_name = PersonName(required=True, metadata={"example": "Martin-Durand"})
+    birth_date = BirthDate(required=True, metadata={"example": "1984-05-17"})
 
 
 class AppointmentCreateSchema(ma.Schema):

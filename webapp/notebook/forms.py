@@ -11,10 +11,10 @@ from wtforms import DateField, DateTimeLocalField, FloatField, SelectField, Stri
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.accounts.forms import totp_code_field
+from webapp.accounts.forms import birth_date_field, person_name_field, totp_code_field
 from webapp.notebook.kinds import ALLERGY_STATUSES, MEASUREMENT_TYPES, SEVERITIES
 from webapp.notebook.models import EntryKind
-from webapp.notebook.services import BODY_MAX, NAME_MAX, REASON_MAX, REASON_MIN, TITLE_MAX
+from webapp.notebook.services import BODY_MAX, REASON_MAX, REASON_MIN, TITLE_MAX
 
 
 class _EntryForm(FlaskForm):
@@ -130,9 +130,9 @@ class ChoicesForm(FlaskForm):
 class EmergencyAccessForm(FlaskForm):
     """The person named as on their ID, the reason, and a fresh code (re-authentication)."""
 
-    first_name = StringField(_l("Patient's first name"), validators=[DataRequired(), Length(max=NAME_MAX)])
-    last_name = StringField(_l("Patient's last name"), validators=[DataRequired(), Length(max=NAME_MAX)])
-    birth_date = DateField(_l("Patient's birth date"), validators=[DataRequired()])
+    first_name = person_name_field(_l("Patient's first name"))
+    last_name = person_name_field(_l("Patient's last name"))
+    birth_date = birth_date_field(_l("Patient's birth date"))
     reason = TextAreaField(_l("Reason for the emergency access"),
                            validators=[DataRequired(), Length(min=REASON_MIN, max=REASON_MAX)],
                            description=_l("The patient will read this reason."))

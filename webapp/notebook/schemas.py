@@ -5,6 +5,7 @@ from flask import current_app, url_for
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from webapp.accounts.identity_rules import BirthDate, PersonName
 from webapp.api.pagination import PaginationQuerySchema, page_schema
 from webapp.notebook.kinds import MEASUREMENT_TYPES
 from webapp.notebook.models import AccessAction, EntryKind
@@ -13,7 +14,6 @@ from webapp.notebook.services import (
     EMERGENCY_ALLOWED,
     EMERGENCY_LOCKED,
     MAX_DB_ID,
-    NAME_MAX,
     REASON_MAX,
     TITLE_MAX,
 )
@@ -168,12 +168,11 @@ class EmergencyRequestSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX), metadata={
         "description": "Why the notebook must be opened now; the patient reads it.",
         "example": "Patiente inconsciente aux urgences, recherche d'allergies et de traitements en cours"})
-    first_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX), metadata={
+    first_name = PersonName(required=True, metadata={
         "description": "The patient's first name (case, accents, hyphens and apostrophes ignored).",
         "example": "Jeanne"})
-    last_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX),
-                                 metadata={"example": "Martin-Dupré"})
-    birth_date = ma.fields.Date(required=True, metadata={"example": "1950-04-12"})
+    last_name = PersonName(required=True, metadata={"example": "Martin-Dupré"})
+    birth_date = BirthDate(required=True, metadata={"example": "1950-04-12"})
     totp = ma.fields.String(required=True, validate=validate.Length(max=10), metadata={
         "description": "A current code of the practitioner's authenticator app (re-authentication); a code "
                        "that already opened a login or an action is refused like a wrong one.",

@@ -75,7 +75,6 @@ EMERGENCY_ALLOWED, EMERGENCY_LOCKED = "allowed", "locked"
 TITLE_MAX = 200
 BODY_MAX = 20_000
 REASON_MIN, REASON_MAX = 10, 500
-NAME_MAX = 100  # as the patient profile stores them
 MAX_DB_ID = 2**31 - 1
 SUMMARY_KINDS = (EntryKind.ALLERGY, EntryKind.TREATMENT, EntryKind.VACCINATION)
 
