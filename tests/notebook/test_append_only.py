@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.audit.factories import make_events
+from tests.notebook.factories import emergency_request
 from webapp.accounts.models import Role
 from webapp.extensions import db
-from webapp.notebook import services
+from webapp.notebook.emergency import grant_emergency_access
 from webapp.notebook.models import AccessAction, AccessLogEntry, Attachment, NotebookEntry
 from webapp.transaction import transaction
 
@@ -29,7 +30,8 @@ def rows(world):
                                   entry_id=world.entry.id))
     db.session.commit()
     with transaction():
-        services.grant_emergency_access(world.users["unrelated"], world.patient.id, "Malaise grave au cabinet")
+        grant_emergency_access(world.users["unrelated"], world.patient.id,
+                               **emergency_request(world.patient, world.users["unrelated"]))
     make_events(2)
     return world
 
