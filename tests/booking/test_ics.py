@@ -27,7 +27,7 @@ def events(calendar: icalendar.Calendar) -> list:
 
 
 def test_appointment_ics_round_trip_with_address_reason_and_cancel_link(client, api_token):
-    practitioner, reason = open_practice()
+    practitioner, reason = open_practice(reason_overrides={"shown_in_messages": True})
     patient = factories.make_patient()
     appointment = make_appointment(practitioner, patient, local_start(3), reason=reason)
     headers = api_token(patient.account)
@@ -83,7 +83,8 @@ def test_calendar_feed_is_secret_rotatable_and_parses_back(client, api_token):
     path = url.removeprefix("http://carnet.test")
     feed = parse(client.get(path))
     summaries = sorted(str(event["summary"]) for event in events(feed))
-    assert summaries == sorted(f"{p.full_name} · {reason.label}" for p in (first_patient, second_patient))
+    assert summaries == sorted(f"{p.first_name[0]}. {p.last_name[0]}. · Rendez-vous"
+                               for p in (first_patient, second_patient))
     assert len({str(event["uid"]) for event in events(feed)}) == 2
     rotated = client.post("/api/v1/practitioners/me/calendar-feed", headers=headers).json["url"]
     assert rotated != url

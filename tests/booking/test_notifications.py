@@ -64,7 +64,7 @@ def test_booking_writes_the_confirmation_and_reminders_and_the_mail_carries_the_
     assert message["To"] == patient.account.email
     assert message["Subject"].startswith("Rendez-vous confirmé")
     text = message.get_body(("plain",)).get_content()
-    assert practice[0].full_name in text and "Motif de consultation : Consultation" in text
+    assert f"Objet : Rendez-vous avec {practice[0].full_name}" in text and "Consultation" not in text
     assert f"http://carnet.test/appointments/{appointment.id}" in text
     event = calendar_event(message)
     assert str(event["UID"]) == appointment_uid(appointment)

@@ -27,7 +27,7 @@ MESSAGES = [
     (messages.notify_booking_confirmed, {
         "patient_name": "Marie Lambert", "practitioner_name": "Dr Martin", "starts_at": PARIS_MORNING,
         "address": "12 rue de la Roquette", "manage_url": "http://carnet.test/a/1", "ics_bytes": make_ics(),
-        "reason": "Vaccin"}, "Rendez-vous confirmé : mardi 12 mars 2030 à 09:30",
+        "label": "Vaccin avec Dr Martin"}, "Rendez-vous confirmé : mardi 12 mars 2030 à 09:30",
      "Appointment confirmed: Tuesday, March 12, 2030 at 9:30\u202fAM"),
     (messages.notify_booking_cancelled, {
         "recipient_role": "patient", "cancelled_by": "practitioner", "counterpart_name": "Dr Martin",

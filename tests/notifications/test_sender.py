@@ -23,7 +23,7 @@ def queue_booking_confirmation(appointment_id: int = 1, *, to: str = "marie@exam
         messages.notify_booking_confirmed(
             key=f"booking-confirmed:{appointment_id}", to=to, locale=locale, patient_name="Marie Lambert",
             practitioner_name="Dr Claire Martin", starts_at=PARIS_MORNING, address="12 rue de la Roquette, 75011 Paris",
-            reason="Consultation", manage_url=f"http://carnet.test/appointments/{appointment_id}",
+            label="Rendez-vous avec Dr Claire Martin", manage_url=f"http://carnet.test/appointments/{appointment_id}",
             ics_bytes=make_ics(uid=f"appointment-{appointment_id}@carnet.test"),
         )
 
@@ -50,7 +50,7 @@ def test_booking_confirmation_arrives_with_both_parts_and_the_ics(smtp):
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Votre rendez-vous avec Dr Claire Martin est confirmé." in text
-    assert "Motif de consultation : Consultation" in text
+    assert "Objet : Rendez-vous avec Dr Claire Martin" in text
     assert "http://carnet.test/appointments/1" in text
     assert '<html lang="fr">' in html and "Votre rendez-vous avec Dr Claire Martin est confirmé." in html
     assert '<a class="button" href="http://carnet.test/appointments/1">' in html

@@ -90,7 +90,7 @@ class VisitReasonsView(MethodView):
 
     @bearer_required(Role.PRACTITIONER)
     @blp.arguments(schemas.VisitReasonInputSchema)
-    @blp.response(201, schemas.VisitReasonSchema)
+    @blp.response(201, schemas.OwnVisitReasonSchema)
     @documented_errors(422)
     def post(self, data):
         """Offer a new visit reason."""
@@ -102,7 +102,7 @@ class VisitReasonsView(MethodView):
 class VisitReasonView(MethodView):
     @bearer_required(Role.PRACTITIONER)
     @blp.arguments(schemas.VisitReasonUpdateSchema)
-    @blp.response(200, schemas.VisitReasonSchema)
+    @blp.response(200, schemas.OwnVisitReasonSchema)
     @documented_errors(404, 422)
     def patch(self, data, reason_id):
         """Change a visit reason."""
@@ -110,7 +110,7 @@ class VisitReasonView(MethodView):
             return services.update_visit_reason(current_api_user(), reason_id, **data)
 
     @bearer_required(Role.PRACTITIONER)
-    @blp.response(200, schemas.VisitReasonSchema)
+    @blp.response(200, schemas.OwnVisitReasonSchema)
     @documented_errors(404)
     def delete(self, reason_id):
         """Archive a visit reason (booked appointments keep it)."""

@@ -104,6 +104,9 @@ class VisitReasonForm(FlaskForm):
         SelectChoice(VisitMode.IN_PERSON.value, _l("In person")),
         SelectChoice(VisitMode.VIDEO.value, _l("Video consultation")),
     ])
+    shown_in_messages = BooleanField(
+        _l("Show this reason in the patients' e-mails, text messages and calendars"), default=False,
+        description=_l("Unticked, they read “Appointment with” and your name: leave it unticked for a reason that reveals health."))
 
     def price_cents(self) -> int | None:
         text = (self.price_euros.data or "").strip().replace(",", ".").replace("€", "").strip()
@@ -112,6 +115,11 @@ class VisitReasonForm(FlaskForm):
         except ValueError:
             return None
         return value if value >= 0 and text.replace(".", "", 1).isdigit() else None
+
+
+class FeedNamesForm(FlaskForm):
+    show_names = BooleanField(_l("Show patients' names in my calendar feed"),
+                              description=_l("Unticked, the feed shows their initials only."))
 
 
 class HoursForm(FlaskForm):

@@ -7,6 +7,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from webapp.accounts.models import PractitionerProfile
+from webapp.booking.labels import appointment_label, feed_label, reason_in_messages
 from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.urls import external_url
 
@@ -56,33 +57,35 @@ def _calendar(name: str) -> icalendar.Calendar:
 
 
 def appointment_calendar(appointment: Appointment) -> bytes:
-    """The patient's copy: reason, address, and the link to cancel or move it."""
+    """The patient's copy: address and the link to cancel or move it; the
+    reason only if the practitioner shows it in messages (webapp.booking.labels)."""
     practitioner = appointment.practitioner
     link = external_url("booking.my_appointment", appointment_id=appointment.id)
+    reason = reason_in_messages(appointment.visit_reason)
     description = "\n".join([
-        _("Visit reason: %(reason)s", reason=appointment.visit_reason.label),
+        *([_("Visit reason: %(reason)s", reason=reason)] if reason else []),
         _("Patient: %(name)s", name=appointment.patient.full_name),
         _("Address: %(address)s", address=_address(practitioner)),
         _("To cancel or move this appointment: %(url)s", url=link),
     ])
     calendar = _calendar(_("Appointment with %(name)s", name=practitioner.full_name))
-    calendar.add_component(_event(
-        appointment, summary=_("%(reason)s with %(name)s", reason=appointment.visit_reason.label,
-                               name=practitioner.full_name),
-        description=description, link=link,
-    ))
+    calendar.add_component(_event(appointment, summary=appointment_label(appointment), description=description,
+                                  link=link))
     return calendar.to_ical()
 
 
-def agenda_calendar(practitioner: PractitionerProfile, appointments: list[Appointment]) -> bytes:
-    """The practitioner's feed: who and why, never the patient's message."""
+def agenda_calendar(practitioner: PractitionerProfile, appointments: list[Appointment], *,
+                    show_names: bool = False) -> bytes:
+    """The practitioner's feed, read by a third-party calendar: initials unless
+    `show_names`, a reason only if shown in messages, never the patient's message."""
     calendar = _calendar(_("Carnet agenda of %(name)s", name=practitioner.full_name))
     for appointment in appointments:
         link = external_url("booking.agenda_appointment", appointment_id=appointment.id)
+        reason = reason_in_messages(appointment.visit_reason)
         calendar.add_component(_event(
-            appointment, summary=f"{appointment.patient.full_name} · {appointment.visit_reason.label}",
+            appointment, summary=feed_label(appointment, show_names=show_names),
             description="\n".join([
-                _("Visit reason: %(reason)s", reason=appointment.visit_reason.label),
+                *([_("Visit reason: %(reason)s", reason=reason)] if reason else []),
                 _("Details: %(url)s", url=link),
             ]),
             link=link,

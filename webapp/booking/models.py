@@ -71,6 +71,9 @@ class VisitReason(db.Model):
     new_patients: Mapped[bool] = mapped_column(default=True)
     returning_patients: Mapped[bool] = mapped_column(default=True)
     mode: Mapped[VisitMode] = mapped_column(enum_type(VisitMode), default=VisitMode.IN_PERSON)
+    # Whether the label may leave Carnet (mails, SMS, calendar files, the feed);
+    # off by default, since a reason can reveal health (webapp.booking.labels).
+    shown_in_messages: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     archived_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
@@ -103,6 +106,9 @@ class PractitionerSchedule(db.Model):
     closed_on_public_holidays: Mapped[bool] = mapped_column(default=SCHEDULE_DEFAULTS["closed_on_public_holidays"])
     # None: the grid follows each visit reason's duration.
     slot_step_minutes: Mapped[int | None]
+    # The agenda feed names patients by their initials unless the practitioner asks
+    # for full names; kept apart from SCHEDULE_DEFAULTS, which the rules form replaces.
+    feed_shows_patient_names: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
 

@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from webapp.accounts.models import PatientProfile, PatientProxy, Role, User
 from webapp.booking import signals
 from webapp.booking.ics import appointment_calendar
+from webapp.booking.labels import appointment_label
 from webapp.booking.models import Appointment, WaitlistEntry
 from webapp.booking.services import schedule_of
 from webapp.extensions import db
@@ -61,12 +62,23 @@ def _address(appointment: Appointment) -> str:
     return f"{practitioner.address}, {practitioner.postcode} {practitioner.city}"
 
 
-def _ics_in(appointment: Appointment, locale: str | None) -> bytes:
-    """The appointment's calendar file, written in the recipient's language."""
+def _in_language_of(locale: str | None):
     if locale not in current_app.config["CARNET_LOCALES"]:
         locale = current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(locale):
+    return force_locale(locale)
+
+
+def _ics_in(appointment: Appointment, locale: str | None) -> bytes:
+    """The appointment's calendar file, written in the recipient's language."""
+    with _in_language_of(locale):
         return appointment_calendar(appointment)
+
+
+def _label_in(appointment: Appointment, locale: str | None) -> str:
+    """The appointment's title in the recipient's language: the context is
+    stored at enqueue time, so the rule of what leaves applies here."""
+    with _in_language_of(locale):
+        return appointment_label(appointment)
 
 
 def _appointment_key(appointment: Appointment) -> str:
@@ -76,9 +88,9 @@ def _appointment_key(appointment: Appointment) -> str:
 def _schedule_reminders(appointment: Appointment, recipient: Recipient, timezone: str) -> None:
     messages.schedule_reminders(
         appointment_key=_appointment_key(appointment), to=recipient.email, locale=recipient.locale,
-        practitioner_name=appointment.practitioner.full_name, starts_at=appointment.start_at,
-        address=_address(appointment), manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
-        timezone=timezone, phone=appointment.patient.phone, user_id=recipient.user_id,
+        practitioner_name=appointment.practitioner.full_name, label=_label_in(appointment, recipient.locale),
+        starts_at=appointment.start_at, address=_address(appointment),
+        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id), timezone=timezone, phone=appointment.patient.phone, user_id=recipient.user_id,
     )
 
 
@@ -93,7 +105,7 @@ def on_appointment_booked(sender, *, appointment: Appointment, actor: User, **ex
         patient_name=appointment.patient.full_name, practitioner_name=appointment.practitioner.full_name,
         starts_at=appointment.start_at, address=_address(appointment),
         manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
-        ics_bytes=_ics_in(appointment, recipient.locale), reason=appointment.visit_reason.label,
+        ics_bytes=_ics_in(appointment, recipient.locale), label=_label_in(appointment, recipient.locale),
         timezone=timezone, user_id=recipient.user_id,
     )
     _schedule_reminders(appointment, recipient, timezone)
@@ -139,7 +151,7 @@ def on_appointment_rescheduled(sender, *, appointment: Appointment, actor: User,
     messages.notify_booking_rescheduled(
         key=f"booking-rescheduled:{appointment.id}:{appointment.start_at.isoformat()}", to=recipient.email,
         locale=recipient.locale, practitioner_name=appointment.practitioner.full_name,
-        previous_starts_at=previous_start_at, starts_at=appointment.start_at, address=_address(appointment),
+        label=_label_in(appointment, recipient.locale), previous_starts_at=previous_start_at, starts_at=appointment.start_at, address=_address(appointment),
         manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
         ics_bytes=_ics_in(appointment, recipient.locale), timezone=timezone, user_id=recipient.user_id,
     )

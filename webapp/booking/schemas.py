@@ -59,6 +59,14 @@ class VisitReasonSchema(ma.Schema):
     archived = ma.fields.Boolean(attribute="is_archived", metadata={"example": False})
 
 
+class OwnVisitReasonSchema(VisitReasonSchema):
+    """A visit reason as its practitioner sees it."""
+
+    shown_in_messages = ma.fields.Boolean(metadata={
+        "description": "The label appears in the patients' mails, SMS and calendar files; otherwise they read "
+                       "a neutral \u201cRendez-vous avec\u201d and the practitioner's name.", "example": False})
+
+
 class PractitionerDetailSchema(PractitionerSummarySchema):
     timezone = ma.fields.String(metadata={"example": "Europe/Paris"})
     bookable = ma.fields.Boolean(metadata={"description": "False while online booking is suspended.", "example": True})
@@ -94,6 +102,9 @@ class VisitReasonInputSchema(ma.Schema):
     mode = ma.fields.String(load_default=VisitMode.IN_PERSON.value,
                             validate=validate.OneOf([m.value for m in VisitMode]),
                             metadata={"example": VisitMode.IN_PERSON.value})
+    shown_in_messages = JsonBoolean(load_default=False, metadata={
+        "description": "Show the label in the patients' mails, SMS and calendar files (default: a neutral label, "
+                       "since a reason can reveal health).", "example": False})
 
 
 class VisitReasonUpdateSchema(VisitReasonInputSchema):
@@ -104,7 +115,7 @@ class VisitReasonUpdateSchema(VisitReasonInputSchema):
 
 
 class VisitReasonsSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(VisitReasonSchema), required=True)
+    items = ma.fields.List(ma.fields.Nested(OwnVisitReasonSchema), required=True)
 
 
 class WeeklyRangeSchema(ma.Schema):

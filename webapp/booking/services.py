@@ -377,18 +377,21 @@ def _visit_reason_problems(values: dict) -> dict[str, list[str]]:
     return errors
 
 
-VISIT_REASON_FIELDS = ("label", "duration_minutes", "price_cents", "new_patients", "returning_patients", "mode")
+VISIT_REASON_FIELDS = ("label", "duration_minutes", "price_cents", "new_patients", "returning_patients", "mode",
+                       "shown_in_messages")
 
 
 def create_visit_reason(user: User, *, label: str, duration_minutes: int, price_cents: int,
                         new_patients: bool = True, returning_patients: bool = True,
-                        mode: VisitMode = VisitMode.IN_PERSON) -> VisitReason:
-    """A new visit reason; at least one of new or returning patients may book it."""
+                        mode: VisitMode = VisitMode.IN_PERSON, shown_in_messages: bool = False) -> VisitReason:
+    """A new visit reason; at least one of new or returning patients may book it.
+    Its label leaves Carnet (mails, SMS, calendars) only if `shown_in_messages`."""
     practitioner = own_practitioner(user)
     reason = VisitReason(practitioner_id=practitioner.id)
     return _apply_visit_reason(reason, dict(
         label=label, duration_minutes=duration_minutes, price_cents=price_cents,
         new_patients=new_patients, returning_patients=returning_patients, mode=VisitMode(mode),
+        shown_in_messages=bool(shown_in_messages),
     ))
 
 
@@ -1405,6 +1408,18 @@ def on_account_access_revoked(sender, *, user: User, reason: str, **extra) -> No
     """Receiver of `accounts.services.access_revoked` (a password change or a
     closed account): the calendar feed URL is a way in too."""
     revoke_calendar_feed_of(user, reason=reason)
+
+
+def set_feed_patient_names(user: User, shown: bool) -> PractitionerSchedule:
+    """Whether the practitioner's feed names patients in full (else by initials)."""
+    practitioner = own_practitioner(user)
+    schedule = db.session.get(PractitionerSchedule, practitioner.id)
+    if schedule is None:
+        schedule = PractitionerSchedule(practitioner_id=practitioner.id, **SCHEDULE_DEFAULTS)
+        db.session.add(schedule)
+    schedule.feed_shows_patient_names = bool(shown)
+    db.session.flush()
+    return schedule
 
 
 def has_calendar_feed(practitioner_id: int) -> bool:

@@ -559,6 +559,7 @@ def settings():
         "booking/settings.html", practitioner=practitioner, schedule=services.schedule_of(practitioner.id),
         reasons=services.visit_reasons_of(practitioner.id), hours=services.weekly_hours_of(practitioner.id),
         absences=services.upcoming_absences(practitioner.id), feed_form=forms.EmptyForm(),
+        feed_names_form=forms.FeedNamesForm(show_names=services.schedule_of(practitioner.id).feed_shows_patient_names),
         has_feed=services.has_calendar_feed(practitioner.id), weekdays=forms.WEEKDAY_LABELS,
     )
 
@@ -570,7 +571,7 @@ def _reason_values(form: forms.VisitReasonForm) -> dict | None:
         return None
     return {"label": form.label.data, "duration_minutes": form.duration_minutes.data, "price_cents": price,
             "new_patients": form.new_patients.data, "returning_patients": form.returning_patients.data,
-            "mode": VisitMode(form.mode.data)}
+            "mode": VisitMode(form.mode.data), "shown_in_messages": form.shown_in_messages.data}
 
 
 @bp.route("/settings/visit-reasons", methods=["GET", "POST"])
@@ -724,6 +725,18 @@ def rotate_calendar_feed():
     return render_template("booking/calendar_feed.html", url=ics.feed_url(token))
 
 
+@bp.route("/settings/calendar-feed/names", methods=["POST"])
+@login_required
+def calendar_feed_names():
+    form = forms.FeedNamesForm()
+    if form.validate_on_submit():
+        with transaction():
+            services.set_feed_patient_names(current_user, form.show_names.data)
+        flash(_("Your calendar feed shows patients' names.") if form.show_names.data
+              else _("Your calendar feed shows patients' initials only."), "success")
+    return redirect(url_for("booking.settings"))
+
+
 @bp.route("/calendar/<token>.ics")
 @limiter.limit("60 per minute")
 def calendar_feed(token: str):
@@ -731,7 +744,8 @@ def calendar_feed(token: str):
     if practitioner is None:
         abort(404)
     appointments = services.feed_appointments(practitioner.id)
-    return Response(ics.agenda_calendar(practitioner, appointments), mimetype="text/calendar",
+    show_names = services.schedule_of(practitioner.id).feed_shows_patient_names
+    return Response(ics.agenda_calendar(practitioner, appointments, show_names=bool(show_names)), mimetype="text/calendar",
                     headers={"Cache-Control": "private, max-age=300"})
 
 

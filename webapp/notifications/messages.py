@@ -100,14 +100,15 @@ def notify_profile_claimed(*, key: str, to: str, locale: str | None, patient_nam
 
 def notify_booking_confirmed(
     *, key: str, to: str, locale: str | None, patient_name: str, practitioner_name: str, starts_at: dt.datetime,
-    address: str, manage_url: str, ics_bytes: bytes | None, reason: str | None = None,
+    address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None,
 ) -> None:
-    """Confirm a booking to the patient, with the `.ics` attached (key: `booking-confirmed:<appointment id>`)."""
+    """Confirm a booking to the patient, with the `.ics` attached (key: `booking-confirmed:<appointment id>`).
+    `label` is the appointment's title as booking lets it leave (a neutral one unless the reason is shown)."""
     enqueue_email(key=key, to=to, template="booking_confirmed", locale=locale, category=Category.APPOINTMENTS,
                   user_id=user_id, attachments=_ics(ics_bytes), context={
                       "patient_name": patient_name, "practitioner_name": practitioner_name,
-                      "starts_at": starts_at, "timezone": timezone, "address": address, "reason": reason,
+                      "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
                       "manage_url": manage_url})
 
 
@@ -132,7 +133,7 @@ def notify_booking_cancelled(
 
 def notify_booking_rescheduled(
     *, key: str, to: str, locale: str | None, practitioner_name: str, previous_starts_at: dt.datetime,
-    starts_at: dt.datetime, address: str, manage_url: str, ics_bytes: bytes | None,
+    starts_at: dt.datetime, address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None,
 ) -> None:
     """Tell the patient their appointment moved, with the updated `.ics`
@@ -140,7 +141,7 @@ def notify_booking_rescheduled(
     enqueue_email(key=key, to=to, template="booking_rescheduled", locale=locale, category=Category.APPOINTMENTS,
                   user_id=user_id, attachments=_ics(ics_bytes), context={
                       "practitioner_name": practitioner_name, "previous_starts_at": previous_starts_at,
-                      "starts_at": starts_at, "timezone": timezone, "address": address,
+                      "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
                       "manage_url": manage_url})
 
 
@@ -159,7 +160,7 @@ def reminder_due_at(starts_at: dt.datetime, hours: int, timezone: str) -> dt.dat
 
 def schedule_reminders(
     *, appointment_key: str, to: str, locale: str | None, practitioner_name: str, starts_at: dt.datetime,
-    address: str, manage_url: str, timezone: str = DEFAULT_TIMEZONE, phone: str | None = None,
+    address: str, manage_url: str, label: str | None = None, timezone: str = DEFAULT_TIMEZONE, phone: str | None = None,
     user_id: int | None = None, now: dt.datetime | None = None,
 ) -> int:
     """Queue the reminders of an appointment (`appointment_key`, e.g. `appointment:<id>`).
@@ -167,7 +168,8 @@ def schedule_reminders(
     Rules: one reminder per offset of `CARNET_REMINDER_HOURS` (48 h and 2 h
     by default), by email and, with a `phone`, by SMS; none whose time has
     already passed (a visit booked for tomorrow gets no 48 h reminder, a
-    past visit none at all); each expires unsent a quarter of its offset
+    past visit none at all); `label` is the appointment's title as booking
+    lets it leave (webapp.booking.labels); each expires unsent a quarter of its offset
     after its due time (after downtime, no late reminder). Rescheduling is
     `cancel_reminders` then `schedule_reminders` with the new time.
     Returns how many reminder times were queued."""
@@ -180,7 +182,7 @@ def schedule_reminders(
         not_after = min(due_at + dt.timedelta(hours=hours) / 4, starts_at)
         key = f"reminder:{appointment_key}:{hours}h"
         context = {"practitioner_name": practitioner_name, "starts_at": starts_at, "timezone": timezone,
-                   "address": address, "manage_url": manage_url}
+                   "address": address, "manage_url": manage_url, "label": label}
         enqueue_email(key=key, to=to, template="appointment_reminder", context=context, locale=locale,
                       category=Category.REMINDERS, due_at=due_at, not_after=not_after, user_id=user_id)
         if phone:
