@@ -940,6 +940,7 @@ def cancel_appointment(appointment_id: int, *, by: User, reason: str | None = No
     appointment.cancelled_at = appointment.status_changed_at = now
     appointment.cancelled_by_user_id = by.id
     appointment.cancel_reason = reason or None
+    appointment.ics_sequence += 1
     _release_time(appointment)
     signals.appointment_cancelled.send(_sender(), appointment=appointment, actor=by, reason=reason or None)
     offer_freed_slot(appointment.practitioner_id, appointment.start_at, appointment.end_at, now=now)
@@ -966,6 +967,7 @@ def reschedule_appointment(appointment_id: int, *, new_start_at: dt.datetime, by
     appointment.start_at = new_start_at.astimezone(slot_rules.UTC)
     appointment.end_at = appointment.start_at + dt.timedelta(minutes=appointment.visit_reason.duration_minutes)
     appointment.rescheduled_count += 1
+    appointment.ics_sequence += 1
     appointment.status_changed_at = now
     _hold_time(appointment)
     signals.appointment_rescheduled.send(_sender(), appointment=appointment, actor=by,
