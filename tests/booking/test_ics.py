@@ -57,8 +57,24 @@ def test_uid_is_stable_across_reschedule_and_cancellation(client, api_token):
     [cancelled] = events(parse(client.get(url, headers=headers)))
     assert str(before["uid"]) == str(moved["uid"]) == str(cancelled["uid"])
     assert moved.decoded("dtstart") == local_start(4)
-    assert before["sequence"] < moved["sequence"] < cancelled["sequence"]
+    assert (before["sequence"], moved["sequence"], cancelled["sequence"]) == (0, 1, 2)
     assert str(cancelled["status"]) == "CANCELLED"
+
+
+def test_downloads_and_the_feed_are_published_without_organizer_or_attendee(client, api_token, log_in):
+    practitioner, reason = open_practice()
+    patient = factories.make_patient()
+    appointment = make_appointment(practitioner, patient, local_start(3), reason=reason)
+    api = parse(client.get(f"/api/v1/appointments/{appointment.id}/ics", headers=api_token(patient.account)))
+    feed_path = client.post("/api/v1/practitioners/me/calendar-feed",
+                            headers=api_token(practitioner.user)).json["url"].removeprefix("http://carnet.test")
+    feed = parse(client.get(feed_path))
+    log_in(patient.account)
+    page = parse(client.get(f"/appointments/{appointment.id}.ics"))
+    for calendar in (api, page, feed):
+        assert str(calendar["method"]) == "PUBLISH"
+        [event] = events(calendar)
+        assert "organizer" not in event and "attendee" not in event
 
 
 def test_patient_page_downloads_the_ics(client, log_in):

@@ -1,6 +1,7 @@
 """Booking's messages: written with the booking, sent through a real SMTP server, reminders across DST."""
 
 import datetime as dt
+import email.utils
 
 import icalendar
 import pytest
@@ -46,10 +47,15 @@ def keys(**filters) -> set[str]:
     return {row.key for row in outbox(**filters)}
 
 
-def calendar_event(message) -> icalendar.Event:
+def calendar_of(message) -> tuple[icalendar.Calendar, str]:
+    """The mail's calendar file and the iTIP method its content type announces."""
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "text/calendar"
-    return icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")[0]
+    return icalendar.Calendar.from_ical(attachment.get_content()), attachment.get_param("method")
+
+
+def calendar_event(message) -> icalendar.Event:
+    return calendar_of(message)[0].walk("VEVENT")[0]
 
 
 def test_booking_writes_the_confirmation_and_reminders_and_the_mail_carries_the_ics(practice, patient, smtp):
@@ -206,3 +212,39 @@ def test_a_cancellation_offers_the_slot_to_the_waiting_list_and_queues_the_offer
     [message] = [message for message in smtp.messages if message["To"] == waiting.account.email]
     text = message.get_body(("plain",)).get_content()
     assert practitioner.full_name in text and f"http://carnet.test/book/{practitioner.id}?" in text
+
+
+def test_mails_carry_itip_request_request_cancel_with_one_uid_and_rising_sequence(app, practice, patient, smtp):
+    appointment = book(practice, local_start(5, 10), patient.account)
+    with transaction():
+        services.reschedule_appointment(appointment.id, new_start_at=local_start(8, 15), by=patient.account)
+    with transaction():
+        services.cancel_appointment(appointment.id, by=practice[0].user, reason="Formation imprévue")
+    send_due_notifications()
+
+    received = [calendar_of(message) for message in smtp.messages if message["To"] == patient.account.email]
+    assert [(str(calendar["METHOD"]), method) for calendar, method in received] == [
+        ("REQUEST", "REQUEST"), ("REQUEST", "REQUEST"), ("CANCEL", "CANCEL")]
+    events = [calendar.walk("VEVENT")[0] for calendar, _ in received]
+    assert {str(event["UID"]) for event in events} == {appointment_uid(appointment)}
+    assert [int(event["SEQUENCE"]) for event in events] == [0, 1, 2]
+    assert [str(event["STATUS"]) for event in events] == ["CONFIRMED", "CONFIRMED", "CANCELLED"]
+    sender = email.utils.parseaddr(app.config["CARNET_MAIL_FROM"])[1]
+    for event in events:
+        assert event.get("DTSTAMP") is not None
+        organizer, attendee = event["ORGANIZER"], event["ATTENDEE"]
+        assert str(organizer).lower() == f"mailto:{sender}" and organizer.params["CN"] == practice[0].full_name
+        assert str(attendee).lower() == f"mailto:{patient.account.email}"
+        assert attendee.params["CN"] == patient.full_name
+        assert (attendee.params["PARTSTAT"], attendee.params["ROLE"]) == ("ACCEPTED", "REQ-PARTICIPANT")
+        assert practice[0].user.email not in event.to_ical().decode()  # the practice's address, not a personal one
+
+
+def test_a_relative_s_invitation_addresses_the_proxy(practice, smtp):
+    parent = factories.make_user(locale="en")
+    child = factories.make_relative(parent)
+    book(practice, local_start(5, 10), parent, patient_id=child.id)
+    send_due_notifications()
+    [message] = smtp.messages
+    attendee = calendar_event(message)["ATTENDEE"]
+    assert str(attendee).lower() == f"mailto:{parent.email}"

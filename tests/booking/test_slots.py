@@ -3,7 +3,8 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from webapp.booking.slots import BusyTimes, Rules, busy_times, free_slots, grid_starts, instant_of, is_public_holiday
+from webapp.booking.holidays import is_public_holiday
+from webapp.booking.slots import BusyTimes, Rules, busy_times, free_slots, grid_starts, instant_of
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = dt.timezone.utc
@@ -109,6 +110,11 @@ def test_public_holidays_are_closed_unless_the_practitioner_opts_out():
     assert is_public_holiday(bastille_day) and is_public_holiday(dt.date(2026, 5, 14))  # Ascension
     assert not is_public_holiday(dt.date(2026, 12, 26))  # St Stephen: Alsace-Moselle only
     assert compute(opening=opening, first=bastille_day, last=bastille_day) == []
+    st_stephen = dt.date(2026, 12, 26)
+    alsace = Rules(timezone=PARIS, holiday_region="6AE", horizon_days=365)
+    assert compute(rules=alsace, opening={st_stephen.weekday(): MORNING}, first=st_stephen, last=st_stephen) == []
+    metropolitan = Rules(timezone=PARIS, horizon_days=365)
+    assert compute(rules=metropolitan, opening={st_stephen.weekday(): MORNING}, first=st_stephen, last=st_stephen)
     open_rules = Rules(timezone=PARIS, closed_on_public_holidays=False)
     assert len(compute(rules=open_rules, opening=opening, first=bastille_day, last=bastille_day)) == 6
 

@@ -74,3 +74,18 @@ def test_header_injection_and_unencodable_addresses_are_refused(field, value):
 def test_a_malformed_attachment_type_is_refused():
     with pytest.raises(UnsafeHeaderError):
         write(attachments=[("x.ics", "text/calendar\r\nBcc: all@example.com", b"x")])
+
+
+def test_an_attachment_type_carries_its_parameters():
+    message = parse(write(attachments=[("invite.ics", "text/calendar", b"BEGIN:VCALENDAR\r\n",
+                                        {"charset": "utf-8", "method": "REQUEST"})]))
+    [ics] = message.iter_attachments()
+    assert ics.get_content_type() == "text/calendar"
+    assert (ics.get_param("charset"), ics.get_param("method")) == ("utf-8", "REQUEST")
+    assert "Content-Type: text/calendar; charset=utf-8; method=REQUEST\r\n" in write(attachments=[
+        ("invite.ics", "text/calendar", b"x", {"charset": "utf-8", "method": "REQUEST"})]).decode()
+
+
+def test_a_malformed_attachment_parameter_is_refused():
+    with pytest.raises(UnsafeHeaderError):
+        write(attachments=[("x.ics", "text/calendar", b"x", {"method\r\nBcc": "REQUEST"})])

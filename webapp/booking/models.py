@@ -170,6 +170,9 @@ class Appointment(db.Model):
     cancelled_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
     rescheduled_count: Mapped[int] = mapped_column(default=0)
+    # The iCalendar SEQUENCE of the event sent to the patient: each move or
+    # cancellation is a new revision, so their calendar replaces the old one.
+    ics_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     # When the desk saw the patient in the waiting room; a walk-in arrives as it is recorded.
     arrived_at: Mapped[dt.datetime | None]
     is_walk_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

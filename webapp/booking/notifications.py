@@ -14,7 +14,7 @@ from flask_babel import force_locale
 
 from webapp.accounts.models import PatientProfile, PatientProxy, Role, User
 from webapp.booking import signals
-from webapp.booking.ics import appointment_calendar
+from webapp.booking.ics import appointment_invitation
 from webapp.booking.labels import appointment_label
 from webapp.booking.models import Appointment, WaitlistEntry
 from webapp.booking.services import schedule_of
@@ -28,10 +28,15 @@ class Recipient:
     email: str
     locale: str | None
     user_id: int | None
+    name: str = ""  # as the calendar invitation addresses them
 
 
-def _of_user(user: User) -> Recipient:
-    return Recipient(user.email, user.locale, user.id)
+def _of_user(user: User, name: str = "") -> Recipient:
+    return Recipient(user.email, user.locale, user.id, name)
+
+
+def _of_proxy(user: User) -> Recipient:
+    return _of_user(user, user.patient_profile.full_name if user.patient_profile else "")
 
 
 def patient_recipient(patient: PatientProfile, acting_user: User | None = None) -> Recipient | None:
@@ -39,17 +44,17 @@ def patient_recipient(patient: PatientProfile, acting_user: User | None = None) 
     else the account acting for them that booked (a relative), else the
     first account acting for them; else the email given at the desk."""
     if patient.account is not None:
-        return _of_user(patient.account)
+        return _of_user(patient.account, patient.full_name)
     proxies = list(db.session.scalars(
         sa.select(User).join(PatientProxy, PatientProxy.user_id == User.id)
         .where(PatientProxy.patient_id == patient.id).order_by(PatientProxy.created_at, User.id)
     ))
     if acting_user is not None and acting_user in proxies:
-        return _of_user(acting_user)
+        return _of_proxy(acting_user)
     if proxies:
-        return _of_user(proxies[0])
+        return _of_proxy(proxies[0])
     if patient.email:
-        return Recipient(patient.email, None, None)
+        return Recipient(patient.email, None, None, patient.full_name)
     return None
 
 
@@ -68,10 +73,11 @@ def _in_language_of(locale: str | None):
     return force_locale(locale)
 
 
-def _ics_in(appointment: Appointment, locale: str | None) -> bytes:
-    """The appointment's calendar file, written in the recipient's language."""
-    with _in_language_of(locale):
-        return appointment_calendar(appointment)
+def _ics_for(appointment: Appointment, recipient: Recipient) -> bytes:
+    """The appointment's calendar invitation (or cancellation) to the
+    recipient, written in their language."""
+    with _in_language_of(recipient.locale):
+        return appointment_invitation(appointment, attendee_name=recipient.name, attendee_email=recipient.email)
 
 
 def _label_in(appointment: Appointment, locale: str | None) -> str:
@@ -105,7 +111,7 @@ def on_appointment_booked(sender, *, appointment: Appointment, actor: User, **ex
         patient_name=appointment.patient.full_name, practitioner_name=appointment.practitioner.full_name,
         starts_at=appointment.start_at, address=_address(appointment),
         manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
-        ics_bytes=_ics_in(appointment, recipient.locale), label=_label_in(appointment, recipient.locale),
+        ics_bytes=_ics_for(appointment, recipient), label=_label_in(appointment, recipient.locale),
         timezone=timezone, user_id=recipient.user_id,
     )
     _schedule_reminders(appointment, recipient, timezone)
@@ -135,7 +141,7 @@ def on_appointment_cancelled(sender, *, appointment: Appointment, actor: User, r
         recipient_role="patient", cancelled_by=cancelled_by, counterpart_name=appointment.practitioner.full_name,
         starts_at=appointment.start_at, timezone=timezone, reason=reason if cancelled_by == "practitioner" else None,
         book_url=external_url("booking.practitioner_page", practitioner_id=appointment.practitioner_id),
-        ics_bytes=_ics_in(appointment, recipient.locale), user_id=recipient.user_id,
+        ics_bytes=_ics_for(appointment, recipient), user_id=recipient.user_id,
     )
 
 
@@ -153,7 +159,7 @@ def on_appointment_rescheduled(sender, *, appointment: Appointment, actor: User,
         locale=recipient.locale, practitioner_name=appointment.practitioner.full_name,
         label=_label_in(appointment, recipient.locale), previous_starts_at=previous_start_at, starts_at=appointment.start_at, address=_address(appointment),
         manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
-        ics_bytes=_ics_in(appointment, recipient.locale), timezone=timezone, user_id=recipient.user_id,
+        ics_bytes=_ics_for(appointment, recipient), timezone=timezone, user_id=recipient.user_id,
     )
     _schedule_reminders(appointment, recipient, timezone)
 

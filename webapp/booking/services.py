@@ -42,6 +42,7 @@ from webapp.booking.errors import (
     TooEarlyForArrival,
     TooManyIdentificationFailures,
 )
+from webapp.booking.holidays import holiday_region
 from webapp.booking.models import (
     CELL_MINUTES,
     MAX_VISIT_MINUTES,
@@ -465,8 +466,10 @@ class Availability:
         )
 
 
-def rules_of(schedule: PractitionerSchedule, *, at_desk: bool = False) -> slot_rules.Rules:
-    """Online bookings obey notice, horizon and buffer; the desk may overrule them."""
+def rules_of(schedule: PractitionerSchedule, *, at_desk: bool = False,
+             postcode: str | None = None) -> slot_rules.Rules:
+    """Online bookings obey notice, horizon and buffer; the desk may overrule
+    them. The public holidays are those at the practice's `postcode`."""
     return slot_rules.Rules(
         timezone=zoneinfo.ZoneInfo(schedule.timezone),
         min_notice=dt.timedelta(minutes=0 if at_desk else schedule.min_notice_minutes),
@@ -474,6 +477,7 @@ def rules_of(schedule: PractitionerSchedule, *, at_desk: bool = False) -> slot_r
         buffer=dt.timedelta(minutes=0 if at_desk else schedule.buffer_minutes),
         closed_on_public_holidays=schedule.closed_on_public_holidays,
         step_minutes=schedule.slot_step_minutes,
+        holiday_region=holiday_region(postcode),
     )
 
 
@@ -484,15 +488,15 @@ def _utc_window(first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.
 
 
 # The kinds of rows of the availability query.
-_HOURS, _ABSENCE, _APPOINTMENT = 1, 2, 3
+_HOURS, _ABSENCE, _APPOINTMENT, _PLACE = 1, 2, 3, 4
 
 
 @functools.cache
 def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
     """The query of `load_availability`, built once with bound parameters
     (building it costs more than running it): weekly hours, absences and
-    appointments of the practitioners in one round trip, as rows of one shape
-    told apart by `kind`."""
+    appointments of the practitioners, and their postcodes (for the local
+    public holidays), in one round trip, as rows of one shape told apart by `kind`."""
     practitioner_ids = sa.bindparam("practitioner_ids", expanding=True)
     window_start = sa.bindparam("window_start", type_=Appointment.start_at.type)
     window_end = sa.bindparam("window_end", type_=Appointment.end_at.type)
@@ -508,22 +512,27 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
         appointment_filter.append(Appointment.id != sa.bindparam("ignore_appointment_id", type_=sa.Integer))
     time_type, instant_type = WeeklyHours.start_time.type, Appointment.start_at.type
     no_time, no_instant = sa.cast(sa.null(), time_type), sa.cast(sa.null(), instant_type)
+    no_postcode = sa.cast(sa.null(), PractitionerProfile.postcode.type)
     rows = sa.union_all(
         sa.select(sa.literal(_HOURS, sa.Integer).label("kind"), WeeklyHours.practitioner_id, WeeklyHours.weekday,
                   WeeklyHours.start_time, WeeklyHours.end_time, no_instant.label("start_at"),
-                  no_instant.label("end_at"))
+                  no_instant.label("end_at"), no_postcode.label("postcode"))
         .where(WeeklyHours.practitioner_id.in_(practitioner_ids)),
         sa.select(sa.literal(_ABSENCE, sa.Integer), Absence.practitioner_id, sa.null(), no_time, no_time,
-                  Absence.start_at, Absence.end_at)
+                  Absence.start_at, Absence.end_at, no_postcode)
         .where(Absence.practitioner_id.in_(practitioner_ids), Absence.start_at < window_end,
                Absence.end_at > window_start),
         sa.select(sa.literal(_APPOINTMENT, sa.Integer), Appointment.practitioner_id, sa.null(), no_time, no_time,
-                  Appointment.start_at, Appointment.end_at).where(*appointment_filter),
+                  Appointment.start_at, Appointment.end_at, no_postcode).where(*appointment_filter),
+        sa.select(sa.literal(_PLACE, sa.Integer), PractitionerProfile.id, sa.null(), no_time, no_time,
+                  no_instant, no_instant, PractitionerProfile.postcode)
+        .where(PractitionerProfile.id.in_(practitioner_ids)),
     ).subquery()
     # Through a UNION the columns lose their types; give them back for the results.
     return sa.select(rows.c.kind, rows.c.practitioner_id, rows.c.weekday,
                      sa.type_coerce(rows.c.start_time, time_type), sa.type_coerce(rows.c.end_time, time_type),
-                     sa.type_coerce(rows.c.start_at, instant_type), sa.type_coerce(rows.c.end_at, instant_type))
+                     sa.type_coerce(rows.c.start_at, instant_type), sa.type_coerce(rows.c.end_at, instant_type),
+                     rows.c.postcode)
 
 
 def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
@@ -538,19 +547,23 @@ def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day:
     opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
     absences: dict[int, list] = {pid: [] for pid in practitioner_ids}
     busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
+    postcodes: dict[int, str | None] = {}
     parameters = {"practitioner_ids": list(practitioner_ids), "window_start": window_start, "window_end": window_end,
                   "earliest_overlapping_start": window_start - dt.timedelta(minutes=MAX_VISIT_MINUTES)}
     if ignore_appointment_id is not None:
         parameters["ignore_appointment_id"] = ignore_appointment_id
     statement = _availability_statement(ignores_appointment=ignore_appointment_id is not None)
-    for kind, pid, weekday, start_time, end_time, start_at, end_at in db.session.execute(statement, parameters):
+    for kind, pid, weekday, start_time, end_time, start_at, end_at, postcode in db.session.execute(statement,
+                                                                                                     parameters):
         if kind == _HOURS:
             opening[pid].setdefault(weekday, []).append((start_time, end_time))
+        elif kind == _PLACE:
+            postcodes[pid] = postcode
         else:
             (absences if kind == _ABSENCE else busy)[pid].append((start_at, end_at))
     return {
-        pid: Availability(schedules[pid], rules_of(schedules[pid], at_desk=at_desk), opening[pid], absences[pid],
-                          busy[pid])
+        pid: Availability(schedules[pid], rules_of(schedules[pid], at_desk=at_desk, postcode=postcodes.get(pid)),
+                          opening[pid], absences[pid], busy[pid])
         for pid in practitioner_ids
     }
 
@@ -940,6 +953,7 @@ def cancel_appointment(appointment_id: int, *, by: User, reason: str | None = No
     appointment.cancelled_at = appointment.status_changed_at = now
     appointment.cancelled_by_user_id = by.id
     appointment.cancel_reason = reason or None
+    appointment.ics_sequence += 1
     _release_time(appointment)
     signals.appointment_cancelled.send(_sender(), appointment=appointment, actor=by, reason=reason or None)
     offer_freed_slot(appointment.practitioner_id, appointment.start_at, appointment.end_at, now=now)
@@ -966,6 +980,7 @@ def reschedule_appointment(appointment_id: int, *, new_start_at: dt.datetime, by
     appointment.start_at = new_start_at.astimezone(slot_rules.UTC)
     appointment.end_at = appointment.start_at + dt.timedelta(minutes=appointment.visit_reason.duration_minutes)
     appointment.rescheduled_count += 1
+    appointment.ics_sequence += 1
     appointment.status_changed_at = now
     _hold_time(appointment)
     signals.appointment_rescheduled.send(_sender(), appointment=appointment, actor=by,

@@ -10,12 +10,11 @@ fold) yields its first occurrence only, so no start is produced twice and a
 
 import bisect
 import datetime as dt
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import holidays
+from webapp.booking.holidays import is_public_holiday
 
 UTC = dt.timezone.utc
 
@@ -36,19 +35,10 @@ class Rules:
     buffer: dt.timedelta = dt.timedelta(0)
     closed_on_public_holidays: bool = True
     step_minutes: int | None = None
+    holiday_region: str | None = None  # webapp.booking.holidays; None: metropolitan France
 
 
 OpeningRanges = dict[int, Sequence[tuple[dt.time, dt.time]]]  # weekday (Monday 0) -> local ranges
-
-
-@functools.lru_cache(maxsize=64)
-def french_public_holidays(year: int) -> frozenset[dt.date]:
-    """Public holidays of metropolitan France for one year."""
-    return frozenset(holidays.country_holidays("FR", years=year))
-
-
-def is_public_holiday(day: dt.date) -> bool:
-    return day in french_public_holidays(day.year)
 
 
 def instant_of(wall: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
@@ -128,7 +118,7 @@ def last_bookable_day(rules: Rules, now: dt.datetime) -> dt.date:
 
 
 def is_open_day(rules: Rules, day: dt.date) -> bool:
-    return not (rules.closed_on_public_holidays and is_public_holiday(day))
+    return not (rules.closed_on_public_holidays and is_public_holiday(day, rules.holiday_region))
 
 
 def free_slots(*, rules: Rules, opening: OpeningRanges, busy: BusyTimes, first_day: dt.date, last_day: dt.date,

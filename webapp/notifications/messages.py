@@ -27,8 +27,10 @@ def token_key(purpose: str, user_id: int, token: str) -> str:
     return f"{purpose}:{user_id}:{hashlib.sha256(token.encode()).hexdigest()[:24]}"
 
 
-def _ics(ics_bytes: bytes | None, name: str = "appointment.ics") -> tuple:
-    return ((name, ICS_MIME_TYPE, ics_bytes),) if ics_bytes else ()
+def _ics(ics_bytes: bytes | None, method: str, name: str = "appointment.ics") -> tuple:
+    """A calendar file as mail clients recognise an iTIP message (RFC 6047): its
+    METHOD repeated on the content type, so the event is added, moved or removed."""
+    return ((name, ICS_MIME_TYPE, ics_bytes, {"charset": "utf-8", "method": method}),) if ics_bytes else ()
 
 
 def notify_account_confirmation(*, key: str, to: str, locale: str | None, confirm_url: str, user_id: int) -> None:
@@ -103,10 +105,11 @@ def notify_booking_confirmed(
     address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None,
 ) -> None:
-    """Confirm a booking to the patient, with the `.ics` attached (key: `booking-confirmed:<appointment id>`).
+    """Confirm a booking to the patient, with the invitation `.ics` (METHOD:REQUEST) attached
+    (key: `booking-confirmed:<appointment id>`).
     `label` is the appointment's title as booking lets it leave (a neutral one unless the reason is shown)."""
     enqueue_email(key=key, to=to, template="booking_confirmed", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes), context={
+                  user_id=user_id, attachments=_ics(ics_bytes, "REQUEST"), context={
                       "patient_name": patient_name, "practitioner_name": practitioner_name,
                       "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
                       "manage_url": manage_url})
@@ -125,7 +128,7 @@ def notify_booking_cancelled(
     if recipient_role not in roles or cancelled_by not in roles:
         raise ValueError("recipient_role and cancelled_by are 'patient' or 'practitioner'")
     enqueue_email(key=key, to=to, template="booking_cancelled", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes), context={
+                  user_id=user_id, attachments=_ics(ics_bytes, "CANCEL"), context={
                       "recipient_role": recipient_role, "cancelled_by": cancelled_by,
                       "counterpart_name": counterpart_name, "starts_at": starts_at, "timezone": timezone,
                       "book_url": book_url, "reason": reason})
@@ -136,10 +139,10 @@ def notify_booking_rescheduled(
     starts_at: dt.datetime, address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None,
 ) -> None:
-    """Tell the patient their appointment moved, with the updated `.ics`
-    (key: `booking-rescheduled:<appointment id>:<new start, ISO>`)."""
+    """Tell the patient their appointment moved, with the updated invitation `.ics` (METHOD:REQUEST,
+    same UID, next SEQUENCE; key: `booking-rescheduled:<appointment id>:<new start, ISO>`)."""
     enqueue_email(key=key, to=to, template="booking_rescheduled", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes), context={
+                  user_id=user_id, attachments=_ics(ics_bytes, "REQUEST"), context={
                       "practitioner_name": practitioner_name, "previous_starts_at": previous_starts_at,
                       "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
                       "manage_url": manage_url})

@@ -16,6 +16,7 @@ CRLF = b"\r\n"
 MAX_HEADER_LENGTH = 998  # RFC 5322 line limit
 # RFC 2047 words of 42 bytes: 56 base64 characters and 12 around them keep each line under 78.
 ENCODED_WORD_BYTES = 42
+_TSPECIALS = set('()<>@,;:\\"/[]?= ')
 
 
 class UnsafeHeaderError(ValueError):
@@ -73,18 +74,35 @@ def _text_part(subtype: str, text: str) -> bytes:
                   b"Content-Transfer-Encoding: base64" + CRLF], _base64_body(text.encode()))
 
 
-def _attachment_part(filename: str, mime_type: str, data: bytes) -> bytes:
+def _is_token(value: str) -> bool:
+    """An RFC 2045 token: written bare, as calendar clients expect `method=REQUEST`."""
+    return bool(value) and value.isascii() and value.isprintable() and not any(c in _TSPECIALS for c in value)
+
+
+def _content_type(mime_type: str, parameters) -> str:
     maintype, _, subtype = mime_type.partition("/")
-    if not (maintype and subtype) or not mime_type.isascii() or any(c in mime_type for c in '\r\n;" '):
+    if not (maintype and subtype and _is_token(maintype) and _is_token(subtype)):
         raise UnsafeHeaderError(f"not a MIME type: {mime_type!r}")
-    return _part([f"Content-Type: {mime_type}".encode() + CRLF, b"Content-Transfer-Encoding: base64" + CRLF,
+    written = [mime_type]
+    for name, value in dict(parameters).items():
+        if not _is_token(name):  # a value that is not a token is quoted or RFC 2231-encoded
+            raise UnsafeHeaderError(f"not a MIME parameter: {name!r}")
+        written.append(f"{name}={value}" if _is_token(value) else _parameter(name, value))
+    return "; ".join(written)
+
+
+def _attachment_part(filename: str, mime_type: str, data: bytes, parameters=()) -> bytes:
+    """`parameters` of the content type, such as the iTIP `method` of a calendar file (RFC 6047)."""
+    return _part([f"Content-Type: {_content_type(mime_type, parameters)}".encode() + CRLF,
+                  b"Content-Transfer-Encoding: base64" + CRLF,
                   f"Content-Disposition: attachment; {_parameter('filename', filename)}".encode() + CRLF],
                  _base64_body(data))
 
 
 def email_bytes(*, sender: str, to: str, subject: str, date, message_id: str, locale: str, text: str, html: str,
                 attachments=()) -> bytes:
-    """The message, CRLF line endings, ASCII only: `attachments` are (filename, MIME type, bytes).
+    """The message, CRLF line endings, ASCII only: `attachments` are (filename, MIME type, bytes) or
+    (filename, MIME type, bytes, content-type parameters as a mapping or pairs).
     Raises `UnsafeHeaderError` for a header value with a line break or a non-ASCII address."""
     headers = [_ascii_header("From", sender), _ascii_header("To", to), _text_header("Subject", subject),
                _ascii_header("Date", email.utils.format_datetime(date)), _ascii_header("Message-ID", message_id),
@@ -93,6 +111,6 @@ def email_bytes(*, sender: str, to: str, subject: str, date, message_id: str, lo
     content_type, body = _multipart("alternative", [_text_part("plain", text), _text_part("html", html)])
     if attachments:
         parts = [content_type + CRLF + body]
-        parts += [_attachment_part(filename, mime_type, data) for filename, mime_type, data in attachments]
+        parts += [_attachment_part(*attachment) for attachment in attachments]
         content_type, body = _multipart("mixed", parts)
     return b"".join(headers) + content_type + CRLF + body

@@ -92,7 +92,7 @@ def build_email_message(content: EmailContent, *, sender: str, message_id: str) 
     try:
         data = email_bytes(sender=sender, to=content.to, subject=content.subject, date=now_utc(),
                            message_id=message_id, locale=content.locale, text=content.text, html=content.html,
-                           attachments=[(a.filename, a.mime_type, a.data) for a in content.attachments])
+                           attachments=[(a.filename, a.mime_type, a.data, a.parameters) for a in content.attachments])
     except UnsafeHeaderError as error:
         raise DeliveryError(str(error), permanent=True) from None
     return OutgoingMail(_address(sender), content.to, data)

@@ -44,6 +44,8 @@ class Attachment:
     filename: str
     mime_type: str
     data: bytes
+    # Of the content type, after the MIME type: a calendar file's iTIP `method`.
+    parameters: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,7 +137,8 @@ def seal_content(content: EmailContent | SmsContent) -> bytes:
 
 def open_email(notification: Notification) -> EmailContent:
     data = json.loads(crypto.decrypt(notification.payload))
-    attachments = tuple(Attachment(a["filename"], a["mime_type"], base64.b64decode(a["data"]))
+    attachments = tuple(Attachment(a["filename"], a["mime_type"], base64.b64decode(a["data"]),
+                                   tuple((name, value) for name, value in a.get("parameters", ())))
                         for a in data.pop("attachments"))
     return EmailContent(**data, attachments=attachments)
 
@@ -195,7 +198,7 @@ def _enqueue(*, channel: Channel, key: str, category: Category, user_id: int | N
 def enqueue_email(
     *, key: str, to: str, template: str, context: dict, category: Category, locale: str | None = None,
     due_at: dt.datetime | None = None, not_after: dt.datetime | None = None,
-    attachments: Iterable[tuple[str, str, bytes]] = (), user_id: int | None = None,
+    attachments: Iterable[tuple] = (), user_id: int | None = None,
 ) -> None:
     """Queue an email in the caller's transaction.
 
@@ -203,12 +206,14 @@ def enqueue_email(
     channel (enqueuing it again is a no-op, unless it was cancelled before
     being sent); a user who turned `category` off for email gets nothing
     (security and billing notices cannot be turned off); nothing is sent
-    before `due_at` nor after `not_after`."""
+    before `due_at` nor after `not_after`. `attachments` are (filename, MIME
+    type, bytes), optionally followed by the content type's parameters."""
     locale = _locale_or_default(locale)
 
     def seal() -> bytes:
         subject, text, html = render_email(template, context, locale)
-        files = tuple(Attachment(name, mime, bytes(data)) for name, mime, data in attachments)
+        files = tuple(Attachment(name, mime, bytes(data), tuple(dict(*parameters).items()))
+                      for name, mime, data, *parameters in attachments)
         return seal_content(EmailContent(to=to, subject=subject, text=text, html=html, locale=locale,
                                          attachments=files))
 
