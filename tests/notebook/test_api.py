@@ -318,3 +318,44 @@ def test_no_health_content_in_application_logs(client, world, bearer, caplog):
     client.get(N.format(pid=world.patient.id) + "/entries", headers=headers)
     assert "VIH" not in caplog.text and "positif" not in caplog.text and "confidentiel" not in caplog.text
     assert db.session.scalar(sa.select(sa.func.count(AccessLogEntry.id))) == 2
+
+
+def test_blood_pressure_entry_round_trips_and_shows_in_both_series(client, world, bearer):
+    headers = bearer(world.users["patient"])
+    measured_at = past(1).replace(microsecond=0)
+    created = client.post(N.format(pid=world.patient.id) + "/entries", headers=headers, json={
+        "kind": "measurement", "data": {"type": "blood_pressure", "systolic": 128, "diastolic": 82, "unit": "mmHg",
+                                        "measured_at": measured_at.isoformat()}})
+    assert created.status_code == 201, created.json
+    assert created.json["data"] == {"type": "blood_pressure", "systolic": 128, "diastolic": 82, "unit": "mmHg",
+                                    "measured_at": measured_at.astimezone(dt.timezone.utc).isoformat()}
+    assert created.json["title"] == "Tension artérielle"
+    series = client.get(A.format(pid=world.patient.id) + "/measurements?type=blood_pressure", headers=headers).json
+    assert sorted((item["type"], item["value"], item["entry_id"]) for item in series["items"]) == [
+        ("blood_pressure_diastolic", 82, created.json["id"]), ("blood_pressure_systolic", 128, created.json["id"])]
+    systolic = client.get(A.format(pid=world.patient.id) + "/measurements?type=blood_pressure_systolic",
+                          headers=headers).json
+    assert [item["value"] for item in systolic["items"]] == [128]
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"systolic": 80, "diastolic": 80}, "data.diastolic"),
+    ({"systolic": 120, "diastolic": 130}, "data.diastolic"),
+    ({"systolic": 120}, "data.diastolic"),
+    ({"systolic": "cent vingt", "diastolic": 80}, "data.systolic"),
+    ({"systolic": 120.5, "diastolic": 80}, "data.systolic"),
+    ({"systolic": 400, "diastolic": 80}, "data.systolic"),
+    ({"systolic": 120, "diastolic": 80, "unit": "kg"}, "data.unit"),
+    ({"systolic": 120, "diastolic": 80, "value": 120}, "data.value"),
+])
+def test_a_bad_blood_pressure_entry_is_refused(client, world, bearer, data, field):
+    response = client.post(N.format(pid=world.patient.id) + "/entries", headers=bearer(world.users["patient"]),
+                           json={"kind": "measurement", "data": {"type": "blood_pressure", **data}})
+    assert response.status_code == 422 and field in response.json["error"]["fields"]
+
+
+def test_the_separate_blood_pressure_types_are_still_accepted(client, world, bearer):
+    response = client.post(N.format(pid=world.patient.id) + "/entries", headers=bearer(world.users["patient"]),
+                           json={"kind": "measurement", "data": {"type": "blood_pressure_systolic", "value": 131,
+                                                                 "unit": "mmHg"}})
+    assert response.status_code == 201 and response.json["data"]["value"] == 131

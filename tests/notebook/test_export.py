@@ -10,7 +10,9 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.notebook.factories import PNG_BYTES, make_attachment, make_entry, make_measurement, past
+from webapp.accounts.models import Sex
 from webapp.errors import NotFound
+from webapp.extensions import db
 from webapp.notebook import services
 from webapp.notebook.errors import PatientSideOnly
 from webapp.transaction import transaction
@@ -174,3 +176,50 @@ def test_fhir_bundle_validates_with_every_optional_field(world):
     assert "reaction" not in allergy and allergy["criticality"] == "low"
     heart_rate = next(obs for obs in _resources(bundle, "Observation") if obs["code"]["coding"][0]["code"] == "8867-4")
     assert heart_rate["note"] == [{"text": "Après l'effort"}]
+
+
+def test_fhir_blood_pressure_is_one_vital_signs_panel(world):
+    patient = world.users["patient"]
+    with transaction():
+        entry = services.add_entry(patient, world.patient.id, kind="measurement", title="", body="Au repos", data={
+            "type": "blood_pressure", "systolic": 128, "diastolic": 82, "unit": "mmHg",
+            "measured_at": past(3).isoformat()})
+    # Older separate halves of one reading are paired; a lone half stays a single Observation.
+    make_measurement(world.patient, "blood_pressure_systolic", 151, "mmHg", days_ago=30)
+    make_measurement(world.patient, "blood_pressure_diastolic", 95, "mmHg", days_ago=30)
+    make_measurement(world.patient, "blood_pressure_diastolic", 77, "mmHg", days_ago=60)
+    make_measurement(world.patient, "heart_rate", 64, "bpm", days_ago=3)
+    bundle = _bundle(world)
+    observations = _resources(bundle, "Observation")
+    panels = [obs for obs in observations if obs["code"]["coding"][0]["code"] == "85354-9"]
+    assert len(panels) == 2
+    for panel in panels:
+        assert panel["code"]["coding"][0] == {"system": "http://loinc.org", "code": "85354-9",
+                                              "display": "Blood pressure panel with all children optional"}
+        assert panel["category"][0]["coding"][0]["code"] == "vital-signs"
+        assert "valueQuantity" not in panel
+        assert [component["code"]["coding"][0]["code"] for component in panel["component"]] == ["8480-6", "8462-4"]
+        for component in panel["component"]:
+            assert component["valueQuantity"]["system"] == "http://unitsofmeasure.org"
+            assert component["valueQuantity"]["code"] == "mm[Hg]"
+    values = sorted([component["valueQuantity"]["value"] for component in panel["component"]] for panel in panels)
+    assert values == [[128, 82], [151, 95]]
+    combined = next(panel for panel in panels if panel["component"][0]["valueQuantity"]["value"] == 128)
+    assert combined["effectiveDateTime"] == entry.data["measured_at"] and combined["note"] == [{"text": "Au repos"}]
+    singles = {obs["code"]["coding"][0]["code"]: obs for obs in observations if obs not in panels}
+    assert "8480-6" not in singles and singles["8462-4"]["valueQuantity"]["value"] == 77
+    assert len([obs for obs in observations if obs["code"]["coding"][0]["code"] == "8462-4"]) == 1
+    assert all(obs["category"][0]["coding"][0]["code"] == "vital-signs" for obs in singles.values())
+
+
+def test_fhir_patient_has_its_local_id_and_gender(app, world):
+    bundle = _bundle(world)
+    [patient] = _resources(bundle, "Patient")
+    base_url = app.config["CARNET_BASE_URL"].rstrip("/")
+    assert patient["identifier"] == [{"use": "usual", "system": f"{base_url}/fhir/patient-id",
+                                      "value": str(world.patient.id)}]
+    assert patient["gender"] == "unknown"  # never guessed from the name
+    world.patient.sex = Sex.FEMALE
+    db.session.commit()
+    [patient] = _resources(_bundle(world), "Patient")
+    assert patient["gender"] == "female"

@@ -432,3 +432,25 @@ def test_pages_are_responsive_and_script_free(client, world, login):
     page = client.get(P.format(pid=world.patient.id)).get_data(as_text=True)
     assert "<script>" not in page and "style=" not in page
     assert "css/notebook.css" in page
+
+
+def test_blood_pressure_form_makes_one_entry_with_both_values(client, world, login, form_post):
+    login(world.users["patient"])
+    url = P.format(pid=world.patient.id) + "/new?kind=measurement"
+    form = client.get(url).get_data(as_text=True)
+    assert 'value="blood_pressure"' in form and 'value="blood_pressure_systolic"' not in form
+    missing = form_post(url, {"measurement_type": "blood_pressure", "systolic": "128", "unit": "mmHg"})
+    assert missing.status_code == 200 and 'id="diastolic-error"' in missing.get_data(as_text=True)
+    inverted = form_post(url, {"measurement_type": "blood_pressure", "systolic": "80", "diastolic": "120",
+                               "unit": "mmHg"})
+    assert 'id="diastolic-error"' in inverted.get_data(as_text=True)
+    good = form_post(url, {"measurement_type": "blood_pressure", "systolic": "128", "diastolic": "82",
+                           "unit": "mmHg", "measured_at": "2025-06-01T08:30"})
+    assert good.status_code == 302
+    entry = db.session.scalar(sa.select(NotebookEntry).order_by(NotebookEntry.id.desc()))
+    assert entry.data == {"type": "blood_pressure", "systolic": 128, "diastolic": 82, "unit": "mmHg",
+                          "measured_at": "2025-06-01T06:30:00+00:00"}
+    assert entry.title == "Tension artérielle"
+    page = client.get(P.format(pid=world.patient.id) + "/measurements").get_data(as_text=True)
+    assert "Pression artérielle systolique" in page and "Pression artérielle diastolique" in page
+    assert "128 mmHg" in page and "82 mmHg" in page

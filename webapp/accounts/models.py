@@ -23,6 +23,15 @@ class Role(enum.StrEnum):
         return self in (Role.PRACTITIONER, Role.STAFF, Role.ADMIN)
 
 
+class Sex(enum.StrEnum):
+    """Administrative sex as the patient gives it (FHIR `gender`); never guessed."""
+
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
 class Verification(enum.StrEnum):
     """Whether the back office (or Pro Santé Connect) confirmed a practitioner is one."""
 
@@ -91,6 +100,7 @@ class PatientProfile(db.Model):
     first_name: Mapped[str] = mapped_column(sa.String(100))
     last_name: Mapped[str] = mapped_column(sa.String(100))
     birth_date: Mapped[dt.date] = mapped_column(index=True)
+    sex: Mapped[Sex | None] = mapped_column(enum_type(Sex))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
     # The agenda at whose desk the profile was created: that practice knows the

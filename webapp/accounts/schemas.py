@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from webapp.accounts.identity_rules import BirthDate, PersonName
-from webapp.accounts.models import ApiToken, Role, Verification
+from webapp.accounts.models import ApiToken, Role, Sex, Verification
 from webapp.accounts.passwords import MIN_PASSWORD_LENGTH
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.pagination import Sorting, list_query_schema, page_schema
@@ -12,6 +12,13 @@ from webapp.api.pagination import Sorting, list_query_schema, page_schema
 
 def _name(example: str) -> ma.fields.String:
     return PersonName(required=True, metadata={"example": example})
+
+
+def _sex(example: str | None) -> ma.fields.String:
+    return ma.fields.String(load_default=None, allow_none=True, validate=validate.OneOf([sex.value for sex in Sex]),
+                            metadata={"description": "Optional administrative sex (`female`, `male`, `other`, "
+                                                     "`unknown`), as given: nothing is derived from names.",
+                                      "example": example})
 
 
 class _SignupSchema(ma.Schema):
@@ -28,6 +35,7 @@ class _SignupSchema(ma.Schema):
 class PatientSignupSchema(_SignupSchema):
     role = ma.fields.String(required=True, validate=validate.OneOf([Role.PATIENT]), metadata={"example": "patient"})
     birth_date = BirthDate(required=True, metadata={"example": "1990-05-17"})
+    sex = _sex("female")
 
 
 class PractitionerSignupSchema(_SignupSchema):
@@ -76,6 +84,7 @@ class PatientProfileSchema(ma.Schema):
     first_name = _name("Jules")
     last_name = _name("Lambert")
     birth_date = BirthDate(required=True, metadata={"example": "2016-09-03"})
+    sex = _sex("male")
 
 
 class PractitionerProfileSchema(ma.Schema):
@@ -107,7 +116,8 @@ class AccountSchema(ma.Schema):
     practitioner = ma.fields.Nested(PractitionerProfileSchema, attribute="practitioner_profile", allow_none=True)
     relatives = ma.fields.Method("_relatives", metadata={
         "type": "array", "items": {"$ref": "#/components/schemas/PatientProfile"},
-        "example": [{"id": 41, "first_name": "Jules", "last_name": "Lambert", "birth_date": "2016-09-03"}],
+        "example": [{"id": 41, "first_name": "Jules", "last_name": "Lambert", "birth_date": "2016-09-03",
+                     "sex": "male"}],
     })
 
     def _relatives(self, user):

@@ -34,6 +34,7 @@ from webapp.accounts.models import (
     PatientProxy,
     PractitionerProfile,
     Role,
+    Sex,
     User,
 )
 from webapp.accounts.specialties import SPECIALTIES
@@ -89,7 +90,7 @@ def _record_account_created(user: User, *, by: User | None) -> None:
                  details={"role": str(user.role)})
 
 
-def register_patient(*, email, password, first_name, last_name, birth_date, locale=None) -> User:
+def register_patient(*, email, password, first_name, last_name, birth_date, locale=None, sex=None) -> User:
     """Create a patient account with its own patient profile (names and birth
     date follow `identity_rules`)."""
     if problems := identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date):
@@ -97,7 +98,7 @@ def register_patient(*, email, password, first_name, last_name, birth_date, loca
     user = _new_user(email, password, Role.PATIENT, locale)
     db.session.add(PatientProfile(
         account=user, first_name=first_name.strip(), last_name=last_name.strip(),
-        birth_date=birth_date, email=user.email,
+        birth_date=birth_date, email=user.email, sex=Sex(sex) if sex else None,
     ))
     db.session.flush()
     _record_account_created(user, by=user)
@@ -481,14 +482,16 @@ def list_relatives(user: User) -> list[PatientProfile]:
     ))
 
 
-def add_relative(user: User, *, first_name: str, last_name: str, birth_date: dt.date) -> PatientProfile:
+def add_relative(user: User, *, first_name: str, last_name: str, birth_date: dt.date,
+                 sex: str | None = None) -> PatientProfile:
     """A patient account adds a profile it will act for (a child, a dependant);
     names and birth date follow `identity_rules`."""
     if user.role is not Role.PATIENT:
         raise NotFound()
     if problems := identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date):
         raise InvalidAccountData(fields=problems)
-    profile = PatientProfile(first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date)
+    profile = PatientProfile(first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date,
+                             sex=Sex(sex) if sex else None)
     db.session.add(profile)
     db.session.add(PatientProxy(user=user, patient=profile))
     db.session.flush()

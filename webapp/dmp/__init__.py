@@ -13,6 +13,8 @@ bp = Blueprint("dmp", __name__, template_folder="templates")
 
 # Where the notebook looks up an entry's push status (see webapp/notebook/schemas.py).
 ENTRY_STATUS_EXTENSION = "notebook.shared_record_status"
+# Where the notebook's FHIR export looks up a qualified INS (see webapp/notebook/export_fhir.py).
+QUALIFIED_INS_EXTENSION = "notebook.qualified_ins"
 
 
 def _enqueue_on_entry_added(sender, entry, actor, **extra):
@@ -32,5 +34,6 @@ def init_dmp(app: Flask) -> list:
     app.register_blueprint(bp)
     entry_added.connect(_enqueue_on_entry_added, sender=app, weak=False)
     app.extensions[ENTRY_STATUS_EXTENSION] = services.push_status
+    app.extensions[QUALIFIED_INS_EXTENSION] = services.qualified_ins
     app.jinja_env.globals["shared_record_status_text"] = views.push_status_text
     return [api.blp]

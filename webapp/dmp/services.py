@@ -83,6 +83,15 @@ def identity_of(patient_id: int) -> PatientIdentity | None:
     return db.session.get(PatientIdentity, patient_id)
 
 
+def qualified_ins(patient_id: int) -> tuple[str, str] | None:
+    """The patient's INS and its OID when the INS is qualified (the only status
+    that may leave Carnet), else None; what the notebook's FHIR export asks."""
+    identity = identity_of(patient_id)
+    if identity is None or identity.status is not IdentityStatus.QUALIFIED:
+        return None
+    return identity.ins, current_app.config["CARNET_DMP_INS_OID"]
+
+
 def current_consent(patient_id: int) -> ConsentRecord | None:
     return db.session.scalar(sa.select(ConsentRecord).where(ConsentRecord.patient_id == patient_id)
                              .order_by(ConsentRecord.id.desc()).limit(1))

@@ -9,7 +9,8 @@ So the digest is split by what a view shows, and a view decrypts only its parts:
   vaccination of each vaccine and the latest `RECENT_CHART_POINTS`
   measurements of each type; it is always there, even empty;
 - one part per measurement type (`measurement_part`): every current
-  measurement of that type (a series); absent while the type has none;
+  measurement of that type (a series); absent while the type has none; a
+  blood pressure entry is a point of both the systolic and diastolic series;
   stored as columns (a list of ids, of values, of units, of times), which
   decrypt and decode several times faster than as many objects;
 - the vaccinations part (`VACCINATIONS`): every current vaccination (a
@@ -34,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.db import now_utc
 from webapp.extensions import db
-from webapp.notebook.kinds import DATA_SCHEMAS
+from webapp.notebook.kinds import DATA_SCHEMAS, series_data
 from webapp.notebook.models import EntryKind, NotebookDigest, NotebookEntry
 
 STRUCTURED_KINDS = tuple(DATA_SCHEMAS)
@@ -86,10 +87,12 @@ def _items(name: str, stored):
     return [{"id": item.id, "kind": item.kind.value, "data": item.data} for item in _series(name, stored)]
 
 
-def _part_of(kind: EntryKind, data: dict) -> str:
+def _parts_of(kind: EntryKind, data: dict) -> list[tuple[str, dict]]:
+    """The parts an entry's data goes to, with the data each keeps: a blood
+    pressure entry is a point of the systolic series and one of the diastolic."""
     if kind is EntryKind.MEASUREMENT:
-        return measurement_part(data["type"])
-    return VACCINATIONS if kind is EntryKind.VACCINATION else SUMMARY
+        return [(measurement_part(point["type"]), point) for point in series_data(data)]
+    return [(VACCINATIONS if kind is EntryKind.VACCINATION else SUMMARY, data)]
 
 
 def _may_show(item: dict) -> bool:
@@ -136,13 +139,12 @@ def _rebuilt(patient_id: int) -> dict:
     for row in rows:
         if row.id in superseded:
             continue
-        data = NotebookEntry.unseal(row.content)["data"]
-        item = {"id": row.id, "kind": row.kind.value, "data": data}
-        part = _part_of(row.kind, data)
-        if part != SUMMARY:
-            wholes.setdefault(part, []).append(item)
-        elif _may_show(item):
-            summary_items.append(item)
+        for part, data in _parts_of(row.kind, NotebookEntry.unseal(row.content)["data"]):
+            item = {"id": row.id, "kind": row.kind.value, "data": data}
+            if part != SUMMARY:
+                wholes.setdefault(part, []).append(item)
+            elif _may_show(item):
+                summary_items.append(item)
     parts = {SUMMARY: {"items": summary_items, "shown": {part: _shown(part, items) for part, items in wholes.items()}},
              **wholes}
     db.session.execute(sa.delete(NotebookDigest).where(NotebookDigest.patient_id == patient_id,
@@ -216,11 +218,12 @@ def fold_entry(entry: NotebookEntry, data: dict | None) -> None:
         _rebuilt(entry.patient_id)
         return
     summary = NotebookDigest.unseal(header.content)
-    target = _part_of(entry.kind, data)
-    touched = {target}
+    targets = _parts_of(entry.kind, data)
+    touched = {name for name, _ in targets}
     if entry.supersedes_id is not None:
         replaced = db.session.get(NotebookEntry, entry.supersedes_id)
-        touched.add(_part_of(replaced.kind, replaced.data))  # a corrected measurement may change type
+        # A corrected measurement may change type.
+        touched.update(name for name, _ in _parts_of(replaced.kind, replaced.data))
     whole_names = sorted(touched - {SUMMARY})
     parts = {SUMMARY: summary, **{name: [] for name in whole_names}}
     if whole_names:
@@ -230,11 +233,12 @@ def fold_entry(entry: NotebookEntry, data: dict | None) -> None:
     for name in touched:
         items = summary["items"] if name == SUMMARY else parts[name]
         items[:] = [item for item in items if item["id"] != entry.supersedes_id]
-    item = {"id": entry.id, "kind": entry.kind.value, "data": data}
-    if target != SUMMARY:
-        parts[target].append(item)
-    elif _may_show(item):
-        summary["items"].append(item)
+    for target, target_data in targets:
+        item = {"id": entry.id, "kind": entry.kind.value, "data": target_data}
+        if target != SUMMARY:
+            parts[target].append(item)
+        elif _may_show(item):
+            summary["items"].append(item)
     for name in whole_names:
         summary["shown"][name] = _shown(name, parts[name])
     _store(entry.patient_id, actual, parts)

@@ -1,6 +1,8 @@
 """The notebook as a FHIR R4 Bundle (collection) of plain JSON resources.
 
-Measurements become Observations (LOINC codes, UCUM units), allergies
+Measurements become Observations (LOINC codes, UCUM units; blood pressure
+as the vital-signs panel 85354-9 with its systolic and diastolic components,
+older separate halves of the same time paired into one), allergies
 AllergyIntolerance, vaccinations Immunization, treatments
 MedicationStatement: their current versions only, a correction marked as
 such. Notes, reports, prescriptions, exam results and documents become
@@ -19,14 +21,32 @@ import json
 import uuid
 from typing import NamedTuple
 
+from flask import current_app
+
 from webapp.crypto import decrypt
-from webapp.notebook.kinds import DOCUMENT_KINDS, MEASUREMENT_TYPES, measurement_unit_rule
+from webapp.notebook.kinds import (
+    BLOOD_PRESSURE,
+    BLOOD_PRESSURE_LABEL,
+    BLOOD_PRESSURE_PANEL,
+    BLOOD_PRESSURE_SERIES,
+    DOCUMENT_KINDS,
+    MEASUREMENT_TYPES,
+    measurement_unit_rule,
+)
 from webapp.notebook.models import EntryKind, NotebookEntry
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+# FR Core identifier types (INS by OID: NIR, NIA, test NIR) and the local id's system under Carnet's address.
+FR_V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
+INS_TYPES = {"1.2.250.1.213.1.4.8": "INS-NIR", "1.2.250.1.213.1.4.9": "INS-NIA", "1.2.250.1.213.1.4.10": "INS-NIR-TEST"}
+LOCAL_ID_PATH = "/fhir/patient-id"
+# Where the optional shared-record connector tells the INS of a patient, when it is qualified
+# (a `(ins, oid)` pair or None); the notebook does not import it.
+QUALIFIED_INS_EXTENSION = "notebook.qualified_ins"
+GENDERS = {"female", "male", "other", "unknown"}
 CATEGORY_DISPLAY = {"vital-signs": "Vital Signs", "laboratory": "Laboratory"}
 # LOINC document types of the document kinds.
 DOCUMENT_TYPES = {
@@ -50,9 +70,22 @@ def _when(value: dt.datetime) -> str:
 
 
 def _patient(patient) -> dict:
+    """The Patient: Carnet's own id, the INS when qualified (the only one that may
+    be shared), the names, the sex as recorded (never guessed) and the birth date."""
     identifier, _ = _urn("patient", patient.id)
-    return {"resourceType": "Patient", "id": identifier,
+    base_url = current_app.config["CARNET_BASE_URL"].rstrip("/")
+    identifiers = [{"use": "usual", "system": f"{base_url}{LOCAL_ID_PATH}", "value": str(patient.id)}]
+    lookup = current_app.extensions.get(QUALIFIED_INS_EXTENSION)
+    qualified = lookup(patient.id) if lookup is not None else None
+    if qualified is not None:
+        ins, oid = qualified
+        identifiers.insert(0, {"use": "official",
+                               "type": {"coding": [{"system": FR_V2_0203, "code": INS_TYPES.get(oid, "INS-NIR")}]},
+                               "system": f"urn:oid:{oid}", "value": ins})
+    sex = getattr(patient, "sex", None)
+    return {"resourceType": "Patient", "id": identifier, "identifier": identifiers,
             "name": [{"family": patient.last_name, "given": [patient.first_name]}],
+            "gender": str(sex) if sex in GENDERS else "unknown",
             "birthDate": patient.birth_date.isoformat()}
 
 
@@ -64,15 +97,49 @@ class _Context(NamedTuple):
     measurement_labels: dict[str, str]
 
 
+def _category(code: str) -> list[dict]:
+    return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": code, "display": CATEGORY_DISPLAY[code]}]}]
+
+
+def _notes(*entries: NotebookEntry) -> dict:
+    notes = list(dict.fromkeys(entry.body for entry in entries if entry.body))
+    return {"note": [{"text": note} for note in notes]} if notes else {}
+
+
+def _blood_pressure(entries: tuple[NotebookEntry, ...], values: dict[str, float], measured_at: str,
+                    context: _Context) -> dict:
+    """The vital-signs blood pressure panel (LOINC 85354-9) of one reading, a component per value."""
+    components = []
+    for name, series in BLOOD_PRESSURE_SERIES.items():
+        rule = MEASUREMENT_TYPES[series].units["mmHg"]
+        components.append({
+            "code": {"coding": [{"system": LOINC, "code": rule.loinc, "display": rule.loinc_display}]},
+            "valueQuantity": {"value": values[name], "unit": "mmHg", "system": UCUM, "code": rule.ucum},
+        })
+    code, display = BLOOD_PRESSURE_PANEL
+    return {
+        "resourceType": "Observation",
+        "status": "corrected" if any(entry.supersedes_id for entry in entries) else "final",
+        "category": _category("vital-signs"),
+        "code": {"coding": [{"system": LOINC, "code": code, "display": display}],
+                 "text": context.measurement_labels[BLOOD_PRESSURE]},
+        "subject": context.subject,
+        "effectiveDateTime": measured_at,
+        "issued": _when(max(entry.created_at for entry in entries)),
+        "component": components,
+    } | _notes(*entries)
+
+
 def _observation(entry: NotebookEntry, context: _Context) -> dict:
     data = entry.data
+    if data["type"] == BLOOD_PRESSURE:
+        return _blood_pressure((entry,), data, data["measured_at"], context)
     rule = measurement_unit_rule(data)
     category = MEASUREMENT_TYPES[data["type"]].category
     resource = {
         "resourceType": "Observation",
         "status": "corrected" if entry.supersedes_id else "final",
-        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category,
-                                  "display": CATEGORY_DISPLAY[category]}]}],
+        "category": _category(category),
         "code": {"coding": [{"system": LOINC, "code": rule.loinc, "display": rule.loinc_display}],
                  "text": context.measurement_labels[data["type"]]},
         "subject": context.subject,
@@ -80,9 +147,24 @@ def _observation(entry: NotebookEntry, context: _Context) -> dict:
         "issued": _when(entry.created_at),
         "valueQuantity": {"value": data["value"], "unit": data["unit"], "system": UCUM, "code": rule.ucum},
     }
-    if entry.body:
-        resource["note"] = [{"text": entry.body}]
-    return resource
+    return resource | _notes(entry)
+
+
+def _blood_pressure_pairs(entries: list[NotebookEntry]) -> dict[int, NotebookEntry]:
+    """Older separate systolic and diastolic entries of the same time, paired
+    (systolic entry id → diastolic entry): each pair is exported as one reading."""
+    halves: dict[tuple[str, str], list[NotebookEntry]] = {}
+    for entry in entries:
+        if entry.kind is EntryKind.MEASUREMENT and not entry.is_superseded:
+            if entry.data["type"] in BLOOD_PRESSURE_SERIES.values():
+                halves.setdefault((entry.data["type"], entry.data["measured_at"]), []).append(entry)
+    systolic_type, diastolic_type = BLOOD_PRESSURE_SERIES["systolic"], BLOOD_PRESSURE_SERIES["diastolic"]
+    pairs = {}
+    for (measurement_type, measured_at), systolics in halves.items():
+        if measurement_type == systolic_type:
+            diastolics = halves.get((diastolic_type, measured_at), [])
+            pairs |= {high.id: low for high, low in zip(systolics, diastolics)}
+    return pairs
 
 
 def _allergy(entry: NotebookEntry, context: _Context) -> dict:
@@ -168,13 +250,23 @@ def notebook_bundle(patient, entries: list[NotebookEntry], generated_at: dt.date
     patient_resource = _patient(patient)
     patient_url = _urn("patient", patient.id)[1]
     context = _Context({"reference": patient_url}, generated_at.date(),
-                       {key: str(measurement.label) for key, measurement in MEASUREMENT_TYPES.items()})
+                       {key: str(measurement.label) for key, measurement in MEASUREMENT_TYPES.items()}
+                       | {BLOOD_PRESSURE: str(BLOOD_PRESSURE_LABEL)})
     resources: list[tuple[dict, str]] = [(patient_resource, patient_url)]
+    pairs = _blood_pressure_pairs(entries)
+    paired = {low.id for low in pairs.values()}
     for entry in entries:
         if entry.kind in DOCUMENT_KINDS:
             resources.extend(_document(entry, context))
             continue
-        if entry.is_superseded:
+        if entry.is_superseded or entry.id in paired:
+            continue
+        if entry.id in pairs:
+            low = pairs[entry.id]
+            identifier, url = _urn("entry", entry.id, low.id)
+            resource = _blood_pressure((entry, low), {"systolic": entry.data["value"], "diastolic": low.data["value"]},
+                                       entry.data["measured_at"], context)
+            resources.append((resource | {"id": identifier}, url))
             continue
         identifier, url = _urn("entry", entry.id)
         resources.append((CLINICAL_BUILDERS[entry.kind](entry, context) | {"id": identifier}, url))

@@ -4,15 +4,32 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, DateTimeLocalField, FloatField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.accounts.forms import birth_date_field, person_name_field, totp_code_field
-from webapp.notebook.kinds import ALLERGY_STATUSES, MEASUREMENT_TYPES, SEVERITIES
+from webapp.notebook.kinds import (
+    ALLERGY_STATUSES,
+    BLOOD_PRESSURE,
+    BLOOD_PRESSURE_SERIES,
+    FORM_MEASUREMENT_TYPES,
+    MEASUREMENT_TYPES,
+    SEVERITIES,
+    measurement_label,
+)
 from webapp.notebook.models import EntryKind
 from webapp.notebook.services import BODY_MAX, REASON_MAX, REASON_MIN, TITLE_MAX
 
@@ -38,21 +55,48 @@ class TextEntryForm(_EntryForm):
     body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=BODY_MAX)])
 
 
+def _measurement_choices(keys) -> list[SelectChoice]:
+    return [SelectChoice(key, measurement_label(key)) for key in keys]
+
+
 class MeasurementForm(_EntryForm):
-    measurement_type = SelectField(_l("Measurement"), choices=[SelectChoice(key, kind.label) for key, kind in MEASUREMENT_TYPES.items()])
-    value = FloatField(_l("Value"), validators=[DataRequired()])
+    # Older entries' separate blood pressure types are not offered but stay
+    # correctable: the service validates the type.
+    measurement_type = SelectField(_l("Measurement"), choices=_measurement_choices(FORM_MEASUREMENT_TYPES),
+                                   validate_choice=False)
+    value = FloatField(_l("Value"), validators=[Optional()],
+                       description=_l("For every measurement but blood pressure."))
+    systolic = IntegerField(_l("Systolic (mmHg)"), validators=[Optional()],
+                            description=_l("Blood pressure only: the higher value."))
+    diastolic = IntegerField(_l("Diastolic (mmHg)"), validators=[Optional()],
+                             description=_l("Blood pressure only: the lower value."))
     unit = SelectField(_l("Unit"), choices=[SelectChoice(unit, unit) for unit in sorted({unit for kind in MEASUREMENT_TYPES.values() for unit in kind.units})])
     measured_at = DateTimeLocalField(_l("Measured on"), validators=[Optional()],
                                      description=_l("Leave empty for now."))
     data_fields = {"type": "measurement_type"}
+
+    def validate(self, extra_validators=None) -> bool:
+        is_valid = super().validate(extra_validators)
+        needed = list(BLOOD_PRESSURE_SERIES) if self.measurement_type.data == BLOOD_PRESSURE else ["value"]
+        for name in needed:
+            field = getattr(self, name)
+            if field.data is None and not field.errors:
+                field.errors = [*field.errors, _("This field is required.")]
+                is_valid = False
+        return is_valid
 
     def data_payload(self) -> dict:
         measured_at = None
         if self.measured_at.data:
             zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
             measured_at = self.measured_at.data.replace(tzinfo=zone).astimezone(dt.timezone.utc).isoformat()
-        return {"type": self.measurement_type.data, "value": self.value.data, "unit": self.unit.data,
-                "measured_at": measured_at}
+        if self.measurement_type.data == BLOOD_PRESSURE:
+            # Leave out what is missing: the service names the field to fill.
+            values = {name: getattr(self, name).data for name in BLOOD_PRESSURE_SERIES
+                      if getattr(self, name).data is not None}
+            return {"type": BLOOD_PRESSURE, **values, "unit": self.unit.data, "measured_at": measured_at}
+        return {"type": self.measurement_type.data, "unit": self.unit.data, "measured_at": measured_at,
+                **({"value": self.value.data} if self.value.data is not None else {})}
 
 
 class VaccinationForm(_EntryForm):
@@ -104,7 +148,14 @@ def prefilled_form(kind: EntryKind, entry) -> _EntryForm:
     data = entry.data or {}
     if kind is EntryKind.MEASUREMENT:
         zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-        form.measurement_type.data, form.value.data, form.unit.data = data["type"], data["value"], data["unit"]
+        form.measurement_type.data, form.unit.data = data["type"], data["unit"]
+        if data["type"] == BLOOD_PRESSURE:
+            form.systolic.data, form.diastolic.data = data["systolic"], data["diastolic"]
+        else:
+            form.value.data = data["value"]
+        if data["type"] not in FORM_MEASUREMENT_TYPES:
+            form.measurement_type.choices = [*form.measurement_type.choices,
+                                             *_measurement_choices([data["type"]])]
         form.measured_at.data = dt.datetime.fromisoformat(data["measured_at"]).astimezone(zone).replace(tzinfo=None)
     elif kind is EntryKind.VACCINATION:
         form.vaccine.data, form.lot.data = data["vaccine"], data["lot"]

@@ -86,7 +86,20 @@ CHART_TITLES = {
     "heart_rate": _l("Heart rate (bpm)"),
     "temperature": _l("Body temperature (°C)"),
 }
-GLUCOSE_MMOL_PER_G = 1000 / 180.156  # 1 g/L of glucose is 5.55 mmol/L
+GLUCOSE_MMOL_PER_G = 1000 / 180.156
+
+# Blood pressure is written as one entry with both values (`BloodPressureDataSchema`)
+# and read as one point in each of the two series; the separate types stay for
+# older entries and API clients.
+BLOOD_PRESSURE = "blood_pressure"
+BLOOD_PRESSURE_LABEL = _l("Blood pressure")
+BLOOD_PRESSURE_UNIT = "mmHg"
+BLOOD_PRESSURE_SERIES = {"systolic": "blood_pressure_systolic", "diastolic": "blood_pressure_diastolic"}
+BLOOD_PRESSURE_PANEL = ("85354-9", "Blood pressure panel with all children optional")
+# Entry types a measurement may have: the series types and the combined one.
+ENTRY_MEASUREMENT_TYPES = [BLOOD_PRESSURE, *MEASUREMENT_TYPES]
+# What the page form offers: the combined blood pressure instead of its two halves.
+FORM_MEASUREMENT_TYPES = [key for key in ENTRY_MEASUREMENT_TYPES if key not in BLOOD_PRESSURE_SERIES.values()]  # 1 g/L of glucose is 5.55 mmol/L
 
 SEVERITIES = {"mild": _l("mild"), "moderate": _l("moderate"), "severe": _l("severe")}
 ALLERGY_STATUSES = {"active": _l("active"), "resolved": _l("resolved")}
@@ -100,16 +113,23 @@ def _not_in_future_date(value: dt.date) -> None:
         raise ma.ValidationError(str(_l("This date is in the future.")))
 
 
-class MeasurementDataSchema(ma.Schema):
-    type = ma.fields.String(required=True, validate=validate.OneOf(list(MEASUREMENT_TYPES)))
-    value = ma.fields.Float(required=True, allow_nan=False)
-    unit = ma.fields.String(required=True, validate=validate.Length(max=10))
+class _MeasuredAtSchema(ma.Schema):
     measured_at = ma.fields.AwareDateTime(load_default=None)
 
     @ma.validates("measured_at")
     def _not_in_future(self, value, **kwargs):
         if value is not None and value > now_utc() + CLOCK_TOLERANCE:
             raise ma.ValidationError(str(_l("This time is in the future.")))
+
+    @staticmethod
+    def _measured_at(data) -> str:
+        return (data["measured_at"] or now_utc()).astimezone(dt.timezone.utc).isoformat()
+
+
+class MeasurementDataSchema(_MeasuredAtSchema):
+    type = ma.fields.String(required=True, validate=validate.OneOf(ENTRY_MEASUREMENT_TYPES))
+    value = ma.fields.Float(required=True, allow_nan=False)
+    unit = ma.fields.String(required=True, validate=validate.Length(max=10))
 
     @ma.validates_schema
     def _unit_and_range(self, data, **kwargs):
@@ -127,9 +147,38 @@ class MeasurementDataSchema(ma.Schema):
 
     @ma.post_load
     def _normalise(self, data, **kwargs):
-        measured_at = data["measured_at"] or now_utc()
         return {"type": data["type"], "value": data["value"], "unit": data["unit"],
-                "measured_at": measured_at.astimezone(dt.timezone.utc).isoformat()}
+                "measured_at": self._measured_at(data)}
+
+
+class BloodPressureDataSchema(_MeasuredAtSchema):
+    """Both values of one blood pressure reading, in whole mmHg, the systolic above the diastolic."""
+
+    type = ma.fields.String(required=True, validate=validate.Equal(BLOOD_PRESSURE))
+    systolic = ma.fields.Integer(required=True, strict=True)
+    diastolic = ma.fields.Integer(required=True, strict=True)
+    unit = ma.fields.String(load_default=BLOOD_PRESSURE_UNIT, validate=validate.Length(max=10))
+
+    @ma.validates_schema
+    def _unit_and_ranges(self, data, **kwargs):
+        if data.get("unit", BLOOD_PRESSURE_UNIT) != BLOOD_PRESSURE_UNIT:
+            raise ma.ValidationError(str(_l("Use one of these units: %(units)s.", units=BLOOD_PRESSURE_UNIT)), "unit")
+        errors = {}
+        for name, series in BLOOD_PRESSURE_SERIES.items():
+            rule = MEASUREMENT_TYPES[series].units[BLOOD_PRESSURE_UNIT]
+            if name in data and not rule.minimum <= data[name] <= rule.maximum:
+                errors[name] = [str(_l(
+                    "This value is not plausible: expected between %(minimum)s and %(maximum)s %(unit)s.",
+                    minimum=int(rule.minimum), maximum=int(rule.maximum), unit=BLOOD_PRESSURE_UNIT))]
+        if errors:
+            raise ma.ValidationError(errors)
+        if "systolic" in data and "diastolic" in data and data["systolic"] <= data["diastolic"]:
+            raise ma.ValidationError(str(_l("The diastolic value must be below the systolic value.")), "diastolic")
+
+    @ma.post_load
+    def _normalise(self, data, **kwargs):
+        return {"type": BLOOD_PRESSURE, "systolic": data["systolic"], "diastolic": data["diastolic"],
+                "unit": data["unit"], "measured_at": self._measured_at(data)}
 
 
 class VaccinationDataSchema(ma.Schema):
@@ -188,6 +237,8 @@ def validate_data(kind: EntryKind, data: dict | None) -> tuple[dict | None, dict
         return None, {}
     if not isinstance(data, dict):
         return None, {"data": [str(_l("The structured data of this kind of entry is missing."))]}
+    if kind is EntryKind.MEASUREMENT and data.get("type") == BLOOD_PRESSURE:
+        schema_class = BloodPressureDataSchema
     try:
         return schema_class().load(data), {}
     except ma.ValidationError as error:
@@ -199,7 +250,7 @@ def validate_data(kind: EntryKind, data: dict | None) -> tuple[dict | None, dict
 def default_title(kind: EntryKind, data: dict | None) -> str:
     """The title of a structured entry when its author gives none."""
     if kind is EntryKind.MEASUREMENT:
-        return str(MEASUREMENT_TYPES[data["type"]].label)
+        return str(measurement_label(data["type"]))
     if kind is EntryKind.VACCINATION:
         return data["vaccine"]
     if kind is EntryKind.ALLERGY:
@@ -207,6 +258,21 @@ def default_title(kind: EntryKind, data: dict | None) -> str:
     if kind is EntryKind.TREATMENT:
         return data["drug"]
     return ""
+
+
+def measurement_label(measurement_type: str):
+    if measurement_type == BLOOD_PRESSURE:
+        return BLOOD_PRESSURE_LABEL
+    return MEASUREMENT_TYPES[measurement_type].label
+
+
+def series_data(data: dict) -> list[dict]:
+    """A measurement's data as points of the series (one per type): a blood
+    pressure entry gives a systolic and a diastolic point."""
+    if data["type"] != BLOOD_PRESSURE:
+        return [data]
+    return [{"type": series, "value": data[name], "unit": data["unit"], "measured_at": data["measured_at"]}
+            for name, series in BLOOD_PRESSURE_SERIES.items()]
 
 
 def measurement_unit_rule(data: dict) -> UnitRule:
@@ -224,6 +290,11 @@ def data_lines(kind: EntryKind, data: dict | None) -> list[tuple[str, str]]:
     """The structured data as (label, value) lines for pages and the PDF."""
     if not data:
         return []
+    if kind is EntryKind.MEASUREMENT and data["type"] == BLOOD_PRESSURE:
+        return [
+            (str(BLOOD_PRESSURE_LABEL), f"{data['systolic']}/{data['diastolic']} {data['unit']}"),
+            (str(_l("Measured on")), format_datetime(dt.datetime.fromisoformat(data["measured_at"]), "medium")),
+        ]
     if kind is EntryKind.MEASUREMENT:
         return [
             (str(MEASUREMENT_TYPES[data["type"]].label), f"{format_decimal(data['value'])} {data['unit']}"),

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from webapp.accounts.identity_rules import BirthDate, PersonName
 from webapp.api.pagination import PaginationQuerySchema, page_schema
-from webapp.notebook.kinds import MEASUREMENT_TYPES
+from webapp.notebook.kinds import ENTRY_MEASUREMENT_TYPES, MEASUREMENT_TYPES
 from webapp.notebook.models import AccessAction, EntryKind
 from webapp.notebook.services import (
     BODY_MAX,
@@ -21,7 +21,8 @@ from webapp.notebook.services import (
 _KINDS = [kind.value for kind in EntryKind]
 _db_id = validate.Range(min=1, max=MAX_DB_ID)
 _DATA_DESCRIPTION = (
-    "Structured data of measurement `{type, value, unit, measured_at?}`, vaccination `{vaccine, lot?, date}`, "
+    "Structured data of measurement `{type, value, unit, measured_at?}` (blood pressure: `{type: blood_pressure, "
+    "systolic, diastolic, unit?: mmHg, measured_at?}`, whole numbers, systolic above diastolic), vaccination `{vaccine, lot?, date}`, "
     "allergy `{substance, reaction?, severity: mild|moderate|severe, status?: active|resolved}` and treatment "
     "`{drug, dosage, start, end?}` entries; other kinds take none. Measurement units: "
     + "; ".join(f"{name}: {', '.join(kind.units)}" for name, kind in MEASUREMENT_TYPES.items())
@@ -38,7 +39,8 @@ class EntryCreateSchema(ma.Schema):
         "description": "The visit this entry was written in or after.", "example": None})
     data = ma.fields.Dict(load_default=None, allow_none=True, metadata={
         "description": _DATA_DESCRIPTION,
-        "example": {"type": "blood_pressure", "value": 128, "unit": "mmHg", "measured_at": "2026-12-03T08:15:00+01:00"},
+        "example": {"type": "blood_pressure", "systolic": 128, "diastolic": 82, "unit": "mmHg",
+                    "measured_at": "2026-12-03T08:15:00+01:00"},
     })
 
 
@@ -108,14 +110,16 @@ EntryPageSchema = page_schema(EntrySchema, "EntryPage")
 
 
 class MeasurementsQuerySchema(ma.Schema):
-    type = ma.fields.String(validate=validate.OneOf(list(MEASUREMENT_TYPES)), metadata={"example": "blood_pressure"})
+    type = ma.fields.String(validate=validate.OneOf(ENTRY_MEASUREMENT_TYPES), metadata={
+        "description": "A series; `blood_pressure` gives both the systolic and the diastolic series.",
+        "example": "blood_pressure"})
 
 
 class MeasurementSchema(ma.Schema):
     at = ma.fields.AwareDateTime(metadata={"example": "2026-12-03T08:15:00+01:00"})
     value = ma.fields.Float(metadata={"example": 128})
     unit = ma.fields.String(metadata={"example": "mmHg"})
-    type = ma.fields.String(metadata={"example": "blood_pressure"})
+    type = ma.fields.String(metadata={"example": "blood_pressure_systolic"})
     entry_id = ma.fields.Integer(metadata={"example": 117})
 
 

@@ -489,12 +489,15 @@ def _measurement_points(items: list[CurrentItem]) -> list[dict]:
 
 def _visible_measurements(user: User, patient_id: int,
                           measurement_type: str | None) -> tuple[NotebookAccess, list[CurrentItem]]:
-    if measurement_type is not None and measurement_type not in kinds.MEASUREMENT_TYPES:
+    if measurement_type is not None and measurement_type not in kinds.ENTRY_MEASUREMENT_TYPES:
         raise InvalidEntry(fields={"type": [str(_l("Unknown measurement type."))]})
     access = notebook_access(user, patient_id)
     _log(access, AccessAction.VIEW_MEASUREMENTS)
-    items = digest.measurement_items(access.patient.id,
-                                     [measurement_type] if measurement_type else sorted(kinds.MEASUREMENT_TYPES))
+    if measurement_type == kinds.BLOOD_PRESSURE:
+        series = sorted(kinds.BLOOD_PRESSURE_SERIES.values())
+    else:
+        series = [measurement_type] if measurement_type else sorted(kinds.MEASUREMENT_TYPES)
+    items = digest.measurement_items(access.patient.id, series)
     masked = _masked_ids(access)
     return access, [item for item in items if item.id not in masked] if masked else items
 
