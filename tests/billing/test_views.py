@@ -1,15 +1,13 @@
 """Billing pages: the practitioner's subscription page and PDFs, the back office."""
 
-import base64
 import datetime as dt
-import re
-import zlib
 
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
+from tests.billing.pdf_reading import pdf_text
 from webapp.accounts.models import ClinicRole, Role
 from webapp.billing import services
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
@@ -29,13 +27,6 @@ BACK_OFFICE_FORMS = [
     ("/backoffice/billing/invoices/{invoice}/mark-paid", {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 1"}),
     ("/backoffice/billing/invoices/{invoice}/credit-note", {"reason": "Erreur"}),
 ]
-
-
-def pdf_text(data: bytes) -> str:
-    """The text drawn on the pages of a reportlab PDF (its ASCII85 + Flate streams decoded)."""
-    streams = re.findall(rb"stream\r?\n(.*?)~>\s*endstream", data, re.S)
-    assert streams, "no page content"
-    return "".join(zlib.decompress(base64.a85decode(stream)).decode("cp1252") for stream in streams)
 
 
 @pytest.mark.parametrize("path", BACK_OFFICE_PAGES)
