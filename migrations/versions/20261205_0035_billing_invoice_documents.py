@@ -44,10 +44,12 @@ INVOICE_COLUMNS = (
 REFUSE_CHANGE = """
 CREATE FUNCTION billing_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'billing_invoices'
-       AND OLD.document_pdf IS NULL AND NEW.document_pdf IS NOT NULL
-       AND (to_jsonb(NEW) - 'document_pdf') = (to_jsonb(OLD) - 'document_pdf') THEN
-        RETURN NEW;
+    -- Nested: PL/pgSQL does not short-circuit AND, and lines have no document_pdf.
+    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'billing_invoices' THEN
+        IF OLD.document_pdf IS NULL AND NEW.document_pdf IS NOT NULL
+           AND (to_jsonb(NEW) - 'document_pdf') = (to_jsonb(OLD) - 'document_pdf') THEN
+            RETURN NEW;
+        END IF;
     END IF;
     RAISE EXCEPTION 'issued invoices are immutable: % on % refused', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'restrict_violation';
