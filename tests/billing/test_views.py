@@ -238,3 +238,26 @@ def test_a_clinic_secretary_has_no_billing(client, login):
     assert 'href="/backoffice/billing"' not in html and 'href="/agenda"' in html
     for url in ("/backoffice/billing", "/backoffice/billing/invoices", f"/backoffice/billing/invoices/{invoice.id}"):
         assert client.get(url).status_code == 403, url
+
+
+def test_practitioner_gives_siret_and_vat_number_printed_on_the_next_invoice(client, login, form_post):
+    subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
+    login(subscription.practitioner.user)
+    page = "/billing/subscription"
+    refused = form_post("/billing/subscription/details", {"siret": "732 829 320 00075", "vat_number": "FR00"}, page=page)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="siret-error"' in html and 'id="vat_number-error"' in html
+    saved = form_post("/billing/subscription/details", {"siret": "732 829 320 00074", "vat_number": "FR 40 303265045"},
+                      page=page)
+    assert saved.status_code == 302
+    db.session.expire_all()
+    subscription = db.session.get(type(subscription), subscription.id)
+    assert (subscription.billing_siret, subscription.billing_vat_number) == ("73282932000074", "FR40303265045")
+    invoice = make_invoice(subscription)
+    assert (invoice.buyer_siret, invoice.buyer_vat_number) == ("73282932000074", "FR40303265045")
+    text = pdf_text(invoice.document_pdf)
+    assert "SIRET 73282932000074" in text and "FR40303265045" in text
+    cleared = form_post("/billing/subscription/details", {"siret": "", "vat_number": ""}, page=page)
+    assert cleared.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(subscription), subscription.id).billing_siret is None

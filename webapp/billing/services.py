@@ -18,6 +18,10 @@ from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
+from stdnum import exceptions as stdnum_errors
+from stdnum.eu import vat as eu_vat
+from stdnum.fr import siren as fr_siren
+from stdnum.fr import siret as fr_siret
 
 from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, PractitionerProfile, Role, User
 from webapp.accounts.services import clinic_ids_of
@@ -196,6 +200,28 @@ def own_subscription(user: User) -> Subscription:
     subscription = subscription_of_practitioner(profile.id) if profile is not None else None
     if subscription is None:
         raise NoSubscription()
+    return subscription
+
+
+def update_billing_details(user: User, *, siret: str, vat_number: str) -> Subscription:
+    """The practitioner's company ids printed on their next invoices (issued
+    ones keep theirs): a SIREN (9 digits) or SIRET (14), and an EU VAT
+    number, both checked (check digits); empty clears them."""
+    subscription = own_subscription(user)
+    siret, vat_number = fr_siret.compact(siret or ""), (vat_number or "").strip()
+    errors = {}
+    try:
+        siret = (fr_siret.validate(siret) if len(siret) == 14 else fr_siren.validate(siret)) if siret else None
+    except stdnum_errors.ValidationError:
+        errors["siret"] = [str(_l("Enter a SIREN (9 digits) or a SIRET (14 digits)."))]
+    try:
+        vat_number = eu_vat.validate(vat_number) if vat_number else None
+    except stdnum_errors.ValidationError:  # an unknown country prefix too
+        errors["vat_number"] = [str(_l("Enter an intra-community VAT number, such as FR12345678901."))]
+    if errors:
+        raise InvalidBillingData(fields=errors)
+    subscription.billing_siret, subscription.billing_vat_number = siret, vat_number
+    db.session.flush()
     return subscription
 
 
