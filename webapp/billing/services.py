@@ -389,7 +389,8 @@ def _new_invoice(subscription: Subscription, *, kind: InvoiceKind, lines: list[I
 def store_invoice_document(invoice: Invoice) -> bytes:
     """Render the invoice's PDF and store it, once: later downloads return
     these bytes whatever the configuration becomes (the guards refuse a
-    second write). Issuing calls it in the issuing transaction."""
+    second write). Issuing calls it in the issuing transaction; it is the one
+    place where the document is made, so the Factur-X XML is embedded here."""
     if invoice.document_pdf is None:
         invoice.document_pdf = render_invoice_pdf(invoice, tz=billing_timezone())
         db.session.flush()
