@@ -99,6 +99,12 @@ def load_settings() -> dict:
         "CARNET_SELLER_VAT_NUMBER": os.environ.get("CARNET_SELLER_VAT_NUMBER", "FR00000000000"),
         "CARNET_SELLER_IBAN": os.environ.get("CARNET_SELLER_IBAN", "FR76 0000 0000 0000 0000 0000 000"),
         "CARNET_SELLER_BIC": os.environ.get("CARNET_SELLER_BIC", "CARNFRPPXXX"),
+        # Printed on invoices when set: "SAS au capital de 10 000 €", "RCS Paris 000 000 000".
+        "CARNET_SELLER_LEGAL_FORM": os.environ.get("CARNET_SELLER_LEGAL_FORM", ""),
+        "CARNET_SELLER_REGISTRATION": os.environ.get("CARNET_SELLER_REGISTRATION", ""),
+        # The late-payment penalty rate printed on invoices (Code de commerce L441-10).
+        "CARNET_LATE_PENALTY_RATE": os.environ.get("CARNET_LATE_PENALTY_RATE",
+                                                   "trois fois le taux d'intérêt légal"),
         "CARNET_DMP_ENDPOINT": os.environ.get("CARNET_DMP_ENDPOINT", ""),
         "CARNET_DMP_FOLDER": os.environ.get("CARNET_DMP_FOLDER", ""),
         "CARNET_DMP_AUTH": os.environ.get("CARNET_DMP_AUTH", "none"),

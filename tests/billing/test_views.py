@@ -1,15 +1,13 @@
 """Billing pages: the practitioner's subscription page and PDFs, the back office."""
 
-import base64
 import datetime as dt
-import re
-import zlib
 
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
+from tests.billing.pdf_reading import pdf_text
 from webapp.accounts.models import ClinicRole, Role
 from webapp.billing import services
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
@@ -29,13 +27,6 @@ BACK_OFFICE_FORMS = [
     ("/backoffice/billing/invoices/{invoice}/mark-paid", {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 1"}),
     ("/backoffice/billing/invoices/{invoice}/credit-note", {"reason": "Erreur"}),
 ]
-
-
-def pdf_text(data: bytes) -> str:
-    """The text drawn on the pages of a reportlab PDF (its ASCII85 + Flate streams decoded)."""
-    streams = re.findall(rb"stream\r?\n(.*?)~>\s*endstream", data, re.S)
-    assert streams, "no page content"
-    return "".join(zlib.decompress(base64.a85decode(stream)).decode("cp1252") for stream in streams)
 
 
 @pytest.mark.parametrize("path", BACK_OFFICE_PAGES)
@@ -247,3 +238,26 @@ def test_a_clinic_secretary_has_no_billing(client, login):
     assert 'href="/backoffice/billing"' not in html and 'href="/agenda"' in html
     for url in ("/backoffice/billing", "/backoffice/billing/invoices", f"/backoffice/billing/invoices/{invoice.id}"):
         assert client.get(url).status_code == 403, url
+
+
+def test_practitioner_gives_siret_and_vat_number_printed_on_the_next_invoice(client, login, form_post):
+    subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
+    login(subscription.practitioner.user)
+    page = "/billing/subscription"
+    refused = form_post("/billing/subscription/details", {"siret": "732 829 320 00075", "vat_number": "FR00"}, page=page)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="siret-error"' in html and 'id="vat_number-error"' in html
+    saved = form_post("/billing/subscription/details", {"siret": "732 829 320 00074", "vat_number": "FR 40 303265045"},
+                      page=page)
+    assert saved.status_code == 302
+    db.session.expire_all()
+    subscription = db.session.get(type(subscription), subscription.id)
+    assert (subscription.billing_siret, subscription.billing_vat_number) == ("73282932000074", "FR40303265045")
+    invoice = make_invoice(subscription)
+    assert (invoice.buyer_siret, invoice.buyer_vat_number) == ("73282932000074", "FR40303265045")
+    text = pdf_text(invoice.document_pdf)
+    assert "SIRET 73282932000074" in text and "FR40303265045" in text
+    cleared = form_post("/billing/subscription/details", {"siret": "", "vat_number": ""}, page=page)
+    assert cleared.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(subscription), subscription.id).billing_siret is None

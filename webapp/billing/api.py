@@ -9,7 +9,7 @@ from webapp.accounts.models import Role
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.pagination import paginate
 from webapp.billing import checkout, schemas, services
-from webapp.billing.documents import CSV_COLUMNS, invoice_pdf, invoices_csv
+from webapp.billing.documents import CSV_COLUMNS, invoices_csv
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -108,7 +108,9 @@ def invoice_document(invoice_id):
 
 
 def pdf_response(invoice) -> Response:
-    return Response(invoice_pdf(invoice), mimetype="application/pdf", headers={
+    with transaction():
+        document = services.invoice_document(invoice)
+    return Response(document, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="carnet-{invoice.number}.pdf"',
         "Cache-Control": "private, no-store",
     })

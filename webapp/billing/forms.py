@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.billing.models import PaymentMethod
 
@@ -27,3 +27,9 @@ class MarkPaidForm(FlaskForm):
 
 class CreditNoteForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+
+
+class BillingDetailsForm(FlaskForm):
+    siret = StringField(_l("SIREN or SIRET"), validators=[Optional(), Length(max=20)],
+                        description=_l("Printed on your invoices, with your VAT number, if you have them."))
+    vat_number = StringField(_l("Intra-community VAT number"), validators=[Optional(), Length(max=20)])

@@ -92,6 +92,9 @@ class Subscription(db.Model):
     stripe_subscription_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     # When Stripe created the newest event applied to the state above: an older one arriving late changes nothing.
     stripe_state_at: Mapped[dt.datetime | None]
+    # The buyer's company identity, printed on their invoices when given (B2B mentions).
+    billing_siret: Mapped[str | None] = mapped_column(sa.String(14))
+    billing_vat_number: Mapped[str | None] = mapped_column(sa.String(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     plan: Mapped[Plan] = relationship()
@@ -151,9 +154,19 @@ class Invoice(db.Model):
     buyer_name: Mapped[str] = mapped_column(sa.String(200))
     buyer_address: Mapped[str] = mapped_column(sa.String(300))
     buyer_identifier: Mapped[str | None] = mapped_column(sa.String(40))
+    # The buyer's address in parts and company ids, as issued (invoices before 0035 have none).
+    buyer_street: Mapped[str | None] = mapped_column(sa.String(200))
+    buyer_postcode: Mapped[str | None] = mapped_column(sa.String(10))
+    buyer_city: Mapped[str | None] = mapped_column(sa.String(100))
+    buyer_country: Mapped[str | None] = mapped_column(sa.String(2))
+    buyer_siret: Mapped[str | None] = mapped_column(sa.String(14))
+    buyer_vat_number: Mapped[str | None] = mapped_column(sa.String(20))
     reason: Mapped[str | None] = mapped_column(sa.String(300))
     # The provider's own id (a Stripe invoice): one Carnet invoice per provider invoice.
     external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # The PDF as issued, written once (NULL only for invoices issued before it was stored);
+    # the old value is loaded before a write so the guard below can tell "once" from "again".
+    document_pdf: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True, active_history=True)
 
     subscription: Mapped[Subscription] = relationship()
     credit_of: Mapped["Invoice | None"] = relationship(remote_side=[id], foreign_keys=[credit_of_id])
@@ -218,8 +231,22 @@ class InvoiceImmutable(RuntimeError):
 @sa.event.listens_for(InvoiceLine, "before_update")
 def _refuse_updates_to_issued_invoices(mapper, connection, target):
     # Adding a payment touches the invoice's collection, not the invoice.
-    if sa.orm.object_session(target).is_modified(target, include_collections=False):
-        raise InvoiceImmutable(f"{type(target).__name__} {target.id} is issued and cannot change")
+    if not sa.orm.object_session(target).is_modified(target, include_collections=False):
+        return
+    if isinstance(target, Invoice) and _only_stores_the_first_document(target, connection):
+        return
+    raise InvoiceImmutable(f"{type(target).__name__} {target.id} is issued and cannot change")
+
+
+def _only_stores_the_first_document(invoice: Invoice, connection) -> bool:
+    state = sa.inspect(invoice)
+    others = [attr.key for attr in state.mapper.column_attrs
+              if attr.key != "document_pdf" and state.attrs[attr.key].history.has_changes()]
+    if others or not state.attrs.document_pdf.history.has_changes():
+        return False
+    # The stored value, not the session's: a deferred column may never have been loaded.
+    stored = connection.scalar(sa.select(Invoice.document_pdf.is_(None)).where(Invoice.id == invoice.id))
+    return bool(stored)
 
 
 @sa.event.listens_for(InvoiceLine, "before_insert")

@@ -29,6 +29,21 @@ def line_amounts(unit_price_ht_cents: int, quantity: int, vat_rate_bp: int) -> L
     return LineAmounts(total_ht, int(vat), total_ht + int(vat))
 
 
+@dataclass(frozen=True)
+class VatSubtotal:
+    vat_rate_bp: int
+    base_ht_cents: int
+    vat_cents: int
+
+
+def vat_breakdown(lines) -> list[VatSubtotal]:
+    """The HT base and VAT per rate (CGI art. 242 nonies A), lowest rate first;
+    each line carries its own rate and VAT, so the VATs add up to the invoice's."""
+    rates = sorted({line.vat_rate_bp for line in lines})
+    return [VatSubtotal(rate, sum(line.total_ht_cents for line in lines if line.vat_rate_bp == rate),
+                        sum(line.vat_cents for line in lines if line.vat_rate_bp == rate)) for rate in rates]
+
+
 def format_money(cents: int, currency: str = "EUR") -> str:
     """`8900` → `89,00 €` in French (the current locale)."""
     return format_currency(Decimal(cents) / 100, currency)

@@ -18,6 +18,10 @@ from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
+from stdnum import exceptions as stdnum_errors
+from stdnum.eu import vat as eu_vat
+from stdnum.fr import siren as fr_siren
+from stdnum.fr import siret as fr_siret
 
 from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, PractitionerProfile, Role, User
 from webapp.accounts.services import clinic_ids_of
@@ -46,6 +50,7 @@ from webapp.billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from webapp.billing.invoice_pdf import render_invoice_pdf
 from webapp.billing.money import line_amounts, vat_rate_basis_points
 from webapp.billing.signals import payment_failed, subscription_suspended
 from webapp.db import now_utc
@@ -198,6 +203,28 @@ def own_subscription(user: User) -> Subscription:
     return subscription
 
 
+def update_billing_details(user: User, *, siret: str, vat_number: str) -> Subscription:
+    """The practitioner's company ids printed on their next invoices (issued
+    ones keep theirs): a SIREN (9 digits) or SIRET (14), and an EU VAT
+    number, both checked (check digits); empty clears them."""
+    subscription = own_subscription(user)
+    siret, vat_number = fr_siret.compact(siret or ""), (vat_number or "").strip()
+    errors = {}
+    try:
+        siret = (fr_siret.validate(siret) if len(siret) == 14 else fr_siren.validate(siret)) if siret else None
+    except stdnum_errors.ValidationError:
+        errors["siret"] = [str(_l("Enter a SIREN (9 digits) or a SIRET (14 digits)."))]
+    try:
+        vat_number = eu_vat.validate(vat_number) if vat_number else None
+    except stdnum_errors.ValidationError:  # an unknown country prefix too
+        errors["vat_number"] = [str(_l("Enter an intra-community VAT number, such as FR12345678901."))]
+    if errors:
+        raise InvalidBillingData(fields=errors)
+    subscription.billing_siret, subscription.billing_vat_number = siret, vat_number
+    db.session.flush()
+    return subscription
+
+
 def subscribe_clinic(clinic_id: int, *, actor: User, now: dt.datetime | None = None) -> Subscription:
     """The operator moves a clinic to the clinic plan, billed per practitioner
     from today. Its practitioners' own subscriptions end: the clinic pays."""
@@ -329,13 +356,18 @@ def _seller() -> dict:
 
 
 def _buyer(subscription: Subscription) -> dict:
+    """The buyer as printed: name, address in parts, and the company ids the
+    subscription gives (a clinic's own SIRET otherwise)."""
+    buyer = subscription.practitioner if subscription.practitioner is not None else subscription.clinic
+    fields = dict(buyer_street=buyer.address, buyer_postcode=buyer.postcode, buyer_city=buyer.city,
+                  buyer_country="FR", buyer_address=f"{buyer.address}, {buyer.postcode} {buyer.city}",
+                  buyer_vat_number=subscription.billing_vat_number)
     if subscription.practitioner is not None:
-        profile = subscription.practitioner
-        return dict(buyer_name=profile.full_name, buyer_identifier=f"RPPS {profile.rpps}",
-                    buyer_address=f"{profile.address}, {profile.postcode} {profile.city}")
-    clinic = subscription.clinic
-    return dict(buyer_name=clinic.name, buyer_identifier=f"SIRET {clinic.siret}" if clinic.siret else None,
-                buyer_address=f"{clinic.address}, {clinic.postcode} {clinic.city}")
+        return fields | dict(buyer_name=buyer.full_name, buyer_identifier=f"RPPS {buyer.rpps}",
+                             buyer_siret=subscription.billing_siret)
+    siret = subscription.billing_siret or buyer.siret
+    return fields | dict(buyer_name=buyer.name, buyer_identifier=f"SIRET {siret}" if siret else None,
+                         buyer_siret=siret)
 
 
 def _new_invoice(subscription: Subscription, *, kind: InvoiceKind, lines: list[InvoiceLine],
@@ -354,10 +386,28 @@ def _new_invoice(subscription: Subscription, *, kind: InvoiceKind, lines: list[I
     return invoice
 
 
+def store_invoice_document(invoice: Invoice) -> bytes:
+    """Render the invoice's PDF and store it, once: later downloads return
+    these bytes whatever the configuration becomes (the guards refuse a
+    second write). Issuing calls it in the issuing transaction; it is the one
+    place where the document is made, so the Factur-X XML is embedded here."""
+    if invoice.document_pdf is None:
+        invoice.document_pdf = render_invoice_pdf(invoice, tz=billing_timezone())
+        db.session.flush()
+    return invoice.document_pdf
+
+
+def invoice_document(invoice: Invoice) -> bytes:
+    """The PDF as issued. Invoices issued before documents were stored get
+    theirs rendered and stored at the first download (the caller commits)."""
+    return store_invoice_document(invoice)
+
+
 def issue_period_invoice(subscription: Subscription, *, period_start: dt.datetime, period_end: dt.datetime,
-                         now: dt.datetime, external_id: str | None = None) -> Invoice:
+                         now: dt.datetime, external_id: str | None = None, with_document: bool = True) -> Invoice:
     """Invoice one period of a subscription at the plan's current price,
-    due after `CARNET_PAYMENT_TERMS_DAYS`. A period is invoiced once."""
+    due after `CARNET_PAYMENT_TERMS_DAYS`, and store its PDF (unless the
+    caller adds a payment first: `with_document=False`). A period is invoiced once."""
     plan = subscription.plan
     quantity = subscription_quantity(subscription)
     amounts = line_amounts(plan.price_cents, quantity, plan.vat_rate_bp)
@@ -371,8 +421,11 @@ def issue_period_invoice(subscription: Subscription, *, period_start: dt.datetim
                        vat_rate_bp=plan.vat_rate_bp, total_ht_cents=amounts.total_ht_cents,
                        vat_cents=amounts.vat_cents, total_ttc_cents=amounts.total_ttc_cents)
     terms = dt.timedelta(days=current_app.config["CARNET_PAYMENT_TERMS_DAYS"])
-    return _new_invoice(subscription, kind=InvoiceKind.INVOICE, lines=[line], issued_at=now, due_at=now + terms,
-                        period_start=period_start, period_end=period_end, external_id=external_id)
+    invoice = _new_invoice(subscription, kind=InvoiceKind.INVOICE, lines=[line], issued_at=now, due_at=now + terms,
+                           period_start=period_start, period_end=period_end, external_id=external_id)
+    if with_document:
+        store_invoice_document(invoice)
+    return invoice
 
 
 def invoice_due_periods(subscription: Subscription, *, now: dt.datetime) -> list[Invoice]:
@@ -548,6 +601,7 @@ def issue_credit_note(invoice_id: int, *, actor: User, reason: str, now: dt.date
     ]
     credit_note = _new_invoice(invoice.subscription, kind=InvoiceKind.CREDIT_NOTE, lines=lines, issued_at=now,
                                due_at=now, credit_of=invoice, reason=reason.strip())
+    store_invoice_document(credit_note)
     db.session.expire(invoice, ["credit_note"])
     _reactivate_if_settled(invoice.subscription, now=now)
     return credit_note
@@ -599,10 +653,12 @@ def record_stripe_payment(subscription: Subscription, *, stripe_invoice_id: str,
     )))
     if already is None:
         invoice = issue_period_invoice(subscription, period_start=period_start, period_end=period_end, now=now,
-                                       external_id=stripe_invoice_id)
+                                       external_id=stripe_invoice_id, with_document=False)
         db.session.add(Payment(invoice=invoice, method=PaymentMethod.CARD, amount_cents=invoice.total_ttc_cents,
                                paid_on=paid_at.astimezone(billing_timezone()).date(), reference=stripe_invoice_id,
                                recorded_at=now))
+        # Paid by card when issued: the document says so.
+        store_invoice_document(invoice)
     if sets_standing:
         subscription.current_period_start, subscription.current_period_end = period_start, period_end
         mark_in_good_standing(subscription)

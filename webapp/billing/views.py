@@ -13,7 +13,7 @@ from webapp.api.pagination import paginate
 from webapp.billing import bp, checkout, services
 from webapp.billing.api import csv_response, pdf_response
 from webapp.billing.chart import HEIGHT, WIDTH, revenue_bars
-from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, CreditNoteForm, MarkPaidForm
+from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetailsForm, CreditNoteForm, MarkPaidForm
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import db
@@ -72,18 +72,38 @@ def _page_number() -> int:
 
 @bp.route("/billing/subscription")
 @roles_required(Role.PRACTITIONER)
-def subscription():
+def subscription(details_form=None, status: int = 200):
     own = services.subscription_of_practitioner(current_user.practitioner_profile.id)
     if own is None:
         return render_template("billing/subscription.html", subscription=None)
     invoices = paginate(services.own_invoices_query(current_user), page=_page_number(), per_page=24)
     return render_template(
         "billing/subscription.html", subscription=own, invoices=invoices, form=ActionForm(),
+        details_form=details_form or BillingDetailsForm(formdata=None, siret=own.billing_siret,
+                                                        vat_number=own.billing_vat_number),
         next_invoice=services.next_invoice_estimate(own), plan_name=services.plan_name(own.plan),
         online_payment=current_app.config["CARNET_BILLING_PROVIDER"] == "stripe",
         is_bookable=services.is_bookable(current_user.practitioner_profile.id),
         overdue_cents=services.overdue_amount_cents(own),
-    )
+    ), status
+
+
+@bp.route("/billing/subscription/details", methods=["POST"])
+@roles_required(Role.PRACTITIONER)
+def subscription_details():
+    form = BillingDetailsForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.update_billing_details(current_user, siret=form.siret.data, vat_number=form.vat_number.data)
+        except CarnetError as error:
+            if not error.fields:
+                raise
+            show_errors(form, error)
+        else:
+            flash(_("Your billing details are saved; they appear on your next invoices."), "success")
+            return redirect(url_for("billing.subscription"))
+    return subscription(details_form=form, status=422)
 
 
 def _subscription_action(action) -> object:
