@@ -81,6 +81,9 @@ def test_the_stored_document_is_a_pdf_a_3_with_the_xml_attached(seller):
     assert "<pdfaid:part>3</pdfaid:part>" in metadata and "<pdfaid:conformance>B</pdfaid:conformance>" in metadata
     assert "EN 16931" in metadata  # the Factur-X extension schema's ConformanceLevel
     assert list(reader.attachments) == ["factur-x.xml"]
+    [intent] = reader.trailer["/Root"]["/OutputIntents"]
+    assert intent.get_object()["/S"] == "/GTS_PDFA1"
+    assert intent.get_object()["/DestOutputProfile"].get_object()["/N"] == 3
 
 
 def test_two_rates_give_one_vat_breakdown_each(seller):

@@ -9,12 +9,17 @@ EN 16931 expects; Carnet stores them negative.
 """
 
 import datetime as dt
+import functools
+import io
 import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import facturx
 from lxml import etree
+from PIL import ImageCms
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, StreamObject, TextStringObject
 
 from webapp.billing.models import Invoice, InvoiceKind, PaymentMethod, ProviderName
 from webapp.billing.money import vat_breakdown
@@ -197,5 +202,29 @@ def embed_facturx_xml(pdf: bytes, xml: bytes, *, invoice: Invoice) -> bytes:
     """The PDF/A-3 of `pdf` with `xml` attached as factur-x.xml (checked against the EN 16931 XSD first)."""
     metadata = {"author": invoice.seller_name, "keywords": "Factur-X", "subject": invoice.number,
                 "title": invoice.number}
-    return facturx.generate_from_binary(pdf, xml, flavor="factur-x", level="en16931", check_xsd=True,
-                                        pdf_metadata=metadata, lang="fr-FR")
+    pdf_a = facturx.generate_from_binary(pdf, xml, flavor="factur-x", level="en16931", check_xsd=True,
+                                         pdf_metadata=metadata, lang="fr-FR")
+    return _with_srgb_output_intent(pdf_a)
+
+
+@functools.cache
+def _srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _with_srgb_output_intent(pdf: bytes) -> bytes:
+    """PDF/A wants an output intent for the device colours reportlab draws with (the library adds none)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    profile = StreamObject()
+    profile.set_data(_srgb_profile())
+    profile[NameObject("/N")] = NumberObject(3)
+    intent = DictionaryObject({
+        NameObject("/Type"): NameObject("/OutputIntent"), NameObject("/S"): NameObject("/GTS_PDFA1"),
+        NameObject("/OutputConditionIdentifier"): TextStringObject("sRGB"),
+        NameObject("/Info"): TextStringObject("sRGB IEC61966-2.1"),
+        NameObject("/DestOutputProfile"): writer._add_object(profile),
+    })
+    writer.root_object[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
