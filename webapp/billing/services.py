@@ -50,6 +50,7 @@ from webapp.billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from webapp.billing.einvoice import build_invoice_xml, embed_facturx_xml
 from webapp.billing.invoice_pdf import render_invoice_pdf
 from webapp.billing.money import line_amounts, vat_rate_basis_points
 from webapp.billing.signals import payment_failed, subscription_suspended
@@ -390,9 +391,12 @@ def store_invoice_document(invoice: Invoice) -> bytes:
     """Render the invoice's PDF and store it, once: later downloads return
     these bytes whatever the configuration becomes (the guards refuse a
     second write). Issuing calls it in the issuing transaction; it is the one
-    place where the document is made, so the Factur-X XML is embedded here."""
+    place where the document is made: a Factur-X PDF/A-3 with the invoice's
+    EN 16931 XML embedded (`einvoice`)."""
     if invoice.document_pdf is None:
-        invoice.document_pdf = render_invoice_pdf(invoice, tz=billing_timezone())
+        config, tz = current_app.config, billing_timezone()
+        xml = build_invoice_xml(invoice, tz=tz, iban=config["CARNET_SELLER_IBAN"], bic=config["CARNET_SELLER_BIC"])
+        invoice.document_pdf = embed_facturx_xml(render_invoice_pdf(invoice, tz=tz), xml, invoice=invoice)
         db.session.flush()
     return invoice.document_pdf
 
