@@ -12,8 +12,8 @@ Fonts are embedded (DejaVu): Babel's narrow no-break space and € need them.
 import datetime as dt
 import functools
 import io
+from html import escape
 from pathlib import Path
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -55,7 +55,7 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 def _text(value) -> str:
     # Paragraphs break lines at U+202F (Babel's thousands separator): a no-break space keeps an amount whole.
-    return escape(str(value)).replace("\u202f", "\u00a0")
+    return escape(str(value), quote=False).replace("\u202f", "\u00a0")
 
 
 def _block(lines) -> str:
