@@ -1,62 +1,18 @@
 """A local MHD Document Recipient for the tests: a small Flask app on loopback.
 
-It checks every Provide Document Bundle it gets (FHIR R4B parse and the
-ITI-65 rules of `bundle_problems`), keeps one document per masterIdentifier
+It checks every Provide Document Bundle it gets against the profile rules
+of `tests.dmp.profiles` (refusing with a 400 and an OperationOutcome), keeps one document per masterIdentifier
 (honouring `ifNoneExist`), answers a `transaction-response`, and can be told
 to answer given statuses first (500, 400...).
 """
 
-import base64
-import hashlib
 import threading
 from dataclasses import dataclass, field
 
-from fhir.resources.R4B.bundle import Bundle
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from webapp.dmp.builder import MHD_LIST_TYPES
-
-
-def bundle_problems(bundle: dict) -> list[str]:
-    """What makes `bundle` not an ITI-65 Provide Document Bundle (empty when it is one)."""
-    problems = []
-    try:
-        Bundle.model_validate(bundle)
-    except Exception as error:  # any parse error is the recipient's 400
-        return [f"not a FHIR R4B Bundle: {error}"]
-    if bundle.get("type") != "transaction":
-        problems.append("not a transaction")
-    entries = bundle.get("entry", [])
-    by_url = {item["fullUrl"]: item["resource"] for item in entries}
-    if any(item.get("request", {}).get("method") != "POST" for item in entries):
-        problems.append("every request must be a POST")
-    submission_sets = [item["resource"] for item in entries if item["resource"]["resourceType"] == "List"
-                       and any(coding.get("system") == MHD_LIST_TYPES and coding.get("code") == "submissionset"
-                               for coding in item["resource"].get("code", {}).get("coding", []))]
-    if len(submission_sets) != 1:
-        problems.append("exactly one SubmissionSet is required")
-    references = [item["resource"] for item in entries if item["resource"]["resourceType"] == "DocumentReference"]
-    if not references:
-        problems.append("no DocumentReference")
-    for reference in references:
-        for required in ("masterIdentifier", "status", "type", "category", "subject", "author", "content"):
-            if not reference.get(required):
-                problems.append(f"DocumentReference without {required}")
-        if submission_sets and reference.get("subject") != submission_sets[0].get("subject"):
-            problems.append("the SubmissionSet and the DocumentReference name different subjects")
-        for content in reference.get("content", []):
-            attachment = content["attachment"]
-            binary = by_url.get(attachment.get("url"))
-            if binary is None or binary["resourceType"] != "Binary":
-                problems.append("an attachment url does not resolve to a Binary of the bundle")
-                continue
-            data = base64.b64decode(binary["data"])
-            if attachment.get("size") != len(data):
-                problems.append("attachment size does not match the bytes")
-            if attachment.get("hash") != base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode():
-                problems.append("attachment hash does not match the bytes")
-    return problems
+from tests.dmp.profiles import bundle_problems
 
 
 @dataclass

@@ -9,22 +9,30 @@ import json
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.dmp.factories import VALID_NIR
-from tests.dmp.recipient import bundle_problems
-from webapp.dmp import builder
+from tests.dmp.profiles import bundle_problems
+from webapp.dmp import builder, terminology
 from webapp.dmp.settings import DEFAULT_DOCUMENT_CODES
 from webapp.notebook.models import EntryKind
 
 PDF = b"%PDF-1.4\n% a report\n%%EOF\n"
 SOURCE = builder.SourceSettings(source_id="urn:oid:1.2.250.1.999.1", custodian_system="urn:oid:1.2.250.1.71.4.2.2",
                                 custodian_id="750000001", custodian_name="Cabinet Carnet",
-                                ins_oid="1.2.250.1.213.1.4.10")
+                                ins_oid="1.2.250.1.213.1.4.10",
+                                facility_type=terminology.lookup(terminology.FACILITY_TYPES, "SA07"),
+                                practice_setting=terminology.lookup(terminology.PRACTICE_SETTINGS, "AMBULATOIRE"))
 CREATED = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone.utc)
 DOCUMENT = builder.Document(
     document_id="urn:uuid:0b7e2a0e-3f0c-4f0e-9d7c-2d1f7d5f9a11", ins=VALID_NIR, author_rpps="99700218896",
     author_family="Martin", author_given="Claire", title="Compte rendu de consultation", content_type="application/pdf",
     content=PDF, created_at=CREATED, service_start=CREATED - dt.timedelta(minutes=30),
     submitted_at=CREATED + dt.timedelta(seconds=5), code=DEFAULT_DOCUMENT_CODES[EntryKind.REPORT],
+    patient_family="Durand", patient_given="Marie Louise", patient_birth_date=dt.date(1995, 10, 2),
+    patient_gender="female",
 )
+TRE_A03 = "https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument"
+TRE_R02 = "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite"
+TRE_A01 = "https://mos.esante.gouv.fr/NOS/TRE_A01-CadreExercice/FHIR/TRE-A01-CadreExercice"
+TRE_A11 = "https://mos.esante.gouv.fr/NOS/TRE_A11-IheFormatCode/FHIR/TRE-A11-IheFormatCode"
 
 
 def _resources(bundle: dict, resource_type: str) -> list[dict]:
@@ -63,13 +71,18 @@ def test_the_document_reference_carries_the_required_coded_elements():
     assert reference["masterIdentifier"] == {"system": "urn:ietf:rfc:3986", "value": DOCUMENT.document_id}
     assert reference["status"] == "current"
     assert _codes(reference["type"]) == {("http://loinc.org", "11488-4")}
-    assert [_codes(category) for category in reference["category"]] == [{("http://loinc.org", "34109-9")}]
+    assert [_codes(category) for category in reference["category"]] == [{(TRE_A03, "10")}]
     assert [_codes(label) for label in reference["securityLabel"]] == [
         {("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "N")}]
     assert reference["custodian"]["identifier"] == {"system": "urn:oid:1.2.250.1.71.4.2.2", "value": "750000001"}
-    assert reference["context"] == {"period": {"start": "2026-11-20T09:00:00Z"}}
-    assert reference["content"][0]["format"] == {"system": builder.FORMAT_CODES, "code": builder.MIME_TYPE_SUFFICIENT,
-                                                 "display": "mimeType Sufficient"}
+    assert reference["context"] == {
+        "period": {"start": "2026-11-20T09:00:00Z"},
+        "facilityType": {"coding": [{"system": TRE_R02, "code": "SA07", "display": "Cabinet individuel"}]},
+        "practiceSetting": {"coding": [{"system": TRE_A01, "code": "AMBULATOIRE", "display": "Ambulatoire"}]},
+        "sourcePatientInfo": {"reference": "#patient"},
+    }
+    assert reference["content"][0]["format"] == {"system": TRE_A11, "code": "urn:ihe:iti:xds-sd:pdf:2008",
+                                                 "display": "Document à corps non structuré en Pdf/A-1"}
     assert "relatesTo" not in reference
 
 
@@ -82,10 +95,38 @@ def test_subject_is_the_ins_and_the_same_on_list_and_document_reference():
     assert submission_set["subject"] == reference["subject"] == {"identifier": expected}
 
 
+def test_the_source_patient_info_is_a_contained_patient_with_the_ins_traits():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    (reference,) = _resources(bundle, "DocumentReference")
+    patients = [item for item in reference["contained"] if item["resourceType"] == "Patient"]
+    assert patients == [{
+        "resourceType": "Patient", "id": "patient", "identifier": [reference["subject"]["identifier"]],
+        "name": [{"use": "official", "family": "Durand", "given": ["Marie", "Louise"]}],
+        "gender": "female", "birthDate": "1995-10-02",
+    }]
+    assert reference["context"]["sourcePatientInfo"] == {"reference": "#patient"}
+
+
+def test_unknown_traits_are_left_out_not_guessed():
+    document = dataclasses.replace(DOCUMENT, patient_gender=None, patient_birth_date=None)
+    bundle = builder.build_provide_bundle(document, SOURCE)
+    (reference,) = _resources(bundle, "DocumentReference")
+    patient = next(item for item in reference["contained"] if item["resourceType"] == "Patient")
+    assert "gender" not in patient and "birthDate" not in patient
+    assert bundle_problems(bundle) == []
+
+
+def test_each_default_kind_has_a_cisis_type_and_class():
+    for code in DEFAULT_DOCUMENT_CODES.values():
+        assert terminology.contains(terminology.TYPE_CODES, "http://loinc.org", code.type_code)
+        assert terminology.contains(terminology.CLASS_CODES, TRE_A03, code.class_code)
+    assert DEFAULT_DOCUMENT_CODES[EntryKind.PRESCRIPTION].class_code == "42"
+
+
 def test_the_author_is_a_contained_practitioner_with_the_idnat_ps():
     bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
     (reference,) = _resources(bundle, "DocumentReference")
-    (author,) = reference["contained"]
+    (author,) = [item for item in reference["contained"] if item["resourceType"] == "Practitioner"]
     assert reference["author"] == [{"reference": f"#{author['id']}"}]
     assert author["resourceType"] == "Practitioner"
     assert author["identifier"][0]["system"] == "urn:oid:1.2.250.1.71.4.2.1"
@@ -146,4 +187,22 @@ def test_the_recipient_checks_catch_a_broken_bundle():
     bundle["entry"][2]["request"]["method"] = "PUT"
     assert set(bundle_problems(bundle)) == {
         "every request must be a POST", "attachment size does not match the bytes",
-        "the SubmissionSet and the DocumentReference name different subjects"}
+        "the SubmissionSet and the DocumentReference name different subjects",
+        "sourcePatientInfo does not carry the subject's INS"}
+
+
+def test_the_profile_checks_refuse_codes_outside_the_cisis_value_sets():
+    """What the builder used to send (LOINC class, mimeTypeSufficient, no context codes) is refused."""
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    (reference,) = _resources(bundle, "DocumentReference")
+    reference["category"] = [{"coding": [{"system": "http://loinc.org", "code": "34109-9"}]}]
+    reference["content"][0]["format"] = {"system": "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode",
+                                         "code": "urn:ihe:iti:xds:2017:mimeTypeSufficient"}
+    reference["context"] = {"period": {"start": "2026-11-20T09:00:00Z"}}
+    reference["contained"] = [item for item in reference["contained"] if item["resourceType"] != "Patient"]
+    assert set(bundle_problems(bundle)) == {
+        "DocumentReference.category is not a JDV_J06 class code (TRE_A03)",
+        "DocumentReference.content.format is not a JDV_J10 format code",
+        "DocumentReference.context.facilityType is not a JDV_J02 code",
+        "DocumentReference.context.practiceSetting is not a JDV_J04 code",
+        "DocumentReference.context.sourcePatientInfo must reference a contained Patient"}

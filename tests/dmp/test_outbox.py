@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.dmp.factories import VALID_NIR, bearer, pushable_patient, set_consent, set_identity, write
-from tests.dmp.recipient import bundle_problems
+from tests.dmp.profiles import bundle_problems
 from tests.notebook.factories import make_treating_practitioner, mask_entry
 from webapp.db import now_utc
 from webapp.dmp import outbox

@@ -11,7 +11,8 @@ from webapp.jobs import active_jobs
 from webapp.notebook.models import EntryKind
 
 BASE = DMP_SETTINGS | {"CARNET_DMP_ENDPOINT": "https://recipient.example/fhir", "CARNET_DMP_AUTH": "none",
-                       "CARNET_DMP_DOCUMENT_CODES": ""}
+                       "CARNET_DMP_DOCUMENT_CODES": "", "CARNET_DMP_FACILITY_TYPE": "SA07",
+                       "CARNET_DMP_PRACTICE_SETTING": "AMBULATOIRE"}
 
 
 def test_the_job_and_routes_exist_only_with_the_connector_on(dmp_app):
@@ -35,6 +36,9 @@ def test_an_https_endpoint_is_accepted():
     {"CARNET_DMP_CUSTODIAN_ID": ""},
     {"CARNET_DMP_DOCUMENT_CODES": '{"report": ["1"]}'},
     {"CARNET_DMP_DOCUMENT_CODES": '{"letter": ["1", "a", "2", "b"]}'},
+    {"CARNET_DMP_DOCUMENT_CODES": '{"report": ["11488-4", "CR", "34109-9", "Note"]}'},
+    {"CARNET_DMP_FACILITY_TYPE": "SA99"},
+    {"CARNET_DMP_PRACTICE_SETTING": "CABINET"},
 ])
 def test_an_unsafe_or_incomplete_configuration_is_refused(changes):
     with pytest.raises(ConfigurationError):
@@ -53,8 +57,8 @@ def test_the_app_refuses_to_start_with_an_http_endpoint_outside_tests(app):
 
 def test_the_document_codes_are_configurable():
     codes = document_codes(BASE | {"CARNET_DMP_DOCUMENT_CODES":
-                                   '{"report": ["34133-9", "Summary of episode note", "34109-9", "Note"]}'})
-    assert codes == {EntryKind.REPORT: DocumentCode("34133-9", "Summary of episode note", "34109-9", "Note")}
+                                   '{"report": ["34133-9", "Synthèse d\'épisode de soins", "11", "Synthèse"]}'})
+    assert codes == {EntryKind.REPORT: DocumentCode("34133-9", "Synthèse d'épisode de soins", "11", "Synthèse")}
     assert set(document_codes(BASE)) == {EntryKind.REPORT, EntryKind.PRESCRIPTION, EntryKind.EXAM_RESULT,
                                          EntryKind.DOCUMENT}
 

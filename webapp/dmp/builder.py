@@ -3,8 +3,11 @@
 A pure function of its inputs, with no I/O and no clock: the same document
 always gives the same bundle, byte for byte, so a re-sent push carries the
 same ids. Codes follow the French CI-SIS PDSm profile where it names them
-(INS identifier, IdNat_PS, visibility label); the document type and class
-codes come from a configurable mapping per notebook entry kind.
+(INS identifier, IdNat_PS, visibility label) and takes its codes from the
+vendored CI-SIS value sets (`webapp.dmp.terminology`): the document type
+(JDV_J07) and class (JDV_J06, TRE_A03) come from a configurable mapping per
+notebook entry kind, the format from JDV_J10, the facility type and practice
+setting from JDV_J02 and JDV_J04.
 """
 
 import base64
@@ -13,7 +16,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
+from webapp.dmp import terminology
 from webapp.dmp.ins import IDNAT_PS_SYSTEM, idnat_ps
+from webapp.dmp.terminology import Code
 
 MHD_PROVIDE_BUNDLE_PROFILE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.ProvideBundle"
 MHD_SUBMISSION_SET_PROFILE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.SubmissionSet"
@@ -22,12 +27,9 @@ MHD_DOCUMENT_REFERENCE_PROFILE = (
 MHD_SOURCE_ID_EXTENSION = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
 MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 URI_SYSTEM = "urn:ietf:rfc:3986"
-LOINC = "http://loinc.org"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 VISIBILITY = "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument"
 HIDDEN_FROM_PRACTITIONERS = "MASQUE_PS"
-FORMAT_CODES = "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode"
-MIME_TYPE_SUFFICIENT = "urn:ihe:iti:xds:2017:mimeTypeSufficient"
 FR_V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
 INS_NIR_TYPE = "INS-NIR"
 IDNPS_TYPE = "IDNPS"
@@ -38,7 +40,7 @@ BUNDLE_NAMESPACE = uuid.UUID("6f1f9a56-2f4e-4c55-9d8c-4a1b0f0e6d21")
 
 @dataclass(frozen=True)
 class DocumentCode:
-    """LOINC codes of a kind of document: its `type` and its class (`category`)."""
+    """Codes of a kind of document: its `type` (JDV_J07, LOINC) and its class (`category`, JDV_J06: TRE_A03)."""
 
     type_code: str
     type_display: str
@@ -55,6 +57,8 @@ class SourceSettings:
     custodian_id: str
     custodian_name: str
     ins_oid: str
+    facility_type: Code  # JDV_J02 (TRE_R02 secteur d'activité)
+    practice_setting: Code  # JDV_J04 (TRE_A01 cadre d'exercice)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,11 @@ class Document:
     code: DocumentCode
     masked: bool = False
     replaces_document_id: str | None = None
+    # The INS traits of the patient, as known when the document was queued.
+    patient_family: str | None = None
+    patient_given: str | None = None
+    patient_birth_date: dt.date | None = None
+    patient_gender: str | None = None  # FHIR administrative gender; None when not given
 
 
 def _instant(moment: dt.datetime) -> str:
@@ -123,6 +132,21 @@ def _author(document: Document) -> dict:
     }
 
 
+def _source_patient(document: Document, ins_identifier: dict) -> dict:
+    """The patient as the source knows them (`context.sourcePatientInfo`): the INS and its traits."""
+    patient = {"resourceType": "Patient", "id": "patient", "identifier": [ins_identifier]}
+    if document.patient_family:
+        name = {"use": "official", "family": document.patient_family}
+        if document.patient_given:
+            name["given"] = document.patient_given.split()
+        patient["name"] = [name]
+    if document.patient_gender:
+        patient["gender"] = document.patient_gender
+    if document.patient_birth_date:
+        patient["birthDate"] = document.patient_birth_date.isoformat()
+    return patient
+
+
 def _security_labels(document: Document) -> list[dict]:
     labels = [{"coding": [_coding(CONFIDENTIALITY, "N", "normal")]}]
     if document.masked:
@@ -135,12 +159,14 @@ def _document_reference(document: Document, source: SourceSettings, subject: dic
     reference = {
         "resourceType": "DocumentReference",
         "meta": {"profile": [MHD_DOCUMENT_REFERENCE_PROFILE]},
-        "contained": [_author(document)],
+        "contained": [_author(document), _source_patient(document, subject["identifier"])],
         "masterIdentifier": _uri_identifier(document.document_id),
         "identifier": [_uri_identifier(_internal_uuid(document.document_id, "entry"), "official")],
         "status": "current",
-        "type": {"coding": [_coding(LOINC, document.code.type_code, document.code.type_display)]},
-        "category": [{"coding": [_coding(LOINC, document.code.class_code, document.code.class_display)]}],
+        "type": {"coding": [_coding(terminology.lookup(terminology.TYPE_CODES, document.code.type_code).system,
+                                    document.code.type_code, document.code.type_display)]},
+        "category": [{"coding": [_coding(terminology.lookup(terminology.CLASS_CODES, document.code.class_code).system,
+                                         document.code.class_code, document.code.class_display)]}],
         "subject": subject,
         "date": _instant(document.created_at),
         "author": [{"reference": "#author"}],
@@ -160,9 +186,14 @@ def _document_reference(document: Document, source: SourceSettings, subject: dic
                 "title": document.title,
                 "creation": _instant(document.created_at),
             },
-            "format": _coding(FORMAT_CODES, MIME_TYPE_SUFFICIENT, "mimeType Sufficient"),
+            "format": terminology.format_code(document.content_type).coding(),
         }],
-        "context": {"period": {"start": _instant(document.service_start)}},
+        "context": {
+            "period": {"start": _instant(document.service_start)},
+            "facilityType": source.facility_type.concept(),
+            "practiceSetting": source.practice_setting.concept(),
+            "sourcePatientInfo": {"reference": "#patient"},
+        },
     }
     if document.replaces_document_id:
         reference["relatesTo"] = [{
