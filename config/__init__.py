@@ -118,6 +118,7 @@ def load_settings() -> dict:
         "CARNET_DMP_CUSTODIAN_ID": os.environ.get("CARNET_DMP_CUSTODIAN_ID", ""),
         "CARNET_DMP_CUSTODIAN_NAME": os.environ.get("CARNET_DMP_CUSTODIAN_NAME", ""),
         "CARNET_DMP_INS_OID": os.environ.get("CARNET_DMP_INS_OID", "1.2.250.1.213.1.4.8"),
+        "CARNET_DMP_OID_ROOT": os.environ.get("CARNET_DMP_OID_ROOT", "2.25"),
         "CARNET_DMP_DOCUMENT_CODES": os.environ.get("CARNET_DMP_DOCUMENT_CODES", ""),
         "CARNET_DMP_FACILITY_TYPE": os.environ.get("CARNET_DMP_FACILITY_TYPE", "SA07"),
         "CARNET_DMP_PRACTICE_SETTING": os.environ.get("CARNET_DMP_PRACTICE_SETTING", "AMBULATOIRE"),

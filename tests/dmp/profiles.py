@@ -29,6 +29,15 @@ VISIBILITY = "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FH
 VISIBILITY_CODES = {"INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX", "MASQUE_PS"}  # JDV_J110
 FR_V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
 GENDERS = {"male", "female", "other", "unknown"}
+SOURCE_ID = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
+DESIGNATION_TYPE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"
+IDNAT_STRUCT = "urn:oid:1.2.250.1.71.4.2.2"
+# FR Core INS identifier slices: type code -> its OID
+INS_SYSTEMS = {"INS-NIR": "urn:oid:1.2.250.1.213.1.4.8", "INS-NIR-TEST": "urn:oid:1.2.250.1.213.1.4.10",
+               "INS-NIA": "urn:oid:1.2.250.1.213.1.4.9"}
+OID_URN = re.compile(r"^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$")
+UUID_URN = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+XDS_OID_MAX = 64
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 
@@ -51,9 +60,49 @@ def _contained(resource: dict, reference: dict | None) -> dict | None:
     return next((item for item in resource.get("contained", []) if item.get("id") == target[1:]), None)
 
 
+def _is_unique_id(value: str) -> bool:
+    """An XDS uniqueId as an OID: urn:oid:, at most 64 characters after it."""
+    return bool(OID_URN.match(value or "")) and len(value.removeprefix("urn:oid:")) <= XDS_OID_MAX
+
+
+def _identifier_of_use(resource: dict, use: str) -> list[dict]:
+    return [identifier for identifier in resource.get("identifier", []) if identifier.get("use") == use]
+
+
+def ins_problems(identifier: dict) -> list[str]:
+    """FR Core INS: the type names the OID (INS-NIR, INS-NIR-TEST, INS-NIA); an NIA starts with 7 or 8."""
+    codes = [c.get("code") for c in _codings(identifier.get("type")) if c.get("system") == FR_V2_0203]
+    if len(codes) != 1 or codes[0] not in INS_SYSTEMS:
+        return ["the patient identifier is not typed INS-NIR, INS-NIR-TEST or INS-NIA"]
+    problems = []
+    if identifier.get("system") != INS_SYSTEMS[codes[0]]:
+        problems.append(f"an {codes[0]} must be under {INS_SYSTEMS[codes[0]]}")
+    value = identifier.get("value", "")
+    if len(value) != 15:
+        problems.append("an INS has 15 characters")
+    if (codes[0] == "INS-NIA") != (value[:1] in ("7", "8")):
+        problems.append("an INS starting with 7 or 8 is an NIA, and only it")
+    return problems
+
+
 def _document_reference_problems(reference: dict, by_url: dict) -> list[str]:
     problems = []
     name = "DocumentReference"
+    # XDS: the uniqueId (masterIdentifier) is an OID; the entryUUID identifier a urn:uuid
+    if not _is_unique_id(reference.get("masterIdentifier", {}).get("value")):
+        problems.append(f"{name}.masterIdentifier is not an OID unique id")
+    if not any(UUID_URN.match(identifier.get("value", "")) for identifier in _identifier_of_use(reference, "official")):
+        problems.append(f"{name}.identifier needs the entryUUID (official, urn:uuid)")
+    for relation in reference.get("relatesTo", []):
+        if relation.get("code") not in ("replaces", "transforms", "signs", "appends"):
+            problems.append(f"{name}.relatesTo.code is not a document relationship")
+        if not _is_unique_id(relation.get("target", {}).get("identifier", {}).get("value")):
+            problems.append(f"{name}.relatesTo.target is not an OID unique id")
+    custodian = reference.get("custodian", {}).get("identifier", {})
+    if custodian.get("system") == IDNAT_STRUCT and not re.match(
+            r"^(1(\d{2}|2A|2B)\d{7}|3\d{14})$", custodian.get("value", "")):
+        problems.append(f"{name}.custodian is not an IdNat_Struct (1 + FINESS or 3 + SIRET)")
+    problems += ins_problems(reference.get("subject", {}).get("identifier", {}))
     # MHD Comprehensive DocumentReference: required elements (1..)
     for element in ("masterIdentifier", "status", "type", "category", "subject", "date", "author",
                     "securityLabel", "content", "context"):
@@ -157,6 +206,26 @@ def _submission_set_problems(submission_set: dict, references: dict[str, dict]) 
         problems.append(f"{name} must be current and working")
     if submission_set.get("date") and not INSTANT.match(submission_set["date"]):
         problems.append(f"{name}.date is not an instant")
+    # PDSm: contained 1.., extension 2.. (sourceId, designationType), source 1.. (a contained author)
+    if not submission_set.get("contained"):
+        problems.append(f"{name}.contained is required (PDSm)")
+    extensions = {extension.get("url"): extension for extension in submission_set.get("extension", [])}
+    if not extensions.get(SOURCE_ID, {}).get("valueIdentifier", {}).get("value"):
+        problems.append(f"{name} needs the ihe-sourceId extension")
+    designation = extensions.get(DESIGNATION_TYPE, {}).get("valueCodeableConcept")
+    if not _in_value_set(designation, terminology.FACILITY_TYPES):
+        problems.append(f"{name} needs a designationType (TRE_R02 sector of activity)")
+    author = _contained(submission_set, submission_set.get("source"))
+    if author is None or author.get("resourceType") not in ("PractitionerRole", "Device", "Patient"):
+        problems.append(f"{name}.source must reference a contained PractitionerRole, Device or Patient (PDSm)")
+    elif author["resourceType"] == "PractitionerRole" and _contained(
+            submission_set, author.get("practitioner")) is None:
+        problems.append(f"{name}.source's PractitionerRole must name a contained Practitioner")
+    if not any(_is_unique_id(identifier.get("value")) for identifier in _identifier_of_use(submission_set, "usual")):
+        problems.append(f"{name}.identifier needs the uniqueId (usual, an OID)")
+    if not any(UUID_URN.match(identifier.get("value", ""))
+               for identifier in _identifier_of_use(submission_set, "official")):
+        problems.append(f"{name}.identifier needs the entryUUID (official, urn:uuid)")
     for item in submission_set.get("entry", []):
         if item.get("item", {}).get("reference") not in references:
             problems.append(f"{name}.entry does not point at a DocumentReference of the bundle")

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from webapp.dmp import terminology
-from webapp.dmp.ins import IDNAT_PS_SYSTEM, idnat_ps
+from webapp.dmp.ins import FR_V2_0203, IDNAT_PS_SYSTEM, IDNAT_STRUCT_TYPE, idnat_ps, ins_identifier
 from webapp.dmp.terminology import Code
 
 MHD_PROVIDE_BUNDLE_PROFILE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.ProvideBundle"
@@ -25,13 +25,12 @@ MHD_SUBMISSION_SET_PROFILE = "https://profiles.ihe.net/ITI/MHD/StructureDefiniti
 MHD_DOCUMENT_REFERENCE_PROFILE = (
     "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.DocumentReference")
 MHD_SOURCE_ID_EXTENSION = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
+MHD_DESIGNATION_TYPE_EXTENSION = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"
 MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 URI_SYSTEM = "urn:ietf:rfc:3986"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 VISIBILITY = "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument"
 HIDDEN_FROM_PRACTITIONERS = "MASQUE_PS"
-FR_V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
-INS_NIR_TYPE = "INS-NIR"
 IDNPS_TYPE = "IDNPS"
 DOCUMENT_LANGUAGE = "fr-FR"
 # Fixed namespace: the bundle's internal ids derive from the document's unique id.
@@ -50,7 +49,9 @@ class DocumentCode:
 
 @dataclass(frozen=True)
 class SourceSettings:
-    """Who sends: the source system's id (OID as urn:oid:..., or a URI) and the custodian organisation."""
+    """Who sends: the source system's id (OID as urn:oid:..., or a URI), the custodian
+    organisation (its IdNat_Struct: "1" + FINESS or "3" + SIRET), the practice's
+    codes, and the OID root under which documents and submission sets get their unique ids."""
 
     source_id: str
     custodian_system: str
@@ -59,13 +60,14 @@ class SourceSettings:
     ins_oid: str
     facility_type: Code  # JDV_J02 (TRE_R02 secteur d'activité)
     practice_setting: Code  # JDV_J04 (TRE_A01 cadre d'exercice)
+    oid_root: str = "2.25"  # 2.25: the UUID arc (ITU-T X.667), needing no registration
 
 
 @dataclass(frozen=True)
 class Document:
     """One document to push, as snapshotted when it was queued."""
 
-    document_id: str  # urn:uuid:... (the masterIdentifier and the submission's unique id)
+    document_id: str  # urn:uuid:...: the document's entryUUID; its unique id (an OID) derives from it
     ins: str
     author_rpps: str
     author_family: str
@@ -96,6 +98,18 @@ def _internal_uuid(document_id: str, role: str) -> str:
     return f"urn:uuid:{uuid.uuid5(BUNDLE_NAMESPACE, f'{document_id}/{role}')}"
 
 
+def unique_id(document_id: str, root: str, role: str | None = None) -> str:
+    """The XDS unique id (an OID, `urn:oid:<root>.<n>`) of a document, or of one of
+    its companions (`role`: the submission set), derived from its urn:uuid so every
+    attempt sends the same one. An id that is already an OID is kept."""
+    if document_id.startswith("urn:oid:") and role is None:
+        return document_id
+    number = uuid.UUID(document_id.removeprefix("urn:uuid:"))
+    if role is not None:
+        number = uuid.uuid5(BUNDLE_NAMESPACE, f"{document_id}/{role}")
+    return f"urn:oid:{root}.{number.int}"
+
+
 def _coding(system: str, code: str, display: str | None = None) -> dict:
     coding = {"system": system, "code": code}
     if display:
@@ -111,12 +125,8 @@ def _uri_identifier(value: str, use: str | None = None) -> dict:
 
 
 def patient_reference(ins: str, ins_oid: str) -> dict:
-    """The patient designated by their INS (no Patient resource is sent)."""
-    return {"identifier": {
-        "type": {"coding": [_coding(FR_V2_0203, INS_NIR_TYPE)]},
-        "system": f"urn:oid:{ins_oid}",
-        "value": ins,
-    }}
+    """The patient designated by their INS (INS-NIR, INS-NIR-TEST or INS-NIA)."""
+    return {"identifier": ins_identifier(ins, ins_oid)}
 
 
 def _author(document: Document) -> dict:
@@ -160,8 +170,8 @@ def _document_reference(document: Document, source: SourceSettings, subject: dic
         "resourceType": "DocumentReference",
         "meta": {"profile": [MHD_DOCUMENT_REFERENCE_PROFILE]},
         "contained": [_author(document), _source_patient(document, subject["identifier"])],
-        "masterIdentifier": _uri_identifier(document.document_id),
-        "identifier": [_uri_identifier(_internal_uuid(document.document_id, "entry"), "official")],
+        "masterIdentifier": _uri_identifier(unique_id(document.document_id, source.oid_root)),
+        "identifier": [_uri_identifier(document.document_id, "official")],
         "status": "current",
         "type": {"coding": [_coding(terminology.lookup(terminology.TYPE_CODES, document.code.type_code).system,
                                     document.code.type_code, document.code.type_display)]},
@@ -171,7 +181,8 @@ def _document_reference(document: Document, source: SourceSettings, subject: dic
         "date": _instant(document.created_at),
         "author": [{"reference": "#author"}],
         "custodian": {
-            "identifier": {"system": source.custodian_system, "value": source.custodian_id},
+            "identifier": {"type": {"coding": [_coding(FR_V2_0203, IDNAT_STRUCT_TYPE)]},
+                           "system": source.custodian_system, "value": source.custodian_id},
             "display": source.custodian_name,
         },
         "description": document.title,
@@ -198,25 +209,33 @@ def _document_reference(document: Document, source: SourceSettings, subject: dic
     if document.replaces_document_id:
         reference["relatesTo"] = [{
             "code": "replaces",
-            "target": {"identifier": _uri_identifier(document.replaces_document_id)},
+            "target": {"identifier": _uri_identifier(unique_id(document.replaces_document_id, source.oid_root))},
         }]
     return reference
 
 
 def _submission_set(document: Document, source: SourceSettings, subject: dict, reference_url: str) -> dict:
+    """The SubmissionSet: its author (PDSm requires `source`: the practitioner in their
+    role, contained) and its designationType (the practice's sector of activity)."""
     return {
         "resourceType": "List",
         "meta": {"profile": [MHD_SUBMISSION_SET_PROFILE]},
-        "extension": [{"url": MHD_SOURCE_ID_EXTENSION, "valueIdentifier": {"value": source.source_id}}],
+        "contained": [_author(document), {"resourceType": "PractitionerRole", "id": "author-role",
+                                          "practitioner": {"reference": "#author"}}],
+        "extension": [
+            {"url": MHD_SOURCE_ID_EXTENSION, "valueIdentifier": {"value": source.source_id}},
+            {"url": MHD_DESIGNATION_TYPE_EXTENSION, "valueCodeableConcept": source.facility_type.concept()},
+        ],
         "identifier": [
             _uri_identifier(_internal_uuid(document.document_id, "submission-set"), "official"),
-            _uri_identifier(_internal_uuid(document.document_id, "submission-set-entry"), "usual"),
+            _uri_identifier(unique_id(document.document_id, source.oid_root, "submission-set"), "usual"),
         ],
         "status": "current",
         "mode": "working",
         "code": {"coding": [_coding(MHD_LIST_TYPES, "submissionset", "Submission Set")]},
         "subject": subject,
         "date": _instant(document.submitted_at),
+        "source": {"reference": "#author-role"},
         "entry": [{"item": {"reference": reference_url}}],
     }
 
@@ -229,6 +248,7 @@ def build_provide_bundle(document: Document, source: SourceSettings) -> dict:
     list_url = _internal_uuid(document.document_id, "list")
     reference_url = _internal_uuid(document.document_id, "document-reference")
     binary_url = _internal_uuid(document.document_id, "binary")
+    document_unique_id = unique_id(document.document_id, source.oid_root)
     subject = patient_reference(document.ins, source.ins_oid)
     return {
         "resourceType": "Bundle",
@@ -240,7 +260,7 @@ def build_provide_bundle(document: Document, source: SourceSettings) -> dict:
              "request": {"method": "POST", "url": "List"}},
             {"fullUrl": reference_url, "resource": _document_reference(document, source, subject, binary_url),
              "request": {"method": "POST", "url": "DocumentReference",
-                         "ifNoneExist": f"identifier={URI_SYSTEM}|{document.document_id}"}},
+                         "ifNoneExist": f"identifier={URI_SYSTEM}|{document_unique_id}"}},
             {"fullUrl": binary_url,
              "resource": {"resourceType": "Binary", "contentType": document.content_type,
                           "data": base64.b64encode(document.content).decode()},
