@@ -282,3 +282,15 @@ def test_the_profile_checks_refuse_an_nia_sent_as_a_nir_and_uuid_unique_ids():
         "DocumentReference.masterIdentifier is not an OID unique id",
         "SubmissionSet.source must reference a contained PractitionerRole, Device or Patient (PDSm)",
         "SubmissionSet needs a designationType (TRE_R02 sector of activity)"}
+
+
+def test_every_entry_is_a_conditional_create_on_its_unique_id():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    by_type = {item["resource"]["resourceType"]: item for item in bundle["entry"]}
+    (unique,) = [item["value"] for item in by_type["List"]["resource"]["identifier"] if item["use"] == "usual"]
+    assert by_type["List"]["request"]["ifNoneExist"] == f"identifier=urn:ietf:rfc:3986|{unique}"
+    assert by_type["DocumentReference"]["request"]["ifNoneExist"] == (
+        f"identifier=urn:ietf:rfc:3986|{DOCUMENT_UNIQUE_ID}")
+    assert by_type["Binary"]["resource"]["meta"]["tag"] == [{"system": "urn:ietf:rfc:3986",
+                                                             "code": DOCUMENT_UNIQUE_ID}]
+    assert by_type["Binary"]["request"]["ifNoneExist"] == f"_tag=urn:ietf:rfc:3986|{DOCUMENT_UNIQUE_ID}"

@@ -186,6 +186,34 @@ def test_a_crash_between_send_and_mark_resends_the_same_document_kept_once(dmp, 
     first, second = recipient.received
     assert first == second  # byte-for-byte the same bundle, same unique id
     assert list(recipient.documents) == [_unique(push.document_id)]
+    assert recipient.created == ["List", "DocumentReference", "Binary"]  # nothing created twice
+
+
+def test_a_duplicate_answer_after_a_timeout_counts_as_sent(dmp, recipient, monkeypatch):
+    """The recipient stores the document but answers too late; the retry is refused as a
+    duplicate unique id (an XDS registry): the document is there, so the push is sent."""
+    monkeypatch.setitem(dmp.config, "CARNET_DMP_TIMEOUT_SECONDS", 1)
+    recipient.refuse_duplicates = True
+    recipient.answer_late_once_seconds = 2
+    patient, practitioner = pushable_patient()
+    write(practitioner.user, patient)
+    _run()
+    (push,) = _pushes()
+    assert (push.status, push.last_error) == (PushStatus.PENDING, "network: ReadTimeout")
+    _run(now_utc() + LATER)
+    (push,) = _pushes()
+    assert (push.status, push.attempts, push.last_error) == (PushStatus.SENT, 2, None)
+    assert list(recipient.documents) == [_unique(push.document_id)]
+    assert recipient.created == ["List", "DocumentReference", "Binary"]
+
+
+def test_a_conflict_that_is_not_a_duplicate_is_a_final_refusal(dmp, recipient):
+    recipient.scripted_statuses.append(409)
+    patient, practitioner = pushable_patient()
+    write(practitioner.user, patient)
+    _run()
+    (push,) = _pushes()
+    assert (push.status, push.last_error) == (PushStatus.FAILED, "HTTP 409")
 
 
 def test_an_unreachable_recipient_is_retried_then_fails_after_the_last_attempt(dmp, recipient, monkeypatch):

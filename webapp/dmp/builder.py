@@ -243,12 +243,15 @@ def _submission_set(document: Document, source: SourceSettings, subject: dict, r
 def build_provide_bundle(document: Document, source: SourceSettings) -> dict:
     """The ITI-65 transaction for `document`: a SubmissionSet List, the
     DocumentReference describing it and the Binary holding its bytes, all
-    created with POST. The DocumentReference is created only if none has
-    its masterIdentifier yet (`ifNoneExist`), so re-sending is harmless."""
+    created with POST, each only if the recipient has none yet (`ifNoneExist`
+    on the document's and the submission set's unique ids; the Binary carries
+    the document's unique id as a tag), so a re-sent transaction creates
+    nothing twice."""
     list_url = _internal_uuid(document.document_id, "list")
     reference_url = _internal_uuid(document.document_id, "document-reference")
     binary_url = _internal_uuid(document.document_id, "binary")
     document_unique_id = unique_id(document.document_id, source.oid_root)
+    submission_unique_id = unique_id(document.document_id, source.oid_root, "submission-set")
     subject = patient_reference(document.ins, source.ins_oid)
     return {
         "resourceType": "Bundle",
@@ -257,13 +260,14 @@ def build_provide_bundle(document: Document, source: SourceSettings) -> dict:
         "timestamp": _instant(document.submitted_at),
         "entry": [
             {"fullUrl": list_url, "resource": _submission_set(document, source, subject, reference_url),
-             "request": {"method": "POST", "url": "List"}},
+             "request": {"method": "POST", "url": "List",
+                         "ifNoneExist": f"identifier={URI_SYSTEM}|{submission_unique_id}"}},
             {"fullUrl": reference_url, "resource": _document_reference(document, source, subject, binary_url),
              "request": {"method": "POST", "url": "DocumentReference",
                          "ifNoneExist": f"identifier={URI_SYSTEM}|{document_unique_id}"}},
             {"fullUrl": binary_url,
-             "resource": {"resourceType": "Binary", "contentType": document.content_type,
-                          "data": base64.b64encode(document.content).decode()},
-             "request": {"method": "POST", "url": "Binary"}},
+             "resource": {"resourceType": "Binary", "meta": {"tag": [_coding(URI_SYSTEM, document_unique_id)]},
+                          "contentType": document.content_type, "data": base64.b64encode(document.content).decode()},
+             "request": {"method": "POST", "url": "Binary", "ifNoneExist": f"_tag={URI_SYSTEM}|{document_unique_id}"}},
         ],
     }
