@@ -21,6 +21,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from webapp.dmp import terminology
 
+PROVIDE_BUNDLE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.ProvideBundle"
 MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 URI = "urn:ietf:rfc:3986"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -241,6 +242,8 @@ def bundle_problems(bundle: dict) -> list[str]:
     problems = []
     if bundle.get("type") != "transaction":
         problems.append("not a transaction")
+    if PROVIDE_BUNDLE not in bundle.get("meta", {}).get("profile", []):
+        problems.append("the Bundle does not declare the MHD Comprehensive ProvideBundle profile")
     if not bundle.get("timestamp"):
         problems.append("Bundle.timestamp is required")
     entries = bundle.get("entry", [])
