@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import csrf_token_of
+from tests.dmp.profiles import bundle_problems
 from tests.dmp.recipient import start_recipient
 from webapp import create_app
 from webapp.extensions import db
@@ -37,10 +38,13 @@ def _recipient_server():
 
 @pytest.fixture
 def recipient(_recipient_server, dmp_app, monkeypatch):
-    """A fresh recipient, and the connector pointed at it."""
+    """A fresh recipient, and the connector pointed at it. At the end, every bundle
+    it received passes the profile rules, those answered with a scripted status too."""
     _recipient_server.reset()
     monkeypatch.setitem(dmp_app.config, "CARNET_DMP_ENDPOINT", f"{_recipient_server.url}/fhir")
-    return _recipient_server
+    yield _recipient_server
+    for bundle in _recipient_server.received:
+        assert bundle_problems(bundle) == []
 
 
 @pytest.fixture

@@ -1,62 +1,20 @@
 """A local MHD Document Recipient for the tests: a small Flask app on loopback.
 
-It checks every Provide Document Bundle it gets (FHIR R4B parse and the
-ITI-65 rules of `bundle_problems`), keeps one document per masterIdentifier
-(honouring `ifNoneExist`), answers a `transaction-response`, and can be told
+It checks every Provide Document Bundle it gets against the profile rules
+of `tests.dmp.profiles` (refusing with a 400 and an OperationOutcome),
+keeps one document per masterIdentifier (honouring `ifNoneExist` on every
+entry, or refusing a known unique id as an XDS registry does), answers a `transaction-response`, and can be told
 to answer given statuses first (500, 400...).
 """
 
-import base64
-import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 
-from fhir.resources.R4B.bundle import Bundle
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from webapp.dmp.builder import MHD_LIST_TYPES
-
-
-def bundle_problems(bundle: dict) -> list[str]:
-    """What makes `bundle` not an ITI-65 Provide Document Bundle (empty when it is one)."""
-    problems = []
-    try:
-        Bundle.model_validate(bundle)
-    except Exception as error:  # any parse error is the recipient's 400
-        return [f"not a FHIR R4B Bundle: {error}"]
-    if bundle.get("type") != "transaction":
-        problems.append("not a transaction")
-    entries = bundle.get("entry", [])
-    by_url = {item["fullUrl"]: item["resource"] for item in entries}
-    if any(item.get("request", {}).get("method") != "POST" for item in entries):
-        problems.append("every request must be a POST")
-    submission_sets = [item["resource"] for item in entries if item["resource"]["resourceType"] == "List"
-                       and any(coding.get("system") == MHD_LIST_TYPES and coding.get("code") == "submissionset"
-                               for coding in item["resource"].get("code", {}).get("coding", []))]
-    if len(submission_sets) != 1:
-        problems.append("exactly one SubmissionSet is required")
-    references = [item["resource"] for item in entries if item["resource"]["resourceType"] == "DocumentReference"]
-    if not references:
-        problems.append("no DocumentReference")
-    for reference in references:
-        for required in ("masterIdentifier", "status", "type", "category", "subject", "author", "content"):
-            if not reference.get(required):
-                problems.append(f"DocumentReference without {required}")
-        if submission_sets and reference.get("subject") != submission_sets[0].get("subject"):
-            problems.append("the SubmissionSet and the DocumentReference name different subjects")
-        for content in reference.get("content", []):
-            attachment = content["attachment"]
-            binary = by_url.get(attachment.get("url"))
-            if binary is None or binary["resourceType"] != "Binary":
-                problems.append("an attachment url does not resolve to a Binary of the bundle")
-                continue
-            data = base64.b64decode(binary["data"])
-            if attachment.get("size") != len(data):
-                problems.append("attachment size does not match the bytes")
-            if attachment.get("hash") != base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode():
-                problems.append("attachment hash does not match the bytes")
-    return problems
+from tests.dmp.profiles import bundle_problems
 
 
 @dataclass
@@ -69,6 +27,14 @@ class Recipient:
     documents: dict[str, dict] = field(default_factory=dict)
     authorizations: list[str] = field(default_factory=list)
     tokens_issued: int = 0
+    # Resources created, by (type, ifNoneExist condition); and every type created, in order.
+    stored: dict[tuple[str, str], dict] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    # Behave like an XDS-backed recipient: a known document unique id is refused as a duplicate.
+    refuse_duplicates: bool = False
+    # Store the next transaction, then answer this many seconds late (the client times out).
+    answer_late_once_seconds: float = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def reset(self):
         self.scripted_statuses.clear()
@@ -76,6 +42,10 @@ class Recipient:
         self.documents.clear()
         self.authorizations.clear()
         self.tokens_issued = 0
+        self.stored.clear()
+        self.created.clear()
+        self.refuse_duplicates = False
+        self.answer_late_once_seconds = 0
 
 
 def _outcome(status: int, text: str):
@@ -83,6 +53,18 @@ def _outcome(status: int, text: str):
             "issue": [{"severity": "error", "code": "invalid" if status < 500 else "exception", "diagnostics": text}]}
     response = jsonify(body)
     response.status_code = status
+    response.content_type = "application/fhir+json"
+    return response
+
+
+def _duplicate():
+    """An XDS registry's refusal of a unique id it holds already (MHD maps it to an OperationOutcome)."""
+    body = {"resourceType": "OperationOutcome", "issue": [{
+        "severity": "error", "code": "duplicate",
+        "details": {"coding": [{"system": "urn:oasis:names:tc:ebxml-regrep:ErrorCodes",
+                                "code": "XDSDuplicateUniqueIdInRegistry"}]}}]}
+    response = jsonify(body)
+    response.status_code = 409
     response.content_type = "application/fhir+json"
     return response
 
@@ -109,16 +91,26 @@ def recipient_app(state: Recipient) -> Flask:
         problems = bundle_problems(bundle)
         if problems:
             return _outcome(400, "; ".join(problems))
+        references = [item["resource"] for item in bundle["entry"]
+                      if item["resource"]["resourceType"] == "DocumentReference"]
+        if state.refuse_duplicates and any(ref["masterIdentifier"]["value"] in state.documents for ref in references):
+            return _duplicate()
         answers = []
-        for item in bundle["entry"]:
-            resource = item["resource"]
-            if resource["resourceType"] == "DocumentReference":
-                key = resource["masterIdentifier"]["value"]
-                created = key not in state.documents
-                state.documents.setdefault(key, resource)
-                answers.append({"response": {"status": "201 Created" if created else "200 OK"}})
-            else:
+        with state.lock:
+            for item in bundle["entry"]:
+                resource, condition = item["resource"], item["request"].get("ifNoneExist")
+                key = (resource["resourceType"], condition)
+                if condition and not state.refuse_duplicates and key in state.stored:
+                    answers.append({"response": {"status": "200 OK"}})
+                    continue
+                state.stored[key] = resource
+                state.created.append(resource["resourceType"])
+                if resource["resourceType"] == "DocumentReference":
+                    state.documents[resource["masterIdentifier"]["value"]] = resource
                 answers.append({"response": {"status": "201 Created"}})
+        if state.answer_late_once_seconds:
+            delay, state.answer_late_once_seconds = state.answer_late_once_seconds, 0
+            time.sleep(delay)
         response = jsonify({"resourceType": "Bundle", "type": "transaction-response", "entry": answers})
         response.content_type = "application/fhir+json"
         return response

@@ -9,16 +9,21 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.dmp.factories import VALID_NIR, bearer, pushable_patient, set_consent, set_identity, write
-from tests.dmp.recipient import bundle_problems
+from tests.dmp.profiles import bundle_problems
 from tests.notebook.factories import make_treating_practitioner, mask_entry
 from webapp.db import now_utc
 from webapp.dmp import outbox
-from webapp.dmp.builder import VISIBILITY
+from webapp.dmp.builder import VISIBILITY, unique_id
 from webapp.dmp.models import DocumentPush, IdentityStatus, PushStatus
 from webapp.extensions import db
 from webapp.notebook import services as notebook_services
 
 LATER = dt.timedelta(days=2)  # beyond any backoff of the first attempts
+
+
+def _unique(document_id: str) -> str:
+    """The OID unique id a push's document goes out with (default root 2.25)."""
+    return unique_id(document_id, "2.25")
 
 
 def _pushes() -> list[DocumentPush]:
@@ -109,13 +114,17 @@ def test_201_marks_the_push_sent_with_a_valid_bundle(dmp, recipient):
     (bundle,) = recipient.received
     assert bundle_problems(bundle) == []
     (reference,) = _document_references(bundle)
-    assert reference["masterIdentifier"]["value"] == push.document_id
+    assert reference["masterIdentifier"]["value"] == _unique(push.document_id)
     assert reference["subject"]["identifier"] == {
         "type": {"coding": [{"system": "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203",
-                             "code": "INS-NIR"}]},
+                             "code": "INS-NIR-TEST"}]},
         "system": "urn:oid:1.2.250.1.213.1.4.10", "value": VALID_NIR}
+    source_patient = next(item for item in reference["contained"] if item["resourceType"] == "Patient")
+    assert source_patient["name"] == [{"use": "official", "family": patient.last_name,
+                                       "given": patient.first_name.split()}]
+    assert source_patient["birthDate"] == patient.birth_date.isoformat()
     assert reference["contained"][0]["identifier"][0]["value"] == "8" + practitioner.rpps
-    assert list(recipient.documents) == [push.document_id]
+    assert list(recipient.documents) == [_unique(push.document_id)]
     assert _run(now_utc() + LATER) == 0  # nothing more to send
 
 
@@ -135,8 +144,8 @@ def test_500_twice_then_201_is_sent_after_three_attempts(dmp, recipient):
     assert (push.status, push.attempts) == (PushStatus.SENT, 3)
     assert len(recipient.received) == 3
     assert {_document_references(bundle)[0]["masterIdentifier"]["value"] for bundle in recipient.received} == {
-        push.document_id}
-    assert list(recipient.documents) == [push.document_id]
+        _unique(push.document_id)}
+    assert list(recipient.documents) == [_unique(push.document_id)]
 
 
 @pytest.mark.parametrize("status", [408, 429])
@@ -176,7 +185,35 @@ def test_a_crash_between_send_and_mark_resends_the_same_document_kept_once(dmp, 
     assert push.status is PushStatus.SENT
     first, second = recipient.received
     assert first == second  # byte-for-byte the same bundle, same unique id
-    assert list(recipient.documents) == [push.document_id]
+    assert list(recipient.documents) == [_unique(push.document_id)]
+    assert recipient.created == ["List", "DocumentReference", "Binary"]  # nothing created twice
+
+
+def test_a_duplicate_answer_after_a_timeout_counts_as_sent(dmp, recipient, monkeypatch):
+    """The recipient stores the document but answers too late; the retry is refused as a
+    duplicate unique id (an XDS registry): the document is there, so the push is sent."""
+    monkeypatch.setitem(dmp.config, "CARNET_DMP_TIMEOUT_SECONDS", 1)
+    recipient.refuse_duplicates = True
+    recipient.answer_late_once_seconds = 2
+    patient, practitioner = pushable_patient()
+    write(practitioner.user, patient)
+    _run()
+    (push,) = _pushes()
+    assert (push.status, push.last_error) == (PushStatus.PENDING, "network: ReadTimeout")
+    _run(now_utc() + LATER)
+    (push,) = _pushes()
+    assert (push.status, push.attempts, push.last_error) == (PushStatus.SENT, 2, None)
+    assert list(recipient.documents) == [_unique(push.document_id)]
+    assert recipient.created == ["List", "DocumentReference", "Binary"]
+
+
+def test_a_conflict_that_is_not_a_duplicate_is_a_final_refusal(dmp, recipient):
+    recipient.scripted_statuses.append(409)
+    patient, practitioner = pushable_patient()
+    write(practitioner.user, patient)
+    _run()
+    (push,) = _pushes()
+    assert (push.status, push.last_error) == (PushStatus.FAILED, "HTTP 409")
 
 
 def test_an_unreachable_recipient_is_retried_then_fails_after_the_last_attempt(dmp, recipient, monkeypatch):
@@ -220,7 +257,7 @@ def test_a_correction_replaces_the_earlier_document(dmp, recipient):
     assert correction.status is PushStatus.SENT
     (reference,) = _document_references(recipient.received[-1])
     assert reference["relatesTo"] == [{"code": "replaces", "target": {"identifier": {
-        "system": "urn:ietf:rfc:3986", "value": earlier.document_id}}}]
+        "system": "urn:ietf:rfc:3986", "value": _unique(earlier.document_id)}}}]
     assert len(recipient.documents) == 2
 
 

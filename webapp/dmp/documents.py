@@ -57,9 +57,14 @@ def entry_pdf(entry: NotebookEntry) -> bytes:
 def seal_snapshot(entry: NotebookEntry, ins: str) -> bytes:
     """The encrypted snapshot of what will be pushed for `entry`."""
     practitioner = entry.author_practitioner
+    patient = entry.patient
     service_start = entry.appointment.start_at if entry.appointment is not None else entry.created_at
     snapshot = {
         "ins": ins,
+        "patient_family": patient.last_name,
+        "patient_given": patient.first_name,
+        "patient_birth_date": patient.birth_date.isoformat(),
+        "patient_gender": patient.sex.value if patient.sex is not None else None,
         "kind": entry.kind.value,
         "author_rpps": practitioner.rpps,
         "author_family": practitioner.last_name,
@@ -85,4 +90,8 @@ def open_snapshot(payload: bytes, *, document_id: str, submitted_at: dt.datetime
         service_start=dt.datetime.fromisoformat(snapshot["service_start"]),
         submitted_at=submitted_at, code=codes[EntryKind(snapshot["kind"])], masked=masked,
         replaces_document_id=replaces_document_id,
+        patient_family=snapshot.get("patient_family"), patient_given=snapshot.get("patient_given"),
+        patient_birth_date=dt.date.fromisoformat(snapshot["patient_birth_date"])
+        if snapshot.get("patient_birth_date") else None,
+        patient_gender=snapshot.get("patient_gender"),
     )

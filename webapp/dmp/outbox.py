@@ -1,8 +1,10 @@
 """The push job: sends due documents, retries with exponential backoff and jitter.
 
 Each document is sent outside any transaction, then its result recorded in
-its own. A crash between the two leaves the push due: the next run sends the
-same bundle (same unique id) again, which the recipient accepts once.
+its own. A crash between the two, or an answer lost to a timeout, leaves the
+push due: the next run sends the same bundle (same unique ids) again, which
+the recipient stores once (conditional creates), or refuses as a duplicate,
+which counts as sent.
 """
 
 import datetime as dt
@@ -83,7 +85,8 @@ def record_delivery(push_id: int, delivery: Delivery, now: dt.datetime) -> None:
         else:
             push.status, push.last_error = PushStatus.FAILED, delivery.error
             push.outcome = encrypt(delivery.outcome.encode()) if delivery.outcome else None
-    log.info("shared record push %s: attempt %s, %s", push_id, push.attempts, push.status.value)
+    log.info("shared record push %s: attempt %s, %s%s", push_id, push.attempts, push.status.value,
+             " (already stored by the recipient)" if delivery.already_stored else "")
 
 
 def push_pending_documents(now: dt.datetime) -> int:

@@ -28,6 +28,7 @@ class Delivery:
     error: str | None = None
     outcome: str | None = None  # the recipient's OperationOutcome, as received
     retry_after_seconds: int | None = None
+    already_stored: bool = False  # the recipient answered that it holds this document already
 
 
 def _timeout(config: Mapping) -> float:
@@ -82,6 +83,24 @@ def _retry_after(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _is_duplicate(response: requests.Response) -> bool:
+    """The recipient refuses the document because it already holds its unique id (an
+    OperationOutcome issue `duplicate`, or XDS's XDSDuplicateUniqueIdInRegistry): an
+    earlier attempt, whose answer was lost (a timeout), did store it. The unique id
+    derives from the document alone, so no one else sends it."""
+    if response.status_code not in (400, 409, 412, 422):
+        return False
+    try:
+        issues = response.json().get("issue", [])
+    except (ValueError, AttributeError):
+        return False
+    for issue in issues if isinstance(issues, list) else []:
+        codes = {coding.get("code") for coding in (issue.get("details") or {}).get("coding", [])}
+        if issue.get("code") == "duplicate" or "XDSDuplicateUniqueIdInRegistry" in codes:
+            return True
+    return False
+
+
 def _post(bundle: dict, config: Mapping) -> Delivery:
     try:
         headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, **_authorization(config)}
@@ -92,6 +111,8 @@ def _post(bundle: dict, config: Mapping) -> Delivery:
         return Delivery(False, retryable=True, error=f"network: {type(error).__name__}")
     if 200 <= response.status_code < 300:
         return Delivery(True)
+    if _is_duplicate(response):
+        return Delivery(True, already_stored=True)
     error = f"HTTP {response.status_code}"
     if response.status_code == 401 and config.get("CARNET_DMP_AUTH") == "oauth2":
         tokens.forget(config)  # an expired or revoked token: the next attempt fetches a new one
