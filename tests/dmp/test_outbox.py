@@ -68,12 +68,14 @@ def test_nothing_is_queued_for_notes_structured_kinds_or_the_patients_own_entrie
     assert _pushes() == []
 
 
-@pytest.mark.parametrize("setup", ["no_identity", "provisional", "no_consent", "withdrawn"])
+@pytest.mark.parametrize("setup", ["no_identity", "provisional", "recovered", "validated", "no_consent", "withdrawn"])
 def test_nothing_is_queued_without_consent_and_a_qualified_ins(dmp, setup):
+    """Only a qualified INS leaves Carnet: not a provisional, recovered or validated one (RNIV)."""
     patient = factories.make_patient()
     practitioner = make_treating_practitioner(patient)
     if setup != "no_identity":
-        status = IdentityStatus.PROVISIONAL if setup == "provisional" else IdentityStatus.QUALIFIED
+        status = IdentityStatus(setup) if setup in ("provisional", "recovered", "validated") \
+            else IdentityStatus.QUALIFIED
         set_identity(patient, status=status, by=practitioner.user)
     if setup != "no_consent":
         set_consent(patient)

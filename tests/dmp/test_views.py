@@ -1,11 +1,13 @@
 """The shared-record page: INS and consent forms for the patient side and those who qualify."""
 
+import pytest
 import sqlalchemy as sa
 
 from tests import factories
 from tests.audit.factories import log_in
 from tests.conftest import csrf_token_of
-from tests.dmp.factories import CORSICAN_NIR, VALID_NIR, WRONG_KEY_NIR, pushable_patient, set_identity, write
+from tests.dmp.factories import (CORSICAN_NIR, MOTHERS_NIR, VALID_NIR, WRONG_KEY_NIR, pushable_patient, set_identity,
+                                 write)
 from tests.notebook.factories import make_treating_practitioner
 from webapp.db import now_utc
 from webapp.dmp import outbox
@@ -23,7 +25,7 @@ def test_the_patient_records_a_provisional_ins_and_consents(dmp, dmp_client, dmp
     log_in(dmp_form_post, patient.account)
     url = f"/patients/{patient.id}/shared-record"
     html = dmp_client.get(url).get_data(as_text=True)
-    assert 'value="qualified"' not in html and "IHE MHD / PDSm" in html
+    assert 'value="qualified"' not in html and 'value="validated"' not in html and "IHE MHD / PDSm" in html
     response = dmp_form_post(f"{url}/identity", {"ins": VALID_NIR, "status": "provisional"}, page=url)
     assert response.status_code == 302
     assert _identity(patient).status is IdentityStatus.PROVISIONAL
@@ -42,27 +44,39 @@ def test_a_wrong_key_is_shown_next_to_the_field(dmp, dmp_client, dmp_form_post):
     assert _identity(patient) is None
 
 
-def test_a_patient_cannot_post_qualified(dmp, dmp_form_post):
+@pytest.mark.parametrize("status", ["validated", "qualified"])
+def test_a_patient_cannot_post_validated_or_qualified(dmp, dmp_form_post, status):
     patient = factories.make_patient()
     log_in(dmp_form_post, patient.account)
     url = f"/patients/{patient.id}/shared-record"
-    response = dmp_form_post(f"{url}/identity", {"ins": VALID_NIR, "status": "qualified"}, page=url)
+    response = dmp_form_post(f"{url}/identity", {"ins": VALID_NIR, "status": status}, page=url)
     assert response.status_code == 422  # not one of the offered choices
     assert _identity(patient) is None
 
 
-def test_a_treating_practitioner_qualifies_but_cannot_consent(dmp, dmp_client, dmp_form_post):
+def test_a_treating_practitioner_validates_but_cannot_consent(dmp, dmp_client, dmp_form_post):
     patient = factories.make_patient()
     practitioner = make_treating_practitioner(patient)
     set_identity(patient, status=IdentityStatus.PROVISIONAL)
     log_in(dmp_form_post, practitioner.user)
     url = f"/patients/{patient.id}/shared-record"
     html = dmp_client.get(url).get_data(as_text=True)
-    assert 'value="qualified"' in html and "/shared-record/consent" not in html
-    response = dmp_form_post(f"{url}/identity", {"ins": CORSICAN_NIR, "status": "qualified"}, page=url)
+    assert 'value="validated"' in html and 'value="qualified"' not in html and "/shared-record/consent" not in html
+    assert dmp_form_post(f"{url}/identity", {"ins": CORSICAN_NIR, "status": "qualified"}, page=url).status_code == 422
+    response = dmp_form_post(f"{url}/identity", {"ins": CORSICAN_NIR, "status": "validated"}, page=url)
     assert response.status_code == 302
-    assert _identity(patient).status is IdentityStatus.QUALIFIED
+    assert _identity(patient).status is IdentityStatus.VALIDATED
     assert dmp_form_post(f"{url}/consent", {"consent": "yes"}, page=url).status_code == 403
+
+
+def test_a_parents_nir_is_shown_as_a_traits_mismatch(dmp, dmp_client, dmp_form_post):
+    patient = factories.make_patient()
+    log_in(dmp_form_post, patient.account)
+    url = f"/patients/{patient.id}/shared-record"
+    response = dmp_form_post(f"{url}/identity", {"ins": MOTHERS_NIR, "status": "provisional"}, page=url)
+    assert response.status_code == 422
+    assert "Vitale" in response.get_data(as_text=True)  # the mismatch message, next to the INS field
+    assert _identity(patient) is None
 
 
 def test_anyone_else_gets_404(dmp, dmp_client, dmp_form_post):
