@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.errors import Conflict, Forbidden, InvalidInput
+from webapp.errors import CarnetError, Conflict, Forbidden, InvalidInput
 
 
 class InvalidIns(InvalidInput):
@@ -32,13 +32,22 @@ class InsiAnswerRequired(Forbidden):
         "record it as validated after checking an identity document, then ask INSi to verify it.")
 
 
-class InsiUnavailable(Conflict):
+class InsRequired(Conflict):
+    code = "ins_not_recorded"
+    default_message = _l("Record the patient's INS before asking the INSi teleservice to verify it.")
+
+
+class InsiUnavailable(CarnetError):
+    status = 503
     code = "insi_unavailable"
     default_message = _l("The INSi teleservice could not be reached or is not configured. Try again later.")
 
 
 class InsiNotConfirmed(Conflict):
+    """Its audit event is kept: a refused verification is part of the identity's history."""
+
     code = "insi_not_confirmed"
+    keeps_writes = True
     default_message = _l(
         "The INSi teleservice did not confirm this INS with the patient's traits: the status is unchanged.")
 

@@ -24,9 +24,9 @@ from webapp.audit.services import record_event
 from webapp.booking.services import has_treating_relationship, managed_practitioners
 from webapp.crypto import encrypt
 from webapp.db import now_utc
-from webapp.dmp import documents, ins as ins_numbers
-from webapp.dmp.errors import (InsiAnswerRequired, InsTraitsMismatch, InvalidIns, PushNotCancellable, PushNotRetryable,
-                               QualificationNotAllowed)
+from webapp.dmp import documents, ins as ins_numbers, insi
+from webapp.dmp.errors import (InsiAnswerRequired, InsiNotConfirmed, InsiUnavailable, InsRequired, InsTraitsMismatch,
+                               InvalidIns, PushNotCancellable, PushNotRetryable, QualificationNotAllowed)
 from webapp.dmp.models import ConsentRecord, DocumentPush, IdentityStatus, PatientIdentity, PushStatus
 from webapp.dmp.settings import document_codes
 from webapp.errors import Forbidden, NotFound
@@ -157,6 +157,52 @@ def record_identity(user: User, patient_id: int, *, ins: str, status) -> Patient
     db.session.flush()
     record_event("dmp.identity_recorded", actor=user, target_type="patient", target_id=patient.id,
                  details={"status": status.value})
+    return identity
+
+
+def insi_request(user: User, patient_id: int) -> tuple[str, insi.Traits]:
+    """The recorded INS and the profile's traits that a treating practitioner
+    or clinic secretary asks INSi to verify (the patient side cannot ask)."""
+    patient, is_patient_side, _ = _checked_actor(user, patient_id)
+    if is_patient_side:
+        raise QualificationNotAllowed()
+    identity = identity_of(patient.id)
+    if identity is None:
+        raise InsRequired()
+    traits = insi.Traits(last_name=patient.last_name, first_names=patient.first_name, birth_date=patient.birth_date,
+                         sex=insi.SEX_CODES.get(patient.sex.value) if patient.sex else None)
+    return identity.ins, traits
+
+
+def ask_insi(nir: str, traits: insi.Traits) -> insi.InsiAnswer:
+    """Call the INSi adapter; call it outside any open transaction (`InsiUnavailable` on failure)."""
+    try:
+        return insi.verify_identity(nir, traits, config=current_app.config)
+    except insi.InsiError:
+        raise InsiUnavailable() from None
+
+
+def apply_insi_answer(user: User, patient_id: int, nir: str, traits: insi.Traits,
+                      answer: insi.InsiAnswer) -> PatientIdentity:
+    """Record INSi's answer about `nir`. A positive answer whose INS and traits
+    agree with the profile makes a validated INS (ID document checked)
+    qualified and any other recovered (RNIV); anything else changes nothing
+    (`InsiNotConfirmed`, audited). The INS must not have changed meanwhile."""
+    patient, is_patient_side, _ = _checked_actor(user, patient_id)
+    if is_patient_side:
+        raise QualificationNotAllowed()
+    identity = identity_of(patient.id)
+    if identity is None or identity.ins != nir or not answer.agrees_with(nir, traits):
+        record_event("dmp.insi_not_confirmed", actor=user, target_type="patient", target_id=patient.id)
+        raise InsiNotConfirmed()
+    if identity.status is not IdentityStatus.QUALIFIED:
+        identity.status = IdentityStatus.QUALIFIED if identity.status is IdentityStatus.VALIDATED \
+            else IdentityStatus.RECOVERED
+        identity.recorded_by_user_id = user.id
+        identity.recorded_at = now_utc()
+        db.session.flush()
+    record_event("dmp.insi_confirmed", actor=user, target_type="patient", target_id=patient.id,
+                 details={"status": identity.status.value})
     return identity
 
 
