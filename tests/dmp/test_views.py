@@ -99,3 +99,39 @@ def test_the_notebook_shows_each_pushed_entrys_status_to_patient_and_practitione
         log_in(form_post, user)
         html = client.get(f"/patients/{patient.id}/notebook/entries/{entry.id}").get_data(as_text=True)
         assert "Dossier de santé partagé : envoyé" in html
+
+
+def test_a_treating_practitioner_asks_insi_from_the_page(dmp, dmp_client, dmp_form_post, insi):
+    patient = factories.make_patient()
+    practitioner = make_treating_practitioner(patient)
+    set_identity(patient, status=IdentityStatus.VALIDATED, by=practitioner.user)
+    insi.register[VALID_NIR] = {"last_name": "PATIENT", "first_names": "MARIE", "birth_date": "1985-03-14",
+                                "sex": "F"}
+    log_in(dmp_form_post, practitioner.user)
+    url = f"/patients/{patient.id}/shared-record"
+    assert "/shared-record/insi" in dmp_client.get(url).get_data(as_text=True)
+    response = dmp_form_post(f"{url}/insi", {}, page=url)
+    assert response.status_code == 302
+    assert _identity(patient).status is IdentityStatus.QUALIFIED
+    assert "/shared-record/insi" not in dmp_client.get(url).get_data(as_text=True)
+
+
+def test_an_insi_refusal_is_shown_and_changes_nothing(dmp, dmp_client, dmp_form_post, insi):
+    patient = factories.make_patient()
+    practitioner = make_treating_practitioner(patient)
+    set_identity(patient, status=IdentityStatus.VALIDATED, by=practitioner.user)
+    log_in(dmp_form_post, practitioner.user)
+    url = f"/patients/{patient.id}/shared-record"
+    response = dmp_form_post(f"{url}/insi", {}, page=url)
+    assert response.status_code == 302
+    assert "n&#39;a pas confirmé cet INS" in dmp_client.get(url).get_data(as_text=True).replace("'", "&#39;")
+    assert _identity(patient).status is IdentityStatus.VALIDATED
+
+
+def test_without_insi_the_page_says_the_ins_cannot_be_qualified(dmp, dmp_client, dmp_form_post):
+    patient = factories.make_patient()
+    practitioner = make_treating_practitioner(patient)
+    set_identity(patient, status=IdentityStatus.VALIDATED, by=practitioner.user)
+    log_in(dmp_form_post, practitioner.user)
+    html = dmp_client.get(f"/patients/{patient.id}/shared-record").get_data(as_text=True)
+    assert "/shared-record/insi" not in html and "INSi" in html
