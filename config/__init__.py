@@ -126,6 +126,10 @@ def load_settings() -> dict:
         "CARNET_DMP_RETRY_SECONDS": _env_int("CARNET_DMP_RETRY_SECONDS", 60),
         "CARNET_DMP_MAX_RETRY_SECONDS": _env_int("CARNET_DMP_MAX_RETRY_SECONDS", 6 * 3600),
         "CARNET_DMP_TIMEOUT_SECONDS": _env_int("CARNET_DMP_TIMEOUT_SECONDS", 30),
+        # INSi teleservice adapter (webapp/dmp/insi.py): off unless set; only its answer qualifies an INS.
+        "CARNET_INSI_ENDPOINT": os.environ.get("CARNET_INSI_ENDPOINT", ""),
+        "CARNET_INSI_BEARER_TOKEN": os.environ.get("CARNET_INSI_BEARER_TOKEN", ""),
+        "CARNET_INSI_TIMEOUT_SECONDS": _env_int("CARNET_INSI_TIMEOUT_SECONDS", 15),
         # Pro Santé Connect (e-CPS login of practitioners): off unless the issuer,
         # client id and secret are set (webapp/accounts/pro_sante_connect.py).
         "CARNET_PSC_ISSUER": os.environ.get("CARNET_PSC_ISSUER", ""),

@@ -4,6 +4,7 @@ import pytest
 
 from tests.conftest import csrf_token_of
 from tests.dmp.profiles import bundle_problems
+from tests.dmp.insi_service import start_insi_service
 from tests.dmp.recipient import start_recipient
 from webapp import create_app
 from webapp.extensions import db
@@ -45,6 +46,21 @@ def recipient(_recipient_server, dmp_app, monkeypatch):
     yield _recipient_server
     for bundle in _recipient_server.received:
         assert bundle_problems(bundle) == []
+
+
+@pytest.fixture(scope="session")
+def _insi_server():
+    state, stop = start_insi_service()
+    yield state
+    stop()
+
+
+@pytest.fixture
+def insi(_insi_server, dmp_app, monkeypatch):
+    """A fresh stand-in INSi adapter with an empty register, and the connector pointed at it."""
+    _insi_server.reset()
+    monkeypatch.setitem(dmp_app.config, "CARNET_INSI_ENDPOINT", _insi_server.url)
+    return _insi_server
 
 
 @pytest.fixture

@@ -8,9 +8,13 @@ from webapp.dmp.models import ConsentRecord, IdentityStatus, PatientIdentity
 from webapp.extensions import db
 from webapp.notebook import services as notebook_services
 
-VALID_NIR = "295109912611193"
-CORSICAN_NIR = "186022A21532523"
-WRONG_KEY_NIR = "295109912611199"
+# Both agree with the factories' default patient (born March 1985, no sex
+# recorded): a NIR's digits 2-3 and 4-5 are the year and month of birth.
+VALID_NIR = "285039912611183"  # a woman born abroad (99) in March 1985
+CORSICAN_NIR = "185032A21532588"  # a man born in Corse-du-Sud (2A) in March 1985
+WRONG_KEY_NIR = "285039912611199"
+# The patient's mother's (born October 1995): the classic "parent's carte Vitale" error.
+MOTHERS_NIR = "295109912611193"
 
 
 def bearer(user) -> dict:

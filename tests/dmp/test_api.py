@@ -4,9 +4,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from tests.dmp.factories import CORSICAN_NIR, VALID_NIR, WRONG_KEY_NIR, bearer, set_identity
+from tests.dmp.factories import CORSICAN_NIR, MOTHERS_NIR, VALID_NIR, WRONG_KEY_NIR, bearer, set_identity
 from tests.notebook.factories import make_proxy_user, make_treating_practitioner
-from webapp.accounts.models import ClinicRole, Role
+from webapp.accounts.models import ClinicRole, Role, Sex
 from webapp.audit.models import AuditEvent
 from webapp.dmp.models import ConsentRecord, IdentityStatus, PatientIdentity
 from webapp.extensions import db
@@ -42,7 +42,7 @@ def _identity(patient) -> PatientIdentity | None:
 
 @pytest.mark.parametrize("actor", ["patient_user", "proxy"])
 def test_the_patient_side_records_a_provisional_ins(cast, dmp_client, actor):
-    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": "2 95 10 99 126 111 93", "status":
+    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": "2 85 03 99 126 111 83", "status":
                               "provisional"}, headers=bearer(cast[actor]))
     assert response.status_code == 200, response.json
     assert response.json["ins"] == VALID_NIR and response.json["status"] == "provisional"
@@ -52,22 +52,36 @@ def test_the_patient_side_records_a_provisional_ins(cast, dmp_client, actor):
     assert VALID_NIR.encode() not in identity.nir  # stored encrypted
 
 
+@pytest.mark.parametrize("status", ["validated", "recovered", "qualified"])
 @pytest.mark.parametrize("actor", ["patient_user", "proxy"])
-def test_the_patient_side_asking_for_qualified_gets_403(cast, dmp_client, actor):
-    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": VALID_NIR, "status": "qualified"},
+def test_the_patient_side_asking_for_more_than_provisional_gets_403(cast, dmp_client, actor, status):
+    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": VALID_NIR, "status": status},
                               headers=bearer(cast[actor]))
     assert response.status_code == 403
     assert response.json["error"]["code"] == "qualification_not_allowed"
     assert _identity(cast["patient"]) is None
 
 
+@pytest.mark.parametrize("status", ["recovered", "qualified"])
 @pytest.mark.parametrize("actor", ["treating", "clinic_staff"])
-def test_a_treating_practitioner_or_clinic_staff_qualifies_the_ins(cast, dmp_client, actor):
-    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": CORSICAN_NIR, "status": "qualified"},
+def test_nobody_sets_recovered_or_qualified_by_hand(cast, dmp_client, actor, status):
+    """Only an INSi answer makes an INS recovered or qualified (RNIV)."""
+    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": VALID_NIR, "status": status},
+                              headers=bearer(cast[actor]))
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "insi_answer_required"
+    assert "INSi" in response.json["error"]["message"]
+    assert _identity(cast["patient"]) is None
+
+
+@pytest.mark.parametrize("actor", ["treating", "clinic_staff"])
+def test_a_treating_practitioner_or_clinic_secretary_validates_the_ins(cast, dmp_client, actor):
+    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": CORSICAN_NIR, "status": "validated"},
                               headers=bearer(cast[actor]))
     assert response.status_code == 200, response.json
+    assert response.json["status"] == "validated"
     identity = _identity(cast["patient"])
-    assert identity.status is IdentityStatus.QUALIFIED and identity.ins == CORSICAN_NIR
+    assert identity.status is IdentityStatus.VALIDATED and identity.ins == CORSICAN_NIR
     assert identity.recorded_by_user_id == cast[actor].id
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "dmp.identity_recorded"))
     assert event.actor_id == cast[actor].id and event.target_id == str(cast["patient"].id)
@@ -88,7 +102,7 @@ def test_the_admin_role_is_refused(cast, dmp_client):
 
 
 def test_an_unknown_patient_is_404(cast, dmp_client):
-    response = dmp_client.put("/api/v1/patients/999999/identity", json={"ins": VALID_NIR, "status": "qualified"},
+    response = dmp_client.put("/api/v1/patients/999999/identity", json={"ins": VALID_NIR, "status": "validated"},
                               headers=bearer(cast["treating"]))
     assert response.status_code == 404
 
@@ -110,6 +124,46 @@ def test_malformed_identity_bodies_are_422(cast, dmp_client, body):
     response = dmp_client.put(_identity_url(cast["patient"]), json=body, headers=bearer(cast["treating"]))
     assert response.status_code == 422
     assert _identity(cast["patient"]) is None
+
+
+@pytest.mark.parametrize("actor", ["patient_user", "treating", "clinic_staff"])
+def test_a_parents_nir_is_refused_naming_the_birth_date(cast, dmp_client, actor):
+    """The mother's NIR (born October 1995) for a patient born March 1985."""
+    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": MOTHERS_NIR, "status": "provisional"},
+                              headers=bearer(cast[actor]))
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "ins_traits_mismatch"
+    assert set(error["fields"]) == {"ins", "birth_date"}
+    assert _identity(cast["patient"]) is None
+
+
+def test_a_nir_of_the_other_sex_is_refused_naming_the_sex(cast, dmp_client):
+    cast["patient"].sex = Sex.MALE
+    db.session.commit()
+    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": VALID_NIR, "status": "validated"},
+                              headers=bearer(cast["treating"]))
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "ins_traits_mismatch"
+    assert set(response.json["error"]["fields"]) == {"ins", "sex"}
+    accepted = dmp_client.put(_identity_url(cast["patient"]), json={"ins": CORSICAN_NIR, "status": "validated"},
+                              headers=bearer(cast["treating"]))
+    assert accepted.status_code == 200, accepted.json
+
+
+def test_a_profile_without_sex_compares_birth_only(cast, dmp_client):
+    for nir in (VALID_NIR, CORSICAN_NIR):
+        response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": nir, "status": "provisional"},
+                                  headers=bearer(cast["patient_user"]))
+        assert response.status_code == 200, response.json
+
+
+def test_a_recovered_ins_validated_by_a_professional_becomes_qualified(cast, dmp_client):
+    """RNIV: an identity returned by INSi plus an identity document checked is qualified."""
+    set_identity(cast["patient"], status=IdentityStatus.RECOVERED, by=cast["treating"])
+    response = dmp_client.put(_identity_url(cast["patient"]), json={"ins": VALID_NIR, "status": "validated"},
+                              headers=bearer(cast["clinic_staff"]))
+    assert response.status_code == 200 and response.json["status"] == "qualified"
 
 
 def test_the_patient_side_keeps_a_qualified_number_but_a_new_number_is_provisional(cast, dmp_client):

@@ -1,16 +1,20 @@
 """The outbox: what is queued, and the job against a local document recipient."""
 
+import base64
 import datetime as dt
+import io
 import json
 import logging
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from tests import factories
 from tests.dmp.factories import VALID_NIR, bearer, pushable_patient, set_consent, set_identity, write
 from tests.dmp.profiles import bundle_problems
 from tests.notebook.factories import make_treating_practitioner, mask_entry
+from webapp.accounts.models import Sex
 from webapp.db import now_utc
 from webapp.dmp import outbox
 from webapp.dmp.builder import VISIBILITY, unique_id
@@ -68,12 +72,14 @@ def test_nothing_is_queued_for_notes_structured_kinds_or_the_patients_own_entrie
     assert _pushes() == []
 
 
-@pytest.mark.parametrize("setup", ["no_identity", "provisional", "no_consent", "withdrawn"])
+@pytest.mark.parametrize("setup", ["no_identity", "provisional", "recovered", "validated", "no_consent", "withdrawn"])
 def test_nothing_is_queued_without_consent_and_a_qualified_ins(dmp, setup):
+    """Only a qualified INS leaves Carnet: not a provisional, recovered or validated one (RNIV)."""
     patient = factories.make_patient()
     practitioner = make_treating_practitioner(patient)
     if setup != "no_identity":
-        status = IdentityStatus.PROVISIONAL if setup == "provisional" else IdentityStatus.QUALIFIED
+        status = IdentityStatus(setup) if setup in ("provisional", "recovered", "validated") \
+            else IdentityStatus.QUALIFIED
         set_identity(patient, status=status, by=practitioner.user)
     if setup != "no_consent":
         set_consent(patient)
@@ -333,3 +339,16 @@ def test_retry_delay_doubles_with_jitter_and_a_cap(dmp):
     lowest = [outbox.retry_delay(attempt, config, _Fixed(0.0)).total_seconds() for attempt in range(1, 9)]
     assert highest == [60, 120, 240, 480, 960, 1920, 3600, 3600]
     assert lowest == [value / 2 for value in highest]
+
+
+def test_the_pushed_pdf_shows_the_ins_and_its_traits(dmp, recipient):
+    patient, practitioner = pushable_patient()
+    patient.sex = Sex.FEMALE
+    db.session.commit()
+    write(practitioner.user, patient)
+    assert _run() == 1
+    (bundle,) = recipient.received
+    (binary,) = [entry["resource"] for entry in bundle["entry"] if entry["resource"]["resourceType"] == "Binary"]
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(base64.b64decode(binary["data"]))).pages)
+    assert VALID_NIR in text
+    assert patient.last_name.upper() in text and "14/03/1985" in text and "F" in text.split(VALID_NIR)[1]

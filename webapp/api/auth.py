@@ -23,6 +23,8 @@ ERROR_RESPONSES = {
           "Send the request body as JSON, with the header Content-Type: application/json."),
     422: ("Invalid fields", "validation_error", "Some fields are not valid."),
     429: ("Rate limited", "rate_limited", "Too many requests; try again later."),
+    503: ("An outside service is unavailable", "service_unavailable",
+          "An outside service needed for this could not answer; try again later."),
 }
 
 

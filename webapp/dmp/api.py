@@ -29,10 +29,29 @@ def _json(schema, value):
 @blp.response(200, schemas.IdentitySchema)
 @documented_errors(403, 404, 422)
 def put_identity(data, patient_id):
-    """Record the patient's INS: provisional from the patient side, qualified
-    by a treating practitioner or clinic staff after checking an ID document."""
+    """Record the patient's INS: provisional from the patient side, validated by
+    a treating practitioner or clinic secretary after checking an ID document;
+    its sex, birth year and month must agree with the profile (422
+    `ins_traits_mismatch`). Recovered and qualified come only from INSi."""
     with transaction():
         identity = services.record_identity(current_api_user(), patient_id, **data)
+        return _json(schemas.IdentitySchema(), identity)
+
+
+@blp.route("/patients/<int:patient_id>/identity/insi-verification", methods=["POST"])
+@bearer_required(Role.PATIENT, Role.PRACTITIONER, Role.STAFF)
+@blp.response(200, schemas.IdentitySchema)
+@documented_errors(403, 404, 409, 503)
+def verify_identity(patient_id):
+    """Ask the INSi teleservice to verify the recorded INS with the patient's
+    traits: confirmed, a validated INS becomes qualified and any other
+    recovered; 409 `insi_not_confirmed` otherwise, 503 `insi_unavailable`
+    when the teleservice cannot answer. A treating practitioner or clinic secretary."""
+    with transaction():
+        nir, traits = services.insi_request(current_api_user(), patient_id)
+    answer = services.ask_insi(nir, traits)  # no transaction open during the call
+    with transaction():
+        identity = services.apply_insi_answer(current_api_user(), patient_id, nir, traits, answer)
         return _json(schemas.IdentitySchema(), identity)
 
 

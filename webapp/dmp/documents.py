@@ -30,8 +30,20 @@ def _text(value: str) -> str:
     return escape(value).replace("\n", "<br/>")
 
 
-def entry_pdf(entry: NotebookEntry) -> bytes:
-    """The entry alone as a PDF: kind, title, patient, author, date, data and text."""
+SEX_LABELS = {"male": "M", "female": "F"}
+
+
+def _ins_line(ins: str, patient) -> str:
+    """The INS and its traits, as the identity rules (RNIV) want them on a shared document."""
+    sex = SEX_LABELS.get(patient.sex.value) if patient.sex is not None else None
+    return _("INS: %(ins)s — %(family)s %(given)s, born on %(date)s, sex: %(sex)s", ins=ins,
+             family=patient.last_name.upper(), given=patient.first_name, date=patient.birth_date.strftime("%d/%m/%Y"),
+             sex=sex or "-")
+
+
+def entry_pdf(entry: NotebookEntry, ins: str | None = None) -> bytes:
+    """The entry alone as a PDF: kind, title, patient (with the INS and its
+    traits when given), author, date, data and text."""
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm,
@@ -42,6 +54,7 @@ def entry_pdf(entry: NotebookEntry) -> bytes:
         Paragraph(_text(entry.title), styles["Title"]),
         Paragraph(_text(_("Patient: %(name)s, born on %(date)s", name=patient.full_name,
                           date=format_date(patient.birth_date, "long"))), styles["BodyText"]),
+        *([Paragraph(_text(_ins_line(ins, patient)), styles["BodyText"])] if ins else []),
         Paragraph(_text(_("Written by %(name)s on %(date)s", name=entry.author_name,
                           date=format_datetime(entry.created_at, "long"))), styles["BodyText"]),
         Spacer(1, 0.4 * cm),
@@ -71,7 +84,7 @@ def seal_snapshot(entry: NotebookEntry, ins: str) -> bytes:
         "author_given": practitioner.first_name,
         "title": entry.title,
         "content_type": PDF,
-        "content": base64.b64encode(entry_pdf(entry)).decode(),
+        "content": base64.b64encode(entry_pdf(entry, ins)).decode(),
         "created_at": entry.created_at.isoformat(),
         "service_start": service_start.isoformat(),
     }

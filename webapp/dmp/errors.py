@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.errors import Conflict, Forbidden, InvalidInput
+from webapp.errors import CarnetError, Conflict, Forbidden, InvalidInput
 
 
 class InvalidIns(InvalidInput):
@@ -12,10 +12,44 @@ class InvalidIns(InvalidInput):
         "and its last two digits (the key) must match the first thirteen.")
 
 
+class InsTraitsMismatch(InvalidInput):
+    code = "ins_traits_mismatch"
+    default_message = _l(
+        "This INS does not match the patient: the sex, birth year or birth month written in the number "
+        "differs from the patient's profile (a relative's carte Vitale?).")
+
+
 class QualificationNotAllowed(Forbidden):
     code = "qualification_not_allowed"
     default_message = _l(
-        "Only a treating practitioner or clinic staff, after checking an identity document, can qualify an INS.")
+        "Only a treating practitioner or clinic staff, after checking an identity document, can validate an INS.")
+
+
+class InsiAnswerRequired(Forbidden):
+    code = "insi_answer_required"
+    default_message = _l(
+        "An INS becomes qualified or recovered only from an answer of the INSi teleservice: "
+        "record it as validated after checking an identity document, then ask INSi to verify it.")
+
+
+class InsRequired(Conflict):
+    code = "ins_not_recorded"
+    default_message = _l("Record the patient's INS before asking the INSi teleservice to verify it.")
+
+
+class InsiUnavailable(CarnetError):
+    status = 503
+    code = "insi_unavailable"
+    default_message = _l("The INSi teleservice could not be reached or is not configured. Try again later.")
+
+
+class InsiNotConfirmed(Conflict):
+    """Its audit event is kept: a refused verification is part of the identity's history."""
+
+    code = "insi_not_confirmed"
+    keeps_writes = True
+    default_message = _l(
+        "The INSi teleservice did not confirm this INS with the patient's traits: the status is unchanged.")
 
 
 class PushNotRetryable(Conflict):

@@ -9,7 +9,9 @@ from webapp.dmp.models import IdentityStatus
 
 STATUS_LABELS = {
     IdentityStatus.PROVISIONAL: _l("Provisional (not checked against an identity document)"),
-    IdentityStatus.QUALIFIED: _l("Qualified (checked against an identity document)"),
+    IdentityStatus.RECOVERED: _l("Recovered (returned by the INSi teleservice, identity document not checked)"),
+    IdentityStatus.VALIDATED: _l("Validated (checked against an identity document)"),
+    IdentityStatus.QUALIFIED: _l("Qualified (identity document checked and confirmed by the INSi teleservice)"),
 }
 
 
@@ -21,7 +23,7 @@ class IdentityForm(FlaskForm):
 
     def __init__(self, *args, can_qualify: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        statuses = list(IdentityStatus) if can_qualify else [IdentityStatus.PROVISIONAL]
+        statuses = [IdentityStatus.PROVISIONAL, IdentityStatus.VALIDATED] if can_qualify else [IdentityStatus.PROVISIONAL]
         self.status.choices = [(status.value, STATUS_LABELS[status]) for status in statuses]
 
 

@@ -1,5 +1,6 @@
 """National identifiers: the INS (a NIR with its key) and the practitioners' IdNat_PS (from the RPPS)."""
 
+import datetime as dt
 import re
 
 from stdnum import luhn
@@ -36,6 +37,36 @@ def is_valid_nir(value: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+# The NIR's first digit: 1 and 3 male, 2 and 4 female (3 and 4: foreign-born people
+# being registered); 7 and 8 are NIA (see `NIA_FIRST_DIGITS`), whose traits are not compared.
+NIR_SEX_DIGITS = {"1": "male", "2": "female", "3": "male", "4": "female"}
+
+
+def _month_is_unknown(month: int) -> bool:
+    """Digits 4-5 of 20, 30 to 42, 50 or more (99 included): a birth month
+    unknown or not comparable (civil registration abroad, fictitious month)."""
+    return month == 20 or 30 <= month <= 42 or month >= 50
+
+
+def trait_mismatches(ins: str, *, birth_date: dt.date, sex: str | None) -> list[str]:
+    """The profile fields (`sex`, `birth_date`) that disagree with a valid NIR:
+    its first digit (sex), digits 2-3 (year of birth) and 4-5 (month of
+    birth, unless unknown or special). A sex other than male or female, or
+    none, is not compared; an NIA (7 or 8) is not compared at all."""
+    number = normalised_nir(ins)
+    if number[:1] in NIA_FIRST_DIGITS:
+        return []
+    mismatches = []
+    nir_sex = NIR_SEX_DIGITS.get(number[:1])
+    if nir_sex is None or (sex in ("male", "female") and sex != nir_sex):
+        mismatches.append("sex")
+    year, month = int(number[1:3]), int(number[3:5])
+    month_agrees = month == birth_date.month or _month_is_unknown(month)
+    if year != birth_date.year % 100 or not month_agrees:
+        mismatches.append("birth_date")
+    return mismatches
 
 
 def idnat_ps(rpps: str) -> str:

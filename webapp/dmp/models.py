@@ -18,7 +18,19 @@ from webapp.extensions import db
 
 
 class IdentityStatus(enum.StrEnum):
+    """The four statuses of the national identity rules (RNIV / Référentiel INS).
+
+    - provisional ("provisoire"): typed or declared, neither checked against an
+      identity document nor returned by the INSi teleservice;
+    - recovered ("récupérée"): returned or confirmed by INSi, no ID document checked;
+    - validated ("validée"): a professional checked an identity document, no INSi answer;
+    - qualified ("qualifiée"): an ID document checked and an INSi answer that
+      confirms the INS and its traits. Only a qualified INS leaves Carnet.
+    """
+
     PROVISIONAL = "provisional"
+    RECOVERED = "recovered"
+    VALIDATED = "validated"
     QUALIFIED = "qualified"
 
 
@@ -30,7 +42,7 @@ class PushStatus(enum.StrEnum):
 
 
 class PatientIdentity(db.Model):
-    """A patient's INS (NIR) and whether an identity document confirmed it."""
+    """A patient's INS (NIR) and its RNIV status (see `IdentityStatus`)."""
 
     __tablename__ = "dmp_patient_identities"
 

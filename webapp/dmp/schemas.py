@@ -15,13 +15,17 @@ class IdentityInputSchema(ma.Schema):
     ins = ma.fields.String(required=True, validate=validate.Length(min=1, max=30), metadata={
         "description": "The NIR (15 characters, 2A/2B for Corsica), spaces allowed.", "example": "295109912611193"})
     status = ma.fields.String(required=True, validate=validate.OneOf(_STATUSES), metadata={
-        "description": "`qualified` only by a treating practitioner or clinic staff after checking an ID document.",
+        "description": "`provisional` (the patient side, or a professional without an ID check) or `validated` "
+                       "(a treating practitioner or clinic secretary who checked an ID document). `recovered` and "
+                       "`qualified` come only from an INSi answer: asked by a person they are refused (403 "
+                       "`insi_answer_required`, `qualification_not_allowed` for the patient side).",
         "example": "provisional"})
 
 
 class IdentitySchema(ma.Schema):
     ins = ma.fields.String(metadata={"example": "295109912611193"})
-    status = ma.fields.String(metadata={"example": "provisional"})
+    status = ma.fields.String(metadata={"description": "provisional, recovered, validated or qualified (RNIV)",
+                                        "example": "provisional"})
     recorded_at = ma.fields.AwareDateTime(metadata={"example": "2026-11-23T10:00:00+00:00"})
     recorded_by = ma.fields.Integer(attribute="recorded_by_user_id", metadata={"example": 12})
 

@@ -2,8 +2,9 @@
 
 - The patient side (the profile's account and those acting for it) records a
   provisional INS and gives or withdraws consent.
-- A treating practitioner, or staff of a clinic whose practitioner treats the
-  patient, records an INS and may qualify it after checking an ID document.
+- A treating practitioner, or a secretary of a clinic whose practitioner treats
+  the patient, records an INS and validates it after checking an ID document;
+  only an INSi answer makes it recovered or qualified (RNIV statuses).
 - Anyone else gets `NotFound`, as for a patient that does not exist.
 - Only a practitioner's document of a consenting patient with a qualified
   INS is queued, in the transaction that wrote the entry.
@@ -23,8 +24,9 @@ from webapp.audit.services import record_event
 from webapp.booking.services import has_treating_relationship, managed_practitioners
 from webapp.crypto import encrypt
 from webapp.db import now_utc
-from webapp.dmp import documents, ins as ins_numbers
-from webapp.dmp.errors import InvalidIns, PushNotCancellable, PushNotRetryable, QualificationNotAllowed
+from webapp.dmp import documents, ins as ins_numbers, insi
+from webapp.dmp.errors import (InsiAnswerRequired, InsiNotConfirmed, InsiUnavailable, InsRequired, InsTraitsMismatch,
+                               InvalidIns, PushNotCancellable, PushNotRetryable, QualificationNotAllowed)
 from webapp.dmp.models import ConsentRecord, DocumentPush, IdentityStatus, PatientIdentity, PushStatus
 from webapp.dmp.settings import document_codes
 from webapp.errors import Forbidden, NotFound
@@ -104,23 +106,47 @@ def shared_record_state(user: User, patient_id: int) -> SharedRecordState:
                              can_qualify)
 
 
+# What a person may set: the patient side a provisional INS, a professional who
+# checked an identity document a validated one. Recovered and qualified come
+# only from an INSi answer (`apply_insi_answer`).
+PERSON_STATUSES = (IdentityStatus.PROVISIONAL, IdentityStatus.VALIDATED)
+
+
+def _check_traits(patient: PatientProfile, nir: str) -> None:
+    """The NIR's sex, birth year and month must agree with the profile (`InsTraitsMismatch`)."""
+    mismatches = ins_numbers.trait_mismatches(nir, birth_date=patient.birth_date,
+                                              sex=patient.sex.value if patient.sex else None)
+    if mismatches:
+        message = str(InsTraitsMismatch.default_message)
+        raise InsTraitsMismatch(fields={field: [message] for field in ["ins", *mismatches]})
+
+
 def record_identity(user: User, patient_id: int, *, ins: str, status) -> PatientIdentity:
-    """Record the patient's INS. The NIR's key must match (`InvalidIns`).
-    The patient side records a provisional INS only (asking for `qualified`
-    is refused); re-sending an already qualified number keeps it qualified,
-    another number is provisional. A treating practitioner or clinic staff
-    sets either status, `qualified` after checking an ID document."""
+    """Record the patient's INS. The NIR's key must match (`InvalidIns`) and
+    its traits agree with the profile (`InsTraitsMismatch`). The patient side
+    records a provisional INS only (`QualificationNotAllowed` otherwise); a
+    treating practitioner or clinic secretary records it provisional, or
+    validated after checking an ID document; nobody sets recovered or
+    qualified by hand (`InsiAnswerRequired`). The same number again keeps a
+    stronger status; a recovered INS validated by a professional becomes
+    qualified (INSi answer + ID document); another number starts over."""
     patient, is_patient_side, _ = _checked_actor(user, patient_id)
     status = IdentityStatus(status)
+    if is_patient_side and status is not IdentityStatus.PROVISIONAL:
+        raise QualificationNotAllowed()
+    if status not in PERSON_STATUSES:
+        raise InsiAnswerRequired()
     nir = ins_numbers.normalised_nir(ins) if isinstance(ins, str) else ""
     if not ins_numbers.is_valid_nir(nir):
         raise InvalidIns(fields={"ins": [str(InvalidIns.default_message)]})
+    _check_traits(patient, nir)
     identity = identity_of(patient.id)
-    if is_patient_side and status is IdentityStatus.QUALIFIED:
-        raise QualificationNotAllowed()
-    if is_patient_side and identity is not None and identity.status is IdentityStatus.QUALIFIED \
-            and identity.ins == nir:
-        return identity
+    if identity is not None and identity.ins == nir:
+        if identity.status is IdentityStatus.RECOVERED and status is IdentityStatus.VALIDATED:
+            status = IdentityStatus.QUALIFIED
+        elif identity.status is IdentityStatus.QUALIFIED or (
+                identity.status is not IdentityStatus.PROVISIONAL and status is IdentityStatus.PROVISIONAL):
+            return identity
     if identity is None:
         identity = PatientIdentity(patient_id=patient.id)
         db.session.add(identity)
@@ -131,6 +157,52 @@ def record_identity(user: User, patient_id: int, *, ins: str, status) -> Patient
     db.session.flush()
     record_event("dmp.identity_recorded", actor=user, target_type="patient", target_id=patient.id,
                  details={"status": status.value})
+    return identity
+
+
+def insi_request(user: User, patient_id: int) -> tuple[str, insi.Traits]:
+    """The recorded INS and the profile's traits that a treating practitioner
+    or clinic secretary asks INSi to verify (the patient side cannot ask)."""
+    patient, is_patient_side, _ = _checked_actor(user, patient_id)
+    if is_patient_side:
+        raise QualificationNotAllowed()
+    identity = identity_of(patient.id)
+    if identity is None:
+        raise InsRequired()
+    traits = insi.Traits(last_name=patient.last_name, first_names=patient.first_name, birth_date=patient.birth_date,
+                         sex=insi.SEX_CODES.get(patient.sex.value) if patient.sex else None)
+    return identity.ins, traits
+
+
+def ask_insi(nir: str, traits: insi.Traits) -> insi.InsiAnswer:
+    """Call the INSi adapter; call it outside any open transaction (`InsiUnavailable` on failure)."""
+    try:
+        return insi.verify_identity(nir, traits, config=current_app.config)
+    except insi.InsiError:
+        raise InsiUnavailable() from None
+
+
+def apply_insi_answer(user: User, patient_id: int, nir: str, traits: insi.Traits,
+                      answer: insi.InsiAnswer) -> PatientIdentity:
+    """Record INSi's answer about `nir`. A positive answer whose INS and traits
+    agree with the profile makes a validated INS (ID document checked)
+    qualified and any other recovered (RNIV); anything else changes nothing
+    (`InsiNotConfirmed`, audited). The INS must not have changed meanwhile."""
+    patient, is_patient_side, _ = _checked_actor(user, patient_id)
+    if is_patient_side:
+        raise QualificationNotAllowed()
+    identity = identity_of(patient.id)
+    if identity is None or identity.ins != nir or not answer.agrees_with(nir, traits):
+        record_event("dmp.insi_not_confirmed", actor=user, target_type="patient", target_id=patient.id)
+        raise InsiNotConfirmed()
+    if identity.status is not IdentityStatus.QUALIFIED:
+        identity.status = IdentityStatus.QUALIFIED if identity.status is IdentityStatus.VALIDATED \
+            else IdentityStatus.RECOVERED
+        identity.recorded_by_user_id = user.id
+        identity.recorded_at = now_utc()
+        db.session.flush()
+    record_event("dmp.insi_confirmed", actor=user, target_type="patient", target_id=patient.id,
+                 details={"status": identity.status.value})
     return identity
 
 

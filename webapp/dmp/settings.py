@@ -100,6 +100,11 @@ def check_connector_settings(config: Mapping) -> None:
         scheme = urlsplit(endpoint).scheme
         if scheme != "https" and not (config.get("TESTING") and scheme == "http"):
             raise ConfigurationError("CARNET_DMP_ENDPOINT must be an https:// URL.")
+    insi_endpoint = config.get("CARNET_INSI_ENDPOINT")
+    if insi_endpoint:
+        scheme = urlsplit(insi_endpoint).scheme
+        if scheme != "https" and not (config.get("TESTING") and scheme == "http"):
+            raise ConfigurationError("CARNET_INSI_ENDPOINT must be an https:// URL.")
     auth = config.get("CARNET_DMP_AUTH", "none")
     if auth not in AUTH_MODES:
         raise ConfigurationError(f"CARNET_DMP_AUTH must be one of {', '.join(AUTH_MODES)}.")

@@ -1,11 +1,11 @@
 """Shared-record pages: a patient's INS and consent; the outbox for administrators."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.accounts.views import show_errors
-from webapp.dmp import bp, services
+from webapp.dmp import bp, insi, services
 from webapp.dmp.forms import STATUS_LABELS, ConsentForm, IdentityForm, PushActionForm
 from webapp.dmp.models import PushStatus
 from webapp.errors import CarnetError
@@ -28,7 +28,8 @@ def push_status_text(entry) -> str | None:
 
 def _render_record(state, identity_form, consent_form, status=200):
     return render_template("dmp/shared_record.html", state=state, identity_form=identity_form,
-                           consent_form=consent_form, status_labels=STATUS_LABELS), status
+                           consent_form=consent_form, status_labels=STATUS_LABELS, insi_form=PushActionForm(),
+                           insi_enabled=insi.insi_enabled(current_app.config)), status
 
 
 @bp.route("/patients/<int:patient_id>/shared-record", methods=["GET"])
@@ -59,6 +60,28 @@ def record_identity(patient_id):
             return redirect(url_for("dmp.shared_record", patient_id=patient_id))
     with transaction():
         return _render_record(services.shared_record_state(current_user, patient_id), form, ConsentForm(), 422)
+
+
+@bp.route("/patients/<int:patient_id>/shared-record/insi", methods=["POST"])
+@login_required
+def verify_identity(patient_id):
+    """Ask INSi to verify the recorded INS; the teleservice is called with no transaction open."""
+    if not PushActionForm().validate_on_submit():
+        abort(400)
+    try:
+        with transaction():
+            nir, traits = services.insi_request(current_user, patient_id)
+        answer = services.ask_insi(nir, traits)
+        with transaction():
+            identity = services.apply_insi_answer(current_user, patient_id, nir, traits, answer)
+            status = identity.status
+    except CarnetError as error:
+        if error.status not in (409, 503):
+            raise
+        flash(error.message, "error")
+    else:
+        flash(_l("The INSi teleservice confirmed the INS: %(status)s.", status=STATUS_LABELS[status]), "success")
+    return redirect(url_for("dmp.shared_record", patient_id=patient_id))
 
 
 @bp.route("/patients/<int:patient_id>/shared-record/consent", methods=["POST"])
