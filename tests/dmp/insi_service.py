@@ -149,12 +149,14 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-def start_insi_service() -> tuple[InsiService, callable]:
+def start_insi_service(ssl_context=None) -> tuple[InsiService, callable]:
+    """The stand-in on a loopback port; over TLS with `ssl_context` (which may require a client certificate)."""
     state = InsiService()
-    server = make_server("127.0.0.1", 0, insi_app(state), threaded=True, request_handler=_Quiet)
+    server = make_server("127.0.0.1", 0, insi_app(state), threaded=True, request_handler=_Quiet,
+                         ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, name="insi-stand-in", daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}/lps"
+    state.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.server_port}/lps"
 
     def stop():
         server.shutdown()
