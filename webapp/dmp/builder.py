@@ -7,7 +7,9 @@ same ids. Codes follow the French CI-SIS PDSm profile where it names them
 vendored CI-SIS value sets (`webapp.dmp.terminology`): the document type
 (JDV_J07) and class (JDV_J06, TRE_A03) come from a configurable mapping per
 notebook entry kind, the format from JDV_J10, the facility type and practice
-setting from JDV_J02 and JDV_J04.
+setting from JDV_J02 and JDV_J04. Each resource declares its MHD Comprehensive
+profile and the PDSm 3.1 profile derived from it; the subject is the contained
+FR Core Patient holding the INS, as PDSm asks of `context.sourcePatientInfo`.
 """
 
 import base64
