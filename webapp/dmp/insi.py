@@ -220,8 +220,10 @@ def parse_answer(body: bytes) -> InsiAnswer:
     envelope = _parse_xml(body)
     if envelope.tag != f"{{{SOAP}}}Envelope":
         raise InsiError("answer is not a SOAP 1.2 envelope")
-    content = next(iter(_child(envelope, "Body") if _child(envelope, "Body") is not None else []), None)
-    if content is None or not isinstance(content.tag, str):
+    body_element = _child(envelope, "Body")
+    content = next((child for child in body_element if isinstance(child.tag, str)), None) \
+        if body_element is not None else None
+    if content is None:
         raise InsiError("answer with an empty body")
     if content.tag == f"{{{SOAP}}}Fault":
         codes = [element.text for element in content.iter(f"{{{SOAP}}}Value") if element.text]
