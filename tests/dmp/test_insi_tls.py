@@ -55,7 +55,8 @@ def pki(tmp_path_factory):
     client = _certificate("Cabinet Carnet", client_key, ca_name, ca_key, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
     return {"ca": _write(folder / "ca.pem", ca), "server": _write(folder / "server.pem", server),
             "server_key": _write(folder / "server.key", key=server_key),
-            "client": _write(folder / "client.pem", client), "client_key": _write(folder / "client.key", key=client_key)}
+            "client": _write(folder / "client.pem", client),
+            "client_key": _write(folder / "client.key", key=client_key)}
 
 
 @pytest.fixture(scope="module")
