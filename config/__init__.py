@@ -126,9 +126,17 @@ def load_settings() -> dict:
         "CARNET_DMP_RETRY_SECONDS": _env_int("CARNET_DMP_RETRY_SECONDS", 60),
         "CARNET_DMP_MAX_RETRY_SECONDS": _env_int("CARNET_DMP_MAX_RETRY_SECONDS", 6 * 3600),
         "CARNET_DMP_TIMEOUT_SECONDS": _env_int("CARNET_DMP_TIMEOUT_SECONDS", 30),
-        # INSi teleservice adapter (webapp/dmp/insi.py): off unless set; only its answer qualifies an INS.
+        # INSi teleservice (webapp/dmp/insi.py, SOAP): off unless set; only its answer qualifies an INS.
         "CARNET_INSI_ENDPOINT": os.environ.get("CARNET_INSI_ENDPOINT", ""),
-        "CARNET_INSI_BEARER_TOKEN": os.environ.get("CARNET_INSI_BEARER_TOKEN", ""),
+        "CARNET_INSI_CERT": os.environ.get("CARNET_INSI_CERT", ""),
+        "CARNET_INSI_KEY": os.environ.get("CARNET_INSI_KEY", ""),
+        "CARNET_INSI_CA_BUNDLE": os.environ.get("CARNET_INSI_CA_BUNDLE", ""),
+        "CARNET_INSI_TRANSPORT": os.environ.get("CARNET_INSI_TRANSPORT", ""),
+        "CARNET_INSI_LPS_IDAM": os.environ.get("CARNET_INSI_LPS_IDAM", ""),
+        "CARNET_INSI_LPS_NAME": os.environ.get("CARNET_INSI_LPS_NAME", ""),
+        "CARNET_INSI_LPS_VERSION": os.environ.get("CARNET_INSI_LPS_VERSION", ""),
+        "CARNET_INSI_LPS_INSTANCE": os.environ.get("CARNET_INSI_LPS_INSTANCE", ""),
+        "CARNET_INSI_EMITTER": os.environ.get("CARNET_INSI_EMITTER", ""),
         "CARNET_INSI_TIMEOUT_SECONDS": _env_int("CARNET_INSI_TIMEOUT_SECONDS", 15),
         # Pro Santé Connect (e-CPS login of practitioners): off unless the issuer,
         # client id and secret are set (webapp/accounts/pro_sante_connect.py).
