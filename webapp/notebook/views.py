@@ -173,6 +173,8 @@ def measurements(patient_id: int):
 
 
 def _entry_form_page(form, *, patient, kind, appointment_id=None, corrected=None):
+    if request.method == "POST" or corrected is not None:
+        getattr(form, "offer_units_of_chosen_type", lambda: None)()
     return render_template("notebook/entry_form.html", form=form, patient=patient, kind=kind,
                            appointment_id=appointment_id, corrected=corrected)
 
