@@ -3,7 +3,7 @@
 `flask seed-demo` calls this once the demo practitioners have opened their
 practice. Relative to the seed's "today", each demo practitioner gets a
 roster of patients created at their desk, each seen once a few weeks ago,
-and about two thirds of this week's and next week's slots booked: past
+and half to four fifths of this week's and next week's hours booked: past
 visits of this week completed (a few no-shows), the rest booked. Every
 appointment is one of the practitioner's free slots (opening hours,
 absences, public holidays, buffer), and none overlaps another: the
@@ -29,7 +29,7 @@ from webapp.booking.slots import Slot
 from webapp.db import now_utc
 from webapp.extensions import db
 
-# About this share of the free slots of the two weeks is booked: busy, with room left to book.
+# The chance that a free start is booked: busy (half to four fifths of the hours), with room left to book.
 FILL_RATIO = 0.8
 NO_SHOW_RATIO = 0.06
 PATIENTS_PER_PRACTICE = 12
