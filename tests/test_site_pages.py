@@ -120,3 +120,11 @@ def test_the_header_menu_folds_into_a_disclosure_for_phones(client):
     links = re.findall(r'<a href="([^"]+)">', wide)
     assert links and links == re.findall(r'<a href="([^"]+)">', folded)
     assert "Se déconnecter" in wide and "Se déconnecter" in folded
+
+
+def test_the_unexpected_error_page_is_in_french(app):
+    from webapp.errors import handle_unexpected_error
+
+    with app.test_request_context("/somewhere"):
+        body, status = handle_unexpected_error(RuntimeError("boom"))
+    assert status == 500 and "<h1>Erreur inattendue</h1>" in body and "boom" not in body
