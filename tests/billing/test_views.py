@@ -247,16 +247,16 @@ def test_practitioner_gives_siret_and_vat_number_printed_on_the_next_invoice(cli
     refused = form_post("/billing/subscription/details", {"siret": "732 829 320 00075", "vat_number": "FR00"}, page=page)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and 'id="siret-error"' in html and 'id="vat_number-error"' in html
-    saved = form_post("/billing/subscription/details", {"siret": "732 829 320 00074", "vat_number": "FR 40 303265045"},
+    saved = form_post("/billing/subscription/details", {"siret": "732 829 320 00074", "vat_number": "FR 44 732829320"},
                       page=page)
     assert saved.status_code == 302
     db.session.expire_all()
     subscription = db.session.get(type(subscription), subscription.id)
-    assert (subscription.billing_siret, subscription.billing_vat_number) == ("73282932000074", "FR40303265045")
+    assert (subscription.billing_siret, subscription.billing_vat_number) == ("73282932000074", "FR44732829320")
     invoice = make_invoice(subscription)
-    assert (invoice.buyer_siret, invoice.buyer_vat_number) == ("73282932000074", "FR40303265045")
+    assert (invoice.buyer_siret, invoice.buyer_vat_number) == ("73282932000074", "FR44732829320")
     text = pdf_text(invoice.document_pdf)
-    assert "SIRET 73282932000074" in text and "FR40303265045" in text
+    assert "SIRET 73282932000074" in text and "FR44732829320" in text
     cleared = form_post("/billing/subscription/details", {"siret": "", "vat_number": ""}, page=page)
     assert cleared.status_code == 302
     db.session.expire_all()

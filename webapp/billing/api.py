@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from webapp.accounts.models import Role
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.pagination import paginate
-from webapp.billing import checkout, schemas, services
+from webapp.billing import buyer_details, checkout, schemas, services
 from webapp.billing.documents import CSV_COLUMNS, invoices_csv
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.extensions import db
@@ -59,6 +59,19 @@ def resume_subscription():
     """Withdraw a cancellation before the period ends."""
     with transaction():
         return services.undo_cancellation(current_api_user())
+
+
+@blp.route("/billing/subscription/billing-details", methods=["PUT"])
+@bearer_required(Role.PRACTITIONER)
+@blp.arguments(schemas.BillingDetailsInputSchema)
+@blp.response(200, schemas.SubscriptionSchema)
+@documented_errors(404, 422)
+def update_billing_details(data):
+    """Set the company identity printed on the next invoices (company name,
+    SIREN/SIRET, intra-community VAT number, billing address); 422 names
+    each field at fault (a VAT number whose key or SIREN is wrong)."""
+    with transaction():
+        return buyer_details.update_billing_details(current_api_user(), data)
 
 
 def _page_url(endpoint: str) -> str:
@@ -134,6 +147,18 @@ def backoffice_subscriptions(query):
     """Subscriptions in the caller's scope (a clinic's staff: their clinic), by status."""
     status = SubscriptionStatus(query.pop("status")) if "status" in query else None
     return paginate(services.subscriptions_query(current_api_user(), status=status), **query)
+
+
+@blp.route("/backoffice/subscriptions/<int:subscription_id>/billing-details", methods=["PUT"])
+@bearer_required(*BACK_OFFICE)
+@blp.arguments(schemas.BillingDetailsInputSchema)
+@blp.response(200, schemas.BackOfficeSubscriptionSchema)
+@documented_errors(404, 422)
+def backoffice_billing_details(data, subscription_id):
+    """Set a subscription's company identity (a clinic's, typically): the
+    operator for any, a clinic's accountants for their clinic's."""
+    with transaction():
+        return buyer_details.update_subscription_billing_details(subscription_id, data, actor=current_api_user())
 
 
 @blp.route("/backoffice/clinic-subscriptions", methods=["POST"])

@@ -95,6 +95,11 @@ class Subscription(db.Model):
     # The buyer's company identity, printed on their invoices when given (B2B mentions).
     billing_siret: Mapped[str | None] = mapped_column(sa.String(14))
     billing_vat_number: Mapped[str | None] = mapped_column(sa.String(20))
+    # The company the invoices are made out to, when not the practitioner or clinic as such.
+    billing_name: Mapped[str | None] = mapped_column(sa.String(200))
+    billing_street: Mapped[str | None] = mapped_column(sa.String(200))
+    billing_postcode: Mapped[str | None] = mapped_column(sa.String(10))
+    billing_city: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     plan: Mapped[Plan] = relationship()
@@ -162,6 +167,9 @@ class Invoice(db.Model):
     buyer_siret: Mapped[str | None] = mapped_column(sa.String(14))
     buyer_vat_number: Mapped[str | None] = mapped_column(sa.String(20))
     reason: Mapped[str | None] = mapped_column(sa.String(300))
+    # Why its 0 % lines carry no VAT, as issued: the printed mention and its VATEX code (Factur-X).
+    vat_exemption_code: Mapped[str | None] = mapped_column(sa.String(30))
+    vat_exemption_reason: Mapped[str | None] = mapped_column(sa.String(200))
     # The provider's own id (a Stripe invoice): one Carnet invoice per provider invoice.
     external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     # The PDF as issued, written once (NULL only for invoices issued before it was stored);

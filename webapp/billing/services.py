@@ -18,10 +18,6 @@ from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
-from stdnum import exceptions as stdnum_errors
-from stdnum.eu import vat as eu_vat
-from stdnum.fr import siren as fr_siren
-from stdnum.fr import siret as fr_siret
 
 from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, PractitionerProfile, Role, User
 from webapp.accounts.services import clinic_ids_of
@@ -204,28 +200,6 @@ def own_subscription(user: User) -> Subscription:
     return subscription
 
 
-def update_billing_details(user: User, *, siret: str, vat_number: str) -> Subscription:
-    """The practitioner's company ids printed on their next invoices (issued
-    ones keep theirs): a SIREN (9 digits) or SIRET (14), and an EU VAT
-    number, both checked (check digits); empty clears them."""
-    subscription = own_subscription(user)
-    siret, vat_number = fr_siret.compact(siret or ""), (vat_number or "").strip()
-    errors = {}
-    try:
-        siret = (fr_siret.validate(siret) if len(siret) == 14 else fr_siren.validate(siret)) if siret else None
-    except stdnum_errors.ValidationError:
-        errors["siret"] = [str(_l("Enter a SIREN (9 digits) or a SIRET (14 digits)."))]
-    try:
-        vat_number = eu_vat.validate(vat_number) if vat_number else None
-    except stdnum_errors.ValidationError:  # an unknown country prefix too
-        errors["vat_number"] = [str(_l("Enter an intra-community VAT number, such as FR12345678901."))]
-    if errors:
-        raise InvalidBillingData(fields=errors)
-    subscription.billing_siret, subscription.billing_vat_number = siret, vat_number
-    db.session.flush()
-    return subscription
-
-
 def subscribe_clinic(clinic_id: int, *, actor: User, now: dt.datetime | None = None) -> Subscription:
     """The operator moves a clinic to the clinic plan, billed per practitioner
     from today. Its practitioners' own subscriptions end: the clinic pays."""
@@ -357,18 +331,23 @@ def _seller() -> dict:
 
 
 def _buyer(subscription: Subscription) -> dict:
-    """The buyer as printed: name, address in parts, and the company ids the
-    subscription gives (a clinic's own SIRET otherwise)."""
+    """The buyer as printed: the company and billing address the subscription
+    gives (`buyer_details`), else the practitioner or clinic and its address;
+    the company ids the subscription gives (a clinic's own SIRET otherwise)."""
     buyer = subscription.practitioner if subscription.practitioner is not None else subscription.clinic
-    fields = dict(buyer_street=buyer.address, buyer_postcode=buyer.postcode, buyer_city=buyer.city,
-                  buyer_country="FR", buyer_address=f"{buyer.address}, {buyer.postcode} {buyer.city}",
+    if subscription.billing_street:
+        street, postcode, city = subscription.billing_street, subscription.billing_postcode, subscription.billing_city
+    else:
+        street, postcode, city = buyer.address, buyer.postcode, buyer.city
+    fields = dict(buyer_street=street, buyer_postcode=postcode, buyer_city=city,
+                  buyer_country="FR", buyer_address=f"{street}, {postcode} {city}",
                   buyer_vat_number=subscription.billing_vat_number)
     if subscription.practitioner is not None:
-        return fields | dict(buyer_name=buyer.full_name, buyer_identifier=f"RPPS {buyer.rpps}",
-                             buyer_siret=subscription.billing_siret)
+        return fields | dict(buyer_name=subscription.billing_name or buyer.full_name,
+                             buyer_identifier=f"RPPS {buyer.rpps}", buyer_siret=subscription.billing_siret)
     siret = subscription.billing_siret or buyer.siret
-    return fields | dict(buyer_name=buyer.name, buyer_identifier=f"SIRET {siret}" if siret else None,
-                         buyer_siret=siret)
+    return fields | dict(buyer_name=subscription.billing_name or buyer.name,
+                         buyer_identifier=f"SIRET {siret}" if siret else None, buyer_siret=siret)
 
 
 def _new_invoice(subscription: Subscription, *, kind: InvoiceKind, lines: list[InvoiceLine],

@@ -10,7 +10,7 @@ from flask_login import current_user
 from webapp.accounts.models import Role
 from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
-from webapp.billing import bp, checkout, services
+from webapp.billing import bp, buyer_details, checkout, services
 from webapp.billing.api import csv_response, pdf_response
 from webapp.billing.chart import HEIGHT, WIDTH, revenue_bars
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetailsForm, CreditNoteForm, MarkPaidForm
@@ -79,8 +79,7 @@ def subscription(details_form=None, status: int = 200):
     invoices = paginate(services.own_invoices_query(current_user), page=_page_number(), per_page=24)
     return render_template(
         "billing/subscription.html", subscription=own, invoices=invoices, form=ActionForm(),
-        details_form=details_form or BillingDetailsForm(formdata=None, siret=own.billing_siret,
-                                                        vat_number=own.billing_vat_number),
+        details_form=details_form or BillingDetailsForm.of(own),
         next_invoice=services.next_invoice_estimate(own), plan_name=services.plan_name(own.plan),
         online_payment=current_app.config["CARNET_BILLING_PROVIDER"] == "stripe",
         is_bookable=services.is_bookable(current_user.practitioner_profile.id),
@@ -95,7 +94,7 @@ def subscription_details():
     if form.validate_on_submit():
         try:
             with transaction():
-                services.update_billing_details(current_user, siret=form.siret.data, vat_number=form.vat_number.data)
+                buyer_details.update_billing_details(current_user, form.details())
         except CarnetError as error:
             if not error.fields:
                 raise
