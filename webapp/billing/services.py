@@ -48,7 +48,8 @@ from webapp.billing.models import (
 )
 from webapp.billing.einvoice import build_invoice_xml, embed_facturx_xml
 from webapp.billing.invoice_pdf import render_invoice_pdf
-from webapp.billing.money import line_amounts, vat_rate_basis_points
+from webapp.billing.money import line_amounts
+from webapp.billing.vat_exemption import exemption_of, exemption_of_new_invoice, plan_vat_rate_bp
 from webapp.billing.signals import payment_failed, subscription_suspended
 from webapp.db import now_utc
 from webapp.errors import Forbidden
@@ -121,7 +122,7 @@ def sync_plans() -> dict[str, Plan]:
     keep their own amounts.
     """
     config = current_app.config
-    vat_rate_bp = vat_rate_basis_points(config["CARNET_VAT_RATE"])
+    vat_rate_bp = plan_vat_rate_bp(config)
     wanted = {
         PRACTITIONER_PLAN: dict(price_cents=config["CARNET_PLAN_PRACTITIONER_CENTS"], per_practitioner=False,
                                 stripe_price_id=config["STRIPE_PRICE_ID"] or None),
@@ -353,13 +354,18 @@ def _buyer(subscription: Subscription) -> dict:
 def _new_invoice(subscription: Subscription, *, kind: InvoiceKind, lines: list[InvoiceLine],
                  issued_at: dt.datetime, due_at: dt.datetime, **fields) -> Invoice:
     year, seq, number = next_invoice_number(issued_at)
+    credited = fields.get("credit_of")
+    # A credit note states the exemption of the invoice it mirrors; an invoice today's.
+    exemption = dict(vat_exemption_code=credited.vat_exemption_code,
+                     vat_exemption_reason=credited.vat_exemption_reason) if credited is not None \
+        else exemption_of_new_invoice(current_app.config, lines)
     invoice = Invoice(
         number=number, year=year, seq=seq, kind=kind, subscription=subscription, issued_at=issued_at,
         due_at=due_at, currency=subscription.plan.currency, lines=lines,
         total_ht_cents=sum(line.total_ht_cents for line in lines),
         vat_cents=sum(line.vat_cents for line in lines),
         total_ttc_cents=sum(line.total_ttc_cents for line in lines),
-        **_seller(), **_buyer(subscription), **fields,
+        **_seller(), **_buyer(subscription), **exemption, **fields,
     )
     db.session.add(invoice)
     db.session.flush()
@@ -374,7 +380,8 @@ def store_invoice_document(invoice: Invoice) -> bytes:
     EN 16931 XML embedded (`einvoice`)."""
     if invoice.document_pdf is None:
         config, tz = current_app.config, billing_timezone()
-        xml = build_invoice_xml(invoice, tz=tz, iban=config["CARNET_SELLER_IBAN"], bic=config["CARNET_SELLER_BIC"])
+        xml = build_invoice_xml(invoice, tz=tz, iban=config["CARNET_SELLER_IBAN"], bic=config["CARNET_SELLER_BIC"],
+                                exemption=exemption_of(invoice, config))
         invoice.document_pdf = embed_facturx_xml(render_invoice_pdf(invoice, tz=tz), xml, invoice=invoice)
         db.session.flush()
     return invoice.document_pdf
