@@ -18,6 +18,7 @@ from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, PractitionerProfile, Role, User
 from webapp.accounts.services import clinic_ids_of
@@ -377,14 +378,27 @@ def store_invoice_document(invoice: Invoice) -> bytes:
     these bytes whatever the configuration becomes (the guards refuse a
     second write). Issuing calls it in the issuing transaction; it is the one
     place where the document is made: a Factur-X PDF/A-3 with the invoice's
-    EN 16931 XML embedded (`einvoice`)."""
-    if invoice.document_pdf is None:
-        config, tz = current_app.config, billing_timezone()
-        xml = build_invoice_xml(invoice, tz=tz, iban=config["CARNET_SELLER_IBAN"], bic=config["CARNET_SELLER_BIC"],
-                                exemption=exemption_of(invoice, config))
-        invoice.document_pdf = embed_facturx_xml(render_invoice_pdf(invoice, tz=tz), xml, invoice=invoice)
-        db.session.flush()
-    return invoice.document_pdf
+    EN 16931 XML embedded (`einvoice`).
+
+    Two first downloads of an old invoice may render at once: the write only
+    fills an empty document (`... WHERE document_pdf IS NULL`), so the later
+    one writes nothing and both answer the one stored document. PostgreSQL
+    makes the later UPDATE wait for the first transaction and re-check; SQLite
+    runs one write transaction at a time."""
+    if invoice.document_pdf is not None:
+        return invoice.document_pdf
+    config, tz = current_app.config, billing_timezone()
+    xml = build_invoice_xml(invoice, tz=tz, iban=config["CARNET_SELLER_IBAN"], bic=config["CARNET_SELLER_BIC"],
+                            exemption=exemption_of(invoice, config))
+    document = embed_facturx_xml(render_invoice_pdf(invoice, tz=tz), xml, invoice=invoice)
+    table = Invoice.__table__
+    written = db.session.execute(
+        sa.update(table).where(table.c.id == invoice.id, table.c.document_pdf.is_(None)).values(document_pdf=document)
+    ).rowcount
+    if not written:  # stored meanwhile by another transaction: that one is the document
+        document = db.session.scalar(sa.select(table.c.document_pdf).where(table.c.id == invoice.id))
+    set_committed_value(invoice, "document_pdf", document)
+    return document
 
 
 def invoice_document(invoice: Invoice) -> bytes:
