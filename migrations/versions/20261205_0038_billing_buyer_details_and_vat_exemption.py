@@ -1,4 +1,5 @@
-"""Billing: the buyer's company name and billing address on the subscription; the VAT exemption of an invoice.
+"""Billing: the buyer's company name and billing address on the subscription; the VAT exemption of an
+invoice; a subscription's status history.
 
 Revision ID: 0038
 Revises: 0036
@@ -10,6 +11,8 @@ number of 0035). An invoice keeps, as issued, why its 0 % lines carry no
 VAT (the reason printed and its VATEX code in the Factur-X XML), so the
 document rendered later from the row says what it said at issue. The
 SQLite guard lists every column but the document: the two new ones join it.
+`billing_subscription_status_changes` records each status a subscription
+takes from now on (its history starts here for existing ones).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -37,7 +40,25 @@ def _sqlite_guard(columns) -> None:
                "ON billing_invoices BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END")
 
 
+STATUSES = ('trialing', 'active', 'past_due', 'suspended', 'cancelled')
+
+
 def upgrade():
+    op.create_table(
+        'billing_subscription_status_changes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('subscription_id', sa.Integer(), nullable=False),
+        sa.Column('from_status', sa.Enum(*STATUSES, name='subscriptionstatus', native_enum=False, length=30),
+                  nullable=True),
+        sa.Column('to_status', sa.Enum(*STATUSES, name='subscriptionstatus', native_enum=False, length=30),
+                  nullable=False),
+        sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['subscription_id'], ['billing_subscriptions.id'],
+                                name=op.f('fk_billing_subscription_status_changes_subscription_id_billing_subscriptions')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_billing_subscription_status_changes')),
+    )
+    op.create_index(op.f('ix_billing_subscription_status_changes_subscription_id'),
+                    'billing_subscription_status_changes', ['subscription_id'], unique=False)
     # Plain ADD COLUMN (no table copy): the tables keep their triggers.
     op.add_column('billing_subscriptions', sa.Column('billing_name', sa.String(length=200), nullable=True))
     op.add_column('billing_subscriptions', sa.Column('billing_street', sa.String(length=200), nullable=True))
@@ -50,6 +71,9 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index(op.f('ix_billing_subscription_status_changes_subscription_id'),
+                  table_name='billing_subscription_status_changes')
+    op.drop_table('billing_subscription_status_changes')
     if op.get_bind().dialect.name != "postgresql":
         _sqlite_guard(INVOICE_COLUMNS_BEFORE)
     # Plain DROP COLUMN too: a table copy would lose the guards.

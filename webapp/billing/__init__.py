@@ -4,7 +4,7 @@ from flask import Blueprint, Flask
 
 bp = Blueprint("billing", __name__, template_folder="templates")
 
-from webapp.billing import views, webhooks  # noqa: E402,F401  (registers the routes)
+from webapp.billing import backoffice_views, views, webhooks  # noqa: E402,F401  (registers the routes)
 
 
 def check_billing_settings(config) -> None:

@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from webapp.accounts.models import Clinic, PractitionerProfile
 from webapp.db import enum_type, now_utc
@@ -105,10 +105,33 @@ class Subscription(db.Model):
     plan: Mapped[Plan] = relationship()
     practitioner: Mapped[PractitionerProfile | None] = relationship()
     clinic: Mapped[Clinic | None] = relationship()
+    # Written by every status change (below), never loaded whole: the back office reads it page by page.
+    status_changes: WriteOnlyMapped["SubscriptionStatusChange"] = relationship(
+        order_by="SubscriptionStatusChange.id", passive_deletes=True)
 
     @property
     def subscriber_name(self) -> str:
         return self.practitioner.full_name if self.practitioner is not None else self.clinic.name
+
+
+class SubscriptionStatusChange(db.Model):
+    """One step of a subscription's status history (the first row: its status at creation)."""
+
+    __tablename__ = "billing_subscription_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("billing_subscriptions.id"), index=True)
+    from_status: Mapped[SubscriptionStatus | None] = mapped_column(enum_type(SubscriptionStatus))
+    to_status: Mapped[SubscriptionStatus] = mapped_column(enum_type(SubscriptionStatus))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+@sa.event.listens_for(Subscription.status, "set")
+def _record_status_change(target: Subscription, value, old_value, initiator) -> None:
+    # Every path that changes a status (services, jobs, Stripe webhooks) sets this attribute.
+    old = old_value if isinstance(old_value, SubscriptionStatus) else None
+    if value is not None and value != old:
+        target.status_changes.add(SubscriptionStatusChange(from_status=old, to_status=value))
 
 
 class InvoiceCounter(db.Model):

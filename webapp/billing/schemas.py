@@ -144,6 +144,9 @@ class RedirectSchema(ma.Schema):
 class SubscriptionFilterSchema(PaginationQuerySchema):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in SubscriptionStatus]),
                               metadata={"example": "past_due"})
+    q = ma.fields.String(validate=validate.Length(max=100), metadata={
+        "description": "Part of the practitioner's name or email, the clinic or company name, or the start of "
+                       "the SIREN/SIRET.", "example": "martin"})
 
 
 class InvoiceFilterSchema(PaginationQuerySchema):
@@ -152,6 +155,10 @@ class InvoiceFilterSchema(PaginationQuerySchema):
     format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]),
                               metadata={"description": "csv: every matching invoice as a CSV file (no paging).",
                                         "example": "json"})
+    dialect = ma.fields.String(load_default="machine", validate=validate.OneOf(["machine", "fr"]), metadata={
+        "description": "With format=csv: machine (\",\", amounts in cents, ISO 8601 times) or fr, for French "
+                       "spreadsheets (\";\", euros with a decimal comma, dd/mm/yyyy dates, French headers, "
+                       "UTF-8 BOM).", "example": "machine"})
 
 
 class MarkPaidSchema(ma.Schema):

@@ -565,18 +565,24 @@ def _operator_invoice(invoice_id: int, actor: User) -> Invoice:
     return invoice
 
 
+def check_payment(*, method: PaymentMethod, paid_on: dt.date, reference: str, now: dt.datetime) -> None:
+    """A payment the operator may record: a bank transfer or cheque, received
+    by today, with its reference (pages check it before asking to confirm)."""
+    if method not in (PaymentMethod.BANK_TRANSFER, PaymentMethod.CHEQUE):
+        raise InvalidBillingData(fields={"method": [str(_l("Record a bank transfer or a cheque."))]})
+    if paid_on > now.astimezone(billing_timezone()).date():
+        raise InvalidBillingData(fields={"paid_on": [str(_l("The payment date is in the future."))]})
+    if not reference.strip():
+        raise InvalidBillingData(fields={"reference": [str(_l("Give the transfer or cheque reference."))]})
+
+
 def mark_invoice_paid(invoice_id: int, *, actor: User, method: PaymentMethod, paid_on: dt.date, reference: str,
                       now: dt.datetime | None = None) -> Payment:
     """The operator records a bank transfer or cheque for an open invoice
     (once); a past-due or suspended subscription with nothing else overdue
     becomes active again."""
-    if method not in (PaymentMethod.BANK_TRANSFER, PaymentMethod.CHEQUE):
-        raise InvalidBillingData(fields={"method": [str(_l("Record a bank transfer or a cheque."))]})
     now = now or now_utc()
-    if paid_on > now.astimezone(billing_timezone()).date():
-        raise InvalidBillingData(fields={"paid_on": [str(_l("The payment date is in the future."))]})
-    if not reference.strip():
-        raise InvalidBillingData(fields={"reference": [str(_l("Give the transfer or cheque reference."))]})
+    check_payment(method=method, paid_on=paid_on, reference=reference, now=now)
     invoice = _operator_invoice(invoice_id, actor)
     if invoice.payments:
         raise InvoiceAlreadyPaid()
@@ -780,14 +786,6 @@ def next_invoice_estimate(subscription: Subscription) -> dict | None:
 
 SUBSCRIPTION_LIST_LOADING = (selectinload(Subscription.plan), selectinload(Subscription.practitioner),
                              selectinload(Subscription.clinic))
-
-
-def subscriptions_query(actor: User, *, status: SubscriptionStatus | None = None) -> sa.Select:
-    statement = sa.select(Subscription).where(back_office_scope(actor)) \
-        .options(*SUBSCRIPTION_LIST_LOADING).order_by(Subscription.id)
-    if status is not None:
-        statement = statement.where(Subscription.status == status)
-    return statement
 
 
 INVOICE_STATUSES = ("open", "paid", "credited", "issued")
