@@ -90,6 +90,11 @@ def load_settings() -> dict:
         "CARNET_PLAN_PRACTITIONER_CENTS": _env_int("CARNET_PLAN_PRACTITIONER_CENTS", 8900),
         "CARNET_PLAN_CLINIC_CENTS": _env_int("CARNET_PLAN_CLINIC_CENTS", 7900),
         "CARNET_VAT_RATE": os.environ.get("CARNET_VAT_RATE", "20"),
+        # A seller under the "franchise en base" (CGI art. 293 B) charges no VAT and says so on invoices.
+        "CARNET_VAT_FRANCHISE": _env_bool("CARNET_VAT_FRANCHISE", False),
+        # Why a 0 % line is exempt (printed, and sent in the Factur-X XML), with its VATEX code if any.
+        "CARNET_VAT_EXEMPTION_REASON": os.environ.get("CARNET_VAT_EXEMPTION_REASON", ""),
+        "CARNET_VAT_EXEMPTION_CODE": os.environ.get("CARNET_VAT_EXEMPTION_CODE", ""),
         "CARNET_TRIAL_DAYS": _env_int("CARNET_TRIAL_DAYS", 30),
         "CARNET_GRACE_DAYS": _env_int("CARNET_GRACE_DAYS", 14),
         "CARNET_PAYMENT_TERMS_DAYS": _env_int("CARNET_PAYMENT_TERMS_DAYS", 30),

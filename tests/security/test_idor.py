@@ -71,7 +71,8 @@ def victim() -> Victim:
     ids = {"appointment_id": upcoming.id, "patient_id": relative.id, "entry_id": entry.id,
            "attachment_id": attachment.id, "token_id": token.id, "invoice_id": invoice.id,
            "absence_id": absence.id, "reason_id": reason.id, "practitioner_id": practitioner.id,
-           "account_id": patient.account.id}  # the account acting for the relative (its proxy)
+           "account_id": patient.account.id,  # the account acting for the relative (its proxy)
+           "subscription_id": invoice.subscription_id}
     # The notebook routes are also walked with the victim's own profile below.
     ids["own_patient_id"] = patient.id
     return Victim(ids, waitlist.id)
