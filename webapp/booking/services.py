@@ -24,7 +24,7 @@ from webapp.accounts.services import acting_patient_ids, clinic_ids_of, practiti
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.billing.services import bookable_condition, is_bookable
-from webapp.booking import signals
+from webapp.booking import search, signals
 from webapp.booking import slots as slot_rules
 from webapp.booking.errors import (
     AppointmentNotActive,
@@ -1341,27 +1341,17 @@ def _close_waitlist_entries_served_by(appointment: Appointment) -> None:
 def search_practitioners(*, specialty: str | None = None, city: str | None = None, postcode: str | None = None,
                          place: str | None = None, text: str | None = None) -> sa.Select:
     """Verified practitioners bookable online matching every given criterion:
-    a specialty code, a city or postcode (prefix), words of their names.
+    a specialty code, a city or postcode (prefix), and what a patient typed in
+    the search box (`text`: names, specialty terms, places; webapp.booking.search).
     `place` is either a postcode (digits) or a city."""
     statement = sa.select(PractitionerProfile).where(PractitionerProfile.is_verified,
                                                      bookable_condition(PractitionerProfile.id))
-    place = (place or "").strip()
-    if place:
-        if place[:2].isdigit():
-            postcode = postcode or place
-        else:
-            city = city or place
     if specialty:
         statement = statement.where(PractitionerProfile.specialty == specialty)
-    if city and city.strip():
-        statement = statement.where(PractitionerProfile.city.istartswith(city.strip(), autoescape=True))
-    if postcode and postcode.strip():
-        statement = statement.where(PractitionerProfile.postcode.startswith(postcode.strip(), autoescape=True))
-    for word in (text or "").split():
-        statement = statement.where(sa.or_(
-            PractitionerProfile.first_name.icontains(word, autoescape=True),
-            PractitionerProfile.last_name.icontains(word, autoescape=True),
-        ))
+    for typed in (place, city, postcode):
+        if typed and typed.strip():
+            statement = statement.where(search.place_condition(typed))
+    statement = statement.where(*search.query_conditions(text))
     return statement.order_by(PractitionerProfile.last_name, PractitionerProfile.first_name, PractitionerProfile.id)
 
 
