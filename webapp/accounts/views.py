@@ -48,15 +48,20 @@ def show_errors(form, error: CarnetError) -> None:
         form.form_errors.append(error.message)
 
 
-def finish_login(user: User, welcome: str | None = None):
-    """Log in on a fresh session (no fixation), then go where the user was heading."""
-    next_url = safe_next_url(session.get("login_next"), url_for("site.home"))
+def open_session(user: User) -> None:
+    """Log in on a fresh session (no fixation), keeping the language."""
     locale = user.locale or session.get("locale")
     session.clear()
     login_user(user)
     sessions.start_session(user)
     if locale:
         session["locale"] = locale
+
+
+def finish_login(user: User, welcome: str | None = None):
+    """Log in on a fresh session, then go where the user was heading."""
+    next_url = safe_next_url(session.get("login_next"), url_for("site.home"))
+    open_session(user)
     if welcome:
         flash(welcome, "success")
     return redirect(next_url)

@@ -14,8 +14,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from webapp.accounts.models import PractitionerProfile
+from webapp.billing.services import bookable_condition
 from webapp.booking import specialty_terms
 from webapp.booking.specialty_terms import fold
+from webapp.extensions import db
 
 # The database side of `fold`, letter for letter (both databases: no extension needed).
 _ACCENTED = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝŸ-'’"
@@ -90,3 +92,30 @@ def place_condition(place: str):
     if place[:2].isdigit():
         return PractitionerProfile.postcode.startswith(place, autoescape=True)
     return folded(PractitionerProfile.city).startswith(fold(place), autoescape=True)
+
+
+def _listed():
+    return sa.and_(PractitionerProfile.is_verified, bookable_condition(PractitionerProfile.id))
+
+
+def suggestions(text: str, limit: int = 8) -> list[str]:
+    """Completions of what is being typed: specialty terms, then listed
+    practitioners' names, then cities (completing the last word, so that
+    "dermato ly" suggests "dermato Lyon")."""
+    typed = fold(text)
+    if len(typed) < 2:
+        return []
+    *before, last = text.split()
+    found = specialty_terms.suggestion_labels(typed, limit=limit // 2)
+    names = db.session.execute(
+        sa.select(PractitionerProfile.first_name, PractitionerProfile.last_name).where(
+            _listed(), sa.or_(folded(PractitionerProfile.last_name).startswith(typed, autoescape=True),
+                              folded(PractitionerProfile.first_name).startswith(typed, autoescape=True)))
+        .order_by(PractitionerProfile.last_name, PractitionerProfile.first_name).limit(limit))
+    found += [f"{first} {last_name}" for first, last_name in names]
+    cities = db.session.scalars(
+        sa.select(PractitionerProfile.city).where(_listed(), folded(PractitionerProfile.city).startswith(
+            fold(last), autoescape=True)).group_by(PractitionerProfile.city).order_by(PractitionerProfile.city)
+        .limit(limit))
+    found += [" ".join([*before, city]) for city in cities]
+    return list(dict.fromkeys(found))[:limit]
