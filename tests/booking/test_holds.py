@@ -223,3 +223,15 @@ def test_old_holds_are_deleted_by_housekeeping(practice, frozen_clock):
     with transaction():
         assert holds.delete_old_holds() == 2
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OccupiedCell)) == 0
+
+
+def test_the_daily_job_deletes_holds_expired_for_a_day_and_keeps_the_others(practice, frozen_clock):
+    from webapp.jobs import JOBS
+    from webapp.scheduler import run_job
+
+    hold(practice, local_start(3, 10), now=frozen_clock.now - dt.timedelta(days=2))
+    recent = hold(practice, local_start(3, 11), holder=BOB, now=frozen_clock.now - dt.timedelta(hours=1))
+    job = next(job for job in JOBS if job.id == "booking.delete_old_holds")
+    assert run_job(job, frozen_clock.now) is True
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(SlotHold.id)).all() == [recent.id]
