@@ -235,3 +235,15 @@ def test_a_taken_slot_sends_the_visitor_back_with_a_clear_message(app, client, d
     bad = client.post(f"/book/{practitioner.id}/hold", data={"csrf_token": csrf_token_of(page), "reason": "x",
                                                              "start": "tomorrow"})
     assert bad.status_code == 302
+
+
+def test_account_rules_are_checked_with_the_form_so_errors_still_come_in_one_round(client, dermatologist):
+    """Well-formed fields the account rules refuse (a weak password, a used email) come together."""
+    factories.make_patient(user_overrides={"email": "taken@example.com"})
+    location, _ = hold_first_result_slot(client)
+    response = client.post(f"{location}/signup", data=signup_data(
+        html(client.get(location)), **{"signup-email": "Taken@example.com", "signup-password": "aaaaaaaaaaaa"}))
+    assert response.status_code == 422
+    errors = dict(re.findall(r'<p class="field-error" id="signup-(\w+)-error">([^<]+)</p>', html(response)))
+    assert set(errors) == {"email", "password"}
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.email == "lea.martin@example.com")) == 0

@@ -157,6 +157,8 @@ def confirm_hold_login(hold_id: int):
     hold = _own_hold(hold_id)
     if hold is None:
         return redirect(url_for("booking.search"))
+    if current_user.is_authenticated:
+        return redirect(url_for("booking.confirm_hold", hold_id=hold.id))
     form = LoginForm(prefix="login")
     if form.validate_on_submit():
         try:
