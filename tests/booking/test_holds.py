@@ -9,6 +9,7 @@ from tests import factories
 from tests.booking.factories import local_start, make_appointment, open_practice
 from webapp.booking import holds, services
 from webapp.booking.errors import HoldNotFound, NotASlotBoundary, NotBookableOnline, SlotUnavailable
+from webapp.accounts.models import User
 from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell, SlotHold
 from webapp.errors import NotFound
 from webapp.extensions import db
@@ -235,3 +236,41 @@ def test_the_daily_job_deletes_holds_expired_for_a_day_and_keeps_the_others(prac
     assert run_job(job, frozen_clock.now) is True
     db.session.expire_all()
     assert db.session.scalars(sa.select(SlotHold.id)).all() == [recent.id]
+
+
+@pytest.mark.postgres_only
+def test_simultaneous_holds_and_bookings_of_one_slot_let_exactly_one_through(app, practice):
+    """Real concurrency: holds and bookings race for one slot; the cells' key lets one win."""
+    import threading
+
+    practitioner, reason = practice
+    start = local_start(3, 10)
+    patients = [factories.make_patient().account.id for _ in range(4)]
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def attempt(index: int) -> None:
+        with app.app_context(), app.test_request_context():
+            barrier.wait()
+            try:
+                with transaction():
+                    if index % 2:
+                        holds.hold_slot(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
+                                        holder=f"visitor-{index}")
+                    else:
+                        services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+                                                  start_at=start, by=db.session.get(User, patients[index // 2]))
+                outcomes.append("won")
+            except SlotUnavailable:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * 7 + ["won"]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OccupiedCell)) == 6
