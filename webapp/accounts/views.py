@@ -49,9 +49,8 @@ def show_errors(form, error: CarnetError) -> None:
         form.form_errors.append(error.message)
 
 
-def finish_login(user: User, welcome: str | None = None):
-    """Log in on a fresh session (no fixation), then go where the user was heading."""
-    next_url = safe_next_url(session.get("login_next"), url_for("site.home"))
+def open_session(user: User) -> None:
+    """Log in on a fresh session (no fixation), keeping the language."""
     with transaction():
         locale = keep_chosen_locale(user)  # a language picked before logging in is kept
     session.clear()
@@ -59,6 +58,12 @@ def finish_login(user: User, welcome: str | None = None):
     sessions.start_session(user)
     if locale:
         session["locale"] = locale
+
+
+def finish_login(user: User, welcome: str | None = None):
+    """Log in on a fresh session, then go where the user was heading."""
+    next_url = safe_next_url(session.get("login_next"), url_for("site.home"))
+    open_session(user)
     if welcome:
         flash(welcome, "success")
     return redirect(next_url)
