@@ -10,6 +10,7 @@ from wtforms import (
     RadioField,
     SelectField,
     StringField,
+    TelField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -17,6 +18,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from webapp.accounts.identity_rules import NAME_MAX_LENGTH, BirthDateValidator, PersonNameValidator
 from webapp.accounts.models import VerificationMethod
+from webapp.accounts.phones import PHONE_INPUT_MAX_LENGTH, PhoneValidator
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.verification import NOTE_MAX, REASON_MAX
 
@@ -115,6 +117,22 @@ class RelativeForm(FlaskForm):
     first_name = person_name_field(_l("First name"))
     last_name = person_name_field(_l("Last name"))
     birth_date = birth_date_field()
+
+
+def phone_field(label=_l("Mobile phone"), description=_l("For SMS reminders. For example 06 12 34 56 78.")):
+    """An optional phone number, stored in E.164 (`webapp.accounts.phones`)."""
+    return TelField(label, validators=[PhoneValidator()], description=description,
+                    render_kw={"maxlength": PHONE_INPUT_MAX_LENGTH})
+
+
+class ProfileForm(FlaskForm):
+    """A patient profile as its account (or, for a relative, its proxy) edits it.
+    The view removes the identity fields when the identity is checked."""
+
+    first_name = person_name_field(_l("First name"))
+    last_name = person_name_field(_l("Last name"))
+    birth_date = birth_date_field()
+    phone = phone_field()
 
 
 class ConfirmForm(FlaskForm):
