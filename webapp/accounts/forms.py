@@ -135,5 +135,16 @@ class ProfileForm(FlaskForm):
     phone = phone_field()
 
 
+class PracticeContactForm(FlaskForm):
+    """The practice's address and phone, as patients see them."""
+
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[
+        DataRequired(), Regexp(r"^\s*\d{5}\s*$", message=_l("Five digits."))])
+    city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
+    phone = phone_field(_l("Practice phone"), _l("Shown to your patients, on your page and in their mails, to call "
+                                                 "when it is too late to cancel online. For example 01 23 45 67 89."))
+
+
 class ConfirmForm(FlaskForm):
     """A button only: its CSRF token is the whole form."""
