@@ -11,17 +11,6 @@ from webapp.extensions import db
 CONTACT = {"address": "3 place du Marché", "postcode": "35000", "city": "Rennes", "phone": "02 99 00 00 01"}
 
 
-@pytest.fixture
-def log_in(form_post):
-    def login(user):
-        assert form_post("/login", {"email": user.email, "password": factories.PASSWORD}).status_code == 302
-        if user.role.requires_totp:
-            assert form_post("/login/code", {"code": factories.totp_now(user)}).status_code == 302
-        return user
-
-    return login
-
-
 def html(response) -> str:
     return response.get_data(as_text=True)
 

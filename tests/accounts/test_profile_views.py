@@ -12,15 +12,6 @@ from webapp.dmp.models import IdentityStatus
 from webapp.extensions import db
 
 
-@pytest.fixture
-def log_in(form_post):
-    def login(user):
-        assert form_post("/login", {"email": user.email, "password": factories.PASSWORD}).status_code == 302
-        return user
-
-    return login
-
-
 def html(response) -> str:
     return response.get_data(as_text=True)
 

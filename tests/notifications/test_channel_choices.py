@@ -18,15 +18,6 @@ def html(response) -> str:
     return response.get_data(as_text=True)
 
 
-@pytest.fixture
-def log_in(form_post):
-    def login(user):
-        assert form_post("/login", {"email": user.email, "password": factories.PASSWORD}).status_code == 302
-        return user
-
-    return login
-
-
 def confirmed(**profile) -> factories.User:
     return factories.make_patient(user_overrides={"email_confirmed_at": now_utc()}, **profile).account
 
