@@ -101,3 +101,10 @@ def test_the_demo_practices_and_patients_have_fictional_phones(app):
     assert paris.phone.startswith("+3319900")  # the ARCEP range kept for fiction
     accounts = list(db.session.scalars(sa.select(PatientProfile).where(PatientProfile.account_id.is_not(None))))
     assert accounts and all(p.phone.startswith("+26263998") for p in accounts)
+
+
+def test_no_sms_reminder_to_a_landline():
+    landline = factories.make_patient(phone="+33142000001")
+    appointment = book(practice_with(), local_start(5, 10), landline.account)
+    assert outbox(channel=Channel.SMS) == []
+    assert outbox(key=f"reminder:appointment:{appointment.id}:2h", channel=Channel.EMAIL)

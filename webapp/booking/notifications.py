@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from webapp.accounts.models import PatientProfile, PatientProxy, Role, User
-from webapp.accounts.phones import display_phone
+from webapp.accounts.phones import display_phone, is_mobile
 from webapp.booking import signals
 from webapp.booking.ics import appointment_invitation
 from webapp.booking.labels import appointment_label
@@ -74,6 +74,11 @@ def _practice_contact(appointment: Appointment) -> dict:
             "cancel_until": patient_deadline_of(appointment)}
 
 
+def _sms_number(patient: PatientProfile) -> str | None:
+    """Where a patient's SMS go: their number if a text can reach it (not a French landline)."""
+    return patient.phone if is_mobile(patient.phone) else None
+
+
 def _in_language_of(locale: str | None):
     if locale not in current_app.config["CARNET_LOCALES"]:
         locale = current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -103,7 +108,7 @@ def _schedule_reminders(appointment: Appointment, recipient: Recipient, timezone
         appointment_key=_appointment_key(appointment), to=recipient.email, locale=recipient.locale,
         practitioner_name=appointment.practitioner.full_name, label=_label_in(appointment, recipient.locale),
         starts_at=appointment.start_at, address=_address(appointment),
-        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id), timezone=timezone, phone=appointment.patient.phone, user_id=recipient.user_id,
+        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id), timezone=timezone, phone=_sms_number(appointment.patient), user_id=recipient.user_id,
         **_practice_contact(appointment),
     )
 
@@ -187,7 +192,7 @@ def on_waitlist_offer_made(sender, *, entry: WaitlistEntry, start_at: dt.datetim
         book_url=external_url("booking.book", practitioner_id=entry.practitioner_id, reason=entry.visit_reason_id,
                               start=start_at.isoformat()),
         expires_at=start_at - dt.timedelta(minutes=schedule.min_notice_minutes), timezone=schedule.timezone,
-        phone=entry.patient.phone, user_id=recipient.user_id,
+        phone=_sms_number(entry.patient), user_id=recipient.user_id,
     )
 
 
