@@ -159,3 +159,14 @@ def test_profile_pages_need_a_patient_login(client, form_post):
     form_post("/login/code", {"code": factories.totp_now(practitioner.user)})
     assert client.get("/account/profile").status_code == 404
     assert client.get("/account/relatives/1").status_code == 404
+
+
+def test_a_provisional_ins_keeps_the_birth_date_consistent_with_its_number(client, log_in, form_post):
+    patient = factories.make_patient(birth_date=dt.date(1985, 3, 14))  # the fixtures' NIR: born March 1985
+    set_identity(patient, status=IdentityStatus.PROVISIONAL)
+    log_in(patient.account)
+    response = form_post("/account/profile", profile_data(patient, birth_date="1986-03-14"))
+    assert response.status_code == 422 and "Cette date de naissance ne correspond pas" in html(response)
+    assert reload(patient.id).birth_date == dt.date(1985, 3, 14)
+    assert form_post("/account/profile", profile_data(patient, birth_date="1985-03-15")).status_code == 302
+    assert reload(patient.id).birth_date == dt.date(1985, 3, 15)

@@ -9,7 +9,8 @@ Rules:
   checked (an INS recovered, validated or qualified: the national identity
   rules, RNIV) they are the traits the INS was checked against, so the
   patient side no longer changes them (`IdentityLocked`): a professional
-  corrects them after checking an identity document;
+  corrects them after checking an identity document; while the INS is
+  provisional, a new birth date must still agree with its number;
 - the phone is optional, checked and stored in E.164 (`phones`);
 - each change is audited with the names of the fields only.
 Services flush but never commit; the caller wraps them in `transaction()`.
@@ -32,8 +33,11 @@ from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
 
 # Where a feature that keeps identities (the shared-record connector, webapp/dmp)
-# puts a lookup `patient_id -> status code or None`: accounts imports no feature above it.
+# puts a lookup `patient_id -> status code or None`, and one
+# `(patient_id, birth_date, sex) -> names of the fields the recorded INS disagrees with`:
+# accounts imports no feature above it.
 IDENTITY_STATUS_EXTENSION = "accounts.identity_status"
+IDENTITY_TRAITS_EXTENSION = "accounts.identity_trait_mismatches"
 # The RNIV statuses whose traits were checked (by INSi, an ID document or both).
 CHECKED_IDENTITY_STATUSES = frozenset({"recovered", "validated", "qualified"})
 IDENTITY_FIELDS = ("first_name", "last_name", "birth_date")
@@ -69,6 +73,12 @@ def identity_status(patient_id: int) -> str | None:
     return lookup(patient_id) if lookup is not None else None
 
 
+def _trait_mismatches(profile: PatientProfile, birth_date: dt.date) -> list[str]:
+    check = current_app.extensions.get(IDENTITY_TRAITS_EXTENSION)
+    sex = profile.sex.value if profile.sex else None
+    return check(profile.id, birth_date, sex) if check is not None else []
+
+
 def editable_profile(user: User, patient_id: int) -> EditableProfile:
     """The profile if `user` may edit it (see the module's rules)."""
     if not getattr(user, "is_authenticated", False) or not isinstance(patient_id, int) \
@@ -95,6 +105,10 @@ def update_profile(user: User, patient_id: int, *, first_name: str, last_name: s
         raise IdentityLocked(fields={name: [str(IdentityLocked.default_message)] for name in changed_identity})
     errors = identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date,
                                check=changed_identity)
+    if "birth_date" in changed_identity and "birth_date" not in errors \
+            and "birth_date" in _trait_mismatches(profile, birth_date):
+        errors["birth_date"] = [str(_l("This birth date disagrees with the INS recorded on this profile (the year "
+                                       "and month of birth written in the number): check the date."))]
     phone = (phone or "").strip() or None
     if phone is not None and (problem := phones.phone_problem(phone)):
         errors["phone"] = [problem]
