@@ -217,6 +217,19 @@ def form_post(client):
 
 
 @pytest.fixture
+def log_in(form_post):
+    """Log a user in through the login pages (with a TOTP code where required); returns the user."""
+
+    def login(user):
+        assert form_post("/login", {"email": user.email, "password": factories.PASSWORD}).status_code == 302
+        if user.role.requires_totp:
+            assert form_post("/login/code", {"code": factories.totp_now(user)}).status_code == 302
+        return user
+
+    return login
+
+
+@pytest.fixture
 def api_token(client):
     """A bearer token for a user (TOTP code computed from their secret)."""
 

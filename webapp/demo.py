@@ -29,6 +29,7 @@ from webapp.accounts.models import (
 )
 from webapp.billing.demo import seed_billing_demo
 from webapp.booking.demo import seed_booking_demo
+from webapp.demo_contacts import give_demo_phones
 from webapp.extensions import db
 from webapp.notebook.demo import seed_notebook_demo
 from webapp.transaction import transaction
@@ -127,6 +128,7 @@ def seed_demo_world() -> None:
         )
         for relative_first, relative_birth in relatives:
             accounts.add_relative(user, first_name=relative_first, last_name=last, birth_date=relative_birth)
+    give_demo_phones()
     seed_booking_demo()
     seed_notebook_demo(
         patient=_demo_user("Jean", "Girard"), practitioner=_demo_user("Claire", "Martin"),

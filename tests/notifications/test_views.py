@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.notifications.factories import outbox
 from webapp.accounts.models import User
+from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications.models import Category, Channel, NotificationPreferenceChange
 from webapp.notifications.sender import send_due_notifications
@@ -21,7 +22,8 @@ def log_in(form_post, user):
 
 
 def test_patient_turns_sms_reminders_off(form_post, client):
-    user = factories.make_patient().account
+    # A mobile number and a confirmed address: both channels can be chosen.
+    user = factories.make_patient(phone="+33612345678", user_overrides={"email_confirmed_at": now_utc()}).account
     log_in(form_post, user)
     page = client.get("/account/notifications").get_data(as_text=True)
     assert "Préférences de notification" in page and "Rappels de rendez-vous" in page

@@ -10,6 +10,7 @@ from wtforms import (
     RadioField,
     SelectField,
     StringField,
+    TelField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -17,7 +18,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from webapp.accounts.identity_rules import NAME_MAX_LENGTH, BirthDateValidator, PersonNameValidator
 from webapp.accounts.models import VerificationMethod
-from webapp.accounts.phone_numbers import PhoneValidator
+from webapp.accounts.phones import PHONE_INPUT_MAX_LENGTH, PhoneValidator
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.verification import NOTE_MAX, REASON_MAX
 
@@ -61,7 +62,7 @@ class BookingSignupForm(PatientSignupForm):
     """Sign-up inside the booking confirmation: only what a booking needs,
     the phone number included (reminders go by text message)."""
 
-    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=30), PhoneValidator()],
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=PHONE_INPUT_MAX_LENGTH), PhoneValidator()],
                         description=_l("For the reminder text messages."))
 
 
@@ -124,6 +125,33 @@ class RelativeForm(FlaskForm):
     first_name = person_name_field(_l("First name"))
     last_name = person_name_field(_l("Last name"))
     birth_date = birth_date_field()
+
+
+def phone_field(label=_l("Mobile phone"), description=_l("For SMS reminders. For example 06 12 34 56 78.")):
+    """An optional phone number, stored in E.164 (`webapp.accounts.phones`)."""
+    return TelField(label, validators=[PhoneValidator()], description=description,
+                    render_kw={"maxlength": PHONE_INPUT_MAX_LENGTH})
+
+
+class ProfileForm(FlaskForm):
+    """A patient profile as its account (or, for a relative, its proxy) edits it.
+    The view removes the identity fields when the identity is checked."""
+
+    first_name = person_name_field(_l("First name"))
+    last_name = person_name_field(_l("Last name"))
+    birth_date = birth_date_field()
+    phone = phone_field()
+
+
+class PracticeContactForm(FlaskForm):
+    """The practice's address and phone, as patients see them."""
+
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[
+        DataRequired(), Regexp(r"^\s*\d{5}\s*$", message=_l("Five digits."))])
+    city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
+    phone = phone_field(_l("Practice phone"), _l("Shown to your patients, on your page and in their mails, to call "
+                                                 "when it is too late to cancel online. For example 01 23 45 67 89."))
 
 
 class ConfirmForm(FlaskForm):

@@ -17,7 +17,7 @@ from stdnum import luhn
 
 from webapp.accounts import passwords, session_records, totp
 from webapp.accounts.identity_rules import identity_problems
-from webapp.accounts.phone_numbers import normalized_phone, phone_problem
+from webapp.accounts.phones import normalised_phone, phone_problem
 from webapp.accounts.errors import (
     AccountLocked,
     EmailTaken,
@@ -117,7 +117,7 @@ def register_patient(*, email, password, first_name, last_name, birth_date, loca
     db.session.add(PatientProfile(
         account=user, first_name=first_name.strip(), last_name=last_name.strip(),
         birth_date=birth_date, email=user.email, sex=Sex(sex) if sex else None,
-        phone=normalized_phone(phone) if phone is not None else None,
+        phone=normalised_phone(phone) if phone is not None else None,
     ))
     db.session.flush()
     _record_account_created(user, by=user)

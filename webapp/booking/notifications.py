@@ -13,11 +13,12 @@ from flask import current_app
 from flask_babel import force_locale
 
 from webapp.accounts.models import PatientProfile, PatientProxy, Role, User
+from webapp.accounts.phones import display_phone, is_mobile
 from webapp.booking import signals
 from webapp.booking.ics import appointment_invitation
 from webapp.booking.labels import appointment_label
 from webapp.booking.models import Appointment, WaitlistEntry
-from webapp.booking.services import schedule_of
+from webapp.booking.services import patient_deadline_of, schedule_of
 from webapp.extensions import db
 from webapp.notifications import messages
 from webapp.urls import external_url
@@ -67,6 +68,17 @@ def _address(appointment: Appointment) -> str:
     return f"{practitioner.address}, {practitioner.postcode} {practitioner.city}"
 
 
+def _practice_contact(appointment: Appointment) -> dict:
+    """The practice's phone as people read it, and until when the patient side cancels online."""
+    return {"practice_phone": display_phone(appointment.practitioner.phone) or None,
+            "cancel_until": patient_deadline_of(appointment)}
+
+
+def _sms_number(patient: PatientProfile) -> str | None:
+    """Where a patient's SMS go: their number if a text can reach it (not a French landline)."""
+    return patient.phone if is_mobile(patient.phone) else None
+
+
 def _in_language_of(locale: str | None):
     if locale not in current_app.config["CARNET_LOCALES"]:
         locale = current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -96,7 +108,8 @@ def _schedule_reminders(appointment: Appointment, recipient: Recipient, timezone
         appointment_key=_appointment_key(appointment), to=recipient.email, locale=recipient.locale,
         practitioner_name=appointment.practitioner.full_name, label=_label_in(appointment, recipient.locale),
         starts_at=appointment.start_at, address=_address(appointment),
-        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id), timezone=timezone, phone=appointment.patient.phone, user_id=recipient.user_id,
+        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id), timezone=timezone, phone=_sms_number(appointment.patient), user_id=recipient.user_id,
+        **_practice_contact(appointment),
     )
 
 
@@ -112,7 +125,7 @@ def on_appointment_booked(sender, *, appointment: Appointment, actor: User, **ex
         starts_at=appointment.start_at, address=_address(appointment),
         manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
         ics_bytes=_ics_for(appointment, recipient), label=_label_in(appointment, recipient.locale),
-        timezone=timezone, user_id=recipient.user_id,
+        timezone=timezone, user_id=recipient.user_id, **_practice_contact(appointment),
     )
     _schedule_reminders(appointment, recipient, timezone)
 
@@ -142,6 +155,7 @@ def on_appointment_cancelled(sender, *, appointment: Appointment, actor: User, r
         starts_at=appointment.start_at, timezone=timezone, reason=reason if cancelled_by == "practitioner" else None,
         book_url=external_url("booking.practitioner_page", practitioner_id=appointment.practitioner_id),
         ics_bytes=_ics_for(appointment, recipient), user_id=recipient.user_id,
+        practice_phone=_practice_contact(appointment)["practice_phone"],
     )
 
 
@@ -160,6 +174,7 @@ def on_appointment_rescheduled(sender, *, appointment: Appointment, actor: User,
         label=_label_in(appointment, recipient.locale), previous_starts_at=previous_start_at, starts_at=appointment.start_at, address=_address(appointment),
         manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
         ics_bytes=_ics_for(appointment, recipient), timezone=timezone, user_id=recipient.user_id,
+        **_practice_contact(appointment),
     )
     _schedule_reminders(appointment, recipient, timezone)
 
@@ -177,7 +192,7 @@ def on_waitlist_offer_made(sender, *, entry: WaitlistEntry, start_at: dt.datetim
         book_url=external_url("booking.book", practitioner_id=entry.practitioner_id, reason=entry.visit_reason_id,
                               start=start_at.isoformat()),
         expires_at=start_at - dt.timedelta(minutes=schedule.min_notice_minutes), timezone=schedule.timezone,
-        phone=entry.patient.phone, user_id=recipient.user_id,
+        phone=_sms_number(entry.patient), user_id=recipient.user_id,
     )
 
 

@@ -19,6 +19,7 @@ from webapp.api.pagination import paginate
 from webapp.billing.services import is_bookable
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking import bp, forms, ics, next_slots, services
+from webapp.booking.cancellation_window import window_opens_for
 from webapp.booking.errors import SlotUnavailable, TooManyIdentificationFailures
 from webapp.booking.models import AppointmentStatus, VisitMode
 from webapp.db import now_utc
@@ -306,7 +307,8 @@ def reschedule(appointment_id: int):
     return render_template(
         "booking/reschedule.html", appointment=appointment, timezone=timezone, form=form,
         week=_slots_by_day(slots, days, timezone), monday=monday, previous_week=previous_week,
-        next_week=monday + dt.timedelta(days=7),
+        next_week=monday + dt.timedelta(days=7), window_opens=window_opens_for(appointment.practitioner_id),
+        window_hours=services.schedule_of(appointment.practitioner_id).cancellation_deadline_hours,
     )
 
 

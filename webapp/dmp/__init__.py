@@ -23,8 +23,30 @@ def _enqueue_on_entry_added(sender, entry, actor, **extra):
     enqueue_entry(entry)
 
 
+def _identity_status(patient_id: int) -> str | None:
+    from webapp.dmp.models import PatientIdentity
+    from webapp.extensions import db
+
+    identity = db.session.get(PatientIdentity, patient_id)
+    return identity.status.value if identity is not None else None
+
+
+def _identity_trait_mismatches(patient_id: int, birth_date, sex: str | None) -> list[str]:
+    from webapp.dmp.ins import trait_mismatches
+    from webapp.dmp.models import PatientIdentity
+    from webapp.extensions import db
+
+    identity = db.session.get(PatientIdentity, patient_id)
+    return trait_mismatches(identity.ins, birth_date=birth_date, sex=sex) if identity is not None else []
+
+
 def init_dmp(app: Flask) -> list:
-    """Wire the connector into `app` when it is configured; returns its API blueprints."""
+    """Wire the connector into `app` when it is configured; returns its API blueprints.
+    Identities recorded while it was on keep the profile's traits locked even once it is off."""
+    from webapp.accounts.profiles import IDENTITY_STATUS_EXTENSION, IDENTITY_TRAITS_EXTENSION
+
+    app.extensions[IDENTITY_STATUS_EXTENSION] = _identity_status
+    app.extensions[IDENTITY_TRAITS_EXTENSION] = _identity_trait_mismatches
     if not connector_enabled(app.config):
         return []
     check_connector_settings(app.config)

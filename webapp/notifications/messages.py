@@ -103,26 +103,30 @@ def notify_profile_claimed(*, key: str, to: str, locale: str | None, patient_nam
 def notify_booking_confirmed(
     *, key: str, to: str, locale: str | None, patient_name: str, practitioner_name: str, starts_at: dt.datetime,
     address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
-    timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None,
+    timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None, practice_phone: str | None = None,
+    cancel_until: dt.datetime | None = None,
 ) -> None:
     """Confirm a booking to the patient, with the invitation `.ics` (METHOD:REQUEST) attached
     (key: `booking-confirmed:<appointment id>`).
-    `label` is the appointment's title as booking lets it leave (a neutral one unless the reason is shown)."""
+    `label` is the appointment's title as booking lets it leave (a neutral one unless the reason is shown);
+    `practice_phone` (as people read it) and `cancel_until` say until when to cancel online and whom to call after."""
     enqueue_email(key=key, to=to, template="booking_confirmed", locale=locale, category=Category.APPOINTMENTS,
                   user_id=user_id, attachments=_ics(ics_bytes, "REQUEST"), context={
                       "patient_name": patient_name, "practitioner_name": practitioner_name,
                       "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
-                      "manage_url": manage_url})
+                      "manage_url": manage_url, "practice_phone": practice_phone, "cancel_until": cancel_until})
 
 
 def notify_booking_cancelled(
     *, key: str, to: str, locale: str | None, recipient_role: str, cancelled_by: str, counterpart_name: str,
     starts_at: dt.datetime, timezone: str = DEFAULT_TIMEZONE, book_url: str | None = None,
     ics_bytes: bytes | None = None, reason: str | None = None, user_id: int | None = None,
+    practice_phone: str | None = None,
 ) -> None:
     """Tell the patient or the practitioner (`recipient_role`) that an appointment is
     cancelled by the `"patient"` or the `"practitioner"` side (`cancelled_by`);
-    `counterpart_name` is the other party, `reason` the one they gave. Attach the cancelling `.ics` (METHOD:CANCEL)
+    `counterpart_name` is the other party, `reason` the one they gave, `practice_phone` whom the
+    patient calls with a question. Attach the cancelling `.ics` (METHOD:CANCEL)
     if there is one (key: `booking-cancelled:<appointment id>:<recipient role>`)."""
     roles = {"patient", "practitioner"}
     if recipient_role not in roles or cancelled_by not in roles:
@@ -131,21 +135,24 @@ def notify_booking_cancelled(
                   user_id=user_id, attachments=_ics(ics_bytes, "CANCEL"), context={
                       "recipient_role": recipient_role, "cancelled_by": cancelled_by,
                       "counterpart_name": counterpart_name, "starts_at": starts_at, "timezone": timezone,
-                      "book_url": book_url, "reason": reason})
+                      "book_url": book_url, "reason": reason,
+                      "practice_phone": practice_phone if recipient_role == "patient" else None})
 
 
 def notify_booking_rescheduled(
     *, key: str, to: str, locale: str | None, practitioner_name: str, previous_starts_at: dt.datetime,
     starts_at: dt.datetime, address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
-    timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None,
+    timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None, practice_phone: str | None = None,
+    cancel_until: dt.datetime | None = None,
 ) -> None:
     """Tell the patient their appointment moved, with the updated invitation `.ics` (METHOD:REQUEST,
-    same UID, next SEQUENCE; key: `booking-rescheduled:<appointment id>:<new start, ISO>`)."""
+    same UID, next SEQUENCE; key: `booking-rescheduled:<appointment id>:<new start, ISO>`);
+    `practice_phone` and `cancel_until` as for `notify_booking_confirmed`."""
     enqueue_email(key=key, to=to, template="booking_rescheduled", locale=locale, category=Category.APPOINTMENTS,
                   user_id=user_id, attachments=_ics(ics_bytes, "REQUEST"), context={
                       "practitioner_name": practitioner_name, "previous_starts_at": previous_starts_at,
                       "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
-                      "manage_url": manage_url})
+                      "manage_url": manage_url, "practice_phone": practice_phone, "cancel_until": cancel_until})
 
 
 def reminder_due_at(starts_at: dt.datetime, hours: int, timezone: str) -> dt.datetime:
@@ -164,7 +171,8 @@ def reminder_due_at(starts_at: dt.datetime, hours: int, timezone: str) -> dt.dat
 def schedule_reminders(
     *, appointment_key: str, to: str, locale: str | None, practitioner_name: str, starts_at: dt.datetime,
     address: str, manage_url: str, label: str | None = None, timezone: str = DEFAULT_TIMEZONE, phone: str | None = None,
-    user_id: int | None = None, now: dt.datetime | None = None,
+    user_id: int | None = None, now: dt.datetime | None = None, practice_phone: str | None = None,
+    cancel_until: dt.datetime | None = None,
 ) -> int:
     """Queue the reminders of an appointment (`appointment_key`, e.g. `appointment:<id>`).
 
@@ -175,6 +183,8 @@ def schedule_reminders(
     lets it leave (webapp.booking.labels); each expires unsent a quarter of its offset
     after its due time (after downtime, no late reminder). Rescheduling is
     `cancel_reminders` then `schedule_reminders` with the new time.
+    A reminder due after `cancel_until` (the online cancellation deadline)
+    says it is too late to cancel online and gives `practice_phone` to call.
     Returns how many reminder times were queued."""
     now = now or now_utc()
     queued = 0
@@ -185,7 +195,8 @@ def schedule_reminders(
         not_after = min(due_at + dt.timedelta(hours=hours) / 4, starts_at)
         key = f"reminder:{appointment_key}:{hours}h"
         context = {"practitioner_name": practitioner_name, "starts_at": starts_at, "timezone": timezone,
-                   "address": address, "manage_url": manage_url, "label": label}
+                   "address": address, "manage_url": manage_url, "label": label, "practice_phone": practice_phone,
+                   "too_late": cancel_until is not None and due_at >= cancel_until}
         enqueue_email(key=key, to=to, template="appointment_reminder", context=context, locale=locale,
                       category=Category.REMINDERS, due_at=due_at, not_after=not_after, user_id=user_id)
         if phone:

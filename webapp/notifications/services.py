@@ -28,6 +28,7 @@ from webapp.accounts.models import User
 from webapp.db import now_utc
 from webapp.errors import Forbidden, InvalidInput
 from webapp.extensions import db
+from webapp.notifications.channels import ChannelUnavailable, unavailable_channels
 from webapp.notifications.models import (
     OPTIONAL_CATEGORIES,
     Category,
@@ -306,13 +307,18 @@ def set_notification_preferences(user: User, choices: dict[tuple[Category, Chann
     """Turn categories on or off per channel for `user`.
 
     Rules: only the user themself changes their settings; security and
-    billing notices cannot be turned off; each change is recorded with its
-    time and author. Returns how many settings changed."""
+    billing notices cannot be turned off; a channel the account cannot
+    receive (`channels.unavailable_channels`) cannot be turned on; each
+    change is recorded with its time and author. Returns how many settings changed."""
     if by.id != user.id:
         raise Forbidden()
     if any(not Category(category).can_be_turned_off for category, _ in choices):
         raise InvalidInput(_l("Security and billing notices cannot be turned off."), code="notification_required")
     current = notification_preferences(user)
+    unavailable = unavailable_channels(user)
+    for (category, channel), enabled in choices.items():
+        if enabled and Channel(channel) in unavailable and not current[(Category(category), Channel(channel))]:
+            raise ChannelUnavailable(unavailable[Channel(channel)])
     now = now_utc()
     changed = 0
     for (category, channel), enabled in choices.items():

@@ -11,6 +11,7 @@ from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.notifications import bp, services
+from webapp.notifications.channels import unavailable_channels
 from webapp.notifications.forms import ConfirmForm, PreferencesForm, field_name
 from webapp.notifications.models import OPTIONAL_CATEGORIES, Category, Channel
 from webapp.transaction import transaction
@@ -25,19 +26,31 @@ def settings():
     if current_user.role is not Role.PATIENT:
         raise Forbidden()
     form = PreferencesForm()
+    # A channel the account cannot receive is shown disabled: a browser does
+    # not send a disabled box, so its settings are left as they are.
+    unavailable = unavailable_channels(current_user)
     if form.validate_on_submit():
         choices = {(category, channel): form[field_name(category, channel)].data
-                   for category in OPTIONAL_CATEGORIES for channel in Channel}
-        with transaction():
-            services.set_notification_preferences(current_user, choices, by=current_user)
-        flash(_("Your notification settings are saved."), "success")
-        return redirect(url_for("notifications.settings"))
-    if not form.is_submitted():
-        for (category, channel), enabled in services.notification_preferences(current_user).items():
-            form[field_name(category, channel)].data = enabled
+                   for category in OPTIONAL_CATEGORIES for channel in Channel if channel not in unavailable}
+        try:
+            with transaction():
+                services.set_notification_preferences(current_user, choices, by=current_user)
+        except CarnetError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("Your notification settings are saved."), "success")
+            return redirect(url_for("notifications.settings"))
+    stored = services.notification_preferences(current_user)
+    for (category, channel), enabled in stored.items():
+        field = form[field_name(category, channel)]
+        if channel in unavailable:
+            # SMS without a mobile number reach nobody: they show as off.
+            field.data = enabled and channel is not Channel.SMS
+        elif not form.is_submitted():
+            field.data = enabled
     rows = [(category, [(channel, form[field_name(category, channel)]) for channel in Channel])
             for category in OPTIONAL_CATEGORIES]
-    return render_template("notifications/settings.html", form=form, rows=rows,
+    return render_template("notifications/settings.html", form=form, rows=rows, unavailable=unavailable,
                            always_sent=[category for category in Category if not category.can_be_turned_off])
 
 
