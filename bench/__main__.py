@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from bench.concurrency import PROJECT_ROOT, concurrency_workload
 from bench.measure import Result
 from bench.outbox import outbox_workload
+from bench.peer.compare import compare, comparison_lines, peer_section
+from bench.peer.runner import ensure_peer_venv, run_peer
+from bench.race import race_workload
 from bench.search import search_workload
 from bench.workloads import SIZES, WORKLOADS
 from webapp import create_app, freeze_startup_heap
@@ -66,6 +69,8 @@ def run_database(database_url: str, size, *, only: set[str] | None = None,
         dialect = db.engine.dialect.name
         server = (db.session.scalar(sa.text("SHOW server_version")) if dialect == "postgresql"
                   else sqlite3.sqlite_version)
+    if only is None or "B2" in only:
+        results += race_workload(app, size, rng)  # the peer protocol's race, 8 processes
     if dialect == "postgresql" and (only is None or "B2" in only):
         results += concurrency_workload(app, database_url, size)
     with app.app_context():
@@ -110,18 +115,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="an empty PostgreSQL database (bench/run starts a throwaway one)")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--only", type=_workload_codes, help="comma-separated workloads to run, e.g. B1,B3")
+    parser.add_argument("--seed", type=int, default=42, help="of the data sets (the peer protocol's: 42)")
+    parser.add_argument("--peer", action="store_true",
+                        help="also run django-appointment (bench/peer/) on each database and print the ratios")
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     started = time.perf_counter()
-    results, databases = [], []
+    peer_python = ensure_peer_venv() if args.peer else None
+    results, databases, peers = [], [], {}
     with tempfile.TemporaryDirectory(prefix="carnet-bench-") as folder:
         urls = ([] if args.no_sqlite else [f"sqlite:///{folder}/bench.sqlite3"])
         urls += [args.postgres_url] if args.postgres_url else []
         for url in urls:
-            database_results, version = run_database(url, size, only=args.only)
+            database_results, version = run_database(url, size, only=args.only, seed_value=args.seed)
             print_table(database_results)  # each database's figures as soon as they exist
             results += database_results
             databases.append(version)
+            if peer_python:
+                peer = run_peer(url, size, seed=args.seed, python=peer_python)
+                peers[peer["database"]] = peer
+                print(f"peer on {peer['database']} {peer['server']}: {peer['seconds']} s")
     summary = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "size": size.name,
@@ -135,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
         "workloads": [result.as_dict() for result in results],
     }
+    if peer_python:
+        comparison = compare(summary["workloads"], peers)
+        print("\n".join(comparison_lines(comparison)))
+        summary["peer"] = peer_section(peers, comparison)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 

@@ -4,6 +4,8 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+
 
 @dataclass
 class Result:
@@ -53,3 +55,19 @@ def timed(operation, *, runs: int, warmup: int) -> tuple[list[float], object]:
         value = operation()
         durations.append(time.perf_counter() - started)
     return durations, value
+
+
+def count_statements(engine, operation) -> tuple[int, object]:
+    """How many SQL statements one call of `operation()` sends through `engine`; its return value."""
+    statements = 0
+
+    def counted(*_):
+        nonlocal statements
+        statements += 1
+
+    sa.event.listen(engine, "before_cursor_execute", counted)
+    try:
+        value = operation()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counted)
+    return statements, value

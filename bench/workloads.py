@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from bench import seed
-from bench.measure import Result, timed
+from bench.measure import Result, count_statements, timed
 from webapp.accounts.models import User
 from webapp.booking import services as booking
 from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell
@@ -80,30 +80,51 @@ def _database(app) -> str:
 
 # --- B1 slots ------------------------------------------------------------------------
 
+def _first_open_day(after: dt.date) -> dt.date:
+    """The first day after `after` with opening hours (the peer protocol's one-day slots)."""
+    day = after + dt.timedelta(days=1)
+    while not seed.grid(day, day):
+        day += dt.timedelta(days=1)
+    return day
+
+
 def slots_workload(app, size: Size, rng: random.Random) -> list[Result]:
     """Free slots of one busy practitioner: 14 days through the service and over
-    HTTP, 62 days over HTTP."""
+    HTTP, 62 days over HTTP; one day (the first open day after today) through the
+    service and over HTTP, as the peer protocol's W1/W3 one-day operations."""
     database = _database(app)
     with app.app_context():
         practice = seed.seed_slots_practice(appointments=size.b1_appointments, patients=size.b1_patients,
                                             now=now_utc(), rng=rng)
+        engine = db.engine
     today = practice.now.astimezone(seed.PARIS).date()
     last_day = today + dt.timedelta(days=13)
+    one_day = _first_open_day(today)
 
-    def service():
+    def service(first: dt.date, last: dt.date):
         with app.app_context():
-            return booking.available_slots(practice.practitioner_id, practice.reason_id, today, last_day,
+            return booking.available_slots(practice.practitioner_id, practice.reason_id, first, last,
                                            now=practice.now)
 
-    durations, slots = timed(service, runs=size.runs, warmup=size.warmup)
+    durations, slots = timed(lambda: service(today, last_day), runs=size.runs, warmup=size.warmup)
     check(len(slots) == practice.free_next_14_days,
           f"B1: {len(slots)} free slots, expected {practice.free_next_14_days}")
+    queries, _ = count_statements(engine, lambda: service(today, last_day))
     results = [Result("B1 slots 14 days, service", database, durations, "median ≤ 3 ms",
-                      {"appointments": practice.appointments, "free_slots": len(slots)})]
+                      {"appointments": practice.appointments, "free_slots": len(slots), "queries": queries})]
+    durations, day_slots = timed(lambda: service(one_day, one_day), runs=size.runs, warmup=size.warmup)
+    check(day_slots == [slot for slot in slots if slot.start_at.astimezone(seed.PARIS).date() == one_day],
+          "B1: the one-day slots differ from that day's in the 14 days")
+    queries, _ = count_statements(engine, lambda: service(one_day, one_day))
+    results.append(Result("B1 slots 1 day, service", database, durations, "",
+                          {"free_slots": len(day_slots), "date": one_day.isoformat(), "queries": queries}))
     client = app.test_client()
-    for days, target in ((14, "median ≤ 10 ms"), (62, "median ≤ 15 ms")):
+    for days, first, last, target in (
+            (14, today, last_day, "median ≤ 10 ms"),
+            (62, today, today + dt.timedelta(days=61), "median ≤ 15 ms"),
+            (1, one_day, one_day, "")):
         url = (f"/api/v1/practitioners/{practice.practitioner_id}/slots?visit_reason_id={practice.reason_id}"
-               f"&from={today.isoformat()}&to={(today + dt.timedelta(days=days - 1)).isoformat()}")
+               f"&from={first.isoformat()}&to={last.isoformat()}")
         durations, response = timed(lambda: client.get(url), runs=size.runs, warmup=size.warmup)
         check(response.status_code == 200, f"B1: slots over HTTP answered {response.status_code}")
         items = response.get_json()["items"]
@@ -111,7 +132,12 @@ def slots_workload(app, size: Size, rng: random.Random) -> list[Result]:
         if days == 14:
             # The clock moved on since `practice.now`: at most the slots that started meanwhile are gone.
             check(0 <= len(slots) - len(items) <= 4, f"B1: {len(items)} slots over HTTP, {len(slots)} by the service")
-        results.append(Result(f"B1 slots {days} days, HTTP", database, durations, target, {"free_slots": len(items)}))
+        if days == 1:
+            check(len(items) == len(day_slots), f"B1: {len(items)} slots over HTTP on {one_day}, {len(day_slots)} "
+                                                "by the service")
+        queries, _ = count_statements(engine, lambda: client.get(url))
+        name = "B1 slots 1 day, HTTP" if days == 1 else f"B1 slots {days} days, HTTP"
+        results.append(Result(name, database, durations, target, {"free_slots": len(items), "queries": queries}))
     return results
 
 
@@ -131,7 +157,8 @@ def booking_workload(app, size: Size, rng: random.Random) -> list[Result]:
     database = _database(app)
     with app.app_context():
         world = seed.seed_booking_world(practitioners=2, patients=size.b2_patients)
-    count = size.warmup + size.b2_bookings
+        engine = db.engine
+    count = size.warmup + size.b2_bookings + 1  # the last one counts the SQL statements of a booking
     starts = seed.bookable_starts(now_utc(), count)
     patients = list(zip(world.patients.user_ids, world.patients.profile_ids))
     results = []
@@ -147,11 +174,12 @@ def booking_workload(app, size: Size, rng: random.Random) -> list[Result]:
                                             start_at=start, by=user)
 
     durations, _ = timed(book_through_service, runs=size.b2_bookings, warmup=size.warmup)
+    queries, _ = count_statements(engine, book_through_service)
     booked, cells = _booked_count(app, service_pid)
     check(booked == count and cells == count * seed.REASON_MINUTES // 5,
           f"B2: {booked} appointments and {cells} cells after {count} service bookings")
     target = "median ≤ 5 ms" if database == "postgresql" else "median ≤ 3 ms"
-    results.append(Result("B2 booking, service", database, durations, target, {"bookings": count}))
+    results.append(Result("B2 booking, service", database, durations, target, {"bookings": count, "queries": queries}))
 
     api_pid = world.practitioner_ids[1]
     client = app.test_client()
@@ -167,10 +195,12 @@ def booking_workload(app, size: Size, rng: random.Random) -> list[Result]:
     statuses = []
     durations, _ = timed(lambda: statuses.append(book_through_api().status_code), runs=size.b2_bookings,
                          warmup=size.warmup)
+    queries, _ = count_statements(engine, lambda: statuses.append(book_through_api().status_code))
     check(statuses == [201] * count, f"B2: API bookings answered {sorted(set(statuses))}")
     booked, _ = _booked_count(app, api_pid)
     check(booked == count, f"B2: {booked} appointments after {count} API bookings")
-    results.append(Result("B2 booking, API", database, durations, "median ≤ 10 ms", {"bookings": count}))
+    results.append(Result("B2 booking, API", database, durations, "median ≤ 10 ms",
+                          {"bookings": count, "queries": queries}))
     return results
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from bench.concurrency import concurrency_workload
 from bench.outbox import NOTIFICATIONS, outbox_workload
+from bench.race import race_workload
 from bench.search import search_workload
 from bench.workloads import SIZES, WrongResult, booking_workload, check, notebook_workload, slots_workload
 
@@ -26,16 +27,28 @@ def test_check_refuses_a_wrong_result():
 
 def test_slots_workload_finds_the_free_slots(app):
     results = slots_workload(app, TINY, random.Random(1))
-    _assert_measured(results, ["B1 slots 14 days, service", "B1 slots 14 days, HTTP", "B1 slots 62 days, HTTP"])
+    _assert_measured(results, ["B1 slots 14 days, service", "B1 slots 1 day, service", "B1 slots 14 days, HTTP",
+                               "B1 slots 62 days, HTTP", "B1 slots 1 day, HTTP"])
     assert results[0].extra["appointments"] == TINY.b1_appointments
-    assert results[0].extra["free_slots"] > 0
-    assert results[2].extra["free_slots"] > results[1].extra["free_slots"]
+    assert results[0].extra["free_slots"] > results[1].extra["free_slots"] > 0
+    assert results[3].extra["free_slots"] > results[2].extra["free_slots"]
+    assert results[4].extra["free_slots"] == results[1].extra["free_slots"]
+    assert all(0 < result.extra["queries"] <= 5 for result in results)  # a constant number, whatever the days
 
 
 def test_booking_workload_books_every_slot_once(app):
     results = booking_workload(app, TINY, random.Random(2))
     _assert_measured(results, ["B2 booking, service", "B2 booking, API"])
-    assert all(result.extra["bookings"] == TINY.warmup + TINY.b2_bookings for result in results)
+    assert all(result.extra["bookings"] == TINY.warmup + TINY.b2_bookings + 1 for result in results)
+    assert all(result.extra["queries"] > 0 for result in results)
+
+
+def test_race_of_eight_processes_books_the_slot_once(app):
+    [result] = race_workload(app, TINY, random.Random(5))
+    assert result.name == "B2 race, 8 processes on one slot" and result.extra["trials"] == 1
+    [trial] = result.extra["rounds"]
+    assert (trial["succeeded"], trial["refused"], trial["errors"]) == (1, 7, [])
+    assert (trial["appointments_on_slot"], trial["sequential_attempt"]) == (1, "rejected")
 
 
 def test_notebook_workload_reads_the_whole_notebook(app):
