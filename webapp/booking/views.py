@@ -26,6 +26,7 @@ from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import db, limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
+from webapp.urls import safe_next_url
 
 BOOKING_RATE_LIMIT = "30 per minute"
 SEARCH_PAGE_SIZE = 20
@@ -331,28 +332,7 @@ def _managed_or_forbidden():
     return practitioners, selected
 
 
-@bp.route("/agenda")
-@login_required
-def agenda():
-    practitioners, selected = _managed_or_forbidden()
-    if selected is None:
-        return render_template("booking/agenda.html", practitioners=[], selected=None)
-    timezone = _timezone_of(selected.id)
-    today = _local_today(timezone)
-    day = _date_arg("day", today)
-    view = "week" if request.args.get("view") == "week" else "day"
-    first = _monday_of(day) if view == "week" else day
-    days = [first + dt.timedelta(days=offset) for offset in range(7 if view == "week" else 1)]
-    appointments = services.agenda(current_user, selected.id, days[0], days[-1])
-    tz = ZoneInfo(timezone)
-    by_day = [(d, [a for a in appointments if a.start_at.astimezone(tz).date() == d]) for d in days]
-    step = dt.timedelta(days=7 if view == "week" else 1)
-    return render_template(
-        "booking/agenda.html", practitioners=practitioners, selected=selected, timezone=timezone, view=view,
-        day=day, today=today, by_day=by_day, previous_day=days[0] - step, next_day=days[0] + step,
-        statuses=AppointmentStatus, now=now_utc(), arrival_earliest=services.ARRIVAL_EARLIEST,
-        mark_form=forms.AgendaMarkForm(return_to="agenda"),
-    )
+# The grid of /agenda lives in webapp.booking.agenda_views.
 
 
 @bp.route("/agenda/appointments/<int:appointment_id>")
@@ -400,6 +380,8 @@ def agenda_action(appointment_id: int, action: str):
         if action != "cancel" and form.return_to.data == "agenda":
             return redirect(url_for("booking.agenda", practitioner=appointment.practitioner_id, day=_local_day_of(
                 appointment)))
+        if action != "cancel" and (form.return_to.data or "").startswith("/agenda?"):
+            return redirect(safe_next_url(form.return_to.data, url_for("booking.agenda")))  # back to the grid shown
     return redirect(url_for("booking.agenda_appointment", appointment_id=appointment_id))
 
 
