@@ -26,7 +26,7 @@ from webapp.accounts.forms import (
 from webapp.accounts.models import Role, User
 from webapp.errors import CarnetError, NotFound
 from webapp.extensions import db, limiter
-from webapp.navigation import register_nav
+from webapp.navigation import landing_url, register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
 
@@ -50,7 +50,7 @@ def show_errors(form, error: CarnetError) -> None:
 
 def finish_login(user: User, welcome: str | None = None):
     """Log in on a fresh session (no fixation), then go where the user was heading."""
-    next_url = safe_next_url(session.get("login_next"), url_for("site.home"))
+    next_url = safe_next_url(session.get("login_next"), landing_url(user, url_for("site.home")))
     locale = user.locale or session.get("locale")
     session.clear()
     login_user(user)

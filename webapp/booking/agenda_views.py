@@ -22,8 +22,9 @@ from webapp.booking.views import (
     _text_arg,
 )
 from webapp.db import now_utc
-from webapp.errors import CarnetError
+from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import limiter
+from webapp.navigation import register_landing
 from webapp.transaction import transaction
 
 
@@ -87,6 +88,8 @@ def agenda_cell():
     """Book a free cell of the grid: the agenda and the start are set, the
     visit reason preselected; find the patient and book in one click."""
     _require_role(Role.PRACTITIONER, Role.STAFF)
+    if not services.works_at_a_desk(current_user):
+        raise Forbidden()
     practitioner, start = _cell_request()
     if practitioner is None:
         flash(_("Choose a free time in the agenda."), "error")
@@ -127,8 +130,11 @@ def agenda_cell():
     )
 
 
-def landing_for(user) -> str | None:
+def _landing(user) -> str | None:
     """Where a practitioner or a clinic secretary lands after login: today's grid."""
     if user.role in (Role.PRACTITIONER, Role.STAFF) and services.works_at_a_desk(user):
         return url_for("booking.agenda")
     return None
+
+
+register_landing(_landing)

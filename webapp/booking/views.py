@@ -619,27 +619,7 @@ def _weekly_values(practitioner_id: int) -> list[dict]:
             for row in services.weekly_hours_of(practitioner_id)]
 
 
-@bp.route("/settings/hours", methods=["GET", "POST"])
-@login_required
-def hours():
-    practitioner = services.own_practitioner(current_user)
-    form = forms.HoursForm()
-    if request.method == "GET":
-        for weekday, name in enumerate(forms.HoursForm.DAY_FIELDS):
-            getattr(form, name).data = ", ".join(
-                f"{row.start_time:%H:%M}-{row.end_time:%H:%M}" for row in services.weekly_hours_of(practitioner.id)
-                if row.weekday == weekday)
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                services.update_schedule(current_user, weekly=form.weekly(),
-                                         **_rules_values(services.schedule_of(practitioner.id)))
-        except CarnetError as error:
-            form.form_errors.extend(message for messages in error.fields.values() for message in messages)
-        else:
-            flash(_("Your opening hours are saved."), "success")
-            return redirect(url_for("booking.settings"))
-    return render_template("booking/hours.html", form=form)
+# Opening hours and absences: webapp.booking.schedule_views.
 
 
 @bp.route("/settings/rules", methods=["GET", "POST"])
@@ -660,31 +640,6 @@ def rules():
             flash(_("Your booking rules are saved."), "success")
             return redirect(url_for("booking.settings"))
     return render_template("booking/rules.html", form=form)
-
-
-@bp.route("/settings/absences", methods=["GET", "POST"])
-@login_required
-def absences():
-    practitioner = services.own_practitioner(current_user)
-    timezone = _timezone_of(practitioner.id)
-    form = forms.AbsenceForm()
-    if form.validate_on_submit():
-        tz = ZoneInfo(timezone)
-        start = dt.datetime.combine(form.start_date.data, form.start_time.data or dt.time(), tz)
-        if form.end_time.data:
-            end = dt.datetime.combine(form.end_date.data, form.end_time.data, tz)
-        else:
-            end = dt.datetime.combine(form.end_date.data + dt.timedelta(days=1), dt.time(), tz)
-        try:
-            with transaction():
-                services.add_absence(current_user, start_at=start, end_at=end, reason=form.reason.data)
-        except CarnetError as error:
-            form.end_date.errors = list(form.end_date.errors) + [m for ms in error.fields.values() for m in ms]
-        else:
-            flash(_("The absence is added: no slot is offered during it."), "success")
-            return redirect(url_for("booking.absences"))
-    return render_template("booking/absences.html", form=form, timezone=timezone, delete_form=forms.EmptyForm(),
-                           absences=services.upcoming_absences(practitioner.id))
 
 
 @bp.route("/settings/absences/<int:absence_id>/delete", methods=["POST"])
