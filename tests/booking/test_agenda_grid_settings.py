@@ -163,7 +163,7 @@ def test_cancelling_without_a_message_asks_for_one_and_adds_nothing(form_post, b
     _, _, first, _ = booked_week
     page = html(form_post("/settings/absences", WEDNESDAY_FORM | {"decision": "cancel", "cancel": str(first.id),
                                                                   "message": "  "}))
-    assert "Indiquez au patient le motif de l'annulation." in page and 'class="field-error"' in page
+    assert "Indiquez au patient le motif de l&#39;annulation." in page and 'class="field-error"' in page
     assert reload(first).status is AppointmentStatus.BOOKED
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Absence)) == 0
 
