@@ -106,3 +106,54 @@ def test_practitioner_books_from_a_free_cell_marks_arrived_and_writes_a_report(o
     check(doctor, "grid-week")
     assert doctor.checked == ["login-code", "grid-today", "free-cell", "free-cell-patient", "grid-booked",
                               "grid-arrived", "appointment", "write-report", "report", "grid-week"]
+
+
+def test_secretary_sees_her_clinics_agendas_side_by_side_and_settings_pages_pass_axe(open_visit, locale,
+                                                                                      frozen_clock):
+    frozen_clock.set(at(MONDAY, 9, 10).astimezone(dt.timezone.utc))
+    clinic = factories.make_clinic()
+    agendas = []
+    for last_name, patient_name in (("Garnier", "Moreau"), ("Petit", "Roux")):
+        practitioner = factories.make_practitioner(clinic=clinic, last_name=last_name,
+                                                   user_overrides={"locale": locale})
+        make_schedule(practitioner)
+        make_weekly_hours(practitioner)
+        reason = make_visit_reason(practitioner)
+        make_appointment(practitioner, factories.make_patient(last_name=patient_name), at(MONDAY, 10), reason=reason)
+        agendas.append(practitioner)
+    booked = make_appointment(agendas[0], factories.make_patient(last_name="Lefort"), at(MONDAY + dt.timedelta(days=2), 9),
+                              reason=make_visit_reason(agendas[0], label="Suivi"))
+
+    desk = open_visit()
+    page = desk.page
+    log_in(desk, factories.make_staff(clinic=clinic, locale=locale))
+    page.wait_for_url("**/agenda")
+    heads = page.locator("table.agenda-grid thead th").all_inner_texts()
+    assert [head.strip() for head in heads[1:]] == [agendas[0].full_name, agendas[1].full_name]
+    assert "Moreau" in page.locator("table.agenda-grid").inner_text() and "Roux" in page.locator(
+        "table.agenda-grid").inner_text()
+    check(desk, "secretary-day")
+
+    doctor = open_visit()
+    page = doctor.page
+    log_in(doctor, agendas[0].user)
+    page.goto("/settings/hours")
+    check(doctor, "hours")
+    page.get_by_role("button", name=doctor.t("Add a range") + " — " + doctor.t("Saturday")).click()
+    page.fill("#h-5-0-start", "12:00")
+    page.fill("#h-5-0-end", "09:00")
+    page.locator("main form button.button[name=save]").click()
+    assert doctor.t("The end (%(end)s) must come after the start (%(start)s).", start="12:00", end="09:00") in \
+        page.locator(".field-error").inner_text()
+    check(doctor, "hours-error")
+
+    page.goto("/settings/absences")
+    page.fill("#start_date", "2025-12-03")
+    page.fill("#end_date", "2025-12-03")
+    page.locator("main form button[type=submit]").last.click()
+    assert "Lefort" in page.locator("main").inner_text()
+    check(doctor, "absence-confirm")
+    page.get_by_role("button", name=doctor.t("Add the absence and cancel the ticked appointments")).click()
+    page.wait_for_url("**/settings/absences")
+    db.session.expire_all()
+    assert db.session.get(Appointment, booked.id).status is AppointmentStatus.CANCELLED
