@@ -235,6 +235,19 @@ def test_a_visit_under_way_offers_every_kind_of_notebook_entry(client, log_in, f
     assert "Nouvelle entrée : Compte rendu" in form and "rattachée à la consultation" in form
 
 
+def test_a_new_patient_created_from_a_free_cell_comes_back_to_book_it(client, log_in, form_post, monday_morning):
+    practitioner, reason = practice()
+    log_in(practitioner.user)
+    start = quote(at(MONDAY, 9).isoformat())
+    cell = html(client.get(f"/agenda/cell?practitioner={practitioner.id}&start={start}"))
+    new = re.search(r'href="(/agenda/patients/new\?[^"]+)"', cell)[1].replace("&amp;", "&")
+    response = form_post(new, {"first_name": "Jade", "last_name": "Nouvelle", "birth_date": "1990-04-02",
+                                     "phone": "0612345678"})
+    assert response.status_code == 302, re.findall(r'class="(?:field-error|flash[^"]*)"[^>]*>([^<]*)<', html(response))
+    assert response.headers["Location"].startswith("/agenda/cell?")
+    assert "Réserver pour Jade Nouvelle" in html(client.get(response.headers["Location"]))
+
+
 @pytest.mark.parametrize("who, landing", [("practitioner", "/agenda"), ("secretary", "/agenda"), ("patient", "/"),
                                           ("accountant", "/")])
 def test_login_lands_a_desk_on_todays_grid_and_patients_at_home(log_in, form_post, who, landing):

@@ -527,6 +527,9 @@ def desk_patient():
             show_errors(form, error)
         else:
             flash(_("The patient profile is created."), "success")
+            if _parse_start(request.args.get("start")):  # created from a free cell of the grid: book it
+                return redirect(url_for("booking.agenda_cell", patient=patient.id, practitioner=selected.id,
+                                        start=request.args["start"]))
             return redirect(url_for("booking.desk_book", patient=patient.id, practitioner=selected.id))
     return render_template("booking/desk_patient.html", form=form, selected=selected)
 
