@@ -122,6 +122,7 @@ def test_week_grid_shows_absences_and_public_holidays(client, log_in, frozen_clo
     page = html(client.get("/agenda?view=week&day=2025-12-24"))
     assert "Semaine du 22 décembre 2025" in page
     assert "Jour férié : Noël" in page and "Absence · Formation" in page
+    assert page.count('class="column-note absence"') == 1  # the Tuesday's header only
     assert cell_link(practitioner, at(dt.date(2025, 12, 23), 9)) in page
     assert cell_link(practitioner, at(dt.date(2025, 12, 23), 14)) not in page
     assert cell_link(practitioner, at(dt.date(2025, 12, 25), 9)) not in page

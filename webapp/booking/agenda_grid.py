@@ -289,11 +289,14 @@ def agenda_grid(user: User, *, day: dt.date | None = None, week: bool = False, p
                        for slot in available.free_slots(days[0], days[-1], minutes, now)})
         for day in days:
             holiday = holiday_name(day, rules.holiday_region)
+            midnight = dt.datetime.combine(day, dt.time(), rules.timezone)
+            next_midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), rules.timezone)
             sources.append(ColumnSource(
                 practitioner=practitioner, day=day, timezone=rules.timezone,
                 opening=sorted(available.opening.get(day.weekday(), [])),
                 absences=[(absence.start_at, absence.end_at, absence.reason) for absence in absences
-                          if absence.practitioner_id == practitioner.id],
+                          if absence.practitioner_id == practitioner.id and absence.start_at < next_midnight
+                          and absence.end_at > midnight],
                 appointments=[item for item in appointments if item.practitioner_id == practitioner.id
                               and item.start_at.astimezone(rules.timezone).date() <= day
                               and item.end_at.astimezone(rules.timezone).date() >= day],
