@@ -146,7 +146,8 @@ def test_secretary_sees_the_agendas_of_her_clinic_side_by_side(client, log_in, m
     assert "Roux" in only_petit and "Benali" not in only_petit
     foreign = html(client.get(f"/agenda?practitioner={outsider.id}"))
     assert "Secret" not in foreign and "Benali" in foreign
-    assert client.get(f"/agenda/cell?practitioner={outsider.id}&start={quote(at(MONDAY, 10).isoformat())}").status_code == 403
+    foreign_cell = f"/agenda/cell?practitioner={outsider.id}&start={quote(at(MONDAY, 10).isoformat())}"
+    assert client.get(foreign_cell).status_code == 403
 
 
 @pytest.mark.parametrize("who", ["patient", "accountant", "staff without clinic"])

@@ -140,7 +140,8 @@ def test_confirming_cancels_the_ticked_appointments_and_tells_their_patients(for
     db.session.add(waiting)
     db.session.commit()
     response = form_post("/settings/absences", WEDNESDAY_FORM | {
-        "decision": "cancel", "cancel": str(first.id), "message": "Je serai en formation, merci de reprendre rendez-vous."})
+        "decision": "cancel", "cancel": str(first.id),
+        "message": "Je serai en formation, merci de reprendre rendez-vous."})
     assert response.status_code == 302
     assert reload(first).status is AppointmentStatus.CANCELLED and reload(second).status is AppointmentStatus.BOOKED
     assert reload(first).cancel_reason == "Je serai en formation, merci de reprendre rendez-vous."

@@ -121,8 +121,8 @@ def test_secretary_sees_her_clinics_agendas_side_by_side_and_settings_pages_pass
         reason = make_visit_reason(practitioner)
         make_appointment(practitioner, factories.make_patient(last_name=patient_name), at(MONDAY, 10), reason=reason)
         agendas.append(practitioner)
-    booked = make_appointment(agendas[0], factories.make_patient(last_name="Lefort"), at(MONDAY + dt.timedelta(days=2), 9),
-                              reason=make_visit_reason(agendas[0], label="Suivi"))
+    booked = make_appointment(agendas[0], factories.make_patient(last_name="Lefort"),
+                              at(MONDAY + dt.timedelta(days=2), 9), reason=make_visit_reason(agendas[0], label="Suivi"))
 
     desk = open_visit()
     page = desk.page

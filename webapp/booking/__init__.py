@@ -4,7 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("booking", __name__, template_folder="templates")
 
-from webapp.booking import agenda_views, models, schedule_views, views  # noqa: E402,F401  (registers the models and routes)
+# Importing them registers the models and the routes.
+from webapp.booking import agenda_views, models, schedule_views, views  # noqa: E402,F401
 
 
 def connect_account_signals() -> None:

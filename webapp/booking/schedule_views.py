@@ -1,4 +1,4 @@
-"""Practitioner's settings pages: opening hours (time pickers with breaks) and absences (warned about booked appointments)."""
+"""Practitioner's settings pages: opening hours (time pickers, breaks) and absences (warned about booked appointments)."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
@@ -41,7 +41,8 @@ def hours():
         return _hours_page(form, rows, [_("Some ranges are not valid: see the messages next to them.")])
     try:
         with transaction():
-            services.update_schedule(current_user, weekly=weekly, **_rules_values(services.schedule_of(practitioner.id)))
+            services.update_schedule(current_user, weekly=weekly,
+                                     **_rules_values(services.schedule_of(practitioner.id)))
     except CarnetError as error:
         return _hours_page(form, rows, [message for messages in error.fields.values() for message in messages]
                            or [error.message])
