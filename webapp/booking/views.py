@@ -613,10 +613,6 @@ def archive_visit_reason(reason_id: int, action: str):
     return redirect(url_for("booking.visit_reasons"))
 
 
-def _rules_values(schedule) -> dict:
-    return {name: getattr(schedule, name) for name in services.SCHEDULE_DEFAULTS}
-
-
 def _weekly_values(practitioner_id: int) -> list[dict]:
     return [{"weekday": row.weekday, "start": row.start_time, "end": row.end_time}
             for row in services.weekly_hours_of(practitioner_id)]
