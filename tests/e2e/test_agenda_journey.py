@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.booking.factories import PARIS, make_appointment, make_schedule, make_visit_reason, make_weekly_hours
 from tests.e2e.conftest import DESKTOP, SCREENSHOTS, log_in
-from webapp.booking.models import Appointment, AppointmentStatus
+from webapp.booking.models import Appointment, AppointmentStatus, WeeklyHours
 from webapp.extensions import db
 from webapp.notebook.models import EntryKind, NotebookEntry
 
@@ -146,6 +146,19 @@ def test_secretary_sees_her_clinics_agendas_side_by_side_and_settings_pages_pass
     assert doctor.t("The end (%(end)s) must come after the start (%(start)s).", start="12:00", end="09:00") in \
         page.locator(".field-error").inner_text()
     check(doctor, "hours-error")
+    page.evaluate("() => { window.samePage = true; }")
+    page.get_by_role("button", name=doctor.t("Add a range") + " — " + doctor.t("Monday")).click()
+    assert page.evaluate("() => window.samePage === true")  # drawn in place by agenda.js, not posted
+    assert page.evaluate("() => document.activeElement.id") == "h-0-2-start"
+    page.fill("#h-0-2-start", "18:30")
+    page.fill("#h-0-2-end", "19:00")
+    page.get_by_role("button", name=doctor.t("Remove") + " — " + doctor.t("Saturday")).click()
+    page.locator("main form button.button[name=save]").click()
+    page.wait_for_url("**/settings/booking")
+    db.session.expire_all()
+    hours = db.session.scalars(sa.select(WeeklyHours).where(WeeklyHours.practitioner_id == agendas[0].id)).all()
+    assert sorted((row.weekday, f"{row.start_time:%H:%M}") for row in hours if row.weekday in (0, 5)) == [
+        (0, "09:00"), (0, "14:00"), (0, "18:30")]
 
     page.goto("/settings/absences")
     page.fill("#start_date", "2025-12-03")
