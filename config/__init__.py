@@ -80,6 +80,7 @@ def load_settings() -> dict:
         "CARNET_INVITATION_DAYS": _env_int("CARNET_INVITATION_DAYS", 14),
         "CARNET_DESK_IDENTIFICATION_MAX_FAILURES": _env_int("CARNET_DESK_IDENTIFICATION_MAX_FAILURES", 10),
         "CARNET_DESK_IDENTIFICATION_WINDOW_MINUTES": _env_int("CARNET_DESK_IDENTIFICATION_WINDOW_MINUTES", 60),
+        "CARNET_HOLD_MINUTES": _env_int("CARNET_HOLD_MINUTES", 5),
         "CARNET_SCHEDULER": os.environ.get("CARNET_SCHEDULER", "in-process"),
         "CARNET_BILLING_PROVIDER": os.environ.get("CARNET_BILLING_PROVIDER", "manual"),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
@@ -90,6 +91,11 @@ def load_settings() -> dict:
         "CARNET_PLAN_PRACTITIONER_CENTS": _env_int("CARNET_PLAN_PRACTITIONER_CENTS", 8900),
         "CARNET_PLAN_CLINIC_CENTS": _env_int("CARNET_PLAN_CLINIC_CENTS", 7900),
         "CARNET_VAT_RATE": os.environ.get("CARNET_VAT_RATE", "20"),
+        # A seller under the "franchise en base" (CGI art. 293 B) charges no VAT and says so on invoices.
+        "CARNET_VAT_FRANCHISE": _env_bool("CARNET_VAT_FRANCHISE", False),
+        # Why a 0 % line is exempt (printed, and sent in the Factur-X XML), with its VATEX code if any.
+        "CARNET_VAT_EXEMPTION_REASON": os.environ.get("CARNET_VAT_EXEMPTION_REASON", ""),
+        "CARNET_VAT_EXEMPTION_CODE": os.environ.get("CARNET_VAT_EXEMPTION_CODE", ""),
         "CARNET_TRIAL_DAYS": _env_int("CARNET_TRIAL_DAYS", 30),
         "CARNET_GRACE_DAYS": _env_int("CARNET_GRACE_DAYS", 14),
         "CARNET_PAYMENT_TERMS_DAYS": _env_int("CARNET_PAYMENT_TERMS_DAYS", 30),
@@ -126,9 +132,17 @@ def load_settings() -> dict:
         "CARNET_DMP_RETRY_SECONDS": _env_int("CARNET_DMP_RETRY_SECONDS", 60),
         "CARNET_DMP_MAX_RETRY_SECONDS": _env_int("CARNET_DMP_MAX_RETRY_SECONDS", 6 * 3600),
         "CARNET_DMP_TIMEOUT_SECONDS": _env_int("CARNET_DMP_TIMEOUT_SECONDS", 30),
-        # INSi teleservice adapter (webapp/dmp/insi.py): off unless set; only its answer qualifies an INS.
+        # INSi teleservice (webapp/dmp/insi.py, SOAP): off unless set; only its answer qualifies an INS.
         "CARNET_INSI_ENDPOINT": os.environ.get("CARNET_INSI_ENDPOINT", ""),
-        "CARNET_INSI_BEARER_TOKEN": os.environ.get("CARNET_INSI_BEARER_TOKEN", ""),
+        "CARNET_INSI_CERT": os.environ.get("CARNET_INSI_CERT", ""),
+        "CARNET_INSI_KEY": os.environ.get("CARNET_INSI_KEY", ""),
+        "CARNET_INSI_CA_BUNDLE": os.environ.get("CARNET_INSI_CA_BUNDLE", ""),
+        "CARNET_INSI_TRANSPORT": os.environ.get("CARNET_INSI_TRANSPORT", ""),
+        "CARNET_INSI_LPS_IDAM": os.environ.get("CARNET_INSI_LPS_IDAM", ""),
+        "CARNET_INSI_LPS_NAME": os.environ.get("CARNET_INSI_LPS_NAME", ""),
+        "CARNET_INSI_LPS_VERSION": os.environ.get("CARNET_INSI_LPS_VERSION", ""),
+        "CARNET_INSI_LPS_INSTANCE": os.environ.get("CARNET_INSI_LPS_INSTANCE", ""),
+        "CARNET_INSI_EMITTER": os.environ.get("CARNET_INSI_EMITTER", ""),
         "CARNET_INSI_TIMEOUT_SECONDS": _env_int("CARNET_INSI_TIMEOUT_SECONDS", 15),
         # Pro Santé Connect (e-CPS login of practitioners): off unless the issuer,
         # client id and secret are set (webapp/accounts/pro_sante_connect.py).

@@ -3,13 +3,14 @@
 import gc
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask
 from flask_babel import get_locale
-from flask_login import current_user
+from flask_babel import lazy_gettext as _l
 
 from config import INSTANCE_PATH, check_production_settings, load_settings
 from webapp.db import IdConverter, end_read_only_transaction
 from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from webapp.languages import select_locale
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -36,17 +37,6 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def select_locale() -> str:
-    if not has_request_context():  # jobs and CLI commands: the default language
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    locales = current_app.config["CARNET_LOCALES"]
-    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in locales:
-        return current_user.locale
-    if session.get("locale") in locales:
-        return session["locale"]
-    return request.accept_languages.best_match(locales) or locales[0]
-
-
 def translation_directories(app: Flask) -> str:
     """The shared catalog plus one per feature package that has its own."""
     root = Path(app.root_path)
@@ -67,6 +57,10 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
+    # Translated when flashed (`str`), in the visitor's language; a warning like the app's other "log in" notes.
+    login_manager.login_message = _l("Log in to continue.")
+    login_manager.login_message_category = "warning"
+    login_manager.localize_callback = str
     login_manager.session_protection = "strong"
 
     from webapp.accounts.models import User

@@ -2,7 +2,8 @@
 
 Services raise `CarnetError` subclasses; the API renders them as
 `{"error": {"code", "message", "fields"}}` with their status, pages as a
-message. Every HTTP error under `/api/` gets the same JSON body.
+message. Every HTTP error under `/api/` gets the same JSON body; pages get
+the error page, in the visitor's language (werkzeug's descriptions are English).
 """
 
 import logging
@@ -11,7 +12,8 @@ import time
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db, limiter
 
@@ -87,6 +89,32 @@ HTTP_ERRORS = {
 }
 
 
+# The error page's heading and message for each status (pages only; the API keeps HTTP_ERRORS).
+PAGE_ERRORS = {
+    400: (_l("Invalid request"), _l("The request could not be understood. Go back and try again.")),
+    401: (_l("Login required"), _l("Log in to open this page.")),
+    403: (_l("Access refused"), _l("You are not allowed to open this page.")),
+    404: (_l("Page not found"), _l("This page does not exist or is no longer available. Check the address, "
+                                   "or start again from the home page.")),
+    405: (_l("Action not possible"), _l("This page cannot be used this way. Go back and try again.")),
+    409: (_l("Action not possible"), Conflict.default_message),
+    413: (_l("File too large"), _l("What you sent is too large. Send a smaller file, within the size shown "
+                                  "next to the field.")),
+    422: (_l("Invalid request"), InvalidInput.default_message),
+    429: (_l("Too many attempts"), TOO_MANY_REQUESTS_MESSAGE),
+    500: (_l("Unexpected error"), _l("Something went wrong on our side. Try again in a moment.")),
+}
+OTHER_PAGE_ERROR = (_l("Error"), _l("The request could not be completed. Go back and try again."))
+CSRF_PAGE_MESSAGE = _l("This form has expired or was sent from another page. Reload the page and try again.")
+
+
+def error_page(status: int, message=None):
+    """The error page of `status`: its heading, and `message` or the status's own."""
+    title, default_message = PAGE_ERRORS.get(status, OTHER_PAGE_ERROR)
+    return render_template("error.html", status=status, title=str(title),
+                           message=str(message or default_message)), status
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/billing/stripe/")
 
@@ -137,7 +165,7 @@ def handle_carnet_error(error: CarnetError):
     db.session.rollback()
     if is_api_request():
         return error_response(error.status, error.code, error.message, error.fields)
-    return render_template("error.html", status=error.status, message=error.message), error.status
+    return error_page(error.status, error.message)
 
 
 def handle_http_exception(error: HTTPException):
@@ -147,8 +175,7 @@ def handle_http_exception(error: HTTPException):
     if error.code == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(error.valid_methods)
     if not is_api_request():
-        message = TOO_MANY_REQUESTS_MESSAGE if error.code == 429 else error.description
-        return render_template("error.html", status=error.code, message=message), error.code
+        return error_page(error.code, CSRF_PAGE_MESSAGE if isinstance(error, CSRFError) else None)
     if error.code == 422 and "messages" in data:
         return error_response(
             422, "validation_error", str(InvalidInput.default_message),
@@ -170,7 +197,7 @@ def handle_unexpected_error(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
         return error_response(500, "internal_error", str(_l("An unexpected error occurred.")))
-    return render_template("error.html", status=500, message=InternalServerError.description), 500
+    return error_page(500)
 
 
 def register_error_handlers(app: Flask) -> None:

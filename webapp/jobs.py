@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from webapp.accounts.session_records import prune_session_records
 from webapp.api.idempotency import purge_expired_idempotency_keys
 from webapp.billing.jobs import apply_grace_period, issue_invoices
+from webapp.booking.holds import delete_old_holds
 from webapp.dmp.outbox import push_pending_documents
 from webapp.dmp.settings import connector_enabled
 from webapp.notifications.sender import send_due_notifications
@@ -67,6 +68,8 @@ JOBS: list[Job] = [
     Job("billing.apply_grace_period", apply_grace_period, cron(hour=7), transactional=False),
     Job("api.purge_idempotency_keys", purge_expired_idempotency_keys, cron(hour=4)),
     Job("accounts.prune_browser_sessions", prune_session_records, cron(hour=4, minute=30)),
+    # Housekeeping only: an expired slot hold already blocks nothing.
+    Job("booking.delete_old_holds", delete_old_holds, cron(hour=4, minute=45)),
 ]
 
 

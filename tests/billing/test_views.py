@@ -22,10 +22,18 @@ BACK_OFFICE_PAGES = [
     "/backoffice/billing/invoices?format=csv",
     "/backoffice/billing/invoices/{invoice}",
     "/backoffice/billing/failed-payments",
+    "/backoffice/billing/subscriptions?q=martin",
+    "/backoffice/billing/subscriptions/{subscription}",
 ]
 BACK_OFFICE_FORMS = [
     ("/backoffice/billing/invoices/{invoice}/mark-paid", {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 1"}),
+    ("/backoffice/billing/invoices/{invoice}/mark-paid",
+     {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 1", "confirmed": "yes"}),
     ("/backoffice/billing/invoices/{invoice}/credit-note", {"reason": "Erreur"}),
+    ("/backoffice/billing/invoices/{invoice}/credit-note", {"reason": "Erreur", "confirmed": "yes"}),
+    ("/backoffice/billing/subscriptions/{subscription}/cancel", {}),
+    ("/backoffice/billing/subscriptions/{subscription}/cancel", {"confirmed": "yes"}),
+    ("/backoffice/billing/subscriptions/{subscription}/billing-details", {"name": "SELARL X"}),
 ]
 
 
@@ -35,7 +43,7 @@ def test_back_office_pages_refuse_patients_and_practitioners(client, login, path
     invoice = make_invoice()
     user = factories.make_patient().account if role == "patient" else invoice.subscription.practitioner.user
     login(user)
-    assert client.get(path.format(invoice=invoice.id)).status_code == 403
+    assert client.get(path.format(invoice=invoice.id, subscription=invoice.subscription_id)).status_code == 403
 
 
 @pytest.mark.parametrize(("path", "data"), BACK_OFFICE_FORMS)
@@ -44,15 +52,17 @@ def test_back_office_forms_refuse_patients_and_practitioners(client, login, form
     invoice = make_invoice()
     user = factories.make_patient().account if role == "patient" else invoice.subscription.practitioner.user
     login(user)
-    response = form_post(path.format(invoice=invoice.id), data, page="/account")
+    response = form_post(path.format(invoice=invoice.id, subscription=invoice.subscription_id), data, page="/account")
     assert response.status_code == 403
+    db.session.expire_all()
+    assert invoice.subscription.status is SubscriptionStatus.ACTIVE and invoice.subscription.billing_name is None
     assert db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
 
 
 @pytest.mark.parametrize("path", BACK_OFFICE_PAGES + ["/billing/subscription"])
 def test_billing_pages_ask_anonymous_visitors_to_log_in(client, path):
-    response = client.get(path.format(invoice=1))
+    response = client.get(path.format(invoice=1, subscription=1))
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
@@ -163,7 +173,7 @@ def test_back_office_lists_filter_and_export(client, login):
     unknown = client.get("/backoffice/billing/subscriptions?status=whatever")
     assert unknown.status_code == 200 and "Valeur de filtre inconnue" in unknown.get_data(as_text=True)
     invoices = client.get("/backoffice/billing/invoices?page=abc").get_data(as_text=True)
-    assert invoice.number in invoices and "Exporter en CSV" in invoices
+    assert invoice.number in invoices and "Exporter pour un tableur (CSV)" in invoices
     exported = client.get("/backoffice/billing/invoices?format=csv&status=open")
     assert exported.mimetype == "text/csv" and invoice.number in exported.get_data(as_text=True)
     failed = client.get("/backoffice/billing/failed-payments").get_data(as_text=True)
@@ -180,13 +190,13 @@ def test_mark_paid_form_shows_errors_next_to_fields_then_records(client, login, 
     assert "dans le futur" in future.get_data(as_text=True)
     missing = form_post(url, {"method": "cheque", "paid_on": "", "reference": ""}, page=page)
     assert missing.status_code == 422 and 'id="reference-error"' in missing.get_data(as_text=True)
-    done = form_post(url, {"method": "bank_transfer", "paid_on": "2026-01-05", "reference": "VIR 99"},
-                     page=page, follow_redirects=True)
+    done = form_post(url, {"method": "bank_transfer", "paid_on": "2026-01-05", "reference": "VIR 99",
+                           "confirmed": "yes"}, page=page, follow_redirects=True)
     assert "Le paiement est enregistré" in done.get_data(as_text=True)
     payment = db.session.scalar(sa.select(Payment))
     assert (payment.paid_on, payment.reference) == (dt.date(2026, 1, 5), "VIR 99")
-    again = form_post(url, {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 2"}, page=page,
-                      follow_redirects=True)
+    again = form_post(url, {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 2", "confirmed": "yes"},
+                      page=page, follow_redirects=True)
     assert "déjà réglée" in again.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
 
@@ -197,7 +207,8 @@ def test_credit_note_form(client, login, form_post):
     page = f"/backoffice/billing/invoices/{invoice.id}"
     empty = form_post(f"{page}/credit-note", {"reason": ""}, page=page)
     assert empty.status_code == 422 and 'id="reason-error"' in empty.get_data(as_text=True)
-    done = form_post(f"{page}/credit-note", {"reason": "Facturé deux fois"}, page=page, follow_redirects=True)
+    done = form_post(f"{page}/credit-note", {"reason": "Facturé deux fois", "confirmed": "yes"}, page=page,
+                     follow_redirects=True)
     html = done.get_data(as_text=True)
     assert "Avoir 2026-000002" in html and invoice.number in html and "Facturé deux fois" in html
 
@@ -247,16 +258,16 @@ def test_practitioner_gives_siret_and_vat_number_printed_on_the_next_invoice(cli
     refused = form_post("/billing/subscription/details", {"siret": "732 829 320 00075", "vat_number": "FR00"}, page=page)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and 'id="siret-error"' in html and 'id="vat_number-error"' in html
-    saved = form_post("/billing/subscription/details", {"siret": "732 829 320 00074", "vat_number": "FR 40 303265045"},
+    saved = form_post("/billing/subscription/details", {"siret": "732 829 320 00074", "vat_number": "FR 44 732829320"},
                       page=page)
     assert saved.status_code == 302
     db.session.expire_all()
     subscription = db.session.get(type(subscription), subscription.id)
-    assert (subscription.billing_siret, subscription.billing_vat_number) == ("73282932000074", "FR40303265045")
+    assert (subscription.billing_siret, subscription.billing_vat_number) == ("73282932000074", "FR44732829320")
     invoice = make_invoice(subscription)
-    assert (invoice.buyer_siret, invoice.buyer_vat_number) == ("73282932000074", "FR40303265045")
+    assert (invoice.buyer_siret, invoice.buyer_vat_number) == ("73282932000074", "FR44732829320")
     text = pdf_text(invoice.document_pdf)
-    assert "SIRET 73282932000074" in text and "FR40303265045" in text
+    assert "SIRET 73282932000074" in text and "FR44732829320" in text
     cleared = form_post("/billing/subscription/details", {"siret": "", "vat_number": ""}, page=page)
     assert cleared.status_code == 302
     db.session.expire_all()

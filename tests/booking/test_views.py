@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tests import factories
+from tests.conftest import csrf_token_of
 from tests.booking.factories import local_start, make_appointment, make_visit_reason, open_practice
 from webapp.booking.models import (
     Absence,
@@ -33,6 +34,11 @@ def slot_links(page: str) -> list[str]:
     return re.findall(r'href="(/book/\d+\?[^"]+)"', page)
 
 
+def slot_buttons(page: str) -> list[str]:
+    """The starts offered as buttons of a hold form (results, practitioner page)."""
+    return re.findall(r'class="slot" name="start" value="([^"]+)"', page)
+
+
 # --- Search and practitioner page --------------------------------------------------------------
 
 def test_home_search_form_points_to_the_search_page(client):
@@ -45,28 +51,27 @@ def test_search_page_in_french_with_next_availability(client):
     factories.make_practitioner(last_name="Durand", city="Nantes")
     page = html(client.get("/search?place=64200"))
     assert "1 praticien trouvé" in page and "Lefebvre" in page and "Durand" not in page
-    assert "Prochaine disponibilité" in page
+    assert "Prochains créneaux" in page and slot_buttons(page)
     assert f"/practitioners/{practitioner.id}" in page
     english = html(client.get("/search?place=biarritz&q=lefeb", headers={"Accept-Language": "en"}))
-    assert "1 practitioner found" in english and "Next availability" in english
+    assert "1 practitioner found" in english and "Next slots" in english
 
 
 def test_search_page_ignores_bad_parameters(client):
     assert client.get("/search?specialty=astrologer&page=abc&place=" + "x" * 500).status_code == 200
 
 
-def test_practitioner_page_offers_a_week_of_slot_links(client):
+def test_practitioner_page_offers_a_week_of_slot_buttons(client):
     practitioner, reason = open_practice()
     other = make_visit_reason(practitioner, label="Vaccination", duration_minutes=15)
     page = html(client.get(f"/practitioners/{practitioner.id}"))
     assert "Consultation" in page and "Vaccination" in page and "30,00" in page
-    assert slot_links(page) == []  # choose a reason first
-    page = html(client.get(f"/practitioners/{practitioner.id}?reason={reason.id}"))
-    links = slot_links(page)
-    assert links and all(f"reason={reason.id}" in link for link in links)
+    assert f'name="reason" value="{reason.id}"' in page  # the oldest of equally booked reasons, preselected
+    page = html(client.get(f"/practitioners/{practitioner.id}?reason={other.id}"))
+    assert slot_buttons(page) and f'name="reason" value="{other.id}"' in page
+    assert f'action="/book/{practitioner.id}/hold"' in page
     next_week = re.search(r'href="([^"]*week=[^"]*)"[^>]*>Semaine suivante', page).group(1).replace("&amp;", "&")
-    assert slot_links(html(client.get(next_week)))
-    assert other.id
+    assert slot_buttons(html(client.get(next_week)))
 
 
 def test_unknown_practitioner_page_is_404(client):
@@ -81,17 +86,18 @@ def test_booking_requires_login(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_patient_books_a_relative_from_a_slot_link(client, log_in, form_post):
+def test_patient_books_a_relative_from_a_slot_button(client, log_in, form_post):
     practitioner, reason = open_practice()
     patient = factories.make_patient()
     relative = factories.make_relative(patient.account, first_name="Alice")
     log_in(patient.account)
-    link = slot_links(html(client.get(f"/practitioners/{practitioner.id}?reason={reason.id}")))[0].replace("&amp;", "&")
+    page = html(client.get(f"/practitioners/{practitioner.id}?reason={reason.id}"))
+    held = client.post(f"/book/{practitioner.id}/hold", data={
+        "csrf_token": csrf_token_of(page), "reason": reason.id, "start": slot_buttons(page)[0]})
+    link = held.headers["Location"]
     page = html(client.get(link))
     assert "Confirmez votre rendez-vous" in page and "Alice" in page
-    start = re.search(r'name="start" type="hidden" value="([^"]+)"', page).group(1)
-    response = form_post(link, {"visit_reason_id": reason.id, "start": start, "patient_id": relative.id,
-                                "message": "Vaccin"})
+    response = form_post(link, {"patient_id": relative.id, "message": "Vaccin"})
     assert response.status_code == 302
     appointment = db.session.query(Appointment).one()
     assert appointment.patient_id == relative.id and appointment.message == "Vaccin"

@@ -15,6 +15,12 @@ DMP_SETTINGS = {
     "CARNET_DMP_CUSTODIAN_ID": "750000001",
     "CARNET_DMP_CUSTODIAN_NAME": "Carnet",
     "CARNET_DMP_INS_OID": "1.2.250.1.213.1.4.10",
+    # The software's identifiers in the INSi headers (the endpoint is the stand-in's, set per test).
+    "CARNET_INSI_LPS_IDAM": "CARNET0000TEST",
+    "CARNET_INSI_LPS_NAME": "carnet",
+    "CARNET_INSI_LPS_VERSION": "2026.12",
+    "CARNET_INSI_LPS_INSTANCE": "3f0c5a52-8f1e-4c1a-9a43-3c1d0f6b2e10",
+    "CARNET_INSI_EMITTER": "1750000001",
 }
 
 
@@ -57,7 +63,7 @@ def _insi_server():
 
 @pytest.fixture
 def insi(_insi_server, dmp_app, monkeypatch):
-    """A fresh stand-in INSi adapter with an empty register, and the connector pointed at it."""
+    """A fresh stand-in INSi teleservice with an empty register, and the connector pointed at it."""
     _insi_server.reset()
     monkeypatch.setitem(dmp_app.config, "CARNET_INSI_ENDPOINT", _insi_server.url)
     return _insi_server

@@ -4,8 +4,10 @@ Sources (read from the IGs' FSH and StructureDefinitions, not from Carnet's code
 - IHE ITI MHD 4.2 "Comprehensive": IHE.MHD.Comprehensive.ProvideBundle,
   IHE.MHD.Comprehensive.SubmissionSet, IHE.MHD.Comprehensive.DocumentReference
   (profiles.ihe.net/ITI/MHD);
-- ANS PDSm (interop.esante.gouv.fr/ig/fhir/pdsm): PDSm_ComprehensiveDocumentReference,
-  PDSm_SubmissionSetComprehensive;
+- ANS PDSm 3.1 (interop.esante.gouv.fr/ig/fhir/pdsm): PDSm_ComprehensiveProvideDocumentBundle,
+  PDSm_ComprehensiveDocumentReference (author and authenticator 1.., contained; subject the
+  Patient that context.sourcePatientInfo references, which is contained),
+  PDSm_SubmissionSetComprehensive (subject a FR Core Patient, source a contained author);
 - FR Core (hl7.fr/ig/fhir/core): the INS identifier types and their OIDs;
 - the CI-SIS value sets vendored in webapp/dmp/data/value_sets.json.
 
@@ -21,7 +23,18 @@ from fhir.resources.R4B.bundle import Bundle
 
 from webapp.dmp import terminology
 
-PROVIDE_BUNDLE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.ProvideBundle"
+MHD = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive."
+PDSM = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
+PROVIDE_BUNDLE = MHD + "ProvideBundle"
+# The profiles each resource must declare in meta.profile: MHD Comprehensive and its PDSm derivation.
+DECLARED_PROFILES = {
+    "Bundle": {PROVIDE_BUNDLE, PDSM + "pdsm-comprehensive-provide-document-bundle"},
+    "List": {MHD + "SubmissionSet", PDSM + "pdsm-submissionset-comprehensive"},
+    "DocumentReference": {MHD + "DocumentReference", PDSM + "pdsm-comprehensive-document-reference"},
+    "Patient": {"https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient"},
+    "Practitioner": {"https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner"},
+    "PractitionerRole": {"https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-practitionerrole"},
+}
 MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 URI = "urn:ietf:rfc:3986"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -66,6 +79,29 @@ def _is_unique_id(value: str) -> bool:
     return bool(OID_URN.match(value or "")) and len(value.removeprefix("urn:oid:")) <= XDS_OID_MAX
 
 
+def profile_problems(resource: dict, where: str) -> list[str]:
+    """The resource, and each resource it contains, declares the profiles it must follow."""
+    problems = []
+    for item in [resource, *resource.get("contained", [])]:
+        missing = DECLARED_PROFILES.get(item.get("resourceType"), set()) - set(item.get("meta", {}).get("profile", []))
+        if missing:
+            problems.append(f"{where}: {item.get('resourceType')} does not declare {', '.join(sorted(missing))}")
+    return problems
+
+
+def _subject_problems(resource: dict, name: str) -> list[str]:
+    """PDSm: the subject is the contained FR Core Patient holding the INS (for a DocumentReference,
+    the one `context.sourcePatientInfo` references)."""
+    subject = resource.get("subject", {})
+    patient = _contained(resource, subject)
+    if patient is None or patient.get("resourceType") != "Patient":
+        return [f"{name}.subject must reference a contained Patient"]
+    problems = ins_problems(subject.get("identifier", {}))
+    if subject.get("identifier") not in patient.get("identifier", []):
+        problems.append(f"{name}.subject's Patient does not carry the subject's INS")
+    return problems
+
+
 def _identifier_of_use(resource: dict, use: str) -> list[dict]:
     return [identifier for identifier in resource.get("identifier", []) if identifier.get("use") == use]
 
@@ -103,7 +139,10 @@ def _document_reference_problems(reference: dict, by_url: dict) -> list[str]:
     if custodian.get("system") == IDNAT_STRUCT and not re.match(
             r"^(1(\d{2}|2A|2B)\d{7}|3\d{14})$", custodian.get("value", "")):
         problems.append(f"{name}.custodian is not an IdNat_Struct (1 + FINESS or 3 + SIRET)")
-    problems += ins_problems(reference.get("subject", {}).get("identifier", {}))
+    problems += _subject_problems(reference, name)
+    if reference.get("context", {}).get("sourcePatientInfo") != {"reference": reference.get("subject", {}).get(
+            "reference")}:
+        problems.append(f"{name}.subject and context.sourcePatientInfo must reference the same Patient (PDSm)")
     # MHD Comprehensive DocumentReference: required elements (1..)
     for element in ("masterIdentifier", "status", "type", "category", "subject", "date", "author",
                     "securityLabel", "content", "context"):
@@ -125,9 +164,13 @@ def _document_reference_problems(reference: dict, by_url: dict) -> list[str]:
         problems.append(f"{name}.type is not a JDV_J07 type code")
     if reference.get("date") and not INSTANT.match(reference["date"]):
         problems.append(f"{name}.date is not an instant")
+    # PDSm: author 1.. and authenticator 1.., contained (AS PractitionerRole, Device or FR Core Patient;
+    # AS PractitionerRole or Organization), a PractitionerRole naming its contained Practitioner
     for author in reference.get("author", []):
-        if _contained(reference, author) is None:
-            problems.append(f"{name}.author must reference a contained resource")
+        problems += _contained_author_problems(reference, author, f"{name}.author",
+                                               ("PractitionerRole", "Device", "Patient"))
+    problems += _contained_author_problems(reference, reference.get("authenticator"), f"{name}.authenticator",
+                                           ("PractitionerRole", "Organization"))
     # securityLabel: exactly one confidentiality (v3 Confidentiality), visibility from JDV_J110
     confidentiality = [label for label in reference.get("securityLabel", [])
                        if any(c.get("system") == CONFIDENTIALITY for c in _codings(label))]
@@ -182,6 +225,15 @@ def _document_reference_problems(reference: dict, by_url: dict) -> list[str]:
     return problems
 
 
+def _contained_author_problems(resource: dict, reference: dict | None, where: str, types: tuple) -> list[str]:
+    target = _contained(resource, reference)
+    if target is None or target.get("resourceType") not in types:
+        return [f"{where} must reference a contained {', '.join(types[:-1])} or {types[-1]} (PDSm)"]
+    if target["resourceType"] == "PractitionerRole" and _contained(resource, target.get("practitioner")) is None:
+        return [f"{where}'s PractitionerRole must name a contained Practitioner"]
+    return []
+
+
 def _source_patient_problems(patient: dict, subject: dict) -> list[str]:
     problems = []
     identifiers = patient.get("identifier", [])
@@ -216,12 +268,9 @@ def _submission_set_problems(submission_set: dict, references: dict[str, dict]) 
     designation = extensions.get(DESIGNATION_TYPE, {}).get("valueCodeableConcept")
     if not _in_value_set(designation, terminology.FACILITY_TYPES):
         problems.append(f"{name} needs a designationType (TRE_R02 sector of activity)")
-    author = _contained(submission_set, submission_set.get("source"))
-    if author is None or author.get("resourceType") not in ("PractitionerRole", "Device", "Patient"):
-        problems.append(f"{name}.source must reference a contained PractitionerRole, Device or Patient (PDSm)")
-    elif author["resourceType"] == "PractitionerRole" and _contained(
-            submission_set, author.get("practitioner")) is None:
-        problems.append(f"{name}.source's PractitionerRole must name a contained Practitioner")
+    problems += _contained_author_problems(submission_set, submission_set.get("source"), f"{name}.source",
+                                           ("PractitionerRole", "Device", "Patient"))
+    problems += _subject_problems(submission_set, name)
     if not any(_is_unique_id(identifier.get("value")) for identifier in _identifier_of_use(submission_set, "usual")):
         problems.append(f"{name}.identifier needs the uniqueId (usual, an OID)")
     if not any(UUID_URN.match(identifier.get("value", ""))
@@ -242,8 +291,9 @@ def bundle_problems(bundle: dict) -> list[str]:
     problems = []
     if bundle.get("type") != "transaction":
         problems.append("not a transaction")
-    if PROVIDE_BUNDLE not in bundle.get("meta", {}).get("profile", []):
-        problems.append("the Bundle does not declare the MHD Comprehensive ProvideBundle profile")
+    problems += profile_problems(bundle, "Bundle")
+    for item in bundle.get("entry", []):
+        problems += profile_problems(item.get("resource", {}), item.get("fullUrl", "an entry"))
     if not bundle.get("timestamp"):
         problems.append("Bundle.timestamp is required")
     entries = bundle.get("entry", [])
@@ -268,6 +318,7 @@ def bundle_problems(bundle: dict) -> list[str]:
         problems += _submission_set_problems(submission_set, references)
     for reference in references.values():
         problems += _document_reference_problems(reference, by_url)
-        if submission_sets and reference.get("subject") != submission_sets[0].get("subject"):
+        if submission_sets and reference.get("subject", {}).get("identifier") != submission_sets[0].get(
+                "subject", {}).get("identifier"):
             problems.append("the SubmissionSet and the DocumentReference name different subjects")
     return problems

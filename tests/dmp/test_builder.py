@@ -104,7 +104,46 @@ def test_subject_is_the_ins_and_the_same_on_list_and_document_reference():
     (reference,) = _resources(bundle, "DocumentReference")
     expected = {"type": {"coding": [{"system": builder.FR_V2_0203, "code": "INS-NIR-TEST"}]},
                 "system": "urn:oid:1.2.250.1.213.1.4.10", "value": VALID_NIR}
-    assert submission_set["subject"] == reference["subject"] == {"identifier": expected}
+    # PDSm: the subject is the contained FR Core Patient that context.sourcePatientInfo references.
+    assert submission_set["subject"] == reference["subject"] == {"reference": "#patient", "identifier": expected}
+    for resource in (submission_set, reference):
+        patient = next(item for item in resource["contained"] if item["id"] == "patient")
+        assert patient["resourceType"] == "Patient" and patient["identifier"] == [expected]
+
+
+def test_each_resource_declares_its_mhd_and_pdsm_profiles():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    pdsm, mhd = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/", \
+        "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive."
+    assert bundle["meta"]["profile"] == [mhd + "ProvideBundle", pdsm + "pdsm-comprehensive-provide-document-bundle"]
+    (submission_set,) = _resources(bundle, "List")
+    assert submission_set["meta"]["profile"] == [mhd + "SubmissionSet", pdsm + "pdsm-submissionset-comprehensive"]
+    (reference,) = _resources(bundle, "DocumentReference")
+    assert reference["meta"]["profile"] == [mhd + "DocumentReference", pdsm + "pdsm-comprehensive-document-reference"]
+    contained = {item["resourceType"]: item["meta"]["profile"] for item in reference["contained"]}
+    assert contained == {
+        "Patient": ["https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient"],
+        "Practitioner": ["https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner"],
+        "PractitionerRole": ["https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-practitionerrole"]}
+
+
+def test_the_profile_checks_refuse_missing_profiles_authors_and_subjects():
+    bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
+    bundle["meta"]["profile"] = bundle["meta"]["profile"][:1]
+    (reference,) = _resources(bundle, "DocumentReference")
+    reference["meta"]["profile"] = reference["meta"]["profile"][1:]
+    reference["author"] = [{"reference": "#author"}]
+    del reference["authenticator"]
+    (submission_set,) = _resources(bundle, "List")
+    submission_set["contained"] = [item for item in submission_set["contained"] if item["resourceType"] != "Patient"]
+    assert set(bundle_problems(bundle)) == {
+        "Bundle: Bundle does not declare https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
+        "pdsm-comprehensive-provide-document-bundle",
+        f"{bundle['entry'][1]['fullUrl']}: DocumentReference does not declare "
+        "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.DocumentReference",
+        "DocumentReference.author must reference a contained PractitionerRole, Device or Patient (PDSm)",
+        "DocumentReference.authenticator must reference a contained PractitionerRole or Organization (PDSm)",
+        "SubmissionSet.subject must reference a contained Patient"}
 
 
 def test_the_source_patient_info_is_a_contained_patient_with_the_ins_traits():
@@ -112,7 +151,9 @@ def test_the_source_patient_info_is_a_contained_patient_with_the_ins_traits():
     (reference,) = _resources(bundle, "DocumentReference")
     patients = [item for item in reference["contained"] if item["resourceType"] == "Patient"]
     assert patients == [{
-        "resourceType": "Patient", "id": "patient", "identifier": [reference["subject"]["identifier"]],
+        "resourceType": "Patient", "id": "patient",
+        "meta": {"profile": ["https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient"]},
+        "identifier": [reference["subject"]["identifier"]],
         "name": [{"use": "official", "family": "Durand", "given": ["Marie", "Louise"]}],
         "gender": "female", "birthDate": "1995-10-02",
     }]
@@ -135,11 +176,14 @@ def test_each_default_kind_has_a_cisis_type_and_class():
     assert DEFAULT_DOCUMENT_CODES[EntryKind.PRESCRIPTION].class_code == "42"
 
 
-def test_the_author_is_a_contained_practitioner_with_the_idnat_ps():
+def test_the_author_and_authenticator_are_a_contained_role_of_the_practitioner_with_the_idnat_ps():
     bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
     (reference,) = _resources(bundle, "DocumentReference")
+    (role,) = [item for item in reference["contained"] if item["resourceType"] == "PractitionerRole"]
     (author,) = [item for item in reference["contained"] if item["resourceType"] == "Practitioner"]
-    assert reference["author"] == [{"reference": f"#{author['id']}"}]
+    assert reference["author"] == [{"reference": f"#{role['id']}"}]
+    assert reference["authenticator"] == {"reference": f"#{role['id']}"}
+    assert role["practitioner"] == {"reference": f"#{author['id']}"}
     assert author["resourceType"] == "Practitioner"
     assert author["identifier"][0]["system"] == "urn:oid:1.2.250.1.71.4.2.1"
     assert author["identifier"][0]["value"] == "899700218896"
@@ -196,12 +240,14 @@ def test_the_recipient_checks_catch_a_broken_bundle():
     bundle = builder.build_provide_bundle(DOCUMENT, SOURCE)
     (reference,) = _resources(bundle, "DocumentReference")
     reference["content"][0]["attachment"]["size"] += 1
-    reference["subject"] = {"identifier": {"system": "urn:oid:1.2.250.1.213.1.4.10", "value": "186022A21532523"}}
+    reference["subject"] = {"reference": "#patient",
+                            "identifier": {"system": "urn:oid:1.2.250.1.213.1.4.10", "value": "186022A21532523"}}
     bundle["entry"][2]["request"]["method"] = "PUT"
     assert set(bundle_problems(bundle)) == {
         "every request must be a POST", "attachment size does not match the bytes",
         "the SubmissionSet and the DocumentReference name different subjects",
         "sourcePatientInfo does not carry the subject's INS",
+        "DocumentReference.subject's Patient does not carry the subject's INS",
         "the patient identifier is not typed INS-NIR, INS-NIR-TEST or INS-NIA"}
 
 
@@ -219,7 +265,9 @@ def test_the_profile_checks_refuse_codes_outside_the_cisis_value_sets():
         "DocumentReference.content.format is not a JDV_J10 format code",
         "DocumentReference.context.facilityType is not a JDV_J02 code",
         "DocumentReference.context.practiceSetting is not a JDV_J04 code",
-        "DocumentReference.context.sourcePatientInfo must reference a contained Patient"}
+        "DocumentReference.context.sourcePatientInfo must reference a contained Patient",
+        "DocumentReference.subject must reference a contained Patient",
+        "DocumentReference.subject and context.sourcePatientInfo must reference the same Patient (PDSm)"}
 
 
 def test_the_submission_set_has_a_contained_author_as_source_and_oid_unique_id():
@@ -227,7 +275,7 @@ def test_the_submission_set_has_a_contained_author_as_source_and_oid_unique_id()
     (submission_set,) = _resources(bundle, "List")
     assert submission_set["source"] == {"reference": "#author-role"}
     role = next(item for item in submission_set["contained"] if item["id"] == "author-role")
-    assert role == {"resourceType": "PractitionerRole", "id": "author-role", "practitioner": {"reference": "#author"}}
+    assert role["resourceType"] == "PractitionerRole" and role["practitioner"] == {"reference": "#author"}
     practitioner = next(item for item in submission_set["contained"] if item["id"] == "author")
     assert practitioner["identifier"][0]["value"] == "899700218896"
     (entry_uuid,) = [item for item in submission_set["identifier"] if item["use"] == "official"]
@@ -268,12 +316,13 @@ def test_the_profile_checks_refuse_an_nia_sent_as_a_nir_and_uuid_unique_ids():
     for item in bundle["entry"]:
         resource = item["resource"]
         if resource["resourceType"] in ("List", "DocumentReference"):
-            resource["subject"] = {"identifier": {
+            resource["subject"]["identifier"] = {
                 "type": {"coding": [{"system": builder.FR_V2_0203, "code": "INS-NIR"}]},
-                "system": "urn:oid:1.2.250.1.213.1.4.8", "value": "795109912611137"}}
+                "system": "urn:oid:1.2.250.1.213.1.4.8", "value": "795109912611137"}
+            next(item for item in resource["contained"] if item["resourceType"] == "Patient")["identifier"] = [
+                resource["subject"]["identifier"]]
     (reference,) = _resources(bundle, "DocumentReference")
     reference["masterIdentifier"]["value"] = DOCUMENT.document_id
-    reference["contained"][1]["identifier"] = [reference["subject"]["identifier"]]
     (submission_set,) = _resources(bundle, "List")
     del submission_set["source"]
     submission_set["extension"] = submission_set["extension"][:1]

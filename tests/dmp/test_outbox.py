@@ -129,7 +129,8 @@ def test_201_marks_the_push_sent_with_a_valid_bundle(dmp, recipient):
     assert source_patient["name"] == [{"use": "official", "family": patient.last_name,
                                        "given": patient.first_name.split()}]
     assert source_patient["birthDate"] == patient.birth_date.isoformat()
-    assert reference["contained"][0]["identifier"][0]["value"] == "8" + practitioner.rpps
+    author = next(item for item in reference["contained"] if item["resourceType"] == "Practitioner")
+    assert author["identifier"][0]["value"] == "8" + practitioner.rpps
     assert list(recipient.documents) == [_unique(push.document_id)]
     assert _run(now_utc() + LATER) == 0  # nothing more to send
 

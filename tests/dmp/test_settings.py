@@ -85,3 +85,41 @@ def test_the_custodian_is_sent_as_an_idnat_struct(configured, sent):
 def test_the_oid_root_defaults_to_the_uuid_arc():
     assert source_settings(BASE).oid_root == "2.25"
     assert source_settings(BASE | {"CARNET_DMP_OID_ROOT": "1.2.250.1.999.1"}).oid_root == "1.2.250.1.999.1"
+
+
+INSI = BASE | {"CARNET_INSI_ENDPOINT": "https://insi.example/lps"}
+
+
+@pytest.fixture
+def certificate_files(tmp_path):
+    cert, key = tmp_path / "structure.pem", tmp_path / "structure.key"
+    cert.write_text("certificate")
+    key.write_text("key")
+    return {"CARNET_INSI_CERT": str(cert), "CARNET_INSI_KEY": str(key)}
+
+
+def test_insi_with_the_lps_ids_and_the_structure_certificate_is_accepted(certificate_files):
+    check_connector_settings(INSI | certificate_files)
+
+
+@pytest.mark.parametrize("changes", [
+    {"CARNET_INSI_ENDPOINT": "http://insi.example/lps"},
+    {"CARNET_INSI_LPS_IDAM": ""},
+    {"CARNET_INSI_EMITTER": ""},
+    {"CARNET_INSI_KEY": ""},
+    {"CARNET_INSI_CERT": "/nonexistent/structure.pem"},
+    {"CARNET_INSI_CA_BUNDLE": "/nonexistent/ca.pem"},
+])
+def test_an_incomplete_insi_configuration_is_refused(certificate_files, changes):
+    with pytest.raises(ConfigurationError):
+        check_connector_settings(INSI | certificate_files | changes)
+
+
+def test_insi_without_a_certificate_is_refused_outside_tests():
+    with pytest.raises(ConfigurationError):
+        check_connector_settings(INSI)
+    check_connector_settings(INSI | {"TESTING": True})
+
+
+def test_a_configured_transport_brings_its_own_authentication():
+    check_connector_settings(BASE | {"CARNET_INSI_TRANSPORT": "deployment.insi:CpsTransport"})

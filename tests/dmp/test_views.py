@@ -102,10 +102,10 @@ def test_the_notebook_shows_each_pushed_entrys_status_to_patient_and_practitione
 
 
 def test_a_treating_practitioner_asks_insi_from_the_page(dmp, dmp_client, dmp_form_post, insi):
-    patient = factories.make_patient()
+    patient = factories.make_patient(last_name="Lefèvre")
     practitioner = make_treating_practitioner(patient)
     set_identity(patient, status=IdentityStatus.VALIDATED, by=practitioner.user)
-    insi.register[VALID_NIR] = {"last_name": "PATIENT", "first_names": "MARIE", "birth_date": "1985-03-14",
+    insi.register[VALID_NIR] = {"birth_name": "LEFEVRE", "first_names": "MARIE", "birth_date": "1985-03-14",
                                 "sex": "F"}
     log_in(dmp_form_post, practitioner.user)
     url = f"/patients/{patient.id}/shared-record"
@@ -124,7 +124,7 @@ def test_an_insi_refusal_is_shown_and_changes_nothing(dmp, dmp_client, dmp_form_
     url = f"/patients/{patient.id}/shared-record"
     response = dmp_form_post(f"{url}/insi", {}, page=url)
     assert response.status_code == 302
-    assert "n&#39;a pas confirmé cet INS" in dmp_client.get(url).get_data(as_text=True).replace("'", "&#39;")
+    assert "n&#39;a trouvé aucune identité" in dmp_client.get(url).get_data(as_text=True).replace("'", "&#39;")
     assert _identity(patient).status is IdentityStatus.VALIDATED
 
 

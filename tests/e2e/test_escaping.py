@@ -20,7 +20,8 @@ def test_markup_in_a_booking_message_and_a_notebook_entry_is_shown_as_text(open_
     page = me.page
 
     page.goto(f"/practitioners/{practitioner.id}")
-    page.locator("a.slot").first.click()
+    page.locator("button.slot:visible").first.click()
+    page.wait_for_url("**/book/hold/*")
     page.fill("#message", PAYLOAD)
     page.check("#share_notebook_ahead")  # so the practitioner reads the notebook before the visit
     page.locator("main form button[type=submit]").click()

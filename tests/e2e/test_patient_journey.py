@@ -26,8 +26,7 @@ def test_newcomer_books_from_the_home_page_then_cancels_another_appointment(open
 
     page.goto("/")
     visit.check("home")
-    page.select_option("#specialty", "general_practitioner")
-    page.fill("#place", "Lyon")
+    page.fill("#q", "généraliste Lyon")
     page.locator("form[role=search] button[type=submit]").click()
     actions += 1
     page.wait_for_url("**/search?**")
@@ -41,28 +40,20 @@ def test_newcomer_books_from_the_home_page_then_cancels_another_appointment(open
     page.wait_for_url(f"**/practitioners/{practitioner.id}**")
     visit.check("practitioner")
 
-    first_slot = page.locator("a.slot").first
-    slot_time = first_slot.inner_text().split("—")[0].strip()
+    first_slot = page.locator("button.slot:visible").first
+    slot_time = first_slot.inner_text().split("—")[0].split()[-1]
     first_slot.click()
     actions += 1
-    page.wait_for_url("**/login?next=**")
-    visit.check("login")
-
-    page.locator("a[href$='/signup/patient']").click()
-    actions += 1
-    visit.check("signup")
-    page.fill("#first_name", "Léa")
-    page.fill("#last_name", "Martin")
-    page.fill("#birth_date", "1990-04-12")
-    page.fill("#email", f"lea.martin.{visit.locale}@example.com")
-    page.fill("#password", factories.PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    actions += 1
-    page.wait_for_url(f"**/book/{practitioner.id}?**")
-    visit.check("book")
+    page.wait_for_url(re.compile(r"/book/hold/\d+$"))
+    visit.check("confirm")
     assert slot_time in page.locator("dl.facts").inner_text()
-    page.fill("#message", "Première consultation")
-    page.locator("main form button[type=submit]").click()
+    page.fill("#signup-first_name", "Léa")
+    page.fill("#signup-last_name", "Martin")
+    page.fill("#signup-birth_date", "1990-04-12")
+    page.fill("#signup-email", f"lea.martin.{visit.locale}@example.com")
+    page.fill("#signup-phone", "+33 6 12 34 56 78")
+    page.fill("#signup-password", factories.PASSWORD)
+    page.locator("#signup-title ~ form button[type=submit]").click()
     actions += 1
 
     page.wait_for_url(re.compile(r"/appointments/\d+$"))
@@ -73,7 +64,6 @@ def test_newcomer_books_from_the_home_page_then_cancels_another_appointment(open
     patient = db.session.scalar(sa.select(User).where(User.email == f"lea.martin.{visit.locale}@example.com")).patient_profile
     booked = db.session.scalar(sa.select(Appointment).where(Appointment.patient_id == patient.id))
     assert page.url.endswith(f"/appointments/{booked.id}") and booked.status is AppointmentStatus.BOOKED
-    assert booked.message == "Première consultation"
 
     other = make_appointment(practitioner, patient, local_start(20, 15), reason=reason)
     page.goto("/appointments")

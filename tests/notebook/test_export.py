@@ -9,6 +9,8 @@ import zlib
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from tests import factories
+from tests.billing.pdf_reading import flat, pdf_pages
 from tests.notebook.factories import PNG_BYTES, make_attachment, make_entry, make_measurement, past
 from webapp.accounts.models import Sex
 from webapp.errors import NotFound
@@ -154,6 +156,7 @@ def test_pdf_is_readable_grouped_by_kind_and_date(full_notebook, app):
     assert exported.mimetype == "application/pdf" and exported.content.startswith(b"%PDF")
     text = _pdf_text(exported.content)
     assert "Metformine" in text and "FLU-42" in text and "Ramipril 5 mg" in text and "ecg.png" in text
+    text = text[text.index("Note"):]  # the entries, after the summary page
     headings = [heading for heading in ("Note", "Compte rendu", "Ordonnance", "Mesure", "Vaccination",
                                         "Traitement") if heading in text]
     assert [text.index(heading) for heading in headings] == sorted(text.index(heading) for heading in headings)
@@ -223,3 +226,53 @@ def test_fhir_patient_has_its_local_id_and_gender(app, world):
     db.session.commit()
     [patient] = _resources(_bundle(world), "Patient")
     assert patient["gender"] == "female"
+
+
+def _exported_pages(world, app) -> list[str]:
+    with app.test_request_context():
+        with transaction():
+            exported = services.export_notebook(world.users["patient"], world.patient.id, "pdf")
+    return [flat(page) for page in pdf_pages(exported.content)]
+
+
+def test_pdf_opens_on_a_one_page_summary_and_numbers_every_page(full_notebook, app):
+    pages = _exported_pages(full_notebook, app)
+    assert len(pages) >= 2
+    summary = pages[0]
+    assert summary.startswith(f"Carnet de santé de {full_notebook.patient.full_name}")
+    assert "Résumé" in summary
+    # Allergies, current treatments (not the finished one), vaccinations, latest measurements.
+    assert "Allergies Pénicilline Urticaire sévère" in summary
+    assert "Traitements en cours Metformine 500 mg x2" in summary and "Amoxicilline" not in summary
+    assert "Vaccinations Grippe 15 octobre 2025" in summary
+    # The latest current value of each type (the world weighed 81.5 kg after the corrected 81 kg).
+    assert "Dernières mesures Poids 81,5 kg" in summary and "8,1 kg" not in summary
+    assert "Glycémie 7,2 mmol/L" in summary and "HbA1c 7,4 %" in summary
+    # The entries start on the next page.
+    assert "Compte rendu corrige" not in summary and "Compte rendu corrige" in " ".join(pages[1:])
+    for number, page in enumerate(pages, start=1):
+        assert page.endswith(f"Page {number} / {len(pages)}")
+
+
+def test_summary_of_an_empty_notebook_says_none_recorded(app):
+    patient = factories.make_patient()
+    with app.test_request_context():
+        with transaction():
+            exported = services.export_notebook(patient.account, patient.id, "pdf")
+    pages = [flat(page) for page in pdf_pages(exported.content)]
+    assert pages[0].count("Rien n'est enregistré.") == 4
+    assert pages[-1].endswith(f"Page {len(pages)} / {len(pages)}")
+
+
+def test_a_long_summary_still_holds_on_the_first_page(world, app):
+    for index in range(20):
+        make_entry(world.patient, kind="allergy", title="", data={
+            "substance": f"Substance {index:02d}", "reaction": "Eczéma de contact étendu aux deux mains",
+            "severity": "moderate"})
+        make_entry(world.patient, kind="treatment", title="", data={
+            "drug": f"Médicament {index:02d}", "dosage": "1 comprimé matin et soir pendant les repas",
+            "start": "2025-01-10"})
+    pages = _exported_pages(world, app)
+    assert "et 12 de plus, détaillés plus loin." in pages[0] and pages[0].count("de plus") == 2
+    assert "Dernières mesures" in pages[0] and pages[0].endswith(f"Page 1 / {len(pages)}")
+    assert pages[1].startswith("Note")

@@ -454,3 +454,41 @@ def test_blood_pressure_form_makes_one_entry_with_both_values(client, world, log
     page = client.get(P.format(pid=world.patient.id) + "/measurements").get_data(as_text=True)
     assert "Pression artérielle systolique" in page and "Pression artérielle diastolique" in page
     assert "128 mmHg" in page and "82 mmHg" in page
+
+
+def test_after_confirming_the_password_the_export_downloads_from_the_notebook(client, world, login, form_post):
+    login(world.users["patient"])
+    notebook = P.format(pid=world.patient.id)
+    asked = client.get(notebook + "/export.pdf")
+    confirm_url = asked.headers["Location"]
+    assert confirm_url == f"/account/confirm?next={notebook}/export.pdf/ready"
+    ready = form_post(confirm_url, {"password": factories.PASSWORD})
+    assert ready.headers["Location"] == f"{notebook}/export.pdf/ready"
+    back = client.get(ready.headers["Location"])
+    assert back.status_code == 302 and back.headers["Location"].startswith(f"{notebook}?download=")
+    # The page ends on the notebook; it starts the download itself (no script) and offers its link.
+    page = client.get(back.headers["Location"]).get_data(as_text=True)
+    assert f'<meta http-equiv="refresh" content="0; url={notebook}/export.pdf">' in page
+    assert f'<a href="{notebook}/export.pdf" download>' in page and "Votre export est prêt" in page
+    download = client.get(f"{notebook}/export.pdf")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF")
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    # Once: a reload of the notebook does not download again.
+    again = client.get(back.headers["Location"]).get_data(as_text=True)
+    assert "http-equiv" not in again and "Votre export est prêt" not in again
+
+
+def test_the_download_link_of_the_notebook_needs_its_own_token(client, world, login, form_post):
+    login(world.users["patient"])
+    notebook = P.format(pid=world.patient.id)
+    form_post(f"/account/confirm?next={notebook}", {"password": factories.PASSWORD})
+    client.get(f"{notebook}/export.fhir/ready")
+    assert "http-equiv" not in client.get(f"{notebook}?download=guessed").get_data(as_text=True)
+
+
+def test_the_ready_step_asks_the_password_when_it_was_not_confirmed(client, world, login):
+    login(world.users["patient"])
+    response = client.get(P.format(pid=world.patient.id) + "/export.fhir/ready")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/account/confirm?next=")
+    login(world.users["treating"])
+    assert client.get(P.format(pid=world.patient.id) + "/export.fhir/ready").status_code == 403

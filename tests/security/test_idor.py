@@ -32,11 +32,14 @@ from webapp.notebook.models import EntryMask, NotebookEntry, Revocation
 # Routes whose ids name public things (the directory) or the caller's own choice.
 PUBLIC = {
     "booking_api.practitioner_detail", "booking_api.practitioner_slots", "booking.practitioner_page",
-    "booking.book", "booking.join_waitlist", "site.set_language", "api_docs.static",
+    "booking.book", "booking.join_waitlist", "site.set_language", "api_docs.static", "booking.hold_slot",
 }
 # Routes keyed by a secret token rather than an id: tested below with guessed tokens.
 SECRET_TOKEN = {"notifications.confirm_email", "accounts.reset_password", "booking.calendar_feed",
-                "invitations.claim", "invitations.claim_as_relative"}
+                "invitations.claim", "invitations.claim_as_relative",
+                # A slot hold opens only with its holder's secret, kept in the signed session
+                # (tests/booking/test_journey_views.py: another visitor is sent back as for an unknown id).
+                "booking.confirm_hold", "booking.confirm_hold_login", "booking.confirm_hold_signup"}
 # Break-glass: any practitioner may ask for emergency access to a notebook, for any id (the form shows
 # nothing); it opens only to the person's identity and a fresh code (tests/notebook/test_emergency.py).
 EMERGENCY = {"notebook_api.emergency_access", "notebook.emergency_access"}
@@ -71,7 +74,8 @@ def victim() -> Victim:
     ids = {"appointment_id": upcoming.id, "patient_id": relative.id, "entry_id": entry.id,
            "attachment_id": attachment.id, "token_id": token.id, "invoice_id": invoice.id,
            "absence_id": absence.id, "reason_id": reason.id, "practitioner_id": practitioner.id,
-           "account_id": patient.account.id}  # the account acting for the relative (its proxy)
+           "account_id": patient.account.id,  # the account acting for the relative (its proxy)
+           "subscription_id": invoice.subscription_id}
     # The notebook routes are also walked with the victim's own profile below.
     ids["own_patient_id"] = patient.id
     return Victim(ids, waitlist.id)

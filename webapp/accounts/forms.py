@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from webapp.accounts.identity_rules import NAME_MAX_LENGTH, BirthDateValidator, PersonNameValidator
 from webapp.accounts.models import VerificationMethod
+from webapp.accounts.phone_numbers import PhoneValidator
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.verification import NOTE_MAX, REASON_MAX
 
@@ -54,6 +55,14 @@ class _SignupForm(FlaskForm):
 
 class PatientSignupForm(_SignupForm):
     birth_date = birth_date_field()
+
+
+class BookingSignupForm(PatientSignupForm):
+    """Sign-up inside the booking confirmation: only what a booking needs,
+    the phone number included (reminders go by text message)."""
+
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=30), PhoneValidator()],
+                        description=_l("For the reminder text messages."))
 
 
 class PractitionerSignupForm(_SignupForm):

@@ -17,6 +17,7 @@ from stdnum import luhn
 
 from webapp.accounts import passwords, session_records, totp
 from webapp.accounts.identity_rules import identity_problems
+from webapp.accounts.phone_numbers import normalized_phone, phone_problem
 from webapp.accounts.errors import (
     AccountLocked,
     EmailTaken,
@@ -90,15 +91,33 @@ def _record_account_created(user: User, *, by: User | None) -> None:
                  details={"role": str(user.role)})
 
 
-def register_patient(*, email, password, first_name, last_name, birth_date, locale=None, sex=None) -> User:
+def patient_signup_problems(*, email, password, first_name, last_name, birth_date, phone=None) -> dict:
+    """Every reason a patient sign-up would be refused, at once (field name →
+    messages): identity, password strength, phone, an email already used."""
+    problems = identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date)
+    if weak := passwords.password_problems(password or ""):
+        problems["password"] = weak
+    if phone is not None and (problem := phone_problem(phone)):
+        problems["phone"] = [problem]
+    if email and find_user_by_email(email) is not None:
+        problems["email"] = [str(EmailTaken.default_message)]
+    return problems
+
+
+def register_patient(*, email, password, first_name, last_name, birth_date, locale=None, sex=None,
+                     phone=None) -> User:
     """Create a patient account with its own patient profile (names and birth
-    date follow `identity_rules`)."""
+    date follow `identity_rules`; a `phone`, if given, is stored in its
+    international form)."""
     if problems := identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date):
         raise InvalidAccountData(fields=problems)
+    if phone is not None and (problem := phone_problem(phone)):
+        raise InvalidAccountData(fields={"phone": [problem]})
     user = _new_user(email, password, Role.PATIENT, locale)
     db.session.add(PatientProfile(
         account=user, first_name=first_name.strip(), last_name=last_name.strip(),
         birth_date=birth_date, email=user.email, sex=Sex(sex) if sex else None,
+        phone=normalized_phone(phone) if phone is not None else None,
     ))
     db.session.flush()
     _record_account_created(user, by=user)

@@ -26,6 +26,7 @@ from webapp.accounts.forms import (
 from webapp.accounts.models import Role, User
 from webapp.errors import CarnetError, NotFound
 from webapp.extensions import db, limiter
+from webapp.languages import keep_chosen_locale
 from webapp.navigation import landing_url, register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
@@ -48,15 +49,21 @@ def show_errors(form, error: CarnetError) -> None:
         form.form_errors.append(error.message)
 
 
-def finish_login(user: User, welcome: str | None = None):
-    """Log in on a fresh session (no fixation), then go where the user was heading."""
-    next_url = safe_next_url(session.get("login_next"), landing_url(user, url_for("site.home")))
-    locale = user.locale or session.get("locale")
+def open_session(user: User) -> None:
+    """Log in on a fresh session (no fixation), keeping the language."""
+    with transaction():
+        locale = keep_chosen_locale(user)  # a language picked before logging in is kept
     session.clear()
     login_user(user)
     sessions.start_session(user)
     if locale:
         session["locale"] = locale
+
+
+def finish_login(user: User, welcome: str | None = None):
+    """Log in on a fresh session, then go where the user was heading."""
+    next_url = safe_next_url(session.get("login_next"), landing_url(user, url_for("site.home")))
+    open_session(user)
     if welcome:
         flash(welcome, "success")
     return redirect(next_url)

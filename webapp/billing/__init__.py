@@ -4,13 +4,14 @@ from flask import Blueprint, Flask
 
 bp = Blueprint("billing", __name__, template_folder="templates")
 
-from webapp.billing import views, webhooks  # noqa: E402,F401  (registers the routes)
+from webapp.billing import backoffice_views, views, webhooks  # noqa: E402,F401  (registers the routes)
 
 
 def check_billing_settings(config) -> None:
     """Refuse to start with a billing configuration that would fail later."""
     from config import ConfigurationError
     from webapp.billing.money import vat_rate_basis_points
+    from webapp.billing.vat_exemption import check_exemption_settings
 
     provider = config["CARNET_BILLING_PROVIDER"]
     if provider not in ("manual", "stripe"):
@@ -19,6 +20,8 @@ def check_billing_settings(config) -> None:
         vat_rate_basis_points(config["CARNET_VAT_RATE"])
     except (ArithmeticError, ValueError):
         raise ConfigurationError(f"CARNET_VAT_RATE {config['CARNET_VAT_RATE']!r} is not a percentage.") from None
+    if problem := check_exemption_settings(config):
+        raise ConfigurationError(problem)
     if provider == "stripe" and config["CARNET_ENV"] == "production" and not (
         config["STRIPE_SECRET_KEY"] and config["STRIPE_WEBHOOK_SECRET"] and config["STRIPE_PRICE_ID"]
     ):

@@ -8,8 +8,10 @@ from flask_smorest import Blueprint
 from webapp.accounts.models import Role
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.pagination import paginate
-from webapp.billing import checkout, schemas, services
+from webapp.billing import backoffice, buyer_details, checkout, schemas, services
 from webapp.billing.documents import CSV_COLUMNS, invoices_csv
+from webapp.billing.spreadsheet import FILENAME as SPREADSHEET_FILENAME
+from webapp.billing.spreadsheet import invoices_spreadsheet_csv
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -59,6 +61,19 @@ def resume_subscription():
     """Withdraw a cancellation before the period ends."""
     with transaction():
         return services.undo_cancellation(current_api_user())
+
+
+@blp.route("/billing/subscription/billing-details", methods=["PUT"])
+@bearer_required(Role.PRACTITIONER)
+@blp.arguments(schemas.BillingDetailsInputSchema)
+@blp.response(200, schemas.SubscriptionSchema)
+@documented_errors(404, 422)
+def update_billing_details(data):
+    """Set the company identity printed on the next invoices (company name,
+    SIREN/SIRET, intra-community VAT number, billing address); 422 names
+    each field at fault (a VAT number whose key or SIREN is wrong)."""
+    with transaction():
+        return buyer_details.update_billing_details(current_api_user(), data)
 
 
 def _page_url(endpoint: str) -> str:
@@ -116,6 +131,15 @@ def pdf_response(invoice) -> Response:
     })
 
 
+def spreadsheet_csv_response(invoices) -> Response:
+    """The CSV that French spreadsheets open (`spreadsheet`): ";", euros, dd/mm/yyyy, a UTF-8 BOM."""
+    return Response(invoices_spreadsheet_csv(invoices, tz=services.billing_timezone()),
+                    mimetype="text/csv", headers={
+                        "Content-Disposition": f'attachment; filename="{SPREADSHEET_FILENAME}"',
+                        "Cache-Control": "private, no-store",
+                    })
+
+
 def csv_response(invoices) -> Response:
     return Response(invoices_csv(invoices), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="carnet-invoices.csv"',
@@ -131,9 +155,23 @@ def csv_response(invoices) -> Response:
 @blp.response(200, schemas.SubscriptionPageSchema)
 @documented_errors(422)
 def backoffice_subscriptions(query):
-    """Subscriptions in the caller's scope (a clinic's staff: their clinic), by status."""
+    """Subscriptions in the caller's scope (a clinic's staff: their clinic),
+    by status and by `q` (name, email, clinic or company, SIREN/SIRET)."""
     status = SubscriptionStatus(query.pop("status")) if "status" in query else None
-    return paginate(services.subscriptions_query(current_api_user(), status=status), **query)
+    statement = backoffice.search_subscriptions_query(current_api_user(), text=query.pop("q", None), status=status)
+    return paginate(statement, **query)
+
+
+@blp.route("/backoffice/subscriptions/<int:subscription_id>/billing-details", methods=["PUT"])
+@bearer_required(*BACK_OFFICE)
+@blp.arguments(schemas.BillingDetailsInputSchema)
+@blp.response(200, schemas.BackOfficeSubscriptionSchema)
+@documented_errors(404, 422)
+def backoffice_billing_details(data, subscription_id):
+    """Set a subscription's company identity (a clinic's, typically): the
+    operator for any, a clinic's accountants for their clinic's."""
+    with transaction():
+        return buyer_details.update_subscription_billing_details(subscription_id, data, actor=current_api_user())
 
 
 @blp.route("/backoffice/clinic-subscriptions", methods=["POST"])
@@ -156,13 +194,17 @@ def backoffice_subscribe_clinic(data):
 @documented_errors(422)
 def backoffice_invoices(query):
     """Invoices and credit notes in the caller's scope, newest number first;
-    `?format=csv` answers every matching one as CSV."""
+    `?format=csv` answers every matching one as CSV: by default for programs
+    (",", amounts in cents, ISO dates), with `dialect=fr` for French
+    spreadsheets (";", euros with a decimal comma, dd/mm/yyyy, UTF-8 BOM)."""
     statement = services.invoices_query(
         current_api_user(), status=query.pop("status", None),
         kind=InvoiceKind(query.pop("kind")) if "kind" in query else None,
     )
+    dialect = query.pop("dialect")
     if query.pop("format") == "csv":
-        return csv_response(db.session.scalars(statement))
+        invoices = db.session.scalars(statement)
+        return spreadsheet_csv_response(invoices) if dialect == "fr" else csv_response(invoices)
     return paginate(statement, **query)
 
 

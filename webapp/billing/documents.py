@@ -6,6 +6,7 @@ stored on the invoice (`services.store_invoice_document`).
 
 import csv
 import io
+import re
 
 from webapp.billing.services import invoice_status
 
@@ -15,10 +16,15 @@ CSV_COLUMNS = ["number", "kind", "issued_at", "due_at", "buyer", "buyer_identifi
                "payment_reference"]
 
 
-def _cell(value) -> str:
-    # A spreadsheet would run a cell starting with these as a formula.
+NUMBER = re.compile(r"^-?\d+([.,]\d+)?$")
+
+
+def safe_cell(value) -> str:
+    """The value as text; one a spreadsheet would run as a formula (starting
+    with = + - @ or a control character, but not a negative number) is
+    quoted with an apostrophe."""
     value = "" if value is None else str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not value.lstrip("-").isdigit() else value
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not NUMBER.match(value) else value
 
 
 def invoices_csv(invoices) -> str:
@@ -29,7 +35,7 @@ def invoices_csv(invoices) -> str:
     for invoice in invoices:
         payment = invoice.payments[0] if invoice.payments else None
         rates = sorted({line.vat_rate_bp / 100 for line in invoice.lines})
-        writer.writerow([_cell(value) for value in (
+        writer.writerow([safe_cell(value) for value in (
             invoice.number, invoice.kind.value, invoice.issued_at.isoformat(), invoice.due_at.isoformat(),
             invoice.buyer_name, invoice.buyer_identifier, invoice.total_ht_cents,
             " ".join(f"{rate:g}" for rate in rates), invoice.vat_cents, invoice.total_ttc_cents, invoice.currency,

@@ -23,6 +23,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObjec
 
 from webapp.billing.models import Invoice, InvoiceKind, PaymentMethod, ProviderName
 from webapp.billing.money import vat_breakdown
+from webapp.billing.vat_exemption import EXEMPT, vat_category
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -92,8 +93,14 @@ def _buyer_address(invoice: Invoice) -> dict:
                 country=invoice.buyer_country or "FR")
 
 
-def build_invoice_xml(invoice: Invoice, *, tz: ZoneInfo, iban: str | None = None, bic: str | None = None) -> bytes:
+def build_invoice_xml(invoice: Invoice, *, tz: ZoneInfo, iban: str | None = None, bic: str | None = None,
+                      exemption: tuple[str | None, str | None] = (None, None)) -> bytes:
     """The Factur-X EN 16931 XML of an issued invoice or credit note.
+
+    A line's VAT category is S (standard rate) or, at 0 %, E (exempt), whose
+    breakdown carries `exemption`: the VATEX code (BT-121) and the reason
+    (BT-120) as printed, e.g. VATEX-FR-FRANCHISE, "TVA non applicable, art.
+    293 B du CGI" (`vat_exemption`).
 
     `iban`/`bic` give the SEPA credit transfer (58) of a manual-provider
     invoice; an invoice of a Stripe subscription, or paid by card at issue, is
@@ -132,7 +139,7 @@ def build_invoice_xml(invoice: Invoice, *, tz: ZoneInfo, iban: str | None = None
         settlement = _el(item, "ram:SpecifiedLineTradeSettlement")
         tax = _el(settlement, "ram:ApplicableTradeTax")
         _el(tax, "ram:TypeCode", "VAT")
-        _el(tax, "ram:CategoryCode", "S")
+        _el(tax, "ram:CategoryCode", vat_category(line.vat_rate_bp))
         _el(tax, "ram:RateApplicablePercent", _rate(line.vat_rate_bp))
         _el(_el(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation"), "ram:LineTotalAmount",
             _amount(line.total_ht_cents, sign))
@@ -164,10 +171,17 @@ def build_invoice_xml(invoice: Invoice, *, tz: ZoneInfo, iban: str | None = None
                 _el(_el(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", bic.replace(" ", ""))
     for subtotal in vat_breakdown(invoice.lines):
         tax = _el(settlement, "ram:ApplicableTradeTax")
+        category = vat_category(subtotal.vat_rate_bp)
+        exemption_code, exemption_reason = exemption if category == EXEMPT else (None, None)
+        # The schema's order: amount, type, reason text, basis, category, reason code, rate.
         _el(tax, "ram:CalculatedAmount", _amount(subtotal.vat_cents, sign))
         _el(tax, "ram:TypeCode", "VAT")
+        if exemption_reason:
+            _el(tax, "ram:ExemptionReason", exemption_reason)
         _el(tax, "ram:BasisAmount", _amount(subtotal.base_ht_cents, sign))
-        _el(tax, "ram:CategoryCode", "S")
+        _el(tax, "ram:CategoryCode", category)
+        if exemption_code:
+            _el(tax, "ram:ExemptionReasonCode", exemption_code)
         _el(tax, "ram:RateApplicablePercent", _rate(subtotal.vat_rate_bp))
     if invoice.period_start is not None and invoice.period_end is not None:
         period = _el(settlement, "ram:BillingSpecifiedPeriod")

@@ -6,6 +6,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from webapp.billing.buyer_details import FIELDS, billing_details
 from webapp.billing.models import PaymentMethod
 
 PAYMENT_METHOD_LABELS = {
@@ -30,6 +31,21 @@ class CreditNoteForm(FlaskForm):
 
 
 class BillingDetailsForm(FlaskForm):
+    """The company identity on the invoices (checked by `buyer_details`)."""
+    name = StringField(_l("Company name"), validators=[Optional(), Length(max=200)],
+                       description=_l("If you invoice as a company (SELARL, SCM...): its legal name."))
     siret = StringField(_l("SIREN or SIRET"), validators=[Optional(), Length(max=20)],
                         description=_l("Printed on your invoices, with your VAT number, if you have them."))
-    vat_number = StringField(_l("Intra-community VAT number"), validators=[Optional(), Length(max=20)])
+    vat_number = StringField(_l("Intra-community VAT number"), validators=[Optional(), Length(max=20)],
+                             description=_l("For example FR40303265045."))
+    street = StringField(_l("Billing address"), validators=[Optional(), Length(max=200)],
+                         description=_l("Leave empty to use your practice's address."))
+    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=10)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+
+    @classmethod
+    def of(cls, subscription) -> "BillingDetailsForm":
+        return cls(formdata=None, **billing_details(subscription))
+
+    def details(self) -> dict:
+        return {name: getattr(self, name).data for name in FIELDS}

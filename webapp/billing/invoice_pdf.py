@@ -28,6 +28,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from webapp.billing.models import Invoice, InvoiceKind
 from webapp.billing.money import format_money, format_vat_rate, vat_breakdown
+from webapp.billing.vat_exemption import exemption_of
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
 FONT, BOLD_FONT = "DejaVuSans", "DejaVuSans-Bold"
@@ -73,7 +74,7 @@ def _seller_lines(invoice: Invoice, config) -> list[str]:
         invoice.seller_name, config["CARNET_SELLER_LEGAL_FORM"], invoice.seller_address,
         gettext("SIREN %(siren)s", siren=siren) if siren else None,
         gettext("SIRET %(siret)s", siret=invoice.seller_siret), config["CARNET_SELLER_REGISTRATION"],
-        gettext("VAT number %(number)s", number=invoice.seller_vat_number),
+        gettext("VAT number %(number)s", number=invoice.seller_vat_number) if invoice.seller_vat_number else None,
     ]
 
 
@@ -174,8 +175,12 @@ def render_invoice_pdf(invoice: Invoice, *, tz: ZoneInfo) -> bytes:
         totals = [[gettext("Total excl. VAT"), money(invoice.total_ht_cents)],
                   [gettext("Total VAT"), money(invoice.vat_cents)],
                   [gettext("Total incl. VAT"), money(invoice.total_ttc_cents)]]
-        story += [_table(totals, [60 * mm, 36 * mm], header=False, grid=False, right_from=0, bold_last=True),
-                  Spacer(0, 6 * mm)]
+        story.append(_table(totals, [60 * mm, 36 * mm], header=False, grid=False, right_from=0, bold_last=True))
+        # Why the 0 % lines carry no VAT (CGI art. 242 nonies A, I-13°): "TVA non applicable, art. 293 B du CGI".
+        _, exemption_reason = exemption_of(invoice, config)
+        if exemption_reason:
+            story += [Spacer(0, 2 * mm), Paragraph(_text(exemption_reason), styles["heading"])]
+        story.append(Spacer(0, 6 * mm))
 
         story.append(Paragraph(_block(_payment_lines(invoice, config, local_date, money, is_credit)), body))
         if not is_credit:

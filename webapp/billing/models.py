@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from webapp.accounts.models import Clinic, PractitionerProfile
 from webapp.db import enum_type, now_utc
@@ -95,15 +95,43 @@ class Subscription(db.Model):
     # The buyer's company identity, printed on their invoices when given (B2B mentions).
     billing_siret: Mapped[str | None] = mapped_column(sa.String(14))
     billing_vat_number: Mapped[str | None] = mapped_column(sa.String(20))
+    # The company the invoices are made out to, when not the practitioner or clinic as such.
+    billing_name: Mapped[str | None] = mapped_column(sa.String(200))
+    billing_street: Mapped[str | None] = mapped_column(sa.String(200))
+    billing_postcode: Mapped[str | None] = mapped_column(sa.String(10))
+    billing_city: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     plan: Mapped[Plan] = relationship()
     practitioner: Mapped[PractitionerProfile | None] = relationship()
     clinic: Mapped[Clinic | None] = relationship()
+    # Written by every status change (below), never loaded whole: the back office reads it page by page.
+    status_changes: WriteOnlyMapped["SubscriptionStatusChange"] = relationship(
+        order_by="SubscriptionStatusChange.id", passive_deletes=True)
 
     @property
     def subscriber_name(self) -> str:
         return self.practitioner.full_name if self.practitioner is not None else self.clinic.name
+
+
+class SubscriptionStatusChange(db.Model):
+    """One step of a subscription's status history (the first row: its status at creation)."""
+
+    __tablename__ = "billing_subscription_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("billing_subscriptions.id"), index=True)
+    from_status: Mapped[SubscriptionStatus | None] = mapped_column(enum_type(SubscriptionStatus))
+    to_status: Mapped[SubscriptionStatus] = mapped_column(enum_type(SubscriptionStatus))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+@sa.event.listens_for(Subscription.status, "set")
+def _record_status_change(target: Subscription, value, old_value, initiator) -> None:
+    # Every path that changes a status (services, jobs, Stripe webhooks) sets this attribute.
+    old = old_value if isinstance(old_value, SubscriptionStatus) else None
+    if value is not None and value != old:
+        target.status_changes.add(SubscriptionStatusChange(from_status=old, to_status=value))
 
 
 class InvoiceCounter(db.Model):
@@ -162,6 +190,9 @@ class Invoice(db.Model):
     buyer_siret: Mapped[str | None] = mapped_column(sa.String(14))
     buyer_vat_number: Mapped[str | None] = mapped_column(sa.String(20))
     reason: Mapped[str | None] = mapped_column(sa.String(300))
+    # Why its 0 % lines carry no VAT, as issued: the printed mention and its VATEX code (Factur-X).
+    vat_exemption_code: Mapped[str | None] = mapped_column(sa.String(30))
+    vat_exemption_reason: Mapped[str | None] = mapped_column(sa.String(200))
     # The provider's own id (a Stripe invoice): one Carnet invoice per provider invoice.
     external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     # The PDF as issued, written once (NULL only for invoices issued before it was stored);

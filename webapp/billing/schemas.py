@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from webapp.api.pagination import PaginationQuerySchema, page_schema
+from webapp.billing.buyer_details import billing_details
 from webapp.billing.models import PaymentMethod, SubscriptionStatus
 from webapp.billing.services import INVOICE_STATUSES, invoice_status, plan_name
 
@@ -30,6 +31,29 @@ class PlansSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(PlanSchema), required=True)
 
 
+class BillingDetailsSchema(ma.Schema):
+    """The company the invoices are made out to (each field null when not given)."""
+    name = ma.fields.String(allow_none=True, metadata={"example": "SELARL Cabinet Martin"})
+    siret = ma.fields.String(allow_none=True, metadata={"description": "SIREN (9 digits) or SIRET (14).",
+                                                        "example": "30326504500017"})
+    vat_number = ma.fields.String(allow_none=True, metadata={"example": "FR40303265045"})
+    street = ma.fields.String(allow_none=True, metadata={"example": "12 rue des Lilas"})
+    postcode = ma.fields.String(allow_none=True, metadata={"example": "69003"})
+    city = ma.fields.String(allow_none=True, metadata={"example": "Lyon"})
+
+
+class BillingDetailsInputSchema(ma.Schema):
+    """Every field optional: an absent or empty one is cleared. The service
+    checks the SIREN/SIRET, the VAT number (a French one's key and SIREN) and
+    that the address is whole (422 naming each field at fault)."""
+    name = ma.fields.String(validate=validate.Length(max=200), metadata={"example": "SELARL Cabinet Martin"})
+    siret = ma.fields.String(validate=validate.Length(max=20), metadata={"example": "303 265 045 00017"})
+    vat_number = ma.fields.String(validate=validate.Length(max=20), metadata={"example": "FR 40 303265045"})
+    street = ma.fields.String(validate=validate.Length(max=200), metadata={"example": "12 rue des Lilas"})
+    postcode = ma.fields.String(validate=validate.Length(max=10), metadata={"example": "69003"})
+    city = ma.fields.String(validate=validate.Length(max=100), metadata={"example": "Lyon"})
+
+
 class SubscriptionSchema(ma.Schema):
     id = ma.fields.Integer(required=True, metadata={"example": 14})
     plan = ma.fields.Nested(PlanSchema, required=True)
@@ -42,6 +66,11 @@ class SubscriptionSchema(ma.Schema):
     cancel_at_period_end = ma.fields.Boolean(required=True, metadata={"example": False})
     past_due_since = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
     suspended_at = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
+    billing_details = ma.fields.Function(lambda subscription: BillingDetailsSchema().dump(billing_details(subscription)),
+                                         required=True, metadata={"type": "object", "example": {
+                                             "name": "SELARL Cabinet Martin", "siret": "30326504500003",
+                                             "vat_number": "FR40303265045", "street": "12 rue des Lilas",
+                                             "postcode": "69003", "city": "Lyon"}})
 
 
 class BackOfficeSubscriptionSchema(SubscriptionSchema):
@@ -115,6 +144,9 @@ class RedirectSchema(ma.Schema):
 class SubscriptionFilterSchema(PaginationQuerySchema):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in SubscriptionStatus]),
                               metadata={"example": "past_due"})
+    q = ma.fields.String(validate=validate.Length(max=100), metadata={
+        "description": "Part of the practitioner's name or email, the clinic or company name, or the start of "
+                       "the SIREN/SIRET.", "example": "martin"})
 
 
 class InvoiceFilterSchema(PaginationQuerySchema):
@@ -123,6 +155,10 @@ class InvoiceFilterSchema(PaginationQuerySchema):
     format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]),
                               metadata={"description": "csv: every matching invoice as a CSV file (no paging).",
                                         "example": "json"})
+    dialect = ma.fields.String(load_default="machine", validate=validate.OneOf(["machine", "fr"]), metadata={
+        "description": "With format=csv: machine (\",\", amounts in cents, ISO 8601 times) or fr, for French "
+                       "spreadsheets (\";\", euros with a decimal comma, dd/mm/yyyy dates, French headers, "
+                       "UTF-8 BOM).", "example": "machine"})
 
 
 class MarkPaidSchema(ma.Schema):

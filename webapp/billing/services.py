@@ -18,10 +18,7 @@ from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
-from stdnum import exceptions as stdnum_errors
-from stdnum.eu import vat as eu_vat
-from stdnum.fr import siren as fr_siren
-from stdnum.fr import siret as fr_siret
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.accounts.models import Clinic, ClinicMember, ClinicRole, PractitionerProfile, Role, User
 from webapp.accounts.services import clinic_ids_of
@@ -52,7 +49,8 @@ from webapp.billing.models import (
 )
 from webapp.billing.einvoice import build_invoice_xml, embed_facturx_xml
 from webapp.billing.invoice_pdf import render_invoice_pdf
-from webapp.billing.money import line_amounts, vat_rate_basis_points
+from webapp.billing.money import line_amounts
+from webapp.billing.vat_exemption import exemption_of, exemption_of_new_invoice, plan_vat_rate_bp
 from webapp.billing.signals import payment_failed, subscription_suspended
 from webapp.db import now_utc
 from webapp.errors import Forbidden
@@ -125,7 +123,7 @@ def sync_plans() -> dict[str, Plan]:
     keep their own amounts.
     """
     config = current_app.config
-    vat_rate_bp = vat_rate_basis_points(config["CARNET_VAT_RATE"])
+    vat_rate_bp = plan_vat_rate_bp(config)
     wanted = {
         PRACTITIONER_PLAN: dict(price_cents=config["CARNET_PLAN_PRACTITIONER_CENTS"], per_practitioner=False,
                                 stripe_price_id=config["STRIPE_PRICE_ID"] or None),
@@ -201,28 +199,6 @@ def own_subscription(user: User) -> Subscription:
     subscription = subscription_of_practitioner(profile.id) if profile is not None else None
     if subscription is None:
         raise NoSubscription()
-    return subscription
-
-
-def update_billing_details(user: User, *, siret: str, vat_number: str) -> Subscription:
-    """The practitioner's company ids printed on their next invoices (issued
-    ones keep theirs): a SIREN (9 digits) or SIRET (14), and an EU VAT
-    number, both checked (check digits); empty clears them."""
-    subscription = own_subscription(user)
-    siret, vat_number = fr_siret.compact(siret or ""), (vat_number or "").strip()
-    errors = {}
-    try:
-        siret = (fr_siret.validate(siret) if len(siret) == 14 else fr_siren.validate(siret)) if siret else None
-    except stdnum_errors.ValidationError:
-        errors["siret"] = [str(_l("Enter a SIREN (9 digits) or a SIRET (14 digits)."))]
-    try:
-        vat_number = eu_vat.validate(vat_number) if vat_number else None
-    except stdnum_errors.ValidationError:  # an unknown country prefix too
-        errors["vat_number"] = [str(_l("Enter an intra-community VAT number, such as FR12345678901."))]
-    if errors:
-        raise InvalidBillingData(fields=errors)
-    subscription.billing_siret, subscription.billing_vat_number = siret, vat_number
-    db.session.flush()
     return subscription
 
 
@@ -357,30 +333,40 @@ def _seller() -> dict:
 
 
 def _buyer(subscription: Subscription) -> dict:
-    """The buyer as printed: name, address in parts, and the company ids the
-    subscription gives (a clinic's own SIRET otherwise)."""
+    """The buyer as printed: the company and billing address the subscription
+    gives (`buyer_details`), else the practitioner or clinic and its address;
+    the company ids the subscription gives (a clinic's own SIRET otherwise)."""
     buyer = subscription.practitioner if subscription.practitioner is not None else subscription.clinic
-    fields = dict(buyer_street=buyer.address, buyer_postcode=buyer.postcode, buyer_city=buyer.city,
-                  buyer_country="FR", buyer_address=f"{buyer.address}, {buyer.postcode} {buyer.city}",
+    if subscription.billing_street:
+        street, postcode, city = subscription.billing_street, subscription.billing_postcode, subscription.billing_city
+    else:
+        street, postcode, city = buyer.address, buyer.postcode, buyer.city
+    fields = dict(buyer_street=street, buyer_postcode=postcode, buyer_city=city,
+                  buyer_country="FR", buyer_address=f"{street}, {postcode} {city}",
                   buyer_vat_number=subscription.billing_vat_number)
     if subscription.practitioner is not None:
-        return fields | dict(buyer_name=buyer.full_name, buyer_identifier=f"RPPS {buyer.rpps}",
-                             buyer_siret=subscription.billing_siret)
+        return fields | dict(buyer_name=subscription.billing_name or buyer.full_name,
+                             buyer_identifier=f"RPPS {buyer.rpps}", buyer_siret=subscription.billing_siret)
     siret = subscription.billing_siret or buyer.siret
-    return fields | dict(buyer_name=buyer.name, buyer_identifier=f"SIRET {siret}" if siret else None,
-                         buyer_siret=siret)
+    return fields | dict(buyer_name=subscription.billing_name or buyer.name,
+                         buyer_identifier=f"SIRET {siret}" if siret else None, buyer_siret=siret)
 
 
 def _new_invoice(subscription: Subscription, *, kind: InvoiceKind, lines: list[InvoiceLine],
                  issued_at: dt.datetime, due_at: dt.datetime, **fields) -> Invoice:
     year, seq, number = next_invoice_number(issued_at)
+    credited = fields.get("credit_of")
+    # A credit note states the exemption of the invoice it mirrors; an invoice today's.
+    exemption = dict(vat_exemption_code=credited.vat_exemption_code,
+                     vat_exemption_reason=credited.vat_exemption_reason) if credited is not None \
+        else exemption_of_new_invoice(current_app.config, lines)
     invoice = Invoice(
         number=number, year=year, seq=seq, kind=kind, subscription=subscription, issued_at=issued_at,
         due_at=due_at, currency=subscription.plan.currency, lines=lines,
         total_ht_cents=sum(line.total_ht_cents for line in lines),
         vat_cents=sum(line.vat_cents for line in lines),
         total_ttc_cents=sum(line.total_ttc_cents for line in lines),
-        **_seller(), **_buyer(subscription), **fields,
+        **_seller(), **_buyer(subscription), **exemption, **fields,
     )
     db.session.add(invoice)
     db.session.flush()
@@ -392,13 +378,27 @@ def store_invoice_document(invoice: Invoice) -> bytes:
     these bytes whatever the configuration becomes (the guards refuse a
     second write). Issuing calls it in the issuing transaction; it is the one
     place where the document is made: a Factur-X PDF/A-3 with the invoice's
-    EN 16931 XML embedded (`einvoice`)."""
-    if invoice.document_pdf is None:
-        config, tz = current_app.config, billing_timezone()
-        xml = build_invoice_xml(invoice, tz=tz, iban=config["CARNET_SELLER_IBAN"], bic=config["CARNET_SELLER_BIC"])
-        invoice.document_pdf = embed_facturx_xml(render_invoice_pdf(invoice, tz=tz), xml, invoice=invoice)
-        db.session.flush()
-    return invoice.document_pdf
+    EN 16931 XML embedded (`einvoice`).
+
+    Two first downloads of an old invoice may render at once: the write only
+    fills an empty document (`... WHERE document_pdf IS NULL`), so the later
+    one writes nothing and both answer the one stored document. PostgreSQL
+    makes the later UPDATE wait for the first transaction and re-check; SQLite
+    runs one write transaction at a time."""
+    if invoice.document_pdf is not None:
+        return invoice.document_pdf
+    config, tz = current_app.config, billing_timezone()
+    xml = build_invoice_xml(invoice, tz=tz, iban=config["CARNET_SELLER_IBAN"], bic=config["CARNET_SELLER_BIC"],
+                            exemption=exemption_of(invoice, config))
+    document = embed_facturx_xml(render_invoice_pdf(invoice, tz=tz), xml, invoice=invoice)
+    table = Invoice.__table__
+    written = db.session.execute(
+        sa.update(table).where(table.c.id == invoice.id, table.c.document_pdf.is_(None)).values(document_pdf=document)
+    ).rowcount
+    if not written:  # stored meanwhile by another transaction: that one is the document
+        document = db.session.scalar(sa.select(table.c.document_pdf).where(table.c.id == invoice.id))
+    set_committed_value(invoice, "document_pdf", document)
+    return document
 
 
 def invoice_document(invoice: Invoice) -> bytes:
@@ -565,18 +565,24 @@ def _operator_invoice(invoice_id: int, actor: User) -> Invoice:
     return invoice
 
 
+def check_payment(*, method: PaymentMethod, paid_on: dt.date, reference: str, now: dt.datetime) -> None:
+    """A payment the operator may record: a bank transfer or cheque, received
+    by today, with its reference (pages check it before asking to confirm)."""
+    if method not in (PaymentMethod.BANK_TRANSFER, PaymentMethod.CHEQUE):
+        raise InvalidBillingData(fields={"method": [str(_l("Record a bank transfer or a cheque."))]})
+    if paid_on > now.astimezone(billing_timezone()).date():
+        raise InvalidBillingData(fields={"paid_on": [str(_l("The payment date is in the future."))]})
+    if not reference.strip():
+        raise InvalidBillingData(fields={"reference": [str(_l("Give the transfer or cheque reference."))]})
+
+
 def mark_invoice_paid(invoice_id: int, *, actor: User, method: PaymentMethod, paid_on: dt.date, reference: str,
                       now: dt.datetime | None = None) -> Payment:
     """The operator records a bank transfer or cheque for an open invoice
     (once); a past-due or suspended subscription with nothing else overdue
     becomes active again."""
-    if method not in (PaymentMethod.BANK_TRANSFER, PaymentMethod.CHEQUE):
-        raise InvalidBillingData(fields={"method": [str(_l("Record a bank transfer or a cheque."))]})
     now = now or now_utc()
-    if paid_on > now.astimezone(billing_timezone()).date():
-        raise InvalidBillingData(fields={"paid_on": [str(_l("The payment date is in the future."))]})
-    if not reference.strip():
-        raise InvalidBillingData(fields={"reference": [str(_l("Give the transfer or cheque reference."))]})
+    check_payment(method=method, paid_on=paid_on, reference=reference, now=now)
     invoice = _operator_invoice(invoice_id, actor)
     if invoice.payments:
         raise InvoiceAlreadyPaid()
@@ -780,14 +786,6 @@ def next_invoice_estimate(subscription: Subscription) -> dict | None:
 
 SUBSCRIPTION_LIST_LOADING = (selectinload(Subscription.plan), selectinload(Subscription.practitioner),
                              selectinload(Subscription.clinic))
-
-
-def subscriptions_query(actor: User, *, status: SubscriptionStatus | None = None) -> sa.Select:
-    statement = sa.select(Subscription).where(back_office_scope(actor)) \
-        .options(*SUBSCRIPTION_LIST_LOADING).order_by(Subscription.id)
-    if status is not None:
-        statement = statement.where(Subscription.status == status)
-    return statement
 
 
 INVOICE_STATUSES = ("open", "paid", "credited", "issued")

@@ -3,6 +3,7 @@
 import functools
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,11 +11,14 @@ from flask_login import current_user
 from webapp.accounts.models import Role
 from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
-from webapp.billing import bp, checkout, services
-from webapp.billing.api import csv_response, pdf_response
+from webapp.billing import backoffice, bp, buyer_details, checkout, services
+from webapp.billing.api import csv_response, pdf_response, spreadsheet_csv_response
 from webapp.billing.chart import HEIGHT, WIDTH, revenue_bars
+from webapp.billing.confirmation import confirmation_page, is_confirmed
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetailsForm, CreditNoteForm, MarkPaidForm
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
+from webapp.billing.money import format_money
+from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import db
 from webapp.navigation import register_nav
@@ -79,8 +83,7 @@ def subscription(details_form=None, status: int = 200):
     invoices = paginate(services.own_invoices_query(current_user), page=_page_number(), per_page=24)
     return render_template(
         "billing/subscription.html", subscription=own, invoices=invoices, form=ActionForm(),
-        details_form=details_form or BillingDetailsForm(formdata=None, siret=own.billing_siret,
-                                                        vat_number=own.billing_vat_number),
+        details_form=details_form or BillingDetailsForm.of(own),
         next_invoice=services.next_invoice_estimate(own), plan_name=services.plan_name(own.plan),
         online_payment=current_app.config["CARNET_BILLING_PROVIDER"] == "stripe",
         is_bookable=services.is_bookable(current_user.practitioner_profile.id),
@@ -88,22 +91,32 @@ def subscription(details_form=None, status: int = 200):
     ), status
 
 
-@bp.route("/billing/subscription/details", methods=["POST"])
-@roles_required(Role.PRACTITIONER)
-def subscription_details():
+def save_billing_details(save, *, message: str, done, page):
+    """Post the billing details form: `save(details)` in a transaction, then
+    `message` and `done()`; field errors next to the fields on `page(form)` (422)."""
     form = BillingDetailsForm()
     if form.validate_on_submit():
         try:
             with transaction():
-                services.update_billing_details(current_user, siret=form.siret.data, vat_number=form.vat_number.data)
+                save(form.details())
         except CarnetError as error:
             if not error.fields:
                 raise
             show_errors(form, error)
         else:
-            flash(_("Your billing details are saved; they appear on your next invoices."), "success")
-            return redirect(url_for("billing.subscription"))
-    return subscription(details_form=form, status=422)
+            flash(message, "success")
+            return done()
+    return page(form)
+
+
+@bp.route("/billing/subscription/details", methods=["POST"])
+@roles_required(Role.PRACTITIONER)
+def subscription_details():
+    return save_billing_details(
+        lambda details: buyer_details.update_billing_details(current_user, details),
+        message=_("Your billing details are saved; they appear on your next invoices."),
+        done=lambda: redirect(url_for("billing.subscription")),
+        page=lambda form: subscription(details_form=form, status=422))
 
 
 def _subscription_action(action) -> object:
@@ -187,9 +200,11 @@ def _choice(name: str, allowed) -> str | None:
 @roles_required(*BACK_OFFICE)
 def backoffice_subscriptions():
     status = _choice("status", [s.value for s in SubscriptionStatus])
-    statement = services.subscriptions_query(current_user, status=SubscriptionStatus(status) if status else None)
+    text = request.args.get("q", "")[:backoffice.SEARCH_MAX_LENGTH]
+    statement = backoffice.search_subscriptions_query(current_user, text=text,
+                                                      status=SubscriptionStatus(status) if status else None)
     return render_template("billing/backoffice_subscriptions.html", status=status, statuses=list(SubscriptionStatus),
-                           page=paginate(statement, page=_page_number(), per_page=50))
+                           text=text, page=paginate(statement, page=_page_number(), per_page=50))
 
 
 @bp.route("/backoffice/billing/invoices")
@@ -199,7 +214,10 @@ def backoffice_invoices():
     kind = _choice("kind", [k.value for k in InvoiceKind])
     statement = services.invoices_query(current_user, status=status, kind=InvoiceKind(kind) if kind else None)
     if request.args.get("format") == "csv":
-        return csv_response(db.session.scalars(statement))
+        invoices = db.session.scalars(statement)
+        if request.args.get("dialect") == "machine":
+            return csv_response(invoices)
+        return spreadsheet_csv_response(invoices)
     return render_template("billing/backoffice_invoices.html", status=status, kind=kind,
                            statuses=services.INVOICE_STATUSES, page=paginate(statement, page=_page_number(), per_page=50))
 
@@ -219,11 +237,32 @@ def backoffice_invoice(invoice_id: int):
     return _invoice_page(invoice_id)
 
 
-def _invoice_action(invoice_id: int, form, action, done, *, form_name: str):
+def _ask_confirmation(invoice_id: int, form, confirmation, check, *, form_name: str):
+    """The confirmation page of a valid form, or the invoice page with the
+    errors `check()` finds (the operator only: others are refused first)."""
+    invoice = services.visible_invoice(invoice_id, current_user)
+    services.require_operator(current_user)
+    try:
+        if check is not None:
+            check()
+    except CarnetError as error:
+        if not error.fields:
+            raise
+        show_errors(form, error)
+        return _invoice_page(invoice_id, **{form_name: form}, status=422)
+    return confirmation_page(form, back=url_for("billing.backoffice_invoice", invoice_id=invoice_id),
+                             **confirmation(invoice))
+
+
+def _invoice_action(invoice_id: int, form, action, done, *, form_name: str, confirmation, check=None):
     """Run a back-office action on an invoice: field errors next to the
-    fields, a refused state as a message above the invoice. `done(result)`
-    gives the success message and the invoice to show next."""
+    fields, a refused state as a message above the invoice. The valid form
+    (`check()` raising no field error) first answers a confirmation page
+    (`confirmation(invoice)` gives its text); only its second submission
+    acts. `done(result)` gives the success message and the invoice to show next."""
     if form.validate_on_submit():
+        if not is_confirmed():
+            return _ask_confirmation(invoice_id, form, confirmation, check, form_name=form_name)
         try:
             with transaction():
                 result = action()
@@ -248,7 +287,17 @@ def backoffice_mark_paid(invoice_id: int):
     return _invoice_action(invoice_id, form, lambda: services.mark_invoice_paid(
         invoice_id, actor=current_user, method=PaymentMethod(form.method.data), paid_on=form.paid_on.data,
         reference=form.reference.data,
-    ), lambda payment: (_("The payment is recorded."), invoice_id), form_name="paid_form")
+    ), lambda payment: (_("The payment is recorded."), invoice_id), form_name="paid_form",
+        check=lambda: services.check_payment(method=PaymentMethod(form.method.data), paid_on=form.paid_on.data,
+                                             reference=form.reference.data, now=now_utc()),
+        confirmation=lambda invoice: dict(
+            title=_("Record this payment?"), submit=_("Yes, mark as paid"),
+            warning=_("A recorded payment cannot be changed or removed."),
+            facts=[(_("Invoice"), invoice.number), (_("Customer"), invoice.buyer_name),
+                   (_("Amount"), format_money(invoice.total_ttc_cents, invoice.currency)),
+                   (_("Payment method"), PAYMENT_METHOD_LABELS.get(form.method.data, form.method.data)),
+                   (_("Received on"), format_date(form.paid_on.data, "long")),
+                   (_("Reference"), form.reference.data)]))
 
 
 @bp.route("/backoffice/billing/invoices/<int:invoice_id>/credit-note", methods=["POST"])
@@ -258,7 +307,13 @@ def backoffice_credit_note(invoice_id: int):
     return _invoice_action(invoice_id, form, lambda: services.issue_credit_note(
         invoice_id, actor=current_user, reason=form.reason.data,
     ), lambda credit: (_("Credit note %(number)s is issued.", number=credit.number), credit.id),
-        form_name="credit_form")
+        form_name="credit_form", confirmation=lambda invoice: dict(
+            title=_("Issue a credit note for invoice %(number)s?", number=invoice.number),
+            submit=_("Yes, issue the credit note"),
+            warning=_("The credit note cancels the whole invoice; it takes the next number and cannot be undone."),
+            facts=[(_("Invoice"), invoice.number), (_("Customer"), invoice.buyer_name),
+                   (_("Amount credited"), format_money(invoice.total_ttc_cents, invoice.currency)),
+                   (_("Reason"), form.reason.data)]))
 
 
 @bp.route("/backoffice/billing/failed-payments")

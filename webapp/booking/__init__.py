@@ -5,7 +5,7 @@ from flask import Blueprint
 bp = Blueprint("booking", __name__, template_folder="templates")
 
 # Importing them registers the models and the routes.
-from webapp.booking import agenda_views, models, schedule_views, views  # noqa: E402,F401
+from webapp.booking import agenda_views, journey_views, models, schedule_views, views  # noqa: E402,F401
 
 
 def connect_account_signals() -> None:

@@ -2,7 +2,7 @@
 
 Called by `flask seed-demo` after the demo accounts exist, so that every demo
 practitioner shows real slots and the demo patients have past and upcoming
-appointments. The past visits are what opens the notebooks to their
+appointments; then the agendas fill up for this week and next (demo_agenda). The past visits are what opens the notebooks to their
 practitioners (webapp.booking.visits); the upcoming bookings share nothing ahead.
 """
 
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from webapp.accounts.models import PatientProfile, PatientProxy, PractitionerProfile
 from webapp.booking import services
+from webapp.booking.demo_agenda import fill_demo_agendas
 from webapp.booking.models import (
     DEFAULT_TIMEZONE,
     Absence,
@@ -141,3 +142,4 @@ def seed_booking_demo() -> None:
         if free:
             _appointment(practitioner, patient, reason, free[0].start_at, AppointmentStatus.BOOKED, booked_by)
             db.session.flush()
+    fill_demo_agendas()

@@ -76,3 +76,8 @@ class PatientArrived(Conflict):
 class TooEarlyForArrival(Conflict):
     code = "arrival_too_early"
     default_message = _l("A patient can be marked arrived only shortly before the appointment.")
+
+
+class HoldNotFound(NotFound):
+    code = "hold_not_found"
+    default_message = _l("This slot is no longer kept for you. Please choose a slot again.")

@@ -191,21 +191,62 @@ class Appointment(db.Model):
         return self.status is AppointmentStatus.BOOKED
 
 
-class OccupiedCell(db.Model):
-    """One CELL_MINUTES slice of a practitioner's time held by an appointment.
+class SlotHold(db.Model):
+    """A slot kept for one visitor for a few minutes (webapp.booking.holds).
 
-    The primary key makes a second appointment over the same minutes
-    impossible on every database, whatever the concurrency: the rows are
-    written in the appointment's transaction and deleted when it is cancelled.
+    It occupies its cells exactly like an appointment, so the database keeps
+    everyone else out; once `expires_at` is past it no longer counts, and the
+    next booking over its time removes its cells in its own transaction."""
+
+    __tablename__ = "slot_holds"
+    __table_args__ = (
+        sa.CheckConstraint("start_at < end_at", name="range"),
+        sa.Index("ix_slot_holds_holder_key", "holder_key"),
+        sa.Index("ix_slot_holds_practitioner_start", "practitioner_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner_profiles.id"))
+    visit_reason_id: Mapped[int] = mapped_column(sa.ForeignKey("visit_reasons.id"))
+    start_at: Mapped[dt.datetime]
+    end_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    # A digest of the holder's secret (a signed-session value for a web
+    # visitor): whoever shows the secret may turn the hold into a booking.
+    holder_key: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+    practitioner: Mapped[PractitionerProfile] = relationship()
+    visit_reason: Mapped[VisitReason] = relationship()
+    cells: Mapped[list["OccupiedCell"]] = relationship(back_populates="hold", cascade="all, delete-orphan")
+
+    def is_active_at(self, moment: dt.datetime) -> bool:
+        return moment < self.expires_at
+
+
+class OccupiedCell(db.Model):
+    """One CELL_MINUTES slice of a practitioner's time held by an appointment
+    or by a slot hold (exactly one of them).
+
+    The primary key makes a second appointment (or hold) over the same
+    minutes impossible on every database, whatever the concurrency: the rows
+    are written in the appointment's transaction and deleted when it is
+    cancelled.
     """
 
     __tablename__ = "occupied_cells"
+    __table_args__ = (
+        sa.CheckConstraint("(appointment_id IS NULL) <> (hold_id IS NULL)", name="one_owner"),
+    )
 
     practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner_profiles.id"), primary_key=True)
     cell_start_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
-    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointments.id", ondelete="CASCADE"),
+                                                       index=True)
+    hold_id: Mapped[int | None] = mapped_column(sa.ForeignKey("slot_holds.id", ondelete="CASCADE"), index=True)
 
-    appointment: Mapped[Appointment] = relationship(back_populates="cells")
+    appointment: Mapped[Appointment | None] = relationship(back_populates="cells")
+    hold: Mapped[SlotHold | None] = relationship(back_populates="cells")
 
 
 class DeskIdentityFailure(db.Model):

@@ -28,7 +28,10 @@ class SearchQuerySchema(PaginationQuerySchema):
     city = ma.fields.String(validate=SEARCH_TEXT, metadata={"example": "Paris"})
     postcode = ma.fields.String(validate=validate.Regexp(r"^\d{1,5}$"),
                                 metadata={"description": "The first digits of the postcode.", "example": "75011"})
-    q = ma.fields.String(validate=SEARCH_TEXT, metadata={"description": "Words of the name.", "example": "Martin"})
+    q = ma.fields.String(validate=SEARCH_TEXT, metadata={
+        "description": "What a patient types in the search box: words of the name, specialty terms (accents, "
+                       "case and everyday abbreviations such as \"dermato\", \"kiné\", \"généraliste\" "
+                       "understood), a city or the first digits of a postcode.", "example": "dermato lyon"})
     sort = ma.fields.String(load_default="name", validate=validate.OneOf(["name", "next_available"]),
                             metadata={"description": "`name` (the default), or `next_available`: soonest "
                                                      "available first.", "example": "next_available"})

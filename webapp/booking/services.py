@@ -24,7 +24,8 @@ from webapp.accounts.services import acting_patient_ids, clinic_ids_of, practiti
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.billing.services import bookable_condition, is_bookable
-from webapp.booking import signals
+from webapp.booking import search, signals
+from webapp.booking.hold_cells import active_holds_condition, release_expired_holds
 from webapp.booking import slots as slot_rules
 from webapp.booking.errors import (
     AppointmentNotActive,
@@ -54,6 +55,7 @@ from webapp.booking.models import (
     DeskIdentityFailure,
     OccupiedCell,
     PractitionerSchedule,
+    SlotHold,
     VisitMode,
     VisitReason,
     WaitlistEntry,
@@ -496,7 +498,8 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
     """The query of `load_availability`, built once with bound parameters
     (building it costs more than running it): weekly hours, absences and
     appointments of the practitioners, and their postcodes (for the local
-    public holidays), in one round trip, as rows of one shape told apart by `kind`."""
+    public holidays), in one round trip, as rows of one shape told apart by `kind`.
+    Slot holds that have not expired count as appointments."""
     practitioner_ids = sa.bindparam("practitioner_ids", expanding=True)
     window_start = sa.bindparam("window_start", type_=Appointment.start_at.type)
     window_end = sa.bindparam("window_end", type_=Appointment.end_at.type)
@@ -513,6 +516,10 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
     time_type, instant_type = WeeklyHours.start_time.type, Appointment.start_at.type
     no_time, no_instant = sa.cast(sa.null(), time_type), sa.cast(sa.null(), instant_type)
     no_postcode = sa.cast(sa.null(), PractitionerProfile.postcode.type)
+    hold_filter = [
+        SlotHold.practitioner_id.in_(practitioner_ids), active_holds_condition(sa.bindparam("now", type_=instant_type)),
+        SlotHold.start_at < window_end, SlotHold.end_at > window_start,
+    ]
     rows = sa.union_all(
         sa.select(sa.literal(_HOURS, sa.Integer).label("kind"), WeeklyHours.practitioner_id, WeeklyHours.weekday,
                   WeeklyHours.start_time, WeeklyHours.end_time, no_instant.label("start_at"),
@@ -524,6 +531,9 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
                Absence.end_at > window_start),
         sa.select(sa.literal(_APPOINTMENT, sa.Integer), Appointment.practitioner_id, sa.null(), no_time, no_time,
                   Appointment.start_at, Appointment.end_at, no_postcode).where(*appointment_filter),
+        # A hold not yet expired keeps its time from everyone else, like an appointment.
+        sa.select(sa.literal(_APPOINTMENT, sa.Integer), SlotHold.practitioner_id, sa.null(), no_time, no_time,
+                  SlotHold.start_at, SlotHold.end_at, no_postcode).where(*hold_filter),
         sa.select(sa.literal(_PLACE, sa.Integer), PractitionerProfile.id, sa.null(), no_time, no_time,
                   no_instant, no_instant, PractitionerProfile.postcode)
         .where(PractitionerProfile.id.in_(practitioner_ids)),
@@ -537,7 +547,8 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
 
 def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
                       ignore_appointment_id: int | None = None,
-                      schedules: dict[int, PractitionerSchedule] | None = None) -> dict[int, Availability]:
+                      schedules: dict[int, PractitionerSchedule] | None = None,
+                      now: dt.datetime | None = None) -> dict[int, Availability]:
     """Schedules, hours, absences and busy times of several practitioners in
     two queries, whatever their number (one when the caller already holds
     their `schedules`)."""
@@ -549,7 +560,8 @@ def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day:
     busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
     postcodes: dict[int, str | None] = {}
     parameters = {"practitioner_ids": list(practitioner_ids), "window_start": window_start, "window_end": window_end,
-                  "earliest_overlapping_start": window_start - dt.timedelta(minutes=MAX_VISIT_MINUTES)}
+                  "earliest_overlapping_start": window_start - dt.timedelta(minutes=MAX_VISIT_MINUTES),
+                  "now": now or now_utc()}
     if ignore_appointment_id is not None:
         parameters["ignore_appointment_id"] = ignore_appointment_id
     statement = _availability_statement(ignores_appointment=ignore_appointment_id is not None)
@@ -630,9 +642,10 @@ def _free_slots_and_timezone(practitioner_id: int, visit_reason_id: int | None, 
     _offered_reason(reason, practitioner_id)
     if not bookable:
         return [], None
+    now = now or now_utc()
     availability = load_availability([practitioner_id], first_day, last_day,
-                                     schedules=schedules)[practitioner_id]
-    return (availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc()),
+                                     schedules=schedules, now=now)[practitioner_id]
+    return (availability.free_slots(first_day, last_day, reason.duration_minutes, now),
             availability.rules.timezone)
 
 
@@ -681,7 +694,7 @@ def next_available_starts(practitioner_ids: list[int], *, now: dt.datetime | Non
         if not remaining:
             break
         last_day = today + dt.timedelta(days=window_days)
-        availabilities = load_availability(remaining, first_day, last_day)
+        availabilities = load_availability(remaining, first_day, last_day, now=now)
         for pid in list(remaining):
             starts = [slot.start_at
                       for duration in durations[pid]
@@ -726,7 +739,9 @@ def occupied_cells_for(practitioner_id: int, start_at: dt.datetime, end_at: dt.d
 
 
 def _hold_time(appointment: Appointment) -> None:
-    """Write the appointment's cells; the database refuses any overlap."""
+    """Write the appointment's cells; the database refuses any overlap.
+    Expired slot holds in the way give their time back first."""
+    release_expired_holds(appointment.practitioner_id, appointment.start_at, appointment.end_at, now_utc())
     appointment.cells = occupied_cells_for(appointment.practitioner_id, appointment.start_at, appointment.end_at)
     db.session.add(appointment)
     try:
@@ -837,7 +852,7 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
         _check_reason_open_to(reason, patient.id)
     day = start_at.astimezone(slot_rules.UTC).date()
     availability = load_availability([practitioner.id], day, day, at_desk=at_desk,
-                                     schedules=schedules)[practitioner.id]
+                                     schedules=schedules, now=now)[practitioner.id]
     _check_start(availability, reason, start_at, now)
     if at_desk:
         patient = _desk_booking_patient(by, practitioner, patient_id, patient_identity, now)
@@ -880,7 +895,8 @@ def record_walk_in(*, practitioner_id: int, visit_reason_id: int | None, by: Use
     message = _clean_message(message)
     start = _cell_floor(now)
     end = start + dt.timedelta(minutes=reason.duration_minutes)
-    if db.session.scalar(sa.select(OccupiedCell.appointment_id).where(
+    release_expired_holds(practitioner.id, start, end, now)
+    if db.session.scalar(sa.select(sa.literal(1)).select_from(OccupiedCell).where(
             OccupiedCell.practitioner_id == practitioner.id, OccupiedCell.cell_start_at >= start,
             OccupiedCell.cell_start_at < end).limit(1)) is not None:
         raise SlotUnavailable(_l("Another appointment takes this time: end or move it first."))
@@ -974,7 +990,7 @@ def reschedule_appointment(appointment_id: int, *, new_start_at: dt.datetime, by
     previous_start_at, previous_end_at = appointment.start_at, appointment.end_at
     day = new_start_at.astimezone(slot_rules.UTC).date()
     availability = load_availability([appointment.practitioner_id], day, day, at_desk=at_desk,
-                                     ignore_appointment_id=appointment.id)[appointment.practitioner_id]
+                                     ignore_appointment_id=appointment.id, now=now)[appointment.practitioner_id]
     _check_start(availability, appointment.visit_reason, new_start_at, now)
     _release_time(appointment)
     appointment.start_at = new_start_at.astimezone(slot_rules.UTC)
@@ -1344,27 +1360,17 @@ def _close_waitlist_entries_served_by(appointment: Appointment) -> None:
 def search_practitioners(*, specialty: str | None = None, city: str | None = None, postcode: str | None = None,
                          place: str | None = None, text: str | None = None) -> sa.Select:
     """Verified practitioners bookable online matching every given criterion:
-    a specialty code, a city or postcode (prefix), words of their names.
+    a specialty code, a city or postcode (prefix), and what a patient typed in
+    the search box (`text`: names, specialty terms, places; webapp.booking.search).
     `place` is either a postcode (digits) or a city."""
     statement = sa.select(PractitionerProfile).where(PractitionerProfile.is_verified,
                                                      bookable_condition(PractitionerProfile.id))
-    place = (place or "").strip()
-    if place:
-        if place[:2].isdigit():
-            postcode = postcode or place
-        else:
-            city = city or place
     if specialty:
         statement = statement.where(PractitionerProfile.specialty == specialty)
-    if city and city.strip():
-        statement = statement.where(PractitionerProfile.city.istartswith(city.strip(), autoescape=True))
-    if postcode and postcode.strip():
-        statement = statement.where(PractitionerProfile.postcode.startswith(postcode.strip(), autoescape=True))
-    for word in (text or "").split():
-        statement = statement.where(sa.or_(
-            PractitionerProfile.first_name.icontains(word, autoescape=True),
-            PractitionerProfile.last_name.icontains(word, autoescape=True),
-        ))
+    for typed in (place, city, postcode):
+        if typed and typed.strip():
+            statement = statement.where(search.place_condition(typed))
+    statement = statement.where(*search.query_conditions(text))
     return statement.order_by(PractitionerProfile.last_name, PractitionerProfile.first_name, PractitionerProfile.id)
 
 

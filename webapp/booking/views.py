@@ -18,7 +18,7 @@ from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
 from webapp.billing.services import is_bookable
 from webapp.booking.appointment_actions import appointment_actions
-from webapp.booking import bp, forms, ics, services
+from webapp.booking import bp, forms, ics, next_slots, services
 from webapp.booking.errors import SlotUnavailable, TooManyIdentificationFailures
 from webapp.booking.models import AppointmentStatus, VisitMode
 from webapp.db import now_utc
@@ -31,6 +31,8 @@ from webapp.urls import safe_next_url
 BOOKING_RATE_LIMIT = "30 per minute"
 SEARCH_PAGE_SIZE = 20
 NEXT_SLOTS_SHOWN = 8
+RESULT_SLOTS_SHOWN = 4  # slot buttons under each search result
+COMPACT_SLOTS_SHOWN = 6  # the practitioner page's short list (phones)
 
 register_nav("booking.search", _l("Find a practitioner"), {Role.PATIENT}, order=10)
 register_nav("booking.my_appointments", _l("My appointments"), {Role.PATIENT}, order=20)
@@ -87,11 +89,13 @@ def _monday_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _picker_week(timezone: str) -> tuple[dt.date, list[dt.date], dt.date | None]:
-    """The week asked for by `?week=` (never before the current one): its
-    Monday, its days, and the previous week's Monday if it may be shown."""
+def _picker_week(timezone: str, first_free: dt.datetime | None = None) -> tuple[dt.date, list[dt.date], dt.date | None]:
+    """The week asked for by `?week=` (never before the current one), else
+    the week of `first_free`: its Monday, its days, and the previous week's
+    Monday if it may be shown."""
     this_monday = _monday_of(_local_today(timezone))
-    monday = max(_monday_of(_date_arg("week", this_monday)), this_monday)
+    opening = _monday_of(first_free.astimezone(ZoneInfo(timezone)).date()) if first_free else this_monday
+    monday = max(_monday_of(_date_arg("week", opening)), this_monday)
     previous = monday - dt.timedelta(days=7) if monday > this_monday else None
     return monday, [monday + dt.timedelta(days=offset) for offset in range(7)], previous
 
@@ -125,9 +129,11 @@ def search():
     statement = services.search_practitioners(specialty=specialty, place=place, text=text)
     page = paginate(statement, page=page_number, per_page=SEARCH_PAGE_SIZE)
     ids = [practitioner.id for practitioner in page["items"]]
+    reasons = next_slots.default_reasons(ids)
     return render_template(
         "booking/search.html", page=page, specialties=SPECIALTIES, specialty=specialty, place=place, q=text,
-        next_available=services.next_available_starts(ids), schedules=services.schedules_of(ids),
+        reasons=reasons, next_slots=next_slots.next_free_slots(reasons, RESULT_SLOTS_SHOWN),
+        schedules=services.schedules_of(ids), hold_form=forms.EmptyForm(),
     )
 
 
@@ -136,10 +142,14 @@ def practitioner_page(practitioner_id: int):
     practitioner = services.listed_practitioner(practitioner_id)
     reasons = services.visit_reasons_of(practitioner.id)
     chosen_id = _int_arg("reason")
-    reason = next((r for r in reasons if r.id == chosen_id), reasons[0] if len(reasons) == 1 else None)
+    reason = next((r for r in reasons if r.id == chosen_id), None)
+    if reason is None and reasons:
+        reason = next_slots.default_reasons([practitioner.id]).get(practitioner.id)
     timezone = _timezone_of(practitioner.id)
-    monday, days, previous_week = _picker_week(timezone)
     bookable = is_bookable(practitioner.id)
+    soonest = next_slots.next_free_slots({practitioner.id: reason}, COMPACT_SLOTS_SHOWN)[practitioner.id] \
+        if reason and bookable else []
+    monday, days, previous_week = _picker_week(timezone, soonest[0].start_at if soonest else None)
     slots = services.available_slots(practitioner.id, reason.id, days[0], days[-1]) if reason and bookable else []
     horizon_end = _local_today(timezone) + dt.timedelta(days=services.schedule_of(practitioner.id).horizon_days)
     waitlist_form = None
@@ -150,7 +160,8 @@ def practitioner_page(practitioner_id: int):
         "booking/practitioner.html", practitioner=practitioner, reasons=reasons, reason=reason, timezone=timezone,
         week=_slots_by_day(slots, days, timezone), monday=monday, bookable=bookable, previous_week=previous_week,
         next_week=monday + dt.timedelta(days=7) if monday + dt.timedelta(days=7) <= horizon_end else None,
-        waitlist_form=waitlist_form, specialties=SPECIALTIES,
+        waitlist_form=waitlist_form, specialties=SPECIALTIES, soonest=soonest, hold_form=forms.EmptyForm(),
+        whole_week=request.args.get("view") == "week" or "week" in request.args,
     )
 
 

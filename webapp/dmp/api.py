@@ -43,13 +43,16 @@ def put_identity(data, patient_id):
 @blp.response(200, schemas.IdentitySchema)
 @documented_errors(403, 404, 409, 503)
 def verify_identity(patient_id):
-    """Ask the INSi teleservice to verify the recorded INS with the patient's
-    traits: confirmed, a validated INS becomes qualified and any other
-    recovered; 409 `insi_not_confirmed` otherwise, 503 `insi_unavailable`
-    when the teleservice cannot answer. A treating practitioner or clinic secretary."""
+    """Ask the INSi teleservice for the INS of the patient's traits: when it
+    returns the recorded INS with the profile's traits, a validated INS becomes
+    qualified and any other recovered. Otherwise 409 (`insi_not_confirmed`:
+    none found, `insi_several_identities`, `insi_ins_differs`,
+    `insi_traits_differ` naming the traits, `insi_traits_incomplete`: no sex
+    to send), 503 `insi_unavailable` on a timeout, a SOAP fault or no
+    configuration. A treating practitioner or clinic secretary."""
     with transaction():
         nir, traits = services.insi_request(current_api_user(), patient_id)
-    answer = services.ask_insi(nir, traits)  # no transaction open during the call
+    answer = services.ask_insi(traits)  # no transaction open during the call
     with transaction():
         identity = services.apply_insi_answer(current_api_user(), patient_id, nir, traits, answer)
         return _json(schemas.IdentitySchema(), identity)

@@ -7,7 +7,9 @@ same ids. Codes follow the French CI-SIS PDSm profile where it names them
 vendored CI-SIS value sets (`webapp.dmp.terminology`): the document type
 (JDV_J07) and class (JDV_J06, TRE_A03) come from a configurable mapping per
 notebook entry kind, the format from JDV_J10, the facility type and practice
-setting from JDV_J02 and JDV_J04.
+setting from JDV_J02 and JDV_J04. Each resource declares its MHD Comprehensive
+profile and the PDSm 3.1 profile derived from it; the subject is the contained
+FR Core Patient holding the INS, as PDSm asks of `context.sourcePatientInfo`.
 """
 
 import base64
@@ -24,6 +26,14 @@ MHD_PROVIDE_BUNDLE_PROFILE = "https://profiles.ihe.net/ITI/MHD/StructureDefiniti
 MHD_SUBMISSION_SET_PROFILE = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.SubmissionSet"
 MHD_DOCUMENT_REFERENCE_PROFILE = (
     "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.DocumentReference")
+# ANS PDSm 3.1 (each derives from the MHD Comprehensive profile declared beside it), FR Core, Annuaire Santé.
+PDSM = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
+PDSM_PROVIDE_BUNDLE_PROFILE = PDSM + "pdsm-comprehensive-provide-document-bundle"
+PDSM_SUBMISSION_SET_PROFILE = PDSM + "pdsm-submissionset-comprehensive"
+PDSM_DOCUMENT_REFERENCE_PROFILE = PDSM + "pdsm-comprehensive-document-reference"
+FR_CORE_PATIENT_PROFILE = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient"
+FR_CORE_PRACTITIONER_PROFILE = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner"
+AS_PRACTITIONER_ROLE_PROFILE = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-practitionerrole"
 MHD_SOURCE_ID_EXTENSION = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
 MHD_DESIGNATION_TYPE_EXTENSION = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"
 MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
@@ -125,14 +135,27 @@ def _uri_identifier(value: str, use: str | None = None) -> dict:
 
 
 def patient_reference(ins: str, ins_oid: str) -> dict:
-    """The patient designated by their INS (INS-NIR, INS-NIR-TEST or INS-NIA)."""
-    return {"identifier": ins_identifier(ins, ins_oid)}
+    """The subject: the contained Patient (PDSm: the resource `context.sourcePatientInfo`
+    references, which must be contained), with its INS (INS-NIR, INS-NIR-TEST or INS-NIA)
+    as the reference's identifier too."""
+    return {"reference": "#patient", "identifier": ins_identifier(ins, ins_oid)}
+
+
+def _meta(*profiles: str) -> dict:
+    return {"profile": list(profiles)}
+
+
+def _authors(document: Document) -> list[dict]:
+    """The author as PDSm wants it: a contained PractitionerRole naming the contained Practitioner."""
+    return [{"resourceType": "PractitionerRole", "id": "author-role", "meta": _meta(AS_PRACTITIONER_ROLE_PROFILE),
+             "practitioner": {"reference": "#author"}}, _author(document)]
 
 
 def _author(document: Document) -> dict:
     return {
         "resourceType": "Practitioner",
         "id": "author",
+        "meta": _meta(FR_CORE_PRACTITIONER_PROFILE),
         "identifier": [{
             "type": {"coding": [_coding(FR_V2_0203, IDNPS_TYPE)]},
             "system": IDNAT_PS_SYSTEM,
@@ -144,7 +167,8 @@ def _author(document: Document) -> dict:
 
 def _source_patient(document: Document, ins_identifier: dict) -> dict:
     """The patient as the source knows them (`context.sourcePatientInfo`): the INS and its traits."""
-    patient = {"resourceType": "Patient", "id": "patient", "identifier": [ins_identifier]}
+    patient = {"resourceType": "Patient", "id": "patient", "meta": _meta(FR_CORE_PATIENT_PROFILE),
+               "identifier": [ins_identifier]}
     if document.patient_family:
         name = {"use": "official", "family": document.patient_family}
         if document.patient_given:
@@ -168,8 +192,8 @@ def _security_labels(document: Document) -> list[dict]:
 def _document_reference(document: Document, source: SourceSettings, subject: dict, binary_url: str) -> dict:
     reference = {
         "resourceType": "DocumentReference",
-        "meta": {"profile": [MHD_DOCUMENT_REFERENCE_PROFILE]},
-        "contained": [_author(document), _source_patient(document, subject["identifier"])],
+        "meta": _meta(MHD_DOCUMENT_REFERENCE_PROFILE, PDSM_DOCUMENT_REFERENCE_PROFILE),
+        "contained": [*_authors(document), _source_patient(document, subject["identifier"])],
         "masterIdentifier": _uri_identifier(unique_id(document.document_id, source.oid_root)),
         "identifier": [_uri_identifier(document.document_id, "official")],
         "status": "current",
@@ -179,7 +203,8 @@ def _document_reference(document: Document, source: SourceSettings, subject: dic
                                          document.code.class_code, document.code.class_display)]}],
         "subject": subject,
         "date": _instant(document.created_at),
-        "author": [{"reference": "#author"}],
+        "author": [{"reference": "#author-role"}],
+        "authenticator": {"reference": "#author-role"},
         "custodian": {
             "identifier": {"type": {"coding": [_coding(FR_V2_0203, IDNAT_STRUCT_TYPE)]},
                            "system": source.custodian_system, "value": source.custodian_id},
@@ -216,12 +241,12 @@ def _document_reference(document: Document, source: SourceSettings, subject: dic
 
 def _submission_set(document: Document, source: SourceSettings, subject: dict, reference_url: str) -> dict:
     """The SubmissionSet: its author (PDSm requires `source`: the practitioner in their
-    role, contained) and its designationType (the practice's sector of activity)."""
+    role, contained), its designationType (the practice's sector of activity) and its
+    subject, the same contained Patient as the DocumentReference's."""
     return {
         "resourceType": "List",
-        "meta": {"profile": [MHD_SUBMISSION_SET_PROFILE]},
-        "contained": [_author(document), {"resourceType": "PractitionerRole", "id": "author-role",
-                                          "practitioner": {"reference": "#author"}}],
+        "meta": _meta(MHD_SUBMISSION_SET_PROFILE, PDSM_SUBMISSION_SET_PROFILE),
+        "contained": [*_authors(document), _source_patient(document, subject["identifier"])],
         "extension": [
             {"url": MHD_SOURCE_ID_EXTENSION, "valueIdentifier": {"value": source.source_id}},
             {"url": MHD_DESIGNATION_TYPE_EXTENSION, "valueCodeableConcept": source.facility_type.concept()},
@@ -255,7 +280,7 @@ def build_provide_bundle(document: Document, source: SourceSettings) -> dict:
     subject = patient_reference(document.ins, source.ins_oid)
     return {
         "resourceType": "Bundle",
-        "meta": {"profile": [MHD_PROVIDE_BUNDLE_PROFILE]},
+        "meta": _meta(MHD_PROVIDE_BUNDLE_PROFILE, PDSM_PROVIDE_BUNDLE_PROFILE),
         "type": "transaction",
         "timestamp": _instant(document.submitted_at),
         "entry": [

@@ -43,13 +43,41 @@ class InsiUnavailable(CarnetError):
     default_message = _l("The INSi teleservice could not be reached or is not configured. Try again later.")
 
 
+class InsiTraitsIncomplete(Conflict):
+    code = "insi_traits_incomplete"
+    default_message = _l("Record the patient's sex before asking the INSi teleservice: it is one of the traits "
+                         "the teleservice searches with.")
+
+
 class InsiNotConfirmed(Conflict):
     """Its audit event is kept: a refused verification is part of the identity's history."""
 
     code = "insi_not_confirmed"
     keeps_writes = True
     default_message = _l(
-        "The INSi teleservice did not confirm this INS with the patient's traits: the status is unchanged.")
+        "The INSi teleservice found no identity with the patient's traits (birth name, first name, sex, "
+        "birth date): the status is unchanged. Check the traits against the identity document.")
+
+
+class InsiSeveralIdentities(InsiNotConfirmed):
+    code = "insi_several_identities"
+    default_message = _l(
+        "The INSi teleservice found several identities with the patient's traits: the status is unchanged. "
+        "Record all the first names of the identity document and ask again.")
+
+
+class InsiInsDiffers(InsiNotConfirmed):
+    code = "insi_ins_differs"
+    default_message = _l(
+        "The INSi teleservice returns another INS for the patient's traits: the recorded INS may be an old one "
+        "or a relative's. The status is unchanged; check the number on the carte Vitale or the certificate.")
+
+
+class InsiTraitsDiffer(InsiNotConfirmed):
+    code = "insi_traits_differ"
+    default_message = _l(
+        "The identity the INSi teleservice returns differs from the patient's profile: the status is "
+        "unchanged. Correct the profile from the identity document, then ask again.")
 
 
 class PushNotRetryable(Conflict):

@@ -25,7 +25,8 @@ from webapp.booking.services import has_treating_relationship, managed_practitio
 from webapp.crypto import encrypt
 from webapp.db import now_utc
 from webapp.dmp import documents, ins as ins_numbers, insi
-from webapp.dmp.errors import (InsiAnswerRequired, InsiNotConfirmed, InsiUnavailable, InsRequired, InsTraitsMismatch,
+from webapp.dmp.errors import (InsiAnswerRequired, InsiInsDiffers, InsiNotConfirmed, InsiSeveralIdentities,
+                               InsiTraitsDiffer, InsiTraitsIncomplete, InsiUnavailable, InsRequired, InsTraitsMismatch,
                                InvalidIns, PushNotCancellable, PushNotRetryable, QualificationNotAllowed)
 from webapp.dmp.models import ConsentRecord, DocumentPush, IdentityStatus, PatientIdentity, PushStatus
 from webapp.dmp.settings import document_codes
@@ -162,39 +163,57 @@ def record_identity(user: User, patient_id: int, *, ins: str, status) -> Patient
 
 def insi_request(user: User, patient_id: int) -> tuple[str, insi.Traits]:
     """The recorded INS and the profile's traits that a treating practitioner
-    or clinic secretary asks INSi to verify (the patient side cannot ask)."""
+    or clinic secretary asks INSi about (the patient side cannot ask). The sex
+    sent is the profile's, else the NIR's (`InsiTraitsIncomplete` for an NIA
+    of unknown sex)."""
     patient, is_patient_side, _ = _checked_actor(user, patient_id)
     if is_patient_side:
         raise QualificationNotAllowed()
     identity = identity_of(patient.id)
     if identity is None:
         raise InsRequired()
+    sex = insi.request_sex(patient.sex.value if patient.sex else None, identity.ins)
+    if sex is None:
+        raise InsiTraitsIncomplete()
     traits = insi.Traits(last_name=patient.last_name, first_names=patient.first_name, birth_date=patient.birth_date,
-                         sex=insi.SEX_CODES.get(patient.sex.value) if patient.sex else None)
+                         sex=sex)
     return identity.ins, traits
 
 
-def ask_insi(nir: str, traits: insi.Traits) -> insi.InsiAnswer:
-    """Call the INSi adapter; call it outside any open transaction (`InsiUnavailable` on failure)."""
+def ask_insi(traits: insi.Traits) -> insi.InsiAnswer:
+    """Search the INS of these traits with the INSi teleservice; call it outside any
+    open transaction (`InsiUnavailable` on a timeout, a fault or a malformed answer)."""
     try:
-        return insi.verify_identity(nir, traits, config=current_app.config)
+        return insi.search_ins(traits, config=current_app.config, now=now_utc())
     except insi.InsiError:
         raise InsiUnavailable() from None
 
 
+REFUSALS = {"not_found": InsiNotConfirmed, "several_found": InsiSeveralIdentities, "ins_differs": InsiInsDiffers,
+            "traits_differ": InsiTraitsDiffer}
+
+
 def apply_insi_answer(user: User, patient_id: int, nir: str, traits: insi.Traits,
                       answer: insi.InsiAnswer) -> PatientIdentity:
-    """Record INSi's answer about `nir`. A positive answer whose INS and traits
-    agree with the profile makes a validated INS (ID document checked)
-    qualified and any other recovered (RNIV); anything else changes nothing
-    (`InsiNotConfirmed`, audited). The INS must not have changed meanwhile."""
+    """Record INSi's answer about `nir` (RNIV). Only one identity found, whose
+    active INS is `nir` and whose traits are the profile's, confirms it: a
+    validated INS (ID document checked) becomes qualified and any other
+    recovered. None found (`InsiNotConfirmed`), several (`InsiSeveralIdentities`),
+    another INS (`InsiInsDiffers`) or other traits (`InsiTraitsDiffer`, naming
+    them) change nothing and are audited. The INS must not have changed meanwhile."""
     patient, is_patient_side, _ = _checked_actor(user, patient_id)
     if is_patient_side:
         raise QualificationNotAllowed()
     identity = identity_of(patient.id)
-    if identity is None or identity.ins != nir or not answer.agrees_with(nir, traits):
-        record_event("dmp.insi_not_confirmed", actor=user, target_type="patient", target_id=patient.id)
-        raise InsiNotConfirmed()
+    verdict = insi.verdict(answer, nir, traits)
+    if identity is None or identity.ins != nir:
+        verdict = insi.Verdict("ins_differs")
+    if verdict.reason is not None:
+        record_event("dmp.insi_not_confirmed", actor=user, target_type="patient", target_id=patient.id,
+                     details={"reason": verdict.reason, "cr": answer.code, "traits": "+".join(verdict.fields)})
+        error = REFUSALS[verdict.reason]
+        message = str(error.default_message)
+        raise error(fields={name: [message] for name in verdict.fields})
     if identity.status is not IdentityStatus.QUALIFIED:
         identity.status = IdentityStatus.QUALIFIED if identity.status is IdentityStatus.VALIDATED \
             else IdentityStatus.RECOVERED

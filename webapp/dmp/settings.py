@@ -3,12 +3,14 @@
 import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from config import ConfigurationError
 from webapp.dmp import terminology
 from webapp.dmp.builder import DocumentCode, SourceSettings
 from webapp.dmp.ins import IDNAT_STRUCT_SYSTEM, INS_NIR_OID, idnat_struct
+from webapp.dmp.insi import LPS_SETTINGS, insi_enabled
 from webapp.notebook.models import EntryKind
 
 AUTH_MODES = ("none", "bearer", "oauth2")
@@ -91,6 +93,27 @@ def source_settings(config: Mapping) -> SourceSettings:
     )
 
 
+def check_insi_settings(config: Mapping) -> None:
+    """INSi, when on, needs the software's LPS identifiers, and its default transport
+    an https endpoint with the structure's certificate and key (PEM files)."""
+    if not insi_enabled(config):
+        return
+    missing = [name for name in LPS_SETTINGS if not config.get(name)]
+    if missing:
+        raise ConfigurationError(f"INSi needs {', '.join(missing)}.")
+    if config.get("CARNET_INSI_TRANSPORT"):
+        return
+    scheme = urlsplit(config["CARNET_INSI_ENDPOINT"]).scheme
+    if scheme != "https" and not (config.get("TESTING") and scheme == "http"):
+        raise ConfigurationError("CARNET_INSI_ENDPOINT must be an https:// URL.")
+    files = [config.get(name) for name in ("CARNET_INSI_CERT", "CARNET_INSI_KEY")]
+    if any(files) != all(files) or (not all(files) and not config.get("TESTING")):
+        raise ConfigurationError("INSi needs CARNET_INSI_CERT and CARNET_INSI_KEY (the structure's certificate).")
+    for path in filter(None, [*files, config.get("CARNET_INSI_CA_BUNDLE")]):
+        if not Path(path).is_file():
+            raise ConfigurationError(f"The INSi certificate file {path} does not exist.")
+
+
 def check_connector_settings(config: Mapping) -> None:
     """Refuse an incomplete or unsafe connector configuration (https outside tests)."""
     endpoint = config.get("CARNET_DMP_ENDPOINT")
@@ -100,11 +123,7 @@ def check_connector_settings(config: Mapping) -> None:
         scheme = urlsplit(endpoint).scheme
         if scheme != "https" and not (config.get("TESTING") and scheme == "http"):
             raise ConfigurationError("CARNET_DMP_ENDPOINT must be an https:// URL.")
-    insi_endpoint = config.get("CARNET_INSI_ENDPOINT")
-    if insi_endpoint:
-        scheme = urlsplit(insi_endpoint).scheme
-        if scheme != "https" and not (config.get("TESTING") and scheme == "http"):
-            raise ConfigurationError("CARNET_INSI_ENDPOINT must be an https:// URL.")
+    check_insi_settings(config)
     auth = config.get("CARNET_DMP_AUTH", "none")
     if auth not in AUTH_MODES:
         raise ConfigurationError(f"CARNET_DMP_AUTH must be one of {', '.join(AUTH_MODES)}.")

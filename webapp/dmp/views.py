@@ -71,7 +71,7 @@ def verify_identity(patient_id):
     try:
         with transaction():
             nir, traits = services.insi_request(current_user, patient_id)
-        answer = services.ask_insi(nir, traits)
+        answer = services.ask_insi(traits)
         with transaction():
             identity = services.apply_insi_answer(current_user, patient_id, nir, traits, answer)
             status = identity.status

@@ -25,10 +25,13 @@ from webapp.notebook.kinds import (
     ALLERGY_STATUSES,
     BLOOD_PRESSURE,
     BLOOD_PRESSURE_SERIES,
+    ENTRY_MEASUREMENT_TYPES,
     FORM_MEASUREMENT_TYPES,
     MEASUREMENT_TYPES,
     SEVERITIES,
     measurement_label,
+    units_of,
+    usual_unit,
 )
 from webapp.notebook.models import EntryKind
 from webapp.notebook.services import BODY_MAX, REASON_MAX, REASON_MIN, TITLE_MAX
@@ -59,6 +62,15 @@ def _measurement_choices(keys) -> list[SelectChoice]:
     return [SelectChoice(key, measurement_label(key)) for key in keys]
 
 
+def _unit_choices(keys) -> list[SelectChoice]:
+    """The usual unit of whatever type is chosen, then the units of each type
+    in `keys` in a group of its own (the page script keeps only the chosen
+    type's units; without it, the usual unit is always right)."""
+    return [SelectChoice("", _l("Usual unit of the measurement")), *(
+        SelectChoice(unit, unit, render_kw={"data-type": key}, optgroup=measurement_label(key))
+        for key in keys for unit in units_of(key))]
+
+
 class MeasurementForm(_EntryForm):
     # Older entries' separate blood pressure types are not offered but stay
     # correctable: the service validates the type.
@@ -70,7 +82,9 @@ class MeasurementForm(_EntryForm):
                             description=_l("Blood pressure only: the higher value."))
     diastolic = IntegerField(_l("Diastolic (mmHg)"), validators=[Optional()],
                              description=_l("Blood pressure only: the lower value."))
-    unit = SelectField(_l("Unit"), choices=[SelectChoice(unit, unit) for unit in sorted({unit for kind in MEASUREMENT_TYPES.values() for unit in kind.units})])
+    # The service refuses a unit foreign to the type, with its own message.
+    unit = SelectField(_l("Unit"), choices=_unit_choices(FORM_MEASUREMENT_TYPES), default="", validate_choice=False,
+                       render_kw={"data-units-of": "measurement_type"})
     measured_at = DateTimeLocalField(_l("Measured on"), validators=[Optional()],
                                      description=_l("Leave empty for now."))
     data_fields = {"type": "measurement_type"}
@@ -85,7 +99,15 @@ class MeasurementForm(_EntryForm):
                 is_valid = False
         return is_valid
 
+    def offer_units_of_chosen_type(self) -> None:
+        """Once a type is chosen (a form sent back, a correction), offer its units only."""
+        if self.measurement_type.data in ENTRY_MEASUREMENT_TYPES:
+            self.unit.choices = _unit_choices([self.measurement_type.data])
+
     def data_payload(self) -> dict:
+        # An unknown type gets no unit: the service names the type as the problem.
+        known = self.measurement_type.data in ENTRY_MEASUREMENT_TYPES
+        unit = self.unit.data or (usual_unit(self.measurement_type.data) if known else "")
         measured_at = None
         if self.measured_at.data:
             zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
@@ -94,8 +116,8 @@ class MeasurementForm(_EntryForm):
             # Leave out what is missing: the service names the field to fill.
             values = {name: getattr(self, name).data for name in BLOOD_PRESSURE_SERIES
                       if getattr(self, name).data is not None}
-            return {"type": BLOOD_PRESSURE, **values, "unit": self.unit.data, "measured_at": measured_at}
-        return {"type": self.measurement_type.data, "unit": self.unit.data, "measured_at": measured_at,
+            return {"type": BLOOD_PRESSURE, **values, "unit": unit, "measured_at": measured_at}
+        return {"type": self.measurement_type.data, "unit": unit, "measured_at": measured_at,
                 **({"value": self.value.data} if self.value.data is not None else {})}
 
 

@@ -50,6 +50,11 @@ class MeasurementType:
     chart: str
     category: str  # FHIR observation category: vital-signs or laboratory
 
+    @property
+    def usual_unit(self) -> str:
+        """The unit the form proposes first: the first one listed."""
+        return next(iter(self.units))
+
 
 MEASUREMENT_TYPES: dict[str, MeasurementType] = {
     "blood_pressure_systolic": MeasurementType(
@@ -64,8 +69,9 @@ MEASUREMENT_TYPES: dict[str, MeasurementType] = {
         _l("Height"), {"cm": UnitRule("cm", 20, 260, "8302-2", "Body height")}, "height", "vital-signs"),
     "glucose": MeasurementType(
         _l("Blood glucose"),
-        {"mmol/L": UnitRule("mmol/L", 0.5, 50, "15074-8", "Glucose [Moles/volume] in Blood"),
-         "g/L": UnitRule("g/L", 0.1, 9, "2339-0", "Glucose [Mass/volume] in Blood")}, "glucose", "laboratory"),
+        # g/L first: French laboratories and meters report glycaemia in g/L.
+        {"g/L": UnitRule("g/L", 0.1, 9, "2339-0", "Glucose [Mass/volume] in Blood"),
+         "mmol/L": UnitRule("mmol/L", 0.5, 50, "15074-8", "Glucose [Moles/volume] in Blood")}, "glucose", "laboratory"),
     "hba1c": MeasurementType(
         _l("HbA1c"),
         {"%": UnitRule("%", 3, 20, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood")}, "hba1c", "laboratory"),
@@ -76,17 +82,21 @@ MEASUREMENT_TYPES: dict[str, MeasurementType] = {
         "temperature", "vital-signs"),
 }
 
-# Charts group measurement types; glucose in g/L is drawn in mmol/L.
-CHART_TITLES = {
-    "blood_pressure": _l("Blood pressure (mmHg)"),
-    "weight": _l("Weight (kg)"),
-    "height": _l("Height (cm)"),
-    "glucose": _l("Blood glucose (mmol/L)"),
-    "hba1c": _l("HbA1c (%)"),
-    "heart_rate": _l("Heart rate (bpm)"),
-    "temperature": _l("Body temperature (°C)"),
+# Charts group measurement types; each is drawn in the unit its entries use
+# (see `chart_unit`), its title naming that unit.
+CHART_LABELS = {
+    "blood_pressure": _l("Blood pressure"),
+    "weight": _l("Weight"),
+    "height": _l("Height"),
+    "glucose": _l("Blood glucose"),
+    "hba1c": _l("HbA1c"),
+    "heart_rate": _l("Heart rate"),
+    "temperature": _l("Body temperature"),
 }
+# 1 g/L of glucose is 5.551 mmol/L (molar mass 180.156 g/mol).
 GLUCOSE_MMOL_PER_G = 1000 / 180.156
+# Factors between the units of one measurement type: value in `to` = value in `from` × factor.
+UNIT_FACTORS = {("glucose", "g/L", "mmol/L"): GLUCOSE_MMOL_PER_G}
 
 # Blood pressure is written as one entry with both values (`BloodPressureDataSchema`)
 # and read as one point in each of the two series; the separate types stay for
@@ -99,7 +109,7 @@ BLOOD_PRESSURE_PANEL = ("85354-9", "Blood pressure panel with all children optio
 # Entry types a measurement may have: the series types and the combined one.
 ENTRY_MEASUREMENT_TYPES = [BLOOD_PRESSURE, *MEASUREMENT_TYPES]
 # What the page form offers: the combined blood pressure instead of its two halves.
-FORM_MEASUREMENT_TYPES = [key for key in ENTRY_MEASUREMENT_TYPES if key not in BLOOD_PRESSURE_SERIES.values()]  # 1 g/L of glucose is 5.55 mmol/L
+FORM_MEASUREMENT_TYPES = [key for key in ENTRY_MEASUREMENT_TYPES if key not in BLOOD_PRESSURE_SERIES.values()]
 
 SEVERITIES = {"mild": _l("mild"), "moderate": _l("moderate"), "severe": _l("severe")}
 ALLERGY_STATUSES = {"active": _l("active"), "resolved": _l("resolved")}
@@ -111,6 +121,22 @@ CLOCK_TOLERANCE = dt.timedelta(minutes=5)
 def _not_in_future_date(value: dt.date) -> None:
     if value > dt.date.today():
         raise ma.ValidationError(str(_l("This date is in the future.")))
+
+
+def units_of(measurement_type: str) -> list[str]:
+    """The units a measurement type accepts, its usual one first."""
+    if measurement_type == BLOOD_PRESSURE:
+        return [BLOOD_PRESSURE_UNIT]
+    return list(MEASUREMENT_TYPES[measurement_type].units)
+
+
+def usual_unit(measurement_type: str) -> str:
+    return units_of(measurement_type)[0]
+
+
+def _foreign_unit_message(measurement_type: str) -> str:
+    return str(_l("This unit does not suit this measurement (%(measurement)s): use %(units)s.",
+                  measurement=measurement_label(measurement_type), units=", ".join(units_of(measurement_type))))
 
 
 class _MeasuredAtSchema(ma.Schema):
@@ -138,8 +164,7 @@ class MeasurementDataSchema(_MeasuredAtSchema):
             return
         rule = measurement.units.get(data["unit"])
         if rule is None:
-            raise ma.ValidationError(
-                str(_l("Use one of these units: %(units)s.", units=", ".join(measurement.units))), "unit")
+            raise ma.ValidationError(_foreign_unit_message(data["type"]), "unit")
         if not rule.minimum <= data["value"] <= rule.maximum:
             raise ma.ValidationError(str(_l(
                 "This value is not plausible: expected between %(minimum)s and %(maximum)s %(unit)s.",
@@ -162,7 +187,7 @@ class BloodPressureDataSchema(_MeasuredAtSchema):
     @ma.validates_schema
     def _unit_and_ranges(self, data, **kwargs):
         if data.get("unit", BLOOD_PRESSURE_UNIT) != BLOOD_PRESSURE_UNIT:
-            raise ma.ValidationError(str(_l("Use one of these units: %(units)s.", units=BLOOD_PRESSURE_UNIT)), "unit")
+            raise ma.ValidationError(_foreign_unit_message(BLOOD_PRESSURE), "unit")
         errors = {}
         for name, series in BLOOD_PRESSURE_SERIES.items():
             rule = MEASUREMENT_TYPES[series].units[BLOOD_PRESSURE_UNIT]
@@ -279,11 +304,24 @@ def measurement_unit_rule(data: dict) -> UnitRule:
     return MEASUREMENT_TYPES[data["type"]].units[data["unit"]]
 
 
-def chart_value(data: dict) -> float:
-    """The value as drawn on its chart (glucose in g/L converted to mmol/L)."""
-    if data["type"] == "glucose" and data["unit"] == "g/L":
-        return round(data["value"] * GLUCOSE_MMOL_PER_G, 2)
-    return data["value"]
+def convert(measurement_type: str, value: float, from_unit: str, to_unit: str) -> float:
+    """`value` of a measurement type from one of its units to another (glucose g/L ↔ mmol/L)."""
+    if from_unit == to_unit:
+        return value
+    factor = UNIT_FACTORS.get((measurement_type, from_unit, to_unit))
+    if factor is None:
+        factor = 1 / UNIT_FACTORS[(measurement_type, to_unit, from_unit)]
+    return value * factor
+
+
+def chart_unit(points: list[dict]) -> str:
+    """The unit of a chart: the one most of its points were entered in; on a
+    tie, the one of the latest point (`points` sorted by time)."""
+    counts: dict[str, int] = {}
+    for point in points:
+        counts[point["unit"]] = counts.get(point["unit"], 0) + 1
+    latest = points[-1]["unit"]
+    return max(counts, key=lambda unit: (counts[unit], unit == latest))
 
 
 def data_lines(kind: EntryKind, data: dict | None) -> list[tuple[str, str]]:

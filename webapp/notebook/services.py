@@ -783,7 +783,8 @@ def check_export_allowed(user: User, patient_id: int) -> None:
 
 def export_notebook(user: User, patient_id: int, export_format: str) -> ExportFile:
     """The whole notebook, every version and file included, as a PDF or a
-    FHIR R4 Bundle (JSON). Only the patient side exports."""
+    FHIR R4 Bundle (JSON). Only the patient side exports. The PDF opens on a
+    summary of the current allergies, treatments, vaccinations and measurements."""
     access = _patient_side_access(user, patient_id)
     entries = list(db.session.scalars(
         _visible_entries(access)
@@ -792,8 +793,10 @@ def export_notebook(user: User, patient_id: int, export_format: str) -> ExportFi
     generated_at = now_utc()
     stem = f"carnet-{access.patient.id}-{generated_at:%Y%m%d}"
     if export_format == "pdf":
-        return ExportFile(export_pdf.notebook_pdf(access.patient, entries, generated_at), "application/pdf",
-                          f"{stem}.pdf")
+        current = [CurrentItem(entry.id, entry.kind, entry.data) for entry in entries
+                   if entry.data and not entry.is_superseded]
+        return ExportFile(export_pdf.notebook_pdf(access.patient, entries, generated_at, _summary(current)),
+                          "application/pdf", f"{stem}.pdf")
     if export_format == "fhir":
         return ExportFile(export_fhir.notebook_bundle_json(access.patient, entries, generated_at),
                           "application/fhir+json", f"{stem}.fhir.json")

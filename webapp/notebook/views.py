@@ -2,15 +2,16 @@
 sharing and masking, access log, emergency access, export; the practitioner's patient list."""
 
 import io
+import secrets
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.accounts.models import Role, User
-from webapp.accounts.sessions import reauth_required
+from webapp.accounts.sessions import recently_reauthenticated
 from webapp.accounts.verification import is_unverified_practitioner
 from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
@@ -161,6 +162,7 @@ def patient_notebook(patient_id: int):
     with transaction():
         page = services.notebook_page(current_user, patient_id, kind=kind, page=_page_number())
         return render_template("notebook/notebook.html", page=page, access=page.access, patient=page.access.patient,
+                               download_url=_pending_download(patient_id) if page.access.is_patient_side else None,
                                summary=_summary_lines(page.summary),
                                charts=build_charts(page.measurements, latest=RECENT_CHART_POINTS),
                                recent_points=RECENT_CHART_POINTS, kind=kind,
@@ -178,6 +180,8 @@ def measurements(patient_id: int):
 
 
 def _entry_form_page(form, *, patient, kind, appointment_id=None, corrected=None):
+    if request.method == "POST" or corrected is not None:
+        getattr(form, "offer_units_of_chosen_type", lambda: None)()
     return render_template("notebook/entry_form.html", form=form, patient=patient, kind=kind,
                            appointment_id=appointment_id, corrected=corrected)
 
@@ -354,15 +358,53 @@ def emergency_access(patient_id: int):
     return render_template("notebook/emergency.html", form=form, patient_id=patient_id)
 
 
-@bp.route(f"{NOTEBOOK}/export.<any(pdf, fhir):export_format>")
+EXPORT = f"{NOTEBOOK}/export.<any(pdf, fhir):export_format>"
+# The download the notebook page starts once, after the password was confirmed for it.
+PENDING_DOWNLOAD_KEY = "notebook_download"
+
+
+@bp.route(EXPORT)
 @login_required
 def export(patient_id: int, export_format: str):
+    """The export file; without a recent confirmation of the password, the
+    confirmation page first, which then leads back to the notebook (see `export_ready`)."""
     # Whoever may not export gets the 404 or 403 at once, not a password prompt first.
     services.check_export_allowed(current_user, patient_id)
+    if not recently_reauthenticated():
+        return _confirm_first(patient_id, export_format)
     return _download_export(patient_id, export_format)
 
 
-@reauth_required
+@bp.route(f"{EXPORT}/ready")
+@login_required
+def export_ready(patient_id: int, export_format: str):
+    """Where the confirmation page leads: back to the notebook, which starts
+    the download itself (a refresh to the file, no script needed) and offers its link."""
+    services.check_export_allowed(current_user, patient_id)
+    if not recently_reauthenticated():
+        return _confirm_first(patient_id, export_format)
+    token = secrets.token_urlsafe(16)
+    session[PENDING_DOWNLOAD_KEY] = {"token": token, "patient_id": patient_id, "format": export_format}
+    return redirect(url_for("notebook.patient_notebook", patient_id=patient_id, download=token))
+
+
+def _confirm_first(patient_id: int, export_format: str):
+    ready = url_for("notebook.export_ready", patient_id=patient_id, export_format=export_format)
+    return redirect(url_for("accounts.reauthenticate", next=ready))
+
+
+def _pending_download(patient_id: int) -> str | None:
+    """The export URL the notebook page downloads now, once: the token of
+    its link must be the one `export_ready` just gave."""
+    token = request.args.get("download")
+    pending = session.get(PENDING_DOWNLOAD_KEY)
+    if not token or not isinstance(pending, dict) or pending.get("patient_id") != patient_id \
+            or not secrets.compare_digest(str(pending.get("token")), token):
+        return None
+    session.pop(PENDING_DOWNLOAD_KEY)
+    return url_for("notebook.export", patient_id=patient_id, export_format=pending["format"])
+
+
 def _download_export(patient_id: int, export_format: str):
     with transaction():
         exported = services.export_notebook(current_user, patient_id, export_format)

@@ -1,0 +1,121 @@
+"""The one search box: what a patient types, turned into conditions on practitioners.
+
+"dermato lyon", "Médecin généraliste 69003", "kiné Dupont", "martin":
+specialty terms (webapp.booking.specialty_terms) become a specialty
+condition, a number becomes a postcode prefix, and every other word must
+be found in the first name, the last name or the city, all compared
+without case or accents, on SQLite and PostgreSQL alike.
+"""
+
+import sqlite3
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from webapp.accounts.models import PractitionerProfile
+from webapp.billing.services import bookable_condition
+from webapp.booking import specialty_terms
+from webapp.booking.specialty_terms import fold
+from webapp.extensions import db
+
+# The database side of `fold`, letter for letter (both databases: no extension needed).
+_ACCENTED = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝŸ-'’"
+_PLAIN = "aaaaaaceeeeiiiinooooouuuuyyaaaaaaceeeeiiiinooooouuuuyy   "
+_TABLE = str.maketrans(_ACCENTED, _PLAIN)
+MAX_WORDS = 8  # beyond that, a query is not a search any more
+POSTCODE_DIGITS = range(2, 6)
+
+
+class folded(FunctionElement):
+    """A text column lower-cased, without accents, hyphens or apostrophes."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(folded)
+def _folded_default(element, compiler, **kw):
+    return "lower(translate(%s, '%s', '%s'))" % (
+        compiler.process(element.clauses, **kw), _ACCENTED.replace("'", "''"), _PLAIN)
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element, compiler, **kw):
+    return "carnet_fold(%s)" % compiler.process(element.clauses, **kw)
+
+
+def _fold_in_sqlite(value):
+    return None if value is None else value.translate(_TABLE).lower()
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _register_sqlite_fold(dbapi_connection, connection_record) -> None:
+    """SQLite has no `translate`: the same folding, as a Python function."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("carnet_fold", 1, _fold_in_sqlite, deterministic=True)
+
+
+def _contains(column, word: str):
+    return folded(column).contains(word, autoescape=True)
+
+
+def _word_condition(word: str):
+    """A leftover word: part of a name or of the city, or the start of a specialty term."""
+    conditions = [_contains(PractitionerProfile.first_name, word), _contains(PractitionerProfile.last_name, word),
+                  _contains(PractitionerProfile.city, word)]
+    if codes := specialty_terms.specialties_starting_with(word):
+        conditions.append(PractitionerProfile.specialty.in_(sorted(codes)))
+    return sa.or_(*conditions)
+
+
+def query_conditions(text: str | None) -> list:
+    """The conditions every result must meet for the search `text` (none for an empty one)."""
+    words = fold(text or "").split()[:MAX_WORDS]
+    named, rest = specialty_terms.specialties_named(words)
+    rest = [word for word in rest if word not in specialty_terms.STOP_WORDS]
+    if not named and rest == [specialty_terms.GENERIC_DOCTOR]:
+        named, rest = [specialty_terms.TERMS["medecin generaliste"]], []
+    rest = [word for word in rest if word != specialty_terms.GENERIC_DOCTOR]
+    conditions = [PractitionerProfile.specialty.in_(sorted(codes)) for codes in named]
+    for word in rest:
+        if word.isdigit() and len(word) in POSTCODE_DIGITS:
+            conditions.append(PractitionerProfile.postcode.startswith(word, autoescape=True))
+        else:
+            conditions.append(_word_condition(word))
+    return conditions
+
+
+def place_condition(place: str):
+    """A place typed alone: a postcode (prefix) or a city (its beginning), accents ignored."""
+    place = place.strip()
+    if place[:2].isdigit():
+        return PractitionerProfile.postcode.startswith(place, autoescape=True)
+    return folded(PractitionerProfile.city).startswith(fold(place), autoescape=True)
+
+
+def _listed():
+    return sa.and_(PractitionerProfile.is_verified, bookable_condition(PractitionerProfile.id))
+
+
+def suggestions(text: str, limit: int = 8) -> list[str]:
+    """Completions of what is being typed: specialty terms, then listed
+    practitioners' names, then cities (completing the last word, so that
+    "dermato ly" suggests "dermato Lyon")."""
+    typed = fold(text)
+    if len(typed) < 2:
+        return []
+    *before, last = text.split()
+    found = specialty_terms.suggestion_labels(typed, limit=limit // 2)
+    names = db.session.execute(
+        sa.select(PractitionerProfile.first_name, PractitionerProfile.last_name).where(
+            _listed(), sa.or_(folded(PractitionerProfile.last_name).startswith(typed, autoescape=True),
+                              folded(PractitionerProfile.first_name).startswith(typed, autoescape=True)))
+        .order_by(PractitionerProfile.last_name, PractitionerProfile.first_name).limit(limit))
+    found += [f"{first} {last_name}" for first, last_name in names]
+    cities = db.session.scalars(
+        sa.select(PractitionerProfile.city).where(_listed(), folded(PractitionerProfile.city).startswith(
+            fold(last), autoescape=True)).group_by(PractitionerProfile.city).order_by(PractitionerProfile.city)
+        .limit(limit))
+    found += [" ".join([*before, city]) for city in cities]
+    return list(dict.fromkeys(found))[:limit]
