@@ -36,3 +36,18 @@ def navigation_items() -> list[dict]:
         for entry in sorted(_entries, key=lambda entry: entry.order)
         if entry.shown_to(current_user)
     ]
+
+
+# Where each kind of user lands after login, registered by the features
+# (accounts knows none of them); the first provider with an answer wins.
+_landings: list[Callable] = []
+
+
+def register_landing(provider: Callable) -> None:
+    """`provider(user)` → a URL for the users it knows, None for the others."""
+    if provider not in _landings:
+        _landings.append(provider)
+
+
+def landing_url(user, fallback: str) -> str:
+    return next((url for provider in _landings if (url := provider(user))), fallback)

@@ -156,7 +156,7 @@ def test_authorization_request_has_state_nonce_pkce_and_eidas1(psc_client, provi
 def test_linked_account_logs_in_without_totp(psc_client, provider, verifications):
     profile = linked_practitioner()
     response = psc_login(psc_client)
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/agenda"  # today's agenda grid
     assert is_logged_in(psc_client)
     [login] = events("login.success")
     assert login.actor_id == profile.user.id
@@ -178,7 +178,7 @@ def test_userinfo_signed_as_a_jwt_is_read(psc_client, provider):
     linked_practitioner()
     provider.behaviour.userinfo_as_jwt = True
     provider.behaviour.id_token_claims = {"SubjectNameID": None}  # the RPPS comes from the userinfo only
-    assert psc_login(psc_client).headers["Location"] == "/"
+    assert psc_login(psc_client).headers["Location"] == "/agenda"
     assert is_logged_in(psc_client)
 
 
@@ -337,7 +337,7 @@ def test_first_login_links_the_existing_account_with_its_password(psc_client, pr
 
     # From now on the e-CPS opens the account by itself.
     psc_client.post("/logout", data={"csrf_token": csrf_token_of(psc_client.get("/account").get_data(as_text=True))})
-    assert psc_login(psc_client).headers["Location"] == "/"
+    assert psc_login(psc_client).headers["Location"] == "/agenda"
 
 
 def test_link_page_needs_a_fresh_identity_from_the_callback(psc_client, provider):

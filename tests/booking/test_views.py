@@ -344,24 +344,12 @@ def test_visit_reasons_pages_create_edit_archive(client, log_in, form_post):
     assert reason.is_archived and practitioner.id == reason.practitioner_id
 
 
-def test_hours_page_saves_breaks_and_refuses_overlaps(client, log_in, form_post):
-    practitioner = log_in(factories.make_practitioner().user).practitioner_profile
-    response = form_post("/settings/hours", {"monday": "09:00-12:00, 14:00-18:00", "saturday": "9:00-12:00"})
-    assert response.status_code == 302
-    rows = db.session.query(WeeklyHours).filter_by(practitioner_id=practitioner.id).order_by(
-        WeeklyHours.weekday, WeeklyHours.start_time).all()
-    assert [(r.weekday, r.start_time.hour, r.end_time.hour) for r in rows] == [(0, 9, 12), (0, 14, 18), (5, 9, 12)]
-    page = html(form_post("/settings/hours", {"monday": "09:00-12:00, 11:00-13:00"}))
-    assert "Deux plages se chevauchent" in page
-    page = html(form_post("/settings/hours", {"monday": "le matin"}))
-    assert "le matin" in page
-    assert db.session.query(WeeklyHours).count() == 3
-    assert "09:00-12:00, 14:00-18:00" in html(client.get("/settings/hours"))
+# The opening hours page: tests/booking/test_agenda_grid_settings.py.
 
 
 def test_rules_page_saves_and_keeps_hours(client, log_in, form_post):
     practitioner = log_in(factories.make_practitioner().user).practitioner_profile
-    form_post("/settings/hours", {"tuesday": "08:00-12:00"})
+    form_post("/settings/hours", {"h-1-0-start": "08:00", "h-1-0-end": "12:00"})
     response = form_post("/settings/rules", {"timezone": "America/Martinique", "min_notice_minutes": "60",
                                              "horizon_days": "30", "buffer_minutes": "10",
                                              "cancellation_deadline_hours": "48", "slot_step_minutes": ""})

@@ -27,7 +27,7 @@ from webapp.accounts.models import Role, User
 from webapp.errors import CarnetError, NotFound
 from webapp.extensions import db, limiter
 from webapp.languages import keep_chosen_locale
-from webapp.navigation import register_nav
+from webapp.navigation import landing_url, register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
 
@@ -62,7 +62,7 @@ def open_session(user: User) -> None:
 
 def finish_login(user: User, welcome: str | None = None):
     """Log in on a fresh session, then go where the user was heading."""
-    next_url = safe_next_url(session.get("login_next"), url_for("site.home"))
+    next_url = safe_next_url(session.get("login_next"), landing_url(user, url_for("site.home")))
     open_session(user)
     if welcome:
         flash(welcome, "success")

@@ -4,7 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("booking", __name__, template_folder="templates")
 
-from webapp.booking import appointment_change_views, journey_views, models, views  # noqa: E402,F401  (registers the models and routes)
+# Importing them registers the models and the routes.
+from webapp.booking import (  # noqa: E402,F401
+    agenda_views, appointment_change_views, journey_views, models, schedule_views, views)
 
 
 def connect_account_signals() -> None:

@@ -16,6 +16,8 @@ class AppointmentAction:
     label: object  # a lazy translated string
     url: str
     primary: bool = False
+    # Variants of the action as (label, url), e.g. one link per kind of notebook entry.
+    choices: tuple = ()
 
 
 ActionProvider = Callable[[Appointment, User], list[AppointmentAction]]

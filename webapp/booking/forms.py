@@ -1,8 +1,5 @@
 """Forms of the booking pages (CSRF-protected by Flask-WTF)."""
 
-import datetime as dt
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,37 +15,13 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from webapp.accounts.forms import birth_date_field, person_name_field
 from webapp.booking.models import VisitMode
 
 WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
                   _l("Sunday")]
-RANGE_PATTERN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def parse_day_ranges(text: str) -> list[tuple[dt.time, dt.time]]:
-    """`"09:00-12:00, 14:00-18:00"` into time ranges; ValueError if unreadable."""
-    ranges = []
-    for part in filter(None, (piece.strip() for piece in (text or "").replace(";", ",").split(","))):
-        match = RANGE_PATTERN.match(part)
-        if not match:
-            raise ValueError(part)
-        start_h, start_m, end_h, end_m = (int(group) for group in match.groups())
-        ranges.append((dt.time(start_h, start_m), dt.time(end_h, end_m)))
-    return ranges
-
-
-class DayRangesField(StringField):
-    """One weekday's opening ranges, written `09:00-12:00, 14:00-18:00`."""
-
-    def pre_validate(self, form):
-        try:
-            parse_day_ranges(self.data)
-        except ValueError as error:
-            raise ValidationError(_l("Write ranges like 09:00-12:00, 14:00-18:00 (could not read “%(part)s”).",
-                                     part=str(error))) from None
 
 
 class BookForm(FlaskForm):
@@ -122,25 +95,6 @@ class FeedNamesForm(FlaskForm):
                               description=_l("Unticked, the feed shows their initials only."))
 
 
-class HoursForm(FlaskForm):
-    monday = DayRangesField(WEEKDAY_LABELS[0])
-    tuesday = DayRangesField(WEEKDAY_LABELS[1])
-    wednesday = DayRangesField(WEEKDAY_LABELS[2])
-    thursday = DayRangesField(WEEKDAY_LABELS[3])
-    friday = DayRangesField(WEEKDAY_LABELS[4])
-    saturday = DayRangesField(WEEKDAY_LABELS[5])
-    sunday = DayRangesField(WEEKDAY_LABELS[6])
-
-    DAY_FIELDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-    def weekly(self) -> list[dict]:
-        return [
-            {"weekday": weekday, "start": start, "end": end}
-            for weekday, name in enumerate(self.DAY_FIELDS)
-            for start, end in parse_day_ranges(getattr(self, name).data)
-        ]
-
-
 class RulesForm(FlaskForm):
     timezone = SelectField(_l("Timezone"))
     min_notice_minutes = IntegerField(_l("Minimum notice (minutes)"), validators=[InputRequired(), NumberRange(min=0)],
@@ -185,3 +139,11 @@ class WalkInForm(FlaskForm):
     patient_id = HiddenField(validators=[DataRequired()])
     visit_reason_id = HiddenField(validators=[DataRequired()])
     message = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=1000)])
+
+
+class AbsenceCancelForm(FlaskForm):
+    """The confirmation of an absence over booked appointments: which to cancel, and what the patients are told."""
+
+    message = TextAreaField(_l("Message to the patients whose appointment is cancelled"),
+                            validators=[Optional(), Length(max=500)],
+                            default=_l("Your practitioner will be absent at that time. Please book another appointment."))

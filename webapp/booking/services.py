@@ -1313,10 +1313,13 @@ def offer_freed_slot(practitioner_id: int, start_at: dt.datetime, end_at: dt.dat
                      now: dt.datetime | None = None) -> WaitlistEntry | None:
     """Offer a freed time to the first waiting patient it suits: same
     practitioner, a reason that fits in it, earlier than they asked for, and
-    still in the future. The slot is not held: the offer says it is free."""
+    still in the future, outside any absence. The slot is not held: the offer says it is free."""
     now = now or now_utc()
     if start_at <= now:
         return None
+    if db.session.scalar(sa.select(Absence.id).where(Absence.practitioner_id == practitioner_id,
+                                                     Absence.start_at < end_at, Absence.end_at > start_at).limit(1)):
+        return None  # freed by an absence (webapp.booking.absences): the time is not free
     duration = int((end_at - start_at).total_seconds() // 60)
     entry = db.session.scalar(
         sa.select(WaitlistEntry).join(VisitReason, VisitReason.id == WaitlistEntry.visit_reason_id).where(

@@ -27,6 +27,7 @@ from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import db, limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
+from webapp.urls import safe_next_url
 
 BOOKING_RATE_LIMIT = "30 per minute"
 SEARCH_PAGE_SIZE = 20
@@ -344,28 +345,7 @@ def _managed_or_forbidden():
     return practitioners, selected
 
 
-@bp.route("/agenda")
-@login_required
-def agenda():
-    practitioners, selected = _managed_or_forbidden()
-    if selected is None:
-        return render_template("booking/agenda.html", practitioners=[], selected=None)
-    timezone = _timezone_of(selected.id)
-    today = _local_today(timezone)
-    day = _date_arg("day", today)
-    view = "week" if request.args.get("view") == "week" else "day"
-    first = _monday_of(day) if view == "week" else day
-    days = [first + dt.timedelta(days=offset) for offset in range(7 if view == "week" else 1)]
-    appointments = services.agenda(current_user, selected.id, days[0], days[-1])
-    tz = ZoneInfo(timezone)
-    by_day = [(d, [a for a in appointments if a.start_at.astimezone(tz).date() == d]) for d in days]
-    step = dt.timedelta(days=7 if view == "week" else 1)
-    return render_template(
-        "booking/agenda.html", practitioners=practitioners, selected=selected, timezone=timezone, view=view,
-        day=day, today=today, by_day=by_day, previous_day=days[0] - step, next_day=days[0] + step,
-        statuses=AppointmentStatus, now=now_utc(), arrival_earliest=services.ARRIVAL_EARLIEST,
-        mark_form=forms.AgendaMarkForm(return_to="agenda"),
-    )
+# The grid of /agenda lives in webapp.booking.agenda_views.
 
 
 @bp.route("/agenda/appointments/<int:appointment_id>")
@@ -413,6 +393,8 @@ def agenda_action(appointment_id: int, action: str):
         if action != "cancel" and form.return_to.data == "agenda":
             return redirect(url_for("booking.agenda", practitioner=appointment.practitioner_id, day=_local_day_of(
                 appointment)))
+        if action != "cancel" and (form.return_to.data or "").startswith("/agenda?"):
+            return redirect(safe_next_url(form.return_to.data, url_for("booking.agenda")))  # back to the grid shown
     return redirect(url_for("booking.agenda_appointment", appointment_id=appointment_id))
 
 
@@ -558,6 +540,9 @@ def desk_patient():
             show_errors(form, error)
         else:
             flash(_("The patient profile is created."), "success")
+            if _parse_start(request.args.get("start")):  # created from a free cell of the grid: book it
+                return redirect(url_for("booking.agenda_cell", patient=patient.id, practitioner=selected.id,
+                                        start=request.args["start"]))
             return redirect(url_for("booking.desk_book", patient=patient.id, practitioner=selected.id))
     return render_template("booking/desk_patient.html", form=form, selected=selected)
 
@@ -641,36 +626,12 @@ def archive_visit_reason(reason_id: int, action: str):
     return redirect(url_for("booking.visit_reasons"))
 
 
-def _rules_values(schedule) -> dict:
-    return {name: getattr(schedule, name) for name in services.SCHEDULE_DEFAULTS}
-
-
 def _weekly_values(practitioner_id: int) -> list[dict]:
     return [{"weekday": row.weekday, "start": row.start_time, "end": row.end_time}
             for row in services.weekly_hours_of(practitioner_id)]
 
 
-@bp.route("/settings/hours", methods=["GET", "POST"])
-@login_required
-def hours():
-    practitioner = services.own_practitioner(current_user)
-    form = forms.HoursForm()
-    if request.method == "GET":
-        for weekday, name in enumerate(forms.HoursForm.DAY_FIELDS):
-            getattr(form, name).data = ", ".join(
-                f"{row.start_time:%H:%M}-{row.end_time:%H:%M}" for row in services.weekly_hours_of(practitioner.id)
-                if row.weekday == weekday)
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                services.update_schedule(current_user, weekly=form.weekly(),
-                                         **_rules_values(services.schedule_of(practitioner.id)))
-        except CarnetError as error:
-            form.form_errors.extend(message for messages in error.fields.values() for message in messages)
-        else:
-            flash(_("Your opening hours are saved."), "success")
-            return redirect(url_for("booking.settings"))
-    return render_template("booking/hours.html", form=form)
+# Opening hours and absences: webapp.booking.schedule_views.
 
 
 @bp.route("/settings/rules", methods=["GET", "POST"])
@@ -691,31 +652,6 @@ def rules():
             flash(_("Your booking rules are saved."), "success")
             return redirect(url_for("booking.settings"))
     return render_template("booking/rules.html", form=form)
-
-
-@bp.route("/settings/absences", methods=["GET", "POST"])
-@login_required
-def absences():
-    practitioner = services.own_practitioner(current_user)
-    timezone = _timezone_of(practitioner.id)
-    form = forms.AbsenceForm()
-    if form.validate_on_submit():
-        tz = ZoneInfo(timezone)
-        start = dt.datetime.combine(form.start_date.data, form.start_time.data or dt.time(), tz)
-        if form.end_time.data:
-            end = dt.datetime.combine(form.end_date.data, form.end_time.data, tz)
-        else:
-            end = dt.datetime.combine(form.end_date.data + dt.timedelta(days=1), dt.time(), tz)
-        try:
-            with transaction():
-                services.add_absence(current_user, start_at=start, end_at=end, reason=form.reason.data)
-        except CarnetError as error:
-            form.end_date.errors = list(form.end_date.errors) + [m for ms in error.fields.values() for m in ms]
-        else:
-            flash(_("The absence is added: no slot is offered during it."), "success")
-            return redirect(url_for("booking.absences"))
-    return render_template("booking/absences.html", form=form, timezone=timezone, delete_form=forms.EmptyForm(),
-                           absences=services.upcoming_absences(practitioner.id))
 
 
 @bp.route("/settings/absences/<int:absence_id>/delete", methods=["POST"])

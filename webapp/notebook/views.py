@@ -51,8 +51,13 @@ def _agenda_actions(appointment: Appointment, user: User) -> list[AppointmentAct
                                  url_for("notebook.patient_notebook", patient_id=appointment.patient_id))]
     if access.can_write and appointment.status is not AppointmentStatus.CANCELLED \
             and services.visit_has_begun(appointment):
+        # Any kind of entry may be written from the visit (`kind` of the entry form).
+        kinds = tuple((label, url_for("notebook.new_entry", patient_id=appointment.patient_id,
+                                      appointment_id=appointment.id, kind=kind.value))
+                      for kind, label in KIND_LABELS.items())
         actions.insert(0, AppointmentAction(_l("Write in the notebook"), url_for(
-            "notebook.new_entry", patient_id=appointment.patient_id, appointment_id=appointment.id), primary=True))
+            "notebook.new_entry", patient_id=appointment.patient_id, appointment_id=appointment.id), primary=True,
+            choices=kinds))
     return actions
 
 
