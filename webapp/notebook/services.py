@@ -20,6 +20,7 @@ Services flush but never commit; the caller wraps them in `transaction()`.
 """
 
 import datetime as dt
+import json
 import secrets
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -487,16 +488,21 @@ def _measurement_points(items: list[CurrentItem]) -> list[dict]:
     return sorted(points, key=lambda point: (point["at"], point["entry_id"]))
 
 
-def _visible_measurements(user: User, patient_id: int,
-                          measurement_type: str | None) -> tuple[NotebookAccess, list[CurrentItem]]:
+def _measurement_reader(user: User, patient_id: int,
+                        measurement_type: str | None) -> tuple[NotebookAccess, list[str]]:
+    """The caller's access (logged as a read of the measurements) and the series a request of `measurement_type` reads."""
     if measurement_type is not None and measurement_type not in kinds.ENTRY_MEASUREMENT_TYPES:
         raise InvalidEntry(fields={"type": [str(_l("Unknown measurement type."))]})
     access = notebook_access(user, patient_id)
     _log(access, AccessAction.VIEW_MEASUREMENTS)
     if measurement_type == kinds.BLOOD_PRESSURE:
-        series = sorted(kinds.BLOOD_PRESSURE_SERIES.values())
-    else:
-        series = [measurement_type] if measurement_type else sorted(kinds.MEASUREMENT_TYPES)
+        return access, sorted(kinds.BLOOD_PRESSURE_SERIES.values())
+    return access, [measurement_type] if measurement_type else sorted(kinds.MEASUREMENT_TYPES)
+
+
+def _visible_measurements(user: User, patient_id: int,
+                          measurement_type: str | None) -> tuple[NotebookAccess, list[CurrentItem]]:
+    access, series = _measurement_reader(user, patient_id, measurement_type)
     items = digest.measurement_items(access.patient.id, series)
     masked = _masked_ids(access)
     return access, [item for item in items if item.id not in masked] if masked else items
@@ -510,6 +516,16 @@ def measurement_history(user: User, patient_id: int, *,
     return access, _measurement_points(items)
 
 
+def _api_points(items: list[CurrentItem]) -> list[dict]:
+    points = [{"at": data["measured_at"], "value": float(data["value"]), "unit": data["unit"], "type": data["type"],
+               "entry_id": item_id} for item_id, _, data in items]
+    return sorted(points, key=lambda point: (point["at"], point["entry_id"]))
+
+
+def _encoded_points(items: list[CurrentItem]) -> bytes:
+    return json.dumps(_api_points(items), separators=(",", ":")).encode()
+
+
 def list_measurements(user: User, patient_id: int, *, measurement_type: str | None = None) -> list[dict]:
     """Current measurements the caller may see, oldest first, optionally of
     one type (logged), as the API writes them (`schemas.MeasurementSchema`).
@@ -517,10 +533,23 @@ def list_measurements(user: User, patient_id: int, *, measurement_type: str | No
     A series holds thousands of points: the times pass through as stored, an
     ISO 8601 string in UTC (`kinds.MeasurementDataSchema`), which also sorts
     as the times do."""
-    items = _visible_measurements(user, patient_id, measurement_type)[1]
-    points = [{"at": data["measured_at"], "value": float(data["value"]), "unit": data["unit"], "type": data["type"],
-               "entry_id": item_id} for item_id, _, data in items]
-    return sorted(points, key=lambda point: (point["at"], point["entry_id"]))
+    return _api_points(_visible_measurements(user, patient_id, measurement_type)[1])
+
+
+def measurements_json(user: User, patient_id: int, *, measurement_type: str | None = None) -> bytes:
+    """`list_measurements` encoded as a JSON array, under the same rules.
+
+    A reader with no entry masked from them (the patient side, most
+    practitioners) gets the encoding the digest keeps (`digest.encoded_measurements`:
+    the current points only, dropped when a measurement is appended or
+    corrected); a reader with masked entries gets theirs filtered and encoded
+    on each request, so a stored encoding never shows them a masked value."""
+    access, series = _measurement_reader(user, patient_id, measurement_type)
+    masked = _masked_ids(access)
+    if not masked:
+        return digest.encoded_measurements(access.patient.id, measurement_type or "all", series, _encoded_points)
+    return _encoded_points([item for item in digest.measurement_items(access.patient.id, series)
+                            if item.id not in masked])
 
 
 def _summary(items: list[CurrentItem]) -> Summary:
