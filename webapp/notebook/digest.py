@@ -228,8 +228,8 @@ def encoded_measurements(patient_id: int, key: str, measurement_types: Iterable[
     Only for a reader with no entry masked from them (the caller checks): it
     holds every current measurement of these types.
 
-    Measured on B4 (2,000 weights, `GET .../measurements?type=weight`, SQLite,
-    CPU time per request): 12.8 ms before, 5.8 ms after."""
+    Measured on B4 (2,000 weights over HTTP, CPU time per request): 11.8 ms
+    before, 3.9 ms after on SQLite; 11.5 ms before, 5.7 ms after on PostgreSQL (README)."""
     name = encoded_part(key)
     row = db.session.execute(
         sa.select(NotebookDigest.entry_count, NotebookDigest.content, _structured_count(patient_id).label("actual"))
