@@ -490,7 +490,8 @@ def _measurement_points(items: list[CurrentItem]) -> list[dict]:
 
 def _measurement_reader(user: User, patient_id: int,
                         measurement_type: str | None) -> tuple[NotebookAccess, list[str]]:
-    """The caller's access (logged as a read of the measurements) and the series a request of `measurement_type` reads."""
+    """The caller's access (logged as a read of the measurements) and the
+    series a request of `measurement_type` reads."""
     if measurement_type is not None and measurement_type not in kinds.ENTRY_MEASUREMENT_TYPES:
         raise InvalidEntry(fields={"type": [str(_l("Unknown measurement type."))]})
     access = notebook_access(user, patient_id)
