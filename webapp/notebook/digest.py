@@ -228,8 +228,8 @@ def encoded_measurements(patient_id: int, key: str, measurement_types: Iterable[
     Only for a reader with no entry masked from them (the caller checks): it
     holds every current measurement of these types.
 
-    Measured on B4 (2,000 weights over HTTP, CPU time per request): 11.8 ms
-    before, 3.9 ms after on SQLite; 11.5 ms before, 5.7 ms after on PostgreSQL (README)."""
+    Measured on B4 (2,000 weights over HTTP, CPU time per request, two runs):
+    11.8 → 3.9–5.0 ms on SQLite, 11.5–16.3 → 5.7–6.6 ms on PostgreSQL (README)."""
     name = encoded_part(key)
     row = db.session.execute(
         sa.select(NotebookDigest.entry_count, NotebookDigest.content, _structured_count(patient_id).label("actual"))
