@@ -14,11 +14,16 @@ So the digest is split by what a view shows, and a view decrypts only its parts:
   stored as columns (a list of ids, of values, of units, of times), which
   decrypt and decode several times faster than as many objects;
 - the vaccinations part (`VACCINATIONS`): every current vaccination (a
-  correction of the latest one brings the previous one back).
+  correction of the latest one brings the previous one back);
+- encoded parts (`encoded_part`): the API's JSON of a measurement request
+  (one type, blood pressure, or every type), written by the first reader
+  after a change, served as stored to readers with nothing masked from them
+  (`encoded_measurements`); any measurement folded drops them all.
 Every part carries the number of structured entries of the notebook it was
 written at. Writers fold each new structured entry into the parts it touches in
 their own transaction, after locking the summary row (so concurrent writers
-queue), and carry the other parts over to the new count. Readers use the parts
+queue), and carry the other parts that were current over to the new count (a
+part written by a reader that lost a race keeps its old count, so it stays stale). Readers use the parts
 only when the summary and every part read were written at as many structured
 entries as the table holds, and rebuild every part otherwise (rows written
 straight to the table, a lost race). Entries are append-only, so an equal count
@@ -27,12 +32,13 @@ means the same entries. Masking is not in the digest: readers apply it
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp.crypto import decrypt, encrypt
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notebook.kinds import DATA_SCHEMAS, series_data
@@ -56,11 +62,16 @@ class CurrentItem(NamedTuple):
 
 
 SERIES_PREFIX = "measurement:"
+ENCODED_PREFIX = "api:"
 _SERIES_COLUMNS = ("value", "unit", "measured_at")
 
 
 def measurement_part(measurement_type: str) -> str:
     return f"{SERIES_PREFIX}{measurement_type}"
+
+
+def encoded_part(key: str) -> str:
+    return f"{ENCODED_PREFIX}{key}"
 
 
 def _stored_form(name: str, part):
@@ -126,9 +137,9 @@ def _structured_count(patient_id: int) -> sa.ScalarSelect:
     return sa.select(sa.func.count()).select_from(_structured_entries(patient_id).subquery()).scalar_subquery()
 
 
-def _rebuilt(patient_id: int) -> dict:
+def _rebuilt(patient_id: int) -> tuple[dict, int]:
     """Every part from the entries (one statement, so the count and the rows
-    agree), stored for the next reader in place of the old ones."""
+    agree), stored for the next reader in place of the old ones; with the count."""
     rows = db.session.execute(
         _structured_entries(patient_id).add_columns(NotebookEntry.kind, NotebookEntry.supersedes_id,
                                                     NotebookEntry.content)
@@ -150,17 +161,20 @@ def _rebuilt(patient_id: int) -> dict:
     db.session.execute(sa.delete(NotebookDigest).where(NotebookDigest.patient_id == patient_id,
                                                        NotebookDigest.part.not_in(parts)))
     _store(patient_id, len(rows), parts)
-    return parts
+    return parts, len(rows)
 
 
 def _store(patient_id: int, entry_count: int, parts: dict) -> None:
+    _upsert(patient_id, entry_count, {name: NotebookDigest.seal(_stored_form(name, part))
+                                      for name, part in parts.items()})
+
+
+def _upsert(patient_id: int, entry_count: int, sealed: dict[str, bytes]) -> None:
     # Last writer wins: a part that lost a race has the wrong count and the digest is rebuilt when read.
     now = now_utc()
     insert = _UPSERTS[db.session.get_bind().dialect.name](NotebookDigest).values([
-        {"patient_id": patient_id, "part": name, "entry_count": entry_count,
-         "content": NotebookDigest.seal(_stored_form(name, part)),
-         "updated_at": now}
-        for name, part in parts.items()
+        {"patient_id": patient_id, "part": name, "entry_count": entry_count, "content": content, "updated_at": now}
+        for name, content in sealed.items()
     ])
     db.session.execute(insert.on_conflict_do_update(
         index_elements=[NotebookDigest.patient_id, NotebookDigest.part],
@@ -168,9 +182,9 @@ def _store(patient_id: int, entry_count: int, parts: dict) -> None:
     ))
 
 
-def _read(patient_id: int, wanted: list[str]) -> dict:
+def _read(patient_id: int, wanted: list[str]) -> tuple[dict, int]:
     """The wanted parts that exist, decrypted, in one statement, in their sealed
-    form (`_stored_form`); rebuilt first if stale."""
+    form (`_stored_form`), rebuilt first if stale; with the count they were written at."""
     content = sa.case((NotebookDigest.part.in_(wanted), NotebookDigest.content))
     rows = db.session.execute(
         sa.select(NotebookDigest.part, NotebookDigest.entry_count, content.label("content"),
@@ -178,9 +192,9 @@ def _read(patient_id: int, wanted: list[str]) -> dict:
         .where(NotebookDigest.patient_id == patient_id, NotebookDigest.part.in_([SUMMARY, *wanted]))
     ).all()
     if SUMMARY not in {row.part for row in rows} or any(row.entry_count != row.actual for row in rows):
-        parts = _rebuilt(patient_id)
-        return {name: _stored_form(name, parts[name]) for name in wanted if name in parts}
-    return {row.part: NotebookDigest.unseal(row.content) for row in rows if row.part in wanted}
+        parts, count = _rebuilt(patient_id)
+        return {name: _stored_form(name, parts[name]) for name in wanted if name in parts}, count
+    return {row.part: NotebookDigest.unseal(row.content) for row in rows if row.part in wanted}, rows[0].actual
 
 
 def _current(items: Iterable[dict]) -> list[CurrentItem]:
@@ -191,15 +205,43 @@ def summary_items(patient_id: int) -> list[CurrentItem]:
     """What the summary may show (see the module's docstring): allergies and
     treatments in the order they were written, then the latest vaccinations and
     measurements, whoever may see them (the caller filters what the reader may see)."""
-    summary = _read(patient_id, [SUMMARY])[SUMMARY]
+    summary = _read(patient_id, [SUMMARY])[0][SUMMARY]
     return _current([*summary["items"], *(item for shown in summary["shown"].values() for item in shown)])
 
 
 def measurement_items(patient_id: int, measurement_types: Iterable[str]) -> list[CurrentItem]:
     """Every current measurement of these types, whoever may see it, type by
     type in the order they were written (the caller filters what the reader may see)."""
-    parts = _read(patient_id, [measurement_part(measurement_type) for measurement_type in measurement_types])
-    return [item for name, columns in parts.items() for item in _series(name, columns)]
+    return _measurement_items(patient_id, measurement_types)[0]
+
+
+def _measurement_items(patient_id: int, measurement_types: Iterable[str]) -> tuple[list[CurrentItem], int]:
+    parts, count = _read(patient_id, [measurement_part(measurement_type) for measurement_type in measurement_types])
+    return [item for name, columns in parts.items() for item in _series(name, columns)], count
+
+
+def encoded_measurements(patient_id: int, key: str, measurement_types: Iterable[str],
+                         encode: Callable[[list[CurrentItem]], bytes]) -> bytes:
+    """`encode(measurement_items(patient_id, measurement_types))`, kept
+    encrypted as the part `encoded_part(key)` until a measurement changes: the
+    same request reads one row and decrypts it, with no JSON to parse or write.
+    Only for a reader with no entry masked from them (the caller checks): it
+    holds every current measurement of these types.
+
+    Measured on B4 (2,000 weights over HTTP, CPU time per request, two runs):
+    11.8 → 3.9–5.0 ms on SQLite, 11.5–16.3 → 5.7–6.6 ms on PostgreSQL (README)."""
+    name = encoded_part(key)
+    row = db.session.execute(
+        sa.select(NotebookDigest.entry_count, NotebookDigest.content, _structured_count(patient_id).label("actual"))
+        .where(NotebookDigest.patient_id == patient_id, NotebookDigest.part == name)
+    ).first()
+    if row is not None and row.entry_count == row.actual:
+        return decrypt(row.content)
+    items, count = _measurement_items(patient_id, measurement_types)
+    encoded = encode(items)
+    # Written at the count the series were read at: an entry appended since leaves it stale.
+    _upsert(patient_id, count, {name: encrypt(encoded)})
+    return encoded
 
 
 def fold_entry(entry: NotebookEntry, data: dict | None) -> None:
@@ -242,8 +284,12 @@ def fold_entry(entry: NotebookEntry, data: dict | None) -> None:
     for name in whole_names:
         summary["shown"][name] = _shown(name, parts[name])
     _store(entry.patient_id, actual, parts)
+    if any(name.startswith(SERIES_PREFIX) for name in whole_names):
+        db.session.execute(sa.delete(NotebookDigest).where(NotebookDigest.patient_id == entry.patient_id,
+                                                           NotebookDigest.part.startswith(ENCODED_PREFIX)))
     db.session.execute(
         sa.update(NotebookDigest)
-        .where(NotebookDigest.patient_id == entry.patient_id, NotebookDigest.part.not_in(parts))
+        .where(NotebookDigest.patient_id == entry.patient_id, NotebookDigest.part.not_in(parts),
+               NotebookDigest.entry_count == header.entry_count)
         .values(entry_count=actual)
     )
