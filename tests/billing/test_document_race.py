@@ -15,7 +15,7 @@ from webapp.extensions import db
 
 
 def issue_without_document() -> Invoice:
-    """An invoice as issued before migration 0035: no stored PDF."""
+    """An invoice issued without its document: no stored PDF."""
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
     start = subscription.current_period_end
     invoice = services.issue_period_invoice(subscription, period_start=start, period_end=services.add_months(start, 1),

@@ -19,7 +19,7 @@ class AuditEvent(db.Model):
     """
 
     __tablename__ = "audit_events"
-    # "append_only": PostgreSQL refuses UPDATE, DELETE (migration 0005) and TRUNCATE (0023) here.
+    # "append_only": PostgreSQL refuses UPDATE, DELETE and TRUNCATE here (triggers of the baseline migration).
     __table_args__ = (
         sa.Index("ix_audit_events_actor_id_occurred_at", "actor_id", "occurred_at"),
         sa.Index("ix_audit_events_target", "target_type", "target_id"),

@@ -76,7 +76,7 @@ def back_office_subscription(subscription_id: int, actor: User) -> Subscription:
 
 
 def status_history(subscription: Subscription) -> list[SubscriptionStatusChange]:
-    """Its statuses, oldest first (recorded since migration 0037)."""
+    """Its statuses, oldest first."""
     return list(db.session.scalars(subscription.status_changes.select()))
 
 

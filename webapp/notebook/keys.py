@@ -73,7 +73,7 @@ def reencrypt_batch(table: sa.Table, columns: tuple[str, ...], after) -> tuple[i
     rows = db.session.execute(statement).all()
     if rows and db.session.get_bind().dialect.name == "postgresql":
         # The append-only triggers let the tables' owner rewrite only the ciphertext
-        # columns, and only in a transaction that says so (migration 0023).
+        # columns, and only in a transaction that says so (the baseline migration's triggers).
         db.session.execute(sa.text("SET LOCAL carnet.reencrypt = 'on'"))
     for row in rows:
         db.session.execute(

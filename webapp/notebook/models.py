@@ -7,7 +7,7 @@ times). Entries, attachments, emergency grants and the access log are
 append-only (`info={"append_only": True}`): `webapp.notebook.guards` refuses
 any ORM update or delete, and on PostgreSQL triggers refuse UPDATE, DELETE
 and TRUNCATE from any client, except the owner's re-encryption of the
-ciphertext columns (migration 0023).
+ciphertext columns (triggers of the baseline migration).
 `NotebookDigest` is the one derived table: an encrypted copy of the current
 structured data, rebuilt from the entries whenever it is not up to date.
 """
