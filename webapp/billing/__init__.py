@@ -4,7 +4,7 @@ from flask import Blueprint, Flask
 
 bp = Blueprint("billing", __name__, template_folder="templates")
 
-from webapp.billing import backoffice_views, views, webhooks  # noqa: E402,F401  (registers the routes)
+from webapp.billing import backoffice_views, subscription_views, views, webhooks  # noqa: E402,F401  (registers the routes)
 
 
 def check_billing_settings(config) -> None:
@@ -33,7 +33,7 @@ def register_billing(app: Flask) -> None:
     from webapp.accounts.services import practitioner_registered
     from webapp.billing.jobs import billing_cli
     from webapp.billing.money import format_money, format_vat_rate
-    from webapp.billing.services import start_trial_for_new_practitioner
+    from webapp.billing.subscriptions import start_trial_for_new_practitioner
 
     check_billing_settings(app.config)
 

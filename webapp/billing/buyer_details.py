@@ -1,7 +1,7 @@
 """The buyer's company identity on a subscription: legal name, SIREN/SIRET,
 intra-community VAT number and billing address, checked before they are kept.
 
-Invoices issued from then on copy them (`services._buyer`); issued ones keep
+Invoices issued from then on copy them (`invoicing._buyer`); issued ones keep
 their own. A practitioner sets their own; the operator's back office, or the
 clinic's accountants, set a clinic's (or any subscription in their scope).
 """
@@ -19,7 +19,8 @@ from stdnum.fr import siret as fr_siret
 from webapp.accounts.models import User
 from webapp.billing.errors import InvalidBillingData, NoSubscription
 from webapp.billing.models import Subscription
-from webapp.billing.services import back_office_scope, own_subscription
+from webapp.billing.scope import back_office_scope
+from webapp.billing.subscriptions import own_subscription
 from webapp.extensions import db
 
 FIELDS = ("name", "siret", "vat_number", "street", "postcode", "city")

@@ -6,7 +6,8 @@ from marshmallow import validate
 from webapp.api.pagination import PaginationQuerySchema, page_schema
 from webapp.billing.buyer_details import billing_details
 from webapp.billing.models import PaymentMethod, SubscriptionStatus
-from webapp.billing.services import INVOICE_STATUSES, invoice_status, plan_name
+from webapp.billing.payments import INVOICE_STATUSES, invoice_status
+from webapp.billing.plans import plan_name
 
 
 class PlanSchema(ma.Schema):
@@ -121,7 +122,7 @@ class FailedPaymentSchema(BackOfficeSubscriptionSchema):
     overdue_ttc_cents = ma.fields.Method("_overdue", required=True, metadata={"type": "integer", "example": 10680})
 
     def _overdue(self, subscription):
-        from webapp.billing.services import overdue_amount_cents
+        from webapp.billing.payments import overdue_amount_cents
 
         return overdue_amount_cents(subscription)
 
