@@ -34,12 +34,12 @@ from webapp.billing.models import (
 )
 from webapp.billing.payments import _open_invoices_condition
 from webapp.billing.plans import CLINIC_PLAN, sync_plans
+from webapp.billing.rules import SEARCH_MAX_LENGTH
 from webapp.billing.scope import back_office_scope, require_operator
 from webapp.billing.subscriptions import cancel_now, lock_subscription
 from webapp.db import now_utc
 from webapp.extensions import db
 
-SEARCH_MAX_LENGTH = 100
 SUBSCRIPTION_LIST_LOADING = (selectinload(Subscription.plan), selectinload(Subscription.practitioner),
                              selectinload(Subscription.clinic))
 

@@ -16,6 +16,7 @@ from webapp.billing.confirmation import confirmation_page, is_confirmed
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetailsForm, CreditNoteForm, MarkPaidForm
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.billing.money import format_money
+from webapp.billing.rules import BACK_OFFICE_PER_PAGE, SEARCH_MAX_LENGTH
 from webapp.billing.views import BACK_OFFICE, STATUS_LABELS, _page_number, roles_required, save_billing_details
 from webapp.db import now_utc
 from webapp.errors import CarnetError
@@ -46,11 +47,11 @@ def _choice(name: str, allowed) -> str | None:
 @roles_required(*BACK_OFFICE)
 def backoffice_subscriptions():
     status = _choice("status", [s.value for s in SubscriptionStatus])
-    text = request.args.get("q", "")[:backoffice.SEARCH_MAX_LENGTH]
+    text = request.args.get("q", "")[:SEARCH_MAX_LENGTH]
     statement = backoffice.search_subscriptions_query(current_user, text=text,
                                                       status=SubscriptionStatus(status) if status else None)
     return render_template("billing/backoffice_subscriptions.html", status=status, statuses=list(SubscriptionStatus),
-                           text=text, page=paginate(statement, page=_page_number(), per_page=50))
+                           text=text, page=paginate(statement, page=_page_number(), per_page=BACK_OFFICE_PER_PAGE))
 
 
 @bp.route("/backoffice/billing/invoices")
@@ -66,7 +67,7 @@ def backoffice_invoices():
         return spreadsheet_csv_response(invoices)
     return render_template("billing/backoffice_invoices.html", status=status, kind=kind,
                            statuses=payments.INVOICE_STATUSES,
-                           page=paginate(statement, page=_page_number(), per_page=50))
+                           page=paginate(statement, page=_page_number(), per_page=BACK_OFFICE_PER_PAGE))
 
 
 def _invoice_page(invoice_id: int, *, paid_form=None, credit_form=None, status: int = 200):
@@ -166,7 +167,7 @@ def backoffice_credit_note(invoice_id: int):
 @bp.route("/backoffice/billing/failed-payments")
 @roles_required(*BACK_OFFICE)
 def backoffice_failed_payments():
-    page = paginate(backoffice.failed_payments_query(current_user), page=_page_number(), per_page=50)
+    page = paginate(backoffice.failed_payments_query(current_user), page=_page_number(), per_page=BACK_OFFICE_PER_PAGE)
     return render_template("billing/backoffice_failed_payments.html", page=page,
                            overdue={s.id: payments.overdue_amount_cents(s) for s in page["items"]})
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from webapp.accounts.models import User
 from webapp.billing.models import REVENUE_STATUSES, Invoice, Subscription, SubscriptionStatus
 from webapp.billing.periods import add_months, billing_timezone
+from webapp.billing.rules import REVENUE_HISTORY_MONTHS
 from webapp.billing.scope import back_office_scope
 from webapp.billing.subscriptions import subscription_quantity
 from webapp.db import now_utc
@@ -36,7 +37,7 @@ def metrics(actor: User) -> Metrics:
     return Metrics(mrr_cents=mrr, **{status.value: counts.get(status, 0) for status in SubscriptionStatus})
 
 
-def monthly_revenue(actor: User, *, now: dt.datetime | None = None, months: int = 12) -> list[tuple[dt.date, int]]:
+def monthly_revenue(actor: User, *, now: dt.datetime | None = None, months: int = REVENUE_HISTORY_MONTHS) -> list[tuple[dt.date, int]]:
     """Net amount invoiced HT per month (credit notes deducted), oldest first,
     over the last `months` months including the current one: MRR as billed."""
     tz = billing_timezone()

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.billing.models import Plan
+from webapp.billing.rules import CURRENCY, PLAN_INTERVAL
 from webapp.billing.vat_exemption import plan_vat_rate_bp
 from webapp.extensions import db
 
@@ -38,7 +39,8 @@ def sync_plans() -> dict[str, Plan]:
     }
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(Plan).values([dict(code=code, vat_rate_bp=vat_rate_bp, currency="EUR", interval="month", **values)
+        insert(Plan).values([dict(code=code, vat_rate_bp=vat_rate_bp, currency=CURRENCY, interval=PLAN_INTERVAL,
+                                  **values)
                              for code, values in wanted.items()]).on_conflict_do_nothing(index_elements=["code"])
     )
     plans = {plan.code: plan for plan in db.session.scalars(sa.select(Plan).where(Plan.code.in_(wanted)))}

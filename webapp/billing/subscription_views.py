@@ -9,6 +9,7 @@ from webapp.accounts.models import Role
 from webapp.api.pagination import paginate
 from webapp.billing import bookability, bp, buyer_details, checkout, invoicing, payments, plans, subscriptions
 from webapp.billing.forms import ActionForm, BillingDetailsForm
+from webapp.billing.rules import OWN_INVOICES_PER_PAGE
 from webapp.billing.views import _page_number, roles_required, save_billing_details
 from webapp.errors import CarnetError
 from webapp.transaction import transaction
@@ -20,7 +21,7 @@ def subscription(details_form=None, status: int = 200):
     own = subscriptions.subscription_of_practitioner(current_user.practitioner_profile.id)
     if own is None:
         return render_template("billing/subscription.html", subscription=None)
-    invoices = paginate(invoicing.own_invoices_query(current_user), page=_page_number(), per_page=24)
+    invoices = paginate(invoicing.own_invoices_query(current_user), page=_page_number(), per_page=OWN_INVOICES_PER_PAGE)
     return render_template(
         "billing/subscription.html", subscription=own, invoices=invoices, form=ActionForm(),
         details_form=details_form or BillingDetailsForm.of(own),
