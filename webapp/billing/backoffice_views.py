@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
-from webapp.billing import backoffice, bp, buyer_details, metrics, payments, plans, scope
+from webapp.billing import backoffice, bp, buyer_details, pages, payments, plans, scope
 from webapp.billing.api import csv_response, spreadsheet_csv_response
 from webapp.billing.chart import HEIGHT, WIDTH, revenue_bars
 from webapp.billing.confirmation import confirmation_page, is_confirmed
@@ -27,11 +27,9 @@ from webapp.transaction import transaction
 @bp.route("/backoffice/billing")
 @roles_required(*BACK_OFFICE)
 def backoffice_dashboard():
-    months = metrics.monthly_revenue(current_user)
-    return render_template(
-        "billing/backoffice_dashboard.html", metrics=metrics.metrics(current_user), bars=revenue_bars(months),
-        chart_width=WIDTH, chart_height=HEIGHT,
-    )
+    page = pages.dashboard_page(current_user)
+    return render_template("billing/backoffice_dashboard.html", metrics=page.metrics, bars=revenue_bars(page.revenue),
+                           chart_width=WIDTH, chart_height=HEIGHT)
 
 
 def _choice(name: str, allowed) -> str | None:
@@ -71,10 +69,9 @@ def backoffice_invoices():
 
 
 def _invoice_page(invoice_id: int, *, paid_form=None, credit_form=None, status: int = 200):
-    invoice = scope.visible_invoice(invoice_id, current_user)
+    page = pages.invoice_page(invoice_id, current_user)
     return render_template(
-        "billing/backoffice_invoice.html", invoice=invoice, status=payments.invoice_status(invoice),
-        is_operator=scope.is_operator(current_user),
+        "billing/backoffice_invoice.html", **pages.template_context(page),
         paid_form=paid_form or MarkPaidForm(formdata=None), credit_form=credit_form or CreditNoteForm(formdata=None),
     ), status
 
@@ -167,22 +164,17 @@ def backoffice_credit_note(invoice_id: int):
 @bp.route("/backoffice/billing/failed-payments")
 @roles_required(*BACK_OFFICE)
 def backoffice_failed_payments():
-    page = paginate(backoffice.failed_payments_query(current_user), page=_page_number(), per_page=BACK_OFFICE_PER_PAGE)
-    return render_template("billing/backoffice_failed_payments.html", page=page,
-                           overdue={s.id: payments.overdue_amount_cents(s) for s in page["items"]})
+    page = pages.failed_payments_page(current_user, page=_page_number())
+    return render_template("billing/backoffice_failed_payments.html", **pages.template_context(page))
 
 
 # -- one subscription ----------------------------------------------------------
 
 def _subscription_page(subscription_id: int, *, details_form=None, status: int = 200):
-    subscription = backoffice.back_office_subscription(subscription_id, current_user)
+    page = pages.subscription_file_page(subscription_id, current_user)
     return render_template(
-        "billing/backoffice_subscription.html", subscription=subscription,
-        plan_name=plans.plan_name(subscription.plan), history=backoffice.status_history(subscription),
-        invoices=backoffice.subscription_invoices(subscription),
-        payments=backoffice.subscription_payments(subscription),
-        overdue_cents=payments.overdue_amount_cents(subscription), is_operator=scope.is_operator(current_user),
-        details_form=details_form or BillingDetailsForm.of(subscription), cancel_form=ActionForm(),
+        "billing/backoffice_subscription.html", **pages.template_context(page),
+        details_form=details_form or BillingDetailsForm.of(page.subscription), cancel_form=ActionForm(),
     ), status
 
 
@@ -207,6 +199,18 @@ def backoffice_billing_details(subscription_id: int):
         page=lambda form: _subscription_page(subscription_id, details_form=form, status=422))
 
 
+def _confirm_cancellation(form, subscription):
+    """The page asking the operator to confirm ending `subscription` now."""
+    return confirmation_page(
+        form, title=_("Cancel the subscription of %(name)s?", name=subscription.subscriber_name),
+        submit=_("Yes, cancel the subscription"),
+        back=url_for("billing.backoffice_subscription", subscription_id=subscription.id),
+        warning=_("The subscription ends now: patients can no longer book online. Invoices already issued "
+                  "stay due. This cannot be undone from the back office."),
+        facts=[(_("Subscriber"), subscription.subscriber_name), (_("Plan"), plans.plan_name(subscription.plan)),
+               (_("Status"), str(STATUS_LABELS[subscription.status.value]))])
+
+
 @bp.route("/backoffice/billing/subscriptions/<int:subscription_id>/cancel", methods=["POST"])
 @roles_required(*BACK_OFFICE)
 def backoffice_cancel_subscription(subscription_id: int):
@@ -217,14 +221,7 @@ def backoffice_cancel_subscription(subscription_id: int):
     subscription = backoffice.back_office_subscription(subscription_id, current_user)
     scope.require_operator(current_user)
     if not is_confirmed():
-        return confirmation_page(
-            form, title=_("Cancel the subscription of %(name)s?", name=subscription.subscriber_name),
-            submit=_("Yes, cancel the subscription"), back=url_for("billing.backoffice_subscription",
-                                                                   subscription_id=subscription_id),
-            warning=_("The subscription ends now: patients can no longer book online. Invoices already issued "
-                      "stay due. This cannot be undone from the back office."),
-            facts=[(_("Subscriber"), subscription.subscriber_name), (_("Plan"), plans.plan_name(subscription.plan)),
-                   (_("Status"), str(STATUS_LABELS[subscription.status.value]))])
+        return _confirm_cancellation(form, subscription)
     try:
         with transaction():
             backoffice.cancel_subscription(subscription_id, actor=current_user)

@@ -6,10 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.accounts.models import Role
-from webapp.api.pagination import paginate
-from webapp.billing import bookability, bp, buyer_details, checkout, invoicing, payments, plans, subscriptions
+from webapp.billing import bp, buyer_details, checkout, pages, subscriptions
 from webapp.billing.forms import ActionForm, BillingDetailsForm
-from webapp.billing.rules import OWN_INVOICES_PER_PAGE
 from webapp.billing.views import _page_number, roles_required, save_billing_details
 from webapp.errors import CarnetError
 from webapp.transaction import transaction
@@ -18,17 +16,12 @@ from webapp.transaction import transaction
 @bp.route("/billing/subscription")
 @roles_required(Role.PRACTITIONER)
 def subscription(details_form=None, status: int = 200):
-    own = subscriptions.subscription_of_practitioner(current_user.practitioner_profile.id)
-    if own is None:
+    page = pages.subscription_page(current_user, page=_page_number())
+    if page is None:
         return render_template("billing/subscription.html", subscription=None)
-    invoices = paginate(invoicing.own_invoices_query(current_user), page=_page_number(), per_page=OWN_INVOICES_PER_PAGE)
     return render_template(
-        "billing/subscription.html", subscription=own, invoices=invoices, form=ActionForm(),
-        details_form=details_form or BillingDetailsForm.of(own),
-        next_invoice=invoicing.next_invoice_estimate(own), plan_name=plans.plan_name(own.plan),
-        online_payment=current_app.config["CARNET_BILLING_PROVIDER"] == "stripe",
-        is_bookable=bookability.is_bookable(current_user.practitioner_profile.id),
-        overdue_cents=payments.overdue_amount_cents(own),
+        "billing/subscription.html", **pages.template_context(page), form=ActionForm(),
+        details_form=details_form or BillingDetailsForm.of(page.subscription),
     ), status
 
 
