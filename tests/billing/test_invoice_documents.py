@@ -41,7 +41,7 @@ def issue_invoice_with_lines(lines, *, subscription=None) -> Invoice:
                                          vat_rate_bp=rate, total_ht_cents=amounts.total_ht_cents,
                                          vat_cents=amounts.vat_cents, total_ttc_cents=amounts.total_ttc_cents))
     with transaction():
-        invoice = invoicing._new_invoice(
+        invoice = invoicing.new_invoice(
             subscription, kind=InvoiceKind.INVOICE, lines=invoice_lines, issued_at=START,
             due_at=START + dt.timedelta(days=30), period_start=START, period_end=periods.add_months(START, 1))
         invoicing.store_invoice_document(invoice)

@@ -32,7 +32,7 @@ from webapp.billing.models import (
     SubscriptionStatus,
     SubscriptionStatusChange,
 )
-from webapp.billing.payments import _open_invoices_condition
+from webapp.billing.payments import open_invoices_condition
 from webapp.billing.plans import CLINIC_PLAN, sync_plans
 from webapp.billing.rules import SEARCH_MAX_LENGTH
 from webapp.billing.scope import back_office_scope, require_operator
@@ -40,9 +40,11 @@ from webapp.billing.subscriptions import cancel_now, lock_subscription
 from webapp.db import now_utc
 from webapp.extensions import db
 
+
+# -- the lists: subscriptions searched, invoices, failed payments ----------------
+
 SUBSCRIPTION_LIST_LOADING = (selectinload(Subscription.plan), selectinload(Subscription.practitioner),
                              selectinload(Subscription.clinic))
-
 _searched_practitioner = aliased(PractitionerProfile, name="searched_practitioner")
 _searched_user = aliased(User, name="searched_user")
 _searched_clinic = aliased(Clinic, name="searched_clinic")
@@ -90,7 +92,7 @@ def invoices_query(actor: User, *, status: str | None = None, kind: InvoiceKind 
     paid = sa.exists().where(Payment.invoice_id == Invoice.id)
     credited = sa.exists().where(credit.credit_of_id == Invoice.id)
     conditions = {
-        "open": _open_invoices_condition(),
+        "open": open_invoices_condition(),
         "paid": sa.and_(Invoice.kind == InvoiceKind.INVOICE, paid),
         "credited": sa.and_(Invoice.kind == InvoiceKind.INVOICE, ~paid, credited),
         "issued": Invoice.kind == InvoiceKind.CREDIT_NOTE,
@@ -108,6 +110,7 @@ def failed_payments_query(actor: User) -> sa.Select:
     ).options(*SUBSCRIPTION_LIST_LOADING).order_by(Subscription.past_due_since, Subscription.id)
 
 
+# -- one subscription's file -----------------------------------------------------
 
 def back_office_subscription(subscription_id: int, actor: User) -> Subscription:
     """A subscription in the actor's scope ("not found" otherwise)."""
@@ -140,6 +143,8 @@ def subscription_payments(subscription: Subscription) -> list[Payment]:
         .where(Invoice.subscription_id == subscription.id).order_by(Payment.paid_on.desc(), Payment.id.desc())
     ))
 
+
+# -- the operator's acts on subscriptions ----------------------------------------
 
 def cancel_subscription(subscription_id: int, *, actor: User, now: dt.datetime | None = None) -> Subscription:
     """The operator ends a subscription at once: the practitioner (or the

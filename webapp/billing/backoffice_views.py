@@ -17,12 +17,14 @@ from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetai
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.billing.money import format_money
 from webapp.billing.rules import BACK_OFFICE_PER_PAGE, SEARCH_MAX_LENGTH
-from webapp.billing.views import BACK_OFFICE, STATUS_LABELS, _page_number, roles_required, save_billing_details
+from webapp.billing.views import BACK_OFFICE, STATUS_LABELS, page_number, roles_required, save_billing_details
 from webapp.db import now_utc
 from webapp.errors import CarnetError
 from webapp.extensions import db
 from webapp.transaction import transaction
 
+
+# -- the dashboard and the lists -------------------------------------------------
 
 @bp.route("/backoffice/billing")
 @roles_required(*BACK_OFFICE)
@@ -49,7 +51,7 @@ def backoffice_subscriptions():
     statement = backoffice.search_subscriptions_query(current_user, text=text,
                                                       status=SubscriptionStatus(status) if status else None)
     return render_template("billing/backoffice_subscriptions.html", status=status, statuses=list(SubscriptionStatus),
-                           text=text, page=paginate(statement, page=_page_number(), per_page=BACK_OFFICE_PER_PAGE))
+                           text=text, page=paginate(statement, page=page_number(), per_page=BACK_OFFICE_PER_PAGE))
 
 
 @bp.route("/backoffice/billing/invoices")
@@ -65,8 +67,19 @@ def backoffice_invoices():
         return spreadsheet_csv_response(invoices)
     return render_template("billing/backoffice_invoices.html", status=status, kind=kind,
                            statuses=payments.INVOICE_STATUSES,
-                           page=paginate(statement, page=_page_number(), per_page=BACK_OFFICE_PER_PAGE))
+                           page=paginate(statement, page=page_number(), per_page=BACK_OFFICE_PER_PAGE))
 
+
+@bp.route("/backoffice/billing/failed-payments")
+@roles_required(*BACK_OFFICE)
+def backoffice_failed_payments():
+    page = pages.failed_payments_page(current_user, page=page_number())
+    return render_template("billing/backoffice_failed_payments.html", **pages.template_context(page))
+
+
+# -- one invoice: its payment, its credit note -----------------------------------
+# Both acts are irreversible: a valid form first answers a confirmation page
+# (`confirmation`), and only the confirmed second post acts.
 
 def _invoice_page(invoice_id: int, *, paid_form=None, credit_form=None, status: int = 200):
     page = pages.invoice_page(invoice_id, current_user)
@@ -161,14 +174,7 @@ def backoffice_credit_note(invoice_id: int):
                    (_("Reason"), form.reason.data)]))
 
 
-@bp.route("/backoffice/billing/failed-payments")
-@roles_required(*BACK_OFFICE)
-def backoffice_failed_payments():
-    page = pages.failed_payments_page(current_user, page=_page_number())
-    return render_template("billing/backoffice_failed_payments.html", **pages.template_context(page))
-
-
-# -- one subscription ----------------------------------------------------------
+# -- one subscription: its file, its billing details, its cancellation -----------
 
 def _subscription_page(subscription_id: int, *, details_form=None, status: int = 200):
     page = pages.subscription_file_page(subscription_id, current_user)

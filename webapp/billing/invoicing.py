@@ -31,6 +31,8 @@ from webapp.billing.vat_exemption import exemption_of, exemption_of_new_invoice
 from webapp.extensions import db
 
 
+# -- numbering and the parties as printed ----------------------------------------
+
 def next_invoice_number(issued_at: dt.datetime) -> tuple[int, int, str]:
     """(year, seq, "2026-000123"): the next number of the year, without gaps.
 
@@ -74,7 +76,11 @@ def _buyer(subscription: Subscription) -> dict:
                          buyer_identifier=f"SIRET {siret}" if siret else None, buyer_siret=siret)
 
 
-def _new_invoice(subscription: Subscription, *, kind: InvoiceKind, lines: list[InvoiceLine],
+# -- issuing and the stored document ---------------------------------------------
+# An issued invoice is a legal document: its amounts, parties and PDF are copied
+# onto it and never recomputed from the subscription or the configuration.
+
+def new_invoice(subscription: Subscription, *, kind: InvoiceKind, lines: list[InvoiceLine],
                  issued_at: dt.datetime, due_at: dt.datetime, **fields) -> Invoice:
     year, seq, number = next_invoice_number(issued_at)
     credited = fields.get("credit_of")
@@ -147,12 +153,14 @@ def issue_period_invoice(subscription: Subscription, *, period_start: dt.datetim
                        vat_rate_bp=plan.vat_rate_bp, total_ht_cents=amounts.total_ht_cents,
                        vat_cents=amounts.vat_cents, total_ttc_cents=amounts.total_ttc_cents)
     terms = dt.timedelta(days=current_app.config["CARNET_PAYMENT_TERMS_DAYS"])
-    invoice = _new_invoice(subscription, kind=InvoiceKind.INVOICE, lines=[line], issued_at=now, due_at=now + terms,
+    invoice = new_invoice(subscription, kind=InvoiceKind.INVOICE, lines=[line], issued_at=now, due_at=now + terms,
                            period_start=period_start, period_end=period_end, external_id=external_id)
     if with_document:
         store_invoice_document(invoice)
     return invoice
 
+
+# -- the manual provider's monthly invoicing (the daily job) ---------------------
 
 def invoice_due_periods(subscription: Subscription, *, now: dt.datetime) -> list[Invoice]:
     """Manual provider: at each period end, end a requested cancellation or
@@ -190,6 +198,8 @@ def invoice_subscription(subscription_id: int, *, now: dt.datetime) -> list[Invo
         return []
     return invoice_due_periods(subscription, now=now)
 
+
+# -- the practitioner's invoices -------------------------------------------------
 
 # What showing an invoice in a list needs, loaded in a few queries for any number of rows.
 INVOICE_LIST_LOADING = (selectinload(Invoice.payments), selectinload(Invoice.lines),

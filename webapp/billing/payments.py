@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from webapp.accounts.models import User
 from webapp.billing.errors import InvalidBillingData, InvoiceAlreadyCredited, InvoiceAlreadyPaid, NotAnInvoice
-from webapp.billing.invoicing import _new_invoice, store_invoice_document
+from webapp.billing.invoicing import new_invoice, store_invoice_document
 from webapp.billing.models import (
     Invoice,
     InvoiceKind,
@@ -33,7 +33,25 @@ from webapp.db import now_utc
 from webapp.extensions import db
 
 
-def _open_invoices_condition():
+# -- what is owed ----------------------------------------------------------------
+
+# An invoice's status is derived from its payment and credit note rather than
+# stored, so it can never disagree with them.
+INVOICE_STATUSES = ("open", "paid", "credited", "issued")
+
+
+def invoice_status(invoice: Invoice) -> str:
+    """open, paid or credited for an invoice; issued for a credit note."""
+    if invoice.kind is InvoiceKind.CREDIT_NOTE:
+        return "issued"
+    if invoice.payments:
+        return "paid"
+    if invoice.credit_note is not None:
+        return "credited"
+    return "open"
+
+
+def open_invoices_condition():
     """Invoices (not credit notes) neither paid nor cancelled by a credit note."""
     credit = aliased(Invoice)
     return sa.and_(
@@ -46,15 +64,27 @@ def _open_invoices_condition():
 def oldest_open_invoice(subscription: Subscription) -> Invoice | None:
     """The subscription's oldest invoice neither paid nor credited."""
     return db.session.scalar(
-        sa.select(Invoice).where(Invoice.subscription_id == subscription.id, _open_invoices_condition())
+        sa.select(Invoice).where(Invoice.subscription_id == subscription.id, open_invoices_condition())
         .order_by(Invoice.due_at, Invoice.id).limit(1)
     )
 
 
+def overdue_amount_cents(subscription: Subscription, *, now: dt.datetime | None = None) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Invoice.total_ttc_cents), 0))
+        .where(Invoice.subscription_id == subscription.id, open_invoices_condition(),
+               Invoice.due_at <= (now or now_utc()))
+    )
+
+
+# -- the grace period (the daily job) --------------------------------------------
+# An overdue invoice makes its subscription past due; past due longer than
+# CARNET_GRACE_DAYS, it is suspended and no longer bookable online.
+
 def subscriptions_to_check_for_grace(now: dt.datetime) -> list[int]:
     """Subscriptions the grace-period job must look at: past due ones, manual
     ones with an overdue invoice, Stripe trials that ended without a card."""
-    overdue = sa.exists().where(Invoice.subscription_id == Subscription.id, _open_invoices_condition(),
+    overdue = sa.exists().where(Invoice.subscription_id == Subscription.id, open_invoices_condition(),
                                 Invoice.due_at <= now)
     trial_without_card = sa.and_(
         Subscription.provider == ProviderName.STRIPE, Subscription.stripe_subscription_id.is_(None),
@@ -78,8 +108,10 @@ def apply_grace_period_to(subscription_id: int, *, now: dt.datetime) -> None:
     if subscription.status in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE):
         oldest_due = db.session.scalar(
             sa.select(sa.func.min(Invoice.due_at))
-            .where(Invoice.subscription_id == subscription.id, _open_invoices_condition(), Invoice.due_at <= now)
+            .where(Invoice.subscription_id == subscription.id, open_invoices_condition(), Invoice.due_at <= now)
         )
+        # A Stripe trial ended without a card has no invoice of ours to be
+        # overdue: the trial's end counts as the due date.
         if oldest_due is None and subscription.provider is ProviderName.STRIPE \
                 and subscription.stripe_subscription_id is None and subscription.trial_ends_at \
                 and subscription.trial_ends_at <= now:
@@ -97,22 +129,13 @@ def _reactivate_if_settled(subscription: Subscription, *, now: dt.datetime) -> N
         return  # Stripe says when it is paid (invoice.paid)
     overdue = db.session.scalar(
         sa.select(sa.func.count(Invoice.id))
-        .where(Invoice.subscription_id == subscription.id, _open_invoices_condition(), Invoice.due_at <= now)
+        .where(Invoice.subscription_id == subscription.id, open_invoices_condition(), Invoice.due_at <= now)
     )
     if not overdue:
         mark_in_good_standing(subscription)
 
 
-def invoice_status(invoice: Invoice) -> str:
-    """open, paid or credited for an invoice; issued for a credit note."""
-    if invoice.kind is InvoiceKind.CREDIT_NOTE:
-        return "issued"
-    if invoice.payments:
-        return "paid"
-    if invoice.credit_note is not None:
-        return "credited"
-    return "open"
-
+# -- the operator's acts: payments received, credit notes ------------------------
 
 def _operator_invoice(invoice_id: int, actor: User) -> Invoice:
     """An invoice (not a credit note) the operator acts on, its subscription
@@ -121,6 +144,7 @@ def _operator_invoice(invoice_id: int, actor: User) -> Invoice:
     invoice = visible_invoice(invoice_id, actor)
     require_operator(actor)
     lock_subscription(invoice.subscription_id)
+    # Read again under the lock: whoever held it may have paid or credited it.
     db.session.expire(invoice, ["payments", "credit_note"])
     if invoice.kind is not InvoiceKind.INVOICE:
         raise NotAnInvoice()
@@ -150,6 +174,7 @@ def mark_invoice_paid(invoice_id: int, *, actor: User, method: PaymentMethod, pa
     invoice = _operator_invoice(invoice_id, actor)
     if invoice.payments:
         raise InvoiceAlreadyPaid()
+    # The whole amount: partial payments are not recorded (an invoice is paid or open).
     payment = Payment(invoice=invoice, method=method, amount_cents=invoice.total_ttc_cents, paid_on=paid_on,
                       reference=reference.strip(), recorded_by_id=actor.id, recorded_at=now)
     db.session.add(payment)
@@ -173,20 +198,9 @@ def issue_credit_note(invoice_id: int, *, actor: User, reason: str, now: dt.date
                     total_ttc_cents=-line.total_ttc_cents)
         for line in invoice.lines
     ]
-    credit_note = _new_invoice(invoice.subscription, kind=InvoiceKind.CREDIT_NOTE, lines=lines, issued_at=now,
-                               due_at=now, credit_of=invoice, reason=reason.strip())
+    credit_note = new_invoice(invoice.subscription, kind=InvoiceKind.CREDIT_NOTE, lines=lines, issued_at=now,
+                              due_at=now, credit_of=invoice, reason=reason.strip())
     store_invoice_document(credit_note)
-    db.session.expire(invoice, ["credit_note"])
+    db.session.expire(invoice, ["credit_note"])  # loaded empty before: the caller sees the new one
     _reactivate_if_settled(invoice.subscription, now=now)
     return credit_note
-
-
-INVOICE_STATUSES = ("open", "paid", "credited", "issued")
-
-
-def overdue_amount_cents(subscription: Subscription, *, now: dt.datetime | None = None) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Invoice.total_ttc_cents), 0))
-        .where(Invoice.subscription_id == subscription.id, _open_invoices_condition(),
-               Invoice.due_at <= (now or now_utc()))
-    )

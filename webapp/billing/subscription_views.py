@@ -8,7 +8,7 @@ from flask_login import current_user
 from webapp.accounts.models import Role
 from webapp.billing import bp, buyer_details, checkout, pages, subscriptions
 from webapp.billing.forms import ActionForm, BillingDetailsForm
-from webapp.billing.views import _page_number, roles_required, save_billing_details
+from webapp.billing.views import page_number, roles_required, save_billing_details
 from webapp.errors import CarnetError
 from webapp.transaction import transaction
 
@@ -16,7 +16,7 @@ from webapp.transaction import transaction
 @bp.route("/billing/subscription")
 @roles_required(Role.PRACTITIONER)
 def subscription(details_form=None, status: int = 200):
-    page = pages.subscription_page(current_user, page=_page_number())
+    page = pages.subscription_page(current_user, page=page_number())
     if page is None:
         return render_template("billing/subscription.html", subscription=None)
     return render_template(

@@ -17,6 +17,8 @@ from webapp.db import now_utc
 from webapp.extensions import db
 
 
+# -- whose subscription ----------------------------------------------------------
+
 def start_trial(practitioner: PractitionerProfile, *, now: dt.datetime | None = None) -> Subscription:
     """A new practitioner gets the practitioner plan on a free trial
     (`CARNET_TRIAL_DAYS`), with the configured provider; once only."""
@@ -63,6 +65,20 @@ def subscription_quantity(subscription: Subscription) -> int:
     ) or 0
 
 
+def lock_subscription(subscription_id: int) -> Subscription:
+    """The subscription, locked for this transaction (PostgreSQL), so two
+    runs of a job or a job and a webhook never act on it at once."""
+    subscription = db.session.scalar(
+        sa.select(Subscription).where(Subscription.id == subscription_id).with_for_update(of=Subscription)
+        .execution_options(populate_existing=True)
+    )
+    if subscription is None:
+        raise NoSubscription()
+    return subscription
+
+
+# -- the practitioner ends or keeps it -------------------------------------------
+
 def request_cancellation(user: User) -> Subscription:
     """The practitioner stops at the end of the period already paid for."""
     subscription = own_subscription(user)
@@ -87,17 +103,16 @@ def undo_cancellation(user: User) -> Subscription:
     return subscription
 
 
-def lock_subscription(subscription_id: int) -> Subscription:
-    """The subscription, locked for this transaction (PostgreSQL), so two
-    runs of a job or a job and a webhook never act on it at once."""
-    subscription = db.session.scalar(
-        sa.select(Subscription).where(Subscription.id == subscription_id).with_for_update(of=Subscription)
-        .execution_options(populate_existing=True)
-    )
-    if subscription is None:
-        raise NoSubscription()
-    return subscription
+def cancel_now(subscription: Subscription, *, now: dt.datetime) -> None:
+    if subscription.status is not SubscriptionStatus.CANCELLED:
+        subscription.status, subscription.cancelled_at = SubscriptionStatus.CANCELLED, now
+        subscription.cancel_at_period_end = False
+        db.session.flush()
 
+
+# -- standing: past due, suspended, in good standing -----------------------------
+# Only a suspended or cancelled subscription stops online booking
+# (`bookability`); past due is a warning that keeps the practitioner bookable.
 
 def record_payment_failure(subscription: Subscription, *, since: dt.datetime) -> None:
     """A payment failed: past due from `since`, suspended after the grace
@@ -131,10 +146,3 @@ def suspend_if_grace_is_over(subscription: Subscription, *, now: dt.datetime) ->
     db.session.flush()
     subscription_suspended.send(current_app._get_current_object(), subscription=subscription)
     return True
-
-
-def cancel_now(subscription: Subscription, *, now: dt.datetime) -> None:
-    if subscription.status is not SubscriptionStatus.CANCELLED:
-        subscription.status, subscription.cancelled_at = SubscriptionStatus.CANCELLED, now
-        subscription.cancel_at_period_end = False
-        db.session.flush()

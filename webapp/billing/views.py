@@ -62,7 +62,7 @@ def billing_labels():
             | {PaymentMethod.CARD.value: _l("Card")}, "invoice_status": payments.invoice_status}
 
 
-def _page_number() -> int:
+def page_number() -> int:
     page = request.args.get("page", default=1, type=int)
     return page if 1 <= page <= 1_000_000 else 1
 
