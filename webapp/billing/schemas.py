@@ -6,7 +6,8 @@ from marshmallow import validate
 from webapp.api.pagination import PaginationQuerySchema, page_schema
 from webapp.billing.buyer_details import billing_details
 from webapp.billing.models import PaymentMethod, SubscriptionStatus
-from webapp.billing.payments import INVOICE_STATUSES, invoice_status
+from webapp.billing.money import line_amounts
+from webapp.billing.payments import INVOICE_STATUSES, invoice_status, overdue_amount_cents
 from webapp.billing.plans import plan_name
 from webapp.billing.rules import (
     BUYER_DETAILS_MAX_LENGTHS,
@@ -30,8 +31,6 @@ class PlanSchema(ma.Schema):
     per_practitioner = ma.fields.Boolean(required=True, metadata={"example": False})
 
     def _price_ttc(self, plan):
-        from webapp.billing.money import line_amounts
-
         return line_amounts(plan.price_cents, 1, plan.vat_rate_bp).total_ttc_cents
 
 
@@ -134,8 +133,6 @@ class FailedPaymentSchema(BackOfficeSubscriptionSchema):
     overdue_ttc_cents = ma.fields.Method("_overdue", required=True, metadata={"type": "integer", "example": 10680})
 
     def _overdue(self, subscription):
-        from webapp.billing.payments import overdue_amount_cents
-
         return overdue_amount_cents(subscription)
 
 
