@@ -23,6 +23,7 @@ from webapp.billing.models import (
     InvoiceImmutable,
     InvoiceKind,
     InvoiceLine,
+    Payment,
     PaymentMethod,
     Plan,
     ProviderName,
@@ -30,6 +31,7 @@ from webapp.billing.models import (
     SubscriptionStatus,
 )
 from webapp.billing.plans import list_plans
+from webapp.billing.rules import CREDIT_NOTE_REASON_MAX_LENGTH, PAYMENT_REFERENCE_MAX_LENGTH
 from webapp.billing.signals import payment_failed, subscription_suspended
 from webapp.errors import Forbidden
 from webapp.extensions import db
@@ -375,6 +377,7 @@ def test_a_paid_invoice_can_be_refunded_by_credit_note_but_not_paid_twice():
     ("method", dict(method=PaymentMethod.CARD)),
     ("paid_on", dict(paid_on=dt.date(2030, 1, 1))),
     ("reference", dict(reference="  ")),
+    ("reference", dict(reference="x" * (PAYMENT_REFERENCE_MAX_LENGTH + 1))),
 ])
 def test_mark_paid_refuses_bad_data(field, values):
     invoice = make_invoice()
@@ -383,6 +386,16 @@ def test_mark_paid_refuses_bad_data(field, values):
     with pytest.raises(InvalidBillingData) as error:
         payments.mark_invoice_paid(invoice.id, actor=admin, now=START, **arguments)
     assert field in error.value.fields
+    assert not db.session.scalars(sa.select(Payment)).all()
+
+
+def test_credit_note_refuses_a_reason_longer_than_the_limit():
+    invoice = make_invoice()
+    with pytest.raises(InvalidBillingData) as error:
+        payments.issue_credit_note(invoice.id, actor=factories.make_staff(role=Role.ADMIN),
+                                   reason="x" * (CREDIT_NOTE_REASON_MAX_LENGTH + 1))
+    assert "reason" in error.value.fields
+    assert payments.invoice_status(invoice) == "open"
 
 
 # -- who sees and does what --------------------------------------------------------

@@ -22,6 +22,7 @@ from webapp.billing.models import (
     SubscriptionStatus,
 )
 from webapp.billing.periods import billing_timezone
+from webapp.billing.rules import CREDIT_NOTE_REASON_MAX_LENGTH, PAYMENT_REFERENCE_MAX_LENGTH
 from webapp.billing.scope import require_operator, visible_invoice
 from webapp.billing.subscriptions import (
     lock_subscription,
@@ -153,6 +154,10 @@ def _operator_invoice(invoice_id: int, actor: User) -> Invoice:
     return invoice
 
 
+def _too_long(limit: int) -> str:
+    return str(_l("Enter at most %(count)s characters.", count=limit))
+
+
 def check_payment(*, method: PaymentMethod, paid_on: dt.date, reference: str, now: dt.datetime) -> None:
     """A payment the operator may record: a bank transfer or cheque, received
     by today, with its reference (pages check it before asking to confirm)."""
@@ -162,6 +167,8 @@ def check_payment(*, method: PaymentMethod, paid_on: dt.date, reference: str, no
         raise InvalidBillingData(fields={"paid_on": [str(_l("The payment date is in the future."))]})
     if not reference.strip():
         raise InvalidBillingData(fields={"reference": [str(_l("Give the transfer or cheque reference."))]})
+    if len(reference.strip()) > PAYMENT_REFERENCE_MAX_LENGTH:
+        raise InvalidBillingData(fields={"reference": [_too_long(PAYMENT_REFERENCE_MAX_LENGTH)]})
 
 
 def mark_invoice_paid(invoice_id: int, *, actor: User, method: PaymentMethod, paid_on: dt.date, reference: str,
@@ -189,6 +196,8 @@ def issue_credit_note(invoice_id: int, *, actor: User, reason: str, now: dt.date
     amounts and takes the next number. One credit note per invoice."""
     if not reason.strip():
         raise InvalidBillingData(fields={"reason": [str(_l("Give the reason for the credit note."))]})
+    if len(reason.strip()) > CREDIT_NOTE_REASON_MAX_LENGTH:
+        raise InvalidBillingData(fields={"reason": [_too_long(CREDIT_NOTE_REASON_MAX_LENGTH)]})
     invoice = _operator_invoice(invoice_id, actor)
     now = now or now_utc()
     lines = [
