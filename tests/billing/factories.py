@@ -4,7 +4,7 @@ import datetime as dt
 import itertools
 
 from tests import factories
-from webapp.billing import services
+from webapp.billing import invoicing, periods, subscriptions
 from webapp.billing.models import Invoice, ProviderName, Subscription, SubscriptionStatus
 from webapp.extensions import db
 
@@ -15,7 +15,7 @@ _stripe_ids = itertools.count(1)
 def make_subscription(practitioner=None, *, now: dt.datetime = START, **overrides) -> Subscription:
     """A trial started at `now` (through the service), then `overrides`."""
     practitioner = practitioner or factories.make_practitioner()
-    subscription = services.start_trial(practitioner, now=now)
+    subscription = subscriptions.start_trial(practitioner, now=now)
     for name, value in overrides.items():
         setattr(subscription, name, value)
     db.session.commit()
@@ -25,7 +25,7 @@ def make_subscription(practitioner=None, *, now: dt.datetime = START, **override
 def make_active_subscription(practitioner=None, *, now: dt.datetime = START, **overrides) -> Subscription:
     """A manual subscription whose trial ended: its first invoice is issued."""
     subscription = make_subscription(practitioner, now=now - dt.timedelta(days=30), **overrides)
-    services.invoice_due_periods(subscription, now=now)
+    invoicing.invoice_due_periods(subscription, now=now)
     db.session.commit()
     return subscription
 
@@ -34,9 +34,9 @@ def make_invoice(subscription: Subscription | None = None, *, now: dt.datetime =
     """An issued, open invoice for the subscription's next month."""
     subscription = subscription or make_subscription(status=SubscriptionStatus.ACTIVE)
     start = subscription.current_period_end
-    invoice = services.issue_period_invoice(subscription, period_start=start, period_end=services.add_months(start, 1),
+    invoice = invoicing.issue_period_invoice(subscription, period_start=start, period_end=periods.add_months(start, 1),
                                             now=now)
-    subscription.current_period_start, subscription.current_period_end = start, services.add_months(start, 1)
+    subscription.current_period_start, subscription.current_period_end = start, periods.add_months(start, 1)
     db.session.commit()
     return invoice
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
 from webapp.accounts.models import ClinicRole, Role
-from webapp.billing import services
+from webapp.billing import payments
 from webapp.billing.models import Invoice, Payment, PaymentMethod, SubscriptionStatus
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -161,10 +161,10 @@ def test_invoices_csv_export(client, api_token):
     invoice = make_invoice(make_subscription(practitioner, status=SubscriptionStatus.ACTIVE))
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        credit = services.issue_credit_note(invoice.id, actor=admin, reason="Erreur", now=START)
+        credit = payments.issue_credit_note(invoice.id, actor=admin, reason="Erreur", now=START)
     paid = make_invoice(make_subscription(status=SubscriptionStatus.ACTIVE))
     with transaction():
-        services.mark_invoice_paid(paid.id, actor=admin, method=PaymentMethod.CHEQUE,
+        payments.mark_invoice_paid(paid.id, actor=admin, method=PaymentMethod.CHEQUE,
                                    paid_on=dt.date(2026, 1, 8), reference="CHQ 0012345", now=START)
     response = client.get("/api/v1/backoffice/invoices?format=csv", headers=api_token(admin))
     assert response.status_code == 200 and response.mimetype == "text/csv"

@@ -12,7 +12,7 @@ from tests import factories
 from tests.billing.factories import START, make_invoice, make_stripe_subscription, make_subscription
 from tests.billing.test_invoice_documents import issue_invoice_with_lines
 from webapp.accounts.models import ClinicRole, Role
-from webapp.billing import backoffice, services
+from webapp.billing import backoffice, bookability, payments, subscriptions
 from webapp.billing.models import Invoice, Payment, PaymentMethod, Subscription, SubscriptionStatus
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -40,9 +40,9 @@ def test_the_page_exports_a_csv_french_spreadsheets_open(client, login):
     invoice = make_invoice(make_subscription(practitioner, status=SubscriptionStatus.ACTIVE))
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        credit = services.issue_credit_note(invoice.id, actor=admin, reason="Erreur", now=START)
+        credit = payments.issue_credit_note(invoice.id, actor=admin, reason="Erreur", now=START)
         paid = issue_invoice_with_lines([("Abonnement annuel", 12, 10288, 2000), ("Guide", 1, 1000, 550)])
-        services.mark_invoice_paid(paid.id, actor=admin, method=PaymentMethod.CHEQUE, paid_on=dt.date(2026, 1, 8),
+        payments.mark_invoice_paid(paid.id, actor=admin, method=PaymentMethod.CHEQUE, paid_on=dt.date(2026, 1, 8),
                                    reference="CHQ 0012345", now=START)
     login(admin)
     response = client.get("/backoffice/billing/invoices?format=csv")
@@ -99,7 +99,7 @@ def test_subscriptions_are_searched_by_name_email_siren_and_status(client, login
                                status=SubscriptionStatus.PAST_DUE, past_due_since=START)
     clinic = factories.make_clinic(name="Centre des Lilas", siret="55208131766522")
     with transaction():
-        lilas = services.subscribe_clinic(clinic.id, actor=factories.make_staff(role=Role.ADMIN), now=START)
+        lilas = backoffice.subscribe_clinic(clinic.id, actor=factories.make_staff(role=Role.ADMIN), now=START)
     login(factories.make_staff())
 
     def names(query):
@@ -144,7 +144,7 @@ def test_the_subscription_page_shows_plan_history_invoices_and_payments(client, 
     invoice, unpaid = make_invoice(subscription), make_invoice(subscription)
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        services.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.BANK_TRANSFER,
+        payments.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.BANK_TRANSFER,
                                    paid_on=dt.date(2026, 1, 9), reference="VIR-0042", now=START)
     login(admin)
     html = text_of(client.get(f"/backoffice/billing/subscriptions/{subscription.id}"))
@@ -161,12 +161,12 @@ def test_the_subscription_page_shows_plan_history_invoices_and_payments(client, 
 def test_every_status_change_is_recorded_whatever_makes_it(app):
     subscription = make_subscription()
     with transaction():
-        services.record_payment_failure(db.session.get(Subscription, subscription.id), since=START)
+        subscriptions.record_payment_failure(db.session.get(Subscription, subscription.id), since=START)
     with transaction():
-        services.suspend_if_grace_is_over(db.session.get(Subscription, subscription.id),
-                                          now=START + dt.timedelta(days=60))
+        subscriptions.suspend_if_grace_is_over(db.session.get(Subscription, subscription.id),
+                                               now=START + dt.timedelta(days=60))
     with transaction():
-        services.mark_in_good_standing(db.session.get(Subscription, subscription.id))
+        subscriptions.mark_in_good_standing(db.session.get(Subscription, subscription.id))
     changes = backoffice.status_history(db.session.get(Subscription, subscription.id))
     assert [(change.from_status, change.to_status) for change in changes] == [
         (None, SubscriptionStatus.TRIALING), (SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE),
@@ -190,7 +190,7 @@ def test_cancelling_a_subscription_asks_for_confirmation_first(client, login, fo
     assert "L'abonnement est résilié." in text_of(done)
     db.session.expire_all()
     cancelled = db.session.get(Subscription, subscription.id)
-    assert cancelled.status is SubscriptionStatus.CANCELLED and not services.is_bookable(cancelled.practitioner_id)
+    assert cancelled.status is SubscriptionStatus.CANCELLED and not bookability.is_bookable(cancelled.practitioner_id)
     assert "Résilier l'abonnement maintenant" not in text_of(done)
     again = form_post(f"{page}/cancel", {"confirmed": "yes"}, page=page, follow_redirects=True)
     assert "ne peut pas être modifié dans son état actuel" in text_of(again)
@@ -253,7 +253,7 @@ def test_a_payment_is_recorded_only_after_its_confirmation(client, login, form_p
 def test_the_back_office_sets_a_clinic_subscriptions_billing_details(client, login, form_post):
     clinic = factories.make_clinic()
     with transaction():
-        subscription = services.subscribe_clinic(clinic.id, actor=factories.make_staff(role=Role.ADMIN), now=START)
+        subscription = backoffice.subscribe_clinic(clinic.id, actor=factories.make_staff(role=Role.ADMIN), now=START)
     login(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     page = f"/backoffice/billing/subscriptions/{subscription.id}"
     refused = form_post(f"{page}/billing-details", {"name": "SCM Lilas", "vat_number": "FR41303265045"}, page=page)

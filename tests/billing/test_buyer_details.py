@@ -9,7 +9,7 @@ from tests.billing.facturx_checks import embedded_xml, schematron_failures, valu
 from tests.billing.factories import START, make_invoice, make_subscription
 from tests.billing.pdf_reading import pdf_text
 from webapp.accounts.models import ClinicRole, Role
-from webapp.billing import buyer_details, services
+from webapp.billing import backoffice, buyer_details
 from webapp.billing.errors import InvalidBillingData
 from webapp.billing.models import Subscription, SubscriptionStatus
 from webapp.errors import Forbidden
@@ -104,7 +104,7 @@ def test_clinic_accountant_sets_the_clinic_details_others_cannot(client, api_tok
     clinic, other = factories.make_clinic(), factories.make_clinic(name="Autre centre")
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        subscription = services.subscribe_clinic(clinic.id, actor=admin, now=START)
+        subscription = backoffice.subscribe_clinic(clinic.id, actor=admin, now=START)
     url = f"/api/v1/backoffice/subscriptions/{subscription.id}/billing-details"
     accountant = factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT)
     saved = client.put(url, json=COMPANY, headers=api_token(accountant))

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from webapp.billing import services
+from webapp.billing import payments
 from webapp.billing.models import Invoice, Subscription, SubscriptionStatus
 from webapp.extensions import db
 
@@ -14,7 +14,7 @@ def test_demo_seed_has_subscriptions_in_every_useful_state_and_invoices(app):
         sa.select(Subscription.status, sa.func.count(Subscription.id)).group_by(Subscription.status)).all())
     # Trialing: one demo practitioner, and the two applicants awaiting verification.
     assert counts == {SubscriptionStatus.ACTIVE: 18, SubscriptionStatus.PAST_DUE: 1, SubscriptionStatus.TRIALING: 3}
-    statuses = sorted(services.invoice_status(invoice) for invoice in db.session.scalars(sa.select(Invoice)))
+    statuses = sorted(payments.invoice_status(invoice) for invoice in db.session.scalars(sa.select(Invoice)))
     assert statuses == ["open", "open", "paid"]
     past_due = db.session.scalar(sa.select(Subscription).where(Subscription.status == SubscriptionStatus.PAST_DUE))
-    assert services.overdue_amount_cents(past_due) == 10680
+    assert payments.overdue_amount_cents(past_due) == 10680

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests.billing.factories import START, make_subscription
 from webapp.accounts.services import issue_api_token
-from webapp.billing import services
+from webapp.billing import invoicing, periods
 from webapp.billing.models import Invoice, SubscriptionStatus
 from webapp.extensions import db
 
@@ -18,7 +18,7 @@ def issue_without_document() -> Invoice:
     """An invoice issued without its document: no stored PDF."""
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
     start = subscription.current_period_end
-    invoice = services.issue_period_invoice(subscription, period_start=start, period_end=services.add_months(start, 1),
+    invoice = invoicing.issue_period_invoice(subscription, period_start=start, period_end=periods.add_months(start, 1),
                                             now=START, with_document=False)
     db.session.commit()
     assert db.session.scalar(sa.select(Invoice.document_pdf).where(Invoice.id == invoice.id)) is None
@@ -40,7 +40,7 @@ def test_two_simultaneous_first_downloads_store_one_document_and_answer_it_twice
     db.session.commit()
     # Both requests have found no document and rendered one before either writes: the race itself.
     both_rendered = threading.Barrier(2, timeout=20)
-    render = services.render_invoice_pdf
+    render = invoicing.render_invoice_pdf
     renders = []
 
     def render_then_wait(*args, **kwargs):
@@ -49,7 +49,7 @@ def test_two_simultaneous_first_downloads_store_one_document_and_answer_it_twice
         both_rendered.wait()
         return pdf
 
-    monkeypatch.setattr(services, "render_invoice_pdf", render_then_wait)
+    monkeypatch.setattr(invoicing, "render_invoice_pdf", render_then_wait)
     url = f"{live_server}/api/v1/billing/invoices/{invoice.id}/pdf"
     answers: list[tuple[int, bytes]] = []
     threads = [threading.Thread(target=lambda token=token: answers.append(download(url, token))) for token in tokens]

@@ -12,7 +12,7 @@ from tests.billing.facturx_checks import embedded_xml, schematron_failures, valu
 from tests.billing.factories import START, make_invoice, make_subscription
 from tests.billing.test_invoice_documents import issue_invoice_with_lines
 from webapp.accounts.models import Role
-from webapp.billing import services
+from webapp.billing import payments, periods, stripe_sync
 from webapp.billing.models import SubscriptionStatus
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -101,7 +101,7 @@ def test_credit_note_xml_references_its_invoice_with_positive_amounts(seller):
     invoice = make_invoice(business_subscription())
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        credit = services.issue_credit_note(invoice.id, actor=admin, reason="Erreur de tarif",
+        credit = payments.issue_credit_note(invoice.id, actor=admin, reason="Erreur de tarif",
                                             now=START + dt.timedelta(days=3))
     xml = embedded_xml(credit.document_pdf)
     assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
@@ -118,8 +118,8 @@ def test_credit_note_xml_references_its_invoice_with_positive_amounts(seller):
 
 def test_card_paid_invoice_says_card_and_nothing_left_to_pay(seller):
     stripe = make_subscription(status=SubscriptionStatus.ACTIVE)
-    paid = services.record_stripe_payment(stripe, stripe_invoice_id="in_test_fx", period_start=START,
-                                          period_end=services.add_months(START, 1), paid_at=START, now=START)
+    paid = stripe_sync.record_stripe_payment(stripe, stripe_invoice_id="in_test_fx", period_start=START,
+                                             period_end=periods.add_months(START, 1), paid_at=START, now=START)
     db.session.commit()
     xml = embedded_xml(paid.document_pdf)
     assert (failures := schematron_failures(xml)) == [], "\n".join(failures)

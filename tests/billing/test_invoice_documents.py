@@ -21,7 +21,7 @@ from tests.billing.pdf_reading import (
     pdf_text_left_of,
 )
 from webapp.accounts.models import Role
-from webapp.billing import services
+from webapp.billing import invoicing, payments, periods, stripe_sync
 from webapp.billing.models import Invoice, InvoiceImmutable, InvoiceKind, InvoiceLine, SubscriptionStatus
 from webapp.billing.money import line_amounts, vat_breakdown
 from webapp.extensions import db
@@ -41,10 +41,10 @@ def issue_invoice_with_lines(lines, *, subscription=None) -> Invoice:
                                          vat_rate_bp=rate, total_ht_cents=amounts.total_ht_cents,
                                          vat_cents=amounts.vat_cents, total_ttc_cents=amounts.total_ttc_cents))
     with transaction():
-        invoice = services._new_invoice(
+        invoice = invoicing.new_invoice(
             subscription, kind=InvoiceKind.INVOICE, lines=invoice_lines, issued_at=START,
-            due_at=START + dt.timedelta(days=30), period_start=START, period_end=services.add_months(START, 1))
-        services.store_invoice_document(invoice)
+            due_at=START + dt.timedelta(days=30), period_start=START, period_end=periods.add_months(START, 1))
+        invoicing.store_invoice_document(invoice)
     return invoice
 
 
@@ -122,7 +122,7 @@ def test_credit_note_pdf_has_its_mentions_and_no_overlap():
     invoice = make_invoice()
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        credit = services.issue_credit_note(invoice.id, actor=admin, reason="Erreur de tarif " * 12,
+        credit = payments.issue_credit_note(invoice.id, actor=admin, reason="Erreur de tarif " * 12,
                                             now=START + dt.timedelta(days=3))
     pages = pdf_pages(credit.document_pdf)
     text = flat("\n".join(pages))
@@ -136,12 +136,12 @@ def test_credit_note_pdf_has_its_mentions_and_no_overlap():
 
 def test_invoices_issued_by_the_job_and_by_stripe_store_their_document():
     subscription = make_subscription(now=START - dt.timedelta(days=30))
-    [invoice] = services.invoice_due_periods(subscription, now=START)
+    [invoice] = invoicing.invoice_due_periods(subscription, now=START)
     db.session.commit()
     assert invoice.document_pdf.startswith(b"%PDF")
     stripe = make_subscription(status=SubscriptionStatus.ACTIVE)
-    paid = services.record_stripe_payment(stripe, stripe_invoice_id="in_test_1", period_start=START,
-                                          period_end=services.add_months(START, 1), paid_at=START, now=START)
+    paid = stripe_sync.record_stripe_payment(stripe, stripe_invoice_id="in_test_1", period_start=START,
+                                             period_end=periods.add_months(START, 1), paid_at=START, now=START)
     db.session.commit()
     assert "Payée le 10 janvier 2026 (in_test_1)" in flat(pdf_text(paid.document_pdf))
 

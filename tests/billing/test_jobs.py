@@ -11,8 +11,9 @@ from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
 from webapp.accounts.models import Role, User
 from webapp.billing.errors import InvoiceAlreadyPaid
-from webapp.billing import jobs, services
+from webapp.billing import invoicing, jobs, payments
 from webapp.billing.models import Invoice, InvoiceCounter, Payment, PaymentMethod, SubscriptionStatus
+from webapp.billing.subscriptions import lock_subscription
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -37,17 +38,17 @@ def test_cli_commands_run_the_jobs(app):
 def test_a_failure_on_one_subscription_does_not_block_the_others(app, monkeypatch, caplog):
     first = make_subscription(now=START)
     make_subscription(now=START)
-    original = services.invoice_due_periods
+    original = invoicing.invoice_due_periods
 
     def failing_for_first(subscription, *, now):
         if subscription.id == first.id:
             raise RuntimeError("this subscription cannot be invoiced")
         return original(subscription, now=now)
 
-    monkeypatch.setattr(services, "invoice_due_periods", failing_for_first)
+    monkeypatch.setattr(invoicing, "invoice_due_periods", failing_for_first)
     assert jobs.issue_invoices(now=START + dt.timedelta(days=30)) == 1
     assert f"subscription {first.id}" in caplog.text
-    monkeypatch.setattr(services, "invoice_due_periods", original)
+    monkeypatch.setattr(invoicing, "invoice_due_periods", original)
     assert jobs.issue_invoices(now=START + dt.timedelta(days=30)) == 1
     assert db.session.scalars(sa.select(Invoice.seq).order_by(Invoice.seq)).all() == [1, 2]
 
@@ -64,9 +65,9 @@ def test_concurrent_issuing_leaves_no_gap_and_no_duplicate(app):
             try:
                 barrier.wait()
                 with transaction():
-                    subscription = services.lock_subscription(subscription_id)
-                    services.issue_period_invoice(subscription, period_start=START, period_end=START + dt.timedelta(days=31),
-                                                  now=START)
+                    subscription = lock_subscription(subscription_id)
+                    invoicing.issue_period_invoice(subscription, period_start=START,
+                                                   period_end=START + dt.timedelta(days=31), now=START)
                     if index % 3 == 0:
                         raise RuntimeError("rolled back after taking a number")
             except RuntimeError:
@@ -128,7 +129,7 @@ def test_two_people_marking_one_invoice_paid_at_once_record_one_payment(app):
             try:
                 barrier.wait()
                 with transaction():
-                    services.mark_invoice_paid(invoice_id, actor=db.session.get(User, admin_id),
+                    payments.mark_invoice_paid(invoice_id, actor=db.session.get(User, admin_id),
                                                method=PaymentMethod.BANK_TRANSFER, paid_on=START.date(),
                                                reference=f"VIR {admin_id}", now=START)
                 outcomes.append("paid")

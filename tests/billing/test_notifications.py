@@ -8,7 +8,7 @@ from tests import factories
 from tests.billing.factories import START, make_active_subscription, make_stripe_subscription
 from tests.notifications.factories import outbox
 from webapp.accounts.models import Role
-from webapp.billing import jobs, services
+from webapp.billing import backoffice, jobs, payments, subscriptions
 from webapp.billing.models import SubscriptionStatus
 from webapp.extensions import db
 from webapp.notifications.models import Category
@@ -20,7 +20,7 @@ from webapp.transaction import transaction
 def test_an_overdue_invoice_tells_the_practitioner_then_the_suspension(app, smtp):
     subscription = make_active_subscription(now=START)
     user = subscription.practitioner.user
-    invoice = services.oldest_open_invoice(subscription)
+    invoice = payments.oldest_open_invoice(subscription)
     overdue = invoice.due_at + dt.timedelta(days=1)
 
     jobs.apply_grace_period(overdue)
@@ -49,7 +49,7 @@ def test_an_overdue_invoice_tells_the_practitioner_then_the_suspension(app, smtp
 def test_a_stripe_failure_without_a_local_invoice_names_the_subscription(app):
     subscription = make_stripe_subscription()
     with transaction():
-        services.record_payment_failure(subscription, since=START)
+        subscriptions.record_payment_failure(subscription, since=START)
     [row] = outbox(category=Category.BILLING)
     content = open_email(row)
     assert content.subject == "Échec du paiement de votre abonnement Carnet"
@@ -61,8 +61,8 @@ def test_a_clinic_hears_at_its_billing_email(app):
     factories.make_practitioner(clinic=clinic)
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        subscription = services.subscribe_clinic(clinic.id, actor=admin, now=START)
-        services.record_payment_failure(subscription, since=START)
+        subscription = backoffice.subscribe_clinic(clinic.id, actor=admin, now=START)
+        subscriptions.record_payment_failure(subscription, since=START)
     [row] = outbox(category=Category.BILLING)
     assert open_email(row).to == "compta@centre.example" and row.user_id is None
 
@@ -70,6 +70,6 @@ def test_a_clinic_hears_at_its_billing_email(app):
 def test_a_rolled_back_failure_leaves_no_message(app):
     subscription = make_stripe_subscription()
     with pytest.raises(RuntimeError), transaction():
-        services.record_payment_failure(subscription, since=START)
+        subscriptions.record_payment_failure(subscription, since=START)
         raise RuntimeError("the webhook failed afterwards")
     assert outbox() == []

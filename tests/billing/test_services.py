@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.billing.factories import START, make_active_subscription, make_invoice, make_subscription
 from webapp.accounts.models import ClinicRole, PractitionerProfile, Role
-from webapp.billing import backoffice, jobs, services
+from webapp.billing import backoffice, bookability, invoicing, jobs, metrics, payments, scope, subscriptions
 from webapp.billing.errors import (
     ClinicAlreadySubscribed,
     InvalidBillingData,
@@ -23,12 +23,15 @@ from webapp.billing.models import (
     InvoiceImmutable,
     InvoiceKind,
     InvoiceLine,
+    Payment,
     PaymentMethod,
     Plan,
     ProviderName,
     Subscription,
     SubscriptionStatus,
 )
+from webapp.billing.plans import list_plans
+from webapp.billing.rules import CREDIT_NOTE_REASON_MAX_LENGTH, PAYMENT_REFERENCE_MAX_LENGTH
 from webapp.billing.signals import payment_failed, subscription_suspended
 from webapp.errors import Forbidden
 from webapp.extensions import db
@@ -40,7 +43,7 @@ DAY = dt.timedelta(days=1)
 def bookable_ids() -> set[int]:
     """The search-style query booking runs: one SELECT for every practitioner."""
     return set(db.session.scalars(
-        sa.select(PractitionerProfile.id).where(services.bookable_condition(PractitionerProfile.id))
+        sa.select(PractitionerProfile.id).where(bookability.bookable_condition(PractitionerProfile.id))
     ))
 
 
@@ -65,11 +68,11 @@ def received():
 # -- plans and trial -------------------------------------------------------------
 
 def test_plans_are_seeded_from_configuration(app, monkeypatch):
-    plans = {plan.code: plan for plan in services.list_plans()}
+    plans = {plan.code: plan for plan in list_plans()}
     assert (plans["practitioner"].price_cents, plans["practitioner"].vat_rate_bp) == (8900, 2000)
     assert plans["clinic"].per_practitioner is True
     monkeypatch.setitem(app.config, "CARNET_PLAN_PRACTITIONER_CENTS", 9900)
-    services.list_plans()
+    list_plans()
     db.session.commit()
     assert db.session.scalar(sa.select(Plan.price_cents).where(Plan.code == "practitioner")) == 9900
     assert db.session.scalar(sa.select(sa.func.count(Plan.id))) == 2
@@ -82,11 +85,11 @@ def test_signing_up_as_practitioner_starts_a_30_day_trial(client):
         "address": "1 rue X", "postcode": "75011", "city": "Paris",
     })
     assert response.status_code == 201
-    subscription = services.subscription_of_practitioner(response.json["practitioner_id"])
+    subscription = subscriptions.subscription_of_practitioner(response.json["practitioner_id"])
     assert subscription.status is SubscriptionStatus.TRIALING
     assert subscription.provider is ProviderName.MANUAL
     assert subscription.trial_ends_at - subscription.created_at == dt.timedelta(days=30)
-    assert services.is_bookable(response.json["practitioner_id"])
+    assert bookability.is_bookable(response.json["practitioner_id"])
 
 
 def test_failed_sign_up_leaves_no_subscription(client):
@@ -102,8 +105,8 @@ def test_failed_sign_up_leaves_no_subscription(client):
 
 def test_a_practitioner_has_one_subscription():
     practitioner = factories.make_practitioner()
-    first = services.start_trial(practitioner, now=START)
-    assert services.start_trial(practitioner, now=START + DAY) is first
+    first = subscriptions.start_trial(practitioner, now=START)
+    assert subscriptions.start_trial(practitioner, now=START + DAY) is first
     db.session.add(Subscription(practitioner=practitioner, plan=first.plan, provider=ProviderName.MANUAL,
                                 status=SubscriptionStatus.ACTIVE, current_period_start=START,
                                 current_period_end=START))
@@ -120,8 +123,8 @@ def test_bookability_by_subscription_status():
     suspended = make_subscription(status=SubscriptionStatus.SUSPENDED).practitioner
     cancelled = make_subscription(status=SubscriptionStatus.CANCELLED).practitioner
     assert bookable_ids() == {without.id, trialing.id, past_due.id}
-    assert services.is_bookable(without.id) and services.is_bookable(past_due.id)
-    assert not services.is_bookable(suspended.id) and not services.is_bookable(cancelled.id)
+    assert bookability.is_bookable(without.id) and bookability.is_bookable(past_due.id)
+    assert not bookability.is_bookable(suspended.id) and not bookability.is_bookable(cancelled.id)
 
 
 def test_clinic_subscription_covers_its_practitioners():
@@ -132,15 +135,15 @@ def test_clinic_subscription_covers_its_practitioners():
     elsewhere = factories.make_practitioner(clinic=other_clinic)
     alone = factories.make_practitioner()
     admin = factories.make_staff(role=Role.ADMIN)
-    clinic_subscription = services.subscribe_clinic(clinic.id, actor=admin, now=START)
-    services.subscribe_clinic(other_clinic.id, actor=admin, now=START).status = SubscriptionStatus.SUSPENDED
+    clinic_subscription = backoffice.subscribe_clinic(clinic.id, actor=admin, now=START)
+    backoffice.subscribe_clinic(other_clinic.id, actor=admin, now=START).status = SubscriptionStatus.SUSPENDED
     db.session.commit()
     assert bookable_ids() == {member.id, colleague.id, alone.id}
-    assert services.is_bookable(member.id) and not services.is_bookable(elsewhere.id)
+    assert bookability.is_bookable(member.id) and not bookability.is_bookable(elsewhere.id)
     clinic_subscription.status = SubscriptionStatus.SUSPENDED
     db.session.commit()
     assert bookable_ids() == {alone.id}
-    assert not services.is_bookable(member.id)
+    assert not bookability.is_bookable(member.id)
 
 
 def test_clinic_plan_is_invoiced_per_practitioner_and_ends_member_subscriptions():
@@ -148,19 +151,19 @@ def test_clinic_plan_is_invoiced_per_practitioner_and_ends_member_subscriptions(
     members = [factories.make_practitioner(clinic=clinic) for _ in range(3)]
     own = make_subscription(members[0])
     admin = factories.make_staff(role=Role.ADMIN)
-    subscription = services.subscribe_clinic(clinic.id, actor=admin, now=START)
+    subscription = backoffice.subscribe_clinic(clinic.id, actor=admin, now=START)
     db.session.commit()
     assert own.status is SubscriptionStatus.CANCELLED
     invoice = db.session.scalar(sa.select(Invoice).where(Invoice.subscription_id == subscription.id))
     assert (invoice.lines[0].quantity, invoice.total_ht_cents, invoice.vat_cents) == (3, 3 * 7900, 4740)
     assert invoice.buyer_name == clinic.name and invoice.buyer_identifier == "SIRET 12345678900011"
     with pytest.raises(ClinicAlreadySubscribed):
-        services.subscribe_clinic(clinic.id, actor=admin, now=START)
+        backoffice.subscribe_clinic(clinic.id, actor=admin, now=START)
     with pytest.raises(Forbidden):
-        services.subscribe_clinic(factories.make_clinic().id,
+        backoffice.subscribe_clinic(factories.make_clinic().id,
                                   actor=factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     with pytest.raises(InvalidBillingData):
-        services.subscribe_clinic(999999, actor=admin)
+        backoffice.subscribe_clinic(999999, actor=admin)
 
 
 # -- lifecycle by time (manual provider) -----------------------------------------
@@ -198,7 +201,7 @@ def test_unpaid_invoice_makes_past_due_then_suspends_after_grace_then_payment_re
     db.session.refresh(subscription)
     assert subscription.status is SubscriptionStatus.PAST_DUE and subscription.past_due_since == due
     assert received["payment_failed"] == [subscription.id]
-    assert services.is_bookable(subscription.practitioner_id)
+    assert bookability.is_bookable(subscription.practitioner_id)
     jobs.apply_grace_period(now=due + 14 * DAY - dt.timedelta(seconds=1))
     db.session.refresh(subscription)
     assert subscription.status is SubscriptionStatus.PAST_DUE
@@ -206,19 +209,19 @@ def test_unpaid_invoice_makes_past_due_then_suspends_after_grace_then_payment_re
     db.session.refresh(subscription)
     assert subscription.status is SubscriptionStatus.SUSPENDED
     assert received["subscription_suspended"] == [subscription.id]
-    assert not services.is_bookable(subscription.practitioner_id)
+    assert not bookability.is_bookable(subscription.practitioner_id)
     jobs.apply_grace_period(now=due + 20 * DAY)  # nothing more happens
     assert received == {"payment_failed": [subscription.id], "subscription_suspended": [subscription.id]}
 
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        services.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.BANK_TRANSFER,
+        payments.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.BANK_TRANSFER,
                                    paid_on=(due + 20 * DAY).date(), reference="VIR 2026-000001",
                                    now=due + 20 * DAY)
     db.session.refresh(subscription)
     assert subscription.status is SubscriptionStatus.ACTIVE
     assert subscription.past_due_since is None and subscription.suspended_at is None
-    assert services.is_bookable(subscription.practitioner_id)
+    assert bookability.is_bookable(subscription.practitioner_id)
 
 
 def test_paying_one_of_two_overdue_invoices_keeps_the_suspension():
@@ -232,12 +235,12 @@ def test_paying_one_of_two_overdue_invoices_keeps_the_suspension():
     assert subscription.status is SubscriptionStatus.SUSPENDED
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        services.mark_invoice_paid(first.id, actor=admin, method=PaymentMethod.CHEQUE, paid_on=late.date(),
+        payments.mark_invoice_paid(first.id, actor=admin, method=PaymentMethod.CHEQUE, paid_on=late.date(),
                                    reference="CHQ 1234567", now=late)
     db.session.refresh(subscription)
     assert subscription.status is SubscriptionStatus.SUSPENDED
     with transaction():
-        services.issue_credit_note(second.id, actor=admin, reason="Geste commercial", now=late)
+        payments.issue_credit_note(second.id, actor=admin, reason="Geste commercial", now=late)
     db.session.refresh(subscription)
     assert subscription.status is SubscriptionStatus.ACTIVE
 
@@ -246,7 +249,7 @@ def test_cancellation_takes_effect_at_period_end():
     subscription = make_active_subscription(now=START)
     user = subscription.practitioner.user
     with transaction():
-        services.request_cancellation(user)
+        subscriptions.request_cancellation(user)
     period_end = subscription.current_period_end
     assert jobs.issue_invoices(now=period_end - DAY) == 0
     db.session.refresh(subscription)
@@ -254,20 +257,20 @@ def test_cancellation_takes_effect_at_period_end():
     assert jobs.issue_invoices(now=period_end) == 0
     db.session.refresh(subscription)
     assert subscription.status is SubscriptionStatus.CANCELLED and subscription.cancelled_at == period_end
-    assert not services.is_bookable(subscription.practitioner_id)
+    assert not bookability.is_bookable(subscription.practitioner_id)
     with pytest.raises(SubscriptionNotActive):
-        services.request_cancellation(user)
+        subscriptions.request_cancellation(user)
 
 
 def test_cancellation_can_be_withdrawn_before_the_end():
     subscription = make_active_subscription(now=START)
     user = subscription.practitioner.user
     with pytest.raises(SubscriptionNotActive):
-        services.undo_cancellation(user)
+        subscriptions.undo_cancellation(user)
     with transaction():
-        services.request_cancellation(user)
+        subscriptions.request_cancellation(user)
     with transaction():
-        services.undo_cancellation(user)
+        subscriptions.undo_cancellation(user)
     assert jobs.issue_invoices(now=subscription.current_period_end) == 1
 
 
@@ -288,7 +291,7 @@ def test_a_rolled_back_invoice_gives_its_number_back():
     make_invoice(subscription)
     with pytest.raises(RuntimeError):
         with transaction():
-            services.issue_period_invoice(subscription, period_start=START + 300 * DAY,
+            invoicing.issue_period_invoice(subscription, period_start=START + 300 * DAY,
                                           period_end=START + 330 * DAY, now=START)
             raise RuntimeError("the request failed after issuing")
     assert make_invoice(subscription).number == "2026-000002"
@@ -334,54 +337,65 @@ def test_credit_note_references_its_invoice_and_takes_the_next_number():
     invoice = make_invoice()
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        credit = services.issue_credit_note(invoice.id, actor=admin, reason="Double facturation", now=START)
+        credit = payments.issue_credit_note(invoice.id, actor=admin, reason="Double facturation", now=START)
     assert credit.kind is InvoiceKind.CREDIT_NOTE and credit.credit_of_id == invoice.id
     assert credit.number == "2026-000002"
     assert (credit.total_ht_cents, credit.vat_cents, credit.total_ttc_cents) == (-8900, -1780, -10680)
     assert credit.lines[0].quantity == -1 and credit.reason == "Double facturation"
     db.session.expire_all()
-    assert services.invoice_status(db.session.get(Invoice, invoice.id)) == "credited"
-    assert services.invoice_status(credit) == "issued"
+    assert payments.invoice_status(db.session.get(Invoice, invoice.id)) == "credited"
+    assert payments.invoice_status(credit) == "issued"
     with pytest.raises(InvoiceAlreadyCredited):
-        services.issue_credit_note(invoice.id, actor=admin, reason="encore")
+        payments.issue_credit_note(invoice.id, actor=admin, reason="encore")
     with pytest.raises(NotAnInvoice):
-        services.issue_credit_note(credit.id, actor=admin, reason="un avoir d'avoir")
+        payments.issue_credit_note(credit.id, actor=admin, reason="un avoir d'avoir")
     with pytest.raises(InvoiceAlreadyCredited):
-        services.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.CHEQUE,
+        payments.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.CHEQUE,
                                    paid_on=dt.date(2026, 1, 2), reference="CHQ 1")
     with pytest.raises(InvalidBillingData):
-        services.issue_credit_note(make_invoice().id, actor=admin, reason="   ")
+        payments.issue_credit_note(make_invoice().id, actor=admin, reason="   ")
 
 
 def test_a_paid_invoice_can_be_refunded_by_credit_note_but_not_paid_twice():
     invoice = make_invoice()
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        payment = services.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.BANK_TRANSFER,
+        payment = payments.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.BANK_TRANSFER,
                                              paid_on=dt.date(2026, 1, 5), reference="VIR 42")
     assert payment.amount_cents == 10680 and payment.recorded_by_id == admin.id
     with pytest.raises(InvoiceAlreadyPaid):
-        services.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.CHEQUE,
+        payments.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.CHEQUE,
                                    paid_on=dt.date(2026, 1, 5), reference="CHQ 2")
     db.session.rollback()
     with transaction():
-        services.issue_credit_note(invoice.id, actor=admin, reason="Remboursement")
+        payments.issue_credit_note(invoice.id, actor=admin, reason="Remboursement")
     db.session.expire_all()
-    assert services.invoice_status(db.session.get(Invoice, invoice.id)) == "paid"
+    assert payments.invoice_status(db.session.get(Invoice, invoice.id)) == "paid"
 
 
 @pytest.mark.parametrize(("field", "values"), [
     ("method", dict(method=PaymentMethod.CARD)),
     ("paid_on", dict(paid_on=dt.date(2030, 1, 1))),
     ("reference", dict(reference="  ")),
+    ("reference", dict(reference="x" * (PAYMENT_REFERENCE_MAX_LENGTH + 1))),
 ])
 def test_mark_paid_refuses_bad_data(field, values):
     invoice = make_invoice()
     admin = factories.make_staff(role=Role.ADMIN)
     arguments = dict(method=PaymentMethod.BANK_TRANSFER, paid_on=dt.date(2026, 1, 5), reference="VIR 1") | values
     with pytest.raises(InvalidBillingData) as error:
-        services.mark_invoice_paid(invoice.id, actor=admin, now=START, **arguments)
+        payments.mark_invoice_paid(invoice.id, actor=admin, now=START, **arguments)
     assert field in error.value.fields
+    assert not db.session.scalars(sa.select(Payment)).all()
+
+
+def test_credit_note_refuses_a_reason_longer_than_the_limit():
+    invoice = make_invoice()
+    with pytest.raises(InvalidBillingData) as error:
+        payments.issue_credit_note(invoice.id, actor=factories.make_staff(role=Role.ADMIN),
+                                   reason="x" * (CREDIT_NOTE_REASON_MAX_LENGTH + 1))
+    assert "reason" in error.value.fields
+    assert payments.invoice_status(invoice) == "open"
 
 
 # -- who sees and does what --------------------------------------------------------
@@ -395,36 +409,36 @@ def test_operator_staff_and_admin_see_everything_clinic_staff_only_their_clinic(
     clinic_staff = factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT)
     secretary = factories.make_staff(clinic=clinic)
     for user in (operator, admin):
-        assert len(db.session.scalars(services.invoices_query(user)).all()) == 2
+        assert len(db.session.scalars(backoffice.invoices_query(user)).all()) == 2
     # Within a clinic, billing is the accountant's: a secretary sees none of it.
-    for query in (services.invoices_query, backoffice.search_subscriptions_query, services.metrics):
+    for query in (backoffice.invoices_query, backoffice.search_subscriptions_query, metrics.metrics):
         with pytest.raises(Forbidden):
             query(secretary)
     with pytest.raises(Forbidden):
-        services.visible_invoice(inside.id, secretary)
-    assert db.session.scalars(services.invoices_query(clinic_staff)).all() == [inside]
-    assert services.visible_invoice(inside.id, clinic_staff) is inside
+        scope.visible_invoice(inside.id, secretary)
+    assert db.session.scalars(backoffice.invoices_query(clinic_staff)).all() == [inside]
+    assert scope.visible_invoice(inside.id, clinic_staff) is inside
     with pytest.raises(InvoiceNotFound):
-        services.visible_invoice(outside.id, clinic_staff)
+        scope.visible_invoice(outside.id, clinic_staff)
     with pytest.raises(Forbidden):
-        services.mark_invoice_paid(inside.id, actor=clinic_staff, method=PaymentMethod.CHEQUE,
+        payments.mark_invoice_paid(inside.id, actor=clinic_staff, method=PaymentMethod.CHEQUE,
                                    paid_on=dt.date(2026, 1, 5), reference="CHQ 1")
     with pytest.raises(Forbidden):
-        services.issue_credit_note(inside.id, actor=clinic_staff, reason="non")
+        payments.issue_credit_note(inside.id, actor=clinic_staff, reason="non")
 
 
 def test_practitioners_see_only_their_own_invoices_patients_none():
     mine = make_invoice()
     other = make_invoice()
     me = mine.subscription.practitioner.user
-    assert services.visible_invoice(mine.id, me) is mine
+    assert scope.visible_invoice(mine.id, me) is mine
     with pytest.raises(InvoiceNotFound):
-        services.visible_invoice(other.id, me)
+        scope.visible_invoice(other.id, me)
     with pytest.raises(InvoiceNotFound):
-        services.visible_invoice(mine.id, factories.make_patient().account)
+        scope.visible_invoice(mine.id, factories.make_patient().account)
     for user in (me, factories.make_patient().account):
         with pytest.raises(Forbidden):
-            services.invoices_query(user)
+            backoffice.invoices_query(user)
 
 
 def test_metrics_count_statuses_and_mrr_of_paying_subscriptions():
@@ -433,7 +447,7 @@ def test_metrics_count_statuses_and_mrr_of_paying_subscriptions():
     make_subscription(status=SubscriptionStatus.ACTIVE)
     make_subscription(status=SubscriptionStatus.PAST_DUE, past_due_since=START)
     make_subscription(status=SubscriptionStatus.SUSPENDED)
-    result = services.metrics(factories.make_staff(role=Role.ADMIN))
+    result = metrics.metrics(factories.make_staff(role=Role.ADMIN))
     assert (result.trialing, result.active, result.past_due, result.suspended) == (1, 2, 1, 1)
     assert result.mrr_cents == 3 * 8900
 
@@ -446,9 +460,9 @@ def test_monthly_revenue_nets_credit_notes_over_twelve_months():
     credited = make_invoice(subscription, now=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))
     make_invoice(subscription, now=dt.datetime(2026, 1, 6, tzinfo=dt.timezone.utc))
     with transaction():
-        services.issue_credit_note(credited.id, actor=admin, reason="Erreur",
+        payments.issue_credit_note(credited.id, actor=admin, reason="Erreur",
                                    now=dt.datetime(2026, 1, 7, tzinfo=dt.timezone.utc))
-    months = services.monthly_revenue(admin, now=dt.datetime(2026, 1, 20, tzinfo=dt.timezone.utc))
+    months = metrics.monthly_revenue(admin, now=dt.datetime(2026, 1, 20, tzinfo=dt.timezone.utc))
     assert len(months) == 12 and months[0][0] == dt.date(2025, 2, 1) and months[-1][0] == dt.date(2026, 1, 1)
     totals = dict(months)
     assert totals[dt.date(2025, 11, 1)] == 8900 and totals[dt.date(2026, 1, 1)] == 8900

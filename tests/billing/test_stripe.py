@@ -10,7 +10,7 @@ import stripe
 
 from tests.billing.conftest import STRIPE_WEBHOOK_SECRET
 from tests.billing.factories import make_stripe_subscription, make_subscription
-from webapp.billing import jobs, services
+from webapp.billing import bookability, jobs
 from webapp.billing.models import Invoice, Payment, PaymentMethod, ProviderName, StripeEvent, Subscription, SubscriptionStatus
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -164,7 +164,7 @@ def test_invoice_paid_issues_a_numbered_invoice_paid_by_card_and_reactivates(str
     assert payment.method is PaymentMethod.CARD and payment.reference == "in_test_1"
     db.session.expire_all()
     assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.ACTIVE
-    assert services.is_bookable(subscription.practitioner_id)
+    assert bookability.is_bookable(subscription.practitioner_id)
 
 
 def test_zero_trial_invoice_issues_nothing(stripe_config, client):
@@ -183,7 +183,7 @@ def test_payment_failed_then_grace_period_suspends(stripe_config, client):
     jobs.apply_grace_period(now=failed.past_due_since + dt.timedelta(days=14))
     db.session.expire_all()
     assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.SUSPENDED
-    assert not services.is_bookable(subscription.practitioner_id)
+    assert not bookability.is_bookable(subscription.practitioner_id)
 
 
 def test_stripe_trial_ending_without_a_card_becomes_past_due(stripe_config):
@@ -228,7 +228,7 @@ def test_subscription_deleted_cancels(stripe_config, client):
                                                                  "status": "canceled"}))
     db.session.expire_all()
     assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.CANCELLED
-    assert not services.is_bookable(subscription.practitioner_id)
+    assert not bookability.is_bookable(subscription.practitioner_id)
 
 
 def test_a_replayed_event_changes_nothing(stripe_config, client):
@@ -263,7 +263,7 @@ def test_a_late_past_due_update_does_not_undo_a_payment(stripe_config, client):
     assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.ACTIVE
     jobs.apply_grace_period(now=PERIOD_END)
     db.session.expire_all()
-    assert services.is_bookable(subscription.practitioner_id)
+    assert bookability.is_bookable(subscription.practitioner_id)
 
 
 def test_a_late_payment_is_recorded_without_lifting_a_newer_failure(stripe_config, client):

@@ -14,7 +14,7 @@ from tests.billing.pdf_reading import pdf_text
 from tests.billing.test_invoice_documents import issue_invoice_with_lines
 from webapp import create_app
 from webapp.accounts.models import Role
-from webapp.billing import services
+from webapp.billing import payments
 from webapp.billing.models import SubscriptionStatus
 from webapp.transaction import transaction
 
@@ -55,7 +55,7 @@ def test_franchise_credit_note_keeps_the_exemption_of_its_invoice(franchise, app
     invoice = make_invoice(make_subscription(status=SubscriptionStatus.ACTIVE))
     monkeypatch.setitem(app.config, "CARNET_VAT_FRANCHISE", False)  # left the franchise since
     with transaction():
-        credit = services.issue_credit_note(invoice.id, actor=factories.make_staff(role=Role.ADMIN),
+        credit = payments.issue_credit_note(invoice.id, actor=factories.make_staff(role=Role.ADMIN),
                                             reason="Erreur", now=START + dt.timedelta(days=2))
     assert credit.vat_exemption_code == "VATEX-FR-FRANCHISE"
     xml = embedded_xml(credit.document_pdf)

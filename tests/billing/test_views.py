@@ -9,7 +9,7 @@ from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
 from tests.billing.pdf_reading import pdf_text
 from webapp.accounts.models import ClinicRole, Role
-from webapp.billing import services
+from webapp.billing import payments, subscriptions
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -97,7 +97,7 @@ def test_credit_note_pdf_names_the_invoice_it_cancels(client, login):
     invoice = make_invoice()
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
-        credit = services.issue_credit_note(invoice.id, actor=admin, reason="Erreur de tarif", now=START)
+        credit = payments.issue_credit_note(invoice.id, actor=admin, reason="Erreur de tarif", now=START)
     login(admin)
     text = pdf_text(client.get(f"/billing/invoices/{credit.id}.pdf").data)
     assert f"Avoir {credit.number}" in text and invoice.number in text and "-106,80" in text
@@ -129,10 +129,10 @@ def test_cancel_and_keep_from_the_page(client, login, form_post):
     response = form_post("/billing/subscription/cancel", {}, page="/billing/subscription", follow_redirects=True)
     assert "prendra fin" in response.get_data(as_text=True)
     db.session.expire_all()
-    assert services.subscription_of_practitioner(subscription.practitioner_id).cancel_at_period_end
+    assert subscriptions.subscription_of_practitioner(subscription.practitioner_id).cancel_at_period_end
     form_post("/billing/subscription/resume", {}, page="/billing/subscription")
     db.session.expire_all()
-    assert not services.subscription_of_practitioner(subscription.practitioner_id).cancel_at_period_end
+    assert not subscriptions.subscription_of_practitioner(subscription.practitioner_id).cancel_at_period_end
 
 
 def test_subscription_actions_without_csrf_token_change_nothing(client, login):
@@ -140,7 +140,7 @@ def test_subscription_actions_without_csrf_token_change_nothing(client, login):
     login(subscription.practitioner.user)
     assert client.post("/billing/subscription/cancel").status_code == 400
     db.session.expire_all()
-    assert not services.subscription_of_practitioner(subscription.practitioner_id).cancel_at_period_end
+    assert not subscriptions.subscription_of_practitioner(subscription.practitioner_id).cancel_at_period_end
 
 
 def test_manual_provider_offers_no_card_payment(client, login, form_post):

@@ -12,7 +12,7 @@ from tests import factories
 from tests.billing.factories import make_active_subscription, make_invoice
 from tests.e2e.conftest import log_in
 from webapp.accounts.models import Role
-from webapp.billing import services
+from webapp.billing import payments
 from webapp.billing.models import Invoice, Subscription, SubscriptionStatus
 from webapp.extensions import db
 
@@ -55,14 +55,14 @@ def test_back_office_marks_an_invoice_paid(open_visit, locale):
     assert "VIR-2026-0042" in page.locator("dl.facts").inner_text()
     visit.check("confirm-payment")
     db.session.expire_all()
-    assert services.invoice_status(db.session.get(Invoice, invoice.id)) == "open"  # asked, not done
+    assert payments.invoice_status(db.session.get(Invoice, invoice.id)) == "open"  # asked, not done
     page.locator("button[name=confirmed]").click()
     page.wait_for_url(f"**/backoffice/billing/invoices/{invoice.id}")
     assert visit.t("The payment is recorded.") in page.locator(".flash").inner_text()
     assert "VIR-2026-0042" in page.locator("dl.facts").inner_text()
     visit.check("invoice-paid")
     db.session.expire_all()
-    assert services.invoice_status(db.session.get(Invoice, invoice.id)) == "paid"
+    assert payments.invoice_status(db.session.get(Invoice, invoice.id)) == "paid"
 
     page.goto(f"/backoffice/billing/invoices/{second.id}")
     page.fill("#reason", "Facturé deux fois")

@@ -4,7 +4,7 @@ from flask import Blueprint, Flask
 
 bp = Blueprint("billing", __name__, template_folder="templates")
 
-from webapp.billing import backoffice_views, views, webhooks  # noqa: E402,F401  (registers the routes)
+from webapp.billing import backoffice_views, subscription_views, views, webhooks  # noqa: E402,F401  (registers the routes)
 
 
 def check_billing_settings(config) -> None:
@@ -33,12 +33,14 @@ def register_billing(app: Flask) -> None:
     from webapp.accounts.services import practitioner_registered
     from webapp.billing.jobs import billing_cli
     from webapp.billing.money import format_money, format_vat_rate
-    from webapp.billing.services import start_trial_for_new_practitioner
+    from webapp.billing.subscriptions import start_trial_for_new_practitioner
 
     check_billing_settings(app.config)
 
     practitioner_registered.connect(start_trial_for_new_practitioner)
     app.register_blueprint(bp)
     app.cli.add_command(billing_cli)
-    app.jinja_env.filters["money"] = format_money
-    app.jinja_env.filters["vat_rate"] = format_vat_rate
+    # Billing's own names: a plain "money" filter is the notifications' (their
+    # messages format amounts too), and registering it again would replace theirs.
+    app.add_template_filter(format_money, "billing_money")
+    app.add_template_filter(format_vat_rate, "vat_rate")

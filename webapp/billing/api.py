@@ -8,11 +8,23 @@ from flask_smorest import Blueprint
 from webapp.accounts.models import Role
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.pagination import paginate
-from webapp.billing import backoffice, buyer_details, checkout, schemas, services
+from webapp.billing import (
+    backoffice,
+    buyer_details,
+    checkout,
+    invoicing,
+    metrics,
+    payments,
+    periods,
+    schemas,
+    scope,
+    subscriptions,
+)
 from webapp.billing.documents import CSV_COLUMNS, invoices_csv
 from webapp.billing.spreadsheet import FILENAME as SPREADSHEET_FILENAME
 from webapp.billing.spreadsheet import invoices_spreadsheet_csv
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
+from webapp.billing.plans import list_plans
 from webapp.extensions import db
 from webapp.transaction import transaction
 
@@ -30,7 +42,7 @@ CSV_EXAMPLE = (",".join(CSV_COLUMNS) + "\r\n"
 def plans():
     """The plans, priced per month in cents excluding VAT, with the VAT rate."""
     with transaction():
-        return {"items": services.list_plans()}
+        return {"items": list_plans()}
 
 
 @blp.route("/billing/subscription")
@@ -39,7 +51,7 @@ def plans():
 @documented_errors(404)
 def subscription():
     """The caller's subscription: plan, status, current period, provider."""
-    return services.own_subscription(current_api_user())
+    return subscriptions.own_subscription(current_api_user())
 
 
 @blp.route("/billing/subscription/cancel", methods=["POST"])
@@ -50,7 +62,7 @@ def cancel_subscription():
     """Stop at the end of the current period (manual provider; Stripe
     subscriptions are cancelled from the payment portal)."""
     with transaction():
-        return services.request_cancellation(current_api_user())
+        return subscriptions.request_cancellation(current_api_user())
 
 
 @blp.route("/billing/subscription/resume", methods=["POST"])
@@ -60,7 +72,7 @@ def cancel_subscription():
 def resume_subscription():
     """Withdraw a cancellation before the period ends."""
     with transaction():
-        return services.undo_cancellation(current_api_user())
+        return subscriptions.undo_cancellation(current_api_user())
 
 
 @blp.route("/billing/subscription/billing-details", methods=["PUT"])
@@ -110,7 +122,7 @@ def payment_portal():
 @documented_errors(404, 422)
 def own_invoices(query):
     """The caller's invoices and credit notes, newest first."""
-    return paginate(services.own_invoices_query(current_api_user()), **query)
+    return paginate(invoicing.own_invoices_query(current_api_user()), **query)
 
 
 @blp.route("/billing/invoices/<int:invoice_id>/pdf")
@@ -119,12 +131,12 @@ def own_invoices(query):
 @documented_errors(404)
 def invoice_document(invoice_id):
     """The PDF of an invoice the caller may read (404 otherwise)."""
-    return pdf_response(services.visible_invoice(invoice_id, current_api_user()))
+    return pdf_response(scope.visible_invoice(invoice_id, current_api_user()))
 
 
 def pdf_response(invoice) -> Response:
     with transaction():
-        document = services.invoice_document(invoice)
+        document = invoicing.invoice_document(invoice)
     return Response(document, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="carnet-{invoice.number}.pdf"',
         "Cache-Control": "private, no-store",
@@ -133,7 +145,7 @@ def pdf_response(invoice) -> Response:
 
 def spreadsheet_csv_response(invoices) -> Response:
     """The CSV that French spreadsheets open (`spreadsheet`): ";", euros, dd/mm/yyyy, a UTF-8 BOM."""
-    return Response(invoices_spreadsheet_csv(invoices, tz=services.billing_timezone()),
+    return Response(invoices_spreadsheet_csv(invoices, tz=periods.billing_timezone()),
                     mimetype="text/csv", headers={
                         "Content-Disposition": f'attachment; filename="{SPREADSHEET_FILENAME}"',
                         "Cache-Control": "private, no-store",
@@ -182,7 +194,7 @@ def backoffice_billing_details(data, subscription_id):
 def backoffice_subscribe_clinic(data):
     """Move a clinic to the clinic plan (operator only): billed per practitioner."""
     with transaction():
-        return services.subscribe_clinic(data["clinic_id"], actor=current_api_user())
+        return backoffice.subscribe_clinic(data["clinic_id"], actor=current_api_user())
 
 
 @blp.route("/backoffice/invoices")
@@ -197,7 +209,7 @@ def backoffice_invoices(query):
     `?format=csv` answers every matching one as CSV: by default for programs
     (",", amounts in cents, ISO dates), with `dialect=fr` for French
     spreadsheets (";", euros with a decimal comma, dd/mm/yyyy, UTF-8 BOM)."""
-    statement = services.invoices_query(
+    statement = backoffice.invoices_query(
         current_api_user(), status=query.pop("status", None),
         kind=InvoiceKind(query.pop("kind")) if "kind" in query else None,
     )
@@ -216,7 +228,7 @@ def backoffice_invoices(query):
 def backoffice_mark_paid(data, invoice_id):
     """Record a bank transfer or cheque for an open invoice (operator only)."""
     with transaction():
-        return services.mark_invoice_paid(invoice_id, actor=current_api_user(), method=PaymentMethod(data["method"]),
+        return payments.mark_invoice_paid(invoice_id, actor=current_api_user(), method=PaymentMethod(data["method"]),
                                           paid_on=data["paid_on"], reference=data["reference"])
 
 
@@ -228,7 +240,7 @@ def backoffice_mark_paid(data, invoice_id):
 def backoffice_credit_note(data, invoice_id):
     """Cancel or refund an invoice with a credit note (operator only)."""
     with transaction():
-        return services.issue_credit_note(invoice_id, actor=current_api_user(), reason=data["reason"])
+        return payments.issue_credit_note(invoice_id, actor=current_api_user(), reason=data["reason"])
 
 
 @blp.route("/backoffice/failed-payments")
@@ -238,7 +250,7 @@ def backoffice_credit_note(data, invoice_id):
 @documented_errors(422)
 def backoffice_failed_payments(query):
     """Past-due and suspended subscriptions with what they owe."""
-    return paginate(services.failed_payments_query(current_api_user()), **query)
+    return paginate(backoffice.failed_payments_query(current_api_user()), **query)
 
 
 @blp.route("/backoffice/metrics")
@@ -248,5 +260,5 @@ def backoffice_metrics():
     """MRR (HT cents), counts by status, and the net amount invoiced per month."""
     user = current_api_user()
     history = [{"month": month.strftime("%Y-%m"), "net_ht_cents": cents}
-               for month, cents in services.monthly_revenue(user)]
-    return dataclasses.asdict(services.metrics(user)) | {"mrr_history": history}
+               for month, cents in metrics.monthly_revenue(user)]
+    return dataclasses.asdict(metrics.metrics(user)) | {"mrr_history": history}

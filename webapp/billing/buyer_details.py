@@ -1,7 +1,7 @@
 """The buyer's company identity on a subscription: legal name, SIREN/SIRET,
 intra-community VAT number and billing address, checked before they are kept.
 
-Invoices issued from then on copy them (`services._buyer`); issued ones keep
+Invoices issued from then on copy them (`invoicing._buyer`); issued ones keep
 their own. A practitioner sets their own; the operator's back office, or the
 clinic's accountants, set a clinic's (or any subscription in their scope).
 """
@@ -19,11 +19,12 @@ from stdnum.fr import siret as fr_siret
 from webapp.accounts.models import User
 from webapp.billing.errors import InvalidBillingData, NoSubscription
 from webapp.billing.models import Subscription
-from webapp.billing.services import back_office_scope, own_subscription
+from webapp.billing.rules import BUYER_DETAILS_MAX_LENGTHS
+from webapp.billing.scope import back_office_scope
+from webapp.billing.subscriptions import own_subscription
 from webapp.extensions import db
 
 FIELDS = ("name", "siret", "vat_number", "street", "postcode", "city")
-MAX_LENGTHS = {"name": 200, "siret": 20, "vat_number": 20, "street": 200, "postcode": 10, "city": 100}
 ADDRESS_FIELDS = ("street", "postcode", "city")
 FRENCH_POSTCODE = re.compile(r"^\d{5}$")
 
@@ -66,8 +67,9 @@ def check_billing_details(raw: dict) -> dict:
     values = {name: (raw.get(name) or "").strip() for name in FIELDS}
     errors: dict[str, list[str]] = {}
     for name, value in values.items():
-        if len(value) > MAX_LENGTHS[name] or not _printable(value):
-            errors[name] = [str(_l("Enter at most %(count)s printable characters.", count=MAX_LENGTHS[name]))]
+        if len(value) > BUYER_DETAILS_MAX_LENGTHS[name] or not _printable(value):
+            errors[name] = [str(_l("Enter at most %(count)s printable characters.",
+                                   count=BUYER_DETAILS_MAX_LENGTHS[name]))]
     if errors:
         raise InvalidBillingData(fields=errors)
     siret = _siret(values["siret"], errors)

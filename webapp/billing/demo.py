@@ -6,8 +6,9 @@ import datetime as dt
 import sqlalchemy as sa
 
 from webapp.accounts.models import User
-from webapp.billing import services
+from webapp.billing import invoicing, payments, periods
 from webapp.billing.models import PaymentMethod, Subscription, SubscriptionStatus
+from webapp.billing.subscriptions import record_payment_failure
 from webapp.db import now_utc
 from webapp.extensions import db
 
@@ -17,7 +18,7 @@ DAY = dt.timedelta(days=1)
 def _start_paid_period(subscription: Subscription, start: dt.datetime) -> None:
     subscription.status = SubscriptionStatus.ACTIVE
     subscription.trial_ends_at = start
-    subscription.current_period_start, subscription.current_period_end = start, services.add_months(start, 1)
+    subscription.current_period_start, subscription.current_period_end = start, periods.add_months(start, 1)
 
 
 def seed_billing_demo(*, operator: User, now: dt.datetime | None = None) -> None:
@@ -30,17 +31,17 @@ def seed_billing_demo(*, operator: User, now: dt.datetime | None = None) -> None
             _start_paid_period(subscription, now - 10 * DAY)
 
     paid_invoice, _ = (
-        services.issue_period_invoice(subscription, period_start=subscription.current_period_start,
-                                      period_end=subscription.current_period_end, now=now - 10 * DAY)
+        invoicing.issue_period_invoice(subscription, period_start=subscription.current_period_start,
+                                       period_end=subscription.current_period_end, now=now - 10 * DAY)
         for subscription in (paid, open_invoice)
     )
-    services.mark_invoice_paid(paid_invoice.id, actor=operator, method=PaymentMethod.BANK_TRANSFER,
+    payments.mark_invoice_paid(paid_invoice.id, actor=operator, method=PaymentMethod.BANK_TRANSFER,
                                paid_on=(now - 5 * DAY).date(), reference="VIR CARNET DEMO 0001", now=now)
 
     # Invoiced 45 days ago with 30 days to pay: overdue for 15 days, within the grace period.
     overdue_start = now - 45 * DAY
     _start_paid_period(past_due, overdue_start)
-    overdue = services.issue_period_invoice(past_due, period_start=overdue_start,
-                                            period_end=past_due.current_period_end, now=overdue_start)
-    services.record_payment_failure(past_due, since=overdue.due_at)
+    overdue = invoicing.issue_period_invoice(past_due, period_start=overdue_start,
+                                             period_end=past_due.current_period_end, now=overdue_start)
+    record_payment_failure(past_due, since=overdue.due_at)
     db.session.flush()

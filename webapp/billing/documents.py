@@ -1,14 +1,14 @@
 """Invoice documents: the CSV export of many invoices.
 
 The PDF of one invoice is rendered once, at issue (`invoice_pdf`), and
-stored on the invoice (`services.store_invoice_document`).
+stored on the invoice (`invoicing.store_invoice_document`).
 """
 
 import csv
 import io
 import re
 
-from webapp.billing.services import invoice_status
+from webapp.billing.payments import invoice_status
 
 
 CSV_COLUMNS = ["number", "kind", "issued_at", "due_at", "buyer", "buyer_identifier", "total_ht_cents",

@@ -8,6 +8,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.billing.buyer_details import FIELDS, billing_details
 from webapp.billing.models import PaymentMethod
+from webapp.billing.rules import (
+    BUYER_DETAILS_MAX_LENGTHS,
+    CREDIT_NOTE_REASON_MAX_LENGTH,
+    PAYMENT_REFERENCE_MAX_LENGTH,
+)
 
 PAYMENT_METHOD_LABELS = {
     PaymentMethod.BANK_TRANSFER.value: _l("Bank transfer"),
@@ -22,26 +27,30 @@ class ActionForm(FlaskForm):
 class MarkPaidForm(FlaskForm):
     method = SelectField(_l("Payment method"), choices=[SelectChoice(value, label) for value, label in PAYMENT_METHOD_LABELS.items()])
     paid_on = DateField(_l("Received on"), validators=[DataRequired()])
-    reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=100)],
+    reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=PAYMENT_REFERENCE_MAX_LENGTH)],
                             description=_l("The transfer reference or the cheque number."))
 
 
 class CreditNoteForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=CREDIT_NOTE_REASON_MAX_LENGTH)])
+
+
+def _optional_detail(name: str) -> list:
+    return [Optional(), Length(max=BUYER_DETAILS_MAX_LENGTHS[name])]
 
 
 class BillingDetailsForm(FlaskForm):
     """The company identity on the invoices (checked by `buyer_details`)."""
-    name = StringField(_l("Company name"), validators=[Optional(), Length(max=200)],
+    name = StringField(_l("Company name"), validators=_optional_detail("name"),
                        description=_l("If you invoice as a company (SELARL, SCM...): its legal name."))
-    siret = StringField(_l("SIREN or SIRET"), validators=[Optional(), Length(max=20)],
+    siret = StringField(_l("SIREN or SIRET"), validators=_optional_detail("siret"),
                         description=_l("Printed on your invoices, with your VAT number, if you have them."))
-    vat_number = StringField(_l("Intra-community VAT number"), validators=[Optional(), Length(max=20)],
+    vat_number = StringField(_l("Intra-community VAT number"), validators=_optional_detail("vat_number"),
                              description=_l("For example FR40303265045."))
-    street = StringField(_l("Billing address"), validators=[Optional(), Length(max=200)],
+    street = StringField(_l("Billing address"), validators=_optional_detail("street"),
                          description=_l("Leave empty to use your practice's address."))
-    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=10)])
-    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    postcode = StringField(_l("Postcode"), validators=_optional_detail("postcode"))
+    city = StringField(_l("City"), validators=_optional_detail("city"))
 
     @classmethod
     def of(cls, subscription) -> "BillingDetailsForm":

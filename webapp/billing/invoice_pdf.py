@@ -5,7 +5,7 @@ and buyer identities (SIREN/SIRET, VAT numbers, addresses), the service and
 its period, quantity, unit price HT, VAT per rate, totals, due date, payment
 terms, the late-payment penalty rate, the 40 € recovery indemnity and the
 discount condition. The document is in the operator's language (French by
-default) and is rendered once, at issue: `services.store_invoice_document`.
+default) and is rendered once, at issue: `invoicing.store_invoice_document`.
 Fonts are embedded (DejaVu): Babel's narrow no-break space and € need them.
 """
 

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 import click
 from flask.cli import AppGroup
 
-from webapp.billing import services
+from webapp.billing import invoicing, payments
+from webapp.billing.plans import list_plans
 from webapp.db import now_utc
 from webapp.transaction import transaction
 
@@ -36,11 +37,11 @@ def issue_invoices(now: dt.datetime | None = None) -> int:
     of invoices issued."""
     now = now or now_utc()
     with transaction():
-        subscription_ids = services.subscriptions_due_for_invoicing(now)
+        subscription_ids = invoicing.subscriptions_due_for_invoicing(now)
     issued = 0
     for subscription_id in subscription_ids:
         with _one_subscription(subscription_id):
-            issued += len(services.invoice_subscription(subscription_id, now=now))
+            issued += len(invoicing.invoice_subscription(subscription_id, now=now))
     log.info("billing: %d invoice(s) issued", issued)
     return issued
 
@@ -50,10 +51,10 @@ def apply_grace_period(now: dt.datetime | None = None) -> int:
     grace period suspends them. Returns the number of subscriptions checked."""
     now = now or now_utc()
     with transaction():
-        subscription_ids = services.subscriptions_to_check_for_grace(now)
+        subscription_ids = payments.subscriptions_to_check_for_grace(now)
     for subscription_id in subscription_ids:
         with _one_subscription(subscription_id):
-            services.apply_grace_period_to(subscription_id, now=now)
+            payments.apply_grace_period_to(subscription_id, now=now)
     return len(subscription_ids)
 
 
@@ -76,6 +77,6 @@ def apply_grace_period_command() -> None:
 def sync_plans_command() -> None:
     """Create or update the plans from the configuration."""
     with transaction():
-        plans = services.list_plans()
+        plans = list_plans()
     for plan in plans:
         click.echo(f"{plan.code}: {plan.price_cents} cents HT, VAT {plan.vat_rate_bp / 100} %")

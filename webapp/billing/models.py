@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from webapp.accounts.models import Clinic, PractitionerProfile
+from webapp.billing.rules import CREDIT_NOTE_REASON_MAX_LENGTH, CURRENCY, PAYMENT_REFERENCE_MAX_LENGTH, PLAN_INTERVAL
 from webapp.db import enum_type, now_utc
 from webapp.extensions import db
 
@@ -55,8 +56,8 @@ class Plan(db.Model):
     price_cents: Mapped[int]
     # VAT rate in basis points: 2000 is 20 %.
     vat_rate_bp: Mapped[int]
-    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
-    interval: Mapped[str] = mapped_column(sa.String(10), default="month")
+    currency: Mapped[str] = mapped_column(sa.String(3), default=CURRENCY)
+    interval: Mapped[str] = mapped_column(sa.String(10), default=PLAN_INTERVAL)
     per_practitioner: Mapped[bool] = mapped_column(default=False)
     stripe_price_id: Mapped[str | None] = mapped_column(sa.String(100))
 
@@ -189,7 +190,7 @@ class Invoice(db.Model):
     buyer_country: Mapped[str | None] = mapped_column(sa.String(2))
     buyer_siret: Mapped[str | None] = mapped_column(sa.String(14))
     buyer_vat_number: Mapped[str | None] = mapped_column(sa.String(20))
-    reason: Mapped[str | None] = mapped_column(sa.String(300))
+    reason: Mapped[str | None] = mapped_column(sa.String(CREDIT_NOTE_REASON_MAX_LENGTH))
     # Why its 0 % lines carry no VAT, as issued: the printed mention and its VATEX code (Factur-X).
     vat_exemption_code: Mapped[str | None] = mapped_column(sa.String(30))
     vat_exemption_reason: Mapped[str | None] = mapped_column(sa.String(200))
@@ -237,7 +238,7 @@ class Payment(db.Model):
     method: Mapped[PaymentMethod] = mapped_column(enum_type(PaymentMethod))
     amount_cents: Mapped[int]
     paid_on: Mapped[dt.date]
-    reference: Mapped[str] = mapped_column(sa.String(100))
+    reference: Mapped[str] = mapped_column(sa.String(PAYMENT_REFERENCE_MAX_LENGTH))
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 

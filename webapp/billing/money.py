@@ -5,6 +5,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import format_currency, format_decimal
 
+from webapp.billing.rules import CURRENCY
+
 
 @dataclass(frozen=True)
 class LineAmounts:
@@ -44,7 +46,7 @@ def vat_breakdown(lines) -> list[VatSubtotal]:
                         sum(line.vat_cents for line in lines if line.vat_rate_bp == rate)) for rate in rates]
 
 
-def format_money(cents: int, currency: str = "EUR") -> str:
+def format_money(cents: int, currency: str = CURRENCY) -> str:
     """`8900` → `89,00 €` in French (the current locale)."""
     return format_currency(Decimal(cents) / 100, currency)
 

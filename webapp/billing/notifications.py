@@ -14,7 +14,9 @@ from webapp.accounts.models import ClinicMember, ClinicRole, User
 from webapp.billing import signals
 from webapp.billing.models import Subscription
 from webapp.billing.money import line_amounts
-from webapp.billing.services import billing_timezone, oldest_open_invoice, subscription_quantity
+from webapp.billing.payments import oldest_open_invoice
+from webapp.billing.periods import billing_timezone
+from webapp.billing.subscriptions import subscription_quantity
 from webapp.extensions import db
 from webapp.notifications import messages
 from webapp.urls import external_url

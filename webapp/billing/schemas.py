@@ -6,7 +6,16 @@ from marshmallow import validate
 from webapp.api.pagination import PaginationQuerySchema, page_schema
 from webapp.billing.buyer_details import billing_details
 from webapp.billing.models import PaymentMethod, SubscriptionStatus
-from webapp.billing.services import INVOICE_STATUSES, invoice_status, plan_name
+from webapp.billing.money import line_amounts
+from webapp.billing.payments import INVOICE_STATUSES, invoice_status, overdue_amount_cents
+from webapp.billing.plans import plan_name
+from webapp.billing.rules import (
+    BUYER_DETAILS_MAX_LENGTHS,
+    CREDIT_NOTE_REASON_MAX_LENGTH,
+    PAYMENT_REFERENCE_MAX_LENGTH,
+    RETURN_URL_MAX_LENGTH,
+    SEARCH_MAX_LENGTH,
+)
 
 
 class PlanSchema(ma.Schema):
@@ -22,8 +31,6 @@ class PlanSchema(ma.Schema):
     per_practitioner = ma.fields.Boolean(required=True, metadata={"example": False})
 
     def _price_ttc(self, plan):
-        from webapp.billing.money import line_amounts
-
         return line_amounts(plan.price_cents, 1, plan.vat_rate_bp).total_ttc_cents
 
 
@@ -42,16 +49,21 @@ class BillingDetailsSchema(ma.Schema):
     city = ma.fields.String(allow_none=True, metadata={"example": "Lyon"})
 
 
+def _detail(name: str, example: str) -> ma.fields.String:
+    return ma.fields.String(validate=validate.Length(max=BUYER_DETAILS_MAX_LENGTHS[name]),
+                            metadata={"example": example})
+
+
 class BillingDetailsInputSchema(ma.Schema):
     """Every field optional: an absent or empty one is cleared. The service
     checks the SIREN/SIRET, the VAT number (a French one's key and SIREN) and
     that the address is whole (422 naming each field at fault)."""
-    name = ma.fields.String(validate=validate.Length(max=200), metadata={"example": "SELARL Cabinet Martin"})
-    siret = ma.fields.String(validate=validate.Length(max=20), metadata={"example": "303 265 045 00017"})
-    vat_number = ma.fields.String(validate=validate.Length(max=20), metadata={"example": "FR 40 303265045"})
-    street = ma.fields.String(validate=validate.Length(max=200), metadata={"example": "12 rue des Lilas"})
-    postcode = ma.fields.String(validate=validate.Length(max=10), metadata={"example": "69003"})
-    city = ma.fields.String(validate=validate.Length(max=100), metadata={"example": "Lyon"})
+    name = _detail("name", "SELARL Cabinet Martin")
+    siret = _detail("siret", "303 265 045 00017")
+    vat_number = _detail("vat_number", "FR 40 303265045")
+    street = _detail("street", "12 rue des Lilas")
+    postcode = _detail("postcode", "69003")
+    city = _detail("city", "Lyon")
 
 
 class SubscriptionSchema(ma.Schema):
@@ -121,8 +133,6 @@ class FailedPaymentSchema(BackOfficeSubscriptionSchema):
     overdue_ttc_cents = ma.fields.Method("_overdue", required=True, metadata={"type": "integer", "example": 10680})
 
     def _overdue(self, subscription):
-        from webapp.billing.services import overdue_amount_cents
-
         return overdue_amount_cents(subscription)
 
 
@@ -130,10 +140,10 @@ FailedPaymentPageSchema = page_schema(FailedPaymentSchema, "FailedPaymentPage")
 
 
 class CheckoutInputSchema(ma.Schema):
-    success_url = ma.fields.Url(validate=validate.Length(max=500), metadata={
+    success_url = ma.fields.Url(validate=validate.Length(max=RETURN_URL_MAX_LENGTH), metadata={
         "description": "Where Stripe sends the practitioner back after paying.",
         "example": "https://cabinet-martin.example.fr/abonnement/merci"})
-    cancel_url = ma.fields.Url(validate=validate.Length(max=500),
+    cancel_url = ma.fields.Url(validate=validate.Length(max=RETURN_URL_MAX_LENGTH),
                                metadata={"example": "https://cabinet-martin.example.fr/abonnement"})
 
 
@@ -144,7 +154,7 @@ class RedirectSchema(ma.Schema):
 class SubscriptionFilterSchema(PaginationQuerySchema):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in SubscriptionStatus]),
                               metadata={"example": "past_due"})
-    q = ma.fields.String(validate=validate.Length(max=100), metadata={
+    q = ma.fields.String(validate=validate.Length(max=SEARCH_MAX_LENGTH), metadata={
         "description": "Part of the practitioner's name or email, the clinic or company name, or the start of "
                        "the SIREN/SIRET.", "example": "martin"})
 
@@ -165,7 +175,7 @@ class MarkPaidSchema(ma.Schema):
     method = ma.fields.String(required=True, validate=validate.OneOf(
         [PaymentMethod.BANK_TRANSFER.value, PaymentMethod.CHEQUE.value]), metadata={"example": "bank_transfer"})
     paid_on = ma.fields.Date(required=True, metadata={"example": "2026-12-15"})
-    reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=100),
+    reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=PAYMENT_REFERENCE_MAX_LENGTH),
                                  metadata={"example": "VIR-SEPA-20261215-0042"})
 
 
@@ -178,7 +188,7 @@ class PaymentSchema(ma.Schema):
 
 
 class CreditNoteInputSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=300),
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=CREDIT_NOTE_REASON_MAX_LENGTH),
                               metadata={"example": "Facturation en double du mois de décembre"})
 
 

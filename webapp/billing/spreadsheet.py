@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from webapp.billing.documents import safe_cell
 from webapp.billing.models import InvoiceKind
-from webapp.billing.services import invoice_status
+from webapp.billing.payments import invoice_status
 
 BOM = "\ufeff"
 FILENAME = "carnet-factures.csv"

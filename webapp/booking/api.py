@@ -8,7 +8,7 @@ from webapp.accounts.models import Role
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.idempotency import idempotent
 from webapp.api.pagination import page_schema, paginate
-from webapp.billing.services import is_bookable
+from webapp.billing.bookability import is_bookable
 from webapp.booking import ics, schemas, services
 from webapp.extensions import limiter
 from webapp.transaction import transaction

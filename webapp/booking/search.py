@@ -14,7 +14,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from webapp.accounts.models import PractitionerProfile
-from webapp.billing.services import bookable_condition
+from webapp.billing.bookability import bookable_condition
 from webapp.booking import specialty_terms
 from webapp.booking.specialty_terms import fold
 from webapp.extensions import db

@@ -23,7 +23,7 @@ from webapp.accounts.models import ClinicRole, PatientProfile, PractitionerProfi
 from webapp.accounts.services import acting_patient_ids, clinic_ids_of, practitioner_user_ids_of_clinic
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
-from webapp.billing.services import bookable_condition, is_bookable
+from webapp.billing.bookability import bookable_condition, is_bookable
 from webapp.booking import search, signals
 from webapp.booking.hold_cells import active_holds_condition, release_expired_holds
 from webapp.booking import slots as slot_rules
@@ -151,7 +151,7 @@ def own_practitioner(user: User) -> PractitionerProfile:
 
 
 # A clinic's staff runs its practitioners' agendas and desk only as secretaries;
-# an accountant's part is billing (webapp.billing.services.back_office_scope).
+# an accountant's part is billing (webapp.billing.scope.back_office_scope).
 AGENDA_CLINIC_ROLE = ClinicRole.SECRETARY
 
 

@@ -16,7 +16,7 @@ from webapp.accounts.services import list_relatives
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.views import show_errors
 from webapp.api.pagination import paginate
-from webapp.billing.services import is_bookable
+from webapp.billing.bookability import is_bookable
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking import bp, forms, ics, next_slots, services
 from webapp.booking.cancellation_window import window_opens_for

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import stripe
 from flask import current_app
 
-from webapp.billing import services
+from webapp.billing import stripe_sync, subscriptions
 from webapp.billing.errors import InvalidWebhookSignature, PaymentProviderUnavailable, ProviderNotSupported
 from webapp.billing.models import ProviderName, StripeEvent, Subscription
 from webapp.billing.providers import CheckoutRequest
@@ -130,16 +130,16 @@ def _on_checkout_completed(session: dict, now: dt.datetime, created_at: dt.datet
     reference = session.get("client_reference_id")
     if session.get("mode") != "subscription" or not str(reference or "").isdigit():
         return
-    subscription = services.subscription_for_stripe(subscription_id=int(reference))
+    subscription = stripe_sync.subscription_for_stripe(subscription_id=int(reference))
     if subscription is None or not session.get("customer") or not session.get("subscription"):
         return
-    services.link_stripe_subscription(subscription, customer_id=session["customer"],
-                                      stripe_subscription_id=session["subscription"])
+    stripe_sync.link_stripe_subscription(subscription, customer_id=session["customer"],
+                                         stripe_subscription_id=session["subscription"])
 
 
 def _on_invoice_paid(invoice: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
-    subscription = services.subscription_for_stripe(stripe_subscription_id=_invoice_subscription_id(invoice),
-                                                    customer_id=invoice.get("customer"))
+    subscription = stripe_sync.subscription_for_stripe(stripe_subscription_id=_invoice_subscription_id(invoice),
+                                                       customer_id=invoice.get("customer"))
     if subscription is None:
         return
     lines = (invoice.get("lines") or {}).get("data") or [{}]
@@ -151,24 +151,24 @@ def _on_invoice_paid(invoice: dict, now: dt.datetime, created_at: dt.datetime | 
     paid_at = _timestamp((invoice.get("status_transitions") or {}).get("paid_at")) or now
     # A payment is a fact whenever it arrives; only the newest event sets the standing.
     is_latest = not _is_stale(subscription, created_at)
-    services.record_stripe_payment(subscription, stripe_invoice_id=invoice["id"], period_start=start,
-                                   period_end=end, paid_at=paid_at, now=now, sets_standing=is_latest)
+    stripe_sync.record_stripe_payment(subscription, stripe_invoice_id=invoice["id"], period_start=start,
+                                      period_end=end, paid_at=paid_at, now=now, sets_standing=is_latest)
     if is_latest:
         _applied(subscription, created_at)
 
 
 def _on_invoice_payment_failed(invoice: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
-    subscription = services.subscription_for_stripe(stripe_subscription_id=_invoice_subscription_id(invoice),
-                                                    customer_id=invoice.get("customer"))
+    subscription = stripe_sync.subscription_for_stripe(stripe_subscription_id=_invoice_subscription_id(invoice),
+                                                       customer_id=invoice.get("customer"))
     if subscription is not None and not _is_stale(subscription, created_at):
-        services.record_payment_failure(subscription, since=now)
+        subscriptions.record_payment_failure(subscription, since=now)
         _applied(subscription, created_at)
 
 
 def _on_subscription_updated(stripe_subscription: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
-    subscription = services.subscription_for_stripe(stripe_subscription_id=stripe_subscription.get("id"))
+    subscription = stripe_sync.subscription_for_stripe(stripe_subscription_id=stripe_subscription.get("id"))
     if subscription is not None and not _is_stale(subscription, created_at):
-        services.apply_stripe_subscription_state(
+        stripe_sync.apply_stripe_subscription_state(
             subscription, status=str(stripe_subscription.get("status")),
             cancel_at_period_end=bool(stripe_subscription.get("cancel_at_period_end")),
             period_end=_subscription_period_end(stripe_subscription), now=now,
@@ -178,9 +178,9 @@ def _on_subscription_updated(stripe_subscription: dict, now: dt.datetime, create
 
 def _on_subscription_deleted(stripe_subscription: dict, now: dt.datetime, created_at: dt.datetime | None) -> None:
     # Final whenever it arrives: Stripe never brings a deleted subscription back.
-    subscription = services.subscription_for_stripe(stripe_subscription_id=stripe_subscription.get("id"))
+    subscription = stripe_sync.subscription_for_stripe(stripe_subscription_id=stripe_subscription.get("id"))
     if subscription is not None:
-        services.cancel_now(subscription, now=now)
+        subscriptions.cancel_now(subscription, now=now)
         _applied(subscription, created_at)
 
 
