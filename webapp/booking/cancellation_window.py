@@ -5,7 +5,7 @@ this module says where a start falls, for the pages that warn about it."""
 
 import datetime as dt
 
-from webapp.booking.services import schedule_of
+from webapp.booking.settings import schedule_of
 from webapp.db import now_utc
 
 

@@ -13,12 +13,13 @@ from webapp.accounts.forms import BookingSignupForm, LoginForm
 from webapp.accounts.models import Role, User
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.views import open_session, show_errors
-from webapp.booking import bp, holds, services, views
+from webapp.booking import bp, holds, settings
 from webapp.booking.errors import HoldNotFound
 from webapp.booking.forms import EmptyForm
 from webapp.booking.journey_forms import HoldConfirmForm
 from webapp.booking.models import SlotHold
 from webapp.booking.search import suggestions
+from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, parse_start, patient_choices, text_arg
 from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden, NotFound
 from webapp.extensions import limiter
@@ -56,7 +57,7 @@ def _require_patient_or_visitor() -> None:
 def search_suggestions():
     """What the search box may complete to (specialties, names, cities), as JSON
     for the small script that fills the box's list while typing."""
-    return jsonify(items=suggestions(views._text_arg("q")))
+    return jsonify(items=suggestions(text_arg("q")))
 
 
 @bp.route("/book/<int:practitioner_id>/hold", methods=["POST"])
@@ -66,7 +67,7 @@ def hold_slot(practitioner_id: int):
     for this visitor while they confirm (log in or create an account)."""
     _require_patient_or_visitor()
     reason = request.form.get("reason", "")
-    start = views._parse_start(request.form.get("start"))
+    start = parse_start(request.form.get("start"))
     back = url_for("booking.practitioner_page", practitioner_id=practitioner_id, reason=reason or None)
     if not EmptyForm().validate_on_submit() or start is None or not reason.isdigit() or len(reason) > 9:
         flash(_("Choose a slot first."), "error")
@@ -92,12 +93,12 @@ def _own_hold(hold_id: int) -> SlotHold | None:
 
 
 def _render_confirmation(hold: SlotHold, *, confirm_form=None, login_form=None, signup_form=None, status=200):
-    schedule = services.schedule_of(hold.practitioner_id)
+    schedule = settings.schedule_of(hold.practitioner_id)
     now = now_utc()
     deadline = hold.start_at - dt.timedelta(hours=schedule.cancellation_deadline_hours)
     if current_user.is_authenticated:
         confirm_form = confirm_form or HoldConfirmForm()
-        confirm_form.patient_id.choices = views._patient_choices()
+        confirm_form.patient_id.choices = patient_choices()
     else:
         login_form = login_form or LoginForm(prefix="login")
         signup_form = signup_form or BookingSignupForm(prefix="signup")
@@ -131,7 +132,7 @@ def _start_session_keeping_hold(user: User) -> str:
 
 
 @bp.route("/book/hold/<int:hold_id>", methods=["GET", "POST"])
-@limiter.limit(views.BOOKING_RATE_LIMIT, methods=["POST"])
+@limiter.limit(BOOKING_RATE_LIMIT, methods=["POST"])
 def confirm_hold(hold_id: int):
     """The confirmation step: the held slot, the no-cancellation warning, and
     either the booking form (a patient logged in) or log in / create an account."""
@@ -142,7 +143,7 @@ def confirm_hold(hold_id: int):
     if request.method == "GET" or not current_user.is_authenticated:
         return _render_confirmation(hold)
     form = HoldConfirmForm()
-    form.patient_id.choices = views._patient_choices()
+    form.patient_id.choices = patient_choices()
     if not form.validate_on_submit():
         return _render_confirmation(hold, confirm_form=form, status=422)
     return _book(hold, current_user, _holder_secret(), patient_id=form.patient_id.data, message=form.message.data,

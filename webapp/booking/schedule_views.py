@@ -8,13 +8,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.booking import absences as absence_rules
-from webapp.booking import bp, forms, hours_form, services
+from webapp.booking import agendas, bp, forms, hours_form, models, settings
 from webapp.errors import CarnetError
 from webapp.transaction import transaction
 
 
 def _rules_values(schedule) -> dict:
-    return {name: getattr(schedule, name) for name in services.SCHEDULE_DEFAULTS}
+    return {name: getattr(schedule, name) for name in models.SCHEDULE_DEFAULTS}
 
 
 def _hours_page(form, rows, problems=()):
@@ -27,10 +27,10 @@ def _hours_page(form, rows, problems=()):
 def hours():
     """Opening hours per weekday; adding or removing a range posts the form
     back unsaved, saving checks each range (the API's PUT schedule takes the same)."""
-    practitioner = services.own_practitioner(current_user)
+    practitioner = agendas.own_practitioner(current_user)
     form = hours_form.HoursForm()
     if request.method == "GET":
-        return _hours_page(form, hours_form.rows_of(services.weekly_hours_of(practitioner.id)))
+        return _hours_page(form, hours_form.rows_of(settings.weekly_hours_of(practitioner.id)))
     rows = hours_form.read_ranges(request.form)
     if not form.validate_on_submit():
         return _hours_page(form, rows, [_("The form has expired: save again.")])
@@ -41,8 +41,8 @@ def hours():
         return _hours_page(form, rows, [_("Some ranges are not valid: see the messages next to them.")])
     try:
         with transaction():
-            services.update_schedule(current_user, weekly=weekly,
-                                     **_rules_values(services.schedule_of(practitioner.id)))
+            settings.update_schedule(current_user, weekly=weekly,
+                                     **_rules_values(settings.schedule_of(practitioner.id)))
     except CarnetError as error:
         return _hours_page(form, rows, [message for messages in error.fields.values() for message in messages]
                            or [error.message])
@@ -68,8 +68,8 @@ def _checked_ids() -> set[int]:
 def absences():
     """Add an absence. Over booked appointments a confirmation step lists them
     first and offers to cancel them, the patients being told (no JavaScript needed)."""
-    practitioner = services.own_practitioner(current_user)
-    timezone = services.schedule_of(practitioner.id).timezone
+    practitioner = agendas.own_practitioner(current_user)
+    timezone = settings.schedule_of(practitioner.id).timezone
     form = forms.AbsenceForm()
     cancel_form = forms.AbsenceCancelForm()
     decision = request.form.get("decision")
@@ -99,4 +99,4 @@ def absences():
                 flash(_("The absence is added: no slot is offered during it."), "success")
             return redirect(url_for("booking.absences"))
     return render_template("booking/absences.html", form=form, timezone=timezone, delete_form=forms.EmptyForm(),
-                           absences=services.upcoming_absences(practitioner.id))
+                           absences=settings.upcoming_absences(practitioner.id))

@@ -129,7 +129,7 @@ class WeeklyRangeSchema(ma.Schema):
 
 
 def _known_timezone(name: str) -> None:
-    from webapp.booking.services import known_timezones
+    from webapp.booking.settings import known_timezones
 
     if name not in known_timezones():
         raise ma.ValidationError("Unknown timezone.")
