@@ -17,7 +17,8 @@ from bench.workloads import Size, _database, check
 from webapp.accounts.models import PractitionerProfile, Role, Verification
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.booking import search as booking_search
-from webapp.booking.models import CELL_MINUTES, Appointment, AppointmentStatus, OccupiedCell
+from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell
+from webapp.booking.rules import CELL_MINUTES
 from webapp.db import now_utc
 from webapp.extensions import db
 

@@ -28,14 +28,8 @@ from webapp.booking.errors import (
     ReasonNotForThisPatient,
     SlotUnavailable,
 )
-from webapp.booking.models import (
-    MAX_VISIT_MINUTES,
-    Absence,
-    Appointment,
-    AppointmentStatus,
-    OccupiedCell,
-    WaitlistStatus,
-)
+from webapp.booking.models import Absence, Appointment, AppointmentStatus, OccupiedCell, WaitlistStatus
+from webapp.booking.rules import MAX_VISIT_MINUTES
 from webapp.errors import Conflict, Forbidden, NotFound
 from webapp.extensions import db
 from webapp.transaction import transaction

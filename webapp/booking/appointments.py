@@ -26,12 +26,12 @@ from webapp.booking.availability import (
     load_availability,
     offered_reason,
 )
+from webapp.booking.cancellation_window import check_patient_deadline, online_deadline
 from webapp.booking.desk import PatientIdentity, desk_agenda_ids, desk_patient, identify_patient
 from webapp.booking.errors import (
     AppointmentNotActive,
     AppointmentNotStarted,
     BookingNotFound,
-    CancellationDeadlinePassed,
     NotBookableOnline,
     PatientArrived,
     ReasonNotForThisPatient,
@@ -41,7 +41,8 @@ from webapp.booking.errors import (
     no_such_patient,
 )
 from webapp.booking.hold_cells import release_expired_holds
-from webapp.booking.models import CELL_MINUTES, Appointment, AppointmentStatus, OccupiedCell, VisitReason
+from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell, VisitReason
+from webapp.booking.rules import CELL_MINUTES
 from webapp.booking.settings import schedule_of
 from webapp.booking.signals import sender
 from webapp.booking.treating import has_appointment_with
@@ -239,16 +240,9 @@ def appointment_for(user: User, appointment_id: int) -> Appointment:
     return appointment
 
 
-def _check_patient_deadline(appointment: Appointment, now: dt.datetime) -> None:
-    hours = schedule_of(appointment.practitioner_id).cancellation_deadline_hours
-    if now > appointment.start_at - dt.timedelta(hours=hours):
-        raise CancellationDeadlinePassed()
-
-
 def patient_deadline_of(appointment: Appointment) -> dt.datetime:
     """Until when the patient side may cancel or move the appointment online."""
-    hours = schedule_of(appointment.practitioner_id).cancellation_deadline_hours
-    return appointment.start_at - dt.timedelta(hours=hours)
+    return online_deadline(appointment.practitioner_id, appointment.start_at)
 
 
 def _changeable_by(user: User, appointment_id: int, now: dt.datetime) -> tuple[Appointment, bool]:
@@ -260,7 +254,7 @@ def _changeable_by(user: User, appointment_id: int, now: dt.datetime) -> tuple[A
     if at_desk:
         require_verified(appointment.practitioner)
     else:
-        _check_patient_deadline(appointment, now)
+        check_patient_deadline(appointment.practitioner_id, appointment.start_at, now)
     return appointment, at_desk
 
 

@@ -17,9 +17,6 @@ from webapp.booking.errors import NotASlotBoundary, SlotUnavailable, field_error
 from webapp.booking.hold_cells import active_holds_condition
 from webapp.booking.holidays import holiday_region
 from webapp.booking.models import (
-    CELL_MINUTES,
-    MAX_VISIT_MINUTES,
-    SCHEDULE_DEFAULTS,
     Absence,
     Appointment,
     AppointmentStatus,
@@ -28,6 +25,7 @@ from webapp.booking.models import (
     VisitReason,
     WeeklyHours,
 )
+from webapp.booking.rules import CELL_MINUTES, DESK_HORIZON_DAYS, MAX_HORIZON_DAYS, MAX_VISIT_MINUTES, SCHEDULE_DEFAULTS
 from webapp.booking.settings import schedules_of
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -35,7 +33,7 @@ from webapp.extensions import db
 MAX_RANGE_DAYS = 62
 # Search looks for the next availability in widening windows (days ahead), so
 # a page of results costs the same few queries whatever its size.
-NEXT_AVAILABLE_WINDOWS = (1, 7, 31, 92, 366)
+NEXT_AVAILABLE_WINDOWS = (1, 7, 31, 92, MAX_HORIZON_DAYS + 1)  # the last one covers any horizon
 
 
 @dataclass
@@ -66,7 +64,7 @@ def rules_of(schedule: PractitionerSchedule, *, at_desk: bool = False,
     return slot_rules.Rules(
         timezone=zoneinfo.ZoneInfo(schedule.timezone),
         min_notice=dt.timedelta(minutes=0 if at_desk else schedule.min_notice_minutes),
-        horizon_days=365 if at_desk else schedule.horizon_days,
+        horizon_days=DESK_HORIZON_DAYS if at_desk else schedule.horizon_days,
         buffer=dt.timedelta(minutes=0 if at_desk else schedule.buffer_minutes),
         closed_on_public_holidays=schedule.closed_on_public_holidays,
         step_minutes=schedule.slot_step_minutes,

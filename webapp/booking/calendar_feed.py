@@ -10,7 +10,8 @@ from webapp.accounts.models import PractitionerProfile, User
 from webapp.audit.services import record_event
 from webapp.booking.agendas import own_practitioner
 from webapp.booking.appointments import with_parties
-from webapp.booking.models import SCHEDULE_DEFAULTS, Appointment, CalendarFeed, PractitionerSchedule
+from webapp.booking.models import Appointment, CalendarFeed, PractitionerSchedule
+from webapp.booking.rules import SCHEDULE_DEFAULTS
 from webapp.db import now_utc
 from webapp.extensions import db
 

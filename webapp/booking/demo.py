@@ -15,7 +15,6 @@ from webapp.accounts.models import PatientProfile, PatientProxy, PractitionerPro
 from webapp.booking import appointments, availability
 from webapp.booking.demo_agenda import fill_demo_agendas
 from webapp.booking.models import (
-    DEFAULT_TIMEZONE,
     Absence,
     Appointment,
     AppointmentStatus,
@@ -24,6 +23,7 @@ from webapp.booking.models import (
     VisitReason,
     WeeklyHours,
 )
+from webapp.booking.rules import DEFAULT_TIMEZONE
 from webapp.db import now_utc
 from webapp.extensions import db
 

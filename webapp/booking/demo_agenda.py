@@ -19,13 +19,8 @@ import sqlalchemy as sa
 from webapp.accounts.models import PatientProfile, PractitionerProfile
 from webapp.booking import appointments, settings
 from webapp.booking import availability as booking_availability
-from webapp.booking.models import (
-    DEFAULT_TIMEZONE,
-    Appointment,
-    AppointmentStatus,
-    OccupiedCell,
-    VisitReason,
-)
+from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell, VisitReason
+from webapp.booking.rules import DEFAULT_TIMEZONE
 from webapp.booking.slots import Slot
 from webapp.db import now_utc
 from webapp.extensions import db

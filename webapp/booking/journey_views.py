@@ -2,7 +2,6 @@
 slot, and the confirmation step where a newcomer logs in or creates an
 account and books in the same submission."""
 
-import datetime as dt
 
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -14,6 +13,7 @@ from webapp.accounts.models import Role, User
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.views import open_session, show_errors
 from webapp.booking import bp, holds, settings
+from webapp.booking.cancellation_window import deadline_before
 from webapp.booking.errors import HoldNotFound
 from webapp.booking.forms import EmptyForm
 from webapp.booking.journey_forms import HoldConfirmForm
@@ -95,7 +95,7 @@ def _own_hold(hold_id: int) -> SlotHold | None:
 def _render_confirmation(hold: SlotHold, *, confirm_form=None, login_form=None, signup_form=None, status=200):
     schedule = settings.schedule_of(hold.practitioner_id)
     now = now_utc()
-    deadline = hold.start_at - dt.timedelta(hours=schedule.cancellation_deadline_hours)
+    deadline = deadline_before(hold.start_at, schedule.cancellation_deadline_hours)
     if current_user.is_authenticated:
         confirm_form = confirm_form or HoldConfirmForm()
         confirm_form.patient_id.choices = patient_choices()

@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from webapp.booking import availability, settings
 from webapp.booking import slots as slot_rules
 from webapp.booking.models import Appointment, AppointmentStatus, VisitReason
+from webapp.booking.rules import MAX_HORIZON_DAYS
 from webapp.db import now_utc
 from webapp.extensions import db
 
 # Windows (days ahead) searched one after the other, for the practitioners
 # still short of slots: a page costs the same few queries whatever its size.
-WINDOWS = (7, 31, 92, 366)
+WINDOWS = (7, 31, 92, MAX_HORIZON_DAYS + 1)  # the last one covers any horizon
 # The bookings that tell which reason is the most common.
 POPULARITY_DAYS = 180
 

@@ -12,7 +12,7 @@ from webapp.accounts.models import Role
 from webapp.accounts.views import show_errors
 from webapp.booking import agendas, appointments, availability, bp, forms, ics, next_slots, settings
 from webapp.booking import waitlist as booking_waitlist
-from webapp.booking.cancellation_window import window_opens_for
+from webapp.booking.cancellation_window import deadline_before, window_opens_for
 from webapp.booking.errors import SlotUnavailable
 from webapp.booking.view_helpers import (
     BOOKING_RATE_LIMIT,
@@ -88,8 +88,9 @@ def my_appointments():
     past = list(db.session.scalars(appointments.appointments_of(current_user, "past").limit(50)))
     waitlist = booking_waitlist.waitlist_entries_of(current_user)
     schedules = settings.schedules_of({item.practitioner_id for item in [*upcoming, *past, *waitlist]})
-    deadlines = {appointment.id: appointment.start_at - dt.timedelta(
-        hours=schedules[appointment.practitioner_id].cancellation_deadline_hours) for appointment in upcoming}
+    deadlines = {appointment.id: deadline_before(
+        appointment.start_at, schedules[appointment.practitioner_id].cancellation_deadline_hours)
+        for appointment in upcoming}
     return render_template("booking/my_appointments.html", upcoming=upcoming, past=past, schedules=schedules,
                            deadlines=deadlines, waitlist=waitlist, now=now_utc(), leave_form=forms.EmptyForm())
 

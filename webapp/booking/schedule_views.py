@@ -8,13 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.booking import absences as absence_rules
-from webapp.booking import agendas, bp, forms, hours_form, models, settings
+from webapp.booking import agendas, bp, forms, hours_form, settings
+from webapp.booking.rules import SCHEDULE_DEFAULTS
 from webapp.errors import CarnetError
 from webapp.transaction import transaction
 
 
 def _rules_values(schedule) -> dict:
-    return {name: getattr(schedule, name) for name in models.SCHEDULE_DEFAULTS}
+    return {name: getattr(schedule, name) for name in SCHEDULE_DEFAULTS}
 
 
 def _hours_page(form, rows, problems=()):

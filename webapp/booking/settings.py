@@ -10,23 +10,11 @@ from flask_babel import lazy_gettext as _l
 from webapp.accounts.models import User
 from webapp.booking.agendas import own_practitioner
 from webapp.booking.errors import InvalidBookingData, field_error
-from webapp.booking.models import (
-    CELL_MINUTES,
-    MAX_VISIT_MINUTES,
-    SCHEDULE_DEFAULTS,
-    Absence,
-    PractitionerSchedule,
-    VisitMode,
-    VisitReason,
-    WeeklyHours,
-)
+from webapp.booking.models import Absence, PractitionerSchedule, VisitMode, VisitReason, WeeklyHours
+from webapp.booking.rules import CELL_MINUTES, SCHEDULE_DEFAULTS, SCHEDULE_LIMITS, is_visit_length, visit_length_message
 from webapp.db import now_utc
 from webapp.errors import NotFound
 from webapp.extensions import db
-
-MAX_BUFFER_MINUTES = 240
-MAX_NOTICE_MINUTES = 30 * 24 * 60
-MAX_CANCELLATION_DEADLINE_HOURS = 30 * 24
 
 
 def schedule_of(practitioner_id: int) -> PractitionerSchedule:
@@ -90,22 +78,15 @@ def weekly_hours_problems(weekly: list[dict]) -> list[str]:
 
 
 def _schedule_problems(values: dict) -> dict[str, list[str]]:
-    limits = {
-        "min_notice_minutes": (0, MAX_NOTICE_MINUTES),
-        "horizon_days": (1, 365),
-        "buffer_minutes": (0, MAX_BUFFER_MINUTES),
-        "cancellation_deadline_hours": (0, MAX_CANCELLATION_DEADLINE_HOURS),
-    }
     errors = {}
     if values["timezone"] not in known_timezones():
         errors["timezone"] = [str(_l("Unknown timezone."))]
-    for name, (low, high) in limits.items():
+    for name, (low, high) in SCHEDULE_LIMITS.items():
         if not low <= values[name] <= high:
             errors[name] = [str(_l("Must be between %(low)d and %(high)d.", low=low, high=high))]
     step = values.get("slot_step_minutes")
-    if step is not None and (step <= 0 or step > 480 or step % CELL_MINUTES):
-        errors["slot_step_minutes"] = [str(_l("A positive multiple of %(minutes)d minutes, at most 480.",
-                                              minutes=CELL_MINUTES))]
+    if step is not None and not is_visit_length(step):
+        errors["slot_step_minutes"] = [str(visit_length_message())]
     return errors
 
 
@@ -177,9 +158,8 @@ def _visit_reason_problems(values: dict) -> dict[str, list[str]]:
     if "label" in values and not (values["label"] or "").strip():
         errors["label"] = [str(_l("A label is required."))]
     duration = values.get("duration_minutes")
-    if duration is not None and (duration <= 0 or duration > MAX_VISIT_MINUTES or duration % CELL_MINUTES):
-        errors["duration_minutes"] = [str(_l("A positive multiple of %(minutes)d minutes, at most 480.",
-                                             minutes=CELL_MINUTES))]
+    if duration is not None and not is_visit_length(duration):
+        errors["duration_minutes"] = [str(visit_length_message())]
     if values.get("price_cents") is not None and values["price_cents"] < 0:
         errors["price_cents"] = [str(_l("A price cannot be negative."))]
     return errors

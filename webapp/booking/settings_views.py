@@ -9,10 +9,11 @@ from wtforms.fields.choices import SelectChoice
 
 from webapp.accounts.models import Role
 from webapp.accounts.views import show_errors
-from webapp.booking import agendas, bp, forms, ics, models
+from webapp.booking import agendas, bp, forms, ics
 from webapp.booking import calendar_feed as booking_calendar_feed
 from webapp.booking import settings as booking_settings
 from webapp.booking.models import VisitMode
+from webapp.booking.rules import SCHEDULE_DEFAULTS
 from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
@@ -114,7 +115,7 @@ def rules():
     form = forms.RulesForm(obj=schedule)
     form.timezone.choices = [SelectChoice(name, name) for name in sorted(booking_settings.known_timezones())]
     if form.validate_on_submit():
-        values = {name: getattr(form, name).data for name in models.SCHEDULE_DEFAULTS}
+        values = {name: getattr(form, name).data for name in SCHEDULE_DEFAULTS}
         try:
             with transaction():
                 booking_settings.update_schedule(current_user, weekly=_weekly_values(practitioner.id), **values)
