@@ -52,6 +52,14 @@ def search_practitioners(query):
     return page
 
 
+def _answer(schema, value, status: int = 200) -> Response:
+    """The answer, serialised inside the transaction that wrote it: the dump
+    reads this unit of work's rows, not a second transaction opened after the commit."""
+    response = jsonify(schema.dump(value))
+    response.status_code = status
+    return response
+
+
 def _summary(practitioner, next_start) -> dict:
     data = schemas.PractitionerSummarySchema().dump(practitioner)
     data["next_available"] = next_start
@@ -106,7 +114,8 @@ class VisitReasonsView(MethodView):
     def post(self, data):
         """Offer a new visit reason."""
         with transaction():
-            return settings.create_visit_reason(current_api_user(), **data)
+            result = settings.create_visit_reason(current_api_user(), **data)
+            return _answer(schemas.OwnVisitReasonSchema(), result, 201)
 
 
 @blp.route("/practitioners/me/visit-reasons/<int:reason_id>", endpoint="visit_reason")
@@ -118,7 +127,8 @@ class VisitReasonView(MethodView):
     def patch(self, data, reason_id):
         """Change a visit reason."""
         with transaction():
-            return settings.update_visit_reason(current_api_user(), reason_id, **data)
+            result = settings.update_visit_reason(current_api_user(), reason_id, **data)
+            return _answer(schemas.OwnVisitReasonSchema(), result)
 
     @bearer_required(Role.PRACTITIONER)
     @blp.response(200, schemas.OwnVisitReasonSchema)
@@ -126,7 +136,8 @@ class VisitReasonView(MethodView):
     def delete(self, reason_id):
         """Archive a visit reason (booked appointments keep it)."""
         with transaction():
-            return settings.archive_visit_reason(current_api_user(), reason_id)
+            result = settings.archive_visit_reason(current_api_user(), reason_id)
+            return _answer(schemas.OwnVisitReasonSchema(), result)
 
 
 def _schedule_body(practitioner_id: int) -> dict:
@@ -159,7 +170,7 @@ class ScheduleView(MethodView):
         make breaks; overlapping ranges are refused)."""
         with transaction():
             schedule = settings.update_schedule(current_api_user(), **data)
-        return _schedule_body(schedule.practitioner_id)
+            return _answer(schemas.ScheduleSchema(), _schedule_body(schedule.practitioner_id))
 
 
 @blp.route("/practitioners/me/absences", endpoint="absences")
@@ -177,8 +188,9 @@ class AbsencesView(MethodView):
     def post(self, data):
         """Add an absence: no slot is offered during it."""
         with transaction():
-            return settings.add_absence(current_api_user(), start_at=data["start"], end_at=data["end"],
-                                        reason=data["reason"])
+            result = settings.add_absence(current_api_user(), start_at=data["start"], end_at=data["end"],
+                                          reason=data["reason"])
+            return _answer(schemas.AbsenceSchema(), result, 201)
 
 
 @blp.route("/practitioners/me/absences/<int:absence_id>", methods=["DELETE"])
@@ -220,7 +232,7 @@ def rotate_calendar_feed():
     (the previous URL stops working)."""
     with transaction():
         token = calendar_feed.rotate_calendar_feed(current_api_user())
-    return {"url": ics.feed_url(token)}
+        return _answer(schemas.CalendarFeedSchema(), {"url": ics.feed_url(token)})
 
 
 # --- Appointments -----------------------------------------------------------------------
@@ -257,17 +269,19 @@ class AppointmentsView(MethodView):
                                                    identity["birth_date"])
         with transaction():
             if data["walk_in"]:
-                return appointments.record_walk_in(
+                result = appointments.record_walk_in(
                     practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
                     patient_id=data.get("patient_id"), patient_identity=identity, message=data.get("message"),
                     by=current_api_user(),
                 )
-            return appointments.book_appointment(
+                return _answer(schemas.AppointmentSchema(), result, 201)
+            result = appointments.book_appointment(
                 practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
                 start_at=data["start"], patient_id=data.get("patient_id"), patient_identity=identity,
                 message=data.get("message"), share_notebook_ahead=data["share_notebook_ahead"],
                 by=current_api_user(),
             )
+            return _answer(schemas.AppointmentSchema(), result, 201)
 
 
 @blp.route("/appointments/<int:appointment_id>")
@@ -299,7 +313,8 @@ def cancel_appointment(data, appointment_id):
     `cancellation_deadline_passed` after), the practitioner or staff any time
     with a reason."""
     with transaction():
-        return appointments.cancel_appointment(appointment_id, by=current_api_user(), reason=data.get("reason"))
+        result = appointments.cancel_appointment(appointment_id, by=current_api_user(), reason=data.get("reason"))
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/reschedule", methods=["POST"])
@@ -311,7 +326,8 @@ def cancel_appointment(data, appointment_id):
 def reschedule_appointment(data, appointment_id):
     """Move to another free slot; atomic (the old slot is freed only if the new one is taken)."""
     with transaction():
-        return appointments.reschedule_appointment(appointment_id, new_start_at=data["start"], by=current_api_user())
+        result = appointments.reschedule_appointment(appointment_id, new_start_at=data["start"], by=current_api_user())
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/arrived", methods=["POST"])
@@ -323,7 +339,8 @@ def mark_arrived(appointment_id):
     or a clinic secretary): the visit has begun for the notebook. From two
     hours before the start; marking it again changes nothing."""
     with transaction():
-        return appointments.mark_arrived(appointment_id, by=current_api_user())
+        result = appointments.mark_arrived(appointment_id, by=current_api_user())
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/no-show", methods=["POST"])
@@ -334,7 +351,8 @@ def mark_no_show(appointment_id):
     """The patient did not come (practitioner or clinic secretary, once it
     started, unless the patient was marked arrived)."""
     with transaction():
-        return appointments.mark_no_show(appointment_id, by=current_api_user())
+        result = appointments.mark_no_show(appointment_id, by=current_api_user())
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/complete", methods=["POST"])
@@ -344,7 +362,8 @@ def mark_no_show(appointment_id):
 def mark_completed(appointment_id):
     """The visit took place (practitioner or clinic staff, once it started)."""
     with transaction():
-        return appointments.mark_completed(appointment_id, by=current_api_user())
+        result = appointments.mark_completed(appointment_id, by=current_api_user())
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 # --- Waiting list -------------------------------------------------------------------------
@@ -364,8 +383,9 @@ class WaitlistView(MethodView):
     def post(self, data):
         """Ask for a slot earlier than `before`; a cancellation offers it."""
         with transaction():
-            return waitlist.join_waitlist(
+            result = waitlist.join_waitlist(
                 practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
                 before_at=data["before"], patient_id=data.get("patient_id"), by=current_api_user(),
             )
+            return _answer(schemas.WaitlistEntrySchema(), result, 201)
 
