@@ -11,7 +11,7 @@ from webapp.accounts.models import Role
 from webapp.booking import agenda_grid, agendas, appointments, bp, forms, settings
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking.models import AppointmentStatus
-from webapp.booking.desk_views import desk_chosen_patient, desk_search, identity_for
+from webapp.booking.desk_views import desk_chosen_patient, desk_search, identity_for, patient_and_reason_chosen
 from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, date_arg, parse_start, require_role, text_arg
 from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden
@@ -87,28 +87,37 @@ def agenda_cell():
         flash(_("Choose a free time in the agenda."), "error")
         return redirect(url_for("booking.agenda"))
     timezone = settings.schedule_of(practitioner.id).timezone
-    local_day = start.astimezone(ZoneInfo(timezone)).date()
-    back = url_for("booking.agenda", day=local_day.isoformat())
+    back = url_for("booking.agenda", day=start.astimezone(ZoneInfo(timezone)).date().isoformat())
     form = forms.DeskBookForm()
     if request.method == "POST":
-        if not form.validate_on_submit() or not form.patient_id.data.isdigit() \
-                or not form.visit_reason_id.data.isdigit():
-            flash(_("Choose the patient and the visit reason."), "error")
-            return redirect(url_for("booking.agenda_cell", practitioner=practitioner.id, start=start.isoformat()))
-        patient_id = int(form.patient_id.data)
-        try:
-            with transaction():
-                appointment = appointments.book_appointment(
-                    practitioner_id=practitioner.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
-                    patient_id=patient_id, patient_identity=identity_for(patient_id), message=form.message.data,
-                    by=current_user)
-        except CarnetError as error:
-            if error.status == 403:
-                raise
-            flash(error.message, "error")
-            return redirect(back)
-        flash(_("The appointment of %(name)s is booked.", name=appointment.patient.full_name), "success")
+        return _book_cell(form, practitioner, start, back)
+    return render_template("booking/agenda_cell.html", **_cell_page(practitioner, start), timezone=timezone,
+                           form=form, back=back)
+
+
+def _book_cell(form, practitioner, start: dt.datetime, back: str):
+    """Book the free cell for the patient and reason chosen, then back to the grid (403 refusals raised)."""
+    if not patient_and_reason_chosen(form):
+        flash(_("Choose the patient and the visit reason."), "error")
+        return redirect(url_for("booking.agenda_cell", practitioner=practitioner.id, start=start.isoformat()))
+    patient_id = int(form.patient_id.data)
+    try:
+        with transaction():
+            appointment = appointments.book_appointment(
+                practitioner_id=practitioner.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
+                patient_id=patient_id, patient_identity=identity_for(patient_id), message=form.message.data,
+                by=current_user)
+    except CarnetError as error:
+        if error.status == 403:
+            raise
+        flash(error.message, "error")
         return redirect(back)
+    flash(_("The appointment of %(name)s is booked.", name=appointment.patient.full_name), "success")
+    return redirect(back)
+
+
+def _cell_page(practitioner, start: dt.datetime) -> dict:
+    """The reasons that fit the cell (the one asked for preselected) and the patient searched or chosen."""
     reasons = agenda_grid.reasons_fitting(current_user, practitioner.id, start)
     reason = next((item for item in reasons if str(item.id) == request.args.get("reason")),
                   reasons[0] if reasons else None)
@@ -116,10 +125,8 @@ def agenda_cell():
     patient = desk_chosen_patient(int(request.args["patient"])) \
         if request.args.get("patient", "").isdigit() and len(request.args["patient"]) < 10 else None
     matches = [patient] if patient else desk_search(query, born) if query else []
-    return render_template(
-        "booking/agenda_cell.html", practitioner=practitioner, start=start, timezone=timezone, reasons=reasons,
-        reason=reason, q=query, born=born, matches=matches, form=form, back=back,
-    )
+    return dict(practitioner=practitioner, start=start, reasons=reasons, reason=reason, q=query, born=born,
+                matches=matches)
 
 
 def _landing(user) -> str | None:

@@ -263,10 +263,7 @@ class AppointmentsView(MethodView):
         is named; then 404 `patient_not_found` for an identity that matches no
         one (counted: 429 past the limit). `walk_in: true` records a visit that
         starts now, the patient already arrived."""
-        identity = data.get("patient")
-        if identity is not None:
-            identity = desk.PatientIdentity.of(identity["first_name"], identity["last_name"],
-                                                   identity["birth_date"])
+        identity = _patient_identity(data.get("patient"))
         with transaction():
             if data["walk_in"]:
                 result = appointments.record_walk_in(
@@ -282,6 +279,12 @@ class AppointmentsView(MethodView):
                 by=current_api_user(),
             )
             return _answer(schemas.AppointmentSchema(), result, 201)
+
+
+def _patient_identity(named: dict | None) -> desk.PatientIdentity | None:
+    if named is None:
+        return None
+    return desk.PatientIdentity.of(named["first_name"], named["last_name"], named["birth_date"])
 
 
 @blp.route("/appointments/<int:appointment_id>")

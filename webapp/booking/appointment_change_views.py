@@ -48,6 +48,10 @@ def confirm_reschedule(appointment_id: int):
         flash(str(SlotUnavailable.default_message), "error")
         return redirect(url_for("booking.reschedule", appointment_id=appointment.id,
                                 week=start.astimezone(ZoneInfo(timezone)).date().isoformat()))
+    return _confirm_move_page(appointment, changeable, start, timezone)
+
+
+def _confirm_move_page(appointment, changeable: bool, start, timezone: str):
     return render_template(
         "booking/reschedule_confirm.html", appointment=appointment, changeable=changeable, start=start,
         timezone=timezone, form=forms.RescheduleForm(start=start.isoformat() if start else ""),

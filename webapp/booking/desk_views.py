@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from webapp.accounts.models import PatientProfile, Role
 from webapp.accounts.views import show_errors
 from webapp.booking import agendas, appointments, availability, bp, desk, forms, settings
+from webapp.booking.pages import local_today
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking.errors import SlotUnavailable, TooManyIdentificationFailures
 from webapp.booking.models import AppointmentStatus
@@ -19,7 +20,6 @@ from webapp.booking.view_helpers import (
     BOOKING_RATE_LIMIT,
     date_arg,
     int_arg,
-    local_today,
     parse_start,
     require_role,
     text_arg,
@@ -85,22 +85,32 @@ def agenda_action(appointment_id: int, action: str):
         return redirect(url_for("booking.agenda_appointment", appointment_id=appointment_id))
     try:
         with transaction():
-            if action == "cancel":
-                appointment = appointments.cancel_appointment(appointment_id, by=current_user, reason=form.reason.data)
-                message = _("The appointment is cancelled.")
-            else:
-                service, message = AGENDA_MARKS[action]
-                appointment = service(appointment_id, by=current_user)
+            appointment, message = _apply_agenda_action(appointment_id, action, form)
     except CarnetError as error:
         flash(error.message, "error")
     else:
         flash(str(message), "success")
-        if action != "cancel" and form.return_to.data == "agenda":
-            return redirect(url_for("booking.agenda", practitioner=appointment.practitioner_id, day=_local_day_of(
-                appointment)))
-        if action != "cancel" and (form.return_to.data or "").startswith("/agenda?"):
-            return redirect(safe_next_url(form.return_to.data, url_for("booking.agenda")))  # back to the grid shown
+        if action != "cancel":
+            return redirect(_after_mark(appointment, form.return_to.data))
     return redirect(url_for("booking.agenda_appointment", appointment_id=appointment_id))
+
+
+def _apply_agenda_action(appointment_id: int, action: str, form):
+    """Run the agenda's action on the appointment: (the appointment, what to tell the desk)."""
+    if action == "cancel":
+        appointment = appointments.cancel_appointment(appointment_id, by=current_user, reason=form.reason.data)
+        return appointment, _("The appointment is cancelled.")
+    service, message = AGENDA_MARKS[action]
+    return service(appointment_id, by=current_user), message
+
+
+def _after_mark(appointment, return_to: str | None) -> str:
+    """Where the desk goes after marking: back to the grid it came from, or the appointment."""
+    if return_to == "agenda":
+        return url_for("booking.agenda", practitioner=appointment.practitioner_id, day=_local_day_of(appointment))
+    if (return_to or "").startswith("/agenda?"):
+        return safe_next_url(return_to, url_for("booking.agenda"))  # back to the grid shown
+    return url_for("booking.agenda_appointment", appointment_id=appointment.id)
 
 
 def _local_day_of(appointment) -> str:
@@ -160,28 +170,38 @@ def desk_book():
     if selected is None:
         return render_template("booking/desk_book.html", practitioners=[], selected=None, walk_in=walk_in)
     form = forms.DeskBookForm()
-    timezone = timezone_of(selected.id)
     if form.validate_on_submit():
-        start = parse_start(form.start.data)
-        try:
-            if start is None or not form.patient_id.data.isdigit() or not form.visit_reason_id.data.isdigit():
-                raise SlotUnavailable()
-            patient_id = int(form.patient_id.data)
-            with transaction():
-                appointment = appointments.book_appointment(
-                    practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
-                    patient_id=patient_id, patient_identity=identity_for(patient_id),
-                    message=form.message.data, by=current_user,
-                )
-        except CarnetError as error:
-            flash(error.message, "error")
-            day = start.astimezone(ZoneInfo(timezone)).date().isoformat() if start else None
-            return redirect(url_for("booking.desk_book", practitioner=selected.id, patient=form.patient_id.data,
-                                    reason=form.visit_reason_id.data, day=day))
-        flash(_("The appointment is booked."), "success")
-        return redirect(url_for("booking.agenda_appointment", appointment_id=appointment.id))
-    query = text_arg("q")
-    born = date_arg("born", None)
+        return _desk_book_submit(selected, form)
+    return render_template("booking/desk_book.html", **_desk_book_page(practitioners, selected, walk_in), form=form)
+
+
+def _desk_book_submit(selected, form):
+    """Book what the desk chose; on a refusal, back to the same choices with the reason."""
+    start = parse_start(form.start.data)
+    try:
+        if start is None or not form.patient_id.data.isdigit() or not form.visit_reason_id.data.isdigit():
+            raise SlotUnavailable()
+        patient_id = int(form.patient_id.data)
+        with transaction():
+            appointment = appointments.book_appointment(
+                practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
+                patient_id=patient_id, patient_identity=identity_for(patient_id),
+                message=form.message.data, by=current_user,
+            )
+    except CarnetError as error:
+        flash(error.message, "error")
+        day = start.astimezone(ZoneInfo(timezone_of(selected.id))).date().isoformat() if start else None
+        return redirect(url_for("booking.desk_book", practitioner=selected.id, patient=form.patient_id.data,
+                                reason=form.visit_reason_id.data, day=day))
+    flash(_("The appointment is booked."), "success")
+    return redirect(url_for("booking.agenda_appointment", appointment_id=appointment.id))
+
+
+def _desk_book_page(practitioners, selected, walk_in: bool) -> dict:
+    """What the desk's booking page shows for the query string: the patient
+    searched or chosen, the visit reasons, and the chosen day's slots."""
+    timezone = timezone_of(selected.id)
+    query, born = text_arg("q"), date_arg("born", None)
     patient = desk_chosen_patient(int_arg("patient"))
     matches = desk_search(query, born) if query and not patient else []
     reasons = settings.visit_reasons_of(selected.id)
@@ -189,11 +209,14 @@ def desk_book():
     day = date_arg("day", local_today(timezone))
     slots = availability.desk_slots(current_user, selected.id, reason.id, day, day) \
         if reason and patient and not walk_in else []
-    return render_template(
-        "booking/desk_book.html", practitioners=practitioners, selected=selected, timezone=timezone, q=query,
-        born=born, matches=matches, patient=patient, walk_in=walk_in, walk_in_form=forms.WalkInForm(),
-        reasons=reasons, reason=reason, day=day, slots=slots, form=form,
-    )
+    return dict(practitioners=practitioners, selected=selected, timezone=timezone, q=query, born=born,
+                matches=matches, patient=patient,
+                walk_in=walk_in, walk_in_form=forms.WalkInForm(), reasons=reasons, reason=reason, day=day, slots=slots)
+
+
+def patient_and_reason_chosen(form) -> bool:
+    """Whether a desk form names a patient and a visit reason (ids)."""
+    return form.validate_on_submit() and form.patient_id.data.isdigit() and form.visit_reason_id.data.isdigit()
 
 
 @bp.route("/agenda/walk-in", methods=["POST"])
@@ -201,12 +224,10 @@ def desk_book():
 @limiter.limit(BOOKING_RATE_LIMIT)
 def desk_walk_in():
     """Record a walk-in: a visit that starts now, the patient already arrived."""
-    selected = _managed_or_forbidden()[1]
+    selected, form = _managed_or_forbidden()[1], forms.WalkInForm()
     if selected is None:
         raise Forbidden()
-    form = forms.WalkInForm()
-    if not form.validate_on_submit() or not form.patient_id.data.isdigit() \
-            or not form.visit_reason_id.data.isdigit():
+    if not patient_and_reason_chosen(form):
         flash(_("Choose the patient and the visit reason."), "error")
         return redirect(url_for("booking.desk_book", practitioner=selected.id, walk_in=1))
     patient_id = int(form.patient_id.data)
@@ -214,8 +235,7 @@ def desk_walk_in():
         with transaction():
             appointment = appointments.record_walk_in(
                 practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), patient_id=patient_id,
-                patient_identity=identity_for(patient_id), message=form.message.data, by=current_user,
-            )
+                patient_identity=identity_for(patient_id), message=form.message.data, by=current_user)
     except CarnetError as error:
         flash(error.message, "error")
         return redirect(url_for("booking.desk_book", practitioner=selected.id, patient=patient_id,
@@ -243,8 +263,12 @@ def desk_patient():
             show_errors(form, error)
         else:
             flash(_("The patient profile is created."), "success")
-            if parse_start(request.args.get("start")):  # created from a free cell of the grid: book it
-                return redirect(url_for("booking.agenda_cell", patient=patient.id, practitioner=selected.id,
-                                        start=request.args["start"]))
-            return redirect(url_for("booking.desk_book", patient=patient.id, practitioner=selected.id))
+            return redirect(_booking_the_new_patient(patient, selected))
     return render_template("booking/desk_patient.html", form=form, selected=selected)
+
+
+def _booking_the_new_patient(patient, selected) -> str:
+    """Where the desk books the patient it just created: the grid's free cell it came from, or the desk's page."""
+    if parse_start(request.args.get("start")):
+        return url_for("booking.agenda_cell", patient=patient.id, practitioner=selected.id, start=request.args["start"])
+    return url_for("booking.desk_book", patient=patient.id, practitioner=selected.id)

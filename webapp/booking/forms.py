@@ -107,7 +107,8 @@ class RulesForm(FlaskForm):
     min_notice_minutes = IntegerField(_l("Minimum notice (minutes)"),
                                       validators=[InputRequired(), _within_limits("min_notice_minutes")],
                                       description=_l("How long before a slot patients can still book it online."))
-    horizon_days = IntegerField(_l("Booking horizon (days)"), validators=[InputRequired(), _within_limits("horizon_days")],
+    horizon_days = IntegerField(_l("Booking horizon (days)"),
+                                validators=[InputRequired(), _within_limits("horizon_days")],
                                 description=_l("How many days ahead patients can book."))
     buffer_minutes = IntegerField(_l("Buffer between visits (minutes)"),
                                   validators=[InputRequired(), _within_limits("buffer_minutes")])

@@ -150,16 +150,25 @@ def confirm_hold(hold_id: int):
                  share_notebook_ahead=form.share_notebook_ahead.data)
 
 
+def _visitor_hold(hold_id: int):
+    """(The visitor's hold, None), or (None, where to go instead): the search
+    when the hold is gone, the confirmation step once logged in."""
+    _require_patient_or_visitor()
+    hold = _own_hold(hold_id)
+    if hold is None:
+        return None, redirect(url_for("booking.search"))
+    if current_user.is_authenticated:
+        return None, redirect(url_for("booking.confirm_hold", hold_id=hold.id))
+    return hold, None
+
+
 @bp.route("/book/hold/<int:hold_id>/login", methods=["POST"])
 @limiter.limit("10 per minute")
 def confirm_hold_login(hold_id: int):
     """Log in (email and password) and book the held slot in one submission."""
-    _require_patient_or_visitor()
-    hold = _own_hold(hold_id)
-    if hold is None:
-        return redirect(url_for("booking.search"))
-    if current_user.is_authenticated:
-        return redirect(url_for("booking.confirm_hold", hold_id=hold.id))
+    hold, elsewhere = _visitor_hold(hold_id)
+    if elsewhere is not None:
+        return elsewhere
     form = LoginForm(prefix="login")
     if form.validate_on_submit():
         try:
@@ -168,14 +177,17 @@ def confirm_hold_login(hold_id: int):
         except CarnetError as error:
             show_errors(form, error)
         else:
-            if user.role is not Role.PATIENT:
-                form.form_errors.append(_("Online booking is for patient accounts; professionals book from "
-                                          "their agenda."))
-            else:
-                with transaction():
-                    accounts.record_successful_login(user)
-                return _book(hold, user, _start_session_keeping_hold(user))
+            if user.role is Role.PATIENT:
+                return _logged_in_booking(hold, user)
+            form.form_errors.append(_("Online booking is for patient accounts; professionals book from "
+                                      "their agenda."))
     return _render_confirmation(hold, login_form=form, status=422)
+
+
+def _logged_in_booking(hold: SlotHold, user: User):
+    with transaction():
+        accounts.record_successful_login(user)
+    return _book(hold, user, _start_session_keeping_hold(user))
 
 
 def _all_signup_problems(form: BookingSignupForm) -> bool:
@@ -195,15 +207,11 @@ def _all_signup_problems(form: BookingSignupForm) -> bool:
 @bp.route("/book/hold/<int:hold_id>/signup", methods=["POST"])
 @limiter.limit("10 per hour")
 def confirm_hold_signup(hold_id: int):
-    """Create a patient account (only what booking needs) and book the held
-    slot in the same submission. The email confirmation is sent as with any
-    sign-up; booking does not wait for it, as on the sign-up page."""
-    _require_patient_or_visitor()
-    hold = _own_hold(hold_id)
-    if hold is None:
-        return redirect(url_for("booking.search"))
-    if current_user.is_authenticated:
-        return redirect(url_for("booking.confirm_hold", hold_id=hold.id))
+    """Create a patient account (only what booking needs) and book the held slot in the same
+    submission; the email confirmation is sent as with any sign-up, booking does not wait for it."""
+    hold, elsewhere = _visitor_hold(hold_id)
+    if elsewhere is not None:
+        return elsewhere
     form = BookingSignupForm(prefix="signup")
     if _all_signup_problems(form):
         try:

@@ -10,22 +10,20 @@ from flask_login import current_user, login_required
 
 from webapp.accounts.models import Role
 from webapp.accounts.views import show_errors
-from webapp.booking import agendas, appointments, availability, bp, forms, ics, next_slots, settings
+from webapp.booking import agendas, appointments, availability, bp, forms, ics, next_slots, pages
 from webapp.booking import waitlist as booking_waitlist
-from webapp.booking.cancellation_window import deadline_before, window_opens_for
 from webapp.booking.errors import SlotUnavailable
 from webapp.booking.view_helpers import (
     BOOKING_RATE_LIMIT,
+    date_arg,
     parse_start,
     patient_choices,
-    picker_week,
     require_role,
-    slots_by_day,
     timezone_of,
 )
 from webapp.db import now_utc
 from webapp.errors import CarnetError
-from webapp.extensions import db, limiter
+from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
 
@@ -44,38 +42,51 @@ def book(practitioner_id: int):
     if request.method == "GET":
         form.visit_reason_id.data = request.args.get("reason", "")
         form.start.data = request.args.get("start", "")
-    start = parse_start(form.start.data)
-    reason_id = int(form.visit_reason_id.data) if (form.visit_reason_id.data or "").isdigit() else None
-    try:
-        reason = availability.reason_for_booking(practitioner.id, reason_id)
-    except CarnetError:
-        reason = None
+    start, reason = parse_start(form.start.data), _reason_chosen(practitioner.id, form.visit_reason_id.data)
     if reason is None or start is None:
         flash(_("Choose a visit reason and a slot first."), "error")
         return redirect(url_for("booking.practitioner_page", practitioner_id=practitioner.id))
-    timezone = timezone_of(practitioner.id)
-    next_slots = []
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                appointment = appointments.book_appointment(
-                    practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
-                    patient_id=form.patient_id.data, message=form.message.data,
-                    share_notebook_ahead=form.share_notebook_ahead.data, by=current_user,
-                )
-        except SlotUnavailable as error:
-            form.form_errors.append(error.message)
-            day = start.astimezone(ZoneInfo(timezone)).date()
-            next_slots = availability.available_slots(practitioner.id, reason.id, day,
-                                                  day + dt.timedelta(days=availability.MAX_RANGE_DAYS - 1))
-            next_slots = next_slots[:NEXT_SLOTS_SHOWN]
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
-            flash(_("Your appointment is booked."), "success")
-            return redirect(url_for("booking.my_appointment", appointment_id=appointment.id))
+    appointment, next_slots = _book_submit(form, practitioner.id, reason.id, start) \
+        if form.validate_on_submit() else (None, [])
+    if appointment is not None:
+        flash(_("Your appointment is booked."), "success")
+        return redirect(url_for("booking.my_appointment", appointment_id=appointment.id))
     return render_template("booking/book.html", form=form, practitioner=practitioner, reason=reason, start=start,
-                           timezone=timezone, next_slots=next_slots)
+                           timezone=timezone_of(practitioner.id), next_slots=next_slots)
+
+
+def _book_submit(form, practitioner_id: int, reason_id: int, start) -> tuple:
+    """Book what the form says: (the appointment, []), or (None, the next free
+    slots when that one was just taken), the errors placed on the form."""
+    try:
+        with transaction():
+            return appointments.book_appointment(
+                practitioner_id=practitioner_id, visit_reason_id=reason_id, start_at=start,
+                patient_id=form.patient_id.data, message=form.message.data,
+                share_notebook_ahead=form.share_notebook_ahead.data, by=current_user), []
+    except SlotUnavailable as error:
+        form.form_errors.append(error.message)
+        return None, _slots_from(practitioner_id, reason_id, start)
+    except CarnetError as error:
+        show_errors(form, error)
+        return None, []
+
+
+def _reason_chosen(practitioner_id: int, reason_field: str | None):
+    """The visit reason the booking form names, if the practitioner offers it online; else None."""
+    reason_id = int(reason_field) if (reason_field or "").isdigit() else None
+    try:
+        return availability.reason_for_booking(practitioner_id, reason_id)
+    except CarnetError:
+        return None
+
+
+def _slots_from(practitioner_id: int, reason_id: int, start) -> list:
+    """The first free slots from the day of a slot just taken by someone else."""
+    day = start.astimezone(ZoneInfo(timezone_of(practitioner_id))).date()
+    slots = availability.available_slots(practitioner_id, reason_id, day,
+                                         day + dt.timedelta(days=availability.MAX_RANGE_DAYS - 1))
+    return slots[:NEXT_SLOTS_SHOWN]
 
 
 @bp.route("/appointments")
@@ -84,15 +95,8 @@ def my_appointments():
     if current_user.role in (Role.PRACTITIONER, Role.STAFF):
         return redirect(url_for("booking.agenda"))
     require_role(Role.PATIENT)
-    upcoming = list(db.session.scalars(appointments.appointments_of(current_user, "upcoming")))
-    past = list(db.session.scalars(appointments.appointments_of(current_user, "past").limit(50)))
-    waitlist = booking_waitlist.waitlist_entries_of(current_user)
-    schedules = settings.schedules_of({item.practitioner_id for item in [*upcoming, *past, *waitlist]})
-    deadlines = {appointment.id: deadline_before(
-        appointment.start_at, schedules[appointment.practitioner_id].cancellation_deadline_hours)
-        for appointment in upcoming}
-    return render_template("booking/my_appointments.html", upcoming=upcoming, past=past, schedules=schedules,
-                           deadlines=deadlines, waitlist=waitlist, now=now_utc(), leave_form=forms.EmptyForm())
+    return render_template("booking/my_appointments.html", **pages.my_appointments_page(current_user).context(),
+                           now=now_utc(), leave_form=forms.EmptyForm())
 
 
 @bp.route("/appointments/<int:appointment_id>")
@@ -128,7 +132,6 @@ def cancel_my_appointment(appointment_id: int):
 @limiter.limit(BOOKING_RATE_LIMIT, methods=["POST"])
 def reschedule(appointment_id: int):
     appointment = appointments.appointment_for(current_user, appointment_id)
-    timezone = timezone_of(appointment.practitioner_id)
     form = forms.RescheduleForm()
     if form.validate_on_submit():
         new_start = parse_start(form.start.data)
@@ -142,15 +145,8 @@ def reschedule(appointment_id: int):
         else:
             flash(_("Your appointment is moved."), "success")
             return redirect(url_for("booking.my_appointment", appointment_id=appointment.id))
-        appointment = appointments.appointment_for(current_user, appointment_id)
-    monday, days, previous_week = picker_week(timezone)
-    slots = availability.available_slots(appointment.practitioner_id, appointment.visit_reason_id, days[0], days[-1])
-    return render_template(
-        "booking/reschedule.html", appointment=appointment, timezone=timezone, form=form,
-        week=slots_by_day(slots, days, timezone), monday=monday, previous_week=previous_week,
-        next_week=monday + dt.timedelta(days=7), window_opens=window_opens_for(appointment.practitioner_id),
-        window_hours=settings.schedule_of(appointment.practitioner_id).cancellation_deadline_hours,
-    )
+    page = pages.reschedule_page(current_user, appointment_id, asked_week=date_arg("week", None))
+    return render_template("booking/reschedule.html", **page.context(), form=form)
 
 
 @bp.route("/appointments/<int:appointment_id>.ics")

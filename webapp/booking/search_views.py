@@ -11,26 +11,15 @@ from flask_login import current_user, login_required
 from webapp.accounts.models import Role
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.pagination import paginate
-from webapp.billing.services import is_bookable
-from webapp.booking import agendas, availability, bp, forms, next_slots, settings, waitlist
+from webapp.booking import bp, forms, next_slots, pages, settings, waitlist
 from webapp.booking import search as booking_search
-from webapp.booking.view_helpers import (
-    int_arg,
-    local_today,
-    patient_choices,
-    picker_week,
-    require_role,
-    slots_by_day,
-    text_arg,
-    timezone_of,
-)
+from webapp.booking.view_helpers import date_arg, int_arg, patient_choices, require_role, text_arg, timezone_of
 from webapp.errors import CarnetError
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
 
 SEARCH_PAGE_SIZE = 20
 RESULT_SLOTS_SHOWN = 4  # slot buttons under each search result
-COMPACT_SLOTS_SHOWN = 6  # the practitioner page's short list (phones)
 register_nav("booking.search", _l("Find a practitioner"), {Role.PATIENT}, order=10)
 
 
@@ -53,29 +42,14 @@ def search():
 
 @bp.route("/practitioners/<int:practitioner_id>")
 def practitioner_page(practitioner_id: int):
-    practitioner = agendas.listed_practitioner(practitioner_id)
-    reasons = settings.visit_reasons_of(practitioner.id)
-    chosen_id = int_arg("reason")
-    reason = next((r for r in reasons if r.id == chosen_id), None)
-    if reason is None and reasons:
-        reason = next_slots.default_reasons([practitioner.id]).get(practitioner.id)
-    timezone = timezone_of(practitioner.id)
-    bookable = is_bookable(practitioner.id)
-    soonest = next_slots.next_free_slots({practitioner.id: reason}, COMPACT_SLOTS_SHOWN)[practitioner.id] \
-        if reason and bookable else []
-    monday, days, previous_week = picker_week(timezone, soonest[0].start_at if soonest else None)
-    slots = availability.available_slots(practitioner.id, reason.id, days[0], days[-1]) if reason and bookable else []
-    horizon_end = local_today(timezone) + dt.timedelta(days=settings.schedule_of(practitioner.id).horizon_days)
+    page = pages.practitioner_page(practitioner_id, reason_id=int_arg("reason"), asked_week=date_arg("week", None))
     waitlist_form = None
-    if reason and current_user.is_authenticated and current_user.role is Role.PATIENT:
-        waitlist_form = forms.WaitlistForm(visit_reason_id=reason.id)
+    if page.reason and current_user.is_authenticated and current_user.role is Role.PATIENT:
+        waitlist_form = forms.WaitlistForm(visit_reason_id=page.reason.id)
         waitlist_form.patient_id.choices = patient_choices()
     return render_template(
-        "booking/practitioner.html", practitioner=practitioner, reasons=reasons, reason=reason, timezone=timezone,
-        week=slots_by_day(slots, days, timezone), monday=monday, bookable=bookable, previous_week=previous_week,
-        next_week=monday + dt.timedelta(days=7) if monday + dt.timedelta(days=7) <= horizon_end else None,
-        waitlist_form=waitlist_form, specialties=SPECIALTIES, soonest=soonest, hold_form=forms.EmptyForm(),
-        whole_week=request.args.get("view") == "week" or "week" in request.args,
+        "booking/practitioner.html", **page.context(), waitlist_form=waitlist_form, specialties=SPECIALTIES,
+        hold_form=forms.EmptyForm(), whole_week=request.args.get("view") == "week" or "week" in request.args,
     )
 
 
