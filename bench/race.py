@@ -12,7 +12,7 @@ from bench import seed
 from bench.measure import Result
 from bench.workloads import Size, check
 from webapp.accounts.models import User
-from webapp.booking import services as booking
+from webapp.booking import appointments
 from webapp.booking.errors import SlotUnavailable
 from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.db import now_utc
@@ -28,7 +28,7 @@ def _book(app, world: seed.BookingWorld, user_id: int, start) -> str:
     pid = world.practitioner_ids[0]
     try:
         with app.app_context(), transaction():
-            booking.book_appointment(practitioner_id=pid, visit_reason_id=world.reason_ids[pid], start_at=start,
+            appointments.book_appointment(practitioner_id=pid, visit_reason_id=world.reason_ids[pid], start_at=start,
                                      by=db.session.get(User, user_id))
     except SlotUnavailable:
         return "refused"

@@ -16,8 +16,9 @@ from bench.measure import Result, timed
 from bench.workloads import Size, _database, check
 from webapp.accounts.models import PractitionerProfile, Role, Verification
 from webapp.accounts.specialties import SPECIALTIES
-from webapp.booking import services as booking
-from webapp.booking.models import CELL_MINUTES, Appointment, AppointmentStatus, OccupiedCell
+from webapp.booking import search as booking_search
+from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell
+from webapp.booking.rules import CELL_MINUTES
 from webapp.db import now_utc
 from webapp.extensions import db
 
@@ -166,7 +167,7 @@ def search_workload(app, size: Size, rng: random.Random) -> list[Result]:
                           {"per_specialty": size.b3_practitioners // len(specialties)}))
     if database == "postgresql":
         print("EXPLAIN ANALYZE of the specialty + city search (page 1):")
-        print(_explain(app, booking.search_practitioners(specialty=specialties[0], city=big_cities[0])
+        print(_explain(app, booking_search.search_practitioners(specialty=specialties[0], city=big_cities[0])
                        .limit(PER_PAGE)))
         results.append(_gunicorn_search(app, size, soonest))
     return results

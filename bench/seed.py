@@ -13,7 +13,6 @@ from webapp.accounts.passwords import hash_password
 from webapp.accounts.services import issue_api_token
 from webapp.booking import slots as slot_rules
 from webapp.booking.models import (
-    CELL_MINUTES,
     Appointment,
     AppointmentStatus,
     OccupiedCell,
@@ -21,6 +20,7 @@ from webapp.booking.models import (
     VisitReason,
     WeeklyHours,
 )
+from webapp.booking.rules import CELL_MINUTES
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notebook.models import EntryKind, NotebookEntry

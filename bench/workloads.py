@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from bench import seed
 from bench.measure import Result, count_statements, timed
 from webapp.accounts.models import User
-from webapp.booking import services as booking
+from webapp.booking import availability
+from webapp.booking import appointments as booking_appointments
 from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -105,7 +106,7 @@ def slots_workload(app, size: Size, rng: random.Random) -> list[Result]:
 
     def service(first: dt.date, last: dt.date):
         with app.app_context():
-            return booking.available_slots(practice.practitioner_id, practice.reason_id, first, last,
+            return availability.available_slots(practice.practitioner_id, practice.reason_id, first, last,
                                            now=practice.now)
 
     durations, slots = timed(lambda: service(today, last_day), runs=size.runs, warmup=size.warmup)
@@ -172,7 +173,7 @@ def booking_workload(app, size: Size, rng: random.Random) -> list[Result]:
         index, start = next(queue)
         with app.app_context(), transaction():
             user = db.session.get(User, patients[index % len(patients)][0])
-            return booking.book_appointment(practitioner_id=service_pid, visit_reason_id=world.reason_ids[service_pid],
+            return booking_appointments.book_appointment(practitioner_id=service_pid, visit_reason_id=world.reason_ids[service_pid],
                                             start_at=start, by=user)
 
     durations, _ = timed(book_through_service, runs=size.b2_bookings, warmup=size.warmup)

@@ -9,7 +9,7 @@ from tests.audit.factories import log_in
 from webapp.accounts.identity_rules import check_birth_date, check_person_name, civil_today, is_adult
 from webapp.accounts.models import PatientProfile
 from webapp.booking.errors import InvalidBookingData
-from webapp.booking.services import create_desk_patient
+from webapp.booking.desk import create_desk_patient
 from webapp.extensions import db
 from webapp.transaction import transaction
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from tests.factories import make_practitioner
 from webapp.booking.models import Appointment, AppointmentStatus, PractitionerSchedule, VisitReason, WeeklyHours
-from webapp.booking.services import occupied_cells_for
+from webapp.booking.appointments import occupied_cells_for
 from webapp.extensions import db
 
 

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile
-from webapp.booking import services
+from webapp.booking import availability, visits
 from webapp.booking.models import Appointment, AppointmentStatus, VisitReason, WeeklyHours
 from webapp.extensions import db
 
@@ -18,7 +18,7 @@ def test_seed_demo_opens_every_agenda_and_books_the_demo_patients(app):
     with_reasons = set(db.session.scalars(sa.select(VisitReason.practitioner_id)))
     with_hours = set(db.session.scalars(sa.select(WeeklyHours.practitioner_id)))
     assert set(practitioner_ids) == with_reasons == with_hours
-    next_available = services.next_available_starts(practitioner_ids)
+    next_available = availability.next_available_starts(practitioner_ids)
     assert all(next_available[pid] is not None for pid in practitioner_ids)
     for patient_id in db.session.scalars(sa.select(PatientProfile.id)):
         statuses = set(db.session.scalars(sa.select(Appointment.status).where(Appointment.patient_id == patient_id)))
@@ -26,7 +26,7 @@ def test_seed_demo_opens_every_agenda_and_books_the_demo_patients(app):
         treating = list(db.session.scalars(sa.select(PractitionerProfile.id).where(
             PractitionerProfile.id.in_(sa.select(Appointment.practitioner_id).where(Appointment.patient_id == patient_id)))))
         # Past visits opened the notebooks; the upcoming bookings share nothing ahead.
-        assert all(services.has_begun_visit(pid, patient_id) for pid in treating)
+        assert all(visits.has_begun_visit(pid, patient_id) for pid in treating)
     assert not db.session.scalar(sa.select(sa.func.count(Appointment.id)).where(Appointment.shares_notebook_ahead))
     for appointment in db.session.scalars(sa.select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED)):
-        assert not services.visit_has_begun(appointment)
+        assert not visits.visit_has_begun(appointment)

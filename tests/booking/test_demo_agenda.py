@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile
-from webapp.booking import services
+from webapp.booking import availability, settings
+from webapp.booking import visits as booking_visits
 from webapp.booking.models import Absence, Appointment, AppointmentStatus, WeeklyHours
 from webapp.extensions import db
 
@@ -51,7 +52,7 @@ def test_demo_agendas_are_busy_this_week_and_next(app, frozen_clock, moment, thi
                 Appointment.start_at < weeks[1][1]))), dt.timedelta())
         assert booked >= 0.4 * _weekly_opening(practitioner.id), practitioner.full_name
         # Busy, not full: a visitor still finds a slot next week.
-        assert services.available_slots(practitioner.id, services.visit_reasons_of(practitioner.id)[0].id,
+        assert availability.available_slots(practitioner.id, settings.visit_reasons_of(practitioner.id)[0].id,
                                         weeks[1][0].date(), weeks[1][1].date() - dt.timedelta(days=1))
     for appointment in db.session.scalars(sa.select(Appointment).where(
             Appointment.start_at >= weeks[0][0], Appointment.start_at < weeks[1][1])):
@@ -100,4 +101,4 @@ def test_every_patient_of_a_demo_practice_was_seen_before_and_comes_back(app, fr
         assert any(visit.status is AppointmentStatus.COMPLETED and visit.start_at < now - dt.timedelta(weeks=1)
                    for visit in visits)
         assert any(visit.status is AppointmentStatus.BOOKED for visit in visits)
-        assert services.has_begun_visit(patient.desk_practitioner_id, patient.id)
+        assert booking_visits.has_begun_visit(patient.desk_practitioner_id, patient.id)

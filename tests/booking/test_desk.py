@@ -10,7 +10,7 @@ from tests import factories
 from tests.audit.factories import recorded_events
 from tests.booking.factories import make_appointment, make_visit_reason, open_practice
 from webapp.accounts.models import ClinicRole, Role
-from webapp.booking import services
+from webapp.booking import agendas, appointments, availability, desk, visits
 from webapp.booking.errors import (
     AppointmentNotActive,
     InvalidBookingData,
@@ -49,16 +49,16 @@ def stranger():
     return factories.make_patient(first_name="Hélène", last_name="Le Gall-Durand", birth_date=dt.date(1961, 7, 8))
 
 
-def identity(patient=None, **values) -> services.PatientIdentity:
+def identity(patient=None, **values) -> desk.PatientIdentity:
     if patient is not None:
         values = {"first_name": patient.first_name, "last_name": patient.last_name,
                   "birth_date": patient.birth_date} | values
-    return services.PatientIdentity.of(**values)
+    return desk.PatientIdentity.of(**values)
 
 
 def desk_book(practitioner, reason, by, *, start=SLOT, now=NOW, **kwargs) -> Appointment:
     with transaction():
-        return services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
+        return appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
                                          by=by, now=now, **kwargs)
 
 
@@ -156,24 +156,24 @@ def test_the_desk_search_counts_a_birth_date_search_that_finds_no_one(app, monke
     monkeypatch.setitem(app.config, "CARNET_DESK_IDENTIFICATION_MAX_FAILURES", 2)
     practitioner = factories.make_practitioner()
     with transaction():
-        assert services.find_patients(practitioner.user, "Hélène Le Gall-Durand", birth_date=stranger.birth_date) \
+        assert desk.find_patients(practitioner.user, "Hélène Le Gall-Durand", birth_date=stranger.birth_date) \
             == [stranger]
-        assert services.find_patients(practitioner.user, "Hélène Le Gall-Durand") == []  # no identity: not counted
+        assert desk.find_patients(practitioner.user, "Hélène Le Gall-Durand") == []  # no identity: not counted
     assert failures() == 0
     for day in (9, 10):
         with transaction():
-            assert services.find_patients(practitioner.user, "Hélène Le Gall-Durand",
+            assert desk.find_patients(practitioner.user, "Hélène Le Gall-Durand",
                                           birth_date=dt.date(1961, 7, day)) == []
     assert failures() == 2 and len(recorded_events("desk.identity_failed")) == 2
     with pytest.raises(TooManyIdentificationFailures):
-        services.find_patients(practitioner.user, "Hélène Le Gall-Durand", birth_date=stranger.birth_date)
+        desk.find_patients(practitioner.user, "Hélène Le Gall-Durand", birth_date=stranger.birth_date)
 
 
 # --- Walk-ins -----------------------------------------------------------------------------------
 
 def walk_in(practitioner, reason, by, *, now, **kwargs) -> Appointment:
     with transaction():
-        return services.record_walk_in(practitioner_id=practitioner.id, visit_reason_id=reason.id, by=by, now=now,
+        return appointments.record_walk_in(practitioner_id=practitioner.id, visit_reason_id=reason.id, by=by, now=now,
                                        **kwargs)
 
 
@@ -187,7 +187,7 @@ def test_a_walk_in_starts_now_at_any_hour_and_has_begun(stranger):
     assert appointment.end_at == appointment.start_at + dt.timedelta(minutes=20)
     assert appointment.is_walk_in and appointment.booked_at_desk and appointment.arrived_at == sunday_night
     assert len(appointment.cells) == 4
-    assert services.has_begun_visit(practitioner.id, stranger.id, now=sunday_night)
+    assert visits.has_begun_visit(practitioner.id, stranger.id, now=sunday_night)
     [event] = recorded_events("appointment.walk_in")
     assert event.details == {"practitioner_id": practitioner.id, "patient_id": stranger.id}
 
@@ -220,20 +220,20 @@ def test_walk_ins_are_the_desks_only(practice, stranger):
 
 def arrive(appointment, by, now):
     with transaction():
-        return services.mark_arrived(appointment.id, by=by, now=now)
+        return appointments.mark_arrived(appointment.id, by=by, now=now)
 
 
 def test_the_desk_marks_a_patient_arrived_which_begins_the_visit(stranger):
     clinic = factories.make_clinic()
     practitioner, reason = open_practice(factories.make_practitioner(clinic=clinic))
     appointment = make_appointment(practitioner, stranger, SLOT, reason=reason, booked_at_desk=True)
-    early = SLOT - services.ARRIVAL_EARLIEST - dt.timedelta(minutes=1)
+    early = SLOT - appointments.ARRIVAL_EARLIEST - dt.timedelta(minutes=1)
     with pytest.raises(TooEarlyForArrival):
         arrive(appointment, practitioner.user, early)
     at = SLOT - dt.timedelta(minutes=25)
-    assert not services.has_begun_visit(practitioner.id, stranger.id, now=at)
+    assert not visits.has_begun_visit(practitioner.id, stranger.id, now=at)
     assert arrive(appointment, factories.make_staff(clinic=clinic), at).arrived_at == at
-    assert services.has_begun_visit(practitioner.id, stranger.id, now=at)
+    assert visits.has_begun_visit(practitioner.id, stranger.id, now=at)
     assert arrive(appointment, practitioner.user, at + dt.timedelta(minutes=5)).arrived_at == at  # unchanged
     [event] = recorded_events("appointment.arrived")
     assert event.target_id == str(appointment.id)
@@ -258,8 +258,8 @@ def test_an_arrived_patient_is_no_no_show_and_may_be_seen_before_the_start(pract
     practitioner, reason = practice
     appointment = make_appointment(practitioner, stranger, SLOT, reason=reason, arrived_at=SLOT - dt.timedelta(hours=1))
     with pytest.raises(PatientArrived):
-        services.mark_no_show(appointment.id, by=practitioner.user, now=SLOT + dt.timedelta(hours=1))
-    done = services.mark_completed(appointment.id, by=practitioner.user, now=SLOT - dt.timedelta(minutes=30))
+        appointments.mark_no_show(appointment.id, by=practitioner.user, now=SLOT + dt.timedelta(hours=1))
+    done = appointments.mark_completed(appointment.id, by=practitioner.user, now=SLOT - dt.timedelta(minutes=30))
     assert done.status is AppointmentStatus.COMPLETED
 
 
@@ -269,8 +269,8 @@ def test_the_patient_side_may_share_the_notebook_when_booking_never_the_desk(pra
     practitioner, reason = practice
     shared = desk_book(practitioner, reason, stranger.account, share_notebook_ahead=True)
     assert shared.shares_notebook_ahead
-    assert services.may_read_notebook(practitioner.id, stranger.id, now=NOW)
-    assert not services.has_begun_visit(practitioner.id, stranger.id, now=NOW)
+    assert visits.may_read_notebook(practitioner.id, stranger.id, now=NOW)
+    assert not visits.has_begun_visit(practitioner.id, stranger.id, now=NOW)
     kept = desk_book(practitioner, reason, stranger.account, start=SLOT + dt.timedelta(hours=1))
     assert not kept.shares_notebook_ahead
     with pytest.raises(InvalidBookingData) as error:
@@ -283,8 +283,8 @@ def test_a_desk_booking_for_later_opens_nothing_before_the_visit(practice, stran
     practitioner, reason = practice
     appointment = desk_book(practitioner, reason, practitioner.user, patient_identity=identity(stranger))
     assert appointment.booked_at_desk and not appointment.shares_notebook_ahead
-    assert not services.may_read_notebook(practitioner.id, stranger.id, now=NOW)
-    assert services.may_read_notebook(practitioner.id, stranger.id, now=SLOT)
+    assert not visits.may_read_notebook(practitioner.id, stranger.id, now=NOW)
+    assert visits.may_read_notebook(practitioner.id, stranger.id, now=SLOT)
 
 
 # --- Clinic roles ---------------------------------------------------------------------------------
@@ -294,27 +294,27 @@ def test_a_clinic_accountant_has_no_agenda_and_no_desk(stranger):
     practitioner, reason = open_practice(factories.make_practitioner(clinic=clinic))
     appointment = make_appointment(practitioner, stranger, SLOT, reason=reason)
     accountant = accountant_of(clinic)
-    assert services.managed_practitioners(accountant) == []
-    assert not services.can_manage_agenda(accountant, practitioner) and not services.works_at_a_desk(accountant)
+    assert agendas.managed_practitioners(accountant) == []
+    assert not agendas.can_manage_agenda(accountant, practitioner) and not agendas.works_at_a_desk(accountant)
     refusals = [
-        lambda: services.agenda(accountant, practitioner.id, SLOT.date(), SLOT.date()),
-        lambda: services.appointments_of(accountant, "upcoming"),
-        lambda: services.find_patients(accountant, "Hélène Le Gall-Durand", birth_date=stranger.birth_date),
-        lambda: services.desk_patient(accountant, stranger.id, identity=identity(stranger)),
-        lambda: services.create_desk_patient(accountant, practitioner_id=practitioner.id, first_name="Paul",
+        lambda: appointments.agenda(accountant, practitioner.id, SLOT.date(), SLOT.date()),
+        lambda: appointments.appointments_of(accountant, "upcoming"),
+        lambda: desk.find_patients(accountant, "Hélène Le Gall-Durand", birth_date=stranger.birth_date),
+        lambda: desk.desk_patient(accountant, stranger.id, identity=identity(stranger)),
+        lambda: desk.create_desk_patient(accountant, practitioner_id=practitioner.id, first_name="Paul",
                                              last_name="Neuf", birth_date=dt.date(1980, 1, 1), phone="0600000000"),
         lambda: desk_book(practitioner, reason, accountant, start=SLOT + dt.timedelta(hours=1),
                           patient_identity=identity(stranger)),
-        lambda: services.record_walk_in(practitioner_id=practitioner.id, visit_reason_id=reason.id, by=accountant,
+        lambda: appointments.record_walk_in(practitioner_id=practitioner.id, visit_reason_id=reason.id, by=accountant,
                                         patient_id=stranger.id, now=NOW),
-        lambda: services.desk_slots(accountant, practitioner.id, reason.id, SLOT.date(), SLOT.date()),
+        lambda: availability.desk_slots(accountant, practitioner.id, reason.id, SLOT.date(), SLOT.date()),
     ]
     for refusal in refusals:
         with pytest.raises(Forbidden):
             refusal()
-    for refusal in (lambda: services.mark_arrived(appointment.id, by=accountant, now=SLOT),
-                    lambda: services.mark_no_show(appointment.id, by=accountant, now=SLOT),
-                    lambda: services.cancel_appointment(appointment.id, by=accountant, reason="Non")):
+    for refusal in (lambda: appointments.mark_arrived(appointment.id, by=accountant, now=SLOT),
+                    lambda: appointments.mark_no_show(appointment.id, by=accountant, now=SLOT),
+                    lambda: appointments.cancel_appointment(appointment.id, by=accountant, reason="Non")):
         with pytest.raises(NotFound):
             refusal()
     assert failures() == 0
@@ -324,13 +324,13 @@ def test_a_clinic_secretary_runs_the_desk(stranger):
     clinic = factories.make_clinic()
     practitioner, reason = open_practice(factories.make_practitioner(clinic=clinic))
     secretary = factories.make_staff(clinic=clinic)
-    assert services.managed_practitioners(secretary) == [practitioner] and services.works_at_a_desk(secretary)
+    assert agendas.managed_practitioners(secretary) == [practitioner] and agendas.works_at_a_desk(secretary)
     appointment = desk_book(practitioner, reason, secretary, patient_identity=identity(stranger))
-    assert services.mark_arrived(appointment.id, by=secretary, now=SLOT).arrived_at == SLOT
+    assert appointments.mark_arrived(appointment.id, by=secretary, now=SLOT).arrived_at == SLOT
 
 
 def test_the_operators_staff_and_admins_have_no_desk():
     for user in (factories.make_staff(), factories.make_staff(role=Role.ADMIN)):
-        assert not services.works_at_a_desk(user)
+        assert not agendas.works_at_a_desk(user)
         with pytest.raises(Forbidden):
-            services.appointments_of(user, "upcoming")
+            appointments.appointments_of(user, "upcoming")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.booking.factories import local_start, make_appointment, open_practice
-from webapp.booking import holds, services
+from webapp.booking import appointments, availability, holds
 from webapp.booking.errors import HoldNotFound, NotASlotBoundary, NotBookableOnline, SlotUnavailable
 from webapp.accounts.models import User
 from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell, SlotHold
@@ -39,14 +39,14 @@ def hold(practice, start, holder=ALICE, **kwargs):
 def book(practice, start, by):
     practitioner, reason = practice
     with transaction():
-        return services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
+        return appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
                                          by=by)
 
 
 def free_starts(practice, day_offset=3):
     practitioner, reason = practice
     day = local_start(day_offset).date()
-    return {slot.start_at for slot in services.available_slots(practitioner.id, reason.id, day, day)}
+    return {slot.start_at for slot in availability.available_slots(practitioner.id, reason.id, day, day)}
 
 
 def test_a_hold_lasts_the_configured_minutes_and_stores_only_a_digest(app, practice, frozen_clock):
@@ -64,7 +64,7 @@ def test_other_visitors_do_not_see_a_held_slot_as_free(practice, frozen_clock):
     hold(practice, start)
     assert start not in free_starts(practice)
     practitioner, _ = practice
-    next_start = services.next_available_starts([practitioner.id])[practitioner.id]
+    next_start = availability.next_available_starts([practitioner.id])[practitioner.id]
     assert next_start != start
 
 
@@ -92,7 +92,7 @@ def test_the_database_refuses_an_appointment_over_a_hold_and_a_hold_over_an_appo
     db.session.commit()
     intruder = Appointment(practitioner_id=practitioner.id, patient_id=patient.id, visit_reason_id=reason.id,
                            start_at=local_start(3, 10, 15), end_at=local_start(3, 10, 45))
-    intruder.cells = services.occupied_cells_for(practitioner.id, intruder.start_at, intruder.end_at)
+    intruder.cells = appointments.occupied_cells_for(practitioner.id, intruder.start_at, intruder.end_at)
     db.session.add(intruder)
     with pytest.raises(sa.exc.IntegrityError):
         db.session.commit()
@@ -102,7 +102,7 @@ def test_the_database_refuses_an_appointment_over_a_hold_and_a_hold_over_an_appo
     other = SlotHold(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=local_start(3, 14),
                      end_at=local_start(3, 14, 30), expires_at=frozen_clock.now + dt.timedelta(minutes=5),
                      holder_key="x" * 64)
-    other.cells = services.occupied_cells_for(practitioner.id, other.start_at, other.end_at)
+    other.cells = appointments.occupied_cells_for(practitioner.id, other.start_at, other.end_at)
     db.session.add(other)
     with pytest.raises(sa.exc.IntegrityError):
         db.session.commit()
@@ -258,7 +258,7 @@ def test_simultaneous_holds_and_bookings_of_one_slot_let_exactly_one_through(app
                         holds.hold_slot(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
                                         holder=f"visitor-{index}")
                     else:
-                        services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+                        appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                                   start_at=start, by=db.session.get(User, patients[index // 2]))
                 outcomes.append("won")
             except SlotUnavailable:

@@ -6,7 +6,7 @@ import pytest
 
 from tests import factories
 from tests.booking.factories import open_practice
-from webapp.booking import services
+from webapp.booking import availability
 from webapp.booking.holidays import holiday_region, is_public_holiday, public_holidays
 
 UTC = dt.timezone.utc
@@ -39,7 +39,7 @@ def practice_in(postcode: str, city: str, **schedule):
 
 def slots_on(practice, day: dt.date) -> list:
     practitioner, reason = practice
-    return services.available_slots(practitioner.id, reason.id, day, day)
+    return availability.available_slots(practitioner.id, reason.id, day, day)
 
 
 def test_a_strasbourg_practice_is_closed_on_26_december_and_good_friday_a_paris_one_is_not(app, frozen_clock):

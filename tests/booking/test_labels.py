@@ -9,7 +9,7 @@ import pytest
 from tests import factories
 from tests.booking.factories import local_start, make_appointment, make_visit_reason, open_practice
 from tests.notifications.factories import outbox
-from webapp.booking import labels, services
+from webapp.booking import appointments, calendar_feed, labels, settings
 from webapp.errors import Forbidden
 from webapp.notifications.models import Channel
 from webapp.notifications.services import open_email, open_sms
@@ -87,7 +87,7 @@ def test_the_label_follows_the_recipient_s_language(app):
     parent = factories.make_user(locale="en")
     child = factories.make_relative(parent)
     with app.test_request_context(), transaction():
-        appointment = services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+        appointment = appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                                 start_at=local_start(5, 10), by=parent, patient_id=child.id)
     content = open_email(outbox(key=f"booking-confirmed:{appointment.id}")[0])
     assert f"What: Appointment with {practitioner.full_name}" in content.text
@@ -99,10 +99,10 @@ def test_a_rescheduled_appointment_keeps_the_neutral_label(app):
     patient = factories.make_patient()
     with app.test_request_context():
         with transaction():
-            appointment = services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+            appointment = appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                                     start_at=local_start(5, 10), by=patient.account)
         with transaction():
-            services.reschedule_appointment(appointment.id, new_start_at=local_start(6, 10), by=patient.account)
+            appointments.reschedule_appointment(appointment.id, new_start_at=local_start(6, 10), by=patient.account)
     [moved] = [row for row in outbox(channel=Channel.EMAIL) if row.key.startswith("booking-rescheduled:")]
     content = open_email(moved)
     assert f"Rendez-vous avec {practitioner.full_name}" in content.text
@@ -116,7 +116,7 @@ def test_patient_initials():
 
 def feed_summaries(client, practitioner) -> list[str]:
     with transaction():
-        token = services.rotate_calendar_feed(practitioner.user)
+        token = calendar_feed.rotate_calendar_feed(practitioner.user)
     response = client.get(f"/calendar/{token}.ics")
     assert response.status_code == 200
     return sorted(str(event["summary"]) + "\n" + str(event["description"])
@@ -153,7 +153,7 @@ def test_the_feed_shows_names_only_when_the_practitioner_asks(client, log_in, fo
 def test_only_the_practitioner_sets_the_feed_names(client):
     patient = factories.make_patient()
     with pytest.raises(Forbidden), transaction():
-        services.set_feed_patient_names(patient.account, True)
+        calendar_feed.set_feed_patient_names(patient.account, True)
 
 
 def test_the_api_flag_round_trips_and_defaults_to_hidden(client, api_token):
@@ -186,5 +186,5 @@ def test_the_settings_form_sets_the_flag(client, log_in, form_post):
                                           "shown_in_messages": "y"})
     form_post("/settings/visit-reasons", {"label": SENSITIVE, "duration_minutes": "30", "price_euros": "25",
                                           "new_patients": "y", "returning_patients": "y", "mode": "in_person"})
-    flags = {r.label: r.shown_in_messages for r in services.visit_reasons_of(practitioner.id)}
+    flags = {r.label: r.shown_in_messages for r in settings.visit_reasons_of(practitioner.id)}
     assert flags == {"Vaccination": True, SENSITIVE: False}

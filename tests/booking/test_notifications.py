@@ -9,7 +9,7 @@ import pytest
 from tests import factories
 from tests.booking.factories import PARIS, local_start, open_practice
 from tests.notifications.factories import outbox
-from webapp.booking import services
+from webapp.booking import appointments, waitlist
 from webapp.booking.errors import SlotUnavailable
 from webapp.booking.ics import appointment_uid
 from webapp.booking.models import WaitlistEntry, WaitlistStatus
@@ -39,7 +39,7 @@ def patient():
 def book(practice, start, by, **kwargs):
     practitioner, reason = practice
     with transaction():
-        return services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
+        return appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
                                          by=by, **kwargs)
 
 
@@ -79,7 +79,7 @@ def test_booking_writes_the_confirmation_and_reminders_and_the_mail_carries_the_
 
 def test_a_booking_rolled_back_after_the_service_leaves_no_notification(practice, patient):
     with pytest.raises(RuntimeError), transaction():
-        services.book_appointment(practitioner_id=practice[0].id, visit_reason_id=practice[1].id,
+        appointments.book_appointment(practitioner_id=practice[0].id, visit_reason_id=practice[1].id,
                                   start_at=local_start(5, 10), by=patient.account)
         raise RuntimeError("the request failed after booking")
     assert outbox() == []
@@ -116,7 +116,7 @@ def test_a_patient_cancellation_withdraws_the_reminders_and_tells_the_practition
     smtp.messages.clear()
 
     with transaction():
-        services.cancel_appointment(appointment.id, by=patient.account)
+        appointments.cancel_appointment(appointment.id, by=patient.account)
 
     reminders = outbox(key=f"reminder:appointment:{appointment.id}:48h") + \
         outbox(key=f"reminder:appointment:{appointment.id}:2h")
@@ -135,7 +135,7 @@ def test_a_practitioner_cancellation_tells_the_patient_with_the_reason(practice,
     smtp.messages.clear()
 
     with transaction():
-        services.cancel_appointment(appointment.id, by=practice[0].user, reason="Formation imprévue")
+        appointments.cancel_appointment(appointment.id, by=practice[0].user, reason="Formation imprévue")
 
     send_due_notifications()
     [message] = smtp.messages
@@ -154,7 +154,7 @@ def test_a_reschedule_sends_the_new_ics_and_moves_the_reminders(practice, patien
     new_start = local_start(8, 15)
 
     with transaction():
-        services.reschedule_appointment(appointment.id, new_start_at=new_start, by=patient.account)
+        appointments.reschedule_appointment(appointment.id, new_start_at=new_start, by=patient.account)
 
     send_due_notifications()
     [message] = smtp.messages
@@ -199,11 +199,11 @@ def test_a_cancellation_offers_the_slot_to_the_waiting_list_and_queues_the_offer
     appointment = book(practice, start, patient.account)
     waiting = factories.make_patient()
     with transaction():
-        entry = services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+        entry = waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                        before_at=local_start(10), by=waiting.account)
 
     with transaction():
-        services.cancel_appointment(appointment.id, by=patient.account)
+        appointments.cancel_appointment(appointment.id, by=patient.account)
 
     assert db.session.get(WaitlistEntry, entry.id).status is WaitlistStatus.OFFERED
     [offer] = outbox(key=f"waitlist-offer:{entry.id}:{start.astimezone(dt.timezone.utc).isoformat()}")
@@ -217,9 +217,9 @@ def test_a_cancellation_offers_the_slot_to_the_waiting_list_and_queues_the_offer
 def test_mails_carry_itip_request_request_cancel_with_one_uid_and_rising_sequence(app, practice, patient, smtp):
     appointment = book(practice, local_start(5, 10), patient.account)
     with transaction():
-        services.reschedule_appointment(appointment.id, new_start_at=local_start(8, 15), by=patient.account)
+        appointments.reschedule_appointment(appointment.id, new_start_at=local_start(8, 15), by=patient.account)
     with transaction():
-        services.cancel_appointment(appointment.id, by=practice[0].user, reason="Formation imprévue")
+        appointments.cancel_appointment(appointment.id, by=practice[0].user, reason="Formation imprévue")
     send_due_notifications()
 
     received = [calendar_of(message) for message in smtp.messages if message["To"] == patient.account.email]

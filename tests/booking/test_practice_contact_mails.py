@@ -8,7 +8,7 @@ import pytest
 from tests import factories
 from tests.booking.factories import local_start, open_practice
 from tests.notifications.factories import outbox
-from webapp.booking import services
+from webapp.booking import appointments
 from webapp.notifications.models import Channel
 from webapp.notifications.services import open_email, open_sms
 from webapp.transaction import transaction
@@ -34,7 +34,7 @@ def practice_with(phone="+33142000000", hours=24):
 def book(practice, start, by):
     practitioner, reason = practice
     with transaction():
-        return services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
+        return appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
                                          by=by)
 
 
@@ -69,11 +69,11 @@ def test_the_move_and_the_cancellation_carry_the_phone(patient):
     appointment = book(practice_with(), local_start(5, 10), patient.account)
     new_start = local_start(8, 15)
     with transaction():
-        services.reschedule_appointment(appointment.id, new_start_at=new_start, by=patient.account)
+        appointments.reschedule_appointment(appointment.id, new_start_at=new_start, by=patient.account)
     moved = email_text(f"booking-rescheduled:{appointment.id}:{new_start.astimezone(dt.timezone.utc).isoformat()}")
     assert PHONE_LINE in moved and "Ensuite, appelez le cabinet au 01 42 00 00 00." in moved
     with transaction():
-        services.cancel_appointment(appointment.id, by=patient.account)
+        appointments.cancel_appointment(appointment.id, by=patient.account)
     cancelled = email_text(f"booking-cancelled:{appointment.id}:patient")
     assert "Une question ? Appelez le cabinet au 01 42 00 00 00." in cancelled
     to_practice = email_text(f"booking-cancelled:{appointment.id}:practitioner")

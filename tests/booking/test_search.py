@@ -3,7 +3,8 @@
 import pytest
 
 from tests import factories
-from webapp.booking import services
+from webapp.booking import search
+from webapp.accounts.models import PractitionerProfile
 from webapp.booking.specialty_terms import fold, specialties_named, suggestion_labels
 from webapp.extensions import db
 
@@ -35,8 +36,8 @@ def directory():
 
 
 def found(text: str, **criteria) -> set[int]:
-    return set(db.session.scalars(services.search_practitioners(text=text, **criteria).with_only_columns(
-        services.PractitionerProfile.id)))
+    return set(db.session.scalars(search.search_practitioners(text=text, **criteria).with_only_columns(
+        PractitionerProfile.id)))
 
 
 @pytest.mark.parametrize(("text", "expected"), [

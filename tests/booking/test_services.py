@@ -16,7 +16,8 @@ from tests.booking.factories import (
 )
 from webapp.accounts.models import Role
 from webapp.billing.models import SubscriptionStatus
-from webapp.booking import services, signals
+from webapp.booking import appointments, desk, settings, signals, waitlist
+from webapp.booking import availability as booking_availability
 from webapp.booking.errors import (
     AppointmentNotActive,
     AppointmentNotStarted,
@@ -27,14 +28,8 @@ from webapp.booking.errors import (
     ReasonNotForThisPatient,
     SlotUnavailable,
 )
-from webapp.booking.models import (
-    MAX_VISIT_MINUTES,
-    Absence,
-    Appointment,
-    AppointmentStatus,
-    OccupiedCell,
-    WaitlistStatus,
-)
+from webapp.booking.models import Absence, Appointment, AppointmentStatus, OccupiedCell, WaitlistStatus
+from webapp.booking.rules import MAX_VISIT_MINUTES
 from webapp.errors import Conflict, Forbidden, NotFound
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -49,7 +44,7 @@ def _request(app):
 
 def book(practitioner, reason, start, by, **kwargs):
     with transaction():
-        return services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
+        return appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
                                          by=by, **kwargs)
 
 
@@ -93,7 +88,7 @@ def received():
 def test_visit_reason_refuses_bad_values(values, field):
     practitioner = factories.make_practitioner()
     with pytest.raises(InvalidBookingData) as error:
-        services.create_visit_reason(practitioner.user, **({"label": "Consultation", "duration_minutes": 30,
+        settings.create_visit_reason(practitioner.user, **({"label": "Consultation", "duration_minutes": 30,
                                                             "price_cents": 3000} | values))
     assert field in error.value.fields
 
@@ -102,24 +97,24 @@ def test_only_a_practitioner_creates_visit_reasons(patient):
     staff = factories.make_staff()
     for user in (patient.account, staff):
         with pytest.raises(Forbidden):
-            services.create_visit_reason(user, label="Consultation", duration_minutes=30, price_cents=3000)
+            settings.create_visit_reason(user, label="Consultation", duration_minutes=30, price_cents=3000)
 
 
 def test_another_practitioners_reason_is_not_found():
     practitioner, reason = open_practice()
     other = factories.make_practitioner()
     with pytest.raises(NotFound):
-        services.update_visit_reason(other.user, reason.id, label="Stolen")
+        settings.update_visit_reason(other.user, reason.id, label="Stolen")
     with pytest.raises(NotFound):
-        services.archive_visit_reason(other.user, reason.id)
+        settings.archive_visit_reason(other.user, reason.id)
 
 
 def test_archived_reason_keeps_its_appointments_but_cannot_be_booked(practice, patient):
     practitioner, reason = practice
     appointment = book(practitioner, reason, local_start(3), patient.account)
     with transaction():
-        services.archive_visit_reason(practitioner.user, reason.id)
-    assert services.visit_reasons_of(practitioner.id) == []
+        settings.archive_visit_reason(practitioner.user, reason.id)
+    assert settings.visit_reasons_of(practitioner.id) == []
     assert db.session.get(Appointment, appointment.id).visit_reason_id == reason.id
     with pytest.raises(InvalidBookingData) as error:
         book(practitioner, reason, local_start(4), patient.account)
@@ -134,13 +129,13 @@ def _week(*ranges):
 def test_schedule_accepts_several_ranges_a_day_and_replaces_the_old_hours():
     practitioner = factories.make_practitioner()
     with transaction():
-        services.update_schedule(practitioner.user, weekly=_week((0, "08:00", "12:00"), (0, "14:00", "18:00")),
+        settings.update_schedule(practitioner.user, weekly=_week((0, "08:00", "12:00"), (0, "14:00", "18:00")),
                                  buffer_minutes=10, timezone="Europe/Paris")
     with transaction():
-        services.update_schedule(practitioner.user, weekly=_week((1, "09:00", "12:00"), (1, "12:00", "13:00")))
-    hours = services.weekly_hours_of(practitioner.id)
+        settings.update_schedule(practitioner.user, weekly=_week((1, "09:00", "12:00"), (1, "12:00", "13:00")))
+    hours = settings.weekly_hours_of(practitioner.id)
     assert [(row.weekday, row.start_time.hour) for row in hours] == [(1, 9), (1, 12)]
-    assert services.schedule_of(practitioner.id).buffer_minutes == 0
+    assert settings.schedule_of(practitioner.id).buffer_minutes == 0
 
 
 @pytest.mark.parametrize(("weekly", "values", "field"), [
@@ -159,23 +154,23 @@ def test_schedule_refuses_bad_values_without_writing(weekly, values, field):
     practitioner = factories.make_practitioner()
     with pytest.raises(InvalidBookingData) as error:
         with transaction():
-            services.update_schedule(practitioner.user, weekly=weekly, **values)
+            settings.update_schedule(practitioner.user, weekly=weekly, **values)
     assert field in error.value.fields
-    assert services.weekly_hours_of(practitioner.id) == []
+    assert settings.weekly_hours_of(practitioner.id) == []
 
 
 def test_absence_must_end_after_it_starts_and_belongs_to_its_practitioner():
     practitioner = factories.make_practitioner()
     start = local_start(2)
     with pytest.raises(InvalidBookingData):
-        services.add_absence(practitioner.user, start_at=start, end_at=start)
+        settings.add_absence(practitioner.user, start_at=start, end_at=start)
     with transaction():
-        absence = services.add_absence(practitioner.user, start_at=start, end_at=start + dt.timedelta(days=1),
+        absence = settings.add_absence(practitioner.user, start_at=start, end_at=start + dt.timedelta(days=1),
                                        reason="Congrès")
     with pytest.raises(NotFound):
-        services.delete_absence(factories.make_practitioner().user, absence.id)
+        settings.delete_absence(factories.make_practitioner().user, absence.id)
     with transaction():
-        services.delete_absence(practitioner.user, absence.id)
+        settings.delete_absence(practitioner.user, absence.id)
     assert db.session.scalar(sa.select(sa.func.count(Absence.id))) == 0
 
 
@@ -185,10 +180,10 @@ def test_slots_range_is_checked(practice):
     practitioner, reason = practice
     today = dt.date.today()
     with pytest.raises(InvalidBookingData):
-        services.available_slots(practitioner.id, reason.id, today, today - dt.timedelta(days=1))
+        booking_availability.available_slots(practitioner.id, reason.id, today, today - dt.timedelta(days=1))
     with pytest.raises(InvalidBookingData):
-        services.available_slots(practitioner.id, reason.id, today, today + dt.timedelta(days=62))
-    assert services.available_slots(practitioner.id, reason.id, today, today + dt.timedelta(days=61))
+        booking_availability.available_slots(practitioner.id, reason.id, today, today + dt.timedelta(days=62))
+    assert booking_availability.available_slots(practitioner.id, reason.id, today, today + dt.timedelta(days=61))
 
 
 def test_slots_leave_out_appointments_absences_and_notice(practice, patient):
@@ -197,7 +192,7 @@ def test_slots_leave_out_appointments_absences_and_notice(practice, patient):
     make_appointment(practitioner, patient, local_start(3, 10), reason=reason)
     db.session.add(Absence(practitioner_id=practitioner.id, start_at=local_start(3, 14), end_at=local_start(3, 16)))
     db.session.commit()
-    starts = {slot.start_at for slot in services.available_slots(practitioner.id, reason.id, day, day)}
+    starts = {slot.start_at for slot in booking_availability.available_slots(practitioner.id, reason.id, day, day)}
     assert local_start(3, 9, 30) in starts and local_start(3, 10, 30) in starts
     assert local_start(3, 10) not in starts
     assert not any(local_start(3, 14) <= start < local_start(3, 16) for start in starts)
@@ -212,10 +207,10 @@ def test_availability_keeps_the_longest_visit_that_began_before_the_window(patie
     overlapping, _ = open_practice(reason_overrides={"duration_minutes": MAX_VISIT_MINUTES})
     ending_at_the_start, _ = open_practice(reason_overrides={"duration_minutes": MAX_VISIT_MINUTES})
     make_appointment(overlapping, patient, window_start - longest + dt.timedelta(minutes=5),
-                     reason=services.visit_reasons_of(overlapping.id)[0])
+                     reason=settings.visit_reasons_of(overlapping.id)[0])
     make_appointment(ending_at_the_start, patient, window_start - longest,
-                     reason=services.visit_reasons_of(ending_at_the_start.id)[0])
-    availability = services.load_availability([overlapping.id, ending_at_the_start.id], first_day, first_day)
+                     reason=settings.visit_reasons_of(ending_at_the_start.id)[0])
+    availability = booking_availability.load_availability([overlapping.id, ending_at_the_start.id], first_day, first_day)
     assert availability[overlapping.id].appointments == [
         (window_start - longest + dt.timedelta(minutes=5), window_start + dt.timedelta(minutes=5))]
     assert availability[ending_at_the_start.id].appointments == []
@@ -225,7 +220,7 @@ def test_cancelled_appointments_free_their_slot(practice, patient):
     practitioner, reason = practice
     make_appointment(practitioner, patient, local_start(3, 10), reason=reason, status=AppointmentStatus.CANCELLED)
     day = local_start(3).date()
-    assert local_start(3, 10) in {slot.start_at for slot in services.available_slots(practitioner.id, reason.id, day, day)}
+    assert local_start(3, 10) in {slot.start_at for slot in booking_availability.available_slots(practitioner.id, reason.id, day, day)}
 
 
 def test_next_available_is_the_first_free_start_of_any_reason(patient):
@@ -233,7 +228,7 @@ def test_next_available_is_the_first_free_start_of_any_reason(patient):
     make_visit_reason(practitioner, label="Long", duration_minutes=60)
     closed = factories.make_practitioner()
     no_reason = factories.make_practitioner()
-    result = services.next_available_starts([practitioner.id, closed.id, no_reason.id])
+    result = booking_availability.next_available_starts([practitioner.id, closed.id, no_reason.id])
     assert result[closed.id] is None and result[no_reason.id] is None
     first = result[practitioner.id]
     assert first is not None and first > dt.datetime.now(dt.timezone.utc)
@@ -244,7 +239,7 @@ def test_next_available_looks_beyond_the_first_week():
     practitioner, reason = open_practice()
     db.session.add(Absence(practitioner_id=practitioner.id, start_at=local_start(-1, 0), end_at=local_start(20, 0)))
     db.session.commit()
-    first = services.next_available_starts([practitioner.id])[practitioner.id]
+    first = booking_availability.next_available_starts([practitioner.id])[practitioner.id]
     assert first == local_start(20, 8)
 
 
@@ -280,7 +275,7 @@ def test_admin_cannot_book(practice, patient):
 
 def test_unknown_practitioner_is_not_found(patient):
     with pytest.raises(NotFound):
-        services.book_appointment(practitioner_id=999_999, visit_reason_id=1, start_at=local_start(2),
+        appointments.book_appointment(practitioner_id=999_999, visit_reason_id=1, start_at=local_start(2),
                                   by=patient.account)
 
 
@@ -307,7 +302,7 @@ def test_a_start_outside_the_hours_is_unavailable(practice, patient):
     with pytest.raises(SlotUnavailable):
         book(practitioner, reason, local_start(2, 19, 30) + dt.timedelta(minutes=30), patient.account)
     long_reason = make_visit_reason(practitioner, label="Long", duration_minutes=60)
-    services.update_schedule(practitioner.user, weekly=_week(*[(day, "08:00", "20:00") for day in range(7)]),
+    settings.update_schedule(practitioner.user, weekly=_week(*[(day, "08:00", "20:00") for day in range(7)]),
                              min_notice_minutes=0, slot_step_minutes=30, closed_on_public_holidays=False)
     with pytest.raises(SlotUnavailable):  # on the grid, but would end after 20:00
         book(practitioner, long_reason, local_start(2, 19, 30), patient.account)
@@ -349,12 +344,12 @@ def test_public_holidays_are_closed_by_default(patient):
     practitioner, reason = open_practice(closed_on_public_holidays=True)
     christmas = dt.date(dt.date.today().year + 1, 12, 25)
     days_ahead = (christmas - dt.datetime.now(PARIS).date()).days
-    practitioner_schedule = services.schedule_of(practitioner.id)
+    practitioner_schedule = settings.schedule_of(practitioner.id)
     practitioner_schedule.horizon_days = 365
     db.session.commit()
     start = local_start(days_ahead)
     with pytest.raises(SlotUnavailable):
-        services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
+        appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
                                   by=patient.account, now=start - dt.timedelta(days=10))
 
 
@@ -375,15 +370,15 @@ def test_suspended_practitioner_refuses_online_booking_but_not_the_desk(practice
     make_subscription(practitioner, status=SubscriptionStatus.SUSPENDED)
     with pytest.raises(NotBookableOnline):
         book(practitioner, reason, local_start(2), patient.account)
-    assert services.available_slots(practitioner.id, reason.id, dt.date.today(), dt.date.today()) == []
+    assert booking_availability.available_slots(practitioner.id, reason.id, dt.date.today(), dt.date.today()) == []
     assert desk_book(practitioner, reason, local_start(2), practitioner.user, patient).booked_at_desk
 
 
 # --- Desk booking ---------------------------------------------------------------------------------
 
-def identity_of(patient, **changes) -> services.PatientIdentity:
+def identity_of(patient, **changes) -> desk.PatientIdentity:
     values = {"first_name": patient.first_name, "last_name": patient.last_name, "birth_date": patient.birth_date}
-    return services.PatientIdentity.of(**(values | changes))
+    return desk.PatientIdentity.of(**(values | changes))
 
 
 def desk_book(practitioner, reason, start, by, patient):
@@ -425,7 +420,7 @@ def test_the_desk_books_a_patient_it_never_saw_only_with_their_full_identity(pra
     assert not db.session.scalars(sa.select(Appointment)).all()
     first = desk_book(practitioner, reason, local_start(2), practitioner.user, patient)
     with transaction():
-        services.cancel_appointment(first.id, by=practitioner.user, reason="Empêchement")
+        appointments.cancel_appointment(first.id, by=practitioner.user, reason="Empêchement")
     # Seen once (even cancelled), the patient is known to the practice.
     assert book(practitioner, reason, local_start(3), practitioner.user, patient_id=patient.id).patient_id == patient.id
     other, other_reason = open_practice()
@@ -450,7 +445,7 @@ def create_desk_patient(practitioner, by=None, **values):
     values = {"first_name": "Louise", "last_name": "Moreau", "birth_date": dt.date(1950, 2, 3),
               "email": "louise@example.com"} | values
     with transaction():
-        return services.create_desk_patient(by or practitioner.user, practitioner_id=practitioner.id, **values)
+        return desk.create_desk_patient(by or practitioner.user, practitioner_id=practitioner.id, **values)
 
 
 def test_desk_creates_a_patient_profile_without_account_known_to_its_practice():
@@ -459,10 +454,10 @@ def test_desk_creates_a_patient_profile_without_account_known_to_its_practice():
     profile = create_desk_patient(practitioner, first_name=" Louise ", email=None, phone="06 12 34 56 78")
     assert profile.account_id is None and profile.first_name == "Louise"
     assert profile.desk_practitioner_id == practitioner.id
-    assert services.find_patients(practitioner.user, "louise mor") == [profile]
-    assert services.find_patients(factories.make_staff(clinic=clinic), "moreau") == [profile]
-    assert services.find_patients(practitioner.user, "x") == []
-    assert services.find_patients(factories.make_practitioner().user, "louise mor") == []
+    assert desk.find_patients(practitioner.user, "louise mor") == [profile]
+    assert desk.find_patients(factories.make_staff(clinic=clinic), "moreau") == [profile]
+    assert desk.find_patients(practitioner.user, "x") == []
+    assert desk.find_patients(factories.make_practitioner().user, "louise mor") == []
 
 
 def test_secretaries_create_desk_patients_only_in_the_agendas_they_manage():
@@ -492,11 +487,11 @@ def test_the_desk_finds_patients_it_never_saw_only_by_full_name_and_birth_date()
     born = stranger.birth_date
     for text, birth_date in (("le gall", None), ("helene", born), ("Hélène Le Gall", born),
                              ("Hélène Le Gall-Durand", born + dt.timedelta(days=1))):
-        assert services.find_patients(practitioner.user, text, birth_date=birth_date) == [], text
+        assert desk.find_patients(practitioner.user, text, birth_date=birth_date) == [], text
     for text in ("Hélène Le Gall-Durand", "helene le gall durand", "LE GALL-DURAND  Hélène"):
-        assert services.find_patients(practitioner.user, text, birth_date=born) == [stranger], text
+        assert desk.find_patients(practitioner.user, text, birth_date=born) == [stranger], text
     known = create_desk_patient(practitioner, first_name="Hélène", last_name="Martin", birth_date=born)
-    assert services.find_patients(practitioner.user, "hélène", birth_date=born) == [known]
+    assert desk.find_patients(practitioner.user, "hélène", birth_date=born) == [known]
 
 
 def test_patients_and_admins_cannot_create_desk_profiles_or_search_patients(patient):
@@ -505,9 +500,9 @@ def test_patients_and_admins_cannot_create_desk_profiles_or_search_patients(pati
         with pytest.raises(Forbidden):
             create_desk_patient(practitioner, by=user)
         with pytest.raises(Forbidden):
-            services.find_patients(user, "Marie")
+            desk.find_patients(user, "Marie")
         with pytest.raises(Forbidden):
-            services.desk_patient(user, patient.id, identity=identity_of(patient))
+            desk.desk_patient(user, patient.id, identity=identity_of(patient))
 
 
 # --- Cancel ----------------------------------------------------------------------------------------
@@ -516,7 +511,7 @@ def test_patient_cancels_before_the_deadline_and_the_slot_is_free_again(practice
     practitioner, reason = practice
     appointment = book(practitioner, reason, local_start(3), patient.account)
     with transaction():
-        services.cancel_appointment(appointment.id, by=patient.account, reason="Empêchement")
+        appointments.cancel_appointment(appointment.id, by=patient.account, reason="Empêchement")
     appointment = db.session.get(Appointment, appointment.id)
     assert appointment.status is AppointmentStatus.CANCELLED and appointment.cancel_reason == "Empêchement"
     assert appointment.cancelled_by_user_id == patient.account.id and appointment.cells == []
@@ -529,19 +524,19 @@ def test_patient_cannot_cancel_after_the_deadline(practice, patient):
     appointment = book(practitioner, reason, local_start(3), patient.account)
     late = appointment.start_at - dt.timedelta(hours=23)
     with pytest.raises(CancellationDeadlinePassed) as error:
-        services.cancel_appointment(appointment.id, by=patient.account, now=late)
+        appointments.cancel_appointment(appointment.id, by=patient.account, now=late)
     assert error.value.status == 409
     with transaction():
-        services.cancel_appointment(appointment.id, by=patient.account, now=late - dt.timedelta(hours=2))
+        appointments.cancel_appointment(appointment.id, by=patient.account, now=late - dt.timedelta(hours=2))
 
 
 def test_practitioner_cancels_any_time_with_a_reason(practice, patient):
     practitioner, reason = practice
     appointment = book(practitioner, reason, local_start(3), patient.account)
     with pytest.raises(InvalidBookingData):
-        services.cancel_appointment(appointment.id, by=practitioner.user, reason=" ")
+        appointments.cancel_appointment(appointment.id, by=practitioner.user, reason=" ")
     with transaction():
-        services.cancel_appointment(appointment.id, by=practitioner.user, reason="Urgence",
+        appointments.cancel_appointment(appointment.id, by=practitioner.user, reason="Urgence",
                                     now=appointment.start_at - dt.timedelta(minutes=5))
     assert db.session.get(Appointment, appointment.id).status is AppointmentStatus.CANCELLED
 
@@ -552,18 +547,18 @@ def test_strangers_cannot_see_or_cancel(practice, patient):
     for outsider in (factories.make_patient().account, factories.make_practitioner().user, factories.make_staff(),
                      factories.make_user(role=Role.ADMIN)):
         with pytest.raises(NotFound):
-            services.cancel_appointment(appointment.id, by=outsider, reason="x")
+            appointments.cancel_appointment(appointment.id, by=outsider, reason="x")
         with pytest.raises(NotFound):
-            services.appointment_for(outsider, appointment.id)
+            appointments.appointment_for(outsider, appointment.id)
 
 
 def test_a_cancelled_appointment_cannot_be_cancelled_again(practice, patient):
     practitioner, reason = practice
     appointment = book(practitioner, reason, local_start(3), patient.account)
     with transaction():
-        services.cancel_appointment(appointment.id, by=patient.account)
+        appointments.cancel_appointment(appointment.id, by=patient.account)
     with pytest.raises(AppointmentNotActive):
-        services.cancel_appointment(appointment.id, by=patient.account)
+        appointments.cancel_appointment(appointment.id, by=patient.account)
 
 
 # --- Reschedule --------------------------------------------------------------------------------------
@@ -572,7 +567,7 @@ def test_reschedule_moves_the_appointment_and_frees_the_old_slot(practice, patie
     practitioner, reason = practice
     appointment = book(practitioner, reason, local_start(3), patient.account)
     with transaction():
-        services.reschedule_appointment(appointment.id, new_start_at=local_start(3, 10, 15) + dt.timedelta(minutes=15),
+        appointments.reschedule_appointment(appointment.id, new_start_at=local_start(3, 10, 15) + dt.timedelta(minutes=15),
                                         by=patient.account)
     appointment = db.session.get(Appointment, appointment.id)
     assert appointment.start_at == local_start(3, 10, 30) and appointment.rescheduled_count == 1
@@ -589,7 +584,7 @@ def test_reschedule_is_atomic_when_the_new_slot_is_taken(practice, patient):
     book(practitioner, reason, local_start(4), factories.make_patient().account)
     with pytest.raises(SlotUnavailable):
         with transaction():
-            services.reschedule_appointment(appointment.id, new_start_at=local_start(4), by=patient.account)
+            appointments.reschedule_appointment(appointment.id, new_start_at=local_start(4), by=patient.account)
     appointment = db.session.get(Appointment, appointment.id)
     assert appointment.start_at == local_start(3) and len(appointment.cells) == 6
     with pytest.raises(SlotUnavailable):
@@ -600,7 +595,7 @@ def test_reschedule_to_an_overlapping_later_start_is_allowed(practice, patient):
     practitioner, reason = practice
     appointment = book(practitioner, reason, local_start(3, 10), patient.account)
     with transaction():
-        services.reschedule_appointment(appointment.id, new_start_at=local_start(3, 10, 30), by=practitioner.user)
+        appointments.reschedule_appointment(appointment.id, new_start_at=local_start(3, 10, 30), by=practitioner.user)
     assert db.session.get(Appointment, appointment.id).start_at == local_start(3, 10, 30)
 
 
@@ -608,7 +603,7 @@ def test_patient_cannot_reschedule_after_the_deadline(practice, patient):
     practitioner, reason = practice
     appointment = book(practitioner, reason, local_start(3), patient.account)
     with pytest.raises(CancellationDeadlinePassed):
-        services.reschedule_appointment(appointment.id, new_start_at=local_start(4), by=patient.account,
+        appointments.reschedule_appointment(appointment.id, new_start_at=local_start(4), by=patient.account,
                                         now=appointment.start_at - dt.timedelta(hours=1))
 
 
@@ -619,17 +614,17 @@ def test_no_show_and_completed_only_once_started_and_only_by_the_practice(practi
     first = book(practitioner, reason, local_start(3), patient.account)
     second = book(practitioner, reason, local_start(3, 11), patient.account)
     with pytest.raises(AppointmentNotStarted):
-        services.mark_no_show(first.id, by=practitioner.user)
+        appointments.mark_no_show(first.id, by=practitioner.user)
     after = second.start_at + dt.timedelta(minutes=10)
     with pytest.raises(Forbidden):
-        services.mark_completed(first.id, by=patient.account, now=after)
+        appointments.mark_completed(first.id, by=patient.account, now=after)
     with transaction():
-        services.mark_no_show(first.id, by=practitioner.user, now=after)
-        services.mark_completed(second.id, by=practitioner.user, now=after)
+        appointments.mark_no_show(first.id, by=practitioner.user, now=after)
+        appointments.mark_completed(second.id, by=practitioner.user, now=after)
     assert db.session.get(Appointment, first.id).status is AppointmentStatus.NO_SHOW
     assert db.session.get(Appointment, second.id).status is AppointmentStatus.COMPLETED
     with pytest.raises(AppointmentNotActive):
-        services.mark_completed(first.id, by=practitioner.user, now=after)
+        appointments.mark_completed(first.id, by=practitioner.user, now=after)
     # A missed visit keeps its time taken.
     assert len(db.session.get(Appointment, first.id).cells) == 6
 
@@ -641,14 +636,14 @@ def test_a_cancellation_offers_the_freed_slot_to_the_first_matching_waiting_pati
     appointment = book(practitioner, reason, local_start(3), patient.account)
     too_late_wish, first, second = (factories.make_patient() for _ in range(3))
     with transaction():
-        services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+        waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                before_at=local_start(2), by=too_late_wish.account)
-        entry = services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+        entry = waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                        before_at=local_start(10), by=first.account)
-        services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+        waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                before_at=local_start(10), by=second.account)
     with transaction():
-        services.cancel_appointment(appointment.id, by=patient.account)
+        appointments.cancel_appointment(appointment.id, by=patient.account)
     entry = db.session.get(type(entry), entry.id)
     assert entry.status is WaitlistStatus.OFFERED and entry.offered_start_at == local_start(3)
     offers = [kwargs for name, kwargs in received if name == "waitlist-offer-made"]
@@ -661,16 +656,16 @@ def test_a_cancellation_offers_the_freed_slot_to_the_first_matching_waiting_pati
 def test_waitlist_rules(practice, patient):
     practitioner, reason = practice
     with pytest.raises(Forbidden):
-        services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id, before_at=local_start(5),
+        waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id, before_at=local_start(5),
                                by=practitioner.user)
     with pytest.raises(InvalidBookingData):
-        services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id, before_at=local_start(-1),
+        waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id, before_at=local_start(-1),
                                by=patient.account)
     with transaction():
-        services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id, before_at=local_start(5),
+        waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id, before_at=local_start(5),
                                by=patient.account)
     with pytest.raises(Conflict) as error:
-        services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id, before_at=local_start(6),
+        waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id, before_at=local_start(6),
                                by=patient.account)
     assert error.value.code == "already_on_waitlist"
 
@@ -682,7 +677,7 @@ def test_the_database_refuses_a_second_appointment_over_the_same_minutes(practic
     make_appointment(practitioner, patient, local_start(3, 10), reason=reason)
     intruder = Appointment(practitioner_id=practitioner.id, patient_id=patient.id, visit_reason_id=reason.id,
                            start_at=local_start(3, 10, 15), end_at=local_start(3, 10, 45))
-    intruder.cells = services.occupied_cells_for(practitioner.id, intruder.start_at, intruder.end_at)
+    intruder.cells = appointments.occupied_cells_for(practitioner.id, intruder.start_at, intruder.end_at)
     db.session.add(intruder)
     with pytest.raises(sa.exc.IntegrityError):
         db.session.commit()

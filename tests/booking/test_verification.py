@@ -9,7 +9,7 @@ from tests import factories
 from tests.booking.factories import local_start, make_appointment, open_practice
 from webapp.accounts.models import Verification
 from webapp.accounts.verification import PractitionerNotVerified
-from webapp.booking import services
+from webapp.booking import agendas, appointments, availability, calendar_feed, desk, search, waitlist
 from webapp.booking.errors import NotBookableOnline
 from webapp.booking.models import Appointment
 from webapp.errors import NotFound
@@ -32,7 +32,7 @@ def _practice(state: str, **overrides):
 
 def _book(practitioner, reason, by, days_ahead=2, **kwargs):
     with transaction():
-        return services.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+        return appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                          start_at=local_start(days_ahead), by=by, **kwargs)
 
 
@@ -40,7 +40,7 @@ def _book(practitioner, reason, by, days_ahead=2, **kwargs):
 def test_search_lists_verified_practitioners_only(state):
     verified, _ = open_practice(factories.make_practitioner(city="Lyon"))
     _practice(state, city="Lyon")
-    found = list(db.session.scalars(services.search_practitioners(city="Lyon")))
+    found = list(db.session.scalars(search.search_practitioners(city="Lyon")))
     assert found == [verified]
 
 
@@ -48,12 +48,12 @@ def test_search_lists_verified_practitioners_only(state):
 def test_the_public_knows_no_such_practitioner(state):
     practitioner, reason = _practice(state)
     with pytest.raises(NotFound):
-        services.listed_practitioner(practitioner.id)
+        agendas.listed_practitioner(practitioner.id)
     today = dt.date.today()
     with pytest.raises(NotFound):
-        services.available_slots(practitioner.id, reason.id, today, today + dt.timedelta(days=7))
+        availability.available_slots(practitioner.id, reason.id, today, today + dt.timedelta(days=7))
     with pytest.raises(NotFound):
-        services.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+        waitlist.join_waitlist(practitioner_id=practitioner.id, visit_reason_id=reason.id,
                                before_at=local_start(30), by=factories.make_patient().account)
 
 
@@ -75,20 +75,20 @@ def test_no_desk_for_a_practitioner_not_verified(state):
         with pytest.raises(PractitionerNotVerified):
             _book(practitioner, reason, by, patient_id=patient.id)
         with pytest.raises(PractitionerNotVerified):
-            services.agenda(by, practitioner.id, dt.date.today(), dt.date.today())
+            appointments.agenda(by, practitioner.id, dt.date.today(), dt.date.today())
         with pytest.raises(PractitionerNotVerified):
-            services.desk_slots(by, practitioner.id, reason.id, dt.date.today(), dt.date.today())
+            availability.desk_slots(by, practitioner.id, reason.id, dt.date.today(), dt.date.today())
         with pytest.raises(PractitionerNotVerified):
-            services.create_desk_patient(by, practitioner_id=practitioner.id, first_name="Louise",
+            desk.create_desk_patient(by, practitioner_id=practitioner.id, first_name="Louise",
                                          last_name="Moreau", birth_date=dt.date(1950, 2, 3), phone="0612345678")
     with pytest.raises(PractitionerNotVerified):
-        services.find_patients(practitioner.user, "Paul")
+        desk.find_patients(practitioner.user, "Paul")
     with pytest.raises(PractitionerNotVerified):
-        services.desk_patient(practitioner.user, patient.id)
+        desk.desk_patient(practitioner.user, patient.id)
     # No agenda of theirs for the desk, nor for their clinic's staff.
     with pytest.raises(PractitionerNotVerified):
-        services.managed_practitioners(practitioner.user)
-    assert services.managed_practitioners(secretary) == []
+        agendas.managed_practitioners(practitioner.user)
+    assert agendas.managed_practitioners(secretary) == []
 
 
 def test_a_practitioner_rejected_after_bookings_loses_the_agenda_actions_and_online_moves():
@@ -97,16 +97,16 @@ def test_a_practitioner_rejected_after_bookings_loses_the_agenda_actions_and_onl
     upcoming = make_appointment(practitioner, patient, local_start(3), reason=reason)
     started = make_appointment(practitioner, patient, local_start(-1), reason=reason)
     with transaction():
-        token = services.rotate_calendar_feed(practitioner.user)
+        token = calendar_feed.rotate_calendar_feed(practitioner.user)
     practitioner.verification = Verification.REJECTED
     db.session.commit()
     with pytest.raises(PractitionerNotVerified):
-        services.mark_no_show(started.id, by=practitioner.user)
+        appointments.mark_no_show(started.id, by=practitioner.user)
     with pytest.raises(PractitionerNotVerified):
-        services.cancel_appointment(upcoming.id, by=practitioner.user, reason="Fermeture du cabinet")
+        appointments.cancel_appointment(upcoming.id, by=practitioner.user, reason="Fermeture du cabinet")
     with pytest.raises(NotBookableOnline):
-        services.reschedule_appointment(upcoming.id, new_start_at=local_start(4), by=patient.account)
-    assert services.practitioner_for_feed(token) is None
+        appointments.reschedule_appointment(upcoming.id, new_start_at=local_start(4), by=patient.account)
+    assert calendar_feed.practitioner_for_feed(token) is None
     # The patient side may still cancel its own appointment.
     with transaction():
-        services.cancel_appointment(upcoming.id, by=patient.account)
+        appointments.cancel_appointment(upcoming.id, by=patient.account)

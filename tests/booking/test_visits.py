@@ -8,14 +8,8 @@ import sqlalchemy as sa
 from tests import factories
 from tests.booking.factories import make_appointment
 from webapp.booking.models import AppointmentStatus
-from webapp.booking.services import (
-    has_appointment_with,
-    has_begun_visit,
-    may_read_notebook,
-    readable_patient_ids,
-    treated_patient_ids,
-    visit_has_begun,
-)
+from webapp.booking.treating import has_appointment_with, treated_patient_ids
+from webapp.booking.visits import has_begun_visit, may_read_notebook, readable_patient_ids, visit_has_begun
 from webapp.extensions import db
 
 START = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from webapp.booking.services import has_begun_visit
+from webapp.booking.visits import has_begun_visit
 from webapp.extensions import db
 from webapp.notebook.models import EntryKind, NotebookEntry
 

@@ -15,7 +15,7 @@ BACK_OFFICE_ROLES = (Role.STAFF, Role.ADMIN)
 
 
 # Within a clinic, billing is the accountant's part; a secretary runs the agendas
-# (webapp.booking.services.AGENDA_CLINIC_ROLE) and sees no money.
+# (webapp.booking.agendas.AGENDA_CLINIC_ROLE) and sees no money.
 BILLING_CLINIC_ROLE = ClinicRole.ACCOUNTANT
 
 

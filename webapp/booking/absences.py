@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
-from webapp.booking import services
+from webapp.booking import agendas, appointments, settings
 from webapp.booking.models import Absence, Appointment, AppointmentStatus
 from webapp.extensions import db
 
@@ -14,7 +14,7 @@ from webapp.extensions import db
 def booked_during(user: User, start_at: dt.datetime, end_at: dt.datetime) -> list[Appointment]:
     """The practitioner's booked appointments that an absence from `start_at`
     to `end_at` would overlap, soonest first (403 for anyone but a practitioner)."""
-    practitioner = services.own_practitioner(user)
+    practitioner = agendas.own_practitioner(user)
     return list(db.session.scalars(
         sa.select(Appointment).options(joinedload(Appointment.patient), joinedload(Appointment.visit_reason))
         .where(Appointment.practitioner_id == practitioner.id, Appointment.status == AppointmentStatus.BOOKED,
@@ -31,7 +31,7 @@ def add_absence_over_appointments(user: User, *, start_at: dt.datetime, end_at: 
     the patient is told, with `message` as the reason (required then), and the
     waiting list is offered nothing since the time is now an absence. Others
     stay booked. All or nothing: one refused cancellation adds nothing."""
-    absence = services.add_absence(user, start_at=start_at, end_at=end_at, reason=reason)
-    cancelled = [services.cancel_appointment(appointment.id, by=user, reason=message, now=now)
+    absence = settings.add_absence(user, start_at=start_at, end_at=end_at, reason=reason)
+    cancelled = [appointments.cancel_appointment(appointment.id, by=user, reason=message, now=now)
                  for appointment in booked_during(user, start_at, end_at) if appointment.id in cancel_ids]
     return absence, cancelled

@@ -21,7 +21,8 @@ from flask_babel import get_locale
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import PractitionerProfile, User
-from webapp.booking import services
+from webapp.booking import agendas, settings
+from webapp.booking import availability as booking_availability
 from webapp.booking.models import Absence, Appointment, AppointmentStatus, VisitReason
 from webapp.db import now_utc
 from webapp.errors import Forbidden
@@ -265,18 +266,18 @@ def agenda_grid(user: User, *, day: dt.date | None = None, week: bool = False, p
     notice, horizon or buffer) of any active visit reason. Refused (403) to
     anyone who manages no agenda; agendas they do not manage are left out."""
     now = now or now_utc()
-    managed = services.managed_practitioners(user)
+    managed = agendas.managed_practitioners(user)
     if not managed:
         raise Forbidden()
     shown = _shown(managed, practitioner_ids, single=week)
     ids = [practitioner.id for practitioner in shown]
-    schedules = services.schedules_of(ids)
+    schedules = settings.schedules_of(ids)
     timezone = schedules[ids[0]].timezone
     today = now.astimezone(ZoneInfo(timezone)).date()
     day = day or today
     first = day - dt.timedelta(days=day.weekday()) if week else day
     days = [first + dt.timedelta(days=offset) for offset in range(7 if week else 1)]
-    availability = services.load_availability(ids, days[0], days[-1], at_desk=True, schedules=schedules)
+    availability = booking_availability.load_availability(ids, days[0], days[-1], at_desk=True, schedules=schedules)
     # A UTC window holding every shown local day, whatever the timezones.
     window = (dt.datetime.combine(days[0] - dt.timedelta(days=1), dt.time(), dt.timezone.utc),
               dt.datetime.combine(days[-1] + dt.timedelta(days=2), dt.time(), dt.timezone.utc))
@@ -310,9 +311,9 @@ def agenda_grid(user: User, *, day: dt.date | None = None, week: bool = False, p
 def reasons_fitting(user: User, practitioner_id: int, start_at: dt.datetime, *,
                     now: dt.datetime | None = None) -> list[VisitReason]:
     """The active visit reasons the desk can book at `start_at` in an agenda the user manages (403 otherwise)."""
-    practitioner = services.managed_practitioner(user, practitioner_id)
-    reasons = services.visit_reasons_of(practitioner.id)
-    available = services.load_availability([practitioner.id], start_at.date() - dt.timedelta(days=1),
+    practitioner = agendas.managed_practitioner(user, practitioner_id)
+    reasons = settings.visit_reasons_of(practitioner.id)
+    available = booking_availability.load_availability([practitioner.id], start_at.date() - dt.timedelta(days=1),
                                            start_at.date() + dt.timedelta(days=1), at_desk=True)[practitioner.id]
     day = start_at.astimezone(available.rules.timezone).date()
     fitting = []

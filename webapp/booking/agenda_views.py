@@ -8,19 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.accounts.models import Role
-from webapp.booking import agenda_grid, bp, forms, services
+from webapp.booking import agenda_grid, agendas, appointments, bp, forms, settings
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking.models import AppointmentStatus
-from webapp.booking.views import (
-    BOOKING_RATE_LIMIT,
-    _date_arg,
-    _desk_chosen_patient,
-    _desk_search,
-    _identity_for,
-    _parse_start,
-    _require_role,
-    _text_arg,
-)
+from webapp.booking.desk_views import desk_chosen_patient, desk_search, identity_for, patient_and_reason_chosen
+from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, date_arg, parse_start, require_role, text_arg
 from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import limiter
@@ -52,10 +44,10 @@ def _in_progress_actions(grid: agenda_grid.Grid, now: dt.datetime) -> dict[int, 
 def agenda():
     """Today's grid by default: one column per agenda shown (a clinic's secretary
     sees all those she manages side by side), or `view=week` for one agenda."""
-    _require_role(Role.PRACTITIONER, Role.STAFF)
+    require_role(Role.PRACTITIONER, Role.STAFF)
     view = "week" if request.args.get("view") == "week" else "day"
     now = now_utc()
-    loaded = agenda_grid.agenda_grid(current_user, day=_date_arg("day", None), week=view == "week",
+    loaded = agenda_grid.agenda_grid(current_user, day=date_arg("day", None), week=view == "week",
                                      practitioner_ids=_practitioner_ids(), now=now)
     step = dt.timedelta(days=7 if view == "week" else 1)
     chosen = [practitioner.id for practitioner in loaded.shown]
@@ -66,7 +58,7 @@ def agenda():
         "booking/agenda.html", loaded=loaded, grid=loaded.grid, view=view, day=loaded.day, today=loaded.today,
         timezone=loaded.timezone, chosen=chosen, selected=loaded.shown[0], practitioners=loaded.managed,
         previous_day=loaded.days[0] - step, next_day=loaded.days[0] + step, statuses=AppointmentStatus, now=now,
-        arrival_earliest=services.ARRIVAL_EARLIEST, mark_form=forms.AgendaMarkForm(return_to=request.full_path),
+        arrival_earliest=appointments.ARRIVAL_EARLIEST, mark_form=forms.AgendaMarkForm(return_to=request.full_path),
         actions=_in_progress_actions(loaded.grid, now), now_row=now_row,
     )
 
@@ -75,10 +67,10 @@ def _cell_request():
     """The agenda (`practitioner`) and the start (`start`) a free cell books, from the query or the form."""
     values = request.form if request.method == "POST" else request.args
     practitioner_id = values.get("practitioner", "")
-    start = _parse_start(values.get("start"))
+    start = parse_start(values.get("start"))
     if not practitioner_id.isdigit() or len(practitioner_id) > 9 or start is None:
         return None, None
-    return services.managed_practitioner(current_user, int(practitioner_id)), start
+    return agendas.managed_practitioner(current_user, int(practitioner_id)), start
 
 
 @bp.route("/agenda/cell", methods=["GET", "POST"])
@@ -87,52 +79,59 @@ def _cell_request():
 def agenda_cell():
     """Book a free cell of the grid: the agenda and the start are set, the
     visit reason preselected; find the patient and book in one click."""
-    _require_role(Role.PRACTITIONER, Role.STAFF)
-    if not services.works_at_a_desk(current_user):
+    require_role(Role.PRACTITIONER, Role.STAFF)
+    if not agendas.works_at_a_desk(current_user):
         raise Forbidden()
     practitioner, start = _cell_request()
     if practitioner is None:
         flash(_("Choose a free time in the agenda."), "error")
         return redirect(url_for("booking.agenda"))
-    timezone = services.schedule_of(practitioner.id).timezone
-    local_day = start.astimezone(ZoneInfo(timezone)).date()
-    back = url_for("booking.agenda", day=local_day.isoformat())
+    timezone = settings.schedule_of(practitioner.id).timezone
+    back = url_for("booking.agenda", day=start.astimezone(ZoneInfo(timezone)).date().isoformat())
     form = forms.DeskBookForm()
     if request.method == "POST":
-        if not form.validate_on_submit() or not form.patient_id.data.isdigit() \
-                or not form.visit_reason_id.data.isdigit():
-            flash(_("Choose the patient and the visit reason."), "error")
-            return redirect(url_for("booking.agenda_cell", practitioner=practitioner.id, start=start.isoformat()))
-        patient_id = int(form.patient_id.data)
-        try:
-            with transaction():
-                appointment = services.book_appointment(
-                    practitioner_id=practitioner.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
-                    patient_id=patient_id, patient_identity=_identity_for(patient_id), message=form.message.data,
-                    by=current_user)
-        except CarnetError as error:
-            if error.status == 403:
-                raise
-            flash(error.message, "error")
-            return redirect(back)
-        flash(_("The appointment of %(name)s is booked.", name=appointment.patient.full_name), "success")
+        return _book_cell(form, practitioner, start, back)
+    return render_template("booking/agenda_cell.html", **_cell_page(practitioner, start), timezone=timezone,
+                           form=form, back=back)
+
+
+def _book_cell(form, practitioner, start: dt.datetime, back: str):
+    """Book the free cell for the patient and reason chosen, then back to the grid (403 refusals raised)."""
+    if not patient_and_reason_chosen(form):
+        flash(_("Choose the patient and the visit reason."), "error")
+        return redirect(url_for("booking.agenda_cell", practitioner=practitioner.id, start=start.isoformat()))
+    patient_id = int(form.patient_id.data)
+    try:
+        with transaction():
+            appointment = appointments.book_appointment(
+                practitioner_id=practitioner.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
+                patient_id=patient_id, patient_identity=identity_for(patient_id), message=form.message.data,
+                by=current_user)
+    except CarnetError as error:
+        if error.status == 403:
+            raise
+        flash(error.message, "error")
         return redirect(back)
+    flash(_("The appointment of %(name)s is booked.", name=appointment.patient.full_name), "success")
+    return redirect(back)
+
+
+def _cell_page(practitioner, start: dt.datetime) -> dict:
+    """The reasons that fit the cell (the one asked for preselected) and the patient searched or chosen."""
     reasons = agenda_grid.reasons_fitting(current_user, practitioner.id, start)
     reason = next((item for item in reasons if str(item.id) == request.args.get("reason")),
                   reasons[0] if reasons else None)
-    query, born = _text_arg("q"), _date_arg("born", None)
-    patient = _desk_chosen_patient(int(request.args["patient"])) \
+    query, born = text_arg("q"), date_arg("born", None)
+    patient = desk_chosen_patient(int(request.args["patient"])) \
         if request.args.get("patient", "").isdigit() and len(request.args["patient"]) < 10 else None
-    matches = [patient] if patient else _desk_search(query, born) if query else []
-    return render_template(
-        "booking/agenda_cell.html", practitioner=practitioner, start=start, timezone=timezone, reasons=reasons,
-        reason=reason, q=query, born=born, matches=matches, form=form, back=back,
-    )
+    matches = [patient] if patient else desk_search(query, born) if query else []
+    return dict(practitioner=practitioner, start=start, reasons=reasons, reason=reason, q=query, born=born,
+                matches=matches)
 
 
 def _landing(user) -> str | None:
     """Where a practitioner or a clinic secretary lands after login: today's grid."""
-    if user.role in (Role.PRACTITIONER, Role.STAFF) and services.works_at_a_desk(user):
+    if user.role in (Role.PRACTITIONER, Role.STAFF) and agendas.works_at_a_desk(user):
         return url_for("booking.agenda")
     return None
 

@@ -9,7 +9,18 @@ from webapp.api.auth import bearer_required, current_api_user, documented_errors
 from webapp.api.idempotency import idempotent
 from webapp.api.pagination import page_schema, paginate
 from webapp.billing.bookability import is_bookable
-from webapp.booking import ics, schemas, services
+from webapp.booking import (
+    agendas,
+    appointments,
+    availability,
+    calendar_feed,
+    desk,
+    ics,
+    schemas,
+    search,
+    settings,
+    waitlist,
+)
 from webapp.extensions import limiter
 from webapp.transaction import transaction
 
@@ -29,16 +40,24 @@ CALENDAR_MIMETYPE = "text/calendar"
 def search_practitioners(query):
     """Practitioners bookable online, by specialty, city, postcode and name, each
     with its next available start; in name order, or soonest available first."""
-    statement = services.search_practitioners(
+    statement = search.search_practitioners(
         specialty=query.get("specialty"), city=query.get("city"), postcode=query.get("postcode"), text=query.get("q"))
     if query["sort"] == "next_available":
-        page = services.search_page_by_next_available(statement, page=query["page"], per_page=query["per_page"])
+        page = search.search_page_by_next_available(statement, page=query["page"], per_page=query["per_page"])
         next_available = page.pop("next_available")
     else:
         page = paginate(statement, page=query["page"], per_page=query["per_page"])
-        next_available = services.next_available_starts([practitioner.id for practitioner in page["items"]])
+        next_available = availability.next_available_starts([practitioner.id for practitioner in page["items"]])
     page["items"] = [_summary(practitioner, next_available[practitioner.id]) for practitioner in page["items"]]
     return page
+
+
+def _answer(schema, value, status: int = 200) -> Response:
+    """The answer, serialised inside the transaction that wrote it: the dump
+    reads this unit of work's rows, not a second transaction opened after the commit."""
+    response = jsonify(schema.dump(value))
+    response.status_code = status
+    return response
 
 
 def _summary(practitioner, next_start) -> dict:
@@ -53,13 +72,13 @@ def _summary(practitioner, next_start) -> dict:
 @documented_errors(404)
 def practitioner_detail(practitioner_id):
     """A practitioner's public profile with the active visit reasons."""
-    practitioner = services.listed_practitioner(practitioner_id)
+    practitioner = agendas.listed_practitioner(practitioner_id)
     data = schemas.PractitionerSummarySchema().dump(practitioner)
     return data | {
-        "next_available": services.next_available_starts([practitioner.id])[practitioner.id],
-        "timezone": services.schedule_of(practitioner.id).timezone,
+        "next_available": availability.next_available_starts([practitioner.id])[practitioner.id],
+        "timezone": settings.schedule_of(practitioner.id).timezone,
         "bookable": is_bookable(practitioner.id),
-        "visit_reasons": services.visit_reasons_of(practitioner.id),
+        "visit_reasons": settings.visit_reasons_of(practitioner.id),
     }
 
 
@@ -71,7 +90,7 @@ def practitioner_detail(practitioner_id):
 def practitioner_slots(query, practitioner_id):
     """Free slots for a visit reason between two local dates (both included, at
     most 62 days), in the practitioner's timezone, sorted."""
-    times = services.available_local_times(practitioner_id, query["visit_reason_id"], query["from_"], query["to"])
+    times = availability.available_local_times(practitioner_id, query["visit_reason_id"], query["from_"], query["to"])
     # Up to a few thousand slots: written directly in SlotsSchema's ISO 8601 form
     # rather than dumped field by field.
     return jsonify(items=[{"start": start.isoformat(), "end": end.isoformat()} for start, end in times])
@@ -85,8 +104,8 @@ class VisitReasonsView(MethodView):
     @blp.response(200, schemas.VisitReasonsSchema)
     def get(self):
         """Every visit reason of the caller, archived ones last."""
-        practitioner = services.own_practitioner(current_api_user())
-        return {"items": services.visit_reasons_of(practitioner.id, include_archived=True)}
+        practitioner = agendas.own_practitioner(current_api_user())
+        return {"items": settings.visit_reasons_of(practitioner.id, include_archived=True)}
 
     @bearer_required(Role.PRACTITIONER)
     @blp.arguments(schemas.VisitReasonInputSchema)
@@ -95,7 +114,8 @@ class VisitReasonsView(MethodView):
     def post(self, data):
         """Offer a new visit reason."""
         with transaction():
-            return services.create_visit_reason(current_api_user(), **data)
+            result = settings.create_visit_reason(current_api_user(), **data)
+            return _answer(schemas.OwnVisitReasonSchema(), result, 201)
 
 
 @blp.route("/practitioners/me/visit-reasons/<int:reason_id>", endpoint="visit_reason")
@@ -107,7 +127,8 @@ class VisitReasonView(MethodView):
     def patch(self, data, reason_id):
         """Change a visit reason."""
         with transaction():
-            return services.update_visit_reason(current_api_user(), reason_id, **data)
+            result = settings.update_visit_reason(current_api_user(), reason_id, **data)
+            return _answer(schemas.OwnVisitReasonSchema(), result)
 
     @bearer_required(Role.PRACTITIONER)
     @blp.response(200, schemas.OwnVisitReasonSchema)
@@ -115,11 +136,12 @@ class VisitReasonView(MethodView):
     def delete(self, reason_id):
         """Archive a visit reason (booked appointments keep it)."""
         with transaction():
-            return services.archive_visit_reason(current_api_user(), reason_id)
+            result = settings.archive_visit_reason(current_api_user(), reason_id)
+            return _answer(schemas.OwnVisitReasonSchema(), result)
 
 
 def _schedule_body(practitioner_id: int) -> dict:
-    schedule = services.schedule_of(practitioner_id)
+    schedule = settings.schedule_of(practitioner_id)
     return {
         "timezone": schedule.timezone, "min_notice_minutes": schedule.min_notice_minutes,
         "horizon_days": schedule.horizon_days, "buffer_minutes": schedule.buffer_minutes,
@@ -127,7 +149,7 @@ def _schedule_body(practitioner_id: int) -> dict:
         "closed_on_public_holidays": schedule.closed_on_public_holidays,
         "slot_step_minutes": schedule.slot_step_minutes,
         "weekly": [{"weekday": row.weekday, "start": row.start_time, "end": row.end_time}
-                   for row in services.weekly_hours_of(practitioner_id)],
+                   for row in settings.weekly_hours_of(practitioner_id)],
     }
 
 
@@ -137,7 +159,7 @@ class ScheduleView(MethodView):
     @blp.response(200, schemas.ScheduleSchema)
     def get(self):
         """The caller's booking rules and weekly opening hours."""
-        return _schedule_body(services.own_practitioner(current_api_user()).id)
+        return _schedule_body(agendas.own_practitioner(current_api_user()).id)
 
     @bearer_required(Role.PRACTITIONER)
     @blp.arguments(schemas.ScheduleSchema)
@@ -147,8 +169,8 @@ class ScheduleView(MethodView):
         """Replace the booking rules and weekly hours (several ranges a day
         make breaks; overlapping ranges are refused)."""
         with transaction():
-            schedule = services.update_schedule(current_api_user(), **data)
-        return _schedule_body(schedule.practitioner_id)
+            schedule = settings.update_schedule(current_api_user(), **data)
+            return _answer(schemas.ScheduleSchema(), _schedule_body(schedule.practitioner_id))
 
 
 @blp.route("/practitioners/me/absences", endpoint="absences")
@@ -157,7 +179,7 @@ class AbsencesView(MethodView):
     @blp.response(200, schemas.AbsencesSchema)
     def get(self):
         """The caller's current and future absences."""
-        return {"items": services.upcoming_absences(services.own_practitioner(current_api_user()).id)}
+        return {"items": settings.upcoming_absences(agendas.own_practitioner(current_api_user()).id)}
 
     @bearer_required(Role.PRACTITIONER)
     @blp.arguments(schemas.AbsenceInputSchema)
@@ -166,8 +188,9 @@ class AbsencesView(MethodView):
     def post(self, data):
         """Add an absence: no slot is offered during it."""
         with transaction():
-            return services.add_absence(current_api_user(), start_at=data["start"], end_at=data["end"],
-                                        reason=data["reason"])
+            result = settings.add_absence(current_api_user(), start_at=data["start"], end_at=data["end"],
+                                          reason=data["reason"])
+            return _answer(schemas.AbsenceSchema(), result, 201)
 
 
 @blp.route("/practitioners/me/absences/<int:absence_id>", methods=["DELETE"])
@@ -177,7 +200,7 @@ class AbsencesView(MethodView):
 def delete_absence(absence_id):
     """Remove an absence."""
     with transaction():
-        services.delete_absence(current_api_user(), absence_id)
+        settings.delete_absence(current_api_user(), absence_id)
 
 
 @blp.route("/practitioners/me/agenda")
@@ -187,8 +210,8 @@ def delete_absence(absence_id):
 @documented_errors(422)
 def my_agenda(query):
     """The caller's appointments (every status) between two local dates, with patients."""
-    practitioner = services.own_practitioner(current_api_user())
-    return {"items": services.agenda(current_api_user(), practitioner.id, query["from_"], query["to"])}
+    practitioner = agendas.own_practitioner(current_api_user())
+    return {"items": appointments.agenda(current_api_user(), practitioner.id, query["from_"], query["to"])}
 
 
 @blp.route("/practitioners/<int:practitioner_id>/agenda")
@@ -198,7 +221,7 @@ def my_agenda(query):
 @documented_errors(404, 422)
 def practitioner_agenda(query, practitioner_id):
     """An agenda the caller manages (clinic staff: their practitioners')."""
-    return {"items": services.agenda(current_api_user(), practitioner_id, query["from_"], query["to"])}
+    return {"items": appointments.agenda(current_api_user(), practitioner_id, query["from_"], query["to"])}
 
 
 @blp.route("/practitioners/me/calendar-feed", methods=["POST"])
@@ -208,8 +231,8 @@ def rotate_calendar_feed():
     """A secret `text/calendar` URL of the agenda; posting again replaces it
     (the previous URL stops working)."""
     with transaction():
-        token = services.rotate_calendar_feed(current_api_user())
-    return {"url": ics.feed_url(token)}
+        token = calendar_feed.rotate_calendar_feed(current_api_user())
+        return _answer(schemas.CalendarFeedSchema(), {"url": ics.feed_url(token)})
 
 
 # --- Appointments -----------------------------------------------------------------------
@@ -222,7 +245,7 @@ class AppointmentsView(MethodView):
     def get(self, query):
         """The caller's and their relatives' appointments (patients), or those of
         the agendas they manage (practitioners, staff)."""
-        statement = services.appointments_of(current_api_user(), query["scope"])
+        statement = appointments.appointments_of(current_api_user(), query["scope"])
         return paginate(statement, page=query["page"], per_page=query["per_page"])
 
     @bearer_required(Role.PATIENT, Role.PRACTITIONER, Role.STAFF)
@@ -240,23 +263,28 @@ class AppointmentsView(MethodView):
         is named; then 404 `patient_not_found` for an identity that matches no
         one (counted: 429 past the limit). `walk_in: true` records a visit that
         starts now, the patient already arrived."""
-        identity = data.get("patient")
-        if identity is not None:
-            identity = services.PatientIdentity.of(identity["first_name"], identity["last_name"],
-                                                   identity["birth_date"])
+        identity = _patient_identity(data.get("patient"))
         with transaction():
             if data["walk_in"]:
-                return services.record_walk_in(
+                result = appointments.record_walk_in(
                     practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
                     patient_id=data.get("patient_id"), patient_identity=identity, message=data.get("message"),
                     by=current_api_user(),
                 )
-            return services.book_appointment(
+                return _answer(schemas.AppointmentSchema(), result, 201)
+            result = appointments.book_appointment(
                 practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
                 start_at=data["start"], patient_id=data.get("patient_id"), patient_identity=identity,
                 message=data.get("message"), share_notebook_ahead=data["share_notebook_ahead"],
                 by=current_api_user(),
             )
+            return _answer(schemas.AppointmentSchema(), result, 201)
+
+
+def _patient_identity(named: dict | None) -> desk.PatientIdentity | None:
+    if named is None:
+        return None
+    return desk.PatientIdentity.of(named["first_name"], named["last_name"], named["birth_date"])
 
 
 @blp.route("/appointments/<int:appointment_id>")
@@ -265,7 +293,7 @@ class AppointmentsView(MethodView):
 @documented_errors(404)
 def appointment_detail(appointment_id):
     """One appointment the caller may see."""
-    return services.appointment_for(current_api_user(), appointment_id)
+    return appointments.appointment_for(current_api_user(), appointment_id)
 
 
 @blp.route("/appointments/<int:appointment_id>/ics")
@@ -274,7 +302,7 @@ def appointment_detail(appointment_id):
 @documented_errors(404)
 def appointment_ics(appointment_id):
     """The appointment as an iCalendar file (`text/calendar`)."""
-    appointment = services.appointment_for(current_api_user(), appointment_id)
+    appointment = appointments.appointment_for(current_api_user(), appointment_id)
     return Response(ics.appointment_calendar(appointment), mimetype=CALENDAR_MIMETYPE)
 
 
@@ -288,7 +316,8 @@ def cancel_appointment(data, appointment_id):
     `cancellation_deadline_passed` after), the practitioner or staff any time
     with a reason."""
     with transaction():
-        return services.cancel_appointment(appointment_id, by=current_api_user(), reason=data.get("reason"))
+        result = appointments.cancel_appointment(appointment_id, by=current_api_user(), reason=data.get("reason"))
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/reschedule", methods=["POST"])
@@ -300,7 +329,8 @@ def cancel_appointment(data, appointment_id):
 def reschedule_appointment(data, appointment_id):
     """Move to another free slot; atomic (the old slot is freed only if the new one is taken)."""
     with transaction():
-        return services.reschedule_appointment(appointment_id, new_start_at=data["start"], by=current_api_user())
+        result = appointments.reschedule_appointment(appointment_id, new_start_at=data["start"], by=current_api_user())
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/arrived", methods=["POST"])
@@ -312,7 +342,8 @@ def mark_arrived(appointment_id):
     or a clinic secretary): the visit has begun for the notebook. From two
     hours before the start; marking it again changes nothing."""
     with transaction():
-        return services.mark_arrived(appointment_id, by=current_api_user())
+        result = appointments.mark_arrived(appointment_id, by=current_api_user())
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/no-show", methods=["POST"])
@@ -323,7 +354,8 @@ def mark_no_show(appointment_id):
     """The patient did not come (practitioner or clinic secretary, once it
     started, unless the patient was marked arrived)."""
     with transaction():
-        return services.mark_no_show(appointment_id, by=current_api_user())
+        result = appointments.mark_no_show(appointment_id, by=current_api_user())
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/complete", methods=["POST"])
@@ -333,7 +365,8 @@ def mark_no_show(appointment_id):
 def mark_completed(appointment_id):
     """The visit took place (practitioner or clinic staff, once it started)."""
     with transaction():
-        return services.mark_completed(appointment_id, by=current_api_user())
+        result = appointments.mark_completed(appointment_id, by=current_api_user())
+        return _answer(schemas.AppointmentSchema(), result)
 
 
 # --- Waiting list -------------------------------------------------------------------------
@@ -344,7 +377,7 @@ class WaitlistView(MethodView):
     @blp.response(200, schemas.WaitlistEntriesSchema)
     def get(self):
         """The caller's open waiting-list entries (own and relatives')."""
-        return {"items": services.waitlist_entries_of(current_api_user())}
+        return {"items": waitlist.waitlist_entries_of(current_api_user())}
 
     @bearer_required(Role.PATIENT)
     @blp.arguments(schemas.WaitlistInputSchema)
@@ -353,8 +386,9 @@ class WaitlistView(MethodView):
     def post(self, data):
         """Ask for a slot earlier than `before`; a cancellation offers it."""
         with transaction():
-            return services.join_waitlist(
+            result = waitlist.join_waitlist(
                 practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
                 before_at=data["before"], patient_id=data.get("patient_id"), by=current_api_user(),
             )
+            return _answer(schemas.WaitlistEntrySchema(), result, 201)
 

@@ -12,10 +12,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from webapp.accounts.models import PatientProfile, PatientProxy, PractitionerProfile
-from webapp.booking import services
+from webapp.booking import appointments, availability
 from webapp.booking.demo_agenda import fill_demo_agendas
 from webapp.booking.models import (
-    DEFAULT_TIMEZONE,
     Absence,
     Appointment,
     AppointmentStatus,
@@ -24,6 +23,7 @@ from webapp.booking.models import (
     VisitReason,
     WeeklyHours,
 )
+from webapp.booking.rules import DEFAULT_TIMEZONE
 from webapp.db import now_utc
 from webapp.extensions import db
 
@@ -98,7 +98,7 @@ def _appointment(practitioner, patient, reason, start_at, status, booked_by_user
         booked_by_user_id=booked_by_user_id,
     )
     if status.occupies_time:
-        appointment.cells = services.occupied_cells_for(practitioner.id, appointment.start_at, appointment.end_at)
+        appointment.cells = appointments.occupied_cells_for(practitioner.id, appointment.start_at, appointment.end_at)
     db.session.add(appointment)
     return appointment
 
@@ -138,7 +138,7 @@ def seed_booking_demo() -> None:
         practitioner = treating[0]
         reason = reasons[practitioner.id][0]
         first_day = today + dt.timedelta(days=7 + number)
-        free = services.available_slots(practitioner.id, reason.id, first_day, first_day + dt.timedelta(days=14))
+        free = availability.available_slots(practitioner.id, reason.id, first_day, first_day + dt.timedelta(days=14))
         if free:
             _appointment(practitioner, patient, reason, free[0].start_at, AppointmentStatus.BOOKED, booked_by)
             db.session.flush()

@@ -17,14 +17,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile
-from webapp.booking import services
-from webapp.booking.models import (
-    DEFAULT_TIMEZONE,
-    Appointment,
-    AppointmentStatus,
-    OccupiedCell,
-    VisitReason,
-)
+from webapp.booking import appointments, settings
+from webapp.booking import availability as booking_availability
+from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell, VisitReason
+from webapp.booking.rules import DEFAULT_TIMEZONE
 from webapp.booking.slots import Slot
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -64,7 +60,7 @@ def _candidates(practitioner_id: int, reasons: list[VisitReason], first_day: dt.
                 tz: ZoneInfo) -> dict[dt.datetime, list[tuple[VisitReason, Slot]]]:
     """Every free slot of the days, whatever the clock says (the days already
     gone count too), by start: the reasons that fit there."""
-    availability = services.load_availability([practitioner_id], first_day, last_day)[practitioner_id]
+    availability = booking_availability.load_availability([practitioner_id], first_day, last_day)[practitioner_id]
     day_start = dt.datetime.combine(first_day, dt.time(), tz)
     starts: dict[dt.datetime, list[tuple[VisitReason, Slot]]] = {}
     for reason in reasons:
@@ -117,7 +113,7 @@ def _insert(rows: list[dict]) -> None:
     ids = connection.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
     cells = [{"practitioner_id": cell.practitioner_id, "cell_start_at": cell.cell_start_at, "appointment_id": id_}
              for id_, row in zip(ids, rows, strict=True)
-             for cell in services.occupied_cells_for(row["practitioner_id"], row["start_at"], row["end_at"])]
+             for cell in appointments.occupied_cells_for(row["practitioner_id"], row["start_at"], row["end_at"])]
     connection.execute(OccupiedCell.__table__.insert(), cells)
 
 
@@ -130,10 +126,10 @@ def fill_demo_agendas() -> None:
     rng = random.Random(SEED)  # nosec B311  # a reproducible demo agenda, no secret drawn from it
     practitioners = list(db.session.scalars(sa.select(PractitionerProfile).where(
         PractitionerProfile.id.in_(sa.select(VisitReason.practitioner_id))).order_by(PractitionerProfile.id)))
-    schedules = services.schedules_of([practitioner.id for practitioner in practitioners])
+    schedules = settings.schedules_of([practitioner.id for practitioner in practitioners])
     rows = []
     for index, practitioner in enumerate(practitioners):
-        reasons = services.visit_reasons_of(practitioner.id)
+        reasons = settings.visit_reasons_of(practitioner.id)
         roster = _roster(practitioner, index, rng, today)
         db.session.flush()
         buffer = dt.timedelta(minutes=schedules[practitioner.id].buffer_minutes)

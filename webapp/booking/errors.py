@@ -81,3 +81,13 @@ class TooEarlyForArrival(Conflict):
 class HoldNotFound(NotFound):
     code = "hold_not_found"
     default_message = _l("This slot is no longer kept for you. Please choose a slot again.")
+
+
+def field_error(name: str, message) -> InvalidBookingData:
+    """A bad field, with its message, in the form and API error format."""
+    return InvalidBookingData(fields={name: [str(message)]})
+
+
+def no_such_patient() -> NotFound:
+    message = _l("No such patient.")
+    return NotFound(message, fields={"patient_id": [str(message)]})

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from webapp.accounts.forms import birth_date_field, person_name_field
 from webapp.booking.models import VisitMode
+from webapp.booking.rules import CELL_MINUTES, MAX_VISIT_MINUTES, SCHEDULE_LIMITS
 
 WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
                   _l("Sunday")]
@@ -67,8 +68,9 @@ class WaitlistForm(FlaskForm):
 class VisitReasonForm(FlaskForm):
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=120)],
                         description=_l("As patients will see it, e.g. “First consultation”."))
-    duration_minutes = IntegerField(_l("Duration (minutes)"), validators=[InputRequired(), NumberRange(min=5, max=480)],
-                                    description=_l("A multiple of 5 minutes."))
+    duration_minutes = IntegerField(
+        _l("Duration (minutes)"), validators=[InputRequired(), NumberRange(min=CELL_MINUTES, max=MAX_VISIT_MINUTES)],
+        description=_l("A multiple of %(minutes)d minutes.", minutes=CELL_MINUTES))
     price_euros = StringField(_l("Price (€)"), validators=[DataRequired(), Length(max=12)],
                               description=_l("For example 30 or 26,50."))
     new_patients = BooleanField(_l("New patients may book it"), default=True)
@@ -95,18 +97,27 @@ class FeedNamesForm(FlaskForm):
                               description=_l("Unticked, the feed shows their initials only."))
 
 
+def _within_limits(name: str) -> NumberRange:
+    low, high = SCHEDULE_LIMITS[name]
+    return NumberRange(min=low, max=high)
+
+
 class RulesForm(FlaskForm):
     timezone = SelectField(_l("Timezone"))
-    min_notice_minutes = IntegerField(_l("Minimum notice (minutes)"), validators=[InputRequired(), NumberRange(min=0)],
+    min_notice_minutes = IntegerField(_l("Minimum notice (minutes)"),
+                                      validators=[InputRequired(), _within_limits("min_notice_minutes")],
                                       description=_l("How long before a slot patients can still book it online."))
-    horizon_days = IntegerField(_l("Booking horizon (days)"), validators=[InputRequired(), NumberRange(min=1, max=365)],
+    horizon_days = IntegerField(_l("Booking horizon (days)"),
+                                validators=[InputRequired(), _within_limits("horizon_days")],
                                 description=_l("How many days ahead patients can book."))
     buffer_minutes = IntegerField(_l("Buffer between visits (minutes)"),
-                                  validators=[InputRequired(), NumberRange(min=0, max=240)])
+                                  validators=[InputRequired(), _within_limits("buffer_minutes")])
     cancellation_deadline_hours = IntegerField(
-        _l("Cancellation deadline (hours before the visit)"), validators=[InputRequired(), NumberRange(min=0)],
+        _l("Cancellation deadline (hours before the visit)"),
+        validators=[InputRequired(), _within_limits("cancellation_deadline_hours")],
         description=_l("Patients cannot cancel or move an appointment online after this."))
-    slot_step_minutes = IntegerField(_l("Grid step (minutes, optional)"), validators=[Optional(), NumberRange(min=5)],
+    slot_step_minutes = IntegerField(_l("Grid step (minutes, optional)"),
+                                     validators=[Optional(), NumberRange(min=CELL_MINUTES, max=MAX_VISIT_MINUTES)],
                                      description=_l("Empty: slots follow each visit reason's duration."))
     closed_on_public_holidays = BooleanField(_l("Closed on public holidays"), default=True)
 

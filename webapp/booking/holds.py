@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webapp.accounts.models import User
-from webapp.booking import services
+from webapp.booking import agendas, appointments
+from webapp.booking import availability as booking_availability
 from webapp.booking import slots as slot_rules
 from webapp.booking.errors import HoldNotFound, NotBookableOnline, SlotUnavailable
 from webapp.booking.hold_cells import release_expired_holds
@@ -61,23 +62,23 @@ def hold_slot(*, practitioner_id: int, visit_reason_id: int | None, start_at: dt
     previous one is given back. The database refuses a hold over cells an
     appointment or another live hold occupies."""
     now = now or now_utc()
-    practitioner, reason, bookable, schedules = services._booking_request(practitioner_id, visit_reason_id)
+    practitioner, reason, bookable, schedules = booking_availability.booking_request(practitioner_id, visit_reason_id)
     if not practitioner.is_verified:
-        raise services._no_such_practitioner()
-    reason = services._offered_reason(reason, practitioner.id)
+        raise agendas.no_such_practitioner()
+    reason = booking_availability.offered_reason(reason, practitioner.id)
     if not bookable:
         raise NotBookableOnline()
     release_holds_of(holder)
     day = start_at.astimezone(slot_rules.UTC).date()
-    availability = services.load_availability([practitioner.id], day, day, schedules=schedules,
+    availability = booking_availability.load_availability([practitioner.id], day, day, schedules=schedules,
                                               now=now)[practitioner.id]
-    services._check_start(availability, reason, start_at, now)
+    booking_availability.check_start(availability, reason, start_at, now)
     start = start_at.astimezone(slot_rules.UTC)
     end = start + dt.timedelta(minutes=reason.duration_minutes)
     release_expired_holds(practitioner.id, start, end, now)
     hold = SlotHold(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start, end_at=end,
                     expires_at=now + hold_duration(), holder_key=holder_key_of(holder), created_at=now)
-    hold.cells = services.occupied_cells_for(practitioner.id, start, end)
+    hold.cells = appointments.occupied_cells_for(practitioner.id, start, end)
     db.session.add(hold)
     try:
         db.session.flush()
@@ -97,7 +98,7 @@ def hold_of(hold_id: int, holder: str) -> SlotHold:
 def book_hold(hold_id: int, *, holder: str, by: User, patient_id: int | None = None, message: str | None = None,
               share_notebook_ahead: bool = False, now: dt.datetime | None = None) -> Appointment:
     """Turn the holder's hold into an appointment for `by` (see
-    `services.book_appointment` for who may book and for whom).
+    `appointments.book_appointment` for who may book and for whom).
 
     The hold is given back and the slot booked in the same unit of work, so
     no one can take it in between. A hold that expired still books if the
@@ -106,7 +107,7 @@ def book_hold(hold_id: int, *, holder: str, by: User, patient_id: int | None = N
     practitioner_id, reason_id, start_at = hold.practitioner_id, hold.visit_reason_id, hold.start_at
     db.session.delete(hold)
     db.session.flush()
-    return services.book_appointment(practitioner_id=practitioner_id, visit_reason_id=reason_id, start_at=start_at,
+    return appointments.book_appointment(practitioner_id=practitioner_id, visit_reason_id=reason_id, start_at=start_at,
                                      by=by, patient_id=patient_id, message=message,
                                      share_notebook_ahead=share_notebook_ahead, now=now)
 

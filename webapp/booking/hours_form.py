@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
-from webapp.booking.models import CELL_MINUTES
+from webapp.booking.rules import CELL_MINUTES
 
 FIELD_NAME = re.compile(r"^h-([0-6])-(\d{1,2})-(start|end)$")
 MAX_RANGES_PER_DAY = 8

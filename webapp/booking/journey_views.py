@@ -2,7 +2,6 @@
 slot, and the confirmation step where a newcomer logs in or creates an
 account and books in the same submission."""
 
-import datetime as dt
 
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -13,12 +12,14 @@ from webapp.accounts.forms import BookingSignupForm, LoginForm
 from webapp.accounts.models import Role, User
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.views import open_session, show_errors
-from webapp.booking import bp, holds, services, views
+from webapp.booking import bp, holds, settings
+from webapp.booking.cancellation_window import deadline_before
 from webapp.booking.errors import HoldNotFound
 from webapp.booking.forms import EmptyForm
 from webapp.booking.journey_forms import HoldConfirmForm
 from webapp.booking.models import SlotHold
 from webapp.booking.search import suggestions
+from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, parse_start, patient_choices, text_arg
 from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden, NotFound
 from webapp.extensions import limiter
@@ -56,7 +57,7 @@ def _require_patient_or_visitor() -> None:
 def search_suggestions():
     """What the search box may complete to (specialties, names, cities), as JSON
     for the small script that fills the box's list while typing."""
-    return jsonify(items=suggestions(views._text_arg("q")))
+    return jsonify(items=suggestions(text_arg("q")))
 
 
 @bp.route("/book/<int:practitioner_id>/hold", methods=["POST"])
@@ -66,7 +67,7 @@ def hold_slot(practitioner_id: int):
     for this visitor while they confirm (log in or create an account)."""
     _require_patient_or_visitor()
     reason = request.form.get("reason", "")
-    start = views._parse_start(request.form.get("start"))
+    start = parse_start(request.form.get("start"))
     back = url_for("booking.practitioner_page", practitioner_id=practitioner_id, reason=reason or None)
     if not EmptyForm().validate_on_submit() or start is None or not reason.isdigit() or len(reason) > 9:
         flash(_("Choose a slot first."), "error")
@@ -92,12 +93,12 @@ def _own_hold(hold_id: int) -> SlotHold | None:
 
 
 def _render_confirmation(hold: SlotHold, *, confirm_form=None, login_form=None, signup_form=None, status=200):
-    schedule = services.schedule_of(hold.practitioner_id)
+    schedule = settings.schedule_of(hold.practitioner_id)
     now = now_utc()
-    deadline = hold.start_at - dt.timedelta(hours=schedule.cancellation_deadline_hours)
+    deadline = deadline_before(hold.start_at, schedule.cancellation_deadline_hours)
     if current_user.is_authenticated:
         confirm_form = confirm_form or HoldConfirmForm()
-        confirm_form.patient_id.choices = views._patient_choices()
+        confirm_form.patient_id.choices = patient_choices()
     else:
         login_form = login_form or LoginForm(prefix="login")
         signup_form = signup_form or BookingSignupForm(prefix="signup")
@@ -131,7 +132,7 @@ def _start_session_keeping_hold(user: User) -> str:
 
 
 @bp.route("/book/hold/<int:hold_id>", methods=["GET", "POST"])
-@limiter.limit(views.BOOKING_RATE_LIMIT, methods=["POST"])
+@limiter.limit(BOOKING_RATE_LIMIT, methods=["POST"])
 def confirm_hold(hold_id: int):
     """The confirmation step: the held slot, the no-cancellation warning, and
     either the booking form (a patient logged in) or log in / create an account."""
@@ -142,23 +143,32 @@ def confirm_hold(hold_id: int):
     if request.method == "GET" or not current_user.is_authenticated:
         return _render_confirmation(hold)
     form = HoldConfirmForm()
-    form.patient_id.choices = views._patient_choices()
+    form.patient_id.choices = patient_choices()
     if not form.validate_on_submit():
         return _render_confirmation(hold, confirm_form=form, status=422)
     return _book(hold, current_user, _holder_secret(), patient_id=form.patient_id.data, message=form.message.data,
                  share_notebook_ahead=form.share_notebook_ahead.data)
 
 
+def _visitor_hold(hold_id: int):
+    """(The visitor's hold, None), or (None, where to go instead): the search
+    when the hold is gone, the confirmation step once logged in."""
+    _require_patient_or_visitor()
+    hold = _own_hold(hold_id)
+    if hold is None:
+        return None, redirect(url_for("booking.search"))
+    if current_user.is_authenticated:
+        return None, redirect(url_for("booking.confirm_hold", hold_id=hold.id))
+    return hold, None
+
+
 @bp.route("/book/hold/<int:hold_id>/login", methods=["POST"])
 @limiter.limit("10 per minute")
 def confirm_hold_login(hold_id: int):
     """Log in (email and password) and book the held slot in one submission."""
-    _require_patient_or_visitor()
-    hold = _own_hold(hold_id)
-    if hold is None:
-        return redirect(url_for("booking.search"))
-    if current_user.is_authenticated:
-        return redirect(url_for("booking.confirm_hold", hold_id=hold.id))
+    hold, elsewhere = _visitor_hold(hold_id)
+    if elsewhere is not None:
+        return elsewhere
     form = LoginForm(prefix="login")
     if form.validate_on_submit():
         try:
@@ -167,14 +177,17 @@ def confirm_hold_login(hold_id: int):
         except CarnetError as error:
             show_errors(form, error)
         else:
-            if user.role is not Role.PATIENT:
-                form.form_errors.append(_("Online booking is for patient accounts; professionals book from "
-                                          "their agenda."))
-            else:
-                with transaction():
-                    accounts.record_successful_login(user)
-                return _book(hold, user, _start_session_keeping_hold(user))
+            if user.role is Role.PATIENT:
+                return _logged_in_booking(hold, user)
+            form.form_errors.append(_("Online booking is for patient accounts; professionals book from "
+                                      "their agenda."))
     return _render_confirmation(hold, login_form=form, status=422)
+
+
+def _logged_in_booking(hold: SlotHold, user: User):
+    with transaction():
+        accounts.record_successful_login(user)
+    return _book(hold, user, _start_session_keeping_hold(user))
 
 
 def _all_signup_problems(form: BookingSignupForm) -> bool:
@@ -194,15 +207,11 @@ def _all_signup_problems(form: BookingSignupForm) -> bool:
 @bp.route("/book/hold/<int:hold_id>/signup", methods=["POST"])
 @limiter.limit("10 per hour")
 def confirm_hold_signup(hold_id: int):
-    """Create a patient account (only what booking needs) and book the held
-    slot in the same submission. The email confirmation is sent as with any
-    sign-up; booking does not wait for it, as on the sign-up page."""
-    _require_patient_or_visitor()
-    hold = _own_hold(hold_id)
-    if hold is None:
-        return redirect(url_for("booking.search"))
-    if current_user.is_authenticated:
-        return redirect(url_for("booking.confirm_hold", hold_id=hold.id))
+    """Create a patient account (only what booking needs) and book the held slot in the same
+    submission; the email confirmation is sent as with any sign-up, booking does not wait for it."""
+    hold, elsewhere = _visitor_hold(hold_id)
+    if elsewhere is not None:
+        return elsewhere
     form = BookingSignupForm(prefix="signup")
     if _all_signup_problems(form):
         try:

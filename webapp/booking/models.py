@@ -7,25 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile, User
+from webapp.booking.rules import CELL_MINUTES, MAX_VISIT_MINUTES, SCHEDULE_DEFAULTS, SCHEDULE_LIMITS
 from webapp.db import enum_type, now_utc
 from webapp.extensions import db
 
-# Appointments start and end on multiples of this many minutes (UTC), so that
-# the time they occupy can be written as unique rows, one per cell.
-CELL_MINUTES = 5
-# The longest visit reason; an appointment lasts its reason's duration, so no
-# appointment is longer either.
-MAX_VISIT_MINUTES = 480
-DEFAULT_TIMEZONE = "Europe/Paris"
-SCHEDULE_DEFAULTS = {
-    "timezone": DEFAULT_TIMEZONE,
-    "min_notice_minutes": 120,
-    "horizon_days": 90,
-    "buffer_minutes": 0,
-    "cancellation_deadline_hours": 24,
-    "closed_on_public_holidays": True,
-    "slot_step_minutes": None,
-}
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -89,10 +74,12 @@ class PractitionerSchedule(db.Model):
 
     __tablename__ = "practitioner_schedules"
     __table_args__ = (
-        sa.CheckConstraint("min_notice_minutes >= 0", name="min_notice"),
-        sa.CheckConstraint("horizon_days >= 1 AND horizon_days <= 365", name="horizon"),
-        sa.CheckConstraint("buffer_minutes >= 0", name="buffer"),
-        sa.CheckConstraint("cancellation_deadline_hours >= 0", name="cancellation_deadline"),
+        sa.CheckConstraint(f"min_notice_minutes >= {SCHEDULE_LIMITS['min_notice_minutes'][0]}", name="min_notice"),
+        sa.CheckConstraint(f"horizon_days >= {SCHEDULE_LIMITS['horizon_days'][0]} "
+                           f"AND horizon_days <= {SCHEDULE_LIMITS['horizon_days'][1]}", name="horizon"),
+        sa.CheckConstraint(f"buffer_minutes >= {SCHEDULE_LIMITS['buffer_minutes'][0]}", name="buffer"),
+        sa.CheckConstraint(f"cancellation_deadline_hours >= {SCHEDULE_LIMITS['cancellation_deadline_hours'][0]}",
+                           name="cancellation_deadline"),
         sa.CheckConstraint(f"slot_step_minutes IS NULL OR (slot_step_minutes > 0 AND slot_step_minutes % {CELL_MINUTES} = 0)",
                            name="slot_step"),
     )

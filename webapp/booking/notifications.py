@@ -18,7 +18,8 @@ from webapp.booking import signals
 from webapp.booking.ics import appointment_invitation
 from webapp.booking.labels import appointment_label
 from webapp.booking.models import Appointment, WaitlistEntry
-from webapp.booking.services import patient_deadline_of, schedule_of
+from webapp.booking.appointments import patient_deadline_of
+from webapp.booking.settings import schedule_of
 from webapp.extensions import db
 from webapp.notifications import messages
 from webapp.urls import external_url

@@ -8,13 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.booking import absences as absence_rules
-from webapp.booking import bp, forms, hours_form, services
+from webapp.booking import agendas, bp, forms, hours_form, settings
+from webapp.booking.rules import SCHEDULE_DEFAULTS
 from webapp.errors import CarnetError
 from webapp.transaction import transaction
 
 
 def _rules_values(schedule) -> dict:
-    return {name: getattr(schedule, name) for name in services.SCHEDULE_DEFAULTS}
+    return {name: getattr(schedule, name) for name in SCHEDULE_DEFAULTS}
 
 
 def _hours_page(form, rows, problems=()):
@@ -27,10 +28,10 @@ def _hours_page(form, rows, problems=()):
 def hours():
     """Opening hours per weekday; adding or removing a range posts the form
     back unsaved, saving checks each range (the API's PUT schedule takes the same)."""
-    practitioner = services.own_practitioner(current_user)
+    practitioner = agendas.own_practitioner(current_user)
     form = hours_form.HoursForm()
     if request.method == "GET":
-        return _hours_page(form, hours_form.rows_of(services.weekly_hours_of(practitioner.id)))
+        return _hours_page(form, hours_form.rows_of(settings.weekly_hours_of(practitioner.id)))
     rows = hours_form.read_ranges(request.form)
     if not form.validate_on_submit():
         return _hours_page(form, rows, [_("The form has expired: save again.")])
@@ -39,10 +40,15 @@ def hours():
     weekly = hours_form.checked_weekly(rows)
     if weekly is None:
         return _hours_page(form, rows, [_("Some ranges are not valid: see the messages next to them.")])
+    return _save_hours(form, rows, weekly, practitioner.id)
+
+
+def _save_hours(form, rows, weekly: list[dict], practitioner_id: int):
+    """Save the checked opening hours, keeping the booking rules; the service's refusals shown above the form."""
     try:
         with transaction():
-            services.update_schedule(current_user, weekly=weekly,
-                                     **_rules_values(services.schedule_of(practitioner.id)))
+            rules = _rules_values(settings.schedule_of(practitioner_id))
+            settings.update_schedule(current_user, weekly=weekly, **rules)
     except CarnetError as error:
         return _hours_page(form, rows, [message for messages in error.fields.values() for message in messages]
                            or [error.message])
@@ -63,40 +69,46 @@ def _checked_ids() -> set[int]:
     return {int(value) for value in request.form.getlist("cancel") if value.isdigit() and len(value) < 10}
 
 
+def _add_absence(form, cancel_form, timezone: str):
+    """Add the absence, after a confirmation step listing the booked
+    appointments it overlaps; None to show the form again with its errors."""
+    decision = request.form.get("decision")
+    start, end = _absence_bounds(form, timezone)
+    booked = absence_rules.booked_during(current_user, start, end) if end > start else []
+    confirm = dict(form=form, cancel_form=cancel_form, booked=booked, timezone=timezone, start=start, end=end)
+    if booked and decision not in ("cancel", "keep"):
+        return render_template("booking/absence_confirm.html", **confirm)
+    cancel_ids = _checked_ids() if decision == "cancel" else set()
+    try:
+        with transaction():
+            cancelled = absence_rules.add_absence_over_appointments(
+                current_user, start_at=start, end_at=end, reason=form.reason.data, cancel_ids=cancel_ids,
+                message=cancel_form.message.data or "")[1]
+    except CarnetError as error:
+        if "reason" in error.fields:  # the message to the patients, when cancelling
+            cancel_form.message.errors = list(error.fields["reason"])
+            return render_template("booking/absence_confirm.html", **confirm)
+        form.end_date.errors = list(form.end_date.errors) + [m for ms in error.fields.values() for m in ms]
+        return None
+    if cancelled:
+        flash(_("The absence is added; %(count)d appointments are cancelled and their patients told.",
+                count=len(cancelled)), "success")
+    else:
+        flash(_("The absence is added: no slot is offered during it."), "success")
+    return redirect(url_for("booking.absences"))
+
+
 @bp.route("/settings/absences", methods=["GET", "POST"])
 @login_required
 def absences():
     """Add an absence. Over booked appointments a confirmation step lists them
     first and offers to cancel them, the patients being told (no JavaScript needed)."""
-    practitioner = services.own_practitioner(current_user)
-    timezone = services.schedule_of(practitioner.id).timezone
+    practitioner = agendas.own_practitioner(current_user)
+    timezone = settings.schedule_of(practitioner.id).timezone
     form = forms.AbsenceForm()
-    cancel_form = forms.AbsenceCancelForm()
-    decision = request.form.get("decision")
     if form.validate_on_submit():
-        start, end = _absence_bounds(form, timezone)
-        booked = absence_rules.booked_during(current_user, start, end) if end > start else []
-        if booked and decision not in ("cancel", "keep"):
-            return render_template("booking/absence_confirm.html", form=form, cancel_form=cancel_form,
-                                   booked=booked, timezone=timezone, start=start, end=end)
-        cancel_ids = _checked_ids() if decision == "cancel" else set()
-        try:
-            with transaction():
-                cancelled = absence_rules.add_absence_over_appointments(
-                    current_user, start_at=start, end_at=end, reason=form.reason.data, cancel_ids=cancel_ids,
-                    message=cancel_form.message.data or "")[1]
-        except CarnetError as error:
-            if "reason" in error.fields:  # the message to the patients, when cancelling
-                cancel_form.message.errors = list(error.fields["reason"])
-                return render_template("booking/absence_confirm.html", form=form, cancel_form=cancel_form,
-                                       booked=booked, timezone=timezone, start=start, end=end)
-            form.end_date.errors = list(form.end_date.errors) + [m for ms in error.fields.values() for m in ms]
-        else:
-            if cancelled:
-                flash(_("The absence is added; %(count)d appointments are cancelled and their patients told.",
-                        count=len(cancelled)), "success")
-            else:
-                flash(_("The absence is added: no slot is offered during it."), "success")
-            return redirect(url_for("booking.absences"))
+        answer = _add_absence(form, forms.AbsenceCancelForm(), timezone)
+        if answer is not None:
+            return answer
     return render_template("booking/absences.html", form=form, timezone=timezone, delete_form=forms.EmptyForm(),
-                           absences=services.upcoming_absences(practitioner.id))
+                           absences=settings.upcoming_absences(practitioner.id))

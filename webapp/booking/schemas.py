@@ -8,6 +8,7 @@ from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.fields import JsonBoolean
 from webapp.api.pagination import PaginationQuerySchema
 from webapp.booking.models import AppointmentStatus, VisitMode
+from webapp.booking.rules import CELL_MINUTES, MAX_VISIT_MINUTES, SCHEDULE_DEFAULTS, SCHEDULE_LIMITS
 
 MAX_ID = 2**31 - 1
 
@@ -96,7 +97,7 @@ class SlotsSchema(ma.Schema):
 class VisitReasonInputSchema(ma.Schema):
     label = ma.fields.String(required=True, validate=validate.Length(min=1, max=120),
                              metadata={"example": "Consultation de suivi"})
-    duration_minutes = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=5, max=480),
+    duration_minutes = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=CELL_MINUTES, max=MAX_VISIT_MINUTES),
                                          metadata={"example": 20})
     price_cents = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10_000_000),
                                     metadata={"example": 3000})
@@ -129,29 +130,31 @@ class WeeklyRangeSchema(ma.Schema):
 
 
 def _known_timezone(name: str) -> None:
-    from webapp.booking.services import known_timezones
+    from webapp.booking.settings import known_timezones
 
     if name not in known_timezones():
         raise ma.ValidationError("Unknown timezone.")
 
 
+def _schedule_rule(name: str, *, example: int) -> ma.fields.Integer:
+    """A numeric booking rule: its default and bounds from webapp.booking.rules."""
+    low, high = SCHEDULE_LIMITS[name]
+    return ma.fields.Integer(strict=True, load_default=SCHEDULE_DEFAULTS[name],
+                             validate=validate.Range(min=low, max=high), metadata={"example": example})
+
+
 class ScheduleSchema(ma.Schema):
-    timezone = ma.fields.String(load_default="Europe/Paris", validate=_known_timezone,
+    timezone = ma.fields.String(load_default=SCHEDULE_DEFAULTS["timezone"], validate=_known_timezone,
                                 metadata={"description": "An IANA timezone name.", "example": "Europe/Paris"})
     weekly = ma.fields.List(ma.fields.Nested(WeeklyRangeSchema), required=True, validate=validate.Length(max=100))
-    min_notice_minutes = ma.fields.Integer(strict=True, load_default=120,
-                                           validate=validate.Range(min=0, max=30 * 24 * 60),
-                                           metadata={"example": 120})
-    horizon_days = ma.fields.Integer(strict=True, load_default=90, validate=validate.Range(min=1, max=365),
-                                     metadata={"example": 90})
-    buffer_minutes = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=240),
-                                       metadata={"example": 5})
-    cancellation_deadline_hours = ma.fields.Integer(strict=True, load_default=24,
-                                                    validate=validate.Range(min=0, max=30 * 24),
-                                                    metadata={"example": 24})
-    closed_on_public_holidays = JsonBoolean(load_default=True, metadata={"example": True})
+    min_notice_minutes = _schedule_rule("min_notice_minutes", example=120)
+    horizon_days = _schedule_rule("horizon_days", example=90)
+    buffer_minutes = _schedule_rule("buffer_minutes", example=5)
+    cancellation_deadline_hours = _schedule_rule("cancellation_deadline_hours", example=24)
+    closed_on_public_holidays = JsonBoolean(load_default=SCHEDULE_DEFAULTS["closed_on_public_holidays"],
+                                            metadata={"example": True})
     slot_step_minutes = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
-                                          validate=validate.Range(min=5, max=480),
+                                          validate=validate.Range(min=CELL_MINUTES, max=MAX_VISIT_MINUTES),
                                           metadata={"description": "Grid step; null follows each reason's duration.",
                                                     "example": None})
 

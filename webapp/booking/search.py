@@ -7,6 +7,7 @@ be found in the first name, the last name or the city, all compared
 without case or accents, on SQLite and PostgreSQL alike.
 """
 
+import datetime as dt
 import sqlite3
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from webapp.accounts.models import PractitionerProfile
 from webapp.billing.bookability import bookable_condition
 from webapp.booking import specialty_terms
+from webapp.booking.availability import next_available_starts
 from webapp.booking.specialty_terms import fold
 from webapp.extensions import db
 
@@ -25,6 +27,7 @@ _PLAIN = "aaaaaaceeeeiiiinooooouuuuyyaaaaaaceeeeiiiinooooouuuuyy   "
 _TABLE = str.maketrans(_ACCENTED, _PLAIN)
 MAX_WORDS = 8  # beyond that, a query is not a search any more
 POSTCODE_DIGITS = range(2, 6)
+NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
 
 class folded(FunctionElement):
@@ -119,3 +122,40 @@ def suggestions(text: str, limit: int = 8) -> list[str]:
         .limit(limit))
     found += [" ".join([*before, city]) for city in cities]
     return list(dict.fromkeys(found))[:limit]
+
+
+def search_practitioners(*, specialty: str | None = None, city: str | None = None, postcode: str | None = None,
+                         place: str | None = None, text: str | None = None) -> sa.Select:
+    """Verified practitioners bookable online matching every given criterion:
+    a specialty code, a city or postcode (prefix), and what a patient typed in
+    the search box (`text`: names, specialty terms, places: `query_conditions`).
+    `place` is either a postcode (digits) or a city."""
+    statement = sa.select(PractitionerProfile).where(PractitionerProfile.is_verified,
+                                                     bookable_condition(PractitionerProfile.id))
+    if specialty:
+        statement = statement.where(PractitionerProfile.specialty == specialty)
+    for typed in (place, city, postcode):
+        if typed and typed.strip():
+            statement = statement.where(place_condition(typed))
+    statement = statement.where(*query_conditions(text))
+    return statement.order_by(PractitionerProfile.last_name, PractitionerProfile.first_name, PractitionerProfile.id)
+
+
+def search_page_by_next_available(statement: sa.Select, *, page: int, per_page: int,
+                                  now: dt.datetime | None = None) -> dict:
+    """One page of a search's practitioners, soonest available first (those
+    with nothing free within their horizon last, name order between equals),
+    with each one's next available start in `next_available`.
+
+    Three steps whatever the number of results: the matching ids, the next
+    availability of all of them (a constant number of queries), the page's
+    profiles."""
+    ids = list(db.session.scalars(statement.with_only_columns(PractitionerProfile.id)))
+    next_available = next_available_starts(ids, now=now)
+    # sorted() is stable: equal availabilities keep the search's name order.
+    ordered = sorted(ids, key=lambda pid: (next_available[pid] is None, next_available[pid] or NEVER))
+    chosen = ordered[(page - 1) * per_page:page * per_page]
+    profiles = {profile.id: profile for profile in db.session.scalars(
+        sa.select(PractitionerProfile).where(PractitionerProfile.id.in_(chosen)))}
+    return {"items": [profiles[pid] for pid in chosen], "page": page, "per_page": per_page, "total": len(ids),
+            "next_available": {pid: next_available[pid] for pid in chosen}}

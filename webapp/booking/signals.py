@@ -6,6 +6,7 @@ sent with the app as sender and the objects as keyword arguments.
 """
 
 from blinker import signal
+from flask import current_app
 
 # appointment=Appointment, actor=User
 appointment_booked = signal("appointment-booked")
@@ -15,3 +16,8 @@ appointment_cancelled = signal("appointment-cancelled")
 appointment_rescheduled = signal("appointment-rescheduled")
 # entry=WaitlistEntry, start_at=datetime (the freed start offered to the entry's patient)
 waitlist_offer_made = signal("waitlist-offer-made")
+
+
+def sender():
+    """The sender every booking signal is sent with: the app."""
+    return current_app._get_current_object()

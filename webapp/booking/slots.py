@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from webapp.booking.holidays import is_public_holiday
+from webapp.booking.rules import SCHEDULE_DEFAULTS
 
 UTC = dt.timezone.utc
 
@@ -31,7 +32,7 @@ class Rules:
 
     timezone: ZoneInfo
     min_notice: dt.timedelta = dt.timedelta(0)
-    horizon_days: int = 90
+    horizon_days: int = SCHEDULE_DEFAULTS["horizon_days"]
     buffer: dt.timedelta = dt.timedelta(0)
     closed_on_public_holidays: bool = True
     step_minutes: int | None = None

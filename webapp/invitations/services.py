@@ -33,7 +33,8 @@ from webapp.accounts.services import (
 )
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
-from webapp.booking.services import can_manage_agenda, has_appointment_with
+from webapp.booking.agendas import can_manage_agenda
+from webapp.booking.treating import has_appointment_with
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db

@@ -40,7 +40,7 @@ from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, Us
 from webapp.accounts.services import confirm_totp_code
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
-from webapp.booking.services import has_treating_relationship
+from webapp.booking.treating import has_treating_relationship
 from webapp.crypto import encrypt
 from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden

@@ -36,13 +36,8 @@ from webapp.accounts.verification import require_verified
 from webapp.api.pagination import paginate
 from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, AppointmentStatus
-from webapp.booking.services import (
-    has_treating_relationship,
-    notebook_standing,
-    readable_patient_ids,
-    treated_patient_ids,
-    visit_has_begun,
-)
+from webapp.booking.treating import has_treating_relationship, treated_patient_ids
+from webapp.booking.visits import notebook_standing, readable_patient_ids, visit_has_begun
 from webapp.crypto import encrypt
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound

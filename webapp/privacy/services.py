@@ -20,7 +20,7 @@ from webapp.api.models import IdempotencyKey
 from webapp.audit.models import AuditEvent
 from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, WaitlistEntry, WaitlistStatus
-from webapp.booking.services import appointments_of
+from webapp.booking.appointments import appointments_of
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
