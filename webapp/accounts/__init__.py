@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
-from webapp.accounts import practice_contact_views, profile_views, views, verification_views  # noqa: E402,F401  (registers the routes)
+from webapp.accounts import email_confirmation_views, practice_contact_views, profile_views, views, verification_views  # noqa: E402,F401  (registers the routes)
