@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from webapp.api.error_schema import ApiErrorSchema
 from webapp.errors import Forbidden, NotAuthenticated
-from webapp.extensions import db
+from webapp.transaction import transaction
 
 BEARER_SECURITY = [{"bearerAuth": []}]
 
@@ -90,14 +90,11 @@ def bearer_required(*roles):
             raw = _bearer_token()
             if raw is None:
                 raise NotAuthenticated()
-            try:
+            # Its own unit of work: last_used_at is kept whatever the handler
+            # then does, and a refused token's audit row is kept because the
+            # refusal declares `keeps_writes` (any other error writes nothing).
+            with transaction():
                 token = current_app.extensions[_AUTHENTICATOR](raw)
-            except BaseException:
-                db.session.commit()  # the audit of a refused token stays
-                raise
-            if db.session.is_modified(token):
-                # Persists last_used_at before the handler's own unit of work.
-                db.session.commit()
             user = token.user
             if roles and user.role not in roles:
                 raise Forbidden()
