@@ -6,9 +6,9 @@ from flask_login import current_user
 
 from webapp.accounts import bp, services
 from webapp.accounts.forms import ConfirmForm
-from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.transaction import transaction
+from webapp.web import form_action
 
 
 @bp.route("/account/email/<token>", methods=["GET", "POST"])
@@ -18,12 +18,9 @@ def confirm_email(token: str):
     confirms, so a mail scanner opening the link changes nothing."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.confirm_email(token)
-        except CarnetError as error:
-            form.form_errors.append(error.message)
-        else:
+        with form_action(form) as action:
+            services.confirm_email(token)
+        if action.succeeded:
             flash(_("Thank you: your email address is confirmed."), "success")
             return redirect(url_for("site.home"))
     return render_template("accounts/confirm_email.html", form=form)

@@ -9,8 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from webapp.accounts.models import Role
-from webapp.accounts.views import show_errors
-from webapp.api.pagination import paginate
 from webapp.billing import backoffice, bp, buyer_details, checkout, services
 from webapp.billing.api import csv_response, pdf_response, spreadsheet_csv_response
 from webapp.billing.chart import HEIGHT, WIDTH, revenue_bars
@@ -22,7 +20,10 @@ from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import db
 from webapp.navigation import register_nav
+from webapp.paging import paginate
 from webapp.transaction import transaction
+from webapp.urls import external_url
+from webapp.web import show_errors
 
 register_nav("billing.subscription", _l("Subscription"), {Role.PRACTITIONER}, order=60)
 register_nav("billing.backoffice_dashboard", _l("Billing"), {Role.STAFF, Role.ADMIN}, order=60,
@@ -133,7 +134,7 @@ def _subscription_action(action) -> object:
 @bp.route("/billing/subscription/checkout", methods=["POST"])
 @roles_required(Role.PRACTITIONER)
 def subscription_checkout():
-    back = current_app.config["CARNET_BASE_URL"] + url_for("billing.subscription")
+    back = external_url("billing.subscription")
     return _subscription_action(lambda: redirect(
         checkout.start_checkout(current_user, success_url=back, cancel_url=back), code=303))
 
@@ -141,7 +142,7 @@ def subscription_checkout():
 @bp.route("/billing/subscription/portal", methods=["POST"])
 @roles_required(Role.PRACTITIONER)
 def subscription_portal():
-    back = current_app.config["CARNET_BASE_URL"] + url_for("billing.subscription")
+    back = external_url("billing.subscription")
     return _subscription_action(lambda: redirect(checkout.payment_portal_url(current_user, return_url=back), code=303))
 
 

@@ -14,11 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from webapp.accounts.models import PatientProfile, Role
 from webapp.accounts.services import list_relatives
 from webapp.accounts.specialties import SPECIALTIES
-from webapp.accounts.views import show_errors
-from webapp.api.pagination import paginate
 from webapp.billing.services import is_bookable
-from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking import bp, forms, ics, next_slots, services
+from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking.cancellation_window import window_opens_for
 from webapp.booking.errors import SlotUnavailable, TooManyIdentificationFailures
 from webapp.booking.models import AppointmentStatus, VisitMode
@@ -26,7 +24,9 @@ from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import db, limiter
 from webapp.navigation import register_nav
+from webapp.paging import paginate
 from webapp.transaction import transaction
+from webapp.web import show_errors
 
 BOOKING_RATE_LIMIT = "30 per minute"
 SEARCH_PAGE_SIZE = 20

@@ -32,9 +32,9 @@ from sqlalchemy.orm import selectinload
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, can_act_for_patient
 from webapp.accounts.verification import require_verified
-from webapp.api.pagination import paginate
 from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, AppointmentStatus
+from webapp.paging import paginate
 from webapp.booking.services import (
     has_treating_relationship,
     notebook_standing,

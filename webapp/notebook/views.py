@@ -13,8 +13,6 @@ from flask_login import current_user, login_required
 from webapp.accounts.models import Role, User
 from webapp.accounts.sessions import recently_reauthenticated
 from webapp.accounts.verification import is_unverified_practitioner
-from webapp.accounts.views import show_errors
-from webapp.api.pagination import paginate
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.errors import CarnetError, Forbidden
@@ -24,6 +22,7 @@ from webapp.notebook.api import PRIVATE_HEADERS, attachment_response
 from webapp.notebook.charts import build_charts
 from webapp.notebook.digest import RECENT_CHART_POINTS
 from webapp.notebook.formats import long_dates, medium_datetimes
+from webapp.paging import paginate
 from webapp.notebook.forms import (
     AttachmentForm,
     ChoicesForm,
@@ -35,6 +34,7 @@ from webapp.notebook.forms import (
 from webapp.notebook.kinds import KIND_LABELS, SEVERITIES, data_lines
 from webapp.notebook.models import AccessAction, EntryKind
 from webapp.transaction import transaction
+from webapp.web import show_errors
 
 register_nav("notebook.my_notebook", _l("My notebook"), {Role.PATIENT}, order=30)
 register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30,
