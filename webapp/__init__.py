@@ -11,6 +11,7 @@ from config import INSTANCE_PATH, check_production_settings, load_settings
 from webapp.db import IdConverter, end_read_only_transaction
 from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 from webapp.languages import select_locale
+from webapp.template_filters import register_template_filters
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -28,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     check_production_settings(app.config)
     register_extensions(app)
     register_blueprints(app)
+    register_template_filters(app)
     connect_signal_receivers()
     register_cli(app)
     register_request_hooks(app)

@@ -1,7 +1,6 @@
 """Relatives on the website, from the account page: list, add, edit, give them
 their own account; and what another account, or a wrong moment, is refused."""
 
-import pytest
 
 from tests import factories
 from tests.notifications.factories import outbox

@@ -9,7 +9,10 @@ import sqlalchemy as sa
 from tests import factories
 from webapp.accounts import services
 from webapp.accounts.models import ApiToken
+from webapp.audit.models import AuditEvent
+from webapp.audit.services import record_event
 from webapp.db import now_utc
+from webapp.errors import NotAuthenticated
 from webapp.extensions import db
 from webapp.transaction import transaction
 
@@ -172,3 +175,34 @@ def test_token_endpoints_require_authentication(client, path):
     method = client.get if path.endswith("tokens") else client.delete
     response = method(path)
     assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_refused_token_keeps_its_audit_row_and_nothing_else(client, patient_user):
+    raw = issue_token(client, patient_user)
+    token = db.session.scalars(sa.select(ApiToken)).one()
+    token.revoked_at = now_utc()
+    db.session.commit()
+    response = client.get("/api/v1/me", headers=bearer(raw))
+    assert response.status_code == 401 and response.json["error"]["code"] == "invalid_token"
+    db.session.expire_all()  # what another request sees: committed rows only
+    [refused] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "token.refused")).all()
+    assert refused.target_id == str(token.id) and refused.details == {"reason": "revoked"}
+    assert token.last_used_at is None
+
+
+def test_an_authenticator_error_that_keeps_no_writes_leaves_nothing(app, client, patient_user, monkeypatch):
+    # The API layer's own rule, whatever the registered authenticator: only an
+    # error declaring `keeps_writes` has its writes committed.
+    raw = issue_token(client, patient_user)
+    authenticate = app.extensions["carnet_token_authenticator"]
+
+    def authenticate_then_fail(value):
+        record_event("token.refused", target_type="api_token", target_id=0, details={"reason": "test"})
+        authenticate(value).last_used_at = now_utc()
+        raise NotAuthenticated()
+
+    monkeypatch.setitem(app.extensions, "carnet_token_authenticator", authenticate_then_fail)
+    assert client.get("/api/v1/me", headers=bearer(raw)).status_code == 401
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "token.refused")).all() == []
+    assert db.session.scalars(sa.select(ApiToken)).one().last_used_at is None

@@ -4,7 +4,7 @@ import pytest
 from flask_babel import force_locale
 
 from webapp.billing.money import format_money, format_vat_rate, line_amounts, vat_rate_basis_points
-from webapp.notifications import money
+from webapp.template_filters import money
 
 
 def test_practitioner_plan_is_89_ht_and_106_80_ttc():

@@ -35,7 +35,7 @@ PUBLIC = {
     "booking.book", "booking.join_waitlist", "site.set_language", "api_docs.static", "booking.hold_slot",
 }
 # Routes keyed by a secret token rather than an id: tested below with guessed tokens.
-SECRET_TOKEN = {"notifications.confirm_email", "accounts.reset_password", "booking.calendar_feed",
+SECRET_TOKEN = {"accounts.confirm_email", "accounts.reset_password", "booking.calendar_feed",
                 "invitations.claim", "invitations.claim_as_relative",
                 # A slot hold opens only with its holder's secret, kept in the signed session
                 # (tests/booking/test_journey_views.py: another visitor is sent back as for an unknown id).

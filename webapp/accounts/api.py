@@ -8,8 +8,8 @@ from webapp.accounts.models import Role
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.auth import bearer_required, current_api_token, current_api_user, documented_errors, public_endpoint
 from webapp.api.idempotency import idempotent
-from webapp.api.pagination import paginate
 from webapp.extensions import limiter
+from webapp.paging import paginate
 from webapp.transaction import transaction
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and authentication")

@@ -41,6 +41,7 @@ class AccountLocked(CarnetError):
 
 class InvalidToken(NotAuthenticated):
     code = "invalid_token"
+    keeps_writes = True  # the refusal of a known token is audited
     default_message = _l("The access token is missing, expired or revoked.")
 
 

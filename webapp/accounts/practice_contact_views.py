@@ -7,9 +7,8 @@ from flask_login import current_user, login_required
 from webapp.accounts import bp, phones, practice_contact
 from webapp.accounts.forms import PracticeContactForm
 from webapp.accounts.models import Role
-from webapp.accounts.views import show_errors
-from webapp.errors import CarnetError, Forbidden
-from webapp.transaction import transaction
+from webapp.errors import Forbidden
+from webapp.web import form_action
 
 
 @bp.route("/settings/practice", methods=["GET", "POST"])
@@ -21,14 +20,11 @@ def practice_contact_settings():
         raise Forbidden()
     form = PracticeContactForm(obj=profile)
     if form.validate_on_submit():
-        try:
-            with transaction():
-                practice_contact.update_practice_contact(
-                    current_user, address=form.address.data, postcode=form.postcode.data, city=form.city.data,
-                    phone=form.phone.data)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            practice_contact.update_practice_contact(
+                current_user, address=form.address.data, postcode=form.postcode.data, city=form.city.data,
+                phone=form.phone.data)
+        if action.succeeded:
             flash(_("The practice's contact details are saved."), "success")
             return redirect(url_for("accounts.practice_contact_settings"))
     elif not form.is_submitted():

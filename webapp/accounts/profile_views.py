@@ -8,12 +8,8 @@ from flask_login import current_user, login_required
 from webapp.accounts import bp, phones, profiles
 from webapp.accounts.forms import ProfileForm
 from webapp.accounts.models import Role
-from webapp.accounts.views import show_errors
-from webapp.errors import CarnetError, NotFound
-from webapp.transaction import transaction
-
-bp.add_app_template_filter(phones.display_phone, "phone")
-
+from webapp.errors import NotFound
+from webapp.web import form_action
 
 def _edit(patient_id: int, *, is_own: bool):
     """Show and save the profile form; the identity fields are left out (and
@@ -27,12 +23,9 @@ def _edit(patient_id: int, *, is_own: bool):
     if form.validate_on_submit():
         identity = {name: form[name].data if name in form else getattr(profile, name)
                     for name in profiles.IDENTITY_FIELDS}
-        try:
-            with transaction():
-                profiles.update_profile(current_user, profile.id, **identity, phone=form.phone.data)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            profiles.update_profile(current_user, profile.id, **identity, phone=form.phone.data)
+        if action.succeeded:
             flash(_("The profile is saved.") if not is_own else _("Your profile is saved."), "success")
             return redirect(url_for("accounts.profile") if is_own else url_for("accounts.account"))
     elif not form.is_submitted():

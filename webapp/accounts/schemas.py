@@ -6,7 +6,9 @@ from marshmallow import validate
 from webapp.accounts.identity_rules import BirthDate, PersonName
 from webapp.accounts.models import ApiToken, Role, Sex, Verification
 from webapp.accounts.passwords import MIN_PASSWORD_LENGTH
+from webapp.accounts.services import list_relatives
 from webapp.accounts.specialties import SPECIALTIES
+from webapp.api.auth import current_api_token
 from webapp.api.pagination import Sorting, list_query_schema, page_schema
 
 
@@ -121,8 +123,6 @@ class AccountSchema(ma.Schema):
     })
 
     def _relatives(self, user):
-        from webapp.accounts.services import list_relatives
-
         return PatientProfileSchema(many=True).dump(list_relatives(user))
 
 
@@ -166,8 +166,6 @@ class ApiTokenSchema(ma.Schema):
     })
 
     def _is_current(self, token: ApiToken) -> bool:
-        from webapp.api.auth import current_api_token
-
         return token.id == current_api_token().id
 
 

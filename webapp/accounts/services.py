@@ -447,7 +447,7 @@ def send_email_confirmation(user: User) -> None:
     token = link_serializer("email-confirmation").dumps({"user_id": user.id, "email": user.email})
     messages.notify_account_confirmation(
         key=messages.token_key("account-confirmation", user.id, token), to=user.email, locale=user.locale,
-        confirm_url=external_url("notifications.confirm_email", token=token), user_id=user.id,
+        confirm_url=external_url("accounts.confirm_email", token=token), user_id=user.id,
     )
 
 

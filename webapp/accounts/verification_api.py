@@ -6,7 +6,7 @@ from webapp.accounts import verification
 from webapp.accounts import verification_schemas as schemas
 from webapp.accounts.models import Role, Verification, VerificationMethod
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
-from webapp.api.pagination import paginate
+from webapp.paging import paginate
 from webapp.transaction import transaction
 
 blp = Blueprint("verification_api", __name__, url_prefix="/api/v1",

@@ -10,11 +10,10 @@ from webapp.accounts.directory import latest_import
 from webapp.accounts.forms import RejectPractitionerForm, VerifyPractitionerForm
 from webapp.accounts.models import Role, Verification, VerificationMethod
 from webapp.accounts.specialties import specialty_label
-from webapp.accounts.views import show_errors
-from webapp.api.pagination import paginate
-from webapp.errors import CarnetError
+from webapp.paging import page_number, paginate
+
 from webapp.navigation import register_nav
-from webapp.transaction import transaction
+from webapp.web import form_action
 
 PER_PAGE = 20
 
@@ -46,11 +45,6 @@ def _forms_for(practitioner_id: int, *, verify_form=None, reject_form=None) -> t
             reject_form or RejectPractitionerForm(formdata=None, prefix=f"reject-{practitioner_id}"))
 
 
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
-
-
 @bp.route("/backoffice/practitioners")
 def backoffice_practitioners():
     if not current_user.is_authenticated:
@@ -59,7 +53,7 @@ def backoffice_practitioners():
     if state not in VERIFICATION_LABELS:
         state = Verification.PENDING.value
     statement = verification.practitioners_to_review(current_user, Verification(state))
-    page = paginate(statement, page=_page_number(), per_page=PER_PAGE)
+    page = paginate(statement, page=page_number(), per_page=PER_PAGE)
     reviews = verification.reviews_of(page["items"])
     return render_template("accounts/backoffice_practitioners.html", page=page, reviews=reviews, state=state,
                            forms={review.profile.id: _forms_for(review.profile.id) for review in reviews},
@@ -85,15 +79,10 @@ def _decide(practitioner_id: int, form, decide, done_message, *, form_name: str)
     """Run a decision: field errors next to the fields (422), a refused state
     (directory mismatch) above the form, success back to the pending list."""
     if form.validate_on_submit():
-        try:
-            with transaction():
-                profile = verification.practitioner_for_review(current_user, practitioner_id)
-                decide(profile)
-        except CarnetError as error:
-            if error.status in (403, 404):
-                raise
-            show_errors(form, error)
-        else:
+        with form_action(form, passes=(403, 404)) as action:
+            profile = verification.practitioner_for_review(current_user, practitioner_id)
+            decide(profile)
+        if action.succeeded:
             flash(done_message(profile), "success")
             return redirect(url_for("accounts.backoffice_practitioners"))
     return _review_page(practitioner_id, **{form_name: form}, status=422)

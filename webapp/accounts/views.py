@@ -30,23 +30,12 @@ from webapp.languages import keep_chosen_locale
 from webapp.navigation import landing_url, register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
+from webapp.web import form_action, show_errors
 
 PENDING_USER_KEY = "pending_2fa_user_id"
 
 register_nav("accounts.account", _l("My account"), set(Role), order=95)
 bp.before_app_request(sessions.enforce_session_limits)
-
-
-def show_errors(form, error: CarnetError) -> None:
-    """Put a service error next to the fields it names, or above the form."""
-    placed = False
-    for name, messages in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + list(messages)
-            placed = True
-    if not placed:
-        form.form_errors.append(error.message)
 
 
 def open_session(user: User) -> None:
@@ -81,12 +70,9 @@ def login():
     if request.method == "GET" and request.args.get("next"):
         session["login_next"] = safe_next_url(request.args["next"], "")
     if form.validate_on_submit():
-        try:
-            with transaction():
-                user = services.check_password_login(form.email.data, form.password.data)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            user = services.check_password_login(form.email.data, form.password.data)
+        if action.succeeded:
             if not user.role.requires_totp:
                 with transaction():
                     services.record_successful_login(user)
@@ -104,13 +90,10 @@ def login_totp():
         return redirect(url_for("accounts.login"))
     form = TotpForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.check_second_factor(user, form.code.data)
-                services.record_successful_login(user)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            services.check_second_factor(user, form.code.data)
+            services.record_successful_login(user)
+        if action.succeeded:
             return finish_login(user)
     return render_template("accounts/login_totp.html", form=form)
 
@@ -124,12 +107,9 @@ def enrol_totp():
         return redirect(url_for("accounts.login"))
     form = TotpForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.enable_totp(user, user.totp_secret, form.code.data)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            services.enable_totp(user, user.totp_secret, form.code.data)
+        if action.succeeded:
             return finish_login(user)
     uri = totp.provisioning_uri(user.totp_secret, user.email)
     return render_template("accounts/enrol_totp.html", form=form, secret=user.totp_secret,
@@ -153,16 +133,13 @@ def signup():
 def signup_patient():
     form = PatientSignupForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                user = services.register_patient(
-                    email=form.email.data, password=form.password.data, first_name=form.first_name.data,
-                    last_name=form.last_name.data, birth_date=form.birth_date.data, locale=session.get("locale"),
-                )
-                services.send_email_confirmation(user)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            user = services.register_patient(
+                email=form.email.data, password=form.password.data, first_name=form.first_name.data,
+                last_name=form.last_name.data, birth_date=form.birth_date.data, locale=session.get("locale"),
+            )
+            services.send_email_confirmation(user)
+        if action.succeeded:
             return finish_login(user, welcome=_("Welcome to Carnet! Your account is ready."))
     return render_template("accounts/signup_form.html", form=form, title=_("Create a patient account"))
 
@@ -172,18 +149,15 @@ def signup_patient():
 def signup_practitioner():
     form = PractitionerSignupForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                user = services.register_practitioner(
-                    email=form.email.data, password=form.password.data, first_name=form.first_name.data,
-                    last_name=form.last_name.data, rpps=form.rpps.data.strip(), specialty=form.specialty.data,
-                    address=form.address.data, postcode=form.postcode.data, city=form.city.data,
-                    locale=session.get("locale"),
-                )
-                services.send_email_confirmation(user)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            user = services.register_practitioner(
+                email=form.email.data, password=form.password.data, first_name=form.first_name.data,
+                last_name=form.last_name.data, rpps=form.rpps.data.strip(), specialty=form.specialty.data,
+                address=form.address.data, postcode=form.postcode.data, city=form.city.data,
+                locale=session.get("locale"),
+            )
+            services.send_email_confirmation(user)
+        if action.succeeded:
             session[PENDING_USER_KEY] = user.id
             return redirect(url_for("accounts.enrol_totp"))
     return render_template("accounts/signup_form.html", form=form, title=_("Create a practitioner account"))
@@ -207,12 +181,9 @@ def forgot_password():
 def reset_password(token: str):
     form = PasswordResetForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.reset_password(token, form.password.data)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            services.reset_password(token, form.password.data)
+        if action.succeeded:
             flash(_("Your password is changed. You can log in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
@@ -256,13 +227,10 @@ def add_relative():
         raise NotFound()
     form = RelativeForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                profile = services.add_relative(current_user, first_name=form.first_name.data,
-                                                last_name=form.last_name.data, birth_date=form.birth_date.data)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            profile = services.add_relative(current_user, first_name=form.first_name.data,
+                                            last_name=form.last_name.data, birth_date=form.birth_date.data)
+        if action.succeeded:
             flash(_("%(name)s is added to your account.", name=profile.first_name), "success")
             return redirect(url_for("accounts.account"))
     return _render_account(form), 422
@@ -350,12 +318,9 @@ def reset_totp():
     """Move two-factor authentication to a new authenticator app."""
     form = TotpResetForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.reset_totp(current_user, form.secret.data, form.code.data)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            services.reset_totp(current_user, form.secret.data, form.code.data)
+        if action.succeeded:
             flash(_("Two-factor authentication now uses your new app. Codes from the old one no longer work."),
                   "success")
             return redirect(url_for("accounts.account"))

@@ -1,13 +1,14 @@
 """Bearer-token authentication and error documentation for API operations."""
 
 import functools
+from collections.abc import Callable
 
-from flask import g, request
+from flask import Flask, current_app, g, request
 from flask_smorest import Blueprint
 
 from webapp.api.error_schema import ApiErrorSchema
 from webapp.errors import Forbidden, NotAuthenticated
-from webapp.extensions import db
+from webapp.transaction import transaction
 
 BEARER_SECURITY = [{"bearerAuth": []}]
 
@@ -51,6 +52,17 @@ def public_endpoint(view):
     return Blueprint.doc(security=[])(view)
 
 
+# The feature that owns API tokens (accounts) registers how a raw bearer value
+# becomes its token row, so that this shared layer imports no feature.
+_AUTHENTICATOR = "carnet_token_authenticator"
+
+
+def register_token_authenticator(app: Flask, authenticate: Callable[[str], object]) -> None:
+    """Set what `bearer_required` calls with the raw bearer value: it returns
+    the token (with its `.user`) or raises a `CarnetError`."""
+    app.extensions[_AUTHENTICATOR] = authenticate
+
+
 def _bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -72,22 +84,17 @@ def bearer_required(*roles):
     Authorization of the resource itself is the service's job; this only
     authenticates and refuses roles that have no business on the endpoint.
     """
-    from webapp.accounts.services import authenticate_api_token
-
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             raw = _bearer_token()
             if raw is None:
                 raise NotAuthenticated()
-            try:
-                token = authenticate_api_token(raw)
-            except BaseException:
-                db.session.commit()  # the audit of a refused token stays
-                raise
-            if db.session.is_modified(token):
-                # Persists last_used_at before the handler's own unit of work.
-                db.session.commit()
+            # Its own unit of work: last_used_at is kept whatever the handler
+            # then does, and a refused token's audit row is kept because the
+            # refusal declares `keeps_writes` (any other error writes nothing).
+            with transaction():
+                token = current_app.extensions[_AUTHENTICATOR](raw)
             user = token.user
             if roles and user.role not in roles:
                 raise Forbidden()

@@ -3,7 +3,8 @@
 Every list endpoint takes the same query: `page` (from 1), `per_page` (1 to
 100: anything else is a 422, never silently capped) and, where the endpoint
 allows sorting, `sort=field` (ascending) or `sort=-field` (descending) over
-an allow-list of fields. Build the query schema with `list_query_schema`.
+an allow-list of fields. Build the query schema with `list_query_schema`;
+`webapp.paging.paginate` runs the query for one page.
 """
 
 from collections.abc import Mapping
@@ -11,14 +12,14 @@ from collections.abc import Mapping
 import marshmallow as ma
 import sqlalchemy as sa
 
-from webapp.extensions import db
+from webapp.paging import MAX_PAGE
 
 MAX_PER_PAGE = 100
 
 
 class PaginationQuerySchema(ma.Schema):
     page = ma.fields.Integer(
-        load_default=1, validate=ma.validate.Range(min=1, max=1_000_000),
+        load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE),
         metadata={"description": "Page number, from 1.", "example": 1},
     )
     per_page = ma.fields.Integer(
@@ -75,13 +76,3 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
         "per_page": ma.fields.Integer(required=True, metadata={"example": 20}),
         "total": ma.fields.Integer(required=True, metadata={"example": 1}),
     }, name=name)
-
-
-def paginate(statement: sa.Select, *, page: int, per_page: int,
-             sorting: Sorting | None = None, sort: str | None = None) -> dict:
-    """Run `statement` for one page, ordered by `sort` when the endpoint has a `sorting`."""
-    if sorting is not None:
-        statement = sorting.apply(statement, sort or sorting.default)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery()))
-    items = db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": items, "page": page, "per_page": per_page, "total": total}

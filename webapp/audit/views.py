@@ -9,6 +9,7 @@ from flask_login import current_user
 from webapp.audit import bp, services
 from webapp.audit.forms import EventFiltersForm
 from webapp.navigation import register_nav
+from webapp.paging import page_number
 from webapp.transaction import transaction
 
 PER_PAGE = 50
@@ -20,17 +21,12 @@ def _start_of_day(day: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc) if day else None
 
 
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
-
-
 @bp.route("/admin/audit")
 def events():
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     form = EventFiltersForm(formdata=request.args)
-    page = _page_number()
+    page = page_number()
     if not form.validate():
         return render_template("audit/events.html", form=form, items=[], total=0, page=1, pages=1, query={})
     until = form.until.data + dt.timedelta(days=1) if form.until.data else None

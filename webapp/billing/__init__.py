@@ -40,7 +40,7 @@ def register_billing(app: Flask) -> None:
     practitioner_registered.connect(start_trial_for_new_practitioner)
     app.register_blueprint(bp)
     app.cli.add_command(billing_cli)
-    # Billing's own names: a plain "money" filter is the notifications' (their
-    # messages format amounts too), and registering it again would replace theirs.
+    # Billing's own names: the plain "money" filter is the shared one
+    # (webapp.template_filters), which billing must not replace.
     app.add_template_filter(format_money, "billing_money")
     app.add_template_filter(format_vat_rate, "vat_rate")

@@ -2,12 +2,11 @@
 
 import dataclasses
 
-from flask import Response, current_app, url_for
+from flask import Response
 from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
-from webapp.api.pagination import paginate
 from webapp.billing import (
     backoffice,
     buyer_details,
@@ -21,12 +20,14 @@ from webapp.billing import (
     subscriptions,
 )
 from webapp.billing.documents import CSV_COLUMNS, invoices_csv
-from webapp.billing.spreadsheet import FILENAME as SPREADSHEET_FILENAME
-from webapp.billing.spreadsheet import invoices_spreadsheet_csv
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.billing.plans import list_plans
+from webapp.billing.spreadsheet import FILENAME as SPREADSHEET_FILENAME
+from webapp.billing.spreadsheet import invoices_spreadsheet_csv
 from webapp.extensions import db
+from webapp.paging import paginate
 from webapp.transaction import transaction
+from webapp.urls import external_url
 
 blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Billing and back office")
 
@@ -89,7 +90,7 @@ def update_billing_details(data):
 
 
 def _page_url(endpoint: str) -> str:
-    return current_app.config["CARNET_BASE_URL"] + url_for(endpoint, _external=False)
+    return external_url(endpoint)
 
 
 @blp.route("/billing/checkout", methods=["POST"])

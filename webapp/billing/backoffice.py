@@ -40,7 +40,6 @@ from webapp.billing.subscriptions import cancel_now, lock_subscription
 from webapp.db import now_utc
 from webapp.extensions import db
 
-
 # -- the lists: subscriptions searched, invoices, failed payments ----------------
 
 SUBSCRIPTION_LIST_LOADING = (selectinload(Subscription.plan), selectinload(Subscription.practitioner),

@@ -7,8 +7,6 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.accounts.views import show_errors
-from webapp.api.pagination import paginate
 from webapp.billing import backoffice, bp, buyer_details, pages, payments, plans, scope
 from webapp.billing.api import csv_response, spreadsheet_csv_response
 from webapp.billing.chart import HEIGHT, WIDTH, revenue_bars
@@ -17,12 +15,13 @@ from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetai
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.billing.money import format_money
 from webapp.billing.rules import BACK_OFFICE_PER_PAGE, SEARCH_MAX_LENGTH
-from webapp.billing.views import BACK_OFFICE, STATUS_LABELS, page_number, roles_required, save_billing_details
+from webapp.billing.views import BACK_OFFICE, STATUS_LABELS, save_billing_details
 from webapp.db import now_utc
 from webapp.errors import CarnetError
 from webapp.extensions import db
+from webapp.paging import page_number, paginate
 from webapp.transaction import transaction
-
+from webapp.web import roles_required, show_errors
 
 # -- the dashboard and the lists -------------------------------------------------
 

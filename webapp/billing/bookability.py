@@ -14,7 +14,6 @@ from webapp.accounts.models import PractitionerProfile
 from webapp.billing.models import NOT_BOOKABLE_STATUSES, Subscription
 from webapp.extensions import db
 
-
 # The clinic colleague a subscription covers through their clinic; one alias
 # for every query, so SQLAlchemy reuses the compiled form.
 _clinic_member = aliased(PractitionerProfile, name="bookable_clinic_member")

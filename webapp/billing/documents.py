@@ -10,7 +10,6 @@ import re
 
 from webapp.billing.payments import invoice_status
 
-
 CSV_COLUMNS = ["number", "kind", "issued_at", "due_at", "buyer", "buyer_identifier", "total_ht_cents",
                "vat_rate", "vat_cents", "total_ttc_cents", "currency", "status", "credit_of", "paid_on",
                "payment_reference"]

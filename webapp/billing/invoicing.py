@@ -30,7 +30,6 @@ from webapp.billing.subscriptions import lock_subscription, own_subscription, su
 from webapp.billing.vat_exemption import exemption_of, exemption_of_new_invoice
 from webapp.extensions import db
 
-
 # -- numbering and the parties as printed ----------------------------------------
 
 def next_invoice_number(issued_at: dt.datetime) -> tuple[int, int, str]:

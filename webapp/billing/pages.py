@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from flask import current_app
 
 from webapp.accounts.models import User
-from webapp.api.pagination import paginate
 from webapp.billing import backoffice
 from webapp.billing.bookability import is_bookable
 from webapp.billing.invoicing import next_invoice_estimate, own_invoices_query
@@ -21,6 +20,7 @@ from webapp.billing.plans import plan_name
 from webapp.billing.rules import BACK_OFFICE_PER_PAGE, OWN_INVOICES_PER_PAGE
 from webapp.billing.scope import is_operator, visible_invoice
 from webapp.billing.subscriptions import subscription_of_practitioner
+from webapp.paging import paginate
 
 
 def template_context(page) -> dict:

@@ -33,7 +33,6 @@ from webapp.billing.subscriptions import (
 from webapp.db import now_utc
 from webapp.extensions import db
 
-
 # -- what is owed ----------------------------------------------------------------
 
 # An invoice's status is derived from its payment and credit note rather than

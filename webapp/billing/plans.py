@@ -10,7 +10,6 @@ from webapp.billing.rules import CURRENCY, PLAN_INTERVAL
 from webapp.billing.vat_exemption import plan_vat_rate_bp
 from webapp.extensions import db
 
-
 PRACTITIONER_PLAN = "practitioner"
 CLINIC_PLAN = "clinic"
 PLAN_NAMES = {

@@ -10,7 +10,6 @@ from webapp.billing.models import Invoice, Subscription
 from webapp.errors import Forbidden
 from webapp.extensions import db
 
-
 BACK_OFFICE_ROLES = (Role.STAFF, Role.ADMIN)
 
 

@@ -1,16 +1,19 @@
 """The practitioner's subscription pages: status, invoices, billing details,
 checkout and payment portal, cancellation."""
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.accounts.models import Role
 from webapp.billing import bp, buyer_details, checkout, pages, subscriptions
 from webapp.billing.forms import ActionForm, BillingDetailsForm
-from webapp.billing.views import page_number, roles_required, save_billing_details
+from webapp.billing.views import save_billing_details
 from webapp.errors import CarnetError
+from webapp.paging import page_number
 from webapp.transaction import transaction
+from webapp.urls import external_url
+from webapp.web import roles_required
 
 
 @bp.route("/billing/subscription")
@@ -49,7 +52,7 @@ def _subscription_action(action) -> object:
 @bp.route("/billing/subscription/checkout", methods=["POST"])
 @roles_required(Role.PRACTITIONER)
 def subscription_checkout():
-    back = current_app.config["CARNET_BASE_URL"] + url_for("billing.subscription")
+    back = external_url("billing.subscription")
     return _subscription_action(lambda: redirect(
         checkout.start_checkout(current_user, success_url=back, cancel_url=back), code=303))
 
@@ -57,7 +60,7 @@ def subscription_checkout():
 @bp.route("/billing/subscription/portal", methods=["POST"])
 @roles_required(Role.PRACTITIONER)
 def subscription_portal():
-    back = current_app.config["CARNET_BASE_URL"] + url_for("billing.subscription")
+    back = external_url("billing.subscription")
     return _subscription_action(lambda: redirect(checkout.payment_portal_url(current_user, return_url=back), code=303))
 
 

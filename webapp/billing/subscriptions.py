@@ -16,7 +16,6 @@ from webapp.billing.signals import payment_failed, subscription_suspended
 from webapp.db import now_utc
 from webapp.extensions import db
 
-
 # -- whose subscription ----------------------------------------------------------
 
 def start_trial(practitioner: PractitionerProfile, *, now: dt.datetime | None = None) -> Subscription:

@@ -2,21 +2,20 @@
 check, the billing details form, an invoice's PDF. The pages of each audience:
 `subscription_views` (the practitioner), `backoffice_views` (the back office)."""
 
-import functools
 
-from flask import current_app, flash, request
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from webapp.accounts.models import Role
-from webapp.accounts.views import show_errors
 from webapp.billing import bp, payments, scope
 from webapp.billing.api import pdf_response
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, BillingDetailsForm
 from webapp.billing.models import InvoiceKind, PaymentMethod
-from webapp.errors import CarnetError, Forbidden
+from webapp.errors import CarnetError
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
+from webapp.web import roles_required, show_errors
 
 register_nav("billing.subscription", _l("Subscription"), {Role.PRACTITIONER}, order=60)
 register_nav("billing.backoffice_dashboard", _l("Billing"), {Role.STAFF, Role.ADMIN}, order=60,
@@ -38,33 +37,11 @@ PROVIDER_LABELS = {"manual": _l("Bank transfer or cheque"), "stripe": _l("Card (
 BACK_OFFICE = (Role.STAFF, Role.ADMIN)
 
 
-def roles_required(*roles):
-    """Log in first; then only these roles (others get 403)."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
-            if current_user.role not in roles:
-                raise Forbidden()
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
 @bp.app_context_processor
 def billing_labels():
     return {"billing_status_labels": STATUS_LABELS, "billing_kind_labels": KIND_LABELS,
             "billing_provider_labels": PROVIDER_LABELS, "billing_method_labels": PAYMENT_METHOD_LABELS
             | {PaymentMethod.CARD.value: _l("Card")}, "invoice_status": payments.invoice_status}
-
-
-def page_number() -> int:
-    page = request.args.get("page", default=1, type=int)
-    return page if 1 <= page <= 1_000_000 else 1
 
 
 def save_billing_details(save, *, message: str, done, page):

@@ -10,15 +10,14 @@ from flask_login import current_user, login_required
 from webapp.accounts.models import Role
 from webapp.booking import agenda_grid, agendas, appointments, bp, forms, settings
 from webapp.booking.appointment_actions import appointment_actions
-from webapp.booking.models import AppointmentStatus
 from webapp.booking.desk_views import desk_chosen_patient, desk_search, identity_for, patient_and_reason_chosen
+from webapp.booking.models import AppointmentStatus
 from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, date_arg, parse_start, require_role, text_arg
 from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import limiter
 from webapp.navigation import register_landing
 from webapp.transaction import transaction
-
 
 # How far back a visit that started still offers its "write" links on the grid.
 IN_PROGRESS_WINDOW = dt.timedelta(hours=12)

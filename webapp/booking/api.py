@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from webapp.accounts.models import Role
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.idempotency import idempotent
-from webapp.api.pagination import page_schema, paginate
+from webapp.api.pagination import page_schema
 from webapp.billing.bookability import is_bookable
 from webapp.booking import (
     agendas,
@@ -22,6 +22,7 @@ from webapp.booking import (
     waitlist,
 )
 from webapp.extensions import limiter
+from webapp.paging import paginate
 from webapp.transaction import transaction
 
 blp = Blueprint("booking_api", __name__, url_prefix="/api/v1", description="Directory, slots, settings and appointments")

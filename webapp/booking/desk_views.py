@@ -10,12 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.accounts.models import PatientProfile, Role
-from webapp.accounts.views import show_errors
 from webapp.booking import agendas, appointments, availability, bp, desk, forms, settings
-from webapp.booking.pages import local_today
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking.errors import SlotUnavailable, TooManyIdentificationFailures
 from webapp.booking.models import AppointmentStatus
+from webapp.booking.pages import local_today
 from webapp.booking.view_helpers import (
     BOOKING_RATE_LIMIT,
     date_arg,
@@ -31,6 +30,7 @@ from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
+from webapp.web import show_errors
 
 register_nav("booking.agenda", _l("Agenda"), {Role.PRACTITIONER, Role.STAFF}, order=10,
              when=agendas.works_at_a_desk)

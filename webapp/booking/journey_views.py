@@ -11,7 +11,7 @@ from webapp.accounts import services as accounts
 from webapp.accounts.forms import BookingSignupForm, LoginForm
 from webapp.accounts.models import Role, User
 from webapp.accounts.specialties import SPECIALTIES
-from webapp.accounts.views import open_session, show_errors
+from webapp.accounts.views import open_session
 from webapp.booking import bp, holds, settings
 from webapp.booking.cancellation_window import deadline_before
 from webapp.booking.errors import HoldNotFound
@@ -24,6 +24,7 @@ from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden, NotFound
 from webapp.extensions import limiter
 from webapp.transaction import transaction
+from webapp.web import show_errors
 
 # The visitor's holder secret (webapp.booking.holds), in the signed session cookie.
 HOLDER_KEY = "slot_holder"

@@ -12,7 +12,6 @@ from webapp.db import enum_type, now_utc
 from webapp.extensions import db
 
 
-
 class AppointmentStatus(enum.StrEnum):
     BOOKED = "booked"
     COMPLETED = "completed"

@@ -15,10 +15,10 @@ from flask_babel import force_locale
 from webapp.accounts.models import PatientProfile, PatientProxy, Role, User
 from webapp.accounts.phones import display_phone, is_mobile
 from webapp.booking import signals
+from webapp.booking.appointments import patient_deadline_of
 from webapp.booking.ics import appointment_invitation
 from webapp.booking.labels import appointment_label
 from webapp.booking.models import Appointment, WaitlistEntry
-from webapp.booking.appointments import patient_deadline_of
 from webapp.booking.settings import schedule_of
 from webapp.extensions import db
 from webapp.notifications import messages

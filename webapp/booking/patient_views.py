@@ -9,8 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.accounts.models import Role
-from webapp.accounts.views import show_errors
-from webapp.booking import agendas, appointments, availability, bp, forms, ics, next_slots, pages
+from webapp.booking import agendas, appointments, availability, bp, forms, ics, pages
 from webapp.booking import waitlist as booking_waitlist
 from webapp.booking.errors import SlotUnavailable
 from webapp.booking.view_helpers import (
@@ -26,6 +25,7 @@ from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
+from webapp.web import show_errors
 
 NEXT_SLOTS_SHOWN = 8
 register_nav("booking.my_appointments", _l("My appointments"), {Role.PATIENT}, order=20)

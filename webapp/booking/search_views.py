@@ -10,12 +10,12 @@ from flask_login import current_user, login_required
 
 from webapp.accounts.models import Role
 from webapp.accounts.specialties import SPECIALTIES
-from webapp.api.pagination import paginate
 from webapp.booking import bp, forms, next_slots, pages, settings, waitlist
 from webapp.booking import search as booking_search
 from webapp.booking.view_helpers import date_arg, int_arg, patient_choices, require_role, text_arg, timezone_of
 from webapp.errors import CarnetError
 from webapp.navigation import register_nav
+from webapp.paging import paginate
 from webapp.transaction import transaction
 
 SEARCH_PAGE_SIZE = 20

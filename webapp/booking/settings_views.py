@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from webapp.accounts.models import Role
-from webapp.accounts.views import show_errors
 from webapp.booking import agendas, bp, forms, ics
 from webapp.booking import calendar_feed as booking_calendar_feed
 from webapp.booking import settings as booking_settings
@@ -18,6 +17,7 @@ from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
+from webapp.web import show_errors
 
 register_nav("booking.settings", _l("Booking settings"), {Role.PRACTITIONER}, order=40)
 

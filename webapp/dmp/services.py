@@ -19,13 +19,13 @@ from flask import current_app
 
 from webapp.accounts.models import PatientProfile, Role, User
 from webapp.accounts.services import can_act_for_patient
-from webapp.api.pagination import paginate
 from webapp.audit.services import record_event
 from webapp.booking.agendas import managed_practitioners
 from webapp.booking.treating import has_treating_relationship
 from webapp.crypto import encrypt
 from webapp.db import now_utc
 from webapp.dmp import documents, ins as ins_numbers, insi
+from webapp.paging import paginate
 from webapp.dmp.errors import (InsiAnswerRequired, InsiInsDiffers, InsiNotConfirmed, InsiSeveralIdentities,
                                InsiTraitsDiffer, InsiTraitsIncomplete, InsiUnavailable, InsRequired, InsTraitsMismatch,
                                InvalidIns, PushNotCancellable, PushNotRetryable, QualificationNotAllowed)

@@ -4,12 +4,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from webapp.accounts.views import show_errors
 from webapp.dmp import bp, insi, services
 from webapp.dmp.forms import STATUS_LABELS, ConsentForm, IdentityForm, PushActionForm
 from webapp.dmp.models import PushStatus
 from webapp.errors import CarnetError
+from webapp.paging import page_number
 from webapp.transaction import transaction
+from webapp.web import show_errors
 
 PUSH_STATUS_LABELS = {
     PushStatus.PENDING: _l("waiting to be sent"),
@@ -102,8 +103,7 @@ def pushes():
     status = request.args.get("status") or None
     if status not in (None, *PushStatus):
         status = None
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
+    page = page_number()
     with transaction():
         result = services.list_pushes(current_user, status=status, page=page, per_page=PER_PAGE)
         return render_template("dmp/pushes.html", result=result, status=status, labels=PUSH_STATUS_LABELS,

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from webapp.accounts.models import User
 from webapp.accounts.proxies import account_name
-from webapp.accounts.views import finish_login, show_errors
+from webapp.accounts.views import finish_login
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment
 from webapp.errors import CarnetError
@@ -17,6 +17,7 @@ from webapp.invitations import bp, services
 from webapp.invitations.errors import InvitationUnavailable
 from webapp.invitations.forms import ClaimForm, ConfirmForm, InviteForm, RelativeInviteForm
 from webapp.transaction import transaction
+from webapp.web import show_errors
 
 CLAIM_RATE_LIMIT = "10 per hour"
 

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 
 from webapp.accounts import services as accounts
 from webapp.accounts.models import User
-from webapp.booking.models import Appointment, AppointmentStatus, VisitReason
 from webapp.booking.appointments import occupied_cells_for
+from webapp.booking.models import Appointment, AppointmentStatus, VisitReason
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notebook import services as notebook

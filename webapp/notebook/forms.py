@@ -27,7 +27,6 @@ from webapp.notebook.kinds import (
     BLOOD_PRESSURE_SERIES,
     ENTRY_MEASUREMENT_TYPES,
     FORM_MEASUREMENT_TYPES,
-    MEASUREMENT_TYPES,
     SEVERITIES,
     measurement_label,
     units_of,

@@ -33,10 +33,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
 from webapp.accounts.services import acting_patient_ids, can_act_for_patient
 from webapp.accounts.verification import require_verified
-from webapp.api.pagination import paginate
 from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, AppointmentStatus
-from webapp.booking.treating import has_treating_relationship, treated_patient_ids
+from webapp.booking.treating import treated_patient_ids
 from webapp.booking.visits import notebook_standing, readable_patient_ids, visit_has_begun
 from webapp.crypto import encrypt
 from webapp.db import now_utc
@@ -66,6 +65,7 @@ from webapp.notebook.models import (
     NotebookSettings,
     Revocation,
 )
+from webapp.paging import paginate
 
 EMERGENCY_ALLOWED, EMERGENCY_LOCKED = "allowed", "locked"
 TITLE_MAX = 200

@@ -13,8 +13,6 @@ from flask_login import current_user, login_required
 from webapp.accounts.models import Role, User
 from webapp.accounts.sessions import recently_reauthenticated
 from webapp.accounts.verification import is_unverified_practitioner
-from webapp.accounts.views import show_errors
-from webapp.api.pagination import paginate
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.errors import CarnetError, Forbidden
@@ -34,7 +32,9 @@ from webapp.notebook.forms import (
 )
 from webapp.notebook.kinds import KIND_LABELS, SEVERITIES, data_lines
 from webapp.notebook.models import AccessAction, EntryKind
+from webapp.paging import page_number, paginate
 from webapp.transaction import transaction
+from webapp.web import show_errors
 
 register_nav("notebook.my_notebook", _l("My notebook"), {Role.PATIENT}, order=30)
 register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30,
@@ -116,11 +116,6 @@ def _summary_lines(summary: services.Summary) -> SummaryLines:
     )
 
 
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) <= 1_000_000 else 1
-
-
 def _kind_argument() -> EntryKind | None:
     value = request.args.get("kind") or None
     if value is None:
@@ -149,7 +144,7 @@ def treated_patients():
     is_valid = form.validate()
     statement = services.search_treated_patients(
         current_user, text=(form.q.data or "") if is_valid else "", birth_date=form.born.data if is_valid else None)
-    page = paginate(statement, page=_page_number(), per_page=PATIENTS_PAGE_SIZE)
+    page = paginate(statement, page=page_number(), per_page=PATIENTS_PAGE_SIZE)
     searched = bool(is_valid and (form.q.data or form.born.data))
     return render_template("notebook/treated_patients.html", form=form, page=page, searched=searched,
                            query={"q": form.q.data or None, "born": request.args.get("born") or None})
@@ -160,7 +155,7 @@ def treated_patients():
 def patient_notebook(patient_id: int):
     kind = _kind_argument()
     with transaction():
-        page = services.notebook_page(current_user, patient_id, kind=kind, page=_page_number())
+        page = services.notebook_page(current_user, patient_id, kind=kind, page=page_number())
         return render_template("notebook/notebook.html", page=page, access=page.access, patient=page.access.patient,
                                download_url=_pending_download(patient_id) if page.access.is_patient_side else None,
                                summary=_summary_lines(page.summary),
@@ -330,7 +325,7 @@ def sharing(patient_id: int):
 @login_required
 def access_log(patient_id: int):
     with transaction():
-        log = services.list_access_log(current_user, patient_id, page=_page_number(), per_page=50)
+        log = services.list_access_log(current_user, patient_id, page=page_number(), per_page=50)
         return render_template("notebook/access_log.html", log=log, patient_id=patient_id)
 
 

@@ -17,7 +17,3 @@ class PreferencesForm(FlaskForm):
 for _category in OPTIONAL_CATEGORIES:
     for _channel in Channel:
         setattr(PreferencesForm, field_name(_category, _channel), BooleanField(_channel.label))
-
-
-class ConfirmForm(FlaskForm):
-    """A button only: the POST that confirms (a link preview must not)."""

@@ -1,30 +1,24 @@
-"""Notification pages: a patient's notification settings, email address confirmation."""
+"""Notification pages: a patient's notification settings."""
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from webapp.accounts import services as accounts_services
 from webapp.accounts.models import Role
-from webapp.errors import CarnetError, Forbidden
-from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.notifications import bp, services
 from webapp.notifications.channels import unavailable_channels
-from webapp.notifications.forms import ConfirmForm, PreferencesForm, field_name
+from webapp.notifications.forms import PreferencesForm, field_name
 from webapp.notifications.models import OPTIONAL_CATEGORIES, Category, Channel
-from webapp.transaction import transaction
+from webapp.web import form_action, roles_required
 
 register_nav("notifications.settings", _l("Notifications"), {Role.PATIENT}, order=80)
 
 
 @bp.route("/account/notifications", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
 def settings():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    if current_user.role is not Role.PATIENT:
-        raise Forbidden()
     form = PreferencesForm()
     # A channel the account cannot receive is shown disabled: a browser does
     # not send a disabled box, so its settings are left as they are.
@@ -32,12 +26,9 @@ def settings():
     if form.validate_on_submit():
         choices = {(category, channel): form[field_name(category, channel)].data
                    for category in OPTIONAL_CATEGORIES for channel in Channel if channel not in unavailable}
-        try:
-            with transaction():
-                services.set_notification_preferences(current_user, choices, by=current_user)
-        except CarnetError as error:
-            form.form_errors.append(error.message)
-        else:
+        with form_action(form) as action:
+            services.set_notification_preferences(current_user, choices, by=current_user)
+        if action.succeeded:
             flash(_("Your notification settings are saved."), "success")
             return redirect(url_for("notifications.settings"))
     stored = services.notification_preferences(current_user)
@@ -52,35 +43,3 @@ def settings():
             for category in OPTIONAL_CATEGORIES]
     return render_template("notifications/settings.html", form=form, rows=rows, unavailable=unavailable,
                            always_sent=[category for category in Category if not category.can_be_turned_off])
-
-
-@bp.route("/account/email/<token>", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
-def confirm_email(token: str):
-    """The link from the confirmation mail shows a button; only its POST
-    confirms, so a mail scanner opening the link changes nothing."""
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                accounts_services.confirm_email(token)
-        except CarnetError as error:
-            form.form_errors.append(error.message)
-        else:
-            flash(_("Thank you: your email address is confirmed."), "success")
-            return redirect(url_for("site.home"))
-    return render_template("notifications/confirm_email.html", form=form)
-
-
-@bp.route("/account/email", methods=["GET", "POST"])
-@limiter.limit("5 per hour", methods=["POST"])
-def resend_confirmation():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    form = ConfirmForm()
-    if form.validate_on_submit() and current_user.email_confirmed_at is None:
-        with transaction():
-            accounts_services.send_email_confirmation(current_user)
-        flash(_("A new confirmation link is on its way to %(email)s.", email=current_user.email), "success")
-        return redirect(url_for("notifications.resend_confirmation"))
-    return render_template("notifications/resend_confirmation.html", form=form)

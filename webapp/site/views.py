@@ -4,9 +4,11 @@ import sqlalchemy as sa
 from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from webapp.accounts.locale import set_account_locale
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.extensions import db, limiter
 from webapp.site import bp
+from webapp.transaction import transaction
 from webapp.urls import safe_next_url
 
 
@@ -30,6 +32,6 @@ def set_language(code: str):
     if code in current_app.config["CARNET_LOCALES"]:
         session["locale"] = code
         if current_user.is_authenticated:
-            current_user.locale = code
-            db.session.commit()
+            with transaction():
+                set_account_locale(current_user, code)
     return redirect(safe_next_url(request.form.get("next"), url_for("site.home")))

@@ -21,6 +21,8 @@ def init_pro_sante_connect(app: Flask) -> None:
         return
     check_settings(app.config)
     register_client(app)
-    from webapp.accounts.pro_sante_connect import views  # noqa: F401  (registers the routes)
-
     app.register_blueprint(bp)
+
+
+# The routes are always declared, on a blueprint the app only registers when configured.
+from webapp.accounts.pro_sante_connect import views  # noqa: E402,F401

@@ -12,10 +12,11 @@ from webapp.accounts.pro_sante_connect import bp, client, services
 from webapp.accounts.pro_sante_connect.client import ProviderIdentity
 from webapp.accounts.pro_sante_connect.errors import LoginCancelled, ProSanteConnectError
 from webapp.accounts.pro_sante_connect.forms import CompleteAccountForm, LinkAccountForm
-from webapp.accounts.views import finish_login, show_errors
+from webapp.accounts.views import finish_login
 from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.transaction import transaction
+from webapp.web import form_action, show_errors
 
 # The identity checked at the callback, waiting for the link or the new
 # account; it is good for this long.
@@ -124,16 +125,13 @@ def complete_account():
     if request.method == "GET" and identity.specialty:
         form.specialty.data = identity.specialty
     if form.validate_on_submit():
-        try:
-            with transaction():
-                user = services.create_account(
-                    identity, email=form.email.data, password=form.password.data or None,
-                    specialty=form.specialty.data, address=form.address.data, postcode=form.postcode.data,
-                    city=form.city.data, locale=session.get("locale"),
-                )
-                account_services.send_email_confirmation(user)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            user = services.create_account(
+                identity, email=form.email.data, password=form.password.data or None,
+                specialty=form.specialty.data, address=form.address.data, postcode=form.postcode.data,
+                city=form.city.data, locale=session.get("locale"),
+            )
+            account_services.send_email_confirmation(user)
+        if action.succeeded:
             return finish_login(user, welcome=_("Welcome to Carnet! Your practitioner account is ready and verified."))
     return render_template("accounts/pro_sante_connect_new.html", form=form, identity=identity)

@@ -1,0 +1,86 @@
+"""Web plumbing every feature's pages share: one way to run a form's action and
+to check who may open a page.
+
+- `form_action(form)`: run the service calls of a submitted form in one
+  transaction; a domain error is placed on the form (next to the fields it
+  names, else above the form) instead of escaping.
+- `show_errors(form, error)`: that placing alone, for a block that handles
+  its errors itself.
+- `roles_required(*roles)`: a view only signed-in accounts of these roles open
+  (others are sent to log in, or refused with 403).
+
+The rest of the shared plumbing has one home each: page numbers and paged
+queries in `webapp.paging`, absolute links in `webapp.urls.external_url`,
+Jinja filters in `webapp.template_filters`.
+"""
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app
+from flask_login import current_user
+
+from webapp.errors import CarnetError, Forbidden
+from webapp.transaction import transaction
+
+
+def show_errors(form, error: CarnetError) -> None:
+    """Put a service error next to the fields it names, or above the form."""
+    placed = False
+    for name, messages in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)
+            placed = True
+    if not placed:
+        form.form_errors.append(error.message)
+
+
+class FormAction:
+    """The outcome of a `form_action` block: `succeeded` once it committed."""
+
+    succeeded = False
+
+
+@contextmanager
+def form_action(form, *, passes: tuple[int, ...] = ()) -> Iterator[FormAction]:
+    """Run the block in `transaction()`; a `CarnetError` is placed on `form`
+    and swallowed (the block's writes rolled back, or kept when the error
+    declares `keeps_writes`). Errors whose status is in `passes` (say 403,
+    404) propagate to the error page instead.
+
+        with form_action(form) as action:
+            services.do_it(current_user, form.value.data)
+        if action.succeeded:
+            return redirect(...)
+    """
+    action = FormAction()
+    try:
+        with transaction():
+            yield action
+    except CarnetError as error:
+        if error.status in passes:
+            raise
+        show_errors(form, error)
+    else:
+        action.succeeded = True
+
+
+def roles_required(*roles):
+    """The view is for signed-in accounts of one of `roles`: a visitor is sent
+    to the login page, any other role gets 403 (the services still check what
+    the account may do with each record)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in roles:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
