@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from bench import seed
 from bench.measure import Result, count_statements, timed
 from webapp.accounts.models import User
-from webapp.booking import availability
 from webapp.booking import appointments as booking_appointments
+from webapp.booking import availability
 from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell
 from webapp.db import now_utc
 from webapp.extensions import db

@@ -3,7 +3,6 @@
 import logging
 import re
 
-
 from tests import factories
 from tests.conftest import csrf_token_of
 from webapp.accounts.models import User

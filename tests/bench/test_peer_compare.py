@@ -5,7 +5,7 @@ import copy
 import json
 from pathlib import Path
 
-from bench.peer.compare import comparison_lines, compare, peer_section
+from bench.peer.compare import compare, comparison_lines, peer_section
 from bench.peer.runner import libpq_url, peer_command
 from bench.workloads import SIZES
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
 from webapp.accounts.models import Role, User
-from webapp.billing.errors import InvoiceAlreadyPaid
 from webapp.billing import invoicing, jobs, payments
+from webapp.billing.errors import InvoiceAlreadyPaid
 from webapp.billing.models import Invoice, InvoiceCounter, Payment, PaymentMethod, SubscriptionStatus
 from webapp.billing.subscriptions import lock_subscription
 from webapp.db import now_utc

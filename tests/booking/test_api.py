@@ -53,7 +53,7 @@ def test_search_filters_and_gives_next_availability(client):
     assert response.json["total"] == 1
     item = response.json["items"][0]
     assert item["id"] == practitioner.id and item["postcode"] == "69007"
-    assert dt.datetime.fromisoformat(item["next_available"]) > dt.datetime.now(dt.timezone.utc)
+    assert dt.datetime.fromisoformat(item["next_available"]) > dt.datetime.now(dt.UTC)
     by_postcode = client.get("/api/v1/practitioners?postcode=750").json
     assert [p["last_name"] for p in by_postcode["items"]] == ["Bernard"]
     assert by_postcode["items"][0]["next_available"] is None
@@ -490,7 +490,7 @@ def test_patient_cancel_before_and_after_the_deadline(client, api_token, practic
     practitioner, reason = practice
     headers = api_token(patient.account)
     early = make_appointment(practitioner, patient, local_start(3), reason=reason)
-    soon_start = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=5)).replace(second=0, microsecond=0)
+    soon_start = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)).replace(second=0, microsecond=0)
     soon_start -= dt.timedelta(minutes=soon_start.minute % 5)
     late = make_appointment(practitioner, patient, soon_start, reason=reason)
     response = client.post(f"/api/v1/appointments/{early.id}/cancel", headers=headers, json={"reason": "Empêché"})

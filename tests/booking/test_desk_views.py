@@ -34,7 +34,7 @@ def practice(clinic):
 
 def test_the_agenda_marks_a_patient_arrived(client, log_in, form_post, clinic, practice):
     practitioner, reason = practice
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     soon = make_appointment(practitioner, factories.make_patient(last_name="Arrivant"),
                             now.replace(second=0, microsecond=0, minute=0) + dt.timedelta(hours=1), reason=reason)
     log_in(factories.make_staff(clinic=clinic))

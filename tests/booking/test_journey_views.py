@@ -165,7 +165,7 @@ def test_signup_in_the_confirmation_creates_the_account_and_books(client, dermat
     user = db.session.scalar(sa.select(User).where(User.email == "lea.martin@example.com"))
     appointment = db.session.scalar(sa.select(Appointment))
     assert appointment.patient_id == user.patient_profile.id and appointment.start_at.isoformat() == \
-        dt.datetime.fromisoformat(start).astimezone(dt.timezone.utc).isoformat()
+        dt.datetime.fromisoformat(start).astimezone(dt.UTC).isoformat()
     assert user.patient_profile.phone == "+33612345678"
     assert db.session.scalar(sa.select(sa.func.count(SlotHold.id))) == 0
     assert client.get(response.headers["Location"]).status_code == 200  # logged in, sees the appointment

@@ -202,7 +202,7 @@ def test_slots_leave_out_appointments_absences_and_notice(practice, patient):
 def test_availability_keeps_the_longest_visit_that_began_before_the_window(patient):
     # The busy-time query bounds its index range by the longest visit: check both sides of that bound.
     first_day = local_start(20).date()
-    window_start = dt.datetime.combine(first_day - dt.timedelta(days=2), dt.time(), dt.timezone.utc)
+    window_start = dt.datetime.combine(first_day - dt.timedelta(days=2), dt.time(), dt.UTC)
     longest = dt.timedelta(minutes=MAX_VISIT_MINUTES)
     overlapping, _ = open_practice(reason_overrides={"duration_minutes": MAX_VISIT_MINUTES})
     ending_at_the_start, _ = open_practice(reason_overrides={"duration_minutes": MAX_VISIT_MINUTES})
@@ -231,8 +231,8 @@ def test_next_available_is_the_first_free_start_of_any_reason(patient):
     result = booking_availability.next_available_starts([practitioner.id, closed.id, no_reason.id])
     assert result[closed.id] is None and result[no_reason.id] is None
     first = result[practitioner.id]
-    assert first is not None and first > dt.datetime.now(dt.timezone.utc)
-    assert first - dt.datetime.now(dt.timezone.utc) < dt.timedelta(days=1)
+    assert first is not None and first > dt.datetime.now(dt.UTC)
+    assert first - dt.datetime.now(dt.UTC) < dt.timedelta(days=1)
 
 
 def test_next_available_looks_beyond_the_first_week():

@@ -7,7 +7,7 @@ from webapp.booking.holidays import is_public_holiday
 from webapp.booking.slots import BusyTimes, Rules, busy_times, free_slots, grid_starts, instant_of
 
 PARIS = ZoneInfo("Europe/Paris")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # A Monday without public holiday, a week ahead of "now".
 MONDAY = dt.date(2026, 6, 8)
 NOW = dt.datetime(2026, 6, 1, 6, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from tests import factories
-from tests.conftest import csrf_token_of
 from tests.booking.factories import local_start, make_appointment, make_visit_reason, open_practice
+from tests.conftest import csrf_token_of
 from webapp.booking.models import (
     Absence,
     Appointment,
@@ -264,7 +264,7 @@ def test_desk_creates_a_patient_and_books_a_slot(client, log_in, form_post):
     day = local_start(1).date().isoformat()
     page = html(client.get(f"/agenda/book?practitioner={practitioner.id}&patient={patient_id}&reason={reason.id}"
                            f"&day={day}"))
-    assert "Louise Moreau" in page and 'value="' + local_start(1, 10).astimezone(dt.timezone.utc).isoformat() + '"' in page
+    assert "Louise Moreau" in page and 'value="' + local_start(1, 10).astimezone(dt.UTC).isoformat() + '"' in page
     assert html(client.get(f"/agenda/book?practitioner={practitioner.id}&q=moreau")).count("Louise Moreau") == 1
     start = local_start(1, 10)  # less than the online notice away: the desk may book it
     response = form_post(f"/agenda/book?practitioner={practitioner.id}",

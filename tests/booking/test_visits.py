@@ -12,7 +12,7 @@ from webapp.booking.treating import has_appointment_with, treated_patient_ids
 from webapp.booking.visits import has_begun_visit, may_read_notebook, readable_patient_ids, visit_has_begun
 from webapp.extensions import db
 
-START = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
 BEFORE, AFTER = START - dt.timedelta(days=2), START + dt.timedelta(minutes=1)
 
 

@@ -6,8 +6,15 @@ import sqlalchemy as sa
 from tests import factories
 from tests.audit.factories import log_in
 from tests.conftest import csrf_token_of
-from tests.dmp.factories import (CORSICAN_NIR, MOTHERS_NIR, VALID_NIR, WRONG_KEY_NIR, pushable_patient, set_identity,
-                                 write)
+from tests.dmp.factories import (
+    CORSICAN_NIR,
+    MOTHERS_NIR,
+    VALID_NIR,
+    WRONG_KEY_NIR,
+    pushable_patient,
+    set_identity,
+    write,
+)
 from tests.notebook.factories import make_treating_practitioner
 from webapp.db import now_utc
 from webapp.dmp import outbox

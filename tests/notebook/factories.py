@@ -20,7 +20,7 @@ JPEG_BYTES = b"\xff\xd8\xff\xe0" + b"\x00" * 32
 
 
 def past(days: int) -> dt.datetime:
-    moment = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     return moment.replace(minute=0, second=0, microsecond=0)
 
 

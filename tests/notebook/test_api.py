@@ -117,7 +117,7 @@ def test_entry_shape(client, world, bearer):
 def test_list_is_newest_first_filtered_and_paged(client, world, bearer):
     for index in range(3):
         make_entry(world.patient, title=f"Note {index}",
-                   created_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=index + 1))
+                   created_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=index + 1))
     headers = bearer(world.users["patient"])
     url = N.format(pid=world.patient.id) + "/entries"
     first = client.get(url + "?per_page=2", headers=headers).json
@@ -328,7 +328,7 @@ def test_blood_pressure_entry_round_trips_and_shows_in_both_series(client, world
                                         "measured_at": measured_at.isoformat()}})
     assert created.status_code == 201, created.json
     assert created.json["data"] == {"type": "blood_pressure", "systolic": 128, "diastolic": 82, "unit": "mmHg",
-                                    "measured_at": measured_at.astimezone(dt.timezone.utc).isoformat()}
+                                    "measured_at": measured_at.astimezone(dt.UTC).isoformat()}
     assert created.json["title"] == "Tension artérielle"
     series = client.get(A.format(pid=world.patient.id) + "/measurements?type=blood_pressure", headers=headers).json
     assert sorted((item["type"], item["value"], item["entry_id"]) for item in series["items"]) == [

@@ -27,7 +27,7 @@ _PLAIN = "aaaaaaceeeeiiiinooooouuuuyyaaaaaaceeeeiiiinooooouuuuyy   "
 _TABLE = str.maketrans(_ACCENTED, _PLAIN)
 MAX_WORDS = 8  # beyond that, a query is not a search any more
 POSTCODE_DIGITS = range(2, 6)
-NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 class folded(FunctionElement):

@@ -112,7 +112,7 @@ def _may_show(item: dict) -> bool:
     data = item["data"]
     if item["kind"] == EntryKind.ALLERGY.value:
         return data["status"] == "active"
-    yesterday = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     return data["end"] is None or dt.date.fromisoformat(data["end"]) >= yesterday
 
 

@@ -66,7 +66,7 @@ def _urn(*parts) -> tuple[str, str]:
 
 
 def _when(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat()
+    return value.astimezone(dt.UTC).isoformat()
 
 
 def _patient(patient) -> dict:

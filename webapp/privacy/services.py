@@ -19,8 +19,8 @@ from webapp.accounts.services import acting_patient_ids, revoke_all_access
 from webapp.api.models import IdempotencyKey
 from webapp.audit.models import AuditEvent
 from webapp.audit.services import record_event
-from webapp.booking.models import Appointment, WaitlistEntry, WaitlistStatus
 from webapp.booking.appointments import appointments_of
+from webapp.booking.models import Appointment, WaitlistEntry, WaitlistStatus
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
