@@ -82,7 +82,8 @@ def make_patient(*, user_overrides: dict | None = None, **overrides) -> PatientP
     """A patient account with its own profile; returns the profile."""
     user = make_user(role=Role.PATIENT, commit=False, **(user_overrides or {}))
     n = next(_sequence)
-    values = {"first_name": "Marie", "last_name": f"Patient{n}", "birth_date": dt.date(1985, 3, 14), "email": user.email}
+    values = {"first_name": "Marie", "last_name": f"Patient{n}", "birth_date": dt.date(1985, 3, 14),
+              "email": user.email}
     profile = PatientProfile(account=user, **(values | overrides))
     db.session.add(profile)
     db.session.commit()

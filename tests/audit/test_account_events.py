@@ -101,7 +101,8 @@ def test_password_reset_request_and_reset(form_post, client, api_token, caplog):
     link = re.search(r"http://carnet\.test(/password/reset/\S+)", caplog.text).group(1)
     form_post(link, {"password": "un-nouveau-2026"})
     requested = recorded_events("password.reset_requested")
-    assert [(e.target_id, e.details) for e in requested] == [(str(patient.id), {}), (None, {"reason": "unknown_account"})]
+    assert [(e.target_id, e.details) for e in requested] == [(str(patient.id), {}),
+                                                             (None, {"reason": "unknown_account"})]
     [changed] = recorded_events("password.changed")
     assert changed.details == {"method": "reset_link"} and changed.actor_id == patient.id
     [revoked] = recorded_events("token.revoked_all")

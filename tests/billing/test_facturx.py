@@ -25,7 +25,8 @@ TOTALS = SETTLEMENT + "/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 def seller(app, monkeypatch):
     for key, value in dict(CARNET_SELLER_SIRET="73282932000074", CARNET_SELLER_VAT_NUMBER="FR44732829320",
                            CARNET_SELLER_ADDRESS="10 rue de la Santé, 75013 Paris",
-                           CARNET_SELLER_IBAN="FR76 3000 6000 0112 3456 7890 189", CARNET_SELLER_BIC="AGRIFRPP").items():
+                           CARNET_SELLER_IBAN="FR76 3000 6000 0112 3456 7890 189",
+                           CARNET_SELLER_BIC="AGRIFRPP").items():
         monkeypatch.setitem(app.config, key, value)
 
 

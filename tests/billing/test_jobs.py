@@ -77,7 +77,8 @@ def test_concurrent_issuing_leaves_no_gap_and_no_duplicate(app):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=issue, args=(subscription_id, index)) for index, subscription_id in enumerate(ids)]
+    threads = [threading.Thread(target=issue, args=(subscription_id, index))
+               for index, subscription_id in enumerate(ids)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -402,7 +402,8 @@ def test_credit_note_refuses_a_reason_longer_than_the_limit():
 
 def test_operator_staff_and_admin_see_everything_clinic_staff_only_their_clinic():
     clinic = factories.make_clinic()
-    inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE))
+    inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic),
+                                            status=SubscriptionStatus.ACTIVE))
     outside = make_invoice()
     operator = factories.make_staff()
     admin = factories.make_staff(role=Role.ADMIN)

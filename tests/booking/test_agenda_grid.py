@@ -126,7 +126,7 @@ def test_week_grid_shows_absences_and_public_holidays(client, log_in, frozen_clo
     assert cell_link(practitioner, at(dt.date(2025, 12, 23), 9)) in page
     assert cell_link(practitioner, at(dt.date(2025, 12, 23), 14)) not in page
     assert cell_link(practitioner, at(dt.date(2025, 12, 25), 9)) not in page
-    assert "/agenda?practitioner=%d&amp;view=week&amp;day=2025-12-15" % practitioner.id in page  # previous week
+    assert f"/agenda?practitioner={practitioner.id}&amp;view=week&amp;day=2025-12-15" in page  # previous week
 
 
 def test_secretary_sees_the_agendas_of_her_clinic_side_by_side(client, log_in, monday_morning):

@@ -2,6 +2,7 @@
 slots of the opening hours, no overlap, past visits done, the rest to come."""
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +20,8 @@ DONE = {AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW}
 
 def _weekly_opening(practitioner_id: int) -> dt.timedelta:
     return sum((dt.datetime.combine(dt.date.min, row.end_time) - dt.datetime.combine(dt.date.min, row.start_time)
-                for row in db.session.scalars(sa.select(WeeklyHours).where(WeeklyHours.practitioner_id == practitioner_id))),
+                for row in db.session.scalars(
+                    sa.select(WeeklyHours).where(WeeklyHours.practitioner_id == practitioner_id))),
                dt.timedelta())
 
 
@@ -78,7 +80,7 @@ def test_demo_appointments_never_overlap_and_keep_to_the_opening_hours(app, froz
         .where(Appointment.status != AppointmentStatus.CANCELLED)
         .order_by(Appointment.practitioner_id, Appointment.start_at)).all()
     assert len(appointments) > 2000
-    for previous, current in zip(appointments, appointments[1:]):
+    for previous, current in itertools.pairwise(appointments):
         if previous.practitioner_id == current.practitioner_id:
             assert previous.end_at <= current.start_at, (previous, current)
     for practitioner_id, start_at, end_at in appointments:

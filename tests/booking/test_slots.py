@@ -1,6 +1,7 @@
 """Slot computation rules, one by one, on the pure slot functions."""
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 from webapp.booking.holidays import is_public_holiday
@@ -181,7 +182,7 @@ def test_fall_back_fold_produces_each_local_time_once():
     starts = [slot.start_at for slot in slots]
     assert starts == sorted(set(starts))
     # The slots never overlap each other although 02:00-03:00 happens twice.
-    assert all(first.end_at <= second.start_at for first, second in zip(slots, slots[1:]))
+    assert all(first.end_at <= second.start_at for first, second in itertools.pairwise(slots))
 
 
 def test_instant_of_refuses_times_that_do_not_exist():

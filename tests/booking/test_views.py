@@ -132,7 +132,8 @@ def test_booking_page_without_a_valid_slot_goes_back_to_the_practitioner(client,
 def test_practitioners_use_the_desk_not_the_patient_booking_page(client, log_in):
     practitioner, reason = open_practice()
     log_in(practitioner.user)
-    assert client.get(f"/book/{practitioner.id}?reason={reason.id}&start={local_start(2).isoformat()}").status_code == 403
+    url = f"/book/{practitioner.id}?reason={reason.id}&start={local_start(2).isoformat()}"
+    assert client.get(url).status_code == 403
 
 
 def test_patient_joins_the_waiting_list_from_the_practitioner_page(client, log_in, form_post):
@@ -367,7 +368,8 @@ def test_absences_page_adds_whole_days_and_removes(client, log_in, form_post):
     log_in(factories.make_practitioner().user)
     first = (dt.date.today() + dt.timedelta(days=10)).isoformat()
     last = (dt.date.today() + dt.timedelta(days=12)).isoformat()
-    assert form_post("/settings/absences", {"start_date": first, "end_date": last, "reason": "Congés"}).status_code == 302
+    assert form_post("/settings/absences",
+                     {"start_date": first, "end_date": last, "reason": "Congés"}).status_code == 302
     absence = db.session.query(Absence).one()
     assert absence.end_at - absence.start_at == dt.timedelta(days=3)
     page = html(form_post("/settings/absences", {"start_date": last, "end_date": first}))

@@ -22,7 +22,8 @@ def pair():
 
 
 def standing(practitioner, patient, now) -> tuple[bool, bool]:
-    return may_read_notebook(practitioner.id, patient.id, now=now), has_begun_visit(practitioner.id, patient.id, now=now)
+    return may_read_notebook(practitioner.id, patient.id, now=now), (
+        has_begun_visit(practitioner.id, patient.id, now=now))
 
 
 def test_a_booking_opens_nothing_before_its_visit_and_everything_from_its_start(pair):

@@ -99,7 +99,7 @@ def test_the_notebook_shows_each_pushed_entrys_status_to_patient_and_practitione
     for user in (patient.account, practitioner.user):
         client = dmp_app.test_client()
 
-        def form_post(url, data, *, page=None):
+        def form_post(url, data, *, page=None, client=client):
             return client.post(url, data={**data, "csrf_token": csrf_token_of(client.get(page or url).get_data(
                 as_text=True))})
 

@@ -49,7 +49,8 @@ def world() -> World:
     users = {
         "patient": patient.account, "proxy": make_proxy_user(patient), "treating": treating.user,
         "masked": masked.user, "revoked": revoked.user, "unrelated": unrelated.user,
-        "staff": factories.make_staff(clinic=factories.make_clinic()), "other_patient": factories.make_patient().account,
+        "staff": factories.make_staff(clinic=factories.make_clinic()),
+        "other_patient": factories.make_patient().account,
         "anonymous": None,
     }
     return World(patient, users, entry, attachment, treating, masked, revoked, unrelated)

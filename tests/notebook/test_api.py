@@ -34,7 +34,8 @@ MATRIX = [
     ("GET", N + "/entries/{eid}", {}, ENTRY_READ),
     ("POST", N + "/entries/{eid}/supersede", {"json": {"title": "Corrigé", "body": "Nouveau texte"}},
      {"patient": 201, "proxy": 201, "treating": 403, "masked": 404}),
-    ("POST", N + "/entries/{eid}/attachments", "upload", {"patient": 201, "proxy": 201, "treating": 403, "masked": 404}),
+    ("POST", N + "/entries/{eid}/attachments", "upload",
+     {"patient": 201, "proxy": 201, "treating": 403, "masked": 404}),
     ("GET", N + "/entries/{eid}/attachments/{aid}", {}, ENTRY_READ),
     ("GET", A + "/measurements", {}, READ_ALL),
     ("GET", A + "/measurements?type=weight", {}, READ_ALL),
@@ -263,8 +264,10 @@ def test_sharing_and_masking_round_trip(client, world, bearer):
                                                          "emergency_access": "allowed"}
     put = client.put(sharing, headers=headers, json={"revoked_practitioner_ids": [world.treating.id]})
     assert put.json == {"revoked_practitioner_ids": [world.treating.id], "emergency_access": "allowed"}
-    assert client.get(N.format(pid=world.patient.id) + "/entries", headers=bearer(world.users["treating"])).status_code == 404
-    assert client.get(N.format(pid=world.patient.id) + "/entries", headers=bearer(world.users["revoked"])).status_code == 200
+    assert client.get(N.format(pid=world.patient.id) + "/entries",
+                      headers=bearer(world.users["treating"])).status_code == 404
+    assert client.get(N.format(pid=world.patient.id) + "/entries",
+                      headers=bearer(world.users["revoked"])).status_code == 200
     unknown = client.put(sharing, headers=headers, json={"revoked_practitioner_ids": [999_999]})
     assert unknown.status_code == 422 and unknown.json["error"]["code"] == "unknown_practitioner"
     assert client.put(sharing, headers=headers, json={"revoked_practitioner_ids": ["1"]}).status_code == 422

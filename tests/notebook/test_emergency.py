@@ -227,7 +227,8 @@ def test_the_limit_counts_the_last_24_hours_and_alerts_the_operator_mailbox(worl
         _grant(user, patient.id, emergency_request(patient, user))
     with pytest.raises(EmergencyAccessLimitReached):
         _grant(user, world.patient.id, emergency_request(world.patient, user))
-    alerts = [open_email(row) for row in outbox(category=Category.SECURITY) if row.key.startswith("emergency-access-limit:")]
+    alerts = [open_email(row) for row in outbox(category=Category.SECURITY)
+              if row.key.startswith("emergency-access-limit:")]
     assert [mail.to for mail in alerts] == ["securite@carnet.test"]
 
 

@@ -390,7 +390,8 @@ def test_masking_covers_every_version_so_no_link_points_to_a_hidden_one(world):
                for entry in services.list_entries(reader, world.patient.id)["items"])
     with transaction():
         services.set_masking(world.users["patient"], world.patient.id, original.id, [])
-    assert {original.id, correction.id} <= {entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
+    assert {original.id, correction.id} <= {
+        entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
 
 
 # --- summary and measurements ------------------------------------------------

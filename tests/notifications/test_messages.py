@@ -56,7 +56,8 @@ MESSAGES = [
     (messages.notify_payment_failed, {
         "invoice_number": "2030-000042", "amount_cents": 10680, "currency": "EUR",
         "billing_url": "http://carnet.test/billing", "grace_ends_at": LATER},
-     "Le prélèvement de 106,80\u00a0€ pour la facture 2030-000042", "We could not collect €106.80 for invoice 2030-000042"),
+     "Le prélèvement de 106,80\u00a0€ pour la facture 2030-000042",
+     "We could not collect €106.80 for invoice 2030-000042"),
     (messages.notify_subscription_suspended, {"billing_url": "http://carnet.test/billing"},
      "La prise de rendez-vous en ligne est suspendue", "Online booking is suspended"),
 ]

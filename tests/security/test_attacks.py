@@ -214,7 +214,8 @@ XSS_NAME = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def test_xss_in_signup_names_is_rendered_escaped(form_post, client):
     form_post("/signup/patient", {"first_name": XSS_NAME, "last_name": '"><svg onload=alert(1)>',
-                                  "birth_date": "1990-01-01", "email": "xss@example.com", "password": "une-phrase-2026"})
+                                  "birth_date": "1990-01-01", "email": "xss@example.com",
+                                  "password": "une-phrase-2026"})
     html = client.get("/account").get_data(as_text=True)
     assert "<script>alert" not in html and "<img src=x" not in html and "<svg onload" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
