@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 peers[peer["database"]] = peer
                 print(f"peer on {peer['database']} {peer['server']}: {peer['seconds']} s")
     summary = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "size": size.name,
         "data_sets": {"b1_appointments": size.b1_appointments, "b2_bookings": size.b2_bookings,
                       "b2_concurrent_bookings": size.concurrent_bookings, "notebook_entries": size.notebook_entries,

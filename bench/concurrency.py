@@ -110,7 +110,8 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
                 http.headers["Authorization"] = f"Bearer {tokens[index]}"
                 for start in starts[:per_client]:
                     began = time.perf_counter()
-                    response = http.post(f"{base}/api/v1/appointments", json=_booking_body(world, practitioner_id, start),
+                    response = http.post(f"{base}/api/v1/appointments",
+                                         json=_booking_body(world, practitioner_id, start),
                                          timeout=REQUEST_TIMEOUT)
                     outcomes.append((response.status_code, time.perf_counter() - began))
             return outcomes
@@ -146,7 +147,7 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
         for start in starts[:size.race_rounds]:
             barrier = threading.Barrier(size.race_clients)
 
-            def contender(index: int) -> int:
+            def contender(index: int, start=start, barrier=barrier) -> int:
                 body = _booking_body(world, race_pid, start)
                 headers = {"Authorization": f"Bearer {tokens[index]}"}
                 barrier.wait()

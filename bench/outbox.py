@@ -122,7 +122,7 @@ def seed_due_notifications(count: int, *, now: dt.datetime, rng: random.Random) 
     for start in range(0, count, INSERT_BATCH):
         ids += seed.insert_returning_ids(Notification, rows[start:start + INSERT_BATCH])
     db.session.commit()
-    return [(id_, row["key"]) for id_, row in zip(ids, rows)]
+    return [(id_, row["key"]) for id_, row in zip(ids, rows, strict=True)]
 
 
 def run_senders(app, database_url: str, smtp_ports: list[int]) -> list[dict]:

@@ -57,7 +57,7 @@ def _copy_or_insert(model, columns: tuple[str, ...], rows) -> None:
             for row in rows:
                 copy.write_row(row)
         return
-    seed.insert_rows(model, [dict(zip(columns, row)) for row in rows])
+    seed.insert_rows(model, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def seed_directory(*, practitioners: int, cities: int, appointments: int, patients: int, now: dt.datetime,
@@ -75,7 +75,7 @@ def seed_directory(*, practitioners: int, cities: int, appointments: int, patien
         {"user_id": user_id, "first_name": "Alex", "last_name": f"Annuaire{rng.randrange(10**6):06d}",
          "rpps": seed._rpps(next(seed._rpps_counter)), "specialty": specialty, "address": "1 place de la Mairie",
          "postcode": "01000", "city": city, "verification": Verification.VERIFIED}
-        for user_id, (specialty, city) in zip(user_ids, placed)
+        for user_id, (specialty, city) in zip(user_ids, placed, strict=True)
     ])
     reason_ids = seed.open_practices(profile_ids)
     patient_ids = seed.make_patients("b3-patient", patients).profile_ids
@@ -114,8 +114,8 @@ def seed_directory(*, practitioners: int, cities: int, appointments: int, patien
             f"(SELECT coalesce(max(id), 0) FROM appointments) - (SELECT last_value FROM {sequence}) + 1)"))
         db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
-    return Directory(dict(zip(profile_ids, (specialty for specialty, _ in placed))),
-                     dict(zip(profile_ids, (city for _, city in placed))), taken, len(appointment_rows),
+    return Directory(dict(zip(profile_ids, (specialty for specialty, _ in placed), strict=True)),
+                     dict(zip(profile_ids, (city for _, city in placed), strict=True)), taken, len(appointment_rows),
                      seed.grid(today, today + dt.timedelta(days=45)))
 
 
@@ -195,7 +195,8 @@ def _check_city_pages(directory: Directory, answers) -> int:
               and len(set(ids)) == len(ids) and set(ids) <= matching,
               f"B3: {specialty} in {city} gave {body['total']} practitioners, expected {len(matching)}")
         for item in body["items"]:
-            check(dt.datetime.fromisoformat(item["next_available"]) in _next_starts(directory, item["id"], before, after),
+            check(dt.datetime.fromisoformat(item["next_available"]) in _next_starts(directory, item["id"],
+                                                                                    before, after),
                   f"B3: wrong next availability for practitioner {item['id']}")
         seen += len(ids)
     return seen
@@ -212,7 +213,8 @@ def _check_soonest_pages(directory: Directory, answers) -> None:
         earliest = {min(directory.expected_next(pid, moment) for pid in of_specialty) for moment in (before, after)}
         check(starts[0] in earliest, f"B3: the first practitioner of {specialty} is not the soonest available")
         for item in body["items"]:
-            check(dt.datetime.fromisoformat(item["next_available"]) in _next_starts(directory, item["id"], before, after),
+            check(dt.datetime.fromisoformat(item["next_available"]) in _next_starts(directory, item["id"],
+                                                                                    before, after),
                   f"B3: wrong next availability for practitioner {item['id']}")
 
 

@@ -114,12 +114,12 @@ def open_practices(practitioner_ids: list[int]) -> dict[int, int]:
         {"practitioner_id": pid, "label": "Consultation", "duration_minutes": REASON_MINUTES, "price_cents": 2650}
         for pid in practitioner_ids
     ])
-    return dict(zip(practitioner_ids, reason_ids))
+    return dict(zip(practitioner_ids, reason_ids, strict=True))
 
 
 def issue_tokens(accounts: Accounts) -> None:
     users = {user.id: user for user in db.session.scalars(sa.select(User).where(User.id.in_(accounts.user_ids)))}
-    for user_id, profile_id in zip(accounts.user_ids, accounts.profile_ids):
+    for user_id, profile_id in zip(accounts.user_ids, accounts.profile_ids, strict=True):
         accounts.tokens[profile_id] = issue_api_token(users[user_id])[0]
 
 
@@ -154,7 +154,7 @@ def add_appointments(practitioner_id: int, reason_id: int, patient_ids: list[int
     cell = dt.timedelta(minutes=CELL_MINUTES)
     insert_rows(OccupiedCell, [
         {"practitioner_id": practitioner_id, "cell_start_at": row["start_at"] + index * cell, "appointment_id": id_}
-        for id_, row, status in zip(ids, rows, statuses) if status.occupies_time
+        for id_, row, status in zip(ids, rows, statuses, strict=True) if status.occupies_time
         for index in range(REASON_MINUTES // CELL_MINUTES)
     ])
 

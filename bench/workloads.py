@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from bench import seed
 from bench.measure import Result, count_statements, timed
 from webapp.accounts.models import User
-from webapp.booking import availability
 from webapp.booking import appointments as booking_appointments
+from webapp.booking import availability
 from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -128,7 +128,7 @@ def slots_workload(app, size: Size, rng: random.Random) -> list[Result]:
             (1, one_day, one_day, "")):
         url = (f"/api/v1/practitioners/{practice.practitioner_id}/slots?visit_reason_id={practice.reason_id}"
                f"&from={first.isoformat()}&to={last.isoformat()}")
-        durations, response = timed(lambda: client.get(url), runs=size.runs, warmup=size.warmup)
+        durations, response = timed(lambda url=url: client.get(url), runs=size.runs, warmup=size.warmup)
         check(response.status_code == 200, f"B1: slots over HTTP answered {response.status_code}")
         items = response.get_json()["items"]
         check(len(items) > 0 and items == sorted(items, key=lambda item: item["start"]), "B1: no or unsorted slots")
@@ -138,7 +138,7 @@ def slots_workload(app, size: Size, rng: random.Random) -> list[Result]:
         if days == 1:
             check(len(items) == len(day_slots), f"B1: {len(items)} slots over HTTP on {one_day}, {len(day_slots)} "
                                                 "by the service")
-        queries, _ = count_statements(engine, lambda: client.get(url))
+        queries, _ = count_statements(engine, lambda url=url: client.get(url))
         name = "B1 slots 1 day, HTTP" if days == 1 else f"B1 slots {days} days, HTTP"
         results.append(Result(name, database, durations, target, {"free_slots": len(items), "queries": queries}))
     return results
@@ -163,7 +163,7 @@ def booking_workload(app, size: Size, rng: random.Random) -> list[Result]:
         engine = db.engine
     count = size.warmup + size.b2_bookings + 1  # the last one counts the SQL statements of a booking
     starts = seed.bookable_starts(now_utc(), count)
-    patients = list(zip(world.patients.user_ids, world.patients.profile_ids))
+    patients = list(zip(world.patients.user_ids, world.patients.profile_ids, strict=True))
     results = []
 
     service_pid = world.practitioner_ids[0]
@@ -173,7 +173,8 @@ def booking_workload(app, size: Size, rng: random.Random) -> list[Result]:
         index, start = next(queue)
         with app.app_context(), transaction():
             user = db.session.get(User, patients[index % len(patients)][0])
-            return booking_appointments.book_appointment(practitioner_id=service_pid, visit_reason_id=world.reason_ids[service_pid],
+            return booking_appointments.book_appointment(practitioner_id=service_pid,
+                                                         visit_reason_id=world.reason_ids[service_pid],
                                             start_at=start, by=user)
 
     durations, _ = timed(book_through_service, runs=size.b2_bookings, warmup=size.warmup)

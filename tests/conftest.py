@@ -18,7 +18,6 @@ import threading
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-
 from flask.testing import FlaskClient
 from werkzeug.serving import WSGIRequestHandler, make_server
 

@@ -10,10 +10,11 @@ import time
 import pyotp
 from stdnum import luhn
 
+from webapp.accounts import totp
 from webapp.accounts.models import (
+    Clinic,
     ClinicMember,
     ClinicRole,
-    Clinic,
     PatientProfile,
     PatientProxy,
     PractitionerProfile,
@@ -22,7 +23,6 @@ from webapp.accounts.models import (
     Verification,
     VerificationMethod,
 )
-from webapp.accounts import totp
 from webapp.accounts.passwords import hash_password
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -82,7 +82,8 @@ def make_patient(*, user_overrides: dict | None = None, **overrides) -> PatientP
     """A patient account with its own profile; returns the profile."""
     user = make_user(role=Role.PATIENT, commit=False, **(user_overrides or {}))
     n = next(_sequence)
-    values = {"first_name": "Marie", "last_name": f"Patient{n}", "birth_date": dt.date(1985, 3, 14), "email": user.email}
+    values = {"first_name": "Marie", "last_name": f"Patient{n}", "birth_date": dt.date(1985, 3, 14),
+              "email": user.email}
     profile = PatientProfile(account=user, **(values | overrides))
     db.session.add(profile)
     db.session.commit()
@@ -129,9 +130,9 @@ def make_practitioner(*, user_overrides: dict | None = None, verification: str =
         "verification": Verification(verification),
     }
     if values["verification"] is Verification.VERIFIED:
-        values |= {"verified_at": dt.datetime.now(dt.timezone.utc), "verification_method": VerificationMethod.DOCUMENT}
+        values |= {"verified_at": dt.datetime.now(dt.UTC), "verification_method": VerificationMethod.DOCUMENT}
     elif values["verification"] is Verification.REJECTED:
-        values |= {"rejected_at": dt.datetime.now(dt.timezone.utc), "rejection_reason": "Pas d'inscription à l'Ordre."}
+        values |= {"rejected_at": dt.datetime.now(dt.UTC), "rejection_reason": "Pas d'inscription à l'Ordre."}
     profile = PractitionerProfile(user=user, **(values | overrides))
     db.session.add(profile)
     if profile.clinic is not None:

@@ -25,14 +25,14 @@ def test_scheduler_list_shows_every_job(app):
 
 
 def test_the_invoicing_run_issues_the_invoice_of_a_period_that_started():
-    start = dt.datetime(2027, 1, 10, 9, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2027, 1, 10, 9, tzinfo=dt.UTC)
     subscription = make_subscription(now=start)  # a 30-day trial: the first period starts on 9 February
-    day_after = dt.datetime(2027, 2, 10, 8, tzinfo=dt.timezone.utc)
+    day_after = dt.datetime(2027, 2, 10, 8, tzinfo=dt.UTC)
 
     assert run_job(JOB_BY_ID["billing.issue_invoices"], day_after) is True
 
     [invoice] = db.session.scalars(sa.select(Invoice).where(Invoice.subscription_id == subscription.id))
-    assert invoice.issued_at == dt.datetime(2027, 2, 10, 5, tzinfo=dt.timezone.utc)  # that morning's run
+    assert invoice.issued_at == dt.datetime(2027, 2, 10, 5, tzinfo=dt.UTC)  # that morning's run
     assert db.session.scalar(sa.select(JobRun.finished_at).where(JobRun.job_id == "billing.issue_invoices"))
 
 
@@ -49,7 +49,7 @@ def test_the_grace_period_run_makes_an_overdue_subscription_past_due():
 
 def test_the_purge_run_deletes_expired_idempotency_keys_only():
     user = factories.make_user()
-    now = dt.datetime(2027, 3, 3, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2027, 3, 3, 12, tzinfo=dt.UTC)
     for key, expires_at in (("old", now - dt.timedelta(days=1)), ("fresh", now + dt.timedelta(days=1))):
         db.session.add(IdempotencyKey(user_id=user.id, key=key, request_hash="0" * 64, expires_at=expires_at))
     db.session.commit()
@@ -61,7 +61,7 @@ def test_the_purge_run_deletes_expired_idempotency_keys_only():
 
 def test_the_prune_run_deletes_browser_session_records_older_than_the_longest_lifetime():
     user = factories.make_user()
-    now = dt.datetime(2027, 3, 3, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2027, 3, 3, 12, tzinfo=dt.UTC)
     for digest, age in (("a" * 64, dt.timedelta(days=8)), ("b" * 64, dt.timedelta(days=6))):
         db.session.add(BrowserSession(id=digest, user_id=user.id, created_at=now - age, ended_at=now - age))
     db.session.commit()

@@ -79,13 +79,13 @@ def register_blueprints(app: Flask) -> None:
     from webapp.accounts import api as accounts_api
     from webapp.accounts import verification_api
     from webapp.accounts.pro_sante_connect import init_pro_sante_connect
-    from webapp.billing import api as billing_api
-    from webapp.notebook import api as notebook_api
-    from webapp.privacy import api as privacy_api
     from webapp.api.setup import register_api
+    from webapp.billing import api as billing_api
     from webapp.booking import api as booking_api
     from webapp.dmp import init_dmp
     from webapp.navigation import navigation_items
+    from webapp.notebook import api as notebook_api
+    from webapp.privacy import api as privacy_api
 
     app.register_blueprint(site.bp)
     app.register_blueprint(accounts.bp)

@@ -10,7 +10,6 @@ from flask_wtf import CSRFProtect
 
 from webapp.db import Base
 
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()

@@ -29,13 +29,13 @@ from webapp.notifications.sender import send_due_notifications
 
 # Interval jobs count from one fixed origin, so that every scheduler process
 # agrees on the due times (and a duplicate scheduler finds them taken).
-INTERVAL_ORIGIN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+INTERVAL_ORIGIN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 JOBS_TIMEZONE = "Europe/Paris"
 
 
 def every(**interval) -> IntervalTrigger:
     """A fixed interval (`every(seconds=15)`), aligned on `INTERVAL_ORIGIN`."""
-    return IntervalTrigger(**interval, start_date=INTERVAL_ORIGIN, timezone=dt.timezone.utc)
+    return IntervalTrigger(**interval, start_date=INTERVAL_ORIGIN, timezone=dt.UTC)
 
 
 def cron(**fields) -> CronTrigger:

@@ -53,7 +53,7 @@ def latest_fire_time(trigger: BaseTrigger, now: dt.datetime) -> dt.datetime | No
         lookback *= 2
     while (following := trigger.get_next_fire_time(fire, fire + dt.timedelta(microseconds=1))) and following <= now:
         fire = following
-    return fire.astimezone(dt.timezone.utc)
+    return fire.astimezone(dt.UTC)
 
 
 def _claim_run(job: Job, due_at: dt.datetime) -> bool:
@@ -101,7 +101,7 @@ def _run_in_app_context(app: Flask, job_id: str) -> None:
 
 def build_scheduler(app: Flask, scheduler_class=BackgroundScheduler):
     """A scheduler holding every job of the registry (not started)."""
-    scheduler = scheduler_class(timezone=dt.timezone.utc)
+    scheduler = scheduler_class(timezone=dt.UTC)
     for job in active_jobs(app.config):
         # A late run still happens (once: coalesced), and never two at a time.
         scheduler.add_job(_run_in_app_context, job.trigger, args=[app, job.id], id=job.id, name=job.id,

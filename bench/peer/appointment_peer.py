@@ -183,12 +183,11 @@ class World:
     """1 staff member, 1 service, a Config, the patients, the schedule and the history."""
 
     def __init__(self, args):
+        from appointment import services
+        from appointment.models import Config, Service, StaffMember
         from django.contrib.auth.hashers import make_password
         from django.contrib.auth.models import User
         from django.utils import timezone
-
-        from appointment import services
-        from appointment.models import Config, Service, StaffMember
 
         self.rng = random.Random(args.seed)  # nosec B311  # reproducible data set, nothing secret
         self.today = timezone.localdate()
@@ -280,10 +279,9 @@ def slots_of(world: World, day: dt.date) -> list:
 def book_model_path(world: World, patient, day: dt.date, start: dt.time):
     """The views' order, called directly: AppointmentRequestForm, AppointmentForm + ClientDataForm,
     ar.save(), update_user_name, create_and_save_appointment. No e-mail."""
-    from django.test import RequestFactory
-
     from appointment.forms import AppointmentForm, AppointmentRequestForm, ClientDataForm
     from appointment.utils.db_helpers import create_and_save_appointment, update_user_name
+    from django.test import RequestFactory
 
     request_form = AppointmentRequestForm(world.request_fields(day, start))
     if not request_form.is_valid():

@@ -23,9 +23,8 @@ an agenda: that is `occupied_cells`' primary key, on both databases.
 
 Every later schema change is one revision of its own, chained on the head.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -123,7 +123,8 @@ def test_practitioner_token_requires_valid_totp(client):
 
 def test_a_code_opens_one_token(client):
     practitioner = factories.make_practitioner().user
-    credentials = {"email": practitioner.email, "password": factories.PASSWORD, "totp": factories.totp_now(practitioner)}
+    credentials = {"email": practitioner.email, "password": factories.PASSWORD,
+                   "totp": factories.totp_now(practitioner)}
     assert client.post("/api/v1/auth/token", json=credentials).status_code == 200
     again = client.post("/api/v1/auth/token", json=credentials)
     assert again.status_code == 401 and again.json == {"error": {

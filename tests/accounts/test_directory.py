@@ -109,7 +109,7 @@ def test_other_identifiers_and_short_lines_are_skipped_and_counted(app, tmp_path
 
 def test_columns_are_found_by_name_whatever_their_order_and_extra_ones(app, tmp_path):
     names = ["Code rôle", *reversed(COLUMNS.values()), ""]
-    values = dict(zip(COLUMNS.values(), _row("99700000005", "MARTIN", "Claire").split("|")))
+    values = dict(zip(COLUMNS.values(), _row("99700000005", "MARTIN", "Claire").split("|"), strict=True))
     path = _extract(tmp_path, "|".join(["R1", *(values[name] for name in reversed(COLUMNS.values())), ""]),
                     header="|".join(names))
     assert _import(app, path).exit_code == 0

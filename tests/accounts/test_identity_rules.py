@@ -8,8 +8,8 @@ from tests import factories
 from tests.audit.factories import log_in
 from webapp.accounts.identity_rules import check_birth_date, check_person_name, civil_today, is_adult
 from webapp.accounts.models import PatientProfile
-from webapp.booking.errors import InvalidBookingData
 from webapp.booking.desk import create_desk_patient
+from webapp.booking.errors import InvalidBookingData
 from webapp.extensions import db
 from webapp.transaction import transaction
 
@@ -40,7 +40,7 @@ def test_birth_dates_from_1900_to_today(frozen_clock):
 
 def test_today_is_paris_today(frozen_clock):
     # 23:30 UTC on 31 December is already New Year's Day in Paris.
-    frozen_clock.now = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.timezone.utc)
+    frozen_clock.now = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
     assert civil_today() == dt.date(2027, 1, 1)
     assert check_birth_date(dt.date(2027, 1, 1)) is None
     assert is_adult(dt.date(2009, 1, 1)) and not is_adult(dt.date(2009, 1, 2))

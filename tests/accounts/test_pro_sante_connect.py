@@ -105,7 +105,7 @@ def is_logged_in(client) -> bool:
 
 
 def linked_practitioner(**overrides) -> PractitionerProfile:
-    return factories.make_practitioner(rpps=RPPS, pro_sante_connect_linked_at=dt.datetime.now(dt.timezone.utc),
+    return factories.make_practitioner(rpps=RPPS, pro_sante_connect_linked_at=dt.datetime.now(dt.UTC),
                                        **overrides)
 
 
@@ -297,7 +297,7 @@ def test_rpps_of_an_account_that_is_not_a_practitioner_is_refused(psc_client, pr
     staff = factories.make_staff()
     db.session.add(PractitionerProfile(
         user=staff, first_name="Claire", last_name="Martin", rpps=RPPS, specialty="general_practitioner",
-        address="1 rue X", postcode="75011", city="Paris", pro_sante_connect_linked_at=dt.datetime.now(dt.timezone.utc),
+        address="1 rue X", postcode="75011", city="Paris", pro_sante_connect_linked_at=dt.datetime.now(dt.UTC),
     ))
     db.session.commit()
     assert_refused(psc_login(psc_client), 403, "psc_not_practitioner", psc_client)

@@ -12,7 +12,7 @@ from webapp.accounts import totp
 from webapp.accounts.models import User
 from webapp.extensions import db
 
-NOON = dt.datetime(2026, 12, 5, 12, 0, 10, tzinfo=dt.timezone.utc)
+NOON = dt.datetime(2026, 12, 5, 12, 0, 10, tzinfo=dt.UTC)
 
 
 @pytest.fixture

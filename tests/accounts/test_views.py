@@ -3,7 +3,6 @@
 import logging
 import re
 
-
 from tests import factories
 from tests.conftest import csrf_token_of
 from webapp.accounts.models import User
@@ -50,7 +49,8 @@ def test_practitioner_signup_enrols_totp_with_local_qr_code(form_post, client):
     })
     assert response.headers["Location"].endswith("/login/two-factor-setup")
     page = client.get("/login/two-factor-setup").get_data(as_text=True)
-    assert "<svg" in page and "http" not in page.split("<svg", 1)[1].split("</svg>", 1)[0].replace("http://www.w3.org", "")
+    assert "<svg" in page and "http" not in (page.split("<svg", 1)[1].split("</svg>", 1)[0]
+                                                    .replace("http://www.w3.org", ""))
     secret = re.search(r'class="secret">([A-Z2-7]+)<', page).group(1)
     wrong = form_post("/login/two-factor-setup", {"code": "000000"})
     assert wrong.status_code == 200

@@ -38,7 +38,8 @@ def test_shared_packages_import_nothing_inside_functions():
     # An import inside a function is how a cycle hides; these packages have none.
     for package in ("api", "accounts", "notifications", "site"):
         for path in (WEBAPP / package).rglob("*.py"):
-            nested = [module for module, is_nested in imported_modules(path) if is_nested and module.startswith("webapp")]
+            nested = [module for module, is_nested in imported_modules(path)
+                      if is_nested and module.startswith("webapp")]
             assert nested == [], f"{path.relative_to(WEBAPP)}: {nested}"
 
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.audit.factories import log_in, recorded_actions, recorded_events
-from webapp.accounts.models import ApiToken, Role
 from webapp.accounts import services as accounts
+from webapp.accounts.models import ApiToken, Role
 from webapp.audit.services import event_as_dict, verify_chain
 from webapp.extensions import db
 from webapp.notifications.sender import send_due_notifications
@@ -101,7 +101,8 @@ def test_password_reset_request_and_reset(form_post, client, api_token, caplog):
     link = re.search(r"http://carnet\.test(/password/reset/\S+)", caplog.text).group(1)
     form_post(link, {"password": "un-nouveau-2026"})
     requested = recorded_events("password.reset_requested")
-    assert [(e.target_id, e.details) for e in requested] == [(str(patient.id), {}), (None, {"reason": "unknown_account"})]
+    assert [(e.target_id, e.details) for e in requested] == [(str(patient.id), {}),
+                                                             (None, {"reason": "unknown_account"})]
     [changed] = recorded_events("password.changed")
     assert changed.details == {"method": "reset_link"} and changed.actor_id == patient.id
     [revoked] = recorded_events("token.revoked_all")
@@ -115,7 +116,7 @@ def test_token_revocation_and_refused_tokens_by_api(client, api_token):
     assert client.get("/api/v1/me", headers=revoked_headers).status_code == 401
     expired_headers = api_token(patient)
     db.session.execute(sa.update(ApiToken).where(ApiToken.revoked_at.is_(None))
-                       .values(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+                       .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     db.session.commit()
     assert client.get("/api/v1/me", headers=expired_headers).status_code == 401
     client.get("/api/v1/me", headers={"Authorization": "Bearer made-up-value"})

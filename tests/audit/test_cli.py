@@ -99,7 +99,8 @@ def _forged_row(event_id: int, prev_hash: str) -> AuditEvent:
 
 
 def _insert(row: AuditEvent):
-    return sa.insert(AuditEvent).values({column: getattr(row, column) for column in AuditEvent.__table__.columns.keys()})
+    return sa.insert(AuditEvent).values({column: getattr(row, column)
+                                         for column in AuditEvent.__table__.columns.keys()})
 
 
 def test_verify_detects_an_inserted_row_at_the_end(run_cli, tamper):

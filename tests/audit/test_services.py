@@ -17,7 +17,8 @@ from webapp.transaction import transaction
 
 def test_event_records_actor_role_target_time_and_request_origin(app):
     practitioner = factories.make_practitioner().user
-    with app.test_request_context("/", headers={"User-Agent": "Firefox/140"}, environ_base={"REMOTE_ADDR": "203.0.113.7"}):
+    with app.test_request_context("/", headers={"User-Agent": "Firefox/140"},
+                                  environ_base={"REMOTE_ADDR": "203.0.113.7"}):
         with transaction():
             services.record_event("notebook.read", actor=practitioner, target_type="patient_profile", target_id=42,
                                   details={"entry_id": 7, "emergency": False})

@@ -5,7 +5,7 @@ import copy
 import json
 from pathlib import Path
 
-from bench.peer.compare import comparison_lines, compare, peer_section
+from bench.peer.compare import compare, comparison_lines, peer_section
 from bench.peer.runner import libpq_url, peer_command
 from bench.workloads import SIZES
 
@@ -89,7 +89,7 @@ def test_the_peer_command_takes_the_protocol_sizes_and_a_libpq_url(tmp_path):
     assert libpq_url("postgresql+psycopg://bench@127.0.0.1:5433/carnet") == "postgresql://bench@127.0.0.1:5433/carnet"
     command = peer_command(tmp_path / "python", SIZES["quick"], tmp_path / "site", tmp_path / "out.json",
                            "postgresql+psycopg://bench@127.0.0.1:5433/carnet", 42)
-    options = dict(zip(command[2::2], command[3::2]))
+    options = dict(zip(command[2::2], command[3::2], strict=True))
     assert command[1].endswith("bench/peer/appointment_peer.py")
     assert options == {"--workdir": str(tmp_path / "site"), "--output": str(tmp_path / "out.json"), "--seed": "42",
                        "--patients": "200", "--appointments": "5000", "--runs": "50", "--bookings": "200",

@@ -8,7 +8,7 @@ from webapp.billing import invoicing, periods, subscriptions
 from webapp.billing.models import Invoice, ProviderName, Subscription, SubscriptionStatus
 from webapp.extensions import db
 
-START = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
 _stripe_ids = itertools.count(1)
 
 

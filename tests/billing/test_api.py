@@ -142,13 +142,15 @@ def test_back_office_lists_subscriptions_with_status_filter(client, api_token):
 
 def test_clinic_accountants_see_only_their_clinic(client, api_token):
     clinic = factories.make_clinic()
-    inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE))
+    inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic),
+                                            status=SubscriptionStatus.ACTIVE))
     outside = make_invoice()
     secretary = api_token(factories.make_staff(clinic=clinic))
     for url in ("/api/v1/backoffice/invoices", "/api/v1/backoffice/subscriptions", "/api/v1/backoffice/metrics"):
         assert client.get(url, headers=secretary).status_code == 403, url
     headers = api_token(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
-    assert [i["number"] for i in client.get("/api/v1/backoffice/invoices", headers=headers).json["items"]] == [inside.number]
+    assert [i["number"] for i in client.get("/api/v1/backoffice/invoices", headers=headers).json["items"]] \
+        == [inside.number]
     assert client.get("/api/v1/backoffice/subscriptions", headers=headers).json["total"] == 1
     assert client.get("/api/v1/backoffice/metrics", headers=headers).json["active"] == 1
     refused = client.post(f"/api/v1/backoffice/invoices/{outside.id}/mark-paid", headers=headers,
@@ -176,7 +178,8 @@ def test_invoices_csv_export(client, api_token):
     assert (first["kind"], first["total_ht_cents"], first["vat_rate"], first["vat_cents"], first["total_ttc_cents"],
             first["currency"], first["status"]) == ("invoice", "8900", "20", "1780", "10680", "EUR", "credited")
     assert first["buyer"] == "'=HYPERLINK(1) Martin"  # no formula in a spreadsheet
-    assert (by_number[credit.number]["credit_of"], by_number[credit.number]["total_ttc_cents"]) == (invoice.number, "-10680")
+    assert (by_number[credit.number]["credit_of"], by_number[credit.number]["total_ttc_cents"]) \
+        == (invoice.number, "-10680")
     assert (by_number[paid.number]["status"], by_number[paid.number]["paid_on"],
             by_number[paid.number]["payment_reference"]) == ("paid", "2026-01-08", "CHQ 0012345")
     only_paid = client.get("/api/v1/backoffice/invoices?format=csv&status=paid", headers=api_token(admin))
@@ -192,7 +195,8 @@ def test_mark_paid_through_the_api(client, api_token):
     assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"method", "paid_on", "reference"}
     future = client.post(url, headers=headers, json={"method": "cheque", "paid_on": "2099-01-01", "reference": "CHQ"})
     assert future.status_code == 422 and "paid_on" in future.json["error"]["fields"]
-    ok = client.post(url, headers=headers, json={"method": "bank_transfer", "paid_on": "2026-01-05", "reference": "VIR 7"})
+    ok = client.post(url, headers=headers,
+                     json={"method": "bank_transfer", "paid_on": "2026-01-05", "reference": "VIR 7"})
     assert ok.status_code == 200 and ok.json["amount_cents"] == 10680
     again = client.post(url, headers=headers, json={"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ"})
     assert again.status_code == 409 and again.json["error"]["code"] == "invoice_already_paid"

@@ -50,7 +50,7 @@ def test_the_page_exports_a_csv_french_spreadsheets_open(client, login):
     assert 'filename="carnet-factures.csv"' in response.headers["Content-Disposition"]
     header, *rows = spreadsheet_rows(response.data)
     assert header == FRENCH_HEADER
-    by_number = {row[0]: dict(zip(header, row)) for row in rows}
+    by_number = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
     assert list(by_number) == [paid.number, credit.number, invoice.number]
     first = by_number[invoice.number]
     assert (first["Type"], first["Date d'émission"], first["Date d'échéance"], first["Total HT (€)"],

@@ -5,8 +5,8 @@ import facturx
 import pytest
 
 from tests import factories
-from tests.billing.facturx_checks import embedded_xml, schematron_failures, values
 from tests.billing.factories import START, make_invoice, make_subscription
+from tests.billing.facturx_checks import embedded_xml, schematron_failures, values
 from tests.billing.pdf_reading import pdf_text
 from webapp.accounts.models import ClinicRole, Role
 from webapp.billing import backoffice, buyer_details

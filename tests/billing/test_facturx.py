@@ -8,8 +8,8 @@ import pytest
 from pypdf import PdfReader
 
 from tests import factories
-from tests.billing.facturx_checks import embedded_xml, schematron_failures, values
 from tests.billing.factories import START, make_invoice, make_subscription
+from tests.billing.facturx_checks import embedded_xml, schematron_failures, values
 from tests.billing.test_invoice_documents import issue_invoice_with_lines
 from webapp.accounts.models import Role
 from webapp.billing import payments, periods, stripe_sync
@@ -25,7 +25,8 @@ TOTALS = SETTLEMENT + "/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 def seller(app, monkeypatch):
     for key, value in dict(CARNET_SELLER_SIRET="73282932000074", CARNET_SELLER_VAT_NUMBER="FR44732829320",
                            CARNET_SELLER_ADDRESS="10 rue de la Santé, 75013 Paris",
-                           CARNET_SELLER_IBAN="FR76 3000 6000 0112 3456 7890 189", CARNET_SELLER_BIC="AGRIFRPP").items():
+                           CARNET_SELLER_IBAN="FR76 3000 6000 0112 3456 7890 189",
+                           CARNET_SELLER_BIC="AGRIFRPP").items():
         monkeypatch.setitem(app.config, key, value)
 
 

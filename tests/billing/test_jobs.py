@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from tests import factories
 from tests.billing.factories import START, make_invoice, make_subscription
 from webapp.accounts.models import Role, User
-from webapp.billing.errors import InvoiceAlreadyPaid
 from webapp.billing import invoicing, jobs, payments
+from webapp.billing.errors import InvoiceAlreadyPaid
 from webapp.billing.models import Invoice, InvoiceCounter, Payment, PaymentMethod, SubscriptionStatus
 from webapp.billing.subscriptions import lock_subscription
 from webapp.db import now_utc
@@ -77,7 +77,8 @@ def test_concurrent_issuing_leaves_no_gap_and_no_duplicate(app):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=issue, args=(subscription_id, index)) for index, subscription_id in enumerate(ids)]
+    threads = [threading.Thread(target=issue, args=(subscription_id, index))
+               for index, subscription_id in enumerate(ids)]
     for thread in threads:
         thread.start()
     for thread in threads:

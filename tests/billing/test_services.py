@@ -176,7 +176,7 @@ def test_trial_end_issues_the_first_invoice_and_activates():
     assert subscription.status is SubscriptionStatus.ACTIVE
     invoice = db.session.scalar(sa.select(Invoice))
     assert invoice.period_start == START + 30 * DAY
-    assert invoice.period_end == dt.datetime(2026, 3, 9, 9, 0, tzinfo=dt.timezone.utc)
+    assert invoice.period_end == dt.datetime(2026, 3, 9, 9, 0, tzinfo=dt.UTC)
     assert (invoice.total_ht_cents, invoice.vat_cents, invoice.total_ttc_cents) == (8900, 1780, 10680)
     assert invoice.due_at == invoice.issued_at + 30 * DAY
     assert "Praticien" in invoice.lines[0].description
@@ -278,11 +278,11 @@ def test_cancellation_can_be_withdrawn_before_the_end():
 
 def test_invoice_numbers_follow_one_sequence_per_year():
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
-    december = dt.datetime(2026, 12, 31, 12, 0, tzinfo=dt.timezone.utc)
+    december = dt.datetime(2026, 12, 31, 12, 0, tzinfo=dt.UTC)
     numbers = [make_invoice(subscription, now=december).number for _ in range(3)]
     assert numbers == ["2026-000001", "2026-000002", "2026-000003"]
     # 31 December 23:30 UTC is already 1 January in Paris: the new year's sequence.
-    new_year = make_invoice(subscription, now=dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.timezone.utc))
+    new_year = make_invoice(subscription, now=dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC))
     assert new_year.number == "2027-000001"
 
 
@@ -402,7 +402,8 @@ def test_credit_note_refuses_a_reason_longer_than_the_limit():
 
 def test_operator_staff_and_admin_see_everything_clinic_staff_only_their_clinic():
     clinic = factories.make_clinic()
-    inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE))
+    inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic),
+                                            status=SubscriptionStatus.ACTIVE))
     outside = make_invoice()
     operator = factories.make_staff()
     admin = factories.make_staff(role=Role.ADMIN)
@@ -455,14 +456,14 @@ def test_metrics_count_statuses_and_mrr_of_paying_subscriptions():
 def test_monthly_revenue_nets_credit_notes_over_twelve_months():
     admin = factories.make_staff(role=Role.ADMIN)
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
-    make_invoice(subscription, now=dt.datetime(2025, 1, 15, tzinfo=dt.timezone.utc))  # 13 months back: outside
-    make_invoice(subscription, now=dt.datetime(2025, 11, 15, tzinfo=dt.timezone.utc))
-    credited = make_invoice(subscription, now=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))
-    make_invoice(subscription, now=dt.datetime(2026, 1, 6, tzinfo=dt.timezone.utc))
+    make_invoice(subscription, now=dt.datetime(2025, 1, 15, tzinfo=dt.UTC))  # 13 months back: outside
+    make_invoice(subscription, now=dt.datetime(2025, 11, 15, tzinfo=dt.UTC))
+    credited = make_invoice(subscription, now=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    make_invoice(subscription, now=dt.datetime(2026, 1, 6, tzinfo=dt.UTC))
     with transaction():
         payments.issue_credit_note(credited.id, actor=admin, reason="Erreur",
-                                   now=dt.datetime(2026, 1, 7, tzinfo=dt.timezone.utc))
-    months = metrics.monthly_revenue(admin, now=dt.datetime(2026, 1, 20, tzinfo=dt.timezone.utc))
+                                   now=dt.datetime(2026, 1, 7, tzinfo=dt.UTC))
+    months = metrics.monthly_revenue(admin, now=dt.datetime(2026, 1, 20, tzinfo=dt.UTC))
     assert len(months) == 12 and months[0][0] == dt.date(2025, 2, 1) and months[-1][0] == dt.date(2026, 1, 1)
     totals = dict(months)
     assert totals[dt.date(2025, 11, 1)] == 8900 and totals[dt.date(2026, 1, 1)] == 8900

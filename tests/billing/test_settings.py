@@ -21,6 +21,7 @@ def test_bad_billing_settings_refuse_to_start(monkeypatch, variable, value):
 def test_stripe_in_production_needs_its_keys(monkeypatch):
     monkeypatch.setenv("CARNET_BILLING_PROVIDER", "stripe")
     with pytest.raises(ConfigurationError, match="STRIPE_SECRET_KEY"):
-        create_app({"CARNET_ENV": "production", "SECRET_KEY": "x" * 32, "CARNET_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
+        create_app({"CARNET_ENV": "production", "SECRET_KEY": "x" * 32,
+                    "CARNET_ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
                     "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://carnet@127.0.0.1/carnet",
                     "CARNET_MAIL_TRANSPORT": "smtp"})

@@ -11,12 +11,20 @@ import stripe
 from tests.billing.conftest import STRIPE_WEBHOOK_SECRET
 from tests.billing.factories import make_stripe_subscription, make_subscription
 from webapp.billing import bookability, jobs
-from webapp.billing.models import Invoice, Payment, PaymentMethod, ProviderName, StripeEvent, Subscription, SubscriptionStatus
+from webapp.billing.models import (
+    Invoice,
+    Payment,
+    PaymentMethod,
+    ProviderName,
+    StripeEvent,
+    Subscription,
+    SubscriptionStatus,
+)
 from webapp.db import now_utc
 from webapp.extensions import db
 
-PERIOD_START = dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)
-PERIOD_END = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+PERIOD_START = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+PERIOD_END = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
 def event(event_type: str, obj: dict, event_id: str | None = None, *, created: int | None = None) -> dict:

@@ -8,8 +8,8 @@ import pytest
 
 from config import ConfigurationError
 from tests import factories
-from tests.billing.facturx_checks import embedded_xml, schematron_failures, values
 from tests.billing.factories import START, make_invoice, make_subscription
+from tests.billing.facturx_checks import embedded_xml, schematron_failures, values
 from tests.billing.pdf_reading import pdf_text
 from tests.billing.test_invoice_documents import issue_invoice_with_lines
 from webapp import create_app

@@ -26,7 +26,8 @@ BACK_OFFICE_PAGES = [
     "/backoffice/billing/subscriptions/{subscription}",
 ]
 BACK_OFFICE_FORMS = [
-    ("/backoffice/billing/invoices/{invoice}/mark-paid", {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 1"}),
+    ("/backoffice/billing/invoices/{invoice}/mark-paid",
+     {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 1"}),
     ("/backoffice/billing/invoices/{invoice}/mark-paid",
      {"method": "cheque", "paid_on": "2026-01-05", "reference": "CHQ 1", "confirmed": "yes"}),
     ("/backoffice/billing/invoices/{invoice}/credit-note", {"reason": "Erreur"}),
@@ -215,7 +216,8 @@ def test_credit_note_form(client, login, form_post):
 
 def test_clinic_accountants_read_their_clinic_but_record_nothing(client, login, form_post):
     clinic = factories.make_clinic()
-    inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE))
+    inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic),
+                                            status=SubscriptionStatus.ACTIVE))
     outside = make_invoice()
     login(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     html = client.get("/account").get_data(as_text=True)
@@ -243,7 +245,8 @@ def test_menu_entries_by_role(client, login):
 
 def test_a_clinic_secretary_has_no_billing(client, login):
     clinic = factories.make_clinic()
-    invoice = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE))
+    invoice = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic),
+                                             status=SubscriptionStatus.ACTIVE))
     login(factories.make_staff(clinic=clinic))
     html = client.get("/account").get_data(as_text=True)
     assert 'href="/backoffice/billing"' not in html and 'href="/agenda"' in html
@@ -255,7 +258,8 @@ def test_practitioner_gives_siret_and_vat_number_printed_on_the_next_invoice(cli
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
     login(subscription.practitioner.user)
     page = "/billing/subscription"
-    refused = form_post("/billing/subscription/details", {"siret": "732 829 320 00075", "vat_number": "FR00"}, page=page)
+    refused = form_post("/billing/subscription/details", {"siret": "732 829 320 00075", "vat_number": "FR00"},
+                        page=page)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and 'id="siret-error"' in html and 'id="vat_number-error"' in html
     saved = form_post("/billing/subscription/details", {"siret": "732 829 320 00074", "vat_number": "FR 44 732829320"},

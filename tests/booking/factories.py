@@ -4,8 +4,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from tests.factories import make_practitioner
-from webapp.booking.models import Appointment, AppointmentStatus, PractitionerSchedule, VisitReason, WeeklyHours
 from webapp.booking.appointments import occupied_cells_for
+from webapp.booking.models import Appointment, AppointmentStatus, PractitionerSchedule, VisitReason, WeeklyHours
 from webapp.extensions import db
 
 

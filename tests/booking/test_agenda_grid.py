@@ -32,7 +32,7 @@ def html(response) -> str:
 @pytest.fixture
 def monday_morning(frozen_clock):
     """Monday 1 December 2025, 08:00 in Paris."""
-    return frozen_clock.set(at(MONDAY, 8).astimezone(dt.timezone.utc))
+    return frozen_clock.set(at(MONDAY, 8).astimezone(dt.UTC))
 
 
 def practice(**overrides):
@@ -79,7 +79,7 @@ def test_overlapping_or_unaligned_appointments_share_one_cell():
 
 
 def test_free_starts_absences_holidays_and_closed_time():
-    free = [at(MONDAY, 9).astimezone(dt.timezone.utc), at(MONDAY, 11, 30).astimezone(dt.timezone.utc)]
+    free = [at(MONDAY, 9).astimezone(dt.UTC), at(MONDAY, 11, 30).astimezone(dt.UTC)]
     absence = [(at(MONDAY, 11), at(MONDAY, 12), "Formation")]
     grid = build_grid([source(free_starts=free, absences=absence, opening=[(dt.time(9), dt.time(10))]),
                        source(day=MONDAY + dt.timedelta(days=1), holiday="Noël", closed_for_holiday=True)])
@@ -113,7 +113,7 @@ def test_day_grid_shows_blocks_free_cells_and_closed_hours(client, log_in, monda
 
 
 def test_week_grid_shows_absences_and_public_holidays(client, log_in, frozen_clock):
-    frozen_clock.set(at(dt.date(2025, 12, 22), 8).astimezone(dt.timezone.utc))
+    frozen_clock.set(at(dt.date(2025, 12, 22), 8).astimezone(dt.UTC))
     practitioner, reason = practice()
     db.session.add(Absence(practitioner_id=practitioner.id, start_at=at(dt.date(2025, 12, 23), 14),
                            end_at=at(dt.date(2025, 12, 23), 18), reason="Formation"))
@@ -126,7 +126,7 @@ def test_week_grid_shows_absences_and_public_holidays(client, log_in, frozen_clo
     assert cell_link(practitioner, at(dt.date(2025, 12, 23), 9)) in page
     assert cell_link(practitioner, at(dt.date(2025, 12, 23), 14)) not in page
     assert cell_link(practitioner, at(dt.date(2025, 12, 25), 9)) not in page
-    assert "/agenda?practitioner=%d&amp;view=week&amp;day=2025-12-15" % practitioner.id in page  # previous week
+    assert f"/agenda?practitioner={practitioner.id}&amp;view=week&amp;day=2025-12-15" in page  # previous week
 
 
 def test_secretary_sees_the_agendas_of_her_clinic_side_by_side(client, log_in, monday_morning):
@@ -200,7 +200,7 @@ def test_a_taken_cell_says_so_and_books_nothing(client, log_in, form_post, monda
 
 
 def test_the_block_marks_arrived_and_no_show_and_comes_back_to_the_grid(client, log_in, form_post, frozen_clock):
-    frozen_clock.set(at(MONDAY, 10, 40).astimezone(dt.timezone.utc))
+    frozen_clock.set(at(MONDAY, 10, 40).astimezone(dt.UTC))
     clinic = factories.make_clinic()
     practitioner, reason = practice(clinic=clinic)
     on_time = make_appointment(practitioner, factories.make_patient(last_name="Arrivant"), at(MONDAY, 10, 30),
@@ -223,7 +223,7 @@ def test_the_block_marks_arrived_and_no_show_and_comes_back_to_the_grid(client, 
 
 
 def test_a_visit_under_way_offers_every_kind_of_notebook_entry(client, log_in, frozen_clock):
-    frozen_clock.set(at(MONDAY, 9, 10).astimezone(dt.timezone.utc))
+    frozen_clock.set(at(MONDAY, 9, 10).astimezone(dt.UTC))
     practitioner, reason = practice()
     patient = factories.make_patient(last_name="Carnet")
     visit = make_appointment(practitioner, patient, at(MONDAY, 9), reason=reason)

@@ -99,7 +99,7 @@ def test_hours_are_refused_to_anyone_but_a_practitioner(client, log_in):
 @pytest.fixture
 def booked_week(frozen_clock, log_in):
     """A practitioner logged in on Monday 1 December 2025, with two appointments on Wednesday."""
-    frozen_clock.set(at(MONDAY, 8).astimezone(dt.timezone.utc))
+    frozen_clock.set(at(MONDAY, 8).astimezone(dt.UTC))
     practitioner = factories.make_practitioner()
     make_schedule(practitioner)
     make_weekly_hours(practitioner)

@@ -53,7 +53,7 @@ def test_search_filters_and_gives_next_availability(client):
     assert response.json["total"] == 1
     item = response.json["items"][0]
     assert item["id"] == practitioner.id and item["postcode"] == "69007"
-    assert dt.datetime.fromisoformat(item["next_available"]) > dt.datetime.now(dt.timezone.utc)
+    assert dt.datetime.fromisoformat(item["next_available"]) > dt.datetime.now(dt.UTC)
     by_postcode = client.get("/api/v1/practitioners?postcode=750").json
     assert [p["last_name"] for p in by_postcode["items"]] == ["Bernard"]
     assert by_postcode["items"][0]["next_available"] is None
@@ -76,7 +76,8 @@ def test_search_hides_practitioners_whose_subscription_is_suspended(client):
 def test_search_sorted_by_next_available_puts_the_soonest_first(client):
     three_days = 3 * 24 * 60
     soon, _ = open_practice(factories.make_practitioner(last_name="Zola", city="Brest"))
-    later_a, _ = open_practice(factories.make_practitioner(last_name="Adam", city="Brest"), min_notice_minutes=three_days)
+    later_a, _ = open_practice(factories.make_practitioner(last_name="Adam", city="Brest"),
+                               min_notice_minutes=three_days)
     later_b, _ = open_practice(factories.make_practitioner(last_name="Bernard", city="Brest"),
                                min_notice_minutes=three_days)
     never = factories.make_practitioner(last_name="Martin", city="Brest")  # no opening hours
@@ -166,7 +167,8 @@ def test_visit_reason_crud_archives_instead_of_deleting(client, api_token):
     reason_id = created.json["id"]
     patched = client.patch(f"/api/v1/practitioners/me/visit-reasons/{reason_id}", headers=headers,
                            json={"price_cents": 3000})
-    assert patched.status_code == 200 and patched.json["price_cents"] == 3000 and patched.json["label"] == "Téléconsultation"
+    assert patched.status_code == 200
+    assert patched.json["price_cents"] == 3000 and patched.json["label"] == "Téléconsultation"
     deleted = client.delete(f"/api/v1/practitioners/me/visit-reasons/{reason_id}", headers=headers)
     assert deleted.status_code == 200 and deleted.json["archived"] is True
     listed = client.get("/api/v1/practitioners/me/visit-reasons", headers=headers).json["items"]
@@ -202,7 +204,8 @@ def test_another_practitioners_reason_is_404(client, api_token, practice):
 def test_settings_refuse_other_roles(client, api_token, patient):
     headers = api_token(patient.account)
     for method, url in [("get", "/api/v1/practitioners/me/visit-reasons"), ("get", "/api/v1/practitioners/me/schedule"),
-                        ("get", "/api/v1/practitioners/me/absences"), ("post", "/api/v1/practitioners/me/calendar-feed"),
+                        ("get", "/api/v1/practitioners/me/absences"),
+                        ("post", "/api/v1/practitioners/me/calendar-feed"),
                         ("get", f"/api/v1/practitioners/me/agenda?from={dt.date.today()}&to={dt.date.today()}")]:
         assert_error(getattr(client, method)(url, headers=headers), 403, "forbidden")
     assert_error(client.get("/api/v1/practitioners/me/schedule"), 401)
@@ -383,7 +386,8 @@ def test_an_idempotency_key_reused_for_another_booking_is_refused_and_books_noth
     headers = api_token(patient.account) | {"Idempotency-Key": "a-key-for-one-booking"}
     assert client.post("/api/v1/appointments", headers=headers,
                        json=booking_body(practitioner, reason, local_start(2))).status_code == 201
-    other = client.post("/api/v1/appointments", headers=headers, json=booking_body(practitioner, reason, local_start(3)))
+    other = client.post("/api/v1/appointments", headers=headers,
+                        json=booking_body(practitioner, reason, local_start(3)))
     assert_error(other, 422, "idempotency_key_reused")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
 
@@ -399,7 +403,8 @@ def test_an_idempotency_key_reused_for_another_booking_is_refused_and_books_noth
 def test_booking_bad_input(client, api_token, practice, patient, change, status, code, field):
     practitioner, reason = practice
     body = booking_body(practitioner, reason, local_start(2)) | change
-    assert_error(client.post("/api/v1/appointments", headers=api_token(patient.account), json=body), status, code, field)
+    assert_error(client.post("/api/v1/appointments", headers=api_token(patient.account), json=body), status,
+                 code, field)
     assert db.session.query(Appointment).count() == 0
 
 
@@ -490,7 +495,7 @@ def test_patient_cancel_before_and_after_the_deadline(client, api_token, practic
     practitioner, reason = practice
     headers = api_token(patient.account)
     early = make_appointment(practitioner, patient, local_start(3), reason=reason)
-    soon_start = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=5)).replace(second=0, microsecond=0)
+    soon_start = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)).replace(second=0, microsecond=0)
     soon_start -= dt.timedelta(minutes=soon_start.minute % 5)
     late = make_appointment(practitioner, patient, soon_start, reason=reason)
     response = client.post(f"/api/v1/appointments/{early.id}/cancel", headers=headers, json={"reason": "Empêché"})
@@ -535,7 +540,8 @@ def test_no_show_and_complete_roles(client, api_token, practice, patient):
                  "appointment_not_started")
     response = client.post(f"/api/v1/appointments/{past.id}/no-show", headers=headers)
     assert response.status_code == 200 and response.json["status"] == "no_show"
-    assert_error(client.post(f"/api/v1/appointments/{past.id}/complete", headers=headers), 409, "appointment_not_active")
+    assert_error(client.post(f"/api/v1/appointments/{past.id}/complete", headers=headers), 409,
+                 "appointment_not_active")
 
 
 def test_practitioner_lists_their_agenda_appointments(client, api_token, practice, patient):
@@ -599,6 +605,7 @@ def test_waitlist_is_for_patients(client, api_token, practice):
 def test_openapi_documents_the_booking_paths(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     for path in ["/api/v1/practitioners", "/api/v1/practitioners/{practitioner_id}/slots",
-                 "/api/v1/practitioners/me/schedule", "/api/v1/appointments", "/api/v1/appointments/{appointment_id}/ics",
+                 "/api/v1/practitioners/me/schedule", "/api/v1/appointments",
+                 "/api/v1/appointments/{appointment_id}/ics",
                  "/api/v1/practitioners/me/calendar-feed", "/api/v1/waitlist"]:
         assert path in paths, path

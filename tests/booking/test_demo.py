@@ -24,7 +24,8 @@ def test_seed_demo_opens_every_agenda_and_books_the_demo_patients(app):
         statuses = set(db.session.scalars(sa.select(Appointment.status).where(Appointment.patient_id == patient_id)))
         assert AppointmentStatus.COMPLETED in statuses and AppointmentStatus.BOOKED in statuses
         treating = list(db.session.scalars(sa.select(PractitionerProfile.id).where(
-            PractitionerProfile.id.in_(sa.select(Appointment.practitioner_id).where(Appointment.patient_id == patient_id)))))
+            PractitionerProfile.id.in_(
+                sa.select(Appointment.practitioner_id).where(Appointment.patient_id == patient_id)))))
         # Past visits opened the notebooks; the upcoming bookings share nothing ahead.
         assert all(visits.has_begun_visit(pid, patient_id) for pid in treating)
     assert not db.session.scalar(sa.select(sa.func.count(Appointment.id)).where(Appointment.shares_notebook_ahead))

@@ -2,6 +2,7 @@
 slots of the opening hours, no overlap, past visits done, the rest to come."""
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +20,8 @@ DONE = {AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW}
 
 def _weekly_opening(practitioner_id: int) -> dt.timedelta:
     return sum((dt.datetime.combine(dt.date.min, row.end_time) - dt.datetime.combine(dt.date.min, row.start_time)
-                for row in db.session.scalars(sa.select(WeeklyHours).where(WeeklyHours.practitioner_id == practitioner_id))),
+                for row in db.session.scalars(
+                    sa.select(WeeklyHours).where(WeeklyHours.practitioner_id == practitioner_id))),
                dt.timedelta())
 
 
@@ -33,7 +35,7 @@ def _seed(app) -> None:
     (dt.datetime(2026, 12, 12, 23, 0, tzinfo=PARIS), 20),  # Saturday night: this week is all past
 ])
 def test_demo_agendas_are_busy_this_week_and_next(app, frozen_clock, moment, this_week_minimum):
-    now = frozen_clock.set(moment.astimezone(dt.timezone.utc))
+    now = frozen_clock.set(moment.astimezone(dt.UTC))
     _seed(app)
     monday = moment.date() - dt.timedelta(days=moment.weekday())
     weeks = [(dt.datetime.combine(monday + dt.timedelta(weeks=n), dt.time(), PARIS),
@@ -67,7 +69,7 @@ def test_demo_agendas_are_busy_this_week_and_next(app, frozen_clock, moment, thi
 
 
 def test_demo_appointments_never_overlap_and_keep_to_the_opening_hours(app, frozen_clock):
-    frozen_clock.set(dt.datetime(2026, 12, 8, 15, 40, tzinfo=PARIS).astimezone(dt.timezone.utc))
+    frozen_clock.set(dt.datetime(2026, 12, 8, 15, 40, tzinfo=PARIS).astimezone(dt.UTC))
     _seed(app)
     hours: dict[tuple[int, int], list[tuple[dt.time, dt.time]]] = {}
     for row in db.session.scalars(sa.select(WeeklyHours)):
@@ -78,7 +80,7 @@ def test_demo_appointments_never_overlap_and_keep_to_the_opening_hours(app, froz
         .where(Appointment.status != AppointmentStatus.CANCELLED)
         .order_by(Appointment.practitioner_id, Appointment.start_at)).all()
     assert len(appointments) > 2000
-    for previous, current in zip(appointments, appointments[1:]):
+    for previous, current in itertools.pairwise(appointments):
         if previous.practitioner_id == current.practitioner_id:
             assert previous.end_at <= current.start_at, (previous, current)
     for practitioner_id, start_at, end_at in appointments:
@@ -91,7 +93,7 @@ def test_demo_appointments_never_overlap_and_keep_to_the_opening_hours(app, froz
 
 
 def test_every_patient_of_a_demo_practice_was_seen_before_and_comes_back(app, frozen_clock):
-    now = frozen_clock.set(dt.datetime(2026, 12, 10, 8, 0, tzinfo=PARIS).astimezone(dt.timezone.utc))
+    now = frozen_clock.set(dt.datetime(2026, 12, 10, 8, 0, tzinfo=PARIS).astimezone(dt.UTC))
     _seed(app)
     roster = list(db.session.scalars(sa.select(PatientProfile).where(PatientProfile.desk_practitioner_id.is_not(None))))
     assert len(roster) == 20 * 12

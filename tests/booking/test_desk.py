@@ -27,7 +27,7 @@ from webapp.extensions import db
 from webapp.transaction import transaction
 
 # A Monday, 09:00 in Paris; the practices of these tests are open 08:00-20:00 every day.
-NOW = dt.datetime(2030, 1, 7, 8, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2030, 1, 7, 8, 0, tzinfo=dt.UTC)
 SLOT = NOW + dt.timedelta(hours=2)
 
 
@@ -180,10 +180,10 @@ def walk_in(practitioner, reason, by, *, now, **kwargs) -> Appointment:
 def test_a_walk_in_starts_now_at_any_hour_and_has_begun(stranger):
     practitioner = factories.make_practitioner()  # no opening hours at all
     reason = make_visit_reason(practitioner, duration_minutes=20)
-    sunday_night = dt.datetime(2030, 1, 6, 22, 3, 41, tzinfo=dt.timezone.utc)
+    sunday_night = dt.datetime(2030, 1, 6, 22, 3, 41, tzinfo=dt.UTC)
     appointment = walk_in(practitioner, reason, practitioner.user, now=sunday_night,
                           patient_identity=identity(stranger))
-    assert appointment.start_at == dt.datetime(2030, 1, 6, 22, 0, tzinfo=dt.timezone.utc)
+    assert appointment.start_at == dt.datetime(2030, 1, 6, 22, 0, tzinfo=dt.UTC)
     assert appointment.end_at == appointment.start_at + dt.timedelta(minutes=20)
     assert appointment.is_walk_in and appointment.booked_at_desk and appointment.arrived_at == sunday_night
     assert len(appointment.cells) == 4

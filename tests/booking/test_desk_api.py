@@ -13,7 +13,7 @@ from webapp.accounts.models import ClinicRole
 from webapp.booking.models import Appointment, DeskIdentityFailure
 from webapp.extensions import db
 
-NOW = dt.datetime(2030, 1, 7, 8, 0, tzinfo=dt.timezone.utc)  # a Monday, 09:00 in Paris
+NOW = dt.datetime(2030, 1, 7, 8, 0, tzinfo=dt.UTC)  # a Monday, 09:00 in Paris
 SLOT = NOW + dt.timedelta(hours=2)
 
 

@@ -34,7 +34,7 @@ def practice(clinic):
 
 def test_the_agenda_marks_a_patient_arrived(client, log_in, form_post, clinic, practice):
     practitioner, reason = practice
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     soon = make_appointment(practitioner, factories.make_patient(last_name="Arrivant"),
                             now.replace(second=0, microsecond=0, minute=0) + dt.timedelta(hours=1), reason=reason)
     log_in(factories.make_staff(clinic=clinic))
@@ -55,11 +55,11 @@ def test_the_desk_records_a_walk_in_from_the_agenda(client, log_in, form_post, p
     practitioner, reason = practice
     stranger = factories.make_patient(first_name="Hélène", last_name="Le Gall", birth_date=dt.date(1961, 7, 8))
     log_in(practitioner.user)
-    assert 'href="/agenda/book?practitioner=%d&amp;walk_in=1"' % practitioner.id in html(client.get("/agenda"))
+    assert f'href="/agenda/book?practitioner={practitioner.id}&amp;walk_in=1"' in html(client.get("/agenda"))
     found = html(client.get(f"/agenda/book?practitioner={practitioner.id}&walk_in=1&q=Hélène+Le+Gall"
                             f"&born={stranger.birth_date}"))
     assert "Patient sans rendez-vous" in found
-    link = re.search(r'href="(/agenda/book\?[^"]*patient=%d[^"]*)"' % stranger.id, found).group(1).replace("&amp;", "&")
+    link = re.search(rf'href="(/agenda/book\?[^"]*patient={stranger.id}[^"]*)"', found).group(1).replace("&amp;", "&")
     assert "walk_in=1" in link
     page_url = f"/agenda/book?practitioner={practitioner.id}&patient={stranger.id}&reason={reason.id}&walk_in=1"
     page = html(client.get(page_url))

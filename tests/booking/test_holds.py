@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.booking.factories import local_start, make_appointment, open_practice
+from webapp.accounts.models import User
 from webapp.booking import appointments, availability, holds
 from webapp.booking.errors import HoldNotFound, NotASlotBoundary, NotBookableOnline, SlotUnavailable
-from webapp.accounts.models import User
 from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell, SlotHold
 from webapp.errors import NotFound
 from webapp.extensions import db

@@ -9,7 +9,7 @@ from tests.booking.factories import open_practice
 from webapp.booking import availability
 from webapp.booking.holidays import holiday_region, is_public_holiday, public_holidays
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 GOOD_FRIDAY_2027 = dt.date(2027, 3, 26)
 
 

@@ -206,7 +206,7 @@ def test_a_cancellation_offers_the_slot_to_the_waiting_list_and_queues_the_offer
         appointments.cancel_appointment(appointment.id, by=patient.account)
 
     assert db.session.get(WaitlistEntry, entry.id).status is WaitlistStatus.OFFERED
-    [offer] = outbox(key=f"waitlist-offer:{entry.id}:{start.astimezone(dt.timezone.utc).isoformat()}")
+    [offer] = outbox(key=f"waitlist-offer:{entry.id}:{start.astimezone(dt.UTC).isoformat()}")
     assert offer.not_after == start  # no notice required in this practice
     send_due_notifications()
     [message] = [message for message in smtp.messages if message["To"] == waiting.account.email]

@@ -70,7 +70,7 @@ def test_the_move_and_the_cancellation_carry_the_phone(patient):
     new_start = local_start(8, 15)
     with transaction():
         appointments.reschedule_appointment(appointment.id, new_start_at=new_start, by=patient.account)
-    moved = email_text(f"booking-rescheduled:{appointment.id}:{new_start.astimezone(dt.timezone.utc).isoformat()}")
+    moved = email_text(f"booking-rescheduled:{appointment.id}:{new_start.astimezone(dt.UTC).isoformat()}")
     assert PHONE_LINE in moved and "Ensuite, appelez le cabinet au 01 42 00 00 00." in moved
     with transaction():
         appointments.cancel_appointment(appointment.id, by=patient.account)

@@ -3,8 +3,8 @@
 import pytest
 
 from tests import factories
-from webapp.booking import search
 from webapp.accounts.models import PractitionerProfile
+from webapp.booking import search
 from webapp.booking.specialty_terms import fold, specialties_named, suggestion_labels
 from webapp.extensions import db
 

@@ -202,7 +202,7 @@ def test_slots_leave_out_appointments_absences_and_notice(practice, patient):
 def test_availability_keeps_the_longest_visit_that_began_before_the_window(patient):
     # The busy-time query bounds its index range by the longest visit: check both sides of that bound.
     first_day = local_start(20).date()
-    window_start = dt.datetime.combine(first_day - dt.timedelta(days=2), dt.time(), dt.timezone.utc)
+    window_start = dt.datetime.combine(first_day - dt.timedelta(days=2), dt.time(), dt.UTC)
     longest = dt.timedelta(minutes=MAX_VISIT_MINUTES)
     overlapping, _ = open_practice(reason_overrides={"duration_minutes": MAX_VISIT_MINUTES})
     ending_at_the_start, _ = open_practice(reason_overrides={"duration_minutes": MAX_VISIT_MINUTES})
@@ -210,7 +210,8 @@ def test_availability_keeps_the_longest_visit_that_began_before_the_window(patie
                      reason=settings.visit_reasons_of(overlapping.id)[0])
     make_appointment(ending_at_the_start, patient, window_start - longest,
                      reason=settings.visit_reasons_of(ending_at_the_start.id)[0])
-    availability = booking_availability.load_availability([overlapping.id, ending_at_the_start.id], first_day, first_day)
+    availability = booking_availability.load_availability([overlapping.id, ending_at_the_start.id], first_day,
+                                                          first_day)
     assert availability[overlapping.id].appointments == [
         (window_start - longest + dt.timedelta(minutes=5), window_start + dt.timedelta(minutes=5))]
     assert availability[ending_at_the_start.id].appointments == []
@@ -220,7 +221,8 @@ def test_cancelled_appointments_free_their_slot(practice, patient):
     practitioner, reason = practice
     make_appointment(practitioner, patient, local_start(3, 10), reason=reason, status=AppointmentStatus.CANCELLED)
     day = local_start(3).date()
-    assert local_start(3, 10) in {slot.start_at for slot in booking_availability.available_slots(practitioner.id, reason.id, day, day)}
+    assert local_start(3, 10) in {
+        slot.start_at for slot in booking_availability.available_slots(practitioner.id, reason.id, day, day)}
 
 
 def test_next_available_is_the_first_free_start_of_any_reason(patient):
@@ -231,8 +233,8 @@ def test_next_available_is_the_first_free_start_of_any_reason(patient):
     result = booking_availability.next_available_starts([practitioner.id, closed.id, no_reason.id])
     assert result[closed.id] is None and result[no_reason.id] is None
     first = result[practitioner.id]
-    assert first is not None and first > dt.datetime.now(dt.timezone.utc)
-    assert first - dt.datetime.now(dt.timezone.utc) < dt.timedelta(days=1)
+    assert first is not None and first > dt.datetime.now(dt.UTC)
+    assert first - dt.datetime.now(dt.UTC) < dt.timedelta(days=1)
 
 
 def test_next_available_looks_beyond_the_first_week():
@@ -416,7 +418,8 @@ def test_the_desk_books_a_patient_it_never_saw_only_with_their_full_identity(pra
     for wrong in ({"birth_date": patient.birth_date + dt.timedelta(days=1)}, {"first_name": "Marion"},
                   {"last_name": "Autre"}):
         with pytest.raises(NotFound):
-            book(practitioner, reason, local_start(2), practitioner.user, patient_identity=identity_of(patient, **wrong))
+            book(practitioner, reason, local_start(2), practitioner.user,
+                 patient_identity=identity_of(patient, **wrong))
     assert not db.session.scalars(sa.select(Appointment)).all()
     first = desk_book(practitioner, reason, local_start(2), practitioner.user, patient)
     with transaction():
@@ -567,7 +570,8 @@ def test_reschedule_moves_the_appointment_and_frees_the_old_slot(practice, patie
     practitioner, reason = practice
     appointment = book(practitioner, reason, local_start(3), patient.account)
     with transaction():
-        appointments.reschedule_appointment(appointment.id, new_start_at=local_start(3, 10, 15) + dt.timedelta(minutes=15),
+        appointments.reschedule_appointment(appointment.id,
+                                            new_start_at=local_start(3, 10, 15) + dt.timedelta(minutes=15),
                                         by=patient.account)
     appointment = db.session.get(Appointment, appointment.id)
     assert appointment.start_at == local_start(3, 10, 30) and appointment.rescheduled_count == 1

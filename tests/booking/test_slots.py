@@ -1,13 +1,14 @@
 """Slot computation rules, one by one, on the pure slot functions."""
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 from webapp.booking.holidays import is_public_holiday
 from webapp.booking.slots import BusyTimes, Rules, busy_times, free_slots, grid_starts, instant_of
 
 PARIS = ZoneInfo("Europe/Paris")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # A Monday without public holiday, a week ahead of "now".
 MONDAY = dt.date(2026, 6, 8)
 NOW = dt.datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
@@ -181,7 +182,7 @@ def test_fall_back_fold_produces_each_local_time_once():
     starts = [slot.start_at for slot in slots]
     assert starts == sorted(set(starts))
     # The slots never overlap each other although 02:00-03:00 happens twice.
-    assert all(first.end_at <= second.start_at for first, second in zip(slots, slots[1:]))
+    assert all(first.end_at <= second.start_at for first, second in itertools.pairwise(slots))
 
 
 def test_instant_of_refuses_times_that_do_not_exist():

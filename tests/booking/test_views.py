@@ -6,8 +6,8 @@ import re
 import pytest
 
 from tests import factories
-from tests.conftest import csrf_token_of
 from tests.booking.factories import local_start, make_appointment, make_visit_reason, open_practice
+from tests.conftest import csrf_token_of
 from webapp.booking.models import (
     Absence,
     Appointment,
@@ -132,7 +132,8 @@ def test_booking_page_without_a_valid_slot_goes_back_to_the_practitioner(client,
 def test_practitioners_use_the_desk_not_the_patient_booking_page(client, log_in):
     practitioner, reason = open_practice()
     log_in(practitioner.user)
-    assert client.get(f"/book/{practitioner.id}?reason={reason.id}&start={local_start(2).isoformat()}").status_code == 403
+    url = f"/book/{practitioner.id}?reason={reason.id}&start={local_start(2).isoformat()}"
+    assert client.get(url).status_code == 403
 
 
 def test_patient_joins_the_waiting_list_from_the_practitioner_page(client, log_in, form_post):
@@ -264,7 +265,7 @@ def test_desk_creates_a_patient_and_books_a_slot(client, log_in, form_post):
     day = local_start(1).date().isoformat()
     page = html(client.get(f"/agenda/book?practitioner={practitioner.id}&patient={patient_id}&reason={reason.id}"
                            f"&day={day}"))
-    assert "Louise Moreau" in page and 'value="' + local_start(1, 10).astimezone(dt.timezone.utc).isoformat() + '"' in page
+    assert "Louise Moreau" in page and 'value="' + local_start(1, 10).astimezone(dt.UTC).isoformat() + '"' in page
     assert html(client.get(f"/agenda/book?practitioner={practitioner.id}&q=moreau")).count("Louise Moreau") == 1
     start = local_start(1, 10)  # less than the online notice away: the desk may book it
     response = form_post(f"/agenda/book?practitioner={practitioner.id}",
@@ -367,7 +368,8 @@ def test_absences_page_adds_whole_days_and_removes(client, log_in, form_post):
     log_in(factories.make_practitioner().user)
     first = (dt.date.today() + dt.timedelta(days=10)).isoformat()
     last = (dt.date.today() + dt.timedelta(days=12)).isoformat()
-    assert form_post("/settings/absences", {"start_date": first, "end_date": last, "reason": "Congés"}).status_code == 302
+    assert form_post("/settings/absences",
+                     {"start_date": first, "end_date": last, "reason": "Congés"}).status_code == 302
     absence = db.session.query(Absence).one()
     assert absence.end_at - absence.start_at == dt.timedelta(days=3)
     page = html(form_post("/settings/absences", {"start_date": last, "end_date": first}))

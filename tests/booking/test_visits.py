@@ -12,7 +12,7 @@ from webapp.booking.treating import has_appointment_with, treated_patient_ids
 from webapp.booking.visits import has_begun_visit, may_read_notebook, readable_patient_ids, visit_has_begun
 from webapp.extensions import db
 
-START = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
 BEFORE, AFTER = START - dt.timedelta(days=2), START + dt.timedelta(minutes=1)
 
 
@@ -22,7 +22,8 @@ def pair():
 
 
 def standing(practitioner, patient, now) -> tuple[bool, bool]:
-    return may_read_notebook(practitioner.id, patient.id, now=now), has_begun_visit(practitioner.id, patient.id, now=now)
+    return may_read_notebook(practitioner.id, patient.id, now=now), (
+        has_begun_visit(practitioner.id, patient.id, now=now))
 
 
 def test_a_booking_opens_nothing_before_its_visit_and_everything_from_its_start(pair):

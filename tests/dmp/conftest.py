@@ -3,8 +3,8 @@
 import pytest
 
 from tests.conftest import csrf_token_of
-from tests.dmp.profiles import bundle_problems
 from tests.dmp.insi_service import start_insi_service
+from tests.dmp.profiles import bundle_problems
 from tests.dmp.recipient import start_recipient
 from webapp import create_app
 from webapp.extensions import db

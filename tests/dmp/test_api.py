@@ -119,7 +119,8 @@ def test_a_nir_whose_key_does_not_match_is_422_invalid_ins(cast, dmp_client, act
 
 
 @pytest.mark.parametrize("body", [{}, {"ins": VALID_NIR}, {"ins": VALID_NIR, "status": "verified"},
-                                  {"ins": 295109912611193, "status": "provisional"}, {"ins": "", "status": "provisional"}])
+                                  {"ins": 295109912611193, "status": "provisional"},
+                                  {"ins": "", "status": "provisional"}])
 def test_malformed_identity_bodies_are_422(cast, dmp_client, body):
     response = dmp_client.put(_identity_url(cast["patient"]), json=body, headers=bearer(cast["treating"]))
     assert response.status_code == 422

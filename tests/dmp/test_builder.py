@@ -8,7 +8,6 @@ import json
 import uuid
 
 import pytest
-
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.dmp.factories import VALID_NIR
@@ -23,7 +22,7 @@ SOURCE = builder.SourceSettings(source_id="urn:oid:1.2.250.1.999.1", custodian_s
                                 ins_oid="1.2.250.1.213.1.4.10",
                                 facility_type=terminology.lookup(terminology.FACILITY_TYPES, "SA07"),
                                 practice_setting=terminology.lookup(terminology.PRACTICE_SETTINGS, "AMBULATOIRE"))
-CREATED = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone.utc)
+CREATED = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 DOCUMENT = builder.Document(
     document_id="urn:uuid:0b7e2a0e-3f0c-4f0e-9d7c-2d1f7d5f9a11", ins=VALID_NIR, author_rpps="99700218896",
     author_family="Martin", author_given="Claire", title="Compte rendu de consultation", content_type="application/pdf",

@@ -19,7 +19,7 @@ from tests.notebook.factories import make_treating_practitioner
 from webapp.dmp.models import IdentityStatus
 
 # Certificates are checked against the real time by OpenSSL: their validity is wide around any test date.
-NOT_BEFORE, NOT_AFTER = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc)
+NOT_BEFORE, NOT_AFTER = dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
 
 
 def _certificate(name: str, key, issuer_name, issuer_key, *, ca=False, usage=None, ip=None):

@@ -6,8 +6,15 @@ import sqlalchemy as sa
 from tests import factories
 from tests.audit.factories import log_in
 from tests.conftest import csrf_token_of
-from tests.dmp.factories import (CORSICAN_NIR, MOTHERS_NIR, VALID_NIR, WRONG_KEY_NIR, pushable_patient, set_identity,
-                                 write)
+from tests.dmp.factories import (
+    CORSICAN_NIR,
+    MOTHERS_NIR,
+    VALID_NIR,
+    WRONG_KEY_NIR,
+    pushable_patient,
+    set_identity,
+    write,
+)
 from tests.notebook.factories import make_treating_practitioner
 from webapp.db import now_utc
 from webapp.dmp import outbox
@@ -92,7 +99,7 @@ def test_the_notebook_shows_each_pushed_entrys_status_to_patient_and_practitione
     for user in (patient.account, practitioner.user):
         client = dmp_app.test_client()
 
-        def form_post(url, data, *, page=None):
+        def form_post(url, data, *, page=None, client=client):
             return client.post(url, data={**data, "csrf_token": csrf_token_of(client.get(page or url).get_data(
                 as_text=True))})
 

@@ -42,7 +42,7 @@ def check(visit, name: str) -> None:
 
 
 def test_practitioner_books_from_a_free_cell_marks_arrived_and_writes_a_report(open_visit, locale, frozen_clock):
-    frozen_clock.set(at(MONDAY, 9, 10).astimezone(dt.timezone.utc))
+    frozen_clock.set(at(MONDAY, 9, 10).astimezone(dt.UTC))
     practitioner = factories.make_practitioner(last_name="Garnier", user_overrides={"locale": locale})
     make_schedule(practitioner, closed_on_public_holidays=True)
     make_weekly_hours(practitioner)
@@ -110,7 +110,7 @@ def test_practitioner_books_from_a_free_cell_marks_arrived_and_writes_a_report(o
 
 def test_secretary_sees_her_clinics_agendas_side_by_side_and_settings_pages_pass_axe(open_visit, locale,
                                                                                       frozen_clock):
-    frozen_clock.set(at(MONDAY, 9, 10).astimezone(dt.timezone.utc))
+    frozen_clock.set(at(MONDAY, 9, 10).astimezone(dt.UTC))
     clinic = factories.make_clinic()
     agendas = []
     for last_name, patient_name in (("Garnier", "Moreau"), ("Petit", "Roux")):

@@ -18,7 +18,8 @@ MAX_ACTIONS_TO_BOOK = 6
 
 def test_newcomer_books_from_the_home_page_then_cancels_another_appointment(open_visit):
     practitioner, reason = open_practice(factories.make_practitioner(
-        last_name="Rousseau", specialty="general_practitioner", city="Lyon", postcode="69003"), hours=("09:00", "12:00"))
+        last_name="Rousseau", specialty="general_practitioner", city="Lyon", postcode="69003"),
+        hours=("09:00", "12:00"))
     factories.make_practitioner(last_name="Elsewhere", city="Brest", postcode="29200")
     visit = open_visit()
     page = visit.page
@@ -61,7 +62,8 @@ def test_newcomer_books_from_the_home_page_then_cancels_another_appointment(open
     assert visit.t("Your appointment is booked.") in page.locator(".flash").inner_text()
     assert visit.t("Booked") in page.locator(".badge").inner_text()
     visit.check("confirmation")
-    patient = db.session.scalar(sa.select(User).where(User.email == f"lea.martin.{visit.locale}@example.com")).patient_profile
+    email = f"lea.martin.{visit.locale}@example.com"
+    patient = db.session.scalar(sa.select(User).where(User.email == email)).patient_profile
     booked = db.session.scalar(sa.select(Appointment).where(Appointment.patient_id == patient.id))
     assert page.url.endswith(f"/appointments/{booked.id}") and booked.status is AppointmentStatus.BOOKED
 

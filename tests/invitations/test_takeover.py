@@ -190,7 +190,8 @@ def test_the_claim_page_offers_an_adult_the_proxies_to_keep(client):
     parent, other_parent, leo = _proxied_relative(dt.date(2000, 1, 1))
     token = _invite_relative(parent, leo)
     page = client.get(f"/invitation/{token}").get_data(as_text=True)
-    assert "Qui continue d’agir pour vous" in page and 'type="checkbox"' in page and f'value="{other_parent.id}"' in page
+    assert "Qui continue d’agir pour vous" in page
+    assert 'type="checkbox"' in page and f'value="{other_parent.id}"' in page
     response = client.post(f"/invitation/{token}", data={
         "csrf_token": csrf_token_of(page), "email": "leo@example.org", "password": STRONG, "accept_terms": "y",
         "keep_proxies": str(other_parent.id)})

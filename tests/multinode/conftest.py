@@ -54,7 +54,7 @@ def _redis_url() -> str:
 
 def _wait_for_schedulers(processes: list[subprocess.Popen], logs: list[Path]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    for process, log in zip(processes, logs):
+    for process, log in zip(processes, logs, strict=True):
         while "Scheduler running" not in log.read_text():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"a scheduler did not start:\n{log.read_text()}")

@@ -64,7 +64,7 @@ def test_bookings_sent_to_both_nodes_never_overlap(cluster):
         results = list(pool.map(book, range(len(attempts))))
 
     for group in range(len(groups)):
-        answers = sorted(status for (status, _), (g, _) in zip(results, attempts) if g == group)
+        answers = sorted(status for (status, _), (g, _) in zip(results, attempts, strict=True) if g == group)
         assert answers == [201] + [409] * 5, results
     assert all(body["error"]["code"] == "slot_unavailable" for status, body in results if status == 409), results
     db.session.expire_all()

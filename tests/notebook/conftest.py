@@ -5,7 +5,6 @@ from dataclasses import dataclass
 import pytest
 
 from tests import factories
-from tests.notifications.conftest import smtp, smtp_server  # noqa: F401  (the real SMTP server fixtures)
 from tests.notebook.factories import (
     make_attachment,
     make_entry,
@@ -15,6 +14,7 @@ from tests.notebook.factories import (
     mask_entry,
     revoke,
 )
+from tests.notifications.conftest import smtp, smtp_server  # noqa: F401  (the real SMTP server fixtures)
 from webapp.accounts.services import issue_api_token
 from webapp.extensions import db
 
@@ -49,7 +49,8 @@ def world() -> World:
     users = {
         "patient": patient.account, "proxy": make_proxy_user(patient), "treating": treating.user,
         "masked": masked.user, "revoked": revoked.user, "unrelated": unrelated.user,
-        "staff": factories.make_staff(clinic=factories.make_clinic()), "other_patient": factories.make_patient().account,
+        "staff": factories.make_staff(clinic=factories.make_clinic()),
+        "other_patient": factories.make_patient().account,
         "anonymous": None,
     }
     return World(patient, users, entry, attachment, treating, masked, revoked, unrelated)

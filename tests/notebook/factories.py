@@ -20,7 +20,7 @@ JPEG_BYTES = b"\xff\xd8\xff\xe0" + b"\x00" * 32
 
 
 def past(days: int) -> dt.datetime:
-    moment = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
@@ -53,7 +53,8 @@ def make_entry(patient, *, author=None, kind=EntryKind.NOTE, title="Consultation
     assert not problems, problems
     practitioner = author.practitioner_profile if author.role is Role.PRACTITIONER else None
     entry = NotebookEntry(
-        patient_id=patient.id, kind=kind, content=NotebookEntry.seal(title or _default_title(kind, clean_data), body, clean_data),
+        patient_id=patient.id, kind=kind,
+        content=NotebookEntry.seal(title or _default_title(kind, clean_data), body, clean_data),
         author_user_id=author.id, author_role=Role.PRACTITIONER if practitioner else Role.PATIENT,
         author_practitioner_id=practitioner.id if practitioner else None, **overrides,
     )

@@ -34,7 +34,8 @@ MATRIX = [
     ("GET", N + "/entries/{eid}", {}, ENTRY_READ),
     ("POST", N + "/entries/{eid}/supersede", {"json": {"title": "Corrigé", "body": "Nouveau texte"}},
      {"patient": 201, "proxy": 201, "treating": 403, "masked": 404}),
-    ("POST", N + "/entries/{eid}/attachments", "upload", {"patient": 201, "proxy": 201, "treating": 403, "masked": 404}),
+    ("POST", N + "/entries/{eid}/attachments", "upload",
+     {"patient": 201, "proxy": 201, "treating": 403, "masked": 404}),
     ("GET", N + "/entries/{eid}/attachments/{aid}", {}, ENTRY_READ),
     ("GET", A + "/measurements", {}, READ_ALL),
     ("GET", A + "/measurements?type=weight", {}, READ_ALL),
@@ -117,7 +118,7 @@ def test_entry_shape(client, world, bearer):
 def test_list_is_newest_first_filtered_and_paged(client, world, bearer):
     for index in range(3):
         make_entry(world.patient, title=f"Note {index}",
-                   created_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=index + 1))
+                   created_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=index + 1))
     headers = bearer(world.users["patient"])
     url = N.format(pid=world.patient.id) + "/entries"
     first = client.get(url + "?per_page=2", headers=headers).json
@@ -263,8 +264,10 @@ def test_sharing_and_masking_round_trip(client, world, bearer):
                                                          "emergency_access": "allowed"}
     put = client.put(sharing, headers=headers, json={"revoked_practitioner_ids": [world.treating.id]})
     assert put.json == {"revoked_practitioner_ids": [world.treating.id], "emergency_access": "allowed"}
-    assert client.get(N.format(pid=world.patient.id) + "/entries", headers=bearer(world.users["treating"])).status_code == 404
-    assert client.get(N.format(pid=world.patient.id) + "/entries", headers=bearer(world.users["revoked"])).status_code == 200
+    assert client.get(N.format(pid=world.patient.id) + "/entries",
+                      headers=bearer(world.users["treating"])).status_code == 404
+    assert client.get(N.format(pid=world.patient.id) + "/entries",
+                      headers=bearer(world.users["revoked"])).status_code == 200
     unknown = client.put(sharing, headers=headers, json={"revoked_practitioner_ids": [999_999]})
     assert unknown.status_code == 422 and unknown.json["error"]["code"] == "unknown_practitioner"
     assert client.put(sharing, headers=headers, json={"revoked_practitioner_ids": ["1"]}).status_code == 422
@@ -328,7 +331,7 @@ def test_blood_pressure_entry_round_trips_and_shows_in_both_series(client, world
                                         "measured_at": measured_at.isoformat()}})
     assert created.status_code == 201, created.json
     assert created.json["data"] == {"type": "blood_pressure", "systolic": 128, "diastolic": 82, "unit": "mmHg",
-                                    "measured_at": measured_at.astimezone(dt.timezone.utc).isoformat()}
+                                    "measured_at": measured_at.astimezone(dt.UTC).isoformat()}
     assert created.json["title"] == "Tension artérielle"
     series = client.get(A.format(pid=world.patient.id) + "/measurements?type=blood_pressure", headers=headers).json
     assert sorted((item["type"], item["value"], item["entry_id"]) for item in series["items"]) == [

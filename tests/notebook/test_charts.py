@@ -2,9 +2,9 @@
 
 import datetime as dt
 
-from webapp.notebook.charts import HEIGHT, LEFT, RIGHT, TOP, WIDTH, BOTTOM, build_charts
+from webapp.notebook.charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, build_charts
 
-T0 = dt.datetime(2025, 1, 1, 8, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 1, 1, 8, tzinfo=dt.UTC)
 
 
 def _point(measurement_type, value, unit, days):

@@ -227,7 +227,8 @@ def test_the_limit_counts_the_last_24_hours_and_alerts_the_operator_mailbox(worl
         _grant(user, patient.id, emergency_request(patient, user))
     with pytest.raises(EmergencyAccessLimitReached):
         _grant(user, world.patient.id, emergency_request(world.patient, user))
-    alerts = [open_email(row) for row in outbox(category=Category.SECURITY) if row.key.startswith("emergency-access-limit:")]
+    alerts = [open_email(row) for row in outbox(category=Category.SECURITY)
+              if row.key.startswith("emergency-access-limit:")]
     assert [mail.to for mail in alerts] == ["securite@carnet.test"]
 
 
@@ -268,7 +269,7 @@ def test_api_grant_opens_reading_for_the_configured_time(client, world, bearer):
     granted = client.post(url + "/emergency-access", headers=headers, json=emergency_json(world.patient, user))
     assert granted.status_code == 201, granted.json
     expires_at = dt.datetime.fromisoformat(granted.json["expires_at"])
-    assert dt.timedelta(minutes=59) < expires_at - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(minutes=60)
+    assert dt.timedelta(minutes=59) < expires_at - dt.datetime.now(dt.UTC) <= dt.timedelta(minutes=60)
     assert client.get(url + "/entries", headers=headers).status_code == 200
     write = client.post(url + "/entries", headers=headers, json={"kind": "note", "title": "x"})
     assert write.status_code == 403 and write.json["error"]["code"] == "read_only_access"

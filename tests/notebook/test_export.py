@@ -88,7 +88,7 @@ def test_fhir_coded_values_are_right(full_notebook):
     assert patient["birthDate"] == "1985-03-14"
     observations = _resources(bundle, "Observation")
     by_code = {obs["code"]["coding"][0]["code"]: obs for obs in observations}
-    for measurement_type, loinc in LOINC_BY_TYPE.items():
+    for loinc in LOINC_BY_TYPE.values():
         observation = by_code[loinc]
         assert observation["code"]["coding"][0]["system"] == "http://loinc.org"
         quantity = observation["valueQuantity"]

@@ -207,11 +207,11 @@ def test_measurement_time_defaults_to_now_and_cannot_be_in_the_future(world):
     entry = _add(world.users["patient"], world.patient, kind="measurement", title="",
                  data={"type": "heart_rate", "value": 72, "unit": "bpm"})
     measured_at = dt.datetime.fromisoformat(entry.data["measured_at"])
-    assert abs(measured_at - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=1)
+    assert abs(measured_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
     with pytest.raises(InvalidEntry):
         services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="", data={
             "type": "heart_rate", "value": 72, "unit": "bpm",
-            "measured_at": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat()})
+            "measured_at": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()})
 
 
 def test_structured_kinds_are_normalised_and_titled(world):
@@ -265,7 +265,7 @@ def test_a_visit_about_to_start_is_written_in_once_the_patient_arrived(world):
     soon = make_appointment(world.treating, world.patient, past(0) + dt.timedelta(hours=2))
     with pytest.raises(InvalidAppointmentLink):
         _add(world.users["treating"], world.patient, appointment_id=soon.id)
-    soon.arrived_at = dt.datetime.now(dt.timezone.utc)
+    soon.arrived_at = dt.datetime.now(dt.UTC)
     db.session.commit()
     assert _add(world.users["treating"], world.patient, appointment_id=soon.id).appointment_id == soon.id
 
@@ -315,7 +315,7 @@ def test_access_log_records_practitioners_not_the_patient_side(world):
     ]
     assert {(row.actor_user_id, row.actor_role, row.emergency, row.patient_id) for row in rows} == {
         (treating.id, Role.PRACTITIONER, False, world.patient.id)}
-    assert all(row.at <= dt.datetime.now(dt.timezone.utc) for row in rows)
+    assert all(row.at <= dt.datetime.now(dt.UTC) for row in rows)
 
 
 def test_refused_reads_are_not_logged_as_reads(world):
@@ -390,7 +390,8 @@ def test_masking_covers_every_version_so_no_link_points_to_a_hidden_one(world):
                for entry in services.list_entries(reader, world.patient.id)["items"])
     with transaction():
         services.set_masking(world.users["patient"], world.patient.id, original.id, [])
-    assert {original.id, correction.id} <= {entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
+    assert {original.id, correction.id} <= {
+        entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
 
 
 # --- summary and measurements ------------------------------------------------

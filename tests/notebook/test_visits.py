@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.notebook import services
 from webapp.notebook.errors import InvalidAppointmentLink, VisitNotBegun
 
-NOW = dt.datetime(2030, 1, 7, 8, 0, tzinfo=dt.timezone.utc)  # a Monday, 09:00 in Paris
+NOW = dt.datetime(2030, 1, 7, 8, 0, tzinfo=dt.UTC)  # a Monday, 09:00 in Paris
 START = NOW + dt.timedelta(days=2)
 N = "/api/v1/patients/{pid}/notebook/entries"
 NOTE = {"kind": "note", "title": "Avant la visite", "body": "Rien"}

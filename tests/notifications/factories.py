@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.notifications.models import Notification
 
-PARIS_MORNING = dt.datetime(2030, 3, 12, 8, 30, tzinfo=dt.timezone.utc)  # 09:30 in Paris
+PARIS_MORNING = dt.datetime(2030, 3, 12, 8, 30, tzinfo=dt.UTC)  # 09:30 in Paris
 
 
 def make_ics(*, uid: str = "appointment-1@carnet.test", starts_at: dt.datetime = PARIS_MORNING,

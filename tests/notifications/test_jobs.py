@@ -68,8 +68,8 @@ def test_due_time_of_an_interval_job_is_aligned_for_every_process():
 
 def test_due_time_of_a_calendar_job_is_in_french_time():
     trigger = cron(day=1, hour=6)
-    now = dt.datetime(2030, 3, 15, 12, 0, tzinfo=dt.timezone.utc)
-    assert latest_fire_time(trigger, now) == dt.datetime(2030, 3, 1, 5, 0, tzinfo=dt.timezone.utc)  # 06:00 CET
+    now = dt.datetime(2030, 3, 15, 12, 0, tzinfo=dt.UTC)
+    assert latest_fire_time(trigger, now) == dt.datetime(2030, 3, 1, 5, 0, tzinfo=dt.UTC)  # 06:00 CET
 
 
 def test_a_job_runs_once_per_due_time_even_if_two_schedulers_ask():

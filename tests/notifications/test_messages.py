@@ -56,7 +56,8 @@ MESSAGES = [
     (messages.notify_payment_failed, {
         "invoice_number": "2030-000042", "amount_cents": 10680, "currency": "EUR",
         "billing_url": "http://carnet.test/billing", "grace_ends_at": LATER},
-     "Le prélèvement de 106,80\u00a0€ pour la facture 2030-000042", "We could not collect €106.80 for invoice 2030-000042"),
+     "Le prélèvement de 106,80\u00a0€ pour la facture 2030-000042",
+     "We could not collect €106.80 for invoice 2030-000042"),
     (messages.notify_subscription_suspended, {"billing_url": "http://carnet.test/billing"},
      "La prise de rendez-vous en ligne est suspendue", "Online booking is suspended"),
 ]
@@ -129,7 +130,7 @@ def schedule(starts_at, *, now, appointment_key="appointment:1", phone=None):
 
 
 def test_reminders_48_and_2_hours_before_by_email_and_sms():
-    starts_at = dt.datetime(2030, 6, 10, 7, 0, tzinfo=dt.timezone.utc)
+    starts_at = dt.datetime(2030, 6, 10, 7, 0, tzinfo=dt.UTC)
     assert schedule(starts_at, now=starts_at - dt.timedelta(days=10), phone="+33612345678") == 2
     rows = {(row.key, row.channel): row for row in outbox()}
     assert set(rows) == {(f"reminder:appointment:1:{h}h", channel) for h in (48, 2) for channel in Channel}
@@ -145,7 +146,7 @@ def test_reminders_48_and_2_hours_before_by_email_and_sms():
 def test_reminder_offsets_come_from_the_configuration(app):
     app.config["CARNET_REMINDER_HOURS"] = [24]
     try:
-        starts_at = dt.datetime(2030, 6, 10, 7, 0, tzinfo=dt.timezone.utc)
+        starts_at = dt.datetime(2030, 6, 10, 7, 0, tzinfo=dt.UTC)
         schedule(starts_at, now=starts_at - dt.timedelta(days=10))
     finally:
         app.config["CARNET_REMINDER_HOURS"] = [48, 2]
@@ -155,7 +156,7 @@ def test_reminder_offsets_come_from_the_configuration(app):
 def test_48_hour_reminder_keeps_the_local_time_across_a_dst_change():
     # Monday 30 March 2026 at 09:00 in Paris, the day after clocks go forward.
     starts_at = dt.datetime(2026, 3, 30, 9, 0, tzinfo=PARIS)
-    schedule(starts_at, now=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc))
+    schedule(starts_at, now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
     rows = {row.key: row for row in outbox()}
     two_days = rows["reminder:appointment:1:48h"].due_at.astimezone(PARIS)
     assert (two_days.date(), two_days.hour, two_days.minute) == (dt.date(2026, 3, 28), 9, 0)
@@ -167,7 +168,7 @@ def test_48_hour_reminder_keeps_the_local_time_across_a_dst_change():
 def test_reminders_in_autumn_keep_the_visit_time_in_the_text():
     # Tuesday 27 October 2026 at 10:00, two days after clocks go back.
     starts_at = dt.datetime(2026, 10, 27, 10, 0, tzinfo=PARIS)
-    schedule(starts_at, now=dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc))
+    schedule(starts_at, now=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
     row = {row.key: row for row in outbox()}["reminder:appointment:1:48h"]
     due = row.due_at.astimezone(PARIS)
     assert (due.date(), due.hour) == (dt.date(2026, 10, 25), 10)

@@ -8,7 +8,7 @@ import pytest
 
 from webapp.notifications.mime import UnsafeHeaderError, email_bytes
 
-SENT_AT = dt.datetime(2030, 3, 12, 8, 30, tzinfo=dt.timezone.utc)
+SENT_AT = dt.datetime(2030, 3, 12, 8, 30, tzinfo=dt.UTC)
 
 
 def write(**overrides) -> bytes:

@@ -4,7 +4,7 @@ import datetime as dt
 
 from webapp.notifications.services import render_email
 
-GRANTED_AT = dt.datetime(2026, 12, 5, 9, 30, tzinfo=dt.timezone.utc)
+GRANTED_AT = dt.datetime(2026, 12, 5, 9, 30, tzinfo=dt.UTC)
 PHISHING = "Patient inconscient aux urgences.\n\nhttps://evil.example/connexion\n\nMerci de vous reconnecter."
 
 

@@ -32,7 +32,8 @@ def test_patient_turns_sms_reminders_off(form_post, client):
     assert is_wanted(user.id, Category.REMINDERS, Channel.EMAIL)
     [change] = db.session.scalars(sa.select(NotificationPreferenceChange)).all()
     assert change.changed_by_id == user.id
-    assert 'name="reminders_sms" type="checkbox" value="y">' in client.get("/account/notifications").get_data(as_text=True)
+    page = client.get("/account/notifications").get_data(as_text=True)
+    assert 'name="reminders_sms" type="checkbox" value="y">' in page
 
 
 def test_settings_page_needs_a_login(client):

@@ -41,7 +41,8 @@ def test_notification_choices_keep_their_history(app):
     household = make_household()
     with app.test_request_context(), transaction():
         set_notification_preferences(household.account, {(Category.REMINDERS, Channel.SMS): True}, by=household.account)
-    changes = db.session.scalars(sa.select(NotificationPreferenceChange).order_by(NotificationPreferenceChange.id)).all()
+    changes = db.session.scalars(
+        sa.select(NotificationPreferenceChange).order_by(NotificationPreferenceChange.id)).all()
     assert [(c.is_enabled, c.changed_by_id) for c in changes] == [(False, household.account.id),
                                                                    (True, household.account.id)]
     assert all(c.changed_at is not None for c in changes)

@@ -41,7 +41,8 @@ def test_archive_holds_the_account_its_profiles_visits_notebooks_and_settings(ap
     assert {a["patient_id"] for a in files["appointments.json"]} == {own, child}
     assert [w["patient_id"] for w in files["waitlist.json"]] == [own]
     assert [row["action"] for row in files["notebook_access_log.json"]] == ["view_notebook"]
-    assert {"category": "reminders", "channel": "sms", "enabled": False} in files["notification_settings.json"]["current"]
+    assert ({"category": "reminders", "channel": "sms", "enabled": False}
+            in files["notification_settings.json"]["current"])
     assert files["notification_settings.json"]["changes"][0]["changed_by_user_id"] == household.account.id
     consents = {c["patient_id"]: c for c in files["consents.json"]}
     assert consents[own]["notebook_entry_masks"][0]["entry_id"] == household.patient_entry.id

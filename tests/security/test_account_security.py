@@ -140,7 +140,8 @@ def test_patients_have_no_two_factor_page(client, form_post):
     assert "deux facteurs" not in client.get("/account").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize("target",
+                         ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"])
 def test_reauthentication_never_redirects_off_site(form_post, target):
     patient = factories.make_patient().account
     log_in(form_post, patient)

@@ -5,6 +5,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing.converters import AnyConverter
 
 from tests import factories
 from tests.audit.factories import log_in
@@ -12,7 +13,6 @@ from tests.conftest import csrf_token_of
 from webapp.accounts.models import ApiToken, PatientProfile, User
 from webapp.extensions import db, limiter
 from webapp.urls import safe_next_url
-from werkzeug.routing.converters import AnyConverter
 
 OFF_SITE_TARGETS = [
     "https://evil.example/phish", "http:evil.example", "https:evil.example", "//evil.example",
@@ -83,7 +83,7 @@ def test_brute_force_login_is_throttled_then_the_account_locked(app, form_post, 
 
 def test_locked_account_opens_again_after_the_window(form_post, app):
     patient = factories.make_patient(user_overrides={
-        "locked_until": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)}).account
+        "locked_until": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)}).account
     assert form_post("/login", {"email": patient.email, "password": factories.PASSWORD}).status_code == 302
 
 
@@ -131,7 +131,7 @@ def _token_for(client, user) -> dict:
 def test_expired_token_is_refused(client):
     patient = factories.make_patient().account
     headers = _token_for(client, patient)
-    db.session.execute(sa.update(ApiToken).values(expires_at=dt.datetime.now(dt.timezone.utc)))
+    db.session.execute(sa.update(ApiToken).values(expires_at=dt.datetime.now(dt.UTC)))
     db.session.commit()
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 401 and response.json["error"]["code"] == "invalid_token"
@@ -214,7 +214,8 @@ XSS_NAME = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def test_xss_in_signup_names_is_rendered_escaped(form_post, client):
     form_post("/signup/patient", {"first_name": XSS_NAME, "last_name": '"><svg onload=alert(1)>',
-                                  "birth_date": "1990-01-01", "email": "xss@example.com", "password": "une-phrase-2026"})
+                                  "birth_date": "1990-01-01", "email": "xss@example.com",
+                                  "password": "une-phrase-2026"})
     html = client.get("/account").get_data(as_text=True)
     assert "<script>alert" not in html and "<img src=x" not in html and "<svg onload" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html

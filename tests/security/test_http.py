@@ -7,6 +7,7 @@ from tests import factories
 from tests.audit.factories import log_in, recorded_events
 from webapp.security import trust_proxies
 
+
 @pytest.mark.parametrize("path", ["/", "/login", "/api/v1/specialties", "/api/v1/nothing"])
 def test_every_answer_carries_the_security_headers(client, path):
     headers = client.get(path).headers

@@ -19,7 +19,7 @@ from webapp.transaction import transaction
 MINUTE, HOUR = 60, 3600
 # Accounts whose password was set long ago, so that moving a session's
 # login back in time does not place it before the last password change.
-LONG_AGO = {"password_changed_at": dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)}
+LONG_AGO = {"password_changed_at": dt.datetime(2025, 1, 1, tzinfo=dt.UTC)}
 
 
 def age_session(client, *, since_login: float = 0, since_seen: float = 0) -> None:

@@ -36,7 +36,8 @@ class AccountLocked(CarnetError):
     status = 429
     code = "account_locked"
     keeps_writes = True  # the refused attempt is audited
-    default_message = _l("Too many failed attempts: this account is locked for a while. Try again later or reset your password.")
+    default_message = _l("Too many failed attempts: this account is locked for a while. "
+                         "Try again later or reset your password.")
 
 
 class InvalidToken(NotAuthenticated):

@@ -62,7 +62,8 @@ class BookingSignupForm(PatientSignupForm):
     """Sign-up inside the booking confirmation: only what a booking needs,
     the phone number included (reminders go by text message)."""
 
-    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=PHONE_INPUT_MAX_LENGTH), PhoneValidator()],
+    phone = StringField(_l("Mobile phone"),
+                        validators=[DataRequired(), Length(max=PHONE_INPUT_MAX_LENGTH), PhoneValidator()],
                         description=_l("For the reminder text messages."))
 
 

@@ -11,6 +11,7 @@ from webapp.accounts.models import Role
 from webapp.errors import NotFound
 from webapp.web import form_action
 
+
 def _edit(patient_id: int, *, is_own: bool):
     """Show and save the profile form; the identity fields are left out (and
     explained) once the identity is checked."""

@@ -16,8 +16,6 @@ from sqlalchemy.orm import joinedload
 from stdnum import luhn
 
 from webapp.accounts import passwords, session_records, totp
-from webapp.accounts.identity_rules import identity_problems
-from webapp.accounts.phones import normalised_phone, phone_problem
 from webapp.accounts.errors import (
     AccountLocked,
     EmailTaken,
@@ -27,6 +25,7 @@ from webapp.accounts.errors import (
     TotpRequired,
     WrongPassword,
 )
+from webapp.accounts.identity_rules import identity_problems
 from webapp.accounts.models import (
     ApiToken,
     ClinicMember,
@@ -38,6 +37,7 @@ from webapp.accounts.models import (
     Sex,
     User,
 )
+from webapp.accounts.phones import normalised_phone, phone_problem
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.audit.services import record_event
 from webapp.db import now_utc

@@ -10,9 +10,8 @@ from webapp.accounts.directory import latest_import
 from webapp.accounts.forms import RejectPractitionerForm, VerifyPractitionerForm
 from webapp.accounts.models import Role, Verification, VerificationMethod
 from webapp.accounts.specialties import specialty_label
-from webapp.paging import page_number, paginate
-
 from webapp.navigation import register_nav
+from webapp.paging import page_number, paginate
 from webapp.web import form_action
 
 PER_PAGE = 20

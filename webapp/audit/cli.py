@@ -46,7 +46,7 @@ def _day_or_instant(value: str | None) -> dt.datetime | None:
     if parsed.tzinfo is None:
         if len(value) != 10:
             raise click.BadParameter("a time needs an offset, e.g. 2026-11-23T08:00:00+01:00")
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
 
 

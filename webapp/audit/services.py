@@ -59,7 +59,7 @@ def _checked_details(details: dict | None) -> dict:
 def event_hash(event: AuditEvent) -> str:
     """SHA-256 of the event's canonical JSON, which includes the previous hash."""
     content = {name: getattr(event, name) for name in HASHED_COLUMNS}
-    content["occurred_at"] = event.occurred_at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    content["occurred_at"] = event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -18,7 +18,7 @@ register_nav("audit.events", _l("Audit trail"), {services.AUDIT_READER_ROLE}, or
 
 
 def _start_of_day(day: dt.date | None) -> dt.datetime | None:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc) if day else None
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else None
 
 
 @bp.route("/admin/audit")

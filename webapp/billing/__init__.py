@@ -25,7 +25,8 @@ def check_billing_settings(config) -> None:
     if provider == "stripe" and config["CARNET_ENV"] == "production" and not (
         config["STRIPE_SECRET_KEY"] and config["STRIPE_WEBHOOK_SECRET"] and config["STRIPE_PRICE_ID"]
     ):
-        raise ConfigurationError("The stripe provider needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PRICE_ID.")
+        raise ConfigurationError(
+            "The stripe provider needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PRICE_ID.")
 
 
 def register_billing(app: Flask) -> None:

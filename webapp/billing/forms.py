@@ -25,7 +25,8 @@ class ActionForm(FlaskForm):
 
 
 class MarkPaidForm(FlaskForm):
-    method = SelectField(_l("Payment method"), choices=[SelectChoice(value, label) for value, label in PAYMENT_METHOD_LABELS.items()])
+    method = SelectField(_l("Payment method"),
+                         choices=[SelectChoice(value, label) for value, label in PAYMENT_METHOD_LABELS.items()])
     paid_on = DateField(_l("Received on"), validators=[DataRequired()])
     reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=PAYMENT_REFERENCE_MAX_LENGTH)],
                             description=_l("The transfer reference or the cheque number."))

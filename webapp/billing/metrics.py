@@ -37,16 +37,19 @@ def metrics(actor: User) -> Metrics:
     return Metrics(mrr_cents=mrr, **{status.value: counts.get(status, 0) for status in SubscriptionStatus})
 
 
-def monthly_revenue(actor: User, *, now: dt.datetime | None = None, months: int = REVENUE_HISTORY_MONTHS) -> list[tuple[dt.date, int]]:
+def monthly_revenue(actor: User, *, now: dt.datetime | None = None,
+                    months: int = REVENUE_HISTORY_MONTHS) -> list[tuple[dt.date, int]]:
     """Net amount invoiced HT per month (credit notes deducted), oldest first,
     over the last `months` months including the current one: MRR as billed."""
     tz = billing_timezone()
     today = (now or now_utc()).astimezone(tz).date()
-    firsts = [add_months(dt.datetime(today.year, today.month, 1), -offset).date() for offset in range(months - 1, -1, -1)]
+    firsts = [add_months(dt.datetime(today.year, today.month, 1), -offset).date()
+              for offset in range(months - 1, -1, -1)]
     start = dt.datetime.combine(firsts[0], dt.time(), tzinfo=tz)
     totals = {first: 0 for first in firsts}
     rows = db.session.execute(
-        sa.select(Invoice.issued_at, Invoice.total_ht_cents).join(Subscription, Invoice.subscription_id == Subscription.id)
+        sa.select(Invoice.issued_at, Invoice.total_ht_cents).join(Subscription,
+                                                                  Invoice.subscription_id == Subscription.id)
         .where(back_office_scope(actor), Invoice.issued_at >= start)
     )
     for issued_at, total_ht in rows:

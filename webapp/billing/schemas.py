@@ -78,11 +78,12 @@ class SubscriptionSchema(ma.Schema):
     cancel_at_period_end = ma.fields.Boolean(required=True, metadata={"example": False})
     past_due_since = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
     suspended_at = ma.fields.AwareDateTime(allow_none=True, metadata={"example": None})
-    billing_details = ma.fields.Function(lambda subscription: BillingDetailsSchema().dump(billing_details(subscription)),
-                                         required=True, metadata={"type": "object", "example": {
-                                             "name": "SELARL Cabinet Martin", "siret": "30326504500003",
-                                             "vat_number": "FR40303265045", "street": "12 rue des Lilas",
-                                             "postcode": "69003", "city": "Lyon"}})
+    billing_details = ma.fields.Function(
+        lambda subscription: BillingDetailsSchema().dump(billing_details(subscription)),
+        required=True, metadata={"type": "object", "example": {
+            "name": "SELARL Cabinet Martin", "siret": "30326504500003",
+            "vat_number": "FR40303265045", "street": "12 rue des Lilas",
+            "postcode": "69003", "city": "Lyon"}})
 
 
 class BackOfficeSubscriptionSchema(SubscriptionSchema):

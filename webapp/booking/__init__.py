@@ -5,7 +5,18 @@ from flask import Blueprint
 bp = Blueprint("booking", __name__, template_folder="templates")
 
 # Importing them registers the models and the routes.
-from webapp.booking import agenda_views, appointment_change_views, desk_views, journey_views, models, patient_views, schedule_views, search_views, settings_views, template_filters  # noqa: E402,F401
+from webapp.booking import (  # noqa: E402,F401
+    agenda_views,
+    appointment_change_views,
+    desk_views,
+    journey_views,
+    models,
+    patient_views,
+    schedule_views,
+    search_views,
+    settings_views,
+    template_filters,
+)
 
 
 def connect_account_signals() -> None:

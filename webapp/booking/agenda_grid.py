@@ -279,8 +279,8 @@ def agenda_grid(user: User, *, day: dt.date | None = None, week: bool = False, p
     days = [first + dt.timedelta(days=offset) for offset in range(7 if week else 1)]
     availability = booking_availability.load_availability(ids, days[0], days[-1], at_desk=True, schedules=schedules)
     # A UTC window holding every shown local day, whatever the timezones.
-    window = (dt.datetime.combine(days[0] - dt.timedelta(days=1), dt.time(), dt.timezone.utc),
-              dt.datetime.combine(days[-1] + dt.timedelta(days=2), dt.time(), dt.timezone.utc))
+    window = (dt.datetime.combine(days[0] - dt.timedelta(days=1), dt.time(), dt.UTC),
+              dt.datetime.combine(days[-1] + dt.timedelta(days=2), dt.time(), dt.UTC))
     appointments, absences, durations = _appointments(ids, window), _absences(ids, window), _durations(ids)
     sources = []
     for practitioner in shown:

@@ -25,7 +25,8 @@ from webapp.extensions import limiter
 from webapp.paging import paginate
 from webapp.transaction import transaction
 
-blp = Blueprint("booking_api", __name__, url_prefix="/api/v1", description="Directory, slots, settings and appointments")
+blp = Blueprint("booking_api", __name__, url_prefix="/api/v1",
+                description="Directory, slots, settings and appointments")
 
 BOOKING_RATE_LIMIT = "30 per minute"
 CALENDAR_MIMETYPE = "text/calendar"

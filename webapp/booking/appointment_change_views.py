@@ -22,7 +22,8 @@ def _patient_side_appointment(appointment_id: int):
     """The appointment (404 for anyone who may not see it), and whether the
     patient side may still change it online."""
     appointment = appointments.appointment_for(current_user, appointment_id)
-    changeable = appointment.status is AppointmentStatus.BOOKED and now_utc() < appointments.patient_deadline_of(appointment)
+    changeable = (appointment.status is AppointmentStatus.BOOKED
+                  and now_utc() < appointments.patient_deadline_of(appointment))
     return appointment, changeable
 
 

@@ -58,7 +58,8 @@ def occupied_cells_for(practitioner_id: int, start_at: dt.datetime, end_at: dt.d
     """The cells an appointment from `start_at` to `end_at` holds."""
     cell = dt.timedelta(minutes=CELL_MINUTES)
     count = (end_at - start_at) // cell
-    return [OccupiedCell(practitioner_id=practitioner_id, cell_start_at=start_at + index * cell) for index in range(count)]
+    return [OccupiedCell(practitioner_id=practitioner_id, cell_start_at=start_at + index * cell)
+            for index in range(count)]
 
 
 def _hold_time(appointment: Appointment) -> None:

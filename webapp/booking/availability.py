@@ -265,7 +265,8 @@ def desk_slots(user: User, practitioner_id: int, visit_reason_id: int | None, fi
     return availability.free_slots(first_day, last_day, reason.duration_minutes, now or now_utc())
 
 
-def next_available_starts(practitioner_ids: list[int], *, now: dt.datetime | None = None) -> dict[int, dt.datetime | None]:
+def next_available_starts(practitioner_ids: list[int], *,
+                          now: dt.datetime | None = None) -> dict[int, dt.datetime | None]:
     """The first bookable start of each practitioner (any active visit
     reason), in a constant number of queries for any number of practitioners."""
     now = now or now_utc()

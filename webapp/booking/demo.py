@@ -2,8 +2,9 @@
 
 Called by `flask seed-demo` after the demo accounts exist, so that every demo
 practitioner shows real slots and the demo patients have past and upcoming
-appointments; then the agendas fill up for this week and next (demo_agenda). The past visits are what opens the notebooks to their
-practitioners (webapp.booking.visits); the upcoming bookings share nothing ahead.
+appointments; then the agendas fill up for this week and next (demo_agenda).
+The past visits are what opens the notebooks to their practitioners
+(webapp.booking.visits); the upcoming bookings share nothing ahead.
 """
 
 import datetime as dt

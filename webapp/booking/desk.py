@@ -52,8 +52,8 @@ def create_desk_patient(by: User, *, practitioner_id: int, first_name: str, last
         errors["email"] = [str(_l("Give an email address or a phone number."))]
     if errors:
         raise InvalidBookingData(fields=errors)
-    profile = PatientProfile(first_name=first_name, last_name=last_name, birth_date=birth_date, email=email, phone=phone,
-                             desk_practitioner_id=practitioner.id)
+    profile = PatientProfile(first_name=first_name, last_name=last_name, birth_date=birth_date, email=email,
+                             phone=phone, desk_practitioner_id=practitioner.id)
     db.session.add(profile)
     db.session.flush()
     return profile

@@ -30,7 +30,8 @@ class BookForm(FlaskForm):
     start = HiddenField(validators=[DataRequired()])
     patient_id = SelectField(_l("Who is the appointment for?"), coerce=int)
     message = TextAreaField(_l("Message to the practitioner (optional)"), validators=[Optional(), Length(max=1000)],
-                            description=_l("Practical information only: your notebook is the place for health details."))
+                            description=_l("Practical information only: "
+                                           "your notebook is the place for health details."))
     share_notebook_ahead = BooleanField(
         _l("Let the practitioner read my notebook before the visit"), default=False,
         description=_l("Otherwise the practitioner can read it once the visit has begun."))
@@ -81,7 +82,8 @@ class VisitReasonForm(FlaskForm):
     ])
     shown_in_messages = BooleanField(
         _l("Show this reason in the patients' e-mails, text messages and calendars"), default=False,
-        description=_l("Unticked, they read “Appointment with” and your name: leave it unticked for a reason that reveals health."))
+        description=_l("Unticked, they read “Appointment with” and your name: "
+                       "leave it unticked for a reason that reveals health."))
 
     def price_cents(self) -> int | None:
         text = (self.price_euros.data or "").strip().replace(",", ".").replace("€", "").strip()
@@ -157,4 +159,5 @@ class AbsenceCancelForm(FlaskForm):
 
     message = TextAreaField(_l("Message to the patients whose appointment is cancelled"),
                             validators=[Optional(), Length(max=500)],
-                            default=_l("Your practitioner will be absent at that time. Please book another appointment."))
+                            default=_l("Your practitioner will be absent at that time. "
+                                       "Please book another appointment."))

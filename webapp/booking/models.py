@@ -79,7 +79,8 @@ class PractitionerSchedule(db.Model):
         sa.CheckConstraint(f"buffer_minutes >= {SCHEDULE_LIMITS['buffer_minutes'][0]}", name="buffer"),
         sa.CheckConstraint(f"cancellation_deadline_hours >= {SCHEDULE_LIMITS['cancellation_deadline_hours'][0]}",
                            name="cancellation_deadline"),
-        sa.CheckConstraint(f"slot_step_minutes IS NULL OR (slot_step_minutes > 0 AND slot_step_minutes % {CELL_MINUTES} = 0)",
+        sa.CheckConstraint("slot_step_minutes IS NULL OR "
+                           f"(slot_step_minutes > 0 AND slot_step_minutes % {CELL_MINUTES} = 0)",
                            name="slot_step"),
     )
 

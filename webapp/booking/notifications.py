@@ -109,7 +109,8 @@ def _schedule_reminders(appointment: Appointment, recipient: Recipient, timezone
         appointment_key=_appointment_key(appointment), to=recipient.email, locale=recipient.locale,
         practitioner_name=appointment.practitioner.full_name, label=_label_in(appointment, recipient.locale),
         starts_at=appointment.start_at, address=_address(appointment),
-        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id), timezone=timezone, phone=_sms_number(appointment.patient), user_id=recipient.user_id,
+        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id), timezone=timezone,
+        phone=_sms_number(appointment.patient), user_id=recipient.user_id,
         **_practice_contact(appointment),
     )
 
@@ -172,7 +173,8 @@ def on_appointment_rescheduled(sender, *, appointment: Appointment, actor: User,
     messages.notify_booking_rescheduled(
         key=f"booking-rescheduled:{appointment.id}:{appointment.start_at.isoformat()}", to=recipient.email,
         locale=recipient.locale, practitioner_name=appointment.practitioner.full_name,
-        label=_label_in(appointment, recipient.locale), previous_starts_at=previous_start_at, starts_at=appointment.start_at, address=_address(appointment),
+        label=_label_in(appointment, recipient.locale), previous_starts_at=previous_start_at,
+        starts_at=appointment.start_at, address=_address(appointment),
         manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
         ics_bytes=_ics_for(appointment, recipient), timezone=timezone, user_id=recipient.user_id,
         **_practice_contact(appointment),

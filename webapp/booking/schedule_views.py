@@ -1,4 +1,5 @@
-"""Practitioner's settings pages: opening hours (time pickers, breaks) and absences (warned about booked appointments)."""
+"""Practitioner's settings pages: opening hours (time pickers, breaks) and
+absences (warned about booked appointments)."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo

@@ -97,7 +97,8 @@ class SlotsSchema(ma.Schema):
 class VisitReasonInputSchema(ma.Schema):
     label = ma.fields.String(required=True, validate=validate.Length(min=1, max=120),
                              metadata={"example": "Consultation de suivi"})
-    duration_minutes = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=CELL_MINUTES, max=MAX_VISIT_MINUTES),
+    duration_minutes = ma.fields.Integer(strict=True, required=True,
+                                         validate=validate.Range(min=CELL_MINUTES, max=MAX_VISIT_MINUTES),
                                          metadata={"example": 20})
     price_cents = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10_000_000),
                                     metadata={"example": 3000})

@@ -27,7 +27,7 @@ _PLAIN = "aaaaaaceeeeiiiinooooouuuuyyaaaaaaceeeeiiiinooooouuuuyy   "
 _TABLE = str.maketrans(_ACCENTED, _PLAIN)
 MAX_WORDS = 8  # beyond that, a query is not a search any more
 POSTCODE_DIGITS = range(2, 6)
-NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 class folded(FunctionElement):
@@ -39,13 +39,13 @@ class folded(FunctionElement):
 
 @compiles(folded)
 def _folded_default(element, compiler, **kw):
-    return "lower(translate(%s, '%s', '%s'))" % (
-        compiler.process(element.clauses, **kw), _ACCENTED.replace("'", "''"), _PLAIN)
+    accented = _ACCENTED.replace("'", "''")
+    return f"lower(translate({compiler.process(element.clauses, **kw)}, '{accented}', '{_PLAIN}'))"
 
 
 @compiles(folded, "sqlite")
 def _folded_sqlite(element, compiler, **kw):
-    return "carnet_fold(%s)" % compiler.process(element.clauses, **kw)
+    return f"carnet_fold({compiler.process(element.clauses, **kw)})"
 
 
 def _fold_in_sqlite(value):

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+import itertools
 import zoneinfo
 
 import sqlalchemy as sa
@@ -70,7 +71,7 @@ def weekly_hours_problems(weekly: list[dict]) -> list[str]:
             by_day.setdefault(weekday, []).append((start, end))
     for weekday, ranges in sorted(by_day.items()):
         ranges.sort()
-        for (_, previous_end), (start, _) in zip(ranges, ranges[1:]):
+        for (_, previous_end), (start, _) in itertools.pairwise(ranges):
             if start < previous_end:
                 problems.append(str(_l("Two ranges overlap on the same day (weekday %(weekday)d).", weekday=weekday)))
                 break

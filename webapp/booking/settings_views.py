@@ -28,7 +28,8 @@ def settings():
     practitioner = agendas.own_practitioner(current_user)
     return render_template(
         "booking/settings.html", practitioner=practitioner, schedule=booking_settings.schedule_of(practitioner.id),
-        reasons=booking_settings.visit_reasons_of(practitioner.id), hours=booking_settings.weekly_hours_of(practitioner.id),
+        reasons=booking_settings.visit_reasons_of(practitioner.id),
+        hours=booking_settings.weekly_hours_of(practitioner.id),
         absences=booking_settings.upcoming_absences(practitioner.id), feed_form=forms.EmptyForm(),
         feed_names_form=forms.FeedNamesForm(show_names=booking_settings.schedule_of(practitioner.id).feed_shows_patient_names),
         has_feed=booking_calendar_feed.has_calendar_feed(practitioner.id), weekdays=forms.WEEKDAY_LABELS,
@@ -67,7 +68,8 @@ def visit_reasons():
 @login_required
 def edit_visit_reason(reason_id: int):
     practitioner = agendas.own_practitioner(current_user)
-    reason = next((r for r in booking_settings.visit_reasons_of(practitioner.id, include_archived=True) if r.id == reason_id),
+    reason = next((r for r in booking_settings.visit_reasons_of(practitioner.id, include_archived=True)
+                   if r.id == reason_id),
                   None)
     if reason is None:
         abort(404)
@@ -91,7 +93,8 @@ def edit_visit_reason(reason_id: int):
 @login_required
 def archive_visit_reason(reason_id: int, action: str):
     if forms.EmptyForm().validate_on_submit():
-        service = booking_settings.archive_visit_reason if action == "archive" else booking_settings.restore_visit_reason
+        service = (booking_settings.archive_visit_reason if action == "archive"
+                   else booking_settings.restore_visit_reason)
         with transaction():
             service(current_user, reason_id)
         flash(_("The visit reason is archived.") if action == "archive" else _("The visit reason is restored."),
@@ -167,5 +170,5 @@ def calendar_feed(token: str):
         abort(404)
     appointments = booking_calendar_feed.feed_appointments(practitioner.id)
     show_names = booking_settings.schedule_of(practitioner.id).feed_shows_patient_names
-    return Response(ics.agenda_calendar(practitioner, appointments, show_names=bool(show_names)), mimetype="text/calendar",
-                    headers={"Cache-Control": "private, max-age=300"})
+    return Response(ics.agenda_calendar(practitioner, appointments, show_names=bool(show_names)),
+                    mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from webapp.booking.holidays import is_public_holiday
 from webapp.booking.rules import SCHEDULE_DEFAULTS
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass(frozen=True, slots=True)

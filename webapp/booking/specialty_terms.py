@@ -15,8 +15,8 @@ _SEPARATORS = re.compile(r"[\s\-'’.,;/]+")
 # French words (labels, abbreviations, everyday names), then the English
 # labels (the catalog's msgids) are added below.
 _FRENCH_TERMS = {
-    "general_practitioner": ["médecin généraliste", "généraliste", "generaliste", "médecin traitant", "médecin de famille",
-                             "mg", "médecine générale"],
+    "general_practitioner": ["médecin généraliste", "généraliste", "generaliste", "médecin traitant",
+                             "médecin de famille", "mg", "médecine générale"],
     "pediatrician": ["pédiatre", "pédiatrie", "pédiatrique", "médecin pour enfant"],
     "dermatologist": ["dermatologue", "dermato", "dermatologie", "dermatologiste"],
     "gynecologist": ["gynécologue", "gynéco", "gynécologie", "gyneco", "gygy"],

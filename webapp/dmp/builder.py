@@ -101,7 +101,7 @@ class Document:
 def _instant(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("times in a bundle need a time zone")
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _internal_uuid(document_id: str, role: str) -> str:

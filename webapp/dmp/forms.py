@@ -23,7 +23,8 @@ class IdentityForm(FlaskForm):
 
     def __init__(self, *args, can_qualify: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        statuses = [IdentityStatus.PROVISIONAL, IdentityStatus.VALIDATED] if can_qualify else [IdentityStatus.PROVISIONAL]
+        statuses = ([IdentityStatus.PROVISIONAL, IdentityStatus.VALIDATED] if can_qualify
+                    else [IdentityStatus.PROVISIONAL])
         self.status.choices = [(status.value, STATUS_LABELS[status]) for status in statuses]
 
 

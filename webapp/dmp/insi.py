@@ -148,7 +148,7 @@ def _element(parent, namespace: str, name: str, text: str | None = None, **attri
 
 
 def _instant(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def search_request(traits: Traits, *, config: Mapping, now: dt.datetime, message_id: str) -> bytes:

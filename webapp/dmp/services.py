@@ -24,16 +24,29 @@ from webapp.booking.agendas import managed_practitioners
 from webapp.booking.treating import has_treating_relationship
 from webapp.crypto import encrypt
 from webapp.db import now_utc
-from webapp.dmp import documents, ins as ins_numbers, insi
-from webapp.paging import paginate
-from webapp.dmp.errors import (InsiAnswerRequired, InsiInsDiffers, InsiNotConfirmed, InsiSeveralIdentities,
-                               InsiTraitsDiffer, InsiTraitsIncomplete, InsiUnavailable, InsRequired, InsTraitsMismatch,
-                               InvalidIns, PushNotCancellable, PushNotRetryable, QualificationNotAllowed)
+from webapp.dmp import documents, insi
+from webapp.dmp import ins as ins_numbers
+from webapp.dmp.errors import (
+    InsiAnswerRequired,
+    InsiInsDiffers,
+    InsiNotConfirmed,
+    InsiSeveralIdentities,
+    InsiTraitsDiffer,
+    InsiTraitsIncomplete,
+    InsiUnavailable,
+    InsRequired,
+    InsTraitsMismatch,
+    InvalidIns,
+    PushNotCancellable,
+    PushNotRetryable,
+    QualificationNotAllowed,
+)
 from webapp.dmp.models import ConsentRecord, DocumentPush, IdentityStatus, PatientIdentity, PushStatus
 from webapp.dmp.settings import document_codes
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
 from webapp.notebook.models import NotebookEntry
+from webapp.paging import paginate
 
 MAX_DB_ID = 2**31 - 1
 

@@ -71,8 +71,8 @@ class InvitationDesk:
 
 
 def invitation_token(invitation: PatientInvitation) -> str:
-    return link_serializer("patient-invitation").dumps({"invitation_id": invitation.id, "patient_id": invitation.patient_id,
-                                "email": invitation.patient.email})
+    return link_serializer("patient-invitation").dumps(
+        {"invitation_id": invitation.id, "patient_id": invitation.patient_id, "email": invitation.patient.email})
 
 
 def _key_prefix(patient_id: int) -> str:
@@ -146,7 +146,8 @@ def _is_pending(invitation: PatientInvitation | None) -> bool:
     return now_utc() - invitation.created_at < dt.timedelta(days=current_app.config["CARNET_INVITATION_DAYS"])
 
 
-def _new_invitation(patient: PatientProfile, *, by: User, practitioner: PractitionerProfile | None) -> PatientInvitation:
+def _new_invitation(patient: PatientProfile, *, by: User,
+                    practitioner: PractitionerProfile | None) -> PatientInvitation:
     invitation = PatientInvitation(patient=patient, practitioner=practitioner, invited_by_id=by.id)
     db.session.add(invitation)
     db.session.flush()

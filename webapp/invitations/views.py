@@ -115,7 +115,8 @@ def claim(token: str):
         else:
             return finish_login(user, welcome=_("Welcome to Carnet! Your notebook and appointments are here."))
     return render_template("invitations/claim.html", invitation=invitation, token=token, form=form,
-                           child_proxies=[account_name(proxy) for proxy in proxies] if "keep_proxies" not in form else [])
+                           child_proxies=([account_name(proxy) for proxy in proxies]
+                                          if "keep_proxies" not in form else []))
 
 
 @bp.route("/invitation/<token>/add", methods=["POST"])

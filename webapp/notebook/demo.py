@@ -91,5 +91,6 @@ def seed_notebook_demo(*, patient: User, practitioner: User, parent: User) -> No
                                ("DTCaP-Hib-HépB (Hexyon)", "H5510", "2016-11-03")):
         notebook.add_entry(marie, jules.id, kind="vaccination", title=vaccine.split(" (")[0], body="",
                            data={"vaccine": vaccine, "lot": lot, "date": date})
-    notebook.add_entry(marie, jules.id, kind="allergy", title="Allergie à l'arachide", body="Trousse d'urgence à l'école.",
+    notebook.add_entry(marie, jules.id, kind="allergy", title="Allergie à l'arachide",
+                       body="Trousse d'urgence à l'école.",
                        data={"substance": "Arachide", "reaction": "Œdème des lèvres", "severity": "moderate"})

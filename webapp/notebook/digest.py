@@ -87,8 +87,8 @@ def _series(name: str, columns: dict) -> list[CurrentItem]:
     measurement_type = name.removeprefix(SERIES_PREFIX)
     return [CurrentItem(item_id, EntryKind.MEASUREMENT,
                         {"type": measurement_type, "value": value, "unit": unit, "measured_at": measured_at})
-            for item_id, value, unit, measured_at in zip(columns["id"], *(columns[column] for column in _SERIES_COLUMNS),
-                                                          strict=True)]
+            for item_id, value, unit, measured_at in zip(
+                columns["id"], *(columns[column] for column in _SERIES_COLUMNS), strict=True)]
 
 
 def _items(name: str, stored):
@@ -112,7 +112,7 @@ def _may_show(item: dict) -> bool:
     data = item["data"]
     if item["kind"] == EntryKind.ALLERGY.value:
         return data["status"] == "active"
-    yesterday = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     return data["end"] is None or dt.date.fromisoformat(data["end"]) >= yesterday
 
 

@@ -66,7 +66,7 @@ def _urn(*parts) -> tuple[str, str]:
 
 
 def _when(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat()
+    return value.astimezone(dt.UTC).isoformat()
 
 
 def _patient(patient) -> dict:
@@ -163,7 +163,8 @@ def _blood_pressure_pairs(entries: list[NotebookEntry]) -> dict[int, NotebookEnt
     for (measurement_type, measured_at), systolics in halves.items():
         if measurement_type == systolic_type:
             diastolics = halves.get((diastolic_type, measured_at), [])
-            pairs |= {high.id: low for high, low in zip(systolics, diastolics)}
+            # A half without its other half at the same time has no pair.
+            pairs |= {high.id: low for high, low in zip(systolics, diastolics, strict=False)}
     return pairs
 
 

@@ -110,7 +110,7 @@ class MeasurementForm(_EntryForm):
         measured_at = None
         if self.measured_at.data:
             zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-            measured_at = self.measured_at.data.replace(tzinfo=zone).astimezone(dt.timezone.utc).isoformat()
+            measured_at = self.measured_at.data.replace(tzinfo=zone).astimezone(dt.UTC).isoformat()
         if self.measurement_type.data == BLOOD_PRESSURE:
             # Leave out what is missing: the service names the field to fill.
             values = {name: getattr(self, name).data for name in BLOOD_PRESSURE_SERIES

@@ -149,7 +149,7 @@ class _MeasuredAtSchema(ma.Schema):
 
     @staticmethod
     def _measured_at(data) -> str:
-        return (data["measured_at"] or now_utc()).astimezone(dt.timezone.utc).isoformat()
+        return (data["measured_at"] or now_utc()).astimezone(dt.UTC).isoformat()
 
 
 class MeasurementDataSchema(_MeasuredAtSchema):

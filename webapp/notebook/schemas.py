@@ -22,7 +22,8 @@ _KINDS = [kind.value for kind in EntryKind]
 _db_id = validate.Range(min=1, max=MAX_DB_ID)
 _DATA_DESCRIPTION = (
     "Structured data of measurement `{type, value, unit, measured_at?}` (blood pressure: `{type: blood_pressure, "
-    "systolic, diastolic, unit?: mmHg, measured_at?}`, whole numbers, systolic above diastolic), vaccination `{vaccine, lot?, date}`, "
+    "systolic, diastolic, unit?: mmHg, measured_at?}`, whole numbers, systolic above diastolic), "
+    "vaccination `{vaccine, lot?, date}`, "
     "allergy `{substance, reaction?, severity: mild|moderate|severe, status?: active|resolved}` and treatment "
     "`{drug, dosage, start, end?}` entries; other kinds take none. Measurement units: "
     + "; ".join(f"{name}: {', '.join(kind.units)}" for name, kind in MEASUREMENT_TYPES.items())

@@ -165,7 +165,7 @@ def reminder_due_at(starts_at: dt.datetime, hours: int, timezone: str) -> dt.dat
         return starts_at - dt.timedelta(hours=hours)
     zone = ZoneInfo(timezone)
     local = starts_at.astimezone(zone).replace(tzinfo=None) - dt.timedelta(days=hours // 24)
-    return local.replace(tzinfo=zone).astimezone(dt.timezone.utc)
+    return local.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
 def schedule_reminders(

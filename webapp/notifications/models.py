@@ -80,7 +80,8 @@ class Notification(db.Model):
     key: Mapped[str] = mapped_column(sa.String(200))
     category: Mapped[Category] = mapped_column(enum_type(Category))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    status: Mapped[NotificationStatus] = mapped_column(enum_type(NotificationStatus), default=NotificationStatus.PENDING)
+    status: Mapped[NotificationStatus] = mapped_column(enum_type(NotificationStatus),
+                                                       default=NotificationStatus.PENDING)
     due_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     not_after: Mapped[dt.datetime | None]
     payload: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -48,8 +48,8 @@ from flask import current_app
 from webapp.crypto import DecryptionError
 from webapp.db import now_utc
 from webapp.extensions import db
-from webapp.notifications.models import Channel, Notification, NotificationStatus
 from webapp.notifications.mime import UnsafeHeaderError, email_bytes
+from webapp.notifications.models import Channel, Notification, NotificationStatus
 from webapp.notifications.services import EmailContent, SmsContent, open_email, open_sms, settings_turned_off
 from webapp.notifications.transports import DeliveryError, OutgoingMail, mail_transport, sms_backend
 from webapp.transaction import transaction

@@ -97,7 +97,8 @@ class _SmtpSession:
             detail = "; ".join(f"{code} {reply.decode(errors='replace')}" for code, reply in error.recipients.values())
             raise DeliveryError(f"recipient refused: {detail}", permanent=all(code >= 500 for code in codes)) from None
         except smtplib.SMTPResponseException as error:
-            reply = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+            reply = (error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes)
+                     else error.smtp_error)
             if isinstance(error, smtplib.SMTPAuthenticationError):
                 self.close()
             raise DeliveryError(f"{error.smtp_code} {reply}", permanent=error.smtp_code >= 500) from None

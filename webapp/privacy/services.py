@@ -19,8 +19,8 @@ from webapp.accounts.services import acting_patient_ids, revoke_all_access
 from webapp.api.models import IdempotencyKey
 from webapp.audit.models import AuditEvent
 from webapp.audit.services import record_event
-from webapp.booking.models import Appointment, WaitlistEntry, WaitlistStatus
 from webapp.booking.appointments import appointments_of
+from webapp.booking.models import Appointment, WaitlistEntry, WaitlistStatus
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
@@ -158,7 +158,8 @@ def _consents_json(user: User, patient_ids: set[int]) -> list[dict]:
             "emergency_access": "locked" if overview.emergency_access_locked else "allowed",
             "notebook_entry_masks": [{"entry_id": m.entry_id, "hidden_from_practitioner_id": m.practitioner_id,
                                       "since": _iso(m.created_at)} for m in masks if m.patient_id == patient_id],
-            "emergency_accesses": [{"practitioner_id": grant.practitioner_id, "practitioner": grant.practitioner.full_name,
+            "emergency_accesses": [{"practitioner_id": grant.practitioner_id,
+                                    "practitioner": grant.practitioner.full_name,
                                     "reason": grant.stated_reason, "granted_at": _iso(grant.granted_at),
                                     "expires_at": _iso(grant.expires_at)} for grant in overview.emergency_grants],
         })
@@ -258,7 +259,8 @@ def close_account(user: User) -> None:
     db.session.execute(sa.update(PatientProfile).where(PatientProfile.id.in_(erased_ids))
                        .values(email=None, phone=None).execution_options(synchronize_session="fetch"))
     db.session.execute(sa.update(WaitlistEntry)
-                       .where(sa.or_(WaitlistEntry.patient_id.in_(erased_ids), WaitlistEntry.created_by_user_id == user.id),
+                       .where(sa.or_(WaitlistEntry.patient_id.in_(erased_ids),
+                                     WaitlistEntry.created_by_user_id == user.id),
                               WaitlistEntry.status != WaitlistStatus.CLOSED)
                        .values(status=WaitlistStatus.CLOSED).execution_options(synchronize_session="fetch"))
     db.session.execute(sa.delete(PatientProxy).where(PatientProxy.user_id == user.id))

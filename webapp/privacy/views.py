@@ -15,6 +15,7 @@ from webapp.privacy import bp, services
 from webapp.privacy.forms import CloseAccountForm
 from webapp.transaction import transaction
 
+
 def _patient_only(view):
     """Logged-in patients only; checked before re-authentication is asked for."""
     @functools.wraps(view)

@@ -100,7 +100,7 @@ def verified_event(payload: bytes, signature_header: str | None) -> dict:
 
 
 def _timestamp(value) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc) if isinstance(value, int) else None
+    return dt.datetime.fromtimestamp(value, dt.UTC) if isinstance(value, int) else None
 
 
 def _invoice_subscription_id(invoice: dict) -> str | None:
