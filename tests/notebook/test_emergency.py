@@ -14,8 +14,7 @@ from tests.audit.factories import recorded_events
 from tests.conftest import csrf_token_of
 from tests.notebook.factories import EMERGENCY_REASON, emergency_json, emergency_request, revoke
 from tests.notifications.factories import outbox
-from webapp.accounts import services as accounts
-from webapp.accounts import totp
+from webapp.accounts import authentication, totp
 from webapp.accounts.errors import TotpRequired
 from webapp.accounts.models import Role, User
 from webapp.db import now_utc
@@ -138,7 +137,7 @@ def test_a_code_opens_one_action(world):
     user = world.users["unrelated"]
     login_code = factories.totp_now(user)
     with transaction():
-        accounts.check_second_factor(user, login_code)
+        authentication.check_second_factor(user, login_code)
     with pytest.raises(TotpRequired):
         _grant(user, world.patient.id, emergency_request(world.patient, user, totp=login_code))
     code = factories.totp_now(user)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import PatientProfile, PatientProxy, User
-from webapp.accounts.services import can_act_for_patient
+from webapp.accounts.relatives import can_act_for_patient
 from webapp.audit.services import record_event
 from webapp.db import MAX_ID, now_utc
 from webapp.errors import NotFound

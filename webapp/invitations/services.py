@@ -20,17 +20,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired
 
+from webapp.accounts.email_confirmation import send_email_confirmation
 from webapp.accounts.errors import EmailTaken
 from webapp.accounts.identity_rules import is_adult
 from webapp.accounts.models import PatientProfile, PatientProxy, PractitionerProfile, Role, User
 from webapp.accounts.passwords import password_problems
 from webapp.accounts.proxies import account_name, proxy_accounts, remove_proxies
-from webapp.accounts.services import (
-    can_act_for_patient,
-    create_patient_account,
-    normalize_email,
-    send_email_confirmation,
-)
+from webapp.accounts.registration import create_patient_account, normalize_email
+from webapp.accounts.relatives import can_act_for_patient
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.booking.agendas import can_manage_agenda

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from webapp.accounts.models import ApiToken, PatientProfile, PatientProxy, Role, User
-from webapp.accounts.services import acting_patient_ids, revoke_all_access
+from webapp.accounts.password_changes import revoke_all_access
+from webapp.accounts.relatives import acting_patient_ids
 from webapp.api.models import IdempotencyKey
 from webapp.audit.models import AuditEvent
 from webapp.audit.services import record_event

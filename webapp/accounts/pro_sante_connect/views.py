@@ -7,7 +7,7 @@ import time
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from webapp.accounts import services as account_services
+from webapp.accounts import email_confirmation
 from webapp.accounts.pro_sante_connect import bp, client, services
 from webapp.accounts.pro_sante_connect.client import ProviderIdentity
 from webapp.accounts.pro_sante_connect.errors import LoginCancelled, ProSanteConnectError
@@ -131,7 +131,7 @@ def complete_account():
                 specialty=form.specialty.data, address=form.address.data, postcode=form.postcode.data,
                 city=form.city.data, locale=session.get("locale"),
             )
-            account_services.send_email_confirmation(user)
+            email_confirmation.send_email_confirmation(user)
         if action.succeeded:
             return finish_login(user, welcome=_("Welcome to Carnet! Your practitioner account is ready and verified."))
     return render_template("accounts/pro_sante_connect_new.html", form=form, identity=identity)
