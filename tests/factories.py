@@ -4,8 +4,8 @@ They write through the ORM and commit, like a finished request would.
 """
 
 import datetime as dt
+import importlib
 import itertools
-import time
 
 import pyotp
 from stdnum import luhn
@@ -31,7 +31,23 @@ PASSWORD = "correct-horse-42"
 _sequence = itertools.count(1)
 
 
-_totp_steps_ahead = 0
+# `webapp.db` the module (the name `db` is the SQLAlchemy extension): its `clock`
+# is the app's one clock, read by `now_utc()`.
+_DB_MODULE = importlib.import_module("webapp.db")
+
+
+class _AheadOfWallClock:
+    """The wall clock moved `offset` ahead: what `totp_code` installs as the
+    app's clock when the test has not frozen it."""
+
+    def __init__(self):
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return _DB_MODULE.system_time() + self.offset
+
+    def advance(self, **delta) -> None:
+        self.offset += dt.timedelta(**delta)
 
 
 def totp_code(secret: str) -> str:
@@ -39,15 +55,15 @@ def totp_code(secret: str) -> str:
 
     A code opens one action (`webapp.accounts.totp.accept_code`), so a test
     that logs in twice, or logs in then re-authenticates, needs a later
-    code each time. Each call moves the app's TOTP clock one step (30 s)
-    further ahead of the wall clock and returns the code of that step: codes
-    get fresher with every call, whatever the wall clock does. The clock
-    goes back to the wall clock after each test (`reset_totp_clock`)."""
-    global _totp_steps_ahead
-    _totp_steps_ahead += 1
-    offset = _totp_steps_ahead * totp.STEP_SECONDS
-    totp.clock = lambda: time.time() + offset
-    return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).at(totp.clock())
+    code each time. Each call moves the app's one clock (`now_utc()`, frozen
+    or not) one step (30 s) ahead and returns the code of that step: codes
+    get fresher with every call, whatever the wall clock does. An unfrozen
+    clock goes back to the wall clock after each test (`reset_totp_clock`)."""
+    clock = _DB_MODULE.clock
+    if not hasattr(clock, "advance"):  # the wall clock itself: it cannot be moved
+        clock = _DB_MODULE.clock = _AheadOfWallClock()
+    clock.advance(seconds=totp.STEP_SECONDS)
+    return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).at(now_utc().timestamp())
 
 
 def totp_now(user: User) -> str:
@@ -56,9 +72,8 @@ def totp_now(user: User) -> str:
 
 
 def reset_totp_clock() -> None:
-    global _totp_steps_ahead
-    _totp_steps_ahead = 0
-    totp.clock = time.time
+    if isinstance(_DB_MODULE.clock, _AheadOfWallClock):
+        _DB_MODULE.clock = _DB_MODULE.system_time
 
 
 def valid_rpps(number: int) -> str:

@@ -1,7 +1,6 @@
 """Account security pages: change password, re-authentication, moving 2FA."""
 
 import re
-import time
 
 import pytest
 from flask import g, session
@@ -12,6 +11,7 @@ from tests.audit.factories import log_in, recorded_actions, recorded_events
 from webapp.accounts.errors import ReauthRequired
 from webapp.accounts.models import ApiToken, Role, User
 from webapp.accounts.sessions import REAUTH_AT, reauth_required
+from webapp.db import now_utc
 from webapp.extensions import db
 
 NEW_PASSWORD = "un-nouveau-2026"
@@ -180,7 +180,7 @@ def test_reauth_decorator_on_pages(app):
         refusal = _sensitive_export()
         assert refusal.status_code == 302
         assert refusal.headers["Location"] == "/account/confirm?next=/patients/1/export?format%3Dpdf"
-        session[REAUTH_AT] = time.time()
+        session[REAUTH_AT] = now_utc().timestamp()
         assert _sensitive_export() == "exported"
 
 

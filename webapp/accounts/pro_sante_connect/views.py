@@ -2,7 +2,6 @@
 existing account, completing a new one. Every refusal is audited and shown
 as a page with its status (400, 403 or 503), never as a server error."""
 
-import time
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from webapp.accounts.pro_sante_connect.client import ProviderIdentity
 from webapp.accounts.pro_sante_connect.errors import LoginCancelled, ProSanteConnectError
 from webapp.accounts.pro_sante_connect.forms import CompleteAccountForm, LinkAccountForm
 from webapp.accounts.views import finish_login
+from webapp.db import now_utc
 from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.transaction import transaction
@@ -34,13 +34,13 @@ def _refuse(error: ProSanteConnectError):
 def _keep_pending(identity: ProviderIdentity) -> None:
     session[PENDING_IDENTITY_KEY] = {
         "rpps": identity.rpps, "first_name": identity.first_name, "last_name": identity.last_name,
-        "specialty": identity.specialty, "at": time.time(),
+        "specialty": identity.specialty, "at": now_utc().timestamp(),
     }
 
 
 def _pending_identity() -> ProviderIdentity | None:
     data = session.get(PENDING_IDENTITY_KEY)
-    if not isinstance(data, dict) or time.time() - data.get("at", 0) > PENDING_IDENTITY_SECONDS:
+    if not isinstance(data, dict) or now_utc().timestamp() - data.get("at", 0) > PENDING_IDENTITY_SECONDS:
         session.pop(PENDING_IDENTITY_KEY, None)
         return None
     return ProviderIdentity(rpps=data["rpps"], first_name=data["first_name"], last_name=data["last_name"],
