@@ -136,7 +136,7 @@ def _notification_settings_json(user: User) -> dict:
                                  .order_by(NotificationPreferenceChange.id))
     return {
         "current": [{"category": str(category), "channel": str(channel), "enabled": enabled}
-                    for (category, channel), enabled in notification_preferences(user).items()],
+                    for (category, channel), enabled in notification_preferences(user.id).items()],
         "changes": [{"category": str(change.category), "channel": str(change.channel), "enabled": change.is_enabled,
                      "changed_by_user_id": change.changed_by_id, "changed_at": _iso(change.changed_at)}
                     for change in changes],
