@@ -194,3 +194,18 @@ def test_reauth_decorator_on_the_api_wants_a_fresh_token(app, client, api_token)
         token.created_at = token.created_at.replace(year=2000)
         with pytest.raises(ReauthRequired):
             _sensitive_export()
+
+
+def test_guessing_the_password_at_reauthentication_locks_the_account_and_ends_the_session(app, client, form_post):
+    from webapp.extensions import limiter
+
+    patient = factories.make_patient().account
+    log_in(form_post, patient)
+    for _ in range(app.config["CARNET_LOGIN_LOCKOUT_ATTEMPTS"]):
+        assert form_post("/account/confirm", {"password": "wrong-password-1"}).status_code == 200
+        limiter.reset()
+    response = form_post("/account/confirm", {"password": factories.PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert "ce compte est bloqué pour un moment" in client.get("/login").get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+    assert len(recorded_events("login.refused_locked")) == 1

@@ -34,13 +34,13 @@ from webapp.accounts.forms import (
     TotpResetForm,
 )
 from webapp.accounts.models import Role, User
-from webapp.errors import CarnetError, NotFound
+from webapp.errors import NotFound, handle_carnet_error
 from webapp.extensions import db, limiter
 from webapp.languages import keep_chosen_locale
 from webapp.navigation import landing_url, register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
-from webapp.web import form_action, show_errors
+from webapp.web import form_action
 
 PENDING_USER_KEY = "pending_2fa_user_id"
 
@@ -203,10 +203,14 @@ def _login_required():
     return None if current_user.is_authenticated else current_app.login_manager.unauthorized()
 
 
-def _end_locked_session():
-    """A re-authentication locked the account: this session ends with it."""
+@bp.errorhandler(AccountLocked)
+def _end_locked_session(error: AccountLocked):
+    """A re-authentication locked the account (the pages that ask for one let
+    `AccountLocked` through `form_action`): this session ends with it."""
+    if not current_user.is_authenticated:
+        return handle_carnet_error(error)  # a login refused: nothing to end
     sessions.end_session(current_user._get_current_object(), reason="locked")
-    flash(str(AccountLocked.default_message), "error")
+    flash(str(error.message), "error")
     return redirect(url_for("accounts.login"))
 
 
@@ -268,15 +272,10 @@ def change_password():
         return refusal
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                password_changes.change_own_password(current_user, form.current_password.data, form.password.data,
-                                             keep_session_token=sessions.current_session_token())
-        except AccountLocked:
-            return _end_locked_session()
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form, passes=(AccountLocked,)) as action:
+            password_changes.change_own_password(current_user, form.current_password.data, form.password.data,
+                                                 keep_session_token=sessions.current_session_token())
+        if action.succeeded:
             sessions.restart_after_password_change()
             flash(_("Your password is changed. Your API tokens are revoked and your other sessions are closed."),
                   "success")
@@ -295,15 +294,9 @@ def reauthenticate():
     if not needs_code:
         del form.code
     if form.validate_on_submit():
-        try:
-            with transaction():
-                authentication.confirm_identity(current_user, form.password.data,
-                                                form.code.data if needs_code else None)
-        except AccountLocked:
-            return _end_locked_session()
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form, passes=(AccountLocked,)) as action:
+            authentication.confirm_identity(current_user, form.password.data, form.code.data if needs_code else None)
+        if action.succeeded:
             sessions.mark_reauthenticated()
             return redirect(safe_next_url(request.args.get("next"), url_for("accounts.account")))
     return render_template("accounts/reauthenticate.html", form=form)
