@@ -26,6 +26,8 @@ from webapp.extensions import db
 API_TOKEN_LAST_USE_PRECISION = dt.timedelta(minutes=1)
 
 
+# A plain SHA-256 rather than a password hash: a token is 256 random bits, so
+# no dictionary guesses it, and every API call computes its digest.
 def _token_digest(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
@@ -101,7 +103,7 @@ def revoke_all_api_tokens(user: User) -> None:
         sa.update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now_utc())
-        .returning(ApiToken.id)
+        .returning(ApiToken.id)  # named in the audit event: which tokens ended can be told later
     ).all()
     if revoked:
         record_event("token.revoked_all", actor=user, target_type="user", target_id=user.id,

@@ -32,6 +32,7 @@ def _record_failed_login(user: User, *, action: str = "login.failure", reason: s
     if user.failed_login_count >= current_app.config["CARNET_LOGIN_LOCKOUT_ATTEMPTS"]:
         minutes = current_app.config["CARNET_LOGIN_LOCKOUT_MINUTES"]
         user.locked_until = now_utc() + dt.timedelta(minutes=minutes)
+        # Counted again from zero: after the lock, the next lock comes after as many failures.
         user.failed_login_count = 0
         record_event("login.locked", target_type="user", target_id=user.id, details={"minutes": minutes})
 
@@ -47,6 +48,8 @@ def check_password_login(email: str, password: str) -> User:
     failures count towards the lock-out (the caller must commit them).
     Every refusal is audited; an unknown email is never written down."""
     user = find_user_by_email(email)
+    # Before the password is checked: during a lock, guessing learns nothing,
+    # since the right password is refused like a wrong one.
     if user is not None:
         _refuse_if_locked(user)
     if user is None:
@@ -79,6 +82,8 @@ def record_successful_login(user: User) -> None:
     """Reset the failure count and audit the login (with the factors used)."""
     user.failed_login_count = 0
     user.locked_until = None
+    # The first login with a right code proves the app holds the secret: that
+    # is the enrolment for an account registered through the API.
     if user.role.requires_totp and user.totp_enabled_at is None:
         user.totp_enabled_at = now_utc()
         record_event("totp.enrolled", actor=user, target_type="user", target_id=user.id)

@@ -95,6 +95,8 @@ def _expiry_reason(user, now: float) -> str | None:
         return "lifetime"
     if now - seen_at > idle:
         return "idle"
+    # Opened before a password change or the closure of the account: it may be
+    # the session of whoever knew the old password.
     if auth_at < user.password_changed_at.timestamp():
         return "password_changed"
     if not session_records.is_live_session(session.get(SESSION_ID_KEY), user):
@@ -116,6 +118,7 @@ def enforce_session_limits():
         return None
     with transaction():
         record_event("session.expired", actor=user, target_type="user", target_id=user.id, details={"reason": reason})
+    # The language was chosen by the person at the screen: the login page keeps it.
     locale = session.get("locale")
     logout_user()
     session.clear()

@@ -52,7 +52,7 @@ def open_session(user: User) -> None:
     """Log in on a fresh session (no fixation), keeping the language."""
     with transaction():
         locale = keep_chosen_locale(user)  # a language picked before logging in is kept
-    session.clear()
+    session.clear()  # a session id planted before the login never becomes a logged-in one
     login_user(user)
     sessions.start_session(user)
     if locale:
@@ -87,6 +87,8 @@ def login():
                 with transaction():
                     authentication.record_successful_login(user)
                 return finish_login(user)
+            # Only the first factor is passed: the account is remembered, not
+            # logged in, until the code (or the enrolment) is done.
             session[PENDING_USER_KEY] = user.id
             return redirect(url_for("accounts.login_totp" if user.has_totp else "accounts.enrol_totp"))
     return render_template("accounts/login.html", form=form)
