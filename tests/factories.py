@@ -8,6 +8,7 @@ import importlib
 import itertools
 
 import pyotp
+import sqlalchemy as sa
 from stdnum import luhn
 
 from webapp.accounts import totp
@@ -50,20 +51,34 @@ class _AheadOfWallClock:
         self.offset += dt.timedelta(**delta)
 
 
+# The last step `totp_code` handed out, per secret (forgotten after each test).
+_steps_given: dict[str, int] = {}
+
+
 def totp_code(secret: str) -> str:
     """A code of `secret` that no login or action has used yet.
 
-    A code opens one action (`webapp.accounts.totp.accept_code`), so a test
-    that logs in twice, or logs in then re-authenticates, needs a later
-    code each time. Each call moves the app's one clock (`now_utc()`, frozen
-    or not) one step (30 s) ahead and returns the code of that step: codes
-    get fresher with every call, whatever the wall clock does. An unfrozen
-    clock goes back to the wall clock after each test (`reset_totp_clock`)."""
+    A code opens one action (`webapp.accounts.totp.accept_code`): only a
+    later step than the account's last one is accepted, within one step
+    either side of the app's clock (`now_utc()`). So each call returns the
+    code of the next step nobody used: first those the check accepts at this
+    moment (from the step before on a frozen clock; from the current one on
+    the wall clock, which may tick meanwhile). Only once they are used up is
+    the app's clock moved ahead, by as few steps as needed: a test with a
+    frozen clock keeps its moment for its first codes. An unfrozen clock
+    goes back to the wall clock after each test (`reset_totp_clock`)."""
     clock = _DB_MODULE.clock
-    if not hasattr(clock, "advance"):  # the wall clock itself: it cannot be moved
-        clock = _DB_MODULE.clock = _AheadOfWallClock()
-    clock.advance(seconds=totp.STEP_SECONDS)
-    return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).at(now_utc().timestamp())
+    frozen = hasattr(clock, "advance") and not isinstance(clock, _AheadOfWallClock)  # the `frozen_clock` fixture
+    current = int(now_utc().timestamp()) // totp.STEP_SECONDS
+    used = db.session.scalar(sa.select(sa.func.max(User.totp_last_step)).where(User.totp_secret == secret))
+    step = max(current - 1 if frozen else current, _steps_given.get(secret, -1) + 1,
+               (used if used is not None else -1) + 1)
+    if step > current + 1:  # beyond what the check accepts now: move the clock
+        if not hasattr(clock, "advance"):  # the wall clock itself cannot be moved
+            clock = _DB_MODULE.clock = _AheadOfWallClock()
+        clock.advance(seconds=(step - current - 1) * totp.STEP_SECONDS)
+    _steps_given[secret] = step
+    return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).generate_otp(step)
 
 
 def totp_now(user: User) -> str:
@@ -72,6 +87,7 @@ def totp_now(user: User) -> str:
 
 
 def reset_totp_clock() -> None:
+    _steps_given.clear()
     if isinstance(_DB_MODULE.clock, _AheadOfWallClock):
         _DB_MODULE.clock = _DB_MODULE.system_time
 
