@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from stdnum import luhn
 
+from webapp.accounts.api_tokens import issue_api_token
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User, Verification
 from webapp.accounts.passwords import hash_password
-from webapp.accounts.services import issue_api_token
 from webapp.booking import slots as slot_rules
 from webapp.booking.models import (
     Appointment,

@@ -4,10 +4,11 @@ They write through the ORM and commit, like a finished request would.
 """
 
 import datetime as dt
+import importlib
 import itertools
-import time
 
 import pyotp
+import sqlalchemy as sa
 from stdnum import luhn
 
 from webapp.accounts import totp
@@ -31,23 +32,53 @@ PASSWORD = "correct-horse-42"
 _sequence = itertools.count(1)
 
 
-_totp_steps_ahead = 0
+# `webapp.db` the module (the name `db` is the SQLAlchemy extension): its `clock`
+# is the app's one clock, read by `now_utc()`.
+_DB_MODULE = importlib.import_module("webapp.db")
+
+
+class _AheadOfWallClock:
+    """The wall clock moved `offset` ahead: what `totp_code` installs as the
+    app's clock when the test has not frozen it."""
+
+    def __init__(self):
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return _DB_MODULE.system_time() + self.offset
+
+    def advance(self, **delta) -> None:
+        self.offset += dt.timedelta(**delta)
+
+
+# The last step `totp_code` handed out, per secret (forgotten after each test).
+_steps_given: dict[str, int] = {}
 
 
 def totp_code(secret: str) -> str:
     """A code of `secret` that no login or action has used yet.
 
-    A code opens one action (`webapp.accounts.totp.accept_code`), so a test
-    that logs in twice, or logs in then re-authenticates, needs a later
-    code each time. Each call moves the app's TOTP clock one step (30 s)
-    further ahead of the wall clock and returns the code of that step: codes
-    get fresher with every call, whatever the wall clock does. The clock
+    A code opens one action (`webapp.accounts.totp.accept_code`): only a
+    later step than the account's last one is accepted, within one step
+    either side of the app's clock (`now_utc()`). So each call returns the
+    code of the next step nobody used: first those the check accepts at this
+    moment (from the step before on a frozen clock; from the current one on
+    the wall clock, which may tick meanwhile). Only once they are used up is
+    the app's clock moved ahead, by as few steps as needed: a test with a
+    frozen clock keeps its moment for its first codes. An unfrozen clock
     goes back to the wall clock after each test (`reset_totp_clock`)."""
-    global _totp_steps_ahead
-    _totp_steps_ahead += 1
-    offset = _totp_steps_ahead * totp.STEP_SECONDS
-    totp.clock = lambda: time.time() + offset
-    return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).at(totp.clock())
+    clock = _DB_MODULE.clock
+    frozen = hasattr(clock, "advance") and not isinstance(clock, _AheadOfWallClock)  # the `frozen_clock` fixture
+    current = int(now_utc().timestamp()) // totp.STEP_SECONDS
+    used = db.session.scalar(sa.select(sa.func.max(User.totp_last_step)).where(User.totp_secret == secret))
+    step = max(current - 1 if frozen else current, _steps_given.get(secret, -1) + 1,
+               (used if used is not None else -1) + 1)
+    if step > current + 1:  # beyond what the check accepts now: move the clock
+        if not hasattr(clock, "advance"):  # the wall clock itself cannot be moved
+            clock = _DB_MODULE.clock = _AheadOfWallClock()
+        clock.advance(seconds=(step - current - 1) * totp.STEP_SECONDS)
+    _steps_given[secret] = step
+    return pyotp.TOTP(secret, interval=totp.STEP_SECONDS).generate_otp(step)
 
 
 def totp_now(user: User) -> str:
@@ -56,9 +87,9 @@ def totp_now(user: User) -> str:
 
 
 def reset_totp_clock() -> None:
-    global _totp_steps_ahead
-    _totp_steps_ahead = 0
-    totp.clock = time.time
+    _steps_given.clear()
+    if isinstance(_DB_MODULE.clock, _AheadOfWallClock):
+        _DB_MODULE.clock = _DB_MODULE.system_time
 
 
 def valid_rpps(number: int) -> str:

@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from stdnum import luhn
 
-from webapp.accounts import services as accounts
+from webapp.accounts import registration
 from webapp.accounts.directory import import_directory
 from webapp.accounts.models import (
     Clinic,
@@ -27,6 +27,7 @@ from webapp.accounts.models import (
     Verification,
     VerificationMethod,
 )
+from webapp.accounts.relatives import add_relative
 from webapp.billing.demo import seed_billing_demo
 from webapp.booking.demo import seed_booking_demo
 from webapp.demo_contacts import give_demo_phones
@@ -100,7 +101,7 @@ def seed_demo_world() -> None:
                     postcode="75011", city="Paris", siret="12345678900011", billing_email="compta@demo.example.com")
     db.session.add(clinic)
     for index, (first, last, specialty, address, postcode, city) in enumerate(PRACTITIONERS):
-        user = accounts.register_practitioner(
+        user = registration.register_practitioner(
             email=demo_email(first, last), password=DEMO_PASSWORD, first_name=first, last_name=last,
             rpps=_rpps_for(index), specialty=specialty, address=address, postcode=postcode, city=city,
             locale="fr", totp_secret=DEMO_TOTP_SECRET,
@@ -110,24 +111,24 @@ def seed_demo_world() -> None:
         if city == "Paris" and address.startswith("12 rue de la Roquette"):
             user.practitioner_profile.clinic = clinic
             db.session.add(ClinicMember(clinic=clinic, user=user, clinic_role=ClinicRole.PRACTITIONER))
-    secretary = accounts.create_staff(email=f"secretariat{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
+    secretary = registration.create_staff(email=f"secretariat{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
                                       clinic=clinic, clinic_role=ClinicRole.SECRETARY, locale="fr")
     # The clinic's accountant sees its billing, never its agendas nor any notebook.
-    accountant = accounts.create_staff(email=f"comptabilite{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
+    accountant = registration.create_staff(email=f"comptabilite{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
                                        clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT, locale="fr")
-    backoffice = accounts.create_staff(email=f"backoffice{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
+    backoffice = registration.create_staff(email=f"backoffice{DEMO_EMAIL_DOMAIN}", password=DEMO_PASSWORD,
                                        role=Role.ADMIN, locale="fr")
     for staff in (secretary, accountant, backoffice):
         staff.totp_secret = DEMO_TOTP_SECRET
         staff.totp_enabled_at = staff.created_at
     seed_billing_demo(operator=backoffice)
     for first, last, birth_date, relatives in PATIENTS:
-        user = accounts.register_patient(
+        user = registration.register_patient(
             email=demo_email(first, last), password=DEMO_PASSWORD,
             first_name=first, last_name=last, birth_date=birth_date, locale="fr",
         )
         for relative_first, relative_birth in relatives:
-            accounts.add_relative(user, first_name=relative_first, last_name=last, birth_date=relative_birth)
+            add_relative(user, first_name=relative_first, last_name=last, birth_date=relative_birth)
     give_demo_phones()
     seed_booking_demo()
     seed_notebook_demo(
@@ -136,7 +137,7 @@ def seed_demo_world() -> None:
     )
     import_directory(DIRECTORY_SAMPLE)
     for first, last, specialty, address, postcode, city, rpps_index in APPLICANTS:
-        user = accounts.register_practitioner(
+        user = registration.register_practitioner(
             email=demo_email(first, last), password=DEMO_PASSWORD, first_name=first, last_name=last,
             rpps=_rpps_for(rpps_index), specialty=specialty, address=address, postcode=postcode, city=city,
             locale="fr", totp_secret=DEMO_TOTP_SECRET,

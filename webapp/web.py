@@ -44,11 +44,12 @@ class FormAction:
 
 
 @contextmanager
-def form_action(form, *, passes: tuple[int, ...] = ()) -> Iterator[FormAction]:
+def form_action(form, *, passes: tuple[int | type[CarnetError], ...] = ()) -> Iterator[FormAction]:
     """Run the block in `transaction()`; a `CarnetError` is placed on `form`
     and swallowed (the block's writes rolled back, or kept when the error
     declares `keeps_writes`). Errors whose status is in `passes` (say 403,
-    404) propagate to the error page instead.
+    404), or of a class in it, propagate to the error page (or to the
+    blueprint's handler of that class) instead.
 
         with form_action(form) as action:
             services.do_it(current_user, form.value.data)
@@ -60,7 +61,7 @@ def form_action(form, *, passes: tuple[int, ...] = ()) -> Iterator[FormAction]:
         with transaction():
             yield action
     except CarnetError as error:
-        if error.status in passes:
+        if any(error.status == kind if isinstance(kind, int) else isinstance(error, kind) for kind in passes):
             raise
         show_errors(form, error)
     else:

@@ -9,7 +9,7 @@ from tests.audit.factories import log_in, recorded_events
 from tests.notifications.factories import outbox
 from webapp.accounts import proxies
 from webapp.accounts.models import PatientProxy
-from webapp.accounts.services import can_act_for_patient
+from webapp.accounts.relatives import can_act_for_patient
 from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.notebook import services as notebook

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from webapp.accounts import services
+from webapp.accounts import api_tokens, authentication, password_changes, registration
 from webapp.accounts.errors import (
     AccountLocked,
     EmailTaken,
@@ -31,7 +31,7 @@ def register(**overrides) -> User:
     values = {"email": "lucie@example.com", "password": "une-phrase-2026", "first_name": "Lucie",
               "last_name": "Moreau", "birth_date": dt.date(1990, 5, 17)}
     with transaction():
-        return services.register_patient(**(values | overrides))
+        return registration.register_patient(**(values | overrides))
 
 
 def committed_actions() -> list[str]:
@@ -83,9 +83,9 @@ def test_registration_refuses_bad_fields_and_writes_nothing(field, change):
 def test_a_good_password_logs_in_and_a_wrong_one_counts(app):
     user = factories.make_patient().account
     with transaction():
-        assert services.check_password_login(user.email, factories.PASSWORD) is user
+        assert authentication.check_password_login(user.email, factories.PASSWORD) is user
     with pytest.raises(InvalidCredentials), transaction():
-        services.check_password_login(user.email, "not-the-password")
+        authentication.check_password_login(user.email, "not-the-password")
     db.session.expire_all()
     assert user.failed_login_count == 1  # the failure is committed (keeps_writes)
     assert committed_actions()[-1] == "login.failure"
@@ -93,7 +93,7 @@ def test_a_good_password_logs_in_and_a_wrong_one_counts(app):
 
 def test_an_unknown_email_is_refused_like_a_wrong_password_and_names_nobody():
     with pytest.raises(InvalidCredentials), transaction():
-        services.check_password_login("nobody@example.com", factories.PASSWORD)
+        authentication.check_password_login("nobody@example.com", factories.PASSWORD)
     [event] = db.session.scalars(sa.select(AuditEvent)).all()
     assert event.action == "login.failure" and event.target_id is None
 
@@ -102,21 +102,21 @@ def test_the_account_locks_at_the_limit_and_refuses_even_the_right_password(app,
     user = factories.make_patient().account
     for _ in range(app.config["CARNET_LOGIN_LOCKOUT_ATTEMPTS"]):
         with pytest.raises(InvalidCredentials), transaction():
-            services.check_password_login(user.email, "not-the-password")
+            authentication.check_password_login(user.email, "not-the-password")
     db.session.expire_all()
     assert user.locked_until == frozen_clock.now + dt.timedelta(minutes=app.config["CARNET_LOGIN_LOCKOUT_MINUTES"])
     with pytest.raises(AccountLocked), transaction():
-        services.check_password_login(user.email, factories.PASSWORD)
+        authentication.check_password_login(user.email, factories.PASSWORD)
     assert committed_actions()[-2:] == ["login.locked", "login.refused_locked"]
     frozen_clock.advance(minutes=app.config["CARNET_LOGIN_LOCKOUT_MINUTES"], seconds=1)
     with transaction():
-        assert services.check_password_login(user.email, factories.PASSWORD) is user
+        assert authentication.check_password_login(user.email, factories.PASSWORD) is user
 
 
 def test_a_closed_account_cannot_log_in_even_with_its_password():
     user = factories.make_patient(user_overrides={"is_active_account": False}).account
     with pytest.raises(InvalidCredentials), transaction():
-        services.check_password_login(user.email, factories.PASSWORD)
+        authentication.check_password_login(user.email, factories.PASSWORD)
 
 
 # Password change
@@ -126,14 +126,14 @@ def test_a_password_change_ends_every_other_session_and_token():
     user = factories.make_patient().account
     with transaction():
         this_browser, other_browser = open_session_record(user), open_session_record(user)
-        raw, _ = services.issue_api_token(user)
+        raw, _ = api_tokens.issue_api_token(user)
     with transaction():
-        services.change_own_password(user, factories.PASSWORD, NEW_PASSWORD, keep_session_token=this_browser)
+        password_changes.change_own_password(user, factories.PASSWORD, NEW_PASSWORD, keep_session_token=this_browser)
     assert is_live_session(this_browser, user) and not is_live_session(other_browser, user)
     with pytest.raises(InvalidToken), transaction():
-        services.authenticate_api_token(raw)
+        api_tokens.authenticate_api_token(raw)
     with transaction():
-        assert services.check_password_login(user.email, NEW_PASSWORD) is user
+        assert authentication.check_password_login(user.email, NEW_PASSWORD) is user
 
 
 def test_a_password_change_with_a_wrong_current_password_changes_nothing_but_counts():
@@ -141,12 +141,12 @@ def test_a_password_change_with_a_wrong_current_password_changes_nothing_but_cou
     with transaction():
         session_token = open_session_record(user)
     with pytest.raises(WrongPassword) as refused, transaction():
-        services.change_own_password(user, "not-the-password", NEW_PASSWORD)
+        password_changes.change_own_password(user, "not-the-password", NEW_PASSWORD)
     assert "current_password" in refused.value.fields
     db.session.expire_all()
     assert user.failed_login_count == 1 and is_live_session(session_token, user)
     with transaction():
-        services.check_password_login(user.email, factories.PASSWORD)
+        authentication.check_password_login(user.email, factories.PASSWORD)
 
 
 def test_a_weak_new_password_is_refused_and_every_session_stays():
@@ -154,7 +154,7 @@ def test_a_weak_new_password_is_refused_and_every_session_stays():
     with transaction():
         session_token = open_session_record(user)
     with pytest.raises(InvalidAccountData) as refused, transaction():
-        services.change_own_password(user, factories.PASSWORD, "short")
+        password_changes.change_own_password(user, factories.PASSWORD, "short")
     assert "password" in refused.value.fields
     assert is_live_session(session_token, user)
     assert "password.changed" not in committed_actions()
@@ -166,32 +166,32 @@ def test_a_weak_new_password_is_refused_and_every_session_stays():
 def test_a_token_authenticates_until_revoked_then_is_refused_and_audited():
     user = factories.make_patient().account
     with transaction():
-        raw, token = services.issue_api_token(user)
+        raw, token = api_tokens.issue_api_token(user)
     with transaction():
-        assert services.authenticate_api_token(raw) is token
+        assert api_tokens.authenticate_api_token(raw) is token
     with transaction():
-        services.revoke_api_token_of(user, token.id)
+        api_tokens.revoke_api_token_of(user, token.id)
     with pytest.raises(InvalidToken), transaction():
-        services.authenticate_api_token(raw)
+        api_tokens.authenticate_api_token(raw)
     assert committed_actions()[-2:] == ["token.revoked", "token.refused"]
 
 
 def test_an_unknown_token_is_refused_without_a_trace():
     with pytest.raises(InvalidToken), transaction():
-        services.authenticate_api_token("made-up-value")
+        api_tokens.authenticate_api_token("made-up-value")
     assert committed_actions() == []
 
 
 def test_nobody_revokes_another_accounts_token_nor_a_revoked_one():
     owner, other = factories.make_patient().account, factories.make_patient().account
     with transaction():
-        _, token = services.issue_api_token(owner)
+        _, token = api_tokens.issue_api_token(owner)
     with pytest.raises(NotFound), transaction():
-        services.revoke_api_token_of(other, token.id)
+        api_tokens.revoke_api_token_of(other, token.id)
     with transaction():
-        services.revoke_api_token_of(owner, token.id)
+        api_tokens.revoke_api_token_of(owner, token.id)
     with pytest.raises(NotFound), transaction():
-        services.revoke_api_token_of(owner, token.id)
+        api_tokens.revoke_api_token_of(owner, token.id)
     assert db.session.get(ApiToken, token.id).revoked_at is not None
 
 

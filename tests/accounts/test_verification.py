@@ -5,7 +5,7 @@ import pytest
 from tests import factories
 from tests.audit.factories import recorded_events
 from tests.notifications.factories import outbox
-from webapp.accounts import services as accounts
+from webapp.accounts import registration
 from webapp.accounts.directory import import_directory
 from webapp.accounts.errors import DirectoryMismatch, InvalidAccountData
 from webapp.accounts.models import Role, Verification, VerificationMethod
@@ -38,7 +38,7 @@ def _pending(**overrides):
 
 def test_sign_up_makes_a_pending_practitioner(app):
     with transaction():
-        user = accounts.register_practitioner(
+        user = registration.register_practitioner(
             email="lucie@example.com", password="une-phrase-2026", first_name="Lucie", last_name="Moreau",
             rpps=factories.valid_rpps(4242), specialty="general_practitioner", address="1 rue de Paris",
             postcode="75001", city="Paris")

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 import webapp
-from webapp.accounts.services import authenticate_api_token
+from webapp.accounts.api_tokens import authenticate_api_token
 
 WEBAPP = Path(webapp.__file__).parent
 FEATURES = {"accounts", "booking", "billing", "notebook", "dmp", "invitations", "privacy", "audit", "notifications"}

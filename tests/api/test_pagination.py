@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from webapp.accounts import services
+from webapp.accounts import api_tokens
 from webapp.accounts.models import ApiToken, Role
 from webapp.api.pagination import Sorting, list_query_schema
 from webapp.db import now_utc
@@ -20,7 +20,7 @@ def account_with_tokens(api_token):
     user = factories.make_patient().account
     start = now_utc() - dt.timedelta(hours=1)
     for minute in range(4):
-        _, token = services.issue_api_token(user)
+        _, token = api_tokens.issue_api_token(user)
         token.created_at = start + dt.timedelta(minutes=minute)
         token.expires_at = start + dt.timedelta(days=30 - minute)
     db.session.commit()

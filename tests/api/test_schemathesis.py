@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.api.schemathesis_hooks import PATIENT_ID
+from webapp.accounts.api_tokens import issue_api_token
 from webapp.accounts.models import User
-from webapp.accounts.services import issue_api_token
 from webapp.demo import demo_email, seed_demo_world
 from webapp.extensions import db, limiter
 from webapp.transaction import transaction

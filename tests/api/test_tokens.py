@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from webapp.accounts import services
+from webapp.accounts import api_tokens, password_changes
 from webapp.accounts.models import ApiToken
 from webapp.audit.models import AuditEvent
 from webapp.audit.services import record_event
@@ -76,7 +76,7 @@ def test_password_change_revokes_every_token_of_the_account(client, patient_user
     tokens = [issue_token(client, patient_user) for _ in range(2)]
     other = issue_token(client, other_user)
     with transaction():
-        services.change_password(db.session.merge(patient_user), "une-toute-nouvelle-phrase-7")
+        password_changes.change_password(db.session.merge(patient_user), "une-toute-nouvelle-phrase-7")
     for raw in tokens:
         assert client.get("/api/v1/me", headers=bearer(raw)).status_code == 401
     assert client.get("/api/v1/me", headers=bearer(other)).status_code == 200
@@ -84,7 +84,7 @@ def test_password_change_revokes_every_token_of_the_account(client, patient_user
 
 def test_password_reset_by_email_link_revokes_every_token(client, form_post, patient_user):
     raw = issue_token(client, patient_user)
-    link = f"/password/reset/{services.password_reset_token(patient_user)}"
+    link = f"/password/reset/{password_changes.password_reset_token(patient_user)}"
     response = form_post(link, {"password": "une-toute-nouvelle-phrase-7",
                                 "password_confirm": "une-toute-nouvelle-phrase-7"})
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
@@ -117,7 +117,7 @@ def test_last_use_is_recorded_to_the_minute(client, patient_user):
     client.get("/api/v1/me", headers=bearer(raw))
     db.session.expire_all()
     assert token.last_used_at == first_use  # a second call within the minute writes nothing
-    a_while_ago = now_utc() - services.API_TOKEN_LAST_USE_PRECISION
+    a_while_ago = now_utc() - api_tokens.API_TOKEN_LAST_USE_PRECISION
     token.last_used_at = a_while_ago
     db.session.commit()
     client.get("/api/v1/me", headers=bearer(raw))

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.audit.factories import log_in, recorded_actions, recorded_events
-from webapp.accounts import services as accounts
+from webapp.accounts import registration
 from webapp.accounts.models import ApiToken, Role
 from webapp.audit.services import event_as_dict, verify_chain
 from webapp.extensions import db
@@ -132,7 +132,7 @@ def test_relative_added_and_staff_created(client, api_token, app):
     [added] = recorded_events("relative.added")
     assert added.actor_id == patient.id and added.target_type == "patient_profile"
     with app.test_request_context(), transaction():
-        accounts.create_staff(email="secretariat@example.com", password="une-phrase-2026", role=Role.STAFF)
+        registration.create_staff(email="secretariat@example.com", password="une-phrase-2026", role=Role.STAFF)
     created = recorded_events("account.created")[-1]
     assert created.actor_id is None and created.details == {"role": "staff"}
 

@@ -8,7 +8,7 @@ import urllib.request
 import sqlalchemy as sa
 
 from tests.billing.factories import START, make_subscription
-from webapp.accounts.services import issue_api_token
+from webapp.accounts.api_tokens import issue_api_token
 from webapp.billing import invoicing, periods
 from webapp.billing.models import Invoice, SubscriptionStatus
 from webapp.extensions import db

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from tests import factories
 from tests.booking.factories import local_start, make_visit_reason, open_practice
-from webapp.accounts.services import issue_api_token
+from webapp.accounts.api_tokens import issue_api_token
 from webapp.booking.models import Appointment, OccupiedCell
 from webapp.extensions import db
 

@@ -10,7 +10,7 @@ import pytest
 from tests import factories
 from tests.audit.factories import recorded_events
 from tests.booking.factories import local_start, make_appointment, open_practice
-from webapp.accounts.services import change_password, revoke_all_access
+from webapp.accounts.password_changes import change_password, revoke_all_access
 from webapp.booking.calendar_feed import has_calendar_feed, rotate_calendar_feed
 from webapp.booking.ics import feed_url
 from webapp.transaction import transaction

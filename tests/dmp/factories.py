@@ -2,7 +2,7 @@
 
 from tests import factories
 from tests.notebook.factories import make_treating_practitioner
-from webapp.accounts.services import issue_api_token
+from webapp.accounts.api_tokens import issue_api_token
 from webapp.crypto import encrypt
 from webapp.dmp.models import ConsentRecord, IdentityStatus, PatientIdentity
 from webapp.extensions import db

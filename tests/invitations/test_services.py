@@ -12,7 +12,7 @@ from tests.invitations.factories import claim, invitations_of, invite, make_desk
 from tests.notifications.factories import outbox
 from webapp.accounts.errors import EmailTaken
 from webapp.accounts.models import PatientProfile, PatientProxy, User
-from webapp.accounts.services import acting_patient_ids
+from webapp.accounts.relatives import acting_patient_ids
 from webapp.booking.models import AppointmentStatus
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db

@@ -15,7 +15,7 @@ from tests import factories
 from tests.booking.factories import local_start, make_visit_reason, open_practice
 from tests.conftest import csrf_token_of
 from tests.multinode.conftest import MAIL_FROM
-from webapp.accounts.services import issue_api_token
+from webapp.accounts.api_tokens import issue_api_token
 from webapp.booking.models import Appointment
 from webapp.extensions import db
 from webapp.notifications.models import Category, Channel, Notification, NotificationStatus

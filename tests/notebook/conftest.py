@@ -15,7 +15,7 @@ from tests.notebook.factories import (
     revoke,
 )
 from tests.notifications.conftest import smtp, smtp_server  # noqa: F401  (the real SMTP server fixtures)
-from webapp.accounts.services import issue_api_token
+from webapp.accounts.api_tokens import issue_api_token
 from webapp.extensions import db
 
 # Everyone the authorization matrix asks about.

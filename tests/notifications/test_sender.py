@@ -168,7 +168,8 @@ def test_category_turned_off_after_enqueue_is_skipped(smtp):
     patient = factories.make_patient()
     queue_simple("notebook-entry:7", user_id=patient.account.id)
     with transaction():
-        set_notification_preferences(patient.account, {(Category.NOTEBOOK, Channel.EMAIL): False}, by=patient.account)
+        set_notification_preferences(patient.account.id, {(Category.NOTEBOOK, Channel.EMAIL): False},
+                                     by_id=patient.account.id)
     report = send_due_notifications()
     assert report.skipped == 1 and smtp.messages == []
     assert outbox()[0].status is NotificationStatus.SKIPPED

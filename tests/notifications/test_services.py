@@ -136,7 +136,7 @@ def test_a_category_turned_off_is_not_enqueued():
     patient = factories.make_patient()
     user = patient.account
     with transaction():
-        set_notification_preferences(user, {(Category.NOTEBOOK, Channel.EMAIL): False}, by=user)
+        set_notification_preferences(user.id, {(Category.NOTEBOOK, Channel.EMAIL): False}, by_id=user.id)
     with transaction():
         enqueue(user_id=user.id)
         enqueue("security:1", template="password_reset", category=Category.SECURITY, user_id=user.id,
@@ -146,11 +146,11 @@ def test_a_category_turned_off_is_not_enqueued():
 
 def test_settings_default_to_on_and_record_each_change_with_its_author():
     user = factories.make_patient().account
-    assert all(notification_preferences(user).values())
+    assert all(notification_preferences(user.id).values())
     with transaction():
-        changed = set_notification_preferences(user, {
+        changed = set_notification_preferences(user.id, {
             (Category.REMINDERS, Channel.SMS): False, (Category.REMINDERS, Channel.EMAIL): True,
-        }, by=user)
+        }, by_id=user.id)
     assert changed == 1
     assert is_wanted(user.id, Category.REMINDERS, Channel.SMS) is False
     assert is_wanted(user.id, Category.REMINDERS, Channel.EMAIL) is True
@@ -163,7 +163,7 @@ def test_security_and_billing_notices_cannot_be_turned_off():
     user = factories.make_patient().account
     for category in (Category.SECURITY, Category.BILLING):
         with pytest.raises(InvalidInput) as refused, transaction():
-            set_notification_preferences(user, {(category, Channel.EMAIL): False}, by=user)
+            set_notification_preferences(user.id, {(category, Channel.EMAIL): False}, by_id=user.id)
         assert refused.value.code == "notification_required"
     assert is_wanted(user.id, Category.SECURITY, Channel.EMAIL)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(NotificationPreferenceChange)) == 0
@@ -174,7 +174,7 @@ def test_nobody_else_changes_a_users_settings():
     for other in (factories.make_patient().account, factories.make_practitioner().user,
                   factories.make_staff(), factories.make_staff(role=factories.Role.ADMIN)):
         with pytest.raises(Forbidden), transaction():
-            set_notification_preferences(user, {(Category.REMINDERS, Channel.EMAIL): False}, by=other)
+            set_notification_preferences(user.id, {(Category.REMINDERS, Channel.EMAIL): False}, by_id=other.id)
     assert is_wanted(user.id, Category.REMINDERS, Channel.EMAIL)
 
 

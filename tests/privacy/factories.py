@@ -6,11 +6,11 @@ from tests import factories
 from tests.booking.factories import local_start, make_appointment, make_visit_reason
 from tests.notebook.factories import make_attachment, make_entry, make_treating_practitioner, mask_entry, past
 from webapp.accounts.models import User
+from webapp.accounts.notification_settings import set_notification_choices
 from webapp.booking.models import AppointmentStatus, WaitlistEntry
 from webapp.extensions import db
 from webapp.notebook.models import AccessAction, AccessLogEntry
 from webapp.notifications.models import Category, Channel
-from webapp.notifications.services import set_notification_preferences
 
 
 @dataclass
@@ -40,7 +40,7 @@ def make_household() -> Household:
     db.session.add(WaitlistEntry(practitioner_id=practitioner.id, patient_id=own.id,
                                  visit_reason_id=make_visit_reason(practitioner).id,
                                  before_at=local_start(20), created_by_user_id=account.id))
-    set_notification_preferences(account, {(Category.REMINDERS, Channel.SMS): False}, by=account)
+    set_notification_choices(account, {(Category.REMINDERS, Channel.SMS): False}, by=account)
     db.session.commit()
     return Household(account, own, child, practitioner, practitioner_entry, patient_entry)
 

@@ -5,10 +5,10 @@ import sqlalchemy as sa
 from tests import factories
 from tests.audit.factories import recorded_events
 from tests.privacy.factories import make_household
+from webapp.accounts.notification_settings import set_notification_choices
 from webapp.extensions import db
 from webapp.notebook import services as notebook
 from webapp.notifications.models import Category, Channel, NotificationPreferenceChange
-from webapp.notifications.services import set_notification_preferences
 from webapp.transaction import transaction
 
 
@@ -40,7 +40,7 @@ def test_hiding_an_entry_is_recorded_with_its_author(app):
 def test_notification_choices_keep_their_history(app):
     household = make_household()
     with app.test_request_context(), transaction():
-        set_notification_preferences(household.account, {(Category.REMINDERS, Channel.SMS): True}, by=household.account)
+        set_notification_choices(household.account, {(Category.REMINDERS, Channel.SMS): True}, by=household.account)
     changes = db.session.scalars(
         sa.select(NotificationPreferenceChange).order_by(NotificationPreferenceChange.id)).all()
     assert [(c.is_enabled, c.changed_by_id) for c in changes] == [(False, household.account.id),

@@ -11,9 +11,10 @@ from tests import factories
 from tests.audit.factories import recorded_events
 from tests.booking.factories import local_start, make_appointment
 from tests.privacy.factories import make_household
+from webapp.accounts.api_tokens import issue_api_token
+from webapp.accounts.authentication import check_password_login
 from webapp.accounts.errors import InvalidCredentials
 from webapp.accounts.models import ApiToken, PatientProfile, PatientProxy, Role
-from webapp.accounts.services import check_password_login, issue_api_token
 from webapp.booking.models import WaitlistEntry, WaitlistStatus
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db

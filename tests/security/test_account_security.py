@@ -1,7 +1,6 @@
 """Account security pages: change password, re-authentication, moving 2FA."""
 
 import re
-import time
 
 import pytest
 from flask import g, session
@@ -12,6 +11,7 @@ from tests.audit.factories import log_in, recorded_actions, recorded_events
 from webapp.accounts.errors import ReauthRequired
 from webapp.accounts.models import ApiToken, Role, User
 from webapp.accounts.sessions import REAUTH_AT, reauth_required
+from webapp.db import now_utc
 from webapp.extensions import db
 
 NEW_PASSWORD = "un-nouveau-2026"
@@ -180,7 +180,7 @@ def test_reauth_decorator_on_pages(app):
         refusal = _sensitive_export()
         assert refusal.status_code == 302
         assert refusal.headers["Location"] == "/account/confirm?next=/patients/1/export?format%3Dpdf"
-        session[REAUTH_AT] = time.time()
+        session[REAUTH_AT] = now_utc().timestamp()
         assert _sensitive_export() == "exported"
 
 
@@ -194,3 +194,18 @@ def test_reauth_decorator_on_the_api_wants_a_fresh_token(app, client, api_token)
         token.created_at = token.created_at.replace(year=2000)
         with pytest.raises(ReauthRequired):
             _sensitive_export()
+
+
+def test_guessing_the_password_at_reauthentication_locks_the_account_and_ends_the_session(app, client, form_post):
+    from webapp.extensions import limiter
+
+    patient = factories.make_patient().account
+    log_in(form_post, patient)
+    for _ in range(app.config["CARNET_LOGIN_LOCKOUT_ATTEMPTS"]):
+        assert form_post("/account/confirm", {"password": "wrong-password-1"}).status_code == 200
+        limiter.reset()
+    response = form_post("/account/confirm", {"password": factories.PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert "ce compte est bloqué pour un moment" in client.get("/login").get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+    assert len(recorded_events("login.refused_locked")) == 1

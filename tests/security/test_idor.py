@@ -22,8 +22,8 @@ from tests.billing.factories import make_invoice, make_subscription
 from tests.booking.factories import local_start, make_appointment, open_practice
 from tests.conftest import csrf_token_of
 from tests.notebook.factories import make_attachment, make_entry, past
+from webapp.accounts.api_tokens import issue_api_token
 from webapp.accounts.models import ApiToken, PatientProxy
-from webapp.accounts.services import issue_api_token
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
 from webapp.booking.models import Absence, Appointment, AppointmentStatus, WaitlistEntry
 from webapp.extensions import db

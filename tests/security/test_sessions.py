@@ -12,7 +12,7 @@ from tests.conftest import csrf_token_of
 from tests.privacy.factories import make_household
 from webapp.accounts import session_records
 from webapp.accounts.models import BrowserSession
-from webapp.accounts.services import password_reset_token, reset_password
+from webapp.accounts.password_changes import password_reset_token, reset_password
 from webapp.extensions import db
 from webapp.transaction import transaction
 

@@ -4,8 +4,15 @@ from flask import Blueprint
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
-from webapp.accounts import email_confirmation_views, practice_contact_views, profile_views, verification_views, views  # noqa: E402,F401  (registers the routes)
-from webapp.accounts.services import authenticate_api_token  # noqa: E402
+from webapp.accounts import (  # noqa: E402,F401  (registers the routes)
+    email_confirmation_views,
+    notification_settings_views,
+    practice_contact_views,
+    profile_views,
+    verification_views,
+    views,
+)
+from webapp.accounts.api_tokens import authenticate_api_token  # noqa: E402
 from webapp.api.auth import register_token_authenticator  # noqa: E402
 
 # The API layer authenticates bearer tokens with the function accounts gives it.

@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from webapp.accounts import proxies, schemas, services
+from webapp.accounts import api_tokens, authentication, email_confirmation, proxies, registration, relatives, schemas
 from webapp.accounts.models import Role
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.auth import bearer_required, current_api_token, current_api_user, documented_errors, public_endpoint
@@ -27,10 +27,10 @@ def create_account(data):
 
     A practitioner's answer holds `totp_secret` once: every later token
     request needs a code from it."""
-    register = services.register_patient if data.pop("role") == Role.PATIENT else services.register_practitioner
+    register = registration.register_patient if data.pop("role") == Role.PATIENT else registration.register_practitioner
     with transaction():
         user = register(**data)
-        services.send_email_confirmation(user)
+        email_confirmation.send_email_confirmation(user)
     return user
 
 
@@ -44,10 +44,10 @@ class TokenView(MethodView):
     def post(self, data):
         """Exchange credentials (and a TOTP code where required) for a bearer token."""
         with transaction():
-            user = services.check_password_login(data["email"], data["password"])
-            services.check_second_factor(user, data.get("totp"))
-            services.record_successful_login(user)
-            raw, token = services.issue_api_token(user)
+            user = authentication.check_password_login(data["email"], data["password"])
+            authentication.check_second_factor(user, data.get("totp"))
+            authentication.record_successful_login(user)
+            raw, token = api_tokens.issue_api_token(user)
         return {"token": raw, "expires_at": token.expires_at}
 
     @bearer_required()
@@ -55,7 +55,7 @@ class TokenView(MethodView):
     def delete(self):
         """Revoke the token used for this request."""
         with transaction():
-            services.revoke_api_token(current_api_token())
+            api_tokens.revoke_api_token(current_api_token())
 
 
 
@@ -74,7 +74,7 @@ def me():
 def my_tokens(query):
     """The caller's tokens that still work (never their secret value), to spot
     and revoke the one of a lost phone."""
-    return paginate(services.active_api_tokens(current_api_user()), sorting=schemas.TOKEN_SORTING, **query)
+    return paginate(api_tokens.active_api_tokens(current_api_user()), sorting=schemas.TOKEN_SORTING, **query)
 
 
 @blp.route("/me/tokens/<int:token_id>", methods=["DELETE"])
@@ -83,7 +83,7 @@ def my_tokens(query):
 def revoke_my_token(token_id):
     """Revoke one of the caller's tokens; another account's token is not found."""
     with transaction():
-        services.revoke_api_token_of(current_api_user(), token_id)
+        api_tokens.revoke_api_token_of(current_api_user(), token_id)
 
 
 @blp.route("/me/relatives", endpoint="relatives")
@@ -92,7 +92,7 @@ class RelativesView(MethodView):
     @blp.response(200, schemas.RelativesSchema)
     def get(self):
         """Patient profiles this account acts for, besides its own."""
-        return {"items": services.list_relatives(current_api_user())}
+        return {"items": relatives.list_relatives(current_api_user())}
 
     @bearer_required(Role.PATIENT)
     @idempotent
@@ -101,7 +101,7 @@ class RelativesView(MethodView):
     def post(self, data):
         """Add a relative (a child, a dependant) to book and keep a notebook for."""
         with transaction():
-            return services.add_relative(current_api_user(), **data)
+            return relatives.add_relative(current_api_user(), **data)
 
 
 

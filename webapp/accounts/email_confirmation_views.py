@@ -4,7 +4,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.accounts import bp, services
+from webapp.accounts import bp, email_confirmation
 from webapp.accounts.forms import ConfirmForm
 from webapp.extensions import limiter
 from webapp.transaction import transaction
@@ -19,7 +19,7 @@ def confirm_email(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         with form_action(form) as action:
-            services.confirm_email(token)
+            email_confirmation.confirm_email(token)
         if action.succeeded:
             flash(_("Thank you: your email address is confirmed."), "success")
             return redirect(url_for("site.home"))
@@ -34,7 +34,7 @@ def resend_confirmation():
     form = ConfirmForm()
     if form.validate_on_submit() and current_user.email_confirmed_at is None:
         with transaction():
-            services.send_email_confirmation(current_user)
+            email_confirmation.send_email_confirmation(current_user)
         flash(_("A new confirmation link is on its way to %(email)s.", email=current_user.email), "success")
         return redirect(url_for("accounts.resend_confirmation"))
     return render_template("accounts/resend_confirmation.html", form=form)

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     HiddenField,
@@ -21,6 +22,7 @@ from webapp.accounts.models import VerificationMethod
 from webapp.accounts.phones import PHONE_INPUT_MAX_LENGTH, PhoneValidator
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.accounts.verification import NOTE_MAX, REASON_MAX
+from webapp.notifications.models import OPTIONAL_CATEGORIES, Category, Channel
 
 
 class LoginForm(FlaskForm):
@@ -157,3 +159,16 @@ class PracticeContactForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button only: its CSRF token is the whole form."""
+
+
+def notification_field_name(category: Category, channel: Channel) -> str:
+    return f"{category}_{channel}"
+
+
+class NotificationSettingsForm(FlaskForm):
+    """One checkbox per category a patient may turn off, per channel."""
+
+
+for _category in OPTIONAL_CATEGORIES:
+    for _channel in Channel:
+        setattr(NotificationSettingsForm, notification_field_name(_category, _channel), BooleanField(_channel.label))

@@ -26,7 +26,7 @@ from webapp.accounts import phones
 from webapp.accounts.errors import InvalidAccountData
 from webapp.accounts.identity_rules import identity_problems
 from webapp.accounts.models import PatientProfile, User
-from webapp.accounts.services import can_act_for_patient
+from webapp.accounts.relatives import can_act_for_patient
 from webapp.audit.services import record_event
 from webapp.db import MAX_ID
 from webapp.errors import Forbidden, NotFound

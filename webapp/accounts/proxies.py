@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import PatientProfile, PatientProxy, User
-from webapp.accounts.services import can_act_for_patient
+from webapp.accounts.relatives import can_act_for_patient
 from webapp.audit.services import record_event
 from webapp.db import MAX_ID, now_utc
 from webapp.errors import NotFound
@@ -53,6 +53,9 @@ def _proxies_of(patient_id: int) -> list[PatientProxy]:
 
 
 def _patient_side_profile(user: User, patient_id: int) -> PatientProfile:
+    # 404 rather than 403 for a profile the account does not act for: an id
+    # in a URL must not tell whether that profile exists. Ids out of range
+    # are refused before the database sees them (PostgreSQL's integer).
     if not user.is_authenticated or not isinstance(patient_id, int) or not 0 < patient_id <= MAX_ID \
             or not can_act_for_patient(user, patient_id):
         raise NotFound()
@@ -71,6 +74,8 @@ def remove_proxy(user: User, patient_id: int, account_id: int) -> None:
     not a proxy of the profile: `NotFound`. The other side is told."""
     profile = _patient_side_profile(user, patient_id)
     is_owner = profile.account_id == user.id
+    # A proxy may leave, but never removes another proxy: only the owner
+    # decides who acts for their profile.
     if not (is_owner or account_id == user.id):
         raise NotFound()
     proxy = db.session.get(PatientProxy, (account_id, patient_id)) if isinstance(account_id, int) \
@@ -109,6 +114,7 @@ def proxy_accounts(patient_id: int) -> list[User]:
 
 def _tell(recipient: User, profile: PatientProfile, *, proxy_name: str, by_owner: bool) -> None:
     messages.notify_proxy_removed(
+        # Timed key: a proxy removed, added again and removed again is told twice.
         key=f"proxy-removed:{profile.id}:{recipient.id}:{int(now_utc().timestamp())}",
         to=recipient.email, locale=recipient.locale, user_id=recipient.id, patient_name=profile.full_name,
         proxy_name=proxy_name, removed_by_owner=by_owner, account_url=external_url("accounts.account"),

@@ -6,7 +6,7 @@ from marshmallow import validate
 from webapp.accounts.identity_rules import BirthDate, PersonName
 from webapp.accounts.models import ApiToken, Role, Sex, Verification
 from webapp.accounts.passwords import MIN_PASSWORD_LENGTH
-from webapp.accounts.services import list_relatives
+from webapp.accounts.relatives import list_relatives
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.auth import current_api_token
 from webapp.api.pagination import Sorting, list_query_schema, page_schema

@@ -2,7 +2,9 @@
 
 A browser session records when its user logged in (`auth_at`), was last
 seen (`seen_at`) and last re-entered their credentials (`reauth_at`), as
-Unix times. Practitioners, staff and admins get a short absolute lifetime
+Unix times of the app's one clock (`now_utc()`): a session compared with
+the password change stamped by that clock, or with a frozen clock in the
+tests, is never ended by a difference between two clocks. Practitioners, staff and admins get a short absolute lifetime
 and idle timeout; patients a longer one (CARNET_* settings, see README).
 A session opened before the account's last password change ends too.
 
@@ -13,7 +15,6 @@ the user's other devices stay logged in.
 """
 
 import functools
-import time
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -22,6 +23,7 @@ from flask_login import current_user, logout_user
 from webapp.accounts import session_records
 from webapp.accounts.errors import ReauthRequired
 from webapp.audit.services import record_event
+from webapp.db import now_utc
 from webapp.errors import is_api_request
 from webapp.transaction import transaction
 
@@ -31,12 +33,17 @@ SESSION_ID_KEY = "sid"
 SEEN_AT_RESOLUTION_SECONDS = 60
 
 
+def _now() -> float:
+    """The app's clock as a Unix time: what the cookie stores (a JSON number)."""
+    return now_utc().timestamp()
+
+
 def start_session(user) -> None:
     """Called right after `login_user` on a fresh session, wherever a web
     login finishes: opens the session's server-side record."""
     with transaction():
         token = session_records.open_session_record(user)
-    now = time.time()
+    now = _now()
     session.permanent = True
     session[AUTH_AT] = session[SEEN_AT] = now
     session[SESSION_ID_KEY] = token
@@ -62,12 +69,12 @@ def end_session(user, *, reason: str = "logout") -> None:
 
 
 def mark_reauthenticated() -> None:
-    session[REAUTH_AT] = time.time()
+    session[REAUTH_AT] = _now()
 
 
 def restart_after_password_change() -> None:
     """The session that changed the password stays open; older ones end."""
-    session[AUTH_AT] = time.time()
+    session[AUTH_AT] = _now()
 
 
 def session_limits(user) -> tuple[int, int]:
@@ -88,6 +95,8 @@ def _expiry_reason(user, now: float) -> str | None:
         return "lifetime"
     if now - seen_at > idle:
         return "idle"
+    # Opened before a password change or the closure of the account: it may be
+    # the session of whoever knew the old password.
     if auth_at < user.password_changed_at.timestamp():
         return "password_changed"
     if not session_records.is_live_session(session.get(SESSION_ID_KEY), user):
@@ -100,7 +109,7 @@ def enforce_session_limits():
     to the login page (coming back here afterwards); else note the activity."""
     if is_api_request() or request.endpoint == "static" or not current_user.is_authenticated:
         return None
-    now = time.time()
+    now = _now()
     user = current_user._get_current_object()
     reason = _expiry_reason(user, now)
     if reason is None:
@@ -109,6 +118,7 @@ def enforce_session_limits():
         return None
     with transaction():
         record_event("session.expired", actor=user, target_type="user", target_id=user.id, details={"reason": reason})
+    # The language was chosen by the person at the screen: the login page keeps it.
     locale = session.get("locale")
     logout_user()
     session.clear()
@@ -122,7 +132,7 @@ def enforce_session_limits():
 def recently_reauthenticated() -> bool:
     reauth_at = session.get(REAUTH_AT)
     window = current_app.config["CARNET_REAUTH_MINUTES"] * 60
-    return isinstance(reauth_at, int | float) and time.time() - reauth_at <= window
+    return isinstance(reauth_at, int | float) and _now() - reauth_at <= window
 
 
 def reauth_required(view):
@@ -140,7 +150,7 @@ def reauth_required(view):
         window = current_app.config["CARNET_REAUTH_MINUTES"] * 60
         if is_api_request():
             token = g.get("api_token")
-            if token is None or time.time() - token.created_at.timestamp() > window:
+            if token is None or _now() - token.created_at.timestamp() > window:
                 raise ReauthRequired()
             return view(*args, **kwargs)
         if not current_user.is_authenticated:

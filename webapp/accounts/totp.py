@@ -3,8 +3,6 @@ one check of a code (`accept_code`), which lets each code open one action."""
 
 import io
 import re
-import time
-from collections.abc import Callable
 
 import pyotp
 import qrcode
@@ -14,17 +12,13 @@ from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.accounts.models import User
+from webapp.db import now_utc
 from webapp.extensions import db
 
 SECRET_PATTERN = re.compile(r"^[A-Z2-7]{32}$")
 CODE_PATTERN = re.compile(r"^[0-9]{6}$")
 STEP_SECONDS = 30  # the authenticator apps' period (RFC 6238's default)
 VALID_WINDOW = 1  # one step either side: phone clocks drift and people type slowly
-
-# The clock of the code checks (Unix time). Tests move it forward to get a
-# code no one used yet (tests/factories.py `totp_now`) rather than wait for
-# the next step of the wall clock.
-clock: Callable[[], float] = time.time
 
 
 def new_totp_secret() -> str:
@@ -74,11 +68,13 @@ def accept_code(user, code: str | None, *, secret: str | None = None, now=None) 
     at the same moment: the conditional UPDATE holds the account's row until
     the transaction ends, and the second request then finds the step taken.
 
-    `now` (an aware datetime) replaces the clock. A refusal writes nothing;
+    The time is the app's one clock (`now_utc()`), so a test that freezes or
+    moves it gets the codes of that moment; `now` (an aware datetime)
+    replaces it for one check. A refusal writes nothing;
     the caller counts failures. Like every service, this never commits.
     """
     new_secret = secret is not None and secret != user.totp_secret
-    at = now.timestamp() if now is not None else clock()
+    at = (now or now_utc()).timestamp()
     step = matching_step(secret or user.totp_secret, code, at)
     if step is None:
         return False

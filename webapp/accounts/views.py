@@ -8,7 +8,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 
-from webapp.accounts import bp, proxies, services, sessions, totp
+from webapp.accounts import (
+    authentication,
+    bp,
+    email_confirmation,
+    password_changes,
+    proxies,
+    registration,
+    relatives,
+    sessions,
+    totp,
+)
 from webapp.accounts.errors import AccountLocked
 from webapp.accounts.forms import (
     ChangePasswordForm,
@@ -24,13 +34,13 @@ from webapp.accounts.forms import (
     TotpResetForm,
 )
 from webapp.accounts.models import Role, User
-from webapp.errors import CarnetError, NotFound
+from webapp.errors import NotFound, handle_carnet_error
 from webapp.extensions import db, limiter
 from webapp.languages import keep_chosen_locale
 from webapp.navigation import landing_url, register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
-from webapp.web import form_action, show_errors
+from webapp.web import form_action
 
 PENDING_USER_KEY = "pending_2fa_user_id"
 
@@ -42,7 +52,7 @@ def open_session(user: User) -> None:
     """Log in on a fresh session (no fixation), keeping the language."""
     with transaction():
         locale = keep_chosen_locale(user)  # a language picked before logging in is kept
-    session.clear()
+    session.clear()  # a session id planted before the login never becomes a logged-in one
     login_user(user)
     sessions.start_session(user)
     if locale:
@@ -71,12 +81,14 @@ def login():
         session["login_next"] = safe_next_url(request.args["next"], "")
     if form.validate_on_submit():
         with form_action(form) as action:
-            user = services.check_password_login(form.email.data, form.password.data)
+            user = authentication.check_password_login(form.email.data, form.password.data)
         if action.succeeded:
             if not user.role.requires_totp:
                 with transaction():
-                    services.record_successful_login(user)
+                    authentication.record_successful_login(user)
                 return finish_login(user)
+            # Only the first factor is passed: the account is remembered, not
+            # logged in, until the code (or the enrolment) is done.
             session[PENDING_USER_KEY] = user.id
             return redirect(url_for("accounts.login_totp" if user.has_totp else "accounts.enrol_totp"))
     return render_template("accounts/login.html", form=form)
@@ -91,8 +103,8 @@ def login_totp():
     form = TotpForm()
     if form.validate_on_submit():
         with form_action(form) as action:
-            services.check_second_factor(user, form.code.data)
-            services.record_successful_login(user)
+            authentication.check_second_factor(user, form.code.data)
+            authentication.record_successful_login(user)
         if action.succeeded:
             return finish_login(user)
     return render_template("accounts/login_totp.html", form=form)
@@ -108,7 +120,7 @@ def enrol_totp():
     form = TotpForm()
     if form.validate_on_submit():
         with form_action(form) as action:
-            services.enable_totp(user, user.totp_secret, form.code.data)
+            authentication.enable_totp(user, user.totp_secret, form.code.data)
         if action.succeeded:
             return finish_login(user)
     uri = totp.provisioning_uri(user.totp_secret, user.email)
@@ -134,11 +146,11 @@ def signup_patient():
     form = PatientSignupForm()
     if form.validate_on_submit():
         with form_action(form) as action:
-            user = services.register_patient(
+            user = registration.register_patient(
                 email=form.email.data, password=form.password.data, first_name=form.first_name.data,
                 last_name=form.last_name.data, birth_date=form.birth_date.data, locale=session.get("locale"),
             )
-            services.send_email_confirmation(user)
+            email_confirmation.send_email_confirmation(user)
         if action.succeeded:
             return finish_login(user, welcome=_("Welcome to Carnet! Your account is ready."))
     return render_template("accounts/signup_form.html", form=form, title=_("Create a patient account"))
@@ -150,13 +162,13 @@ def signup_practitioner():
     form = PractitionerSignupForm()
     if form.validate_on_submit():
         with form_action(form) as action:
-            user = services.register_practitioner(
+            user = registration.register_practitioner(
                 email=form.email.data, password=form.password.data, first_name=form.first_name.data,
                 last_name=form.last_name.data, rpps=form.rpps.data.strip(), specialty=form.specialty.data,
                 address=form.address.data, postcode=form.postcode.data, city=form.city.data,
                 locale=session.get("locale"),
             )
-            services.send_email_confirmation(user)
+            email_confirmation.send_email_confirmation(user)
         if action.succeeded:
             session[PENDING_USER_KEY] = user.id
             return redirect(url_for("accounts.enrol_totp"))
@@ -169,7 +181,7 @@ def forgot_password():
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
         with transaction():
-            services.request_password_reset(form.email.data)
+            password_changes.request_password_reset(form.email.data)
         # The same answer whether or not the account exists.
         flash(_("If an account exists for this address, a reset link is on its way."), "success")
         return redirect(url_for("accounts.login"))
@@ -182,7 +194,7 @@ def reset_password(token: str):
     form = PasswordResetForm()
     if form.validate_on_submit():
         with form_action(form) as action:
-            services.reset_password(token, form.password.data)
+            password_changes.reset_password(token, form.password.data)
         if action.succeeded:
             flash(_("Your password is changed. You can log in."), "success")
             return redirect(url_for("accounts.login"))
@@ -193,10 +205,14 @@ def _login_required():
     return None if current_user.is_authenticated else current_app.login_manager.unauthorized()
 
 
-def _end_locked_session():
-    """A re-authentication locked the account: this session ends with it."""
+@bp.errorhandler(AccountLocked)
+def _end_locked_session(error: AccountLocked):
+    """A re-authentication locked the account (the pages that ask for one let
+    `AccountLocked` through `form_action`): this session ends with it."""
+    if not current_user.is_authenticated:
+        return handle_carnet_error(error)  # a login refused: nothing to end
     sessions.end_session(current_user._get_current_object(), reason="locked")
-    flash(str(AccountLocked.default_message), "error")
+    flash(str(error.message), "error")
     return redirect(url_for("accounts.login"))
 
 
@@ -206,7 +222,7 @@ def _render_account(relative_form: RelativeForm | None = None):
     return render_template(
         "accounts/account.html",
         own_proxies=proxies.list_proxies(current_user, own.id) if own is not None else [],
-        relatives=services.list_relatives(current_user) if is_patient else [],
+        relatives=relatives.list_relatives(current_user) if is_patient else [],
         relative_form=relative_form or (RelativeForm() if is_patient else None), confirm_form=ConfirmForm(),
     )
 
@@ -228,7 +244,7 @@ def add_relative():
     form = RelativeForm()
     if form.validate_on_submit():
         with form_action(form) as action:
-            profile = services.add_relative(current_user, first_name=form.first_name.data,
+            profile = relatives.add_relative(current_user, first_name=form.first_name.data,
                                             last_name=form.last_name.data, birth_date=form.birth_date.data)
         if action.succeeded:
             flash(_("%(name)s is added to your account.", name=profile.first_name), "success")
@@ -258,15 +274,10 @@ def change_password():
         return refusal
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.change_own_password(current_user, form.current_password.data, form.password.data,
-                                             keep_session_token=sessions.current_session_token())
-        except AccountLocked:
-            return _end_locked_session()
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form, passes=(AccountLocked,)) as action:
+            password_changes.change_own_password(current_user, form.current_password.data, form.password.data,
+                                                 keep_session_token=sessions.current_session_token())
+        if action.succeeded:
             sessions.restart_after_password_change()
             flash(_("Your password is changed. Your API tokens are revoked and your other sessions are closed."),
                   "success")
@@ -285,14 +296,9 @@ def reauthenticate():
     if not needs_code:
         del form.code
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.confirm_identity(current_user, form.password.data, form.code.data if needs_code else None)
-        except AccountLocked:
-            return _end_locked_session()
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form, passes=(AccountLocked,)) as action:
+            authentication.confirm_identity(current_user, form.password.data, form.code.data if needs_code else None)
+        if action.succeeded:
             sessions.mark_reauthenticated()
             return redirect(safe_next_url(request.args.get("next"), url_for("accounts.account")))
     return render_template("accounts/reauthenticate.html", form=form)
@@ -319,7 +325,7 @@ def reset_totp():
     form = TotpResetForm()
     if form.validate_on_submit():
         with form_action(form) as action:
-            services.reset_totp(current_user, form.secret.data, form.code.data)
+            authentication.reset_totp(current_user, form.secret.data, form.code.data)
         if action.succeeded:
             flash(_("Two-factor authentication now uses your new app. Codes from the old one no longer work."),
                   "success")

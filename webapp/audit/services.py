@@ -21,7 +21,10 @@ from webapp.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from webapp.db import now_utc
 from webapp.errors import Forbidden
 from webapp.extensions import db
+from webapp.paging import paginate
 
+# A plain string rather than accounts' `Role` (a StrEnum, so they compare
+# equal): the audit knows no feature, and every feature writes to it.
 AUDIT_READER_ROLE = "admin"
 CHAIN_HEAD_ID = 1
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -102,6 +105,8 @@ def _take_next_position() -> tuple[int, str]:
 def _request_origin() -> tuple[str | None, str | None]:
     if not has_request_context():
         return None, None
+    # Cut to the column's length: a client's long header must not make the
+    # action it audits fail.
     user_agent = request.headers.get("User-Agent", "")[:255] or None
     return request.remote_addr, user_agent
 
@@ -132,6 +137,8 @@ def record_event(action: str, *, actor=None, target_type: str | None = None, tar
     event.hash = event_hash(event)
     db.session.add(event)
     db.session.flush()
+    # The head keeps the newest hash: the next event links to it, and the
+    # verification detects a removed last row by comparing with it.
     db.session.execute(
         sa.update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=event.hash)
         .execution_options(synchronize_session=False)
@@ -221,11 +228,11 @@ def search_events(viewer, filters: EventFilters, *, page: int = 1, per_page: int
     Reading the trail is itself recorded."""
     if viewer is None or getattr(viewer, "role", None) != AUDIT_READER_ROLE:
         raise Forbidden()
-    query = _filtered(filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    items = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(per_page).offset((page - 1) * per_page)))
-    record_event("audit.viewed", actor=viewer, details={"page": page, "results": total})
-    return items, total
+    result = paginate(_filtered(filters).order_by(AuditEvent.id.desc()), page=page, per_page=per_page)
+    # Who looked at the trail is part of the trail (an admin browsing
+    # people's logins leaves a trace of it).
+    record_event("audit.viewed", actor=viewer, details={"page": page, "results": result["total"]})
+    return list(result["items"]), result["total"]
 
 
 def iter_events(filters: EventFilters, batch_size: int = 1000) -> Iterator[AuditEvent]:

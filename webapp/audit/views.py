@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -11,6 +11,7 @@ from webapp.audit.forms import EventFiltersForm
 from webapp.navigation import register_nav
 from webapp.paging import page_number
 from webapp.transaction import transaction
+from webapp.web import roles_required
 
 PER_PAGE = 50
 
@@ -22,9 +23,8 @@ def _start_of_day(day: dt.date | None) -> dt.datetime | None:
 
 
 @bp.route("/admin/audit")
+@roles_required(services.AUDIT_READER_ROLE)
 def events():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
     form = EventFiltersForm(formdata=request.args)
     page = page_number()
     if not form.validate():

@@ -31,7 +31,7 @@ def check_billing_settings(config) -> None:
 
 def register_billing(app: Flask) -> None:
     """Pages, CLI, template filters, and the trial every new practitioner starts."""
-    from webapp.accounts.services import practitioner_registered
+    from webapp.accounts.registration import practitioner_registered
     from webapp.billing.jobs import billing_cli
     from webapp.billing.money import format_money, format_vat_rate
     from webapp.billing.subscriptions import start_trial_for_new_practitioner

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from webapp.accounts.models import ClinicMember, ClinicRole, PractitionerProfile, Role, User
-from webapp.accounts.services import clinic_ids_of
+from webapp.accounts.staff import clinic_ids_of
 from webapp.billing.errors import InvoiceNotFound
 from webapp.billing.models import Invoice, Subscription
 from webapp.errors import Forbidden

@@ -38,7 +38,7 @@ def start_trial(practitioner: PractitionerProfile, *, now: dt.datetime | None = 
 
 
 def start_trial_for_new_practitioner(sender, *, practitioner: PractitionerProfile, **extra) -> None:
-    """Receiver of `accounts.services.practitioner_registered`."""
+    """Receiver of `accounts.registration.practitioner_registered`."""
     start_trial(practitioner)
 
 

@@ -21,7 +21,7 @@ from webapp.booking import (  # noqa: E402,F401
 
 def connect_account_signals() -> None:
     """Revoke the calendar feed when an account's access is revoked (connecting twice is harmless)."""
-    from webapp.accounts.services import access_revoked
+    from webapp.accounts.password_changes import access_revoked
     from webapp.booking.calendar_feed import on_account_access_revoked
 
     access_revoked.connect(on_account_access_revoked)

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from webapp.accounts.models import ClinicRole, PractitionerProfile, Role, User
-from webapp.accounts.services import clinic_ids_of, practitioner_user_ids_of_clinic
+from webapp.accounts.staff import clinic_ids_of, practitioner_user_ids_of_clinic
 from webapp.accounts.verification import require_verified
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
-from webapp.accounts.services import acting_patient_ids
+from webapp.accounts.relatives import acting_patient_ids
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.billing.bookability import is_bookable

@@ -51,7 +51,7 @@ def revoke_calendar_feed_of(user: User, *, reason: str) -> None:
 
 
 def on_account_access_revoked(sender, *, user: User, reason: str, **extra) -> None:
-    """Receiver of `accounts.services.access_revoked` (a password change or a
+    """Receiver of `accounts.password_changes.access_revoked` (a password change or a
     closed account): the calendar feed URL is a way in too."""
     revoke_calendar_feed_of(user, reason=reason)
 

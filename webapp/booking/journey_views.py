@@ -7,7 +7,7 @@ from flask import flash, jsonify, redirect, render_template, request, session, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.accounts import services as accounts
+from webapp.accounts import authentication, email_confirmation, registration
 from webapp.accounts.forms import BookingSignupForm, LoginForm
 from webapp.accounts.models import Role, User
 from webapp.accounts.specialties import SPECIALTIES
@@ -174,7 +174,7 @@ def confirm_hold_login(hold_id: int):
     if form.validate_on_submit():
         try:
             with transaction():
-                user = accounts.check_password_login(form.email.data, form.password.data)
+                user = authentication.check_password_login(form.email.data, form.password.data)
         except CarnetError as error:
             show_errors(form, error)
         else:
@@ -187,7 +187,7 @@ def confirm_hold_login(hold_id: int):
 
 def _logged_in_booking(hold: SlotHold, user: User):
     with transaction():
-        accounts.record_successful_login(user)
+        authentication.record_successful_login(user)
     return _book(hold, user, _start_session_keeping_hold(user))
 
 
@@ -195,7 +195,7 @@ def _all_signup_problems(form: BookingSignupForm) -> bool:
     """Check the form and the account rules together, so that every problem
     is shown at once; True when there is none."""
     form.validate()
-    problems = accounts.patient_signup_problems(
+    problems = registration.patient_signup_problems(
         email=form.email.data, password=form.password.data, first_name=form.first_name.data or "",
         last_name=form.last_name.data or "", birth_date=form.birth_date.data, phone=form.phone.data or "")
     for name, messages in problems.items():
@@ -217,11 +217,11 @@ def confirm_hold_signup(hold_id: int):
     if _all_signup_problems(form):
         try:
             with transaction():
-                user = accounts.register_patient(
+                user = registration.register_patient(
                     email=form.email.data, password=form.password.data, first_name=form.first_name.data,
                     last_name=form.last_name.data, birth_date=form.birth_date.data, phone=form.phone.data,
                     locale=session.get("locale"))
-                accounts.send_email_confirmation(user)
+                email_confirmation.send_email_confirmation(user)
         except CarnetError as error:
             show_errors(form, error)
         else:

@@ -8,7 +8,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from webapp.accounts.models import Role
-from webapp.accounts.services import list_relatives
+from webapp.accounts.relatives import list_relatives
 from webapp.booking import settings
 from webapp.errors import Forbidden
 

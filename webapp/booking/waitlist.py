@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import Role, User
-from webapp.accounts.services import acting_patient_ids
+from webapp.accounts.relatives import acting_patient_ids
 from webapp.booking import signals
 from webapp.booking.agendas import listed_practitioner
 from webapp.booking.availability import reason_for_booking

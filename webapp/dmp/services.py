@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webapp.accounts.models import PatientProfile, Role, User
-from webapp.accounts.services import can_act_for_patient
+from webapp.accounts.relatives import can_act_for_patient
 from webapp.audit.services import record_event
 from webapp.booking.agendas import managed_practitioners
 from webapp.booking.treating import has_treating_relationship

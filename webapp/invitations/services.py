@@ -20,17 +20,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired
 
+from webapp.accounts.email_confirmation import send_email_confirmation
 from webapp.accounts.errors import EmailTaken
 from webapp.accounts.identity_rules import is_adult
 from webapp.accounts.models import PatientProfile, PatientProxy, PractitionerProfile, Role, User
 from webapp.accounts.passwords import password_problems
 from webapp.accounts.proxies import account_name, proxy_accounts, remove_proxies
-from webapp.accounts.services import (
-    can_act_for_patient,
-    create_patient_account,
-    normalize_email,
-    send_email_confirmation,
-)
+from webapp.accounts.registration import create_patient_account, normalize_email
+from webapp.accounts.relatives import can_act_for_patient
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.booking.agendas import can_manage_agenda
@@ -69,13 +66,16 @@ class InvitationDesk:
     latest: PatientInvitation | None
 
 
-
 def invitation_token(invitation: PatientInvitation) -> str:
+    # The address is signed in: if the desk corrects it, links sent to the
+    # old one stop working (`open_invitation` compares it).
     return link_serializer("patient-invitation").dumps(
         {"invitation_id": invitation.id, "patient_id": invitation.patient_id, "email": invitation.patient.email})
 
 
 def _key_prefix(patient_id: int) -> str:
+    # Every invitation mail of a profile shares this outbox key prefix, so a
+    # new invitation withdraws the unsent mail of the previous one.
     return f"patient-invitation:{patient_id}:"
 
 
@@ -120,6 +120,8 @@ def can_invite(by: User, patient: PatientProfile, practitioner_id: int) -> bool:
     """Whether the desk may invite this patient now (`invite_patient`'s rules)."""
     if by.role not in DESK_ROLES:
         return False
+    # The same checks as the invite page, answered as a yes/no so the agenda
+    # shows the action only where following it would succeed.
     try:
         _check_desk_may_invite(_desk_patient(by, patient.id, practitioner_id)[0])
     except (Forbidden, NotFound, ProfileAlreadyClaimed, ProfileHasProxy):
@@ -169,6 +171,8 @@ def invite_patient(*, patient_id: int, practitioner_id: int, email: str, by: Use
     patient, practitioner = _desk_patient(by, patient_id, practitioner_id)
     _check_desk_may_invite(patient)
     email = _checked_email(email)
+    # While a link is out, changing the address would silently kill it
+    # (`invitation_token` signs the address): the desk must wait or resend.
     if email != patient.email and _is_pending(_latest_invitation(patient.id)):
         raise InvitationPending(fields={"email": [str(InvitationPending.default_message)]})
     patient.email = email
@@ -200,6 +204,8 @@ def invite_relative(*, patient_id: int, email: str, by: User) -> PatientInvitati
     yet (anyone else: 404). Sending again replaces the earlier link."""
     patient = relative_to_invite(by, patient_id)
     email = _checked_email(email)
+    # The relative's own account must not land in the proxy's mailbox: the
+    # proxy would then hold both accounts.
     if normalize_email(by.email) == email:
         raise InvalidInvitationData(fields={"email": [str(_l(
             "This is your own address: give the address of %(name)s.", name=patient.first_name))]})
@@ -345,6 +351,7 @@ def claim_as_relative(token: str, *, by: User) -> PatientProfile:
         raise InvitationRefused(_l("You already have a Carnet profile with this birth date, so this one is probably "
                                    "yours: ask the practice to book your visits on your account instead."),
                                 code="profile_probably_duplicate")
+    # Claiming twice (a second click) must not add a second proxy row.
     if not can_act_for_patient(by, invitation.patient_id):
         db.session.add(PatientProxy(user_id=by.id, patient_id=invitation.patient_id))
     _mark_claimed(invitation, by, "relative", previous_email=invitation.patient.email, proxies=[], kept_ids=set())

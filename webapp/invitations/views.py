@@ -17,7 +17,7 @@ from webapp.invitations import bp, services
 from webapp.invitations.errors import InvitationUnavailable
 from webapp.invitations.forms import ClaimForm, ConfirmForm, InviteForm, RelativeInviteForm
 from webapp.transaction import transaction
-from webapp.web import show_errors
+from webapp.web import form_action
 
 CLAIM_RATE_LIMIT = "10 per hour"
 
@@ -45,13 +45,10 @@ def invite(patient_id: int):
     if request.method == "GET":
         form.email.data = desk.patient.email
     if form.validate_on_submit():
-        try:
-            with transaction():
-                invitation = services.invite_patient(patient_id=patient_id, practitioner_id=practitioner_id,
-                                                     email=form.email.data, by=current_user)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            invitation = services.invite_patient(patient_id=patient_id, practitioner_id=practitioner_id,
+                                                 email=form.email.data, by=current_user)
+        if action.succeeded:
             flash(_("The invitation is sent to %(email)s.", email=invitation.patient.email), "success")
             return redirect(url_for("invitations.invite", patient_id=patient_id, practitioner=practitioner_id,
                                     appointment=appointment_id))
@@ -67,18 +64,17 @@ def give_account(patient_id: int):
     patient = services.relative_to_invite(current_user, patient_id)
     form = RelativeInviteForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                invitation = services.invite_relative(patient_id=patient_id, email=form.email.data, by=current_user)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as action:
+            invitation = services.invite_relative(patient_id=patient_id, email=form.email.data, by=current_user)
+        if action.succeeded:
             flash(_("The invitation is sent to %(email)s.", email=invitation.patient.email), "success")
             return redirect(url_for("accounts.account"))
     return render_template("invitations/give_account.html", form=form, patient=patient)
 
 
+@bp.errorhandler(InvitationUnavailable)
 def _unavailable(error: CarnetError):
+    """A link that no longer opens anything (unknown, expired, replaced, used): a page that says why."""
     return render_template("invitations/unavailable.html", message=error.message), error.status
 
 
@@ -86,13 +82,28 @@ def _unavailable(error: CarnetError):
 @limiter.limit(CLAIM_RATE_LIMIT, methods=["POST"])
 def claim(token: str):
     """Create the account that owns the invited profile; a signed-in patient is offered to add it instead."""
-    try:
-        invitation = services.open_invitation(token)
-    except InvitationUnavailable as error:
-        return _unavailable(error)
+    invitation = services.open_invitation(token)  # an unavailable link goes to `_unavailable`
     if current_user.is_authenticated:
         return render_template("invitations/claim.html", invitation=invitation, token=token,
                                confirm_form=ConfirmForm())
+    form, proxies = _claim_form(invitation)
+    if form.validate_on_submit():
+        with form_action(form, passes=(InvitationUnavailable,)) as action:
+            user = services.claim_with_new_account(
+                token, email=form.email.data, password=form.password.data,
+                accepted_terms=form.accept_terms.data, locale=session.get("locale"),
+                keep_proxy_ids=(form.keep_proxies.data or []) if "keep_proxies" in form else [])
+        if action.succeeded:
+            return finish_login(user, welcome=_("Welcome to Carnet! Your notebook and appointments are here."))
+    return render_template("invitations/claim.html", invitation=invitation, token=token, form=form,
+                           child_proxies=([account_name(proxy) for proxy in proxies]
+                                          if "keep_proxies" not in form else []))
+
+
+def _claim_form(invitation) -> tuple[ClaimForm, list[User]]:
+    """The claim form, and the accounts acting for the profile: the claimant
+    chooses which of them keep acting for it when the rules let them decide
+    (`services.claimant_decides_proxies`); otherwise the page only names them."""
     form = ClaimForm()
     proxies = services.claimable_proxies(invitation)
     if proxies and services.claimant_decides_proxies(invitation):
@@ -101,22 +112,7 @@ def claim(token: str):
         del form.keep_proxies
     if request.method == "GET":
         form.email.data = invitation.patient.email
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                user = services.claim_with_new_account(
-                    token, email=form.email.data, password=form.password.data,
-                    accepted_terms=form.accept_terms.data, locale=session.get("locale"),
-                    keep_proxy_ids=(form.keep_proxies.data or []) if "keep_proxies" in form else [])
-        except InvitationUnavailable as error:
-            return _unavailable(error)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
-            return finish_login(user, welcome=_("Welcome to Carnet! Your notebook and appointments are here."))
-    return render_template("invitations/claim.html", invitation=invitation, token=token, form=form,
-                           child_proxies=([account_name(proxy) for proxy in proxies]
-                                          if "keep_proxies" not in form else []))
+    return form, proxies
 
 
 @bp.route("/invitation/<token>/add", methods=["POST"])

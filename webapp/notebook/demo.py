@@ -4,7 +4,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from webapp.accounts import services as accounts
+from webapp.accounts import relatives
 from webapp.accounts.models import User
 from webapp.booking.appointments import occupied_cells_for
 from webapp.booking.models import Appointment, AppointmentStatus, VisitReason
@@ -86,7 +86,7 @@ def seed_notebook_demo(*, patient: User, practitioner: User, parent: User) -> No
         "Bilan sanguin : HbA1c, créatininémie, kaliémie dans 3 mois.", appointment_id=visit.id)
 
     marie = parent
-    jules = next(profile for profile in accounts.list_relatives(marie) if profile.first_name == "Jules")
+    jules = next(profile for profile in relatives.list_relatives(marie) if profile.first_name == "Jules")
     for vaccine, lot, date in (("ROR (rougeole, oreillons, rubéole)", "R8823", "2017-09-04"),
                                ("DTCaP-Hib-HépB (Hexyon)", "H5510", "2016-11-03")):
         notebook.add_entry(marie, jules.id, kind="vaccination", title=vaccine.split(" (")[0], body="",

@@ -34,10 +34,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from webapp.accounts.authentication import confirm_totp_code
 from webapp.accounts.errors import TotpRequired
 from webapp.accounts.matching import matches_identity
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
-from webapp.accounts.services import confirm_totp_code
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.booking.treating import has_treating_relationship

@@ -9,7 +9,7 @@ who acted and a link to Carnet, never an entry's text.
 import sqlalchemy as sa
 
 from webapp.accounts.models import PatientProfile, PatientProxy, PractitionerProfile, User
-from webapp.accounts.services import operator_recipients
+from webapp.accounts.staff import operator_recipients
 from webapp.crypto import decrypt
 from webapp.extensions import db
 from webapp.notebook import signals

@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from webapp.accounts.models import PatientProfile, PractitionerProfile, Role, User
-from webapp.accounts.services import acting_patient_ids, can_act_for_patient
+from webapp.accounts.relatives import acting_patient_ids, can_act_for_patient
 from webapp.accounts.verification import require_verified
 from webapp.audit.services import record_event
 from webapp.booking.models import Appointment, AppointmentStatus

@@ -24,11 +24,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from webapp import crypto
-from webapp.accounts.models import User
 from webapp.db import now_utc
 from webapp.errors import Forbidden, InvalidInput
 from webapp.extensions import db
-from webapp.notifications.channels import ChannelUnavailable, unavailable_channels
 from webapp.notifications.models import (
     OPTIONAL_CATEGORIES,
     Category,
@@ -295,44 +293,42 @@ def settings_turned_off(user_ids: Iterable[int]) -> set[tuple[int, Category, Cha
         .where(NotificationPreference.category.in_(OPTIONAL_CATEGORIES)))}
 
 
-def notification_preferences(user: User) -> dict[tuple[Category, Channel], bool]:
+def notification_preferences(user_id: int) -> dict[tuple[Category, Channel], bool]:
     """Every category a user may turn off, per channel, with its current state."""
     stored = {(row.category, row.channel): row.is_enabled for row in db.session.scalars(
-        sa.select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
+        sa.select(NotificationPreference).where(NotificationPreference.user_id == user_id))}
     return {(category, channel): stored.get((category, channel), True)
             for category in OPTIONAL_CATEGORIES for channel in Channel}
 
 
-def set_notification_preferences(user: User, choices: dict[tuple[Category, Channel], bool], *, by: User) -> int:
-    """Turn categories on or off per channel for `user`.
+def set_notification_preferences(user_id: int, choices: dict[tuple[Category, Channel], bool], *,
+                                 by_id: int) -> int:
+    """Turn categories on or off per channel for the user `user_id`.
 
     Rules: only the user themself changes their settings; security and
-    billing notices cannot be turned off; a channel the account cannot
-    receive (`channels.unavailable_channels`) cannot be turned on; each
-    change is recorded with its time and author. Returns how many settings changed."""
-    if by.id != user.id:
+    billing notices cannot be turned off; each change is recorded with its
+    time and author. Which channels the account can receive is for the
+    caller to check (notifications knows no account). Returns how many
+    settings changed."""
+    if by_id != user_id:
         raise Forbidden()
     if any(not Category(category).can_be_turned_off for category, _ in choices):
         raise InvalidInput(_l("Security and billing notices cannot be turned off."), code="notification_required")
-    current = notification_preferences(user)
-    unavailable = unavailable_channels(user)
-    for (category, channel), enabled in choices.items():
-        if enabled and Channel(channel) in unavailable and not current[(Category(category), Channel(channel))]:
-            raise ChannelUnavailable(unavailable[Channel(channel)])
+    current = notification_preferences(user_id)
     now = now_utc()
     changed = 0
     for (category, channel), enabled in choices.items():
         category, channel, enabled = Category(category), Channel(channel), bool(enabled)
         if current[(category, channel)] == enabled:
             continue
-        preference = db.session.get(NotificationPreference, (user.id, category, channel))
+        preference = db.session.get(NotificationPreference, (user_id, category, channel))
         if preference is None:
-            db.session.add(NotificationPreference(user_id=user.id, category=category, channel=channel,
+            db.session.add(NotificationPreference(user_id=user_id, category=category, channel=channel,
                                                   is_enabled=enabled, updated_at=now))
         else:
             preference.is_enabled, preference.updated_at = enabled, now
-        db.session.add(NotificationPreferenceChange(user_id=user.id, category=category, channel=channel,
-                                                    is_enabled=enabled, changed_by_id=by.id, changed_at=now))
+        db.session.add(NotificationPreferenceChange(user_id=user_id, category=category, channel=channel,
+                                                    is_enabled=enabled, changed_by_id=by_id, changed_at=now))
         changed += 1
     db.session.flush()
     db.session.info.pop(_TURNED_OFF_CACHE, None)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from webapp.accounts.models import ApiToken, PatientProfile, PatientProxy, Role, User
-from webapp.accounts.services import acting_patient_ids, revoke_all_access
+from webapp.accounts.password_changes import revoke_all_access
+from webapp.accounts.relatives import acting_patient_ids
 from webapp.api.models import IdempotencyKey
 from webapp.audit.models import AuditEvent
 from webapp.audit.services import record_event
@@ -38,6 +39,8 @@ from webapp.privacy.errors import UpcomingAppointments
 ARCHIVE_FORMAT_VERSION = 1
 # Never a valid argon2 hash: no password matches it again.
 CLOSED_PASSWORD_HASH = "!closed"  # nosec B105  # a marker that no password hash can equal, not a secret
+# The access log is read through the notebook's own paged service (which
+# checks who may read it) rather than queried here, a page at a time.
 ACCESS_LOG_PAGE = 100
 
 
@@ -51,7 +54,7 @@ def _patient_account(user: User) -> User:
     if user.role is not Role.PATIENT:
         raise Forbidden()
     if not user.is_active:
-        raise NotFound()
+        raise NotFound()  # a closed account has nothing left to export or close
     return user
 
 
@@ -102,6 +105,8 @@ def _appointment_json(appointment: Appointment) -> dict:
 
 
 def _appointments_json(user: User) -> list[dict]:
+    # Through booking's own query, so the export shows exactly the
+    # appointments the account sees (its own and its relatives').
     appointments = [*db.session.scalars(appointments_of(user, "upcoming")).unique(),
                     *db.session.scalars(appointments_of(user, "past")).unique()]
     return [_appointment_json(appointment) for appointment in sorted(appointments, key=lambda a: (a.start_at, a.id))]
@@ -135,7 +140,7 @@ def _notification_settings_json(user: User) -> dict:
                                  .order_by(NotificationPreferenceChange.id))
     return {
         "current": [{"category": str(category), "channel": str(channel), "enabled": enabled}
-                    for (category, channel), enabled in notification_preferences(user).items()],
+                    for (category, channel), enabled in notification_preferences(user.id).items()],
         "changes": [{"category": str(change.category), "channel": str(change.channel), "enabled": change.is_enabled,
                      "changed_by_user_id": change.changed_by_id, "changed_at": _iso(change.changed_at)}
                     for change in changes],
@@ -191,6 +196,8 @@ def export_account(user: User) -> Archive:
     profiles = _profiles(user)
     patient_ids = {profile.id for profile in profiles}
     generated_at = now_utc()
+    # Plain JSON per topic, so a person (or another service, GDPR art. 20)
+    # reads it without Carnet; the notebooks also as FHIR, the health format.
     files = {
         "account.json": _account_json(user),
         "patients.json": [_profile_json(user, profile) for profile in profiles],
@@ -255,6 +262,8 @@ def close_account(user: User) -> None:
         raise UpcomingAppointments()
     patient_ids = acting_patient_ids(user)
     now = now_utc()
+    # A relative's profile someone else still acts for keeps its contact
+    # data: that person still books for it and gets its reminders.
     erased_ids = _profiles_left_without_account(user, patient_ids)
     db.session.execute(sa.update(PatientProfile).where(PatientProfile.id.in_(erased_ids))
                        .values(email=None, phone=None).execution_options(synchronize_session="fetch"))
@@ -275,6 +284,7 @@ def close_account(user: User) -> None:
                        .values(payload=b"", updated_at=now))
     # Every browser session, API token and (for a practitioner) calendar feed URL ends.
     revoke_all_access(user, reason="account_closed")
+    # Unique per account (the column is) and never deliverable (.invalid).
     user.email = f"closed-{user.id}@closed.invalid"
     user.email_confirmed_at = None
     user.password_hash = CLOSED_PASSWORD_HASH

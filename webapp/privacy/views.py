@@ -1,43 +1,29 @@
 """Privacy pages: the overview, the data download, closing the account."""
 
-import functools
 import io
 
-from flask import current_app, flash, redirect, render_template, send_file, session, url_for
+from flask import flash, redirect, render_template, send_file, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from webapp.accounts.models import Role
 from webapp.accounts.sessions import reauth_required
-from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import limiter
 from webapp.privacy import bp, services
 from webapp.privacy.forms import CloseAccountForm
 from webapp.transaction import transaction
-
-
-def _patient_only(view):
-    """Logged-in patients only; checked before re-authentication is asked for."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
-        if current_user.role is not Role.PATIENT:
-            raise Forbidden()
-        return view(*args, **kwargs)
-
-    return wrapper
+from webapp.web import form_action, roles_required
 
 
 @bp.route("/account/privacy")
-@_patient_only
+@roles_required(Role.PATIENT)
 def overview():
     return render_template("privacy/overview.html")
 
 
 @bp.route("/account/privacy/export")
 @limiter.limit("10 per hour")
-@_patient_only
+@roles_required(Role.PATIENT)  # before re-authentication: nobody else is asked for a password in vain
 @reauth_required
 def export():
     """Download the archive of all the account's data."""
@@ -51,18 +37,15 @@ def export():
 
 @bp.route("/account/close", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
-@_patient_only
+@roles_required(Role.PATIENT)
 @reauth_required
 def close_account():
     """Confirmation step, then closing the account and ending this session."""
     form = CloseAccountForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.close_account(current_user)
-        except CarnetError as error:
-            form.form_errors.append(error.message)
-        else:
+        with form_action(form) as action:
+            services.close_account(current_user)
+        if action.succeeded:
             logout_user()
             session.clear()
             flash(_("Your account is closed. Thank you for having used Carnet."), "success")

@@ -35,7 +35,7 @@ from webapp.accounts.pro_sante_connect.errors import (
     ProSanteConnectError,
     ProviderUnavailable,
 )
-from webapp.accounts.services import rpps_problem
+from webapp.accounts.registration import rpps_problem
 from webapp.urls import external_url
 
 log = logging.getLogger(__name__)

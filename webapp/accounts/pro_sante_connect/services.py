@@ -21,7 +21,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from webapp.accounts import services
+from webapp.accounts import authentication, registration
 from webapp.accounts.models import PractitionerProfile, Role, User, VerificationMethod
 from webapp.accounts.pro_sante_connect.client import ProviderIdentity
 from webapp.accounts.pro_sante_connect.errors import AccountCannotLogIn
@@ -82,7 +82,7 @@ def link_existing_account(identity: ProviderIdentity, password: str) -> User:
     if profile is None or profile.pro_sante_connect_linked_at is not None:
         raise AccountCannotLogIn("psc_link_state")  # it changed since the callback: start again
     user = profile.user
-    services.confirm_identity(user, password, purpose="pro_sante_connect_link", with_totp=False)
+    authentication.confirm_identity(user, password, purpose="pro_sante_connect_link", with_totp=False)
     _link(profile)
     _record_login(user)
     return user
@@ -96,7 +96,7 @@ def create_account(identity: ProviderIdentity, *, email: str, password: str | No
     Without a password the account gets a random one that nobody knows: it
     logs in through Pro Santé Connect, and "forgot password" sets a real one.
     As at sign-up, a TOTP secret is set for the password logins to come."""
-    user = services.register_practitioner(
+    user = registration.register_practitioner(
         email=email, password=password or _unknowable_password(), first_name=identity.first_name,
         last_name=identity.last_name, rpps=identity.rpps, specialty=specialty, address=address,
         postcode=postcode, city=city, locale=locale,

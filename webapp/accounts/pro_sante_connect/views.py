@@ -2,21 +2,20 @@
 existing account, completing a new one. Every refusal is audited and shown
 as a page with its status (400, 403 or 503), never as a server error."""
 
-import time
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from webapp.accounts import services as account_services
+from webapp.accounts import email_confirmation
 from webapp.accounts.pro_sante_connect import bp, client, services
 from webapp.accounts.pro_sante_connect.client import ProviderIdentity
 from webapp.accounts.pro_sante_connect.errors import LoginCancelled, ProSanteConnectError
 from webapp.accounts.pro_sante_connect.forms import CompleteAccountForm, LinkAccountForm
 from webapp.accounts.views import finish_login
-from webapp.errors import CarnetError
+from webapp.db import now_utc
 from webapp.extensions import limiter
 from webapp.transaction import transaction
-from webapp.web import form_action, show_errors
+from webapp.web import form_action
 
 # The identity checked at the callback, waiting for the link or the new
 # account; it is good for this long.
@@ -24,7 +23,10 @@ PENDING_IDENTITY_KEY = "pro_sante_connect_identity"
 PENDING_IDENTITY_SECONDS = 15 * 60
 
 
+@bp.errorhandler(ProSanteConnectError)
 def _refuse(error: ProSanteConnectError):
+    """Any refusal on these pages: audited, the pending identity forgotten,
+    and a page that says why (with the error's status)."""
     with transaction():
         services.record_refusal(error.reason, error.user_id)
     session.pop(PENDING_IDENTITY_KEY, None)
@@ -34,17 +36,23 @@ def _refuse(error: ProSanteConnectError):
 def _keep_pending(identity: ProviderIdentity) -> None:
     session[PENDING_IDENTITY_KEY] = {
         "rpps": identity.rpps, "first_name": identity.first_name, "last_name": identity.last_name,
-        "specialty": identity.specialty, "at": time.time(),
+        "specialty": identity.specialty, "at": now_utc().timestamp(),
     }
 
 
 def _pending_identity() -> ProviderIdentity | None:
     data = session.get(PENDING_IDENTITY_KEY)
-    if not isinstance(data, dict) or time.time() - data.get("at", 0) > PENDING_IDENTITY_SECONDS:
+    if not isinstance(data, dict) or now_utc().timestamp() - data.get("at", 0) > PENDING_IDENTITY_SECONDS:
         session.pop(PENDING_IDENTITY_KEY, None)
         return None
     return ProviderIdentity(rpps=data["rpps"], first_name=data["first_name"], last_name=data["last_name"],
                             specialty=data["specialty"])
+
+
+@bp.errorhandler(LoginCancelled)
+def _cancelled(_error: LoginCancelled):
+    flash(_("The Pro Santé Connect login was cancelled. You are not logged in."), "warning")
+    return redirect(url_for("accounts.login"))
 
 
 def _start_again():
@@ -60,10 +68,7 @@ def _masked_email(email: str) -> str:
 @bp.route("/login/psc")
 @limiter.limit("20 per minute")
 def login():
-    try:
-        return client.authorization_redirect()
-    except ProSanteConnectError as error:
-        return _refuse(error)
+    return client.authorization_redirect()
 
 
 @bp.route("/login/psc/callback")
@@ -72,16 +77,10 @@ def callback():
     """Where Pro Santé Connect sends the browser back: a linked account logs
     in; an account never linked asks for its password; no account, the
     new-account form."""
-    try:
-        identity = client.identity_from_callback()
-        with transaction():
-            profile = services.find_account(identity)
-            user = services.log_in_linked(profile) if profile and profile.pro_sante_connect_linked_at else None
-    except LoginCancelled:
-        flash(_("The Pro Santé Connect login was cancelled. You are not logged in."), "warning")
-        return redirect(url_for("accounts.login"))
-    except ProSanteConnectError as error:
-        return _refuse(error)
+    identity = client.identity_from_callback()  # a refusal or a cancel goes to the handlers above
+    with transaction():
+        profile = services.find_account(identity)
+        user = services.log_in_linked(profile) if profile and profile.pro_sante_connect_linked_at else None
     if user is not None:
         return finish_login(user)
     _keep_pending(identity)
@@ -92,24 +91,16 @@ def callback():
 @limiter.limit("10 per minute", methods=["POST"])
 def link_account():
     identity = _pending_identity()
-    if identity is None:
-        return _start_again()
-    try:
-        profile = services.find_account(identity)
-    except ProSanteConnectError as error:
-        return _refuse(error)
+    profile = services.find_account(identity) if identity is not None else None
     if profile is None or profile.pro_sante_connect_linked_at is not None:
-        return _start_again()
+        return _start_again()  # expired, or it changed since the callback
     form = LinkAccountForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                user = services.link_existing_account(identity, form.password.data)
-        except ProSanteConnectError as error:
-            return _refuse(error)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        # A wrong password is shown on the form; a refusal by the rules of
+        # Pro Santé Connect ends the attempt (`_refuse`).
+        with form_action(form, passes=(ProSanteConnectError,)) as action:
+            user = services.link_existing_account(identity, form.password.data)
+        if action.succeeded:
             return finish_login(user, welcome=_("Your account is now linked to Pro Santé Connect, and verified."))
     return render_template("accounts/pro_sante_connect_link.html", form=form, identity=identity,
                            email=_masked_email(profile.user.email))
@@ -131,7 +122,7 @@ def complete_account():
                 specialty=form.specialty.data, address=form.address.data, postcode=form.postcode.data,
                 city=form.city.data, locale=session.get("locale"),
             )
-            account_services.send_email_confirmation(user)
+            email_confirmation.send_email_confirmation(user)
         if action.succeeded:
             return finish_login(user, welcome=_("Welcome to Carnet! Your practitioner account is ready and verified."))
     return render_template("accounts/pro_sante_connect_new.html", form=form, identity=identity)

@@ -1,4 +1,4 @@
-"""Notification pages: a patient's notification settings."""
+"""The account's notification settings page (a patient's)."""
 
 import sqlalchemy as sa
 

@@ -4,10 +4,10 @@ mobile number, email choices a confirmed address."""
 import pytest
 
 from tests import factories
+from webapp.accounts.notification_settings import set_notification_choices
 from webapp.db import now_utc
 from webapp.errors import InvalidInput
 from webapp.extensions import db
-from webapp.notifications import services
 from webapp.notifications.models import Category, Channel
 from webapp.notifications.services import is_wanted
 
@@ -71,10 +71,10 @@ def test_email_choices_need_a_confirmed_address(client, log_in, form_post):
 def test_the_service_refuses_to_turn_on_a_channel_the_account_cannot_receive(app):
     user = confirmed()
     with app.test_request_context():
-        services.set_notification_preferences(user, {(Category.REMINDERS, Channel.SMS): False}, by=user)
+        set_notification_choices(user, {(Category.REMINDERS, Channel.SMS): False}, by=user)
         db.session.commit()
         with pytest.raises(InvalidInput) as refused:
-            services.set_notification_preferences(user, {(Category.REMINDERS, Channel.SMS): True}, by=user)
+            set_notification_choices(user, {(Category.REMINDERS, Channel.SMS): True}, by=user)
     assert refused.value.code == "channel_unavailable"
     db.session.rollback()
     assert not is_wanted(user.id, Category.REMINDERS, Channel.SMS)
