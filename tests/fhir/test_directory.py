@@ -59,4 +59,5 @@ def test_capability_statement_lists_what_is_served(client):
 
 def test_what_is_not_served_gets_an_operation_outcome(client):
     assert outcome(client.get("/fhir/r4/Appointment/1"), 404)["code"] == "not-supported"
+    assert outcome(client.get("/fhir/r4/"), 404)["code"] == "not-supported"
     assert outcome(client.post("/fhir/r4/Slot", json={}), 405)["code"] == "not-supported"

@@ -7,7 +7,12 @@ from flask import Response
 FHIR_JSON = "application/fhir+json"
 
 
-def fhir_response(resource: dict, status: int = 200, *, headers=None) -> Response:
+def encode(value: dict) -> str:
     # Compact and not ASCII-escaped: a week of slots of 25 practitioners is a large document.
-    body = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def fhir_response(resource: dict | str, status: int = 200, *, headers=None) -> Response:
+    """A resource, or one already encoded."""
+    body = resource if isinstance(resource, str) else encode(resource)
     return Response(body, status=status, headers=headers, content_type=f"{FHIR_JSON}; charset=utf-8")

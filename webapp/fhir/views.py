@@ -27,7 +27,7 @@ def search_slots():
     included = [resources.schedule(practice, now) for practice in practices] if query.include_schedules else []
     if query.include_practitioners:
         included += [resources.practitioner(practice) for practice in practices]
-    return fhir_response(resources.searchset(resources.slot_resources(slots), included))
+    return fhir_response(resources.encoded_searchset(resources.slot_entries(slots), included))
 
 
 @bp.get("/Schedule")
@@ -43,6 +43,7 @@ def search_practitioners():
     return fhir_response(resources.searchset([resources.practitioner(practice) for practice in practices]))
 
 
+@bp.route("/", defaults={"unknown": ""}, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:unknown>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 def not_served(unknown: str):
     """Anything else under the base gets an OperationOutcome too, never the site's error page."""
