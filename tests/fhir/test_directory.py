@@ -60,4 +60,10 @@ def test_capability_statement_lists_what_is_served(client):
 def test_what_is_not_served_gets_an_operation_outcome(client):
     assert outcome(client.get("/fhir/r4/Appointment/1"), 404)["code"] == "not-supported"
     assert outcome(client.get("/fhir/r4/"), 404)["code"] == "not-supported"
-    assert outcome(client.post("/fhir/r4/Slot", json={}), 405)["code"] == "not-supported"
+    refused = client.post("/fhir/r4/Slot", json={})
+    assert outcome(refused, 405)["code"] == "not-supported" and "GET" in refused.headers["Allow"]
+
+
+def test_elsewhere_a_missing_page_is_still_the_usual_answer(client):
+    assert client.get("/api/v1/nothing-here").get_json()["error"]["code"] == "not_found"
+    assert client.get("/fhir/r4x").mimetype == "text/html"

@@ -2,11 +2,11 @@
 
 import logging
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from webapp.errors import HTTP_ERRORS, CarnetError
+from webapp.errors import HTTP_ERRORS, CarnetError, handle_http_exception
 from webapp.extensions import db
 from webapp.fhir.responses import fhir_response
 
@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 ISSUE_TYPES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                409: "conflict", 413: "too-long", 422: "invalid", 429: "throttled"}
 UNEXPECTED = _l("An unexpected error occurred.")
+NOT_SERVED = _l("This resource or interaction is not served.")
+BASE_PATH = "/fhir/r4"
 
 
 class FhirError(CarnetError):
@@ -53,6 +55,16 @@ def _http_error(error: HTTPException):
         headers["Allow"] = ", ".join(error.valid_methods)
     message = str(HTTP_ERRORS[error.code][1]) if error.code in HTTP_ERRORS else error.description or error.name
     return _outcome_response(error.code, ISSUE_TYPES.get(error.code, "processing"), message, headers)
+
+
+def fhir_routing_error(error: HTTPException):
+    """A 404 or 405 of the router: an OperationOutcome under the FHIR base, the app's usual answer elsewhere."""
+    if request.path != BASE_PATH and not request.path.startswith(BASE_PATH + "/"):
+        return handle_http_exception(error)
+    if error.code == 404:
+        db.session.rollback()
+        return _outcome_response(404, "not-supported", str(NOT_SERVED))
+    return _http_error(error)
 
 
 def _unexpected_error(error: Exception):

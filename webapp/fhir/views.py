@@ -1,16 +1,12 @@
 """FHIR R4 scheduling endpoints: parse the search, call one booking service, answer a Bundle."""
 
 from flask import request
-from flask_babel import lazy_gettext as _l
 
 from webapp.booking.regional_slots import listed_practices, regional_free_slots
 from webapp.db import now_utc
 from webapp.fhir import bp, params, resources
 from webapp.fhir.capability import capability_statement
-from webapp.fhir.errors import FhirError
 from webapp.fhir.responses import fhir_response
-
-SERVED = {"metadata", "Slot", "Schedule", "Practitioner"}
 
 
 @bp.get("/metadata")
@@ -41,12 +37,3 @@ def search_schedules():
 def search_practitioners():
     practices = listed_practices(rpps=params.practitioner_identifiers(request.args))
     return fhir_response(resources.searchset([resources.practitioner(practice) for practice in practices]))
-
-
-@bp.route("/", defaults={"unknown": ""}, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
-@bp.route("/<path:unknown>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
-def not_served(unknown: str):
-    """Anything else under the base gets an OperationOutcome too, never the site's error page."""
-    if unknown in SERVED:
-        raise FhirError(_l("This method is not allowed on this resource."), status=405, code="not-supported")
-    raise FhirError(_l("This resource or interaction is not served."), status=404, code="not-supported")
