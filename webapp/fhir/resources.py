@@ -74,9 +74,9 @@ def slot_entries(slots: list[FreeSlot]) -> list[str]:
     `start` and `end` in the practitioner's timezone.
 
     Encoded by hand from parts encoded once: per reason, and per instant
-    (25 practitioners share a few hundred starts in a week). Building then
-    encoding a dict per Slot, about 1,600 of them, cost 40 % of the request
-    (B6, quick size, SQLite: median 146 ms before, see the README for after)."""
+    (25 practitioners share a few hundred starts in a week). For about
+    1,800 Slots that is 5.5 ms of CPU instead of 24 ms for a dict per Slot
+    given to `json.dumps` (B6, README)."""
     root = json.dumps(base_url())[1:-1]
     fragments: dict[int, str] = {}
     moments: dict[tuple, tuple[str, str]] = {}  # (instant, timezone) -> (its part of the id, local ISO 8601)
