@@ -43,10 +43,14 @@ def test_free_slots_of_a_day_are_the_grid_minus_appointments(client, practice):
 def test_each_active_reason_has_its_slots_and_a_video_one_is_virtual(client, practice):
     practitioner, _ = practice
     video = make_visit_reason(practitioner, label="Téléconsultation", duration_minutes=60, mode=VisitMode.VIDEO)
+    make_visit_reason(practitioner, label="Renouvellement")  # as long as the first one
     make_visit_reason(practitioner, label="Ancien motif", archived_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    make_appointment(practitioner, factories.make_patient(), dt.datetime(2027, 1, 12, 9, 0, tzinfo=dt.UTC),
+                     reason=video)  # 10:00-11:00 local
     body = fhir_bundle(client.get(slot_url([practitioner])))
     labels = [entry["resource"]["serviceType"][1]["text"] for entry in body["entry"]]
-    assert labels.count("Consultation de médecine générale") == 24 and labels.count("Téléconsultation") == 12
+    assert labels.count("Consultation de médecine générale") == labels.count("Renouvellement") == 24 - 2
+    assert labels.count("Téléconsultation") == 12 - 1
     assert "Ancien motif" not in labels
     virtual = next(entry["resource"] for entry in body["entry"] if entry["resource"]["id"].split("-")[1]
                    == str(video.id))
@@ -138,6 +142,9 @@ def test_included_schedules_and_practitioners(client, practice):
     assert schedule["resourceType"] == "Schedule" and schedule["id"] == str(practitioner.id)
     assert schedule["actor"][0]["reference"] == f"Practitioner/{practitioner.id}" and schedule["active"] is True
     assert person["resourceType"] == "Practitioner" and person["identifier"][0]["value"] == f"8{practitioner.rpps}"
+    # Schedule:actor follows included Schedules only.
+    alone = fhir_bundle(client.get(slot_url([practitioner], extra="&_include:iterate=Schedule:actor")))
+    assert {entry["search"]["mode"] for entry in alone["entry"]} == {"match"}
 
 
 BAD_IDENTIFIER = "schedule.actor:Practitioner.identifier"

@@ -128,12 +128,16 @@ def regional_free_slots(rpps: list[str], start_from: dt.datetime, start_before: 
         availability = availabilities[pid]
         busy, tz = availability.busy(), availability.rules.timezone
         before = len(found)
+        by_duration: dict[int, list[slot_rules.Slot]] = {}  # reasons of the same length share their slots
         for reason in practice.reasons:
-            for slot in slot_rules.free_slots(rules=availability.rules, opening=availability.opening, busy=busy,
-                                              first_day=local_first, last_day=local_last,
-                                              duration_minutes=reason.duration_minutes, now=now):
-                if lower <= slot.start_at < upper:
-                    found.append(FreeSlot(pid, reason, slot.start_at, slot.end_at, tz))
+            free = by_duration.get(reason.duration_minutes)
+            if free is None:
+                free = by_duration[reason.duration_minutes] = [
+                    slot for slot in slot_rules.free_slots(
+                        rules=availability.rules, opening=availability.opening, busy=busy, first_day=local_first,
+                        last_day=local_last, duration_minutes=reason.duration_minutes, now=now)
+                    if lower <= slot.start_at < upper]
+            found += [FreeSlot(pid, reason, slot.start_at, slot.end_at, tz) for slot in free]
         if len(found) > before:
             with_slots.append(practice)
     found.sort(key=lambda slot: (slot.start_at, slot.practitioner_id, slot.reason.id))

@@ -139,8 +139,10 @@ def slot_query(args: MultiDict) -> SlotQuery:
         if any(status.strip() != "free" for status in value.split(",")):
             _refuse(_l("Only free slots are published: status=free."), "not-supported")
     includes = set(args.getlist("_include")) | set(args.getlist("_include:iterate"))
-    return SlotQuery(rpps, start_from, start_before, include_schedules=INCLUDE_SCHEDULE in includes,
-                     include_practitioners=bool(includes & set(INCLUDE_ACTORS)))
+    # Schedule:actor follows the included Schedules, so it needs Slot:schedule.
+    schedules = INCLUDE_SCHEDULE in includes
+    return SlotQuery(rpps, start_from, start_before, include_schedules=schedules,
+                     include_practitioners=schedules and bool(includes & set(INCLUDE_ACTORS)))
 
 
 def schedule_actors(args: MultiDict) -> list[int]:
