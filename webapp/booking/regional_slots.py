@@ -85,7 +85,7 @@ def listed_practices(*, rpps: list[str] | None = None,
     return list(found.values())
 
 
-def _instant(bound: dt.datetime, tz) -> dt.datetime:
+def _instant(bound: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     """A bound as an instant: an aware one is one already; a naive one is a
     wall-clock time in the practitioner's timezone."""
     return bound if bound.tzinfo is not None else bound.replace(tzinfo=tz)
@@ -103,6 +103,8 @@ def regional_free_slots(rpps: list[str], start_from: dt.datetime, start_before: 
         raise InvalidInput()  # the API layer refuses it first, with its own message
     now = now or now_utc()
     practices = [practice for practice in listed_practices(rpps=rpps) if practice.is_bookable and practice.reasons]
+    if not practices:
+        return [], []
     windows = {}
     for practice in practices:
         tz = zoneinfo.ZoneInfo(practice.schedule.timezone)
@@ -111,8 +113,6 @@ def regional_free_slots(rpps: list[str], start_from: dt.datetime, start_before: 
                                              (upper - _INSTANT_STEP).astimezone(tz).date())
     today = now.date()
     # UTC's date may be a day off the local one; nothing is free before today or past the longest horizon.
-    if not practices:
-        return [], []
     first_day = max(min(window[2] for window in windows.values()), today - dt.timedelta(days=1))
     last_day = min(max(window[3] for window in windows.values()), today + dt.timedelta(days=MAX_HORIZON_DAYS + 1))
     if first_day > last_day:
