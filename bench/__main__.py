@@ -22,6 +22,7 @@ from bench.outbox import outbox_workload
 from bench.peer.compare import compare, comparison_lines, peer_section
 from bench.peer.runner import ensure_peer_venv, run_peer
 from bench.race import race_workload
+from bench.regional import regional_workload
 from bench.search import search_workload
 from bench.workloads import SIZES, WORKLOADS
 from webapp import create_app, freeze_startup_heap
@@ -39,7 +40,7 @@ def make_app(database_url: str):
     return app
 
 
-ALL_WORKLOADS = WORKLOADS | {"B3": search_workload, "B5": outbox_workload}
+ALL_WORKLOADS = WORKLOADS | {"B3": search_workload, "B5": outbox_workload, "B6": regional_workload}
 
 
 def _empty_database(app) -> None:

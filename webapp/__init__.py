@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.billing import api as billing_api
     from webapp.booking import api as booking_api
     from webapp.dmp import init_dmp
+    from webapp.fhir import register_fhir
     from webapp.navigation import navigation_items
     from webapp.notebook import api as notebook_api
     from webapp.privacy import api as privacy_api
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy.bp)
     app.register_blueprint(invitations.bp)
     billing.register_billing(app)
+    register_fhir(app)  # the FHIR R4 scheduling API, anonymous reads
     dmp_api_blueprints = init_dmp(app)  # the optional shared-record connector: nothing unless configured
     register_api(app, [accounts_api.blp, verification_api.blp, booking_api.blp, notebook_api.blp, billing_api.blp,
                        privacy_api.blp, *dmp_api_blueprints])
