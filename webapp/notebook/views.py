@@ -3,6 +3,7 @@ sharing and masking, access log, emergency access, export; the practitioner's pa
 
 import io
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
@@ -16,7 +17,7 @@ from webapp.accounts.verification import is_unverified_practitioner
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.booking.visits import visit_has_begun
-from webapp.errors import CarnetError, Forbidden
+from webapp.errors import CarnetError
 from webapp.navigation import register_nav
 from webapp.notebook import (
     bp,
@@ -48,7 +49,7 @@ from webapp.notebook.measurements import measurement_history
 from webapp.notebook.models import AccessAction, EntryKind
 from webapp.paging import page_number, paginate
 from webapp.transaction import transaction
-from webapp.web import show_errors
+from webapp.web import form_action
 
 register_nav("notebook.my_notebook", _l("My notebook"), {Role.PATIENT}, order=30)
 register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30,
@@ -195,9 +196,22 @@ def _entry_form_page(form, *, patient, kind, appointment_id=None, corrected=None
                            appointment_id=appointment_id, corrected=corrected)
 
 
-def _apply_service_errors(form, error: CarnetError) -> None:
-    show_errors(form, type(error)(error.message, code=error.code, fields={
-        form.service_field(name): messages for name, messages in error.fields.items()}))
+@contextmanager
+def _on_entry_form(form):
+    """Name a service error's fields as the entry form does (`data.value` is the
+    form's `value`), so `form_action` places each message beside its input."""
+    try:
+        yield
+    except CarnetError as error:
+        raise type(error)(error.message, code=error.code, fields={
+            form.service_field(name): messages for name, messages in error.fields.items()}) from None
+
+
+def _flash_errors(form, default: str | None = None) -> None:
+    """The errors of a form that lives on the entry page, shown there after the redirect."""
+    messages = [*form.form_errors, *(message for field in form for message in field.errors)]
+    if messages or default:
+        flash(" ".join(messages) or default, "error")
 
 
 @bp.route(f"{NOTEBOOK}/new", methods=["GET", "POST"])
@@ -209,14 +223,10 @@ def new_entry(patient_id: int):
     access = permissions.writer_access(current_user, patient_id)
     form = entry_form_class(kind)()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                entry = writing.add_entry(current_user, patient_id, kind=kind, title=form.title.data,
-                                          body=form.body.data, data=form.data_payload(),
-                                          appointment_id=appointment_id)
-        except CarnetError as error:
-            _apply_service_errors(form, error)
-        else:
+        with form_action(form) as action, _on_entry_form(form):
+            entry = writing.add_entry(current_user, patient_id, kind=kind, title=form.title.data,
+                                      body=form.body.data, data=form.data_payload(), appointment_id=appointment_id)
+        if action.succeeded:
             flash(_("The entry is added to the notebook."), "success")
             return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry.id))
     return _entry_form_page(form, patient=access.patient, kind=kind, appointment_id=appointment_id)
@@ -242,40 +252,36 @@ def supersede_entry(patient_id: int, entry_id: int):
     """Correct an entry: the form starts from the entry; the old version stays in the history."""
     with transaction():
         corrected = writing.entry_for_correction(current_user, patient_id, entry_id)
-        kind = corrected.kind
-        form = entry_form_class(kind)() if request.method == "POST" else prefilled_form(kind, corrected)
+        form = entry_form_class(corrected.kind)() if request.method == "POST" \
+            else prefilled_form(corrected.kind, corrected)
         if form.validate_on_submit():
-            try:
+            with form_action(form) as action, _on_entry_form(form):
                 new = writing.supersede_entry(current_user, patient_id, entry_id, title=form.title.data,
                                               body=form.body.data, data=form.data_payload())
-            except CarnetError as error:
-                _apply_service_errors(form, error)
-            else:
+            if action.succeeded:
                 flash(_("The correction is added; the previous version stays in the history."), "success")
                 return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=new.id))
-        return _entry_form_page(form, patient=corrected.patient, kind=kind, corrected=corrected)
+            # The refused correction rolled back the read's access-log line too: the form shows the entry again.
+            corrected = writing.entry_for_correction(current_user, patient_id, entry_id)
+        return _entry_form_page(form, patient=corrected.patient, kind=corrected.kind, corrected=corrected)
 
 
 @bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/attachments", methods=["POST"])
 @login_required
 def upload_attachment(patient_id: int, entry_id: int):
     form = AttachmentForm()
-    target = url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry_id)
-    if not form.validate_on_submit():
-        flash(" ".join(form.file.errors or form.csrf_token.errors) or _("Choose a file."), "error")
-        return redirect(target)
-    upload = form.file.data
-    try:
-        with transaction():
+    if form.validate_on_submit():
+        upload = form.file.data
+        with form_action(form, passes=(403, 404)) as action:
             writing.add_attachment(current_user, patient_id, entry_id, filename=upload.filename,
                                    content=upload.read())
-    except CarnetError as error:
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
+        if action.succeeded:
+            flash(_("The file is attached."), "success")
+        else:
+            _flash_errors(form)
     else:
-        flash(_("The file is attached."), "success")
-    return redirect(target)
+        _flash_errors(form, default=_("Choose a file."))
+    return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry_id))
 
 
 @bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/attachments/<attachment_id>")
@@ -298,15 +304,12 @@ def entry_masking(patient_id: int, entry_id: int):
     form = ChoicesForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        with transaction():
-            masking.set_masking(current_user, patient_id, entry_id, _checked_ids("hidden_from"))
-    except CarnetError as error:
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
-    else:
+    with form_action(form, passes=(403, 404)) as action:
+        masking.set_masking(current_user, patient_id, entry_id, _checked_ids("hidden_from"))
+    if action.succeeded:
         flash(_("Who sees this entry is updated."), "success")
+    else:
+        _flash_errors(form)
     return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry_id))
 
 
@@ -317,17 +320,10 @@ def sharing(patient_id: int):
     whether anyone may open it in an emergency."""
     form = ChoicesForm()
     if form.validate_on_submit():
-        emergency_access = rules.EMERGENCY_LOCKED if request.form.get("emergency_locked") else \
-            rules.EMERGENCY_ALLOWED
-        try:
-            with transaction():
-                controls.set_sharing(current_user, patient_id, _checked_ids("revoked"),
-                                     emergency_access=emergency_access)
-        except CarnetError as error:
-            if error.status in (403, 404):
-                raise
-            flash(error.message, "error")
-        else:
+        emergency_access = rules.EMERGENCY_LOCKED if request.form.get("emergency_locked") else rules.EMERGENCY_ALLOWED
+        with form_action(form, passes=(403, 404)) as action:
+            controls.set_sharing(current_user, patient_id, _checked_ids("revoked"), emergency_access=emergency_access)
+        if action.succeeded:
             flash(_("Sharing is updated."), "success")
             return redirect(url_for("notebook.sharing", patient_id=patient_id))
     with transaction():
@@ -351,17 +347,13 @@ def emergency_access(patient_id: int):
         abort(404)
     form = EmergencyAccessForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                emergency.grant_emergency_access(
-                    current_user, patient_id, reason=form.reason.data, first_name=form.first_name.data,
-                    last_name=form.last_name.data, birth_date=form.birth_date.data, totp=form.totp.data)
-        except CarnetError as error:
-            # An identity that does not match is the 404 page of an unknown id.
-            if error.status == 404 or error.code == Forbidden.code:
-                raise
-            show_errors(form, error)
-        else:
+        # An identity that does not match is the 404 page of an unknown id; the
+        # other refusals (locked, not verified, daily limit) are told on the form.
+        with form_action(form, passes=(404,)) as action:
+            emergency.grant_emergency_access(
+                current_user, patient_id, reason=form.reason.data, first_name=form.first_name.data,
+                last_name=form.last_name.data, birth_date=form.birth_date.data, totp=form.totp.data)
+        if action.succeeded:
             flash(_("Emergency access is open for a limited time. The patient is informed."), "success")
             return redirect(url_for("notebook.patient_notebook", patient_id=patient_id))
     return render_template("notebook/emergency.html", form=form, patient_id=patient_id)
