@@ -210,3 +210,15 @@ def test_the_summary_part_leaves_out_what_the_summary_never_shows(world):
                                 data={"substance": "Latex", "severity": "mild", "status": "active"})
     assert [item.data["substance"] for item in overview.notebook_page(
         world.users["patient"], world.patient.id).summary.allergies] == ["Latex"]
+
+
+def test_a_latest_vaccination_masked_from_a_practitioner_leaves_the_previous_one_as_theirs(world):
+    older = make_entry(world.patient, kind="vaccination", title="",
+                       data={"vaccine": "DTP", "lot": "A1", "date": "2015-03-01"})
+    latest = make_entry(world.patient, kind="vaccination", title="",
+                        data={"vaccine": "DTP", "lot": "B2", "date": "2024-03-01"})
+    mask_entry(latest, world.treating)
+    practitioner = overview.notebook_page(world.users["treating"], world.patient.id)
+    assert [item.id for item in practitioner.summary.vaccinations] == [older.id]
+    patient = overview.notebook_page(world.users["patient"], world.patient.id)
+    assert [item.id for item in patient.summary.vaccinations] == [latest.id]

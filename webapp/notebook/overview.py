@@ -52,6 +52,11 @@ def _page_items(access: NotebookAccess) -> list[CurrentItem]:
         items = [item for item in items
                  if item.kind is not EntryKind.MEASUREMENT or item.data["type"] not in hidden_types]
         items += digest.measurement_items(access.patient.id, sorted(hidden_types))
+    if any(item.kind is EntryKind.VACCINATION and item.id in masked for item in items):
+        # Likewise a latest vaccination hidden from the caller leaves the one before it
+        # as their latest: read every current vaccination.
+        items = [item for item in items if item.kind is not EntryKind.VACCINATION]
+        items += digest.vaccination_items(access.patient.id)
     return [item for item in items if item.id not in masked] if masked else items
 
 
