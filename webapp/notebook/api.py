@@ -26,6 +26,8 @@ PRIVATE_HEADERS = {"Cache-Control": "private, no-store"}
 
 
 def _json(schema, value, status: int = 200):
+    # Dumped here, inside the caller's transaction: after the commit, reading a relation
+    # would open a second, implicit transaction (and on PostgreSQL a second snapshot).
     response = jsonify(schema.dump(value))
     response.status_code = status
     response.headers.update(PRIVATE_HEADERS)

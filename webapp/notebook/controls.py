@@ -77,6 +77,7 @@ def revoked_practitioner_ids(patient_id: int) -> list[int]:
 
 
 def _sharing_candidates(patient_id: int) -> list[PractitionerProfile]:
+    # The revoked stay listed although they no longer treat: the patient must be able to let them back in.
     revoked = sa.select(Revocation.practitioner_id).where(Revocation.patient_id == patient_id)
     return list(db.session.scalars(
         sa.select(PractitionerProfile)
@@ -123,7 +124,10 @@ def get_sharing(user: User, patient_id: int) -> Sharing:
 
 
 def existing_practitioner_ids(practitioner_ids, field_name: str) -> set[int]:
+    """The ids as a set, or `UnknownPractitioner` on the field if any is not a practitioner."""
     wanted = set(practitioner_ids)
+    # Ids beyond the database's integer range are not sent to it: they are simply
+    # not found, the same 422 as an unknown id rather than a driver error.
     found = set(db.session.scalars(sa.select(PractitionerProfile.id).where(
         PractitionerProfile.id.in_([pid for pid in wanted if is_db_id(pid)]))))
     if found != wanted:
@@ -151,6 +155,7 @@ def set_sharing(user: User, patient_id: int, revoked_ids, *, emergency_access: s
     current = set(revoked_practitioner_ids(access.patient.id))
     current_setting = _emergency_access_setting(access.patient.id)
     setting = emergency_access or current_setting
+    # Only the difference is written: an unchanged revocation keeps its row (and its date).
     if current - wanted:
         db.session.execute(sa.delete(Revocation).where(
             Revocation.patient_id == access.patient.id, Revocation.practitioner_id.in_(current - wanted)))

@@ -49,6 +49,8 @@ def export_notebook(user: User, patient_id: int, export_format: str) -> ExportFi
     generated_at = now_utc()
     stem = f"carnet-{access.patient.id}-{generated_at:%Y%m%d}"
     if export_format == "pdf":
+        # The PDF's summary comes from the exported entries themselves, not from the
+        # digest: the file must match what it lists, whatever the digest's state.
         current = [CurrentItem(entry.id, entry.kind, entry.data) for entry in entries
                    if entry.data and not entry.is_superseded]
         return ExportFile(export_pdf.notebook_pdf(access.patient, entries, generated_at, summarize(current)),

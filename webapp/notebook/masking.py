@@ -43,11 +43,14 @@ def set_masking(user: User, patient_id: int, entry_id: int, hidden_from_ids) -> 
     if entry.author_practitioner_id in wanted:
         raise AuthorAlwaysSees(fields={"hidden_from_practitioner_ids": [str(AuthorAlwaysSees.default_message)]})
     current = {mask.practitioner_id for mask in entry.masks}
+    # Every version gets the same masks: a correction must not show a reader what
+    # the patient hid from them in the version it corrects, nor the other way round.
     for version in _correction_chain(entry):
         kept = [mask for mask in version.masks if mask.practitioner_id in wanted]
         missing = wanted - {mask.practitioner_id for mask in kept}
         version.masks = kept + [EntryMask(practitioner_id=practitioner_id) for practitioner_id in sorted(missing)]
     db.session.flush()
+    # Audited only when something changed: resubmitting the same form writes no event.
     if wanted != current:
         record_event("notebook.masking_changed", actor=user, target_type="notebook_entry", target_id=entry.id,
                      details={"patient_id": access.patient.id, "hidden_from_practitioner_ids": sorted(wanted)})

@@ -31,6 +31,8 @@ def _measurement_reader(user: User, patient_id: int,
         raise InvalidEntry(fields={"type": [str(_l("Unknown measurement type."))]})
     access = notebook_access(user, patient_id)
     log_access(access, AccessAction.VIEW_MEASUREMENTS)
+    # A blood pressure entry is stored as two series (systolic, diastolic): asking
+    # for it reads both.
     if measurement_type == kinds.BLOOD_PRESSURE:
         return access, sorted(kinds.BLOOD_PRESSURE_SERIES.values())
     return access, [measurement_type] if measurement_type else sorted(kinds.MEASUREMENT_TYPES)
@@ -53,6 +55,8 @@ def measurement_history(user: User, patient_id: int, *,
 
 
 def _api_points(items: list[CurrentItem]) -> list[dict]:
+    # Built as plain dicts, not through `MeasurementSchema`: a series holds thousands
+    # of points (a test checks that both write the same).
     points = [{"at": data["measured_at"], "value": float(data["value"]), "unit": data["unit"], "type": data["type"],
                "entry_id": item_id} for item_id, _, data in items]
     return sorted(points, key=lambda point: (point["at"], point["entry_id"]))

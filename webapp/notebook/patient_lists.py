@@ -35,6 +35,7 @@ def search_treated_patients(user: User, *, text: str = "", birth_date: dt.date |
     if profile is None:
         raise Forbidden()
     require_verified(profile)
+    # A revoked practitioner no longer lists the patient, even with visits on record.
     revoked = sa.select(Revocation.patient_id).where(Revocation.practitioner_id == profile.id)
     statement = sa.select(PatientProfile).where(
         PatientProfile.id.in_(readable_patient_ids(profile.id)), PatientProfile.id.not_in(revoked))

@@ -83,6 +83,7 @@ def notebook_access(user: User | None, patient_id: int) -> NotebookAccess:
     if user.role is Role.PATIENT and can_act_for_patient(user, patient_id):
         return NotebookAccess(user, patient, is_patient_side=True)
     profile = user.practitioner_profile if user.role is Role.PRACTITIONER else None
+    # Revocation is checked before any grant: a revoked practitioner is refused even in an emergency.
     if profile is None or is_revoked(patient_id, profile.id):
         raise NotFound()
     standing = notebook_standing(profile.id, patient_id)
@@ -115,6 +116,7 @@ def writer_access(user: User, patient_id: int) -> NotebookAccess:
 
 
 def log_access(access: NotebookAccess, action: AccessAction, entry_id: int | None = None) -> None:
+    # The log tells the patient who else opened the notebook: their own side's reads would only drown it.
     if access.is_patient_side:
         return
     db.session.add(AccessLogEntry(

@@ -41,6 +41,8 @@ def entry_versions(user: User, patient_id: int, entry_id: int) -> tuple[Notebook
     entry = visible_entry(access, entry_id)
     log_access(access, AccessAction.VIEW_ENTRY, entry.id)
     versions = [entry]
+    # Each version is read through `visible_entries`: masks cover the whole chain,
+    # but an older version may predate a mask change, so each one is checked again.
     while versions[0].supersedes_id is not None:
         older = db.session.scalar(visible_entries(access).where(NotebookEntry.id == versions[0].supersedes_id)
                                   .options(*ENTRY_LOADING))
@@ -60,6 +62,7 @@ def get_attachment(user: User, patient_id: int, entry_id: int, attachment_id: st
     """A file of an entry the caller may see (logged as a read)."""
     access = notebook_access(user, patient_id)
     entry = visible_entry(access, entry_id)
+    # Looked up among the entry's own files: a file id of another entry is a 404 here.
     attachment = next((item for item in entry.attachments if item.id == attachment_id), None)
     if attachment is None:
         raise NotFound()

@@ -52,6 +52,8 @@ def _validated_content(kind: EntryKind, title: str | None, body: str | None, dat
 def _checked_appointment(access: NotebookAccess, appointment_id: int | None) -> int | None:
     if appointment_id is None:
         return None
+    # One answer for every refusal (unknown, another patient's, cancelled, another
+    # practitioner's): the link must not tell which appointments exist.
     appointment = db.session.get(Appointment, appointment_id) if is_db_id(appointment_id) else None
     if (
         appointment is None
