@@ -5,6 +5,7 @@ import gc
 import pytest
 
 import webapp
+from webapp.extensions import db
 
 
 @pytest.fixture
@@ -28,3 +29,5 @@ def test_the_heap_is_frozen_once_the_warm_up_requests_are_served(app, restored_c
         client.get("/healthz")
     assert frozen == [True]
     assert gc.get_threshold()[0] == webapp.YOUNG_GENERATION_THRESHOLD
+    with serving.app_context():
+        db.engine.dispose()  # its pooled connections, before the app is garbage-collected
