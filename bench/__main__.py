@@ -25,7 +25,7 @@ from bench.race import race_workload
 from bench.regional import regional_workload
 from bench.search import search_workload
 from bench.workloads import SIZES, WORKLOADS
-from webapp import create_app, freeze_startup_heap
+from webapp import create_app, freeze_startup_heap, tune_collector
 from webapp.extensions import db
 
 
@@ -37,6 +37,7 @@ def make_app(database_url: str):
     with app.app_context():
         flask_migrate.upgrade()
     freeze_startup_heap()  # as wsgi.py does in production
+    tune_collector(app)
     return app
 
 

@@ -19,7 +19,7 @@ from webapp.booking import availability
 from webapp.booking.models import Appointment, AppointmentStatus, OccupiedCell
 from webapp.db import now_utc
 from webapp.extensions import db
-from webapp.notebook import services as notebook
+from webapp.notebook.overview import notebook_page
 from webapp.transaction import transaction
 
 CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -251,7 +251,7 @@ def notebook_workload(app, size: Size, rng: random.Random) -> list[Result]:
         book = seed.seed_notebook(entries=size.notebook_entries, series_points=size.notebook_series,
                                   now=now_utc(), rng=rng)
         user = db.session.get(User, book.patient.user_ids[0])
-        summary = notebook.notebook_page(user, book.patient.profile_ids[0]).summary
+        summary = notebook_page(user, book.patient.profile_ids[0]).summary
         check((len(summary.allergies), len(summary.treatments), len(summary.vaccinations))
               == (book.active_allergies, book.current_treatments, book.vaccines),
               "B4: the summary does not match the notebook")

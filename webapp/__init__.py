@@ -1,6 +1,7 @@
 """Carnet: online booking, practitioner subscriptions and a shared health notebook."""
 
 import gc
+import itertools
 from pathlib import Path
 
 from flask import Flask
@@ -152,3 +153,27 @@ def freeze_startup_heap() -> None:
     tens of milliseconds in whichever request triggers it."""
     gc.collect()
     gc.freeze()
+
+
+# A notebook page holds about 2,500 objects until it ends: at the default young
+# threshold (700) the collector walked them 3 to 4 times a page, at 10,000 about
+# once in 8 pages. Measured on B4 (quick, SQLite, 200 pages, CPU per page, two
+# runs, busy machine): collector 1.0 -> 0.55 ms a page, median 19.5 -> 16.6 ms.
+YOUNG_GENERATION_THRESHOLD = 10_000
+# What the first requests build lives as long as the worker too (compiled
+# templates and SQL, locale data, the formatting caches). Freezing it once they
+# are served cut each full collection from 9 to 3 ms on B4 (same runs; p95 CPU
+# 23.1/22.5 -> 21.9/21.3 ms), at the cost of one collection in that request.
+WARM_UP_REQUESTS = 100
+
+
+def tune_collector(app: Flask) -> None:
+    """The garbage collector's settings for a serving process: a larger young
+    generation, and `freeze_startup_heap` again once `WARM_UP_REQUESTS` were served."""
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
+    served = itertools.count(1)  # next() on it is atomic: threaded workers count each request once
+
+    @app.teardown_request
+    def freeze_once_warm(_error=None) -> None:
+        if next(served) == WARM_UP_REQUESTS:
+            freeze_startup_heap()

@@ -12,7 +12,7 @@ from webapp.accounts.models import PatientProxy
 from webapp.accounts.relatives import can_act_for_patient
 from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.notebook import services as notebook
+from webapp.notebook import controls, exports, reading
 from webapp.notifications.services import open_email
 from webapp.transaction import transaction
 
@@ -95,12 +95,12 @@ def test_removing_an_account_that_is_not_a_proxy_is_not_found(family):
 
 def test_a_former_proxy_no_longer_reads_exports_or_changes_sharing(family):
     leo, mother = family
-    assert notebook.list_entries(mother, leo.id)["total"] == 0  # acting for him until now
+    assert reading.list_entries(mother, leo.id)["total"] == 0  # acting for him until now
     _remove(leo.account, leo.id, mother.id)
     db.session.expire_all()
-    for attempt in (lambda: notebook.list_entries(mother, leo.id),
-                    lambda: notebook.export_notebook(mother, leo.id, "fhir"),
-                    lambda: notebook.set_sharing(mother, leo.id, [])):
+    for attempt in (lambda: reading.list_entries(mother, leo.id),
+                    lambda: exports.export_notebook(mother, leo.id, "fhir"),
+                    lambda: controls.set_sharing(mother, leo.id, [])):
         with pytest.raises(NotFound):
             attempt()
 

@@ -6,7 +6,7 @@ from webapp.accounts.api_tokens import issue_api_token
 from webapp.crypto import encrypt
 from webapp.dmp.models import ConsentRecord, IdentityStatus, PatientIdentity
 from webapp.extensions import db
-from webapp.notebook import services as notebook_services
+from webapp.notebook import writing
 
 # Both agree with the factories' default patient (born March 1985, no sex
 # recorded): a NIR's digits 2-3 and 4-5 are the year and month of birth.
@@ -50,6 +50,6 @@ def pushable_patient():
 def write(author_user, patient, *, kind="report", title="Compte rendu de consultation",
           body="Examen clinique normal.", **fields):
     """An entry written through the notebook service (signals included), committed."""
-    entry = notebook_services.add_entry(author_user, patient.id, kind=kind, title=title, body=body, **fields)
+    entry = writing.add_entry(author_user, patient.id, kind=kind, title=title, body=body, **fields)
     db.session.commit()
     return entry

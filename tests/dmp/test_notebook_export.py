@@ -7,13 +7,13 @@ from fhir.resources.R4B.bundle import Bundle
 from tests import factories
 from tests.dmp.factories import VALID_NIR, set_identity
 from webapp.dmp.models import IdentityStatus
-from webapp.notebook import services as notebook_services
+from webapp.notebook import exports
 from webapp.transaction import transaction
 
 
 def _exported_patient(patient) -> dict:
     with transaction():
-        exported = notebook_services.export_notebook(patient.account, patient.id, "fhir")
+        exported = exports.export_notebook(patient.account, patient.id, "fhir")
     Bundle.model_validate_json(exported.content)
     bundle = json.loads(exported.content)
     return next(item["resource"] for item in bundle["entry"] if item["resource"]["resourceType"] == "Patient")

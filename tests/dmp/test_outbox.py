@@ -20,7 +20,7 @@ from webapp.dmp import outbox
 from webapp.dmp.builder import VISIBILITY, unique_id
 from webapp.dmp.models import DocumentPush, IdentityStatus, PushStatus
 from webapp.extensions import db
-from webapp.notebook import services as notebook_services
+from webapp.notebook import writing
 
 LATER = dt.timedelta(days=2)  # beyond any backoff of the first attempts
 
@@ -91,7 +91,7 @@ def test_nothing_is_queued_without_consent_and_a_qualified_ins(dmp, setup):
 
 def test_a_rolled_back_entry_leaves_no_push(dmp):
     patient, practitioner = pushable_patient()
-    notebook_services.add_entry(practitioner.user, patient.id, kind="report", title="Brouillon", body="")
+    writing.add_entry(practitioner.user, patient.id, kind="report", title="Brouillon", body="")
     db.session.rollback()
     assert _pushes() == []
 
@@ -255,8 +255,8 @@ def test_a_correction_replaces_the_earlier_document(dmp, recipient):
     patient, practitioner = pushable_patient()
     first = write(practitioner.user, patient)
     _run()
-    notebook_services.supersede_entry(practitioner.user, patient.id, first.id, title="Compte rendu corrigé",
-                                      body="Examen clinique normal, TA 12/8.")
+    writing.supersede_entry(practitioner.user, patient.id, first.id, title="Compte rendu corrigé",
+                            body="Examen clinique normal, TA 12/8.")
     db.session.commit()
     _run()
     earlier, correction = _pushes()

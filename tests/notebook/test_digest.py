@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 
 from tests.notebook.factories import make_entry, make_measurement, mask_entry, past
 from webapp.extensions import db
-from webapp.notebook import digest, models, services
+from webapp.notebook import digest, measurements, models, overview, writing
 from webapp.notebook.digest import RECENT_CHART_POINTS, SUMMARY, measurement_part
 from webapp.notebook.models import NotebookDigest
 from webapp.notebook.schemas import MeasurementSchema
@@ -31,8 +31,8 @@ def _counting_decryptions(monkeypatch) -> list:
 
 def _add_measurement(world, value: float, days_ago: int, measurement_type="weight", unit="kg"):
     with transaction():
-        return services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
-                                  data={"type": measurement_type, "value": value, "unit": unit,
+        return writing.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
+                                 data={"type": measurement_type, "value": value, "unit": unit,
                                         "measured_at": past(days_ago).isoformat()})
 
 
@@ -48,11 +48,11 @@ def _values(items) -> list:
 def test_appending_folds_the_entry_into_its_part_and_a_read_decrypts_only_that_part(world, monkeypatch):
     _add_measurement(world, 80, 3)
     with transaction():
-        allergy = services.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
-                                     data={"substance": "Pénicilline", "severity": "severe"})
+        allergy = writing.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
+                                    data={"substance": "Pénicilline", "severity": "severe"})
     with transaction():
-        services.supersede_entry(world.users["patient"], world.patient.id, allergy.id, title="", body="",
-                                 data={"substance": "Amoxicilline", "severity": "severe"})
+        writing.supersede_entry(world.users["patient"], world.patient.id, allergy.id, title="", body="",
+                                data={"substance": "Amoxicilline", "severity": "severe"})
     make_entry(world.patient, title="Une note ne change pas le digest")
     stored = _stored(world.patient.id)
     # The fixture's measurement, the weight, the corrected allergy and its correction: every part at 4.
@@ -79,10 +79,10 @@ def test_the_summary_part_keeps_only_the_latest_points_of_each_type(world):
 def test_a_corrected_measurement_may_move_to_another_series(world):
     point = _add_measurement(world, 80, 3)
     with transaction():
-        services.supersede_entry(world.users["patient"], world.patient.id, point.id, title="", body="",
-                                 data={"type": "heart_rate", "value": 64, "unit": "bpm",
+        writing.supersede_entry(world.users["patient"], world.patient.id, point.id, title="", body="",
+                                data={"type": "heart_rate", "value": 64, "unit": "bpm",
                                        "measured_at": past(3).isoformat()})
-    series = {measurement_type: [p["value"] for p in services.list_measurements(
+    series = {measurement_type: [p["value"] for p in measurements.list_measurements(
         world.users["patient"], world.patient.id, measurement_type=measurement_type)]
         for measurement_type in ("weight", "heart_rate")}
     assert series == {"weight": [81.5], "heart_rate": [64]}
@@ -94,7 +94,7 @@ def test_a_digest_missing_entries_is_rebuilt_from_them(world):
     digest.summary_items(world.patient.id)
     # Written straight to the table, as an import would: the digest no longer matches.
     make_measurement(world.patient, "weight", 77, "kg", days_ago=2)
-    values = [point["value"] for point in services.list_measurements(world.users["patient"], world.patient.id)]
+    values = [point["value"] for point in measurements.list_measurements(world.users["patient"], world.patient.id)]
     assert values == [81.5, 77]
     assert {row.entry_count for row in _stored(world.patient.id).values()} == {2}
 
@@ -104,7 +104,7 @@ def test_a_part_written_at_another_count_is_rebuilt_when_read(world):
     # As if a concurrent rebuild had overwritten the series with an older one.
     with transaction():
         digest._store(world.patient.id, 1, {WEIGHT: []})
-    assert [point["value"] for point in services.list_measurements(
+    assert [point["value"] for point in measurements.list_measurements(
         world.users["patient"], world.patient.id, measurement_type="weight")] == [81.5, 80]
     assert _stored(world.patient.id)[WEIGHT].entry_count == 2
 
@@ -115,7 +115,7 @@ def test_a_lost_race_is_repaired_on_the_next_append(world):
     with transaction():
         digest._store(world.patient.id, 1, {SUMMARY: {"items": [], "shown": {}}})
     _add_measurement(world, 79, 1)
-    assert [point["value"] for point in services.list_measurements(world.users["patient"], world.patient.id)] == [
+    assert [point["value"] for point in measurements.list_measurements(world.users["patient"], world.patient.id)] == [
         81.5, 80, 79]
     assert {row.entry_count for row in _stored(world.patient.id).values()} == {3}
 
@@ -126,10 +126,10 @@ def test_the_digest_is_masked_per_practitioner(world):
     allergy = make_entry(world.patient, kind="allergy", title="", data={"substance": "Latex", "severity": "mild"})
     for entry in (hidden, own, allergy):
         mask_entry(entry, world.treating)
-    practitioner = services.notebook_page(world.users["treating"], world.patient.id)
+    practitioner = overview.notebook_page(world.users["treating"], world.patient.id)
     assert [point["value"] for point in practitioner.measurements] == [81.5, 71]  # their own entry stays
     assert practitioner.summary.allergies == []
-    patient = services.notebook_page(world.users["patient"], world.patient.id)
+    patient = overview.notebook_page(world.users["patient"], world.patient.id)
     assert [point["value"] for point in patient.measurements] == [70, 81.5, 71]
     assert [item.data["substance"] for item in patient.summary.allergies] == ["Latex"]
 
@@ -138,7 +138,7 @@ def test_latest_points_masked_from_a_practitioner_leave_room_for_older_ones(worl
     older = [make_measurement(world.patient, "weight", 60 + days / 10, "kg", days_ago=days + 10)
              for days in range(RECENT_CHART_POINTS)]
     mask_entry(older[0], world.treating)  # the newest of them
-    page = services.notebook_page(world.users["treating"], world.patient.id)
+    page = overview.notebook_page(world.users["treating"], world.patient.id)
     # Every weight but the masked one: the fixture's point and the 29 others, the oldest included.
     assert {point["entry_id"] for point in page.measurements} == {world_weight_id(world),
                                                                   *(entry.id for entry in older[1:])}
@@ -170,43 +170,55 @@ def test_series_points_are_written_as_the_schema_dumps_them_in_time_order(world,
     for measured_at in ("2026-01-01T09:00:00.250000+01:00", "2026-01-01T08:00:00+00:00",
                         "2026-01-01T03:00:00.100000-05:00"):
         with transaction():
-            services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
-                               data={"type": "weight", "value": value, "unit": "kg", "measured_at": measured_at})
-    history = services.measurement_history(world.users["patient"], world.patient.id)[1]
-    assert services.list_measurements(world.users["patient"], world.patient.id) == \
+            writing.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
+                              data={"type": "weight", "value": value, "unit": "kg", "measured_at": measured_at})
+    history = measurements.measurement_history(world.users["patient"], world.patient.id)[1]
+    assert measurements.list_measurements(world.users["patient"], world.patient.id) == \
         MeasurementSchema(many=True).dump(history)
 
 
 def test_correcting_the_latest_vaccination_brings_the_previous_one_back(world):
     def vaccinate(date: str, lot: str):
         with transaction():
-            return services.add_entry(world.users["patient"], world.patient.id, kind="vaccination", title="",
-                                      body="", data={"vaccine": "DTP", "lot": lot, "date": date})
+            return writing.add_entry(world.users["patient"], world.patient.id, kind="vaccination", title="",
+                                     body="", data={"vaccine": "DTP", "lot": lot, "date": date})
 
     vaccinate("2020-05-01", "A1")
     latest = vaccinate("2024-05-01", "B2")
     assert [item.data["lot"] for item in digest.summary_items(world.patient.id)
             if item.kind is models.EntryKind.VACCINATION] == ["B2"]
     with transaction():
-        services.supersede_entry(world.users["patient"], world.patient.id, latest.id, title="", body="",
-                                 data={"vaccine": "Grippe", "lot": "B2", "date": "2024-05-01"})
-    summary = services.notebook_page(world.users["patient"], world.patient.id).summary
+        writing.supersede_entry(world.users["patient"], world.patient.id, latest.id, title="", body="",
+                                data={"vaccine": "Grippe", "lot": "B2", "date": "2024-05-01"})
+    summary = overview.notebook_page(world.users["patient"], world.patient.id).summary
     assert [(item.data["vaccine"], item.data["lot"]) for item in summary.vaccinations] == [
         ("Grippe", "B2"), ("DTP", "A1")]
 
 
 def test_the_summary_part_leaves_out_what_the_summary_never_shows(world):
     with transaction():
-        allergy = services.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
-                                     data={"substance": "Latex", "severity": "mild", "status": "resolved"})
-        services.add_entry(world.users["patient"], world.patient.id, kind="treatment", title="", body="",
-                           data={"drug": "Amoxicilline", "dosage": "1 g", "start": "2020-01-01", "end": "2020-01-08"})
-        services.add_entry(world.users["patient"], world.patient.id, kind="treatment", title="", body="",
-                           data={"drug": "Levothyrox", "dosage": "50 µg", "start": "2020-01-01"})
+        allergy = writing.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
+                                    data={"substance": "Latex", "severity": "mild", "status": "resolved"})
+        writing.add_entry(world.users["patient"], world.patient.id, kind="treatment", title="", body="",
+                          data={"drug": "Amoxicilline", "dosage": "1 g", "start": "2020-01-01", "end": "2020-01-08"})
+        writing.add_entry(world.users["patient"], world.patient.id, kind="treatment", title="", body="",
+                          data={"drug": "Levothyrox", "dosage": "50 µg", "start": "2020-01-01"})
     assert [item.data.get("drug") for item in digest.summary_items(world.patient.id)
             if item.kind is not models.EntryKind.MEASUREMENT] == ["Levothyrox"]
     with transaction():  # the allergy is active again
-        services.supersede_entry(world.users["patient"], world.patient.id, allergy.id, title="", body="",
-                                 data={"substance": "Latex", "severity": "mild", "status": "active"})
-    assert [item.data["substance"] for item in services.notebook_page(
+        writing.supersede_entry(world.users["patient"], world.patient.id, allergy.id, title="", body="",
+                                data={"substance": "Latex", "severity": "mild", "status": "active"})
+    assert [item.data["substance"] for item in overview.notebook_page(
         world.users["patient"], world.patient.id).summary.allergies] == ["Latex"]
+
+
+def test_a_latest_vaccination_masked_from_a_practitioner_leaves_the_previous_one_as_theirs(world):
+    older = make_entry(world.patient, kind="vaccination", title="",
+                       data={"vaccine": "DTP", "lot": "A1", "date": "2015-03-01"})
+    latest = make_entry(world.patient, kind="vaccination", title="",
+                        data={"vaccine": "DTP", "lot": "B2", "date": "2024-03-01"})
+    mask_entry(latest, world.treating)
+    practitioner = overview.notebook_page(world.users["treating"], world.patient.id)
+    assert [item.id for item in practitioner.summary.vaccinations] == [older.id]
+    patient = overview.notebook_page(world.users["patient"], world.patient.id)
+    assert [item.id for item in patient.summary.vaccinations] == [latest.id]

@@ -20,7 +20,7 @@ from webapp.accounts.models import Role, User
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
-from webapp.notebook import emergency, services
+from webapp.notebook import controls, emergency, reading, writing
 from webapp.notebook.errors import (
     AlreadyHasAccess,
     EmergencyAccessLimitReached,
@@ -88,9 +88,9 @@ def test_a_grant_is_audited_logged_told_and_read_only(world):
     assert (line.action, line.emergency, line.actor_user_id) == (AccessAction.EMERGENCY_ACCESS, True, user.id)
     [mail] = outbox(category=Category.SECURITY)
     assert mail.key == f"emergency-access:{grant.id}:{world.patient.account.id}"
-    assert services.list_entries(user, world.patient.id)["total"] == 2
+    assert reading.list_entries(user, world.patient.id)["total"] == 2
     with pytest.raises(ReadOnlyAccess):
-        services.add_entry(user, world.patient.id, kind="note", title="x", body="")
+        writing.add_entry(user, world.patient.id, kind="note", title="x", body="")
 
 
 def test_a_grant_lasts_the_configured_minutes_on_an_injected_clock(world, app, monkeypatch):
@@ -101,11 +101,11 @@ def test_a_grant_lasts_the_configured_minutes_on_an_injected_clock(world, app, m
         user, opened_31_minutes_ago)), now=opened_31_minutes_ago)
     assert old.expires_at - old.granted_at == dt.timedelta(minutes=30)
     with pytest.raises(NotFound):
-        services.list_entries(user, world.patient.id)
+        reading.list_entries(user, world.patient.id)
     opened_29_minutes_ago = now_utc() - dt.timedelta(minutes=29)
     _grant(user, world.patient.id, emergency_request(world.patient, user, totp=_code_at(
         user, opened_29_minutes_ago)), now=opened_29_minutes_ago)
-    assert services.list_entries(user, world.patient.id)["total"] == 2
+    assert reading.list_entries(user, world.patient.id)["total"] == 2
 
 
 @pytest.mark.parametrize("wrong", [
@@ -162,9 +162,9 @@ def test_a_wrong_code_is_refused_audited_and_counted_towards_the_lock_out(world)
 def test_a_locked_notebook_refuses_only_once_the_identity_matched(world):
     patient_side, user = world.users["proxy"], world.users["unrelated"]
     with transaction():
-        locked = services.set_sharing(patient_side, world.patient.id, [world.revoked.id], emergency_access="locked")
-    assert locked == services.Sharing([world.revoked.id], "locked")
-    assert services.get_sharing(world.users["patient"], world.patient.id).emergency_access == "locked"
+        locked = controls.set_sharing(patient_side, world.patient.id, [world.revoked.id], emergency_access="locked")
+    assert locked == controls.Sharing([world.revoked.id], "locked")
+    assert controls.get_sharing(world.users["patient"], world.patient.id).emergency_access == "locked"
     assert recorded_events("notebook.sharing_changed")[-1].details == {
         "revoked_practitioner_ids": [world.revoked.id], "emergency_access": "locked"}
     with pytest.raises(EmergencyAccessLocked) as refused:
@@ -174,7 +174,7 @@ def test_a_locked_notebook_refuses_only_once_the_identity_matched(world):
         _grant(user, world.patient.id, emergency_request(world.patient, user, first_name="Marine"))
     assert _refusal_reasons() == ["locked", "no_match"] and _grants() == []
     with transaction():  # the revocations stay as they are when only the setting changes
-        assert services.set_sharing(patient_side, world.patient.id, [world.revoked.id],
+        assert controls.set_sharing(patient_side, world.patient.id, [world.revoked.id],
                                     emergency_access="allowed").emergency_access == "allowed"
     _grant(user, world.patient.id, emergency_request(world.patient, user))
     assert len(_grants()) == 1
@@ -183,13 +183,13 @@ def test_a_locked_notebook_refuses_only_once_the_identity_matched(world):
 def test_only_the_patient_side_locks(world):
     for actor in ("treating", "masked"):
         with pytest.raises(PatientSideOnly):
-            services.set_sharing(world.users[actor], world.patient.id, [], emergency_access="locked")
+            controls.set_sharing(world.users[actor], world.patient.id, [], emergency_access="locked")
     for actor in ("unrelated", "staff", "other_patient"):
         with pytest.raises(NotFound):
-            services.set_sharing(world.users[actor], world.patient.id, [], emergency_access="locked")
+            controls.set_sharing(world.users[actor], world.patient.id, [], emergency_access="locked")
     with pytest.raises(InvalidEntry):
-        services.set_sharing(world.users["patient"], world.patient.id, [], emergency_access="closed")
-    assert not services.is_emergency_access_locked(world.patient.id)
+        controls.set_sharing(world.users["patient"], world.patient.id, [], emergency_access="closed")
+    assert not controls.is_emergency_access_locked(world.patient.id)
 
 
 def test_the_fourth_emergency_in_24_hours_is_refused_and_the_operator_alerted(world):
@@ -253,7 +253,7 @@ def test_revoking_ends_a_running_emergency_access(world):
     _grant(user, world.patient.id, emergency_request(world.patient, user))
     revoke(world.patient, world.unrelated)
     with pytest.raises(NotFound):
-        services.list_entries(user, world.patient.id)
+        reading.list_entries(user, world.patient.id)
 
 
 # --- the API ------------------------------------------------------------------
@@ -425,8 +425,8 @@ def test_page_a_locked_notebook_says_so(client, world, login, form_post):
     assert form_post(sharing, {"revoked": [str(world.revoked.id)], "emergency_locked": "1"}).status_code == 302
     page = client.get(sharing).get_data(as_text=True)
     assert 'name="emergency_locked" value="1" aria-describedby="emergency-locked-hint" checked' in page
-    assert services.is_emergency_access_locked(world.patient.id)
-    assert services.revoked_practitioner_ids(world.patient.id) == [world.revoked.id]
+    assert controls.is_emergency_access_locked(world.patient.id)
+    assert controls.revoked_practitioner_ids(world.patient.id) == [world.revoked.id]
     client.post("/logout", data={"csrf_token": csrf_token_of(client.get("/login").get_data(as_text=True))})
     user = world.users["unrelated"]
     login(user)

@@ -10,7 +10,7 @@ from tests.notebook.factories import make_measurement, mask_entry, past
 from webapp.crypto import encrypt
 from webapp.db import now_utc
 from webapp.extensions import db
-from webapp.notebook import digest, services
+from webapp.notebook import digest, measurements, writing
 from webapp.notebook.digest import ENCODED_PREFIX, encoded_part
 from webapp.notebook.models import EmergencyAccess, NotebookDigest
 from webapp.transaction import transaction
@@ -35,8 +35,8 @@ def _values(client, bearer, world, user, measurement_type=None) -> list:
 
 def _add(world, value: float, days_ago: int, measurement_type="weight", unit="kg"):
     with transaction():
-        return services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
-                                  data={"type": measurement_type, "value": value, "unit": unit,
+        return writing.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
+                                 data={"type": measurement_type, "value": value, "unit": unit,
                                         "measured_at": past(days_ago).isoformat()})
 
 
@@ -44,15 +44,15 @@ def _add(world, value: float, days_ago: int, measurement_type="weight", unit="kg
 def test_the_stored_encoding_is_the_answer_computed_from_the_entries(client, bearer, world, measurement_type):
     _add(world, 80, 2)
     with transaction():
-        services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
-                           data={"type": "blood_pressure", "systolic": 128, "diastolic": 81, "unit": "mmHg",
+        writing.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
+                          data={"type": "blood_pressure", "systolic": 128, "diastolic": 81, "unit": "mmHg",
                                  "measured_at": past(1).isoformat()})
     query = {"type": measurement_type} if measurement_type else {}
     first = client.get(URL.format(pid=world.patient.id), query_string=query, headers=bearer(world.users["patient"]))
     assert _encoded_parts(world.patient.id) == {encoded_part(measurement_type or "all"): 3}
     again = client.get(URL.format(pid=world.patient.id), query_string=query, headers=bearer(world.users["treating"]))
-    expected = services.list_measurements(world.users["patient"], world.patient.id,
-                                          measurement_type=measurement_type)
+    expected = measurements.list_measurements(world.users["patient"], world.patient.id,
+                                              measurement_type=measurement_type)
     assert first.get_json() == again.get_json() == {"items": expected}
 
 
@@ -66,8 +66,8 @@ def test_a_correction_drops_the_stored_encoding_and_never_shows_the_superseded_v
     point = _add(world, 80, 2)
     assert _values(client, bearer, world, world.users["patient"], "weight") == [81.5, 80]
     with transaction():
-        services.supersede_entry(world.users["patient"], world.patient.id, point.id, title="", body="",
-                                 data={"type": "weight", "value": 79, "unit": "kg",
+        writing.supersede_entry(world.users["patient"], world.patient.id, point.id, title="", body="",
+                                data={"type": "weight", "value": 79, "unit": "kg",
                                        "measured_at": past(2).isoformat()})
     assert _encoded_parts(world.patient.id) == {}
     assert _values(client, bearer, world, world.users["patient"], "weight") == [81.5, 79]
@@ -86,8 +86,8 @@ def test_an_appended_measurement_drops_every_stored_encoding(client, bearer, wor
 def test_another_kind_of_entry_carries_the_stored_encoding_over(client, bearer, world):
     _values(client, bearer, world, world.users["patient"], "weight")
     with transaction():
-        services.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
-                           data={"substance": "Latex", "severity": "mild"})
+        writing.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
+                          data={"substance": "Latex", "severity": "mild"})
     assert _encoded_parts(world.patient.id) == {encoded_part("weight"): 2}
     assert _values(client, bearer, world, world.users["treating"], "weight") == [81.5]
 
@@ -131,8 +131,8 @@ def test_an_encoding_written_at_another_count_is_neither_served_nor_carried_over
         digest._upsert(world.patient.id, 1, {encoded_part("weight"): encrypt(b'[{"value":99}]')})
     # A fold of another kind carries over only the parts that were current.
     with transaction():
-        services.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
-                           data={"substance": "Arachide", "severity": "severe"})
+        writing.add_entry(world.users["patient"], world.patient.id, kind="allergy", title="", body="",
+                          data={"substance": "Arachide", "severity": "severe"})
     assert _encoded_parts(world.patient.id) == {encoded_part("weight"): 1}
     assert _values(client, bearer, world, world.users["patient"], "weight") == [81.5, 80]
     assert _encoded_parts(world.patient.id) == {encoded_part("weight"): 3}

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from config import ConfigurationError
 from tests.notebook.factories import PDF_BYTES, emergency_request, make_attachment, make_entry
 from webapp.extensions import db
-from webapp.notebook import emergency, services
+from webapp.notebook import emergency, reading
 from webapp.notebook.keys import check_encryption_keys
 from webapp.notebook.models import Attachment, EmergencyAccess, NotebookEntry
 from webapp.transaction import transaction
@@ -73,8 +73,8 @@ def test_old_key_second_in_the_list_still_reads_and_reencrypt_retires_it(app, ow
     assert db.session.get(NotebookEntry, written_after_rotation.id).title == "Après rotation"
     attachment = db.session.get(Attachment, world.attachment.id)
     assert attachment.original_filename == "compte-rendu.pdf"
-    assert services.get_attachment(world.users["patient"], world.patient.id, world.entry.id,
-                                   world.attachment.id).content_type == "application/pdf"
+    assert reading.get_attachment(world.users["patient"], world.patient.id, world.entry.id,
+                                  world.attachment.id).content_type == "application/pdf"
     _use_keys(monkeypatch, app, old_key)
     with pytest.raises(ConfigurationError):
         check_encryption_keys()

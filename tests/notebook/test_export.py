@@ -15,7 +15,7 @@ from tests.notebook.factories import PNG_BYTES, make_attachment, make_entry, mak
 from webapp.accounts.models import Sex
 from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.notebook import services
+from webapp.notebook import exports, writing
 from webapp.notebook.errors import PatientSideOnly
 from webapp.transaction import transaction
 
@@ -31,7 +31,7 @@ def full_notebook(world):
     make_measurement(world.patient, "hba1c", 7.4, "%", days_ago=10)
     typo = make_measurement(world.patient, "weight", 8.1, "kg", days_ago=5)
     with transaction():
-        services.supersede_entry(patient, world.patient.id, typo.id, title="", body="", data={
+        writing.supersede_entry(patient, world.patient.id, typo.id, title="", body="", data={
             "type": "weight", "value": 81, "unit": "kg", "measured_at": typo.data["measured_at"]})
     make_entry(world.patient, kind="allergy", title="", data={"substance": "Pénicilline", "reaction": "Urticaire",
                                                                "severity": "severe"})
@@ -45,8 +45,8 @@ def full_notebook(world):
                         body="Hypertension mal controlee.")
     make_attachment(report, content=PNG_BYTES, filename="ecg.png", content_type="image/png")
     with transaction():
-        services.supersede_entry(world.users["treating"], world.patient.id, report.id, title="Compte rendu corrige",
-                                 body="Hypertension controlee.")
+        writing.supersede_entry(world.users["treating"], world.patient.id, report.id, title="Compte rendu corrige",
+                                body="Hypertension controlee.")
     make_entry(world.patient, author=world.treating.user, kind="prescription", title="Ordonnance",
                body="Ramipril 5 mg")
     return world
@@ -54,7 +54,7 @@ def full_notebook(world):
 
 def _bundle(world) -> dict:
     with transaction():
-        exported = services.export_notebook(world.users["patient"], world.patient.id, "fhir")
+        exported = exports.export_notebook(world.users["patient"], world.patient.id, "fhir")
     assert exported.mimetype == "application/fhir+json" and exported.filename.endswith(".fhir.json")
     Bundle.model_validate_json(exported.content)  # the library's own validation
     return json.loads(exported.content)
@@ -134,11 +134,11 @@ def test_fhir_documents_carry_their_text_and_files_as_binary(full_notebook):
 def test_export_is_for_the_patient_side_only(world):
     for actor in ("patient", "proxy"):
         with transaction():
-            assert services.export_notebook(world.users[actor], world.patient.id, "pdf").content.startswith(b"%PDF")
+            assert exports.export_notebook(world.users[actor], world.patient.id, "pdf").content.startswith(b"%PDF")
     with pytest.raises(PatientSideOnly):
-        services.export_notebook(world.users["treating"], world.patient.id, "pdf")
+        exports.export_notebook(world.users["treating"], world.patient.id, "pdf")
     with pytest.raises(NotFound):
-        services.export_notebook(world.users["unrelated"], world.patient.id, "fhir")
+        exports.export_notebook(world.users["unrelated"], world.patient.id, "fhir")
 
 
 def _pdf_text(pdf: bytes) -> str:
@@ -152,7 +152,7 @@ def _pdf_text(pdf: bytes) -> str:
 def test_pdf_is_readable_grouped_by_kind_and_date(full_notebook, app):
     with app.test_request_context():
         with transaction():
-            exported = services.export_notebook(full_notebook.users["patient"], full_notebook.patient.id, "pdf")
+            exported = exports.export_notebook(full_notebook.users["patient"], full_notebook.patient.id, "pdf")
     assert exported.mimetype == "application/pdf" and exported.content.startswith(b"%PDF")
     text = _pdf_text(exported.content)
     assert "Metformine" in text and "FLU-42" in text and "Ramipril 5 mg" in text and "ecg.png" in text
@@ -184,7 +184,7 @@ def test_fhir_bundle_validates_with_every_optional_field(world):
 def test_fhir_blood_pressure_is_one_vital_signs_panel(world):
     patient = world.users["patient"]
     with transaction():
-        entry = services.add_entry(patient, world.patient.id, kind="measurement", title="", body="Au repos", data={
+        entry = writing.add_entry(patient, world.patient.id, kind="measurement", title="", body="Au repos", data={
             "type": "blood_pressure", "systolic": 128, "diastolic": 82, "unit": "mmHg",
             "measured_at": past(3).isoformat()})
     # Older separate halves of one reading are paired; a lone half stays a single Observation.
@@ -231,7 +231,7 @@ def test_fhir_patient_has_its_local_id_and_gender(app, world):
 def _exported_pages(world, app) -> list[str]:
     with app.test_request_context():
         with transaction():
-            exported = services.export_notebook(world.users["patient"], world.patient.id, "pdf")
+            exported = exports.export_notebook(world.users["patient"], world.patient.id, "pdf")
     return [flat(page) for page in pdf_pages(exported.content)]
 
 
@@ -258,7 +258,7 @@ def test_summary_of_an_empty_notebook_says_none_recorded(app):
     patient = factories.make_patient()
     with app.test_request_context():
         with transaction():
-            exported = services.export_notebook(patient.account, patient.id, "pdf")
+            exported = exports.export_notebook(patient.account, patient.id, "pdf")
     pages = [flat(page) for page in pdf_pages(exported.content)]
     assert pages[0].count("Rien n'est enregistré.") == 4
     assert pages[-1].endswith(f"Page {len(pages)} / {len(pages)}")

@@ -5,7 +5,7 @@ import pytest
 from tests import factories
 from tests.notebook.factories import emergency_request, make_proxy_user, make_treating_practitioner
 from tests.notifications.factories import outbox
-from webapp.notebook import emergency, services
+from webapp.notebook import emergency, writing
 from webapp.notifications.models import Category
 from webapp.notifications.sender import send_due_notifications
 from webapp.notifications.services import open_email
@@ -51,8 +51,8 @@ def test_a_practitioner_entry_tells_the_patient_without_its_content(smtp):
     patient = factories.make_patient()
     doctor = make_treating_practitioner(patient)
     with transaction():
-        entry = services.add_entry(doctor.user, patient.id, kind="note", title="Diagnostic confidentiel",
-                                   body="Hypertension artérielle sévère")
+        entry = writing.add_entry(doctor.user, patient.id, kind="note", title="Diagnostic confidentiel",
+                                  body="Hypertension artérielle sévère")
 
     [row] = outbox(category=Category.NOTEBOOK)
     assert row.key == f"notebook-entry:{entry.id}:{patient.account.id}"
@@ -67,5 +67,5 @@ def test_a_practitioner_entry_tells_the_patient_without_its_content(smtp):
 def test_the_patient_s_own_entry_sends_nothing():
     patient = factories.make_patient()
     with transaction():
-        services.add_entry(patient.account, patient.id, kind="note", title="Mon suivi", body="RAS")
+        writing.add_entry(patient.account, patient.id, kind="note", title="Mon suivi", body="RAS")
     assert outbox() == []

@@ -12,7 +12,7 @@ from tests.notebook.factories import past, revoke
 from webapp.accounts.models import Role
 from webapp.errors import Forbidden
 from webapp.extensions import db
-from webapp.notebook import services
+from webapp.notebook import patient_lists
 
 URL = "/practitioner/patients"
 
@@ -39,7 +39,7 @@ def _many_patients(practitioner, count: int, start: int = 0):
 
 
 def _names(practitioner, **search) -> list[str]:
-    statement = services.search_treated_patients(practitioner.user, **search)
+    statement = patient_lists.search_treated_patients(practitioner.user, **search)
     return [patient.last_name for patient in db.session.scalars(statement)]
 
 
@@ -66,7 +66,7 @@ def test_search_never_shows_a_patient_who_revoked_or_was_never_seen(practitioner
 def test_only_practitioners_search_their_patients(role):
     user = factories.make_patient().account if role is Role.PATIENT else factories.make_staff(role=role)
     with pytest.raises(Forbidden):
-        services.search_treated_patients(user, text="a")
+        patient_lists.search_treated_patients(user, text="a")
 
 
 def test_the_page_searches_without_javascript(client, login, practitioner):

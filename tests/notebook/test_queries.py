@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from tests.notebook.factories import make_attachment, make_entry, make_measurement
 from webapp.extensions import db
-from webapp.notebook import services
+from webapp.notebook import overview, writing
 from webapp.transaction import transaction
 
 
@@ -27,7 +27,7 @@ def _statements():
 def _page_statements(user, patient_id) -> tuple[int, dict]:
     db.session.expire_all()
     with _statements() as statements:
-        page = services.notebook_page(user, patient_id)
+        page = overview.notebook_page(user, patient_id)
         cards = [(entry.author_name, entry.is_superseded, entry.superseded_by and entry.superseded_by.id,
                   [attachment.id for attachment in entry.attachments]) for entry in page.entries["items"]]
     return len(statements), {entry.id: card for entry, card in zip(page.entries["items"], cards, strict=True)}
@@ -37,8 +37,8 @@ def test_the_first_page_costs_the_same_for_a_plain_or_a_busy_page(world):
     plain, _ = _page_statements(world.users["patient"], world.patient.id)
     note = make_entry(world.patient, title="Avant correction")
     with transaction():
-        correction = services.supersede_entry(world.users["patient"], world.patient.id, note.id,
-                                              title="Après correction", body="")
+        correction = writing.supersede_entry(world.users["patient"], world.patient.id, note.id,
+                                             title="Après correction", body="")
     make_attachment(correction)
     make_entry(world.patient, author=world.treating.user, title="Compte rendu")
     for days in range(5):

@@ -20,7 +20,17 @@ from webapp.accounts.models import Role
 from webapp.booking.models import AppointmentStatus
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
-from webapp.notebook import services, signals
+from webapp.notebook import (
+    controls,
+    masking,
+    measurements,
+    overview,
+    patient_lists,
+    permissions,
+    reading,
+    signals,
+    writing,
+)
 from webapp.notebook.errors import (
     AlreadySuperseded,
     AuthorAlwaysSees,
@@ -40,7 +50,7 @@ def _log_rows() -> list[AccessLogEntry]:
 
 def _add(user, patient, **fields):
     with transaction():
-        return services.add_entry(user, patient.id, **({"kind": "note", "title": "Note", "body": ""} | fields))
+        return writing.add_entry(user, patient.id, **({"kind": "note", "title": "Note", "body": ""} | fields))
 
 
 @pytest.fixture
@@ -64,34 +74,34 @@ def test_anyone_without_a_link_gets_not_found_like_a_missing_notebook(world, app
     with app.test_request_context():
         for actor in ("revoked", "unrelated", "staff", "other_patient"):
             with pytest.raises(NotFound):
-                services.notebook_access(world.users[actor], world.patient.id)
+                permissions.notebook_access(world.users[actor], world.patient.id)
         with pytest.raises(NotFound):
-            services.notebook_access(world.users["patient"], 999_999)
+            permissions.notebook_access(world.users["patient"], 999_999)
         admin = factories.make_staff(role=Role.ADMIN)
         with pytest.raises(NotFound):
-            services.notebook_access(admin, world.patient.id)
+            permissions.notebook_access(admin, world.patient.id)
 
 
 def test_a_cancelled_appointment_gives_no_access(world):
     practitioner = factories.make_practitioner()
     make_appointment(practitioner, world.patient, past(5), status=AppointmentStatus.CANCELLED)
     with pytest.raises(NotFound):
-        services.list_entries(practitioner.user, world.patient.id)
+        reading.list_entries(practitioner.user, world.patient.id)
 
 
 def test_an_upcoming_appointment_opens_nothing_before_its_visit(world):
     practitioner = factories.make_practitioner()
     make_appointment(practitioner, world.patient, past(0) + dt.timedelta(days=3), booked_at_desk=True)
     with pytest.raises(NotFound):
-        services.list_entries(practitioner.user, world.patient.id)
+        reading.list_entries(practitioner.user, world.patient.id)
     with pytest.raises(NotFound):
-        services.add_entry(practitioner.user, world.patient.id, kind="note", title="Avant la visite", body="")
+        writing.add_entry(practitioner.user, world.patient.id, kind="note", title="Avant la visite", body="")
 
 
 def test_patient_side_sees_everything_practitioners_not_what_is_masked_from_them(world):
     own = make_entry(world.patient, author=world.masked.user, title="Écrit par le praticien masqué")
     mask_entry(own, world.masked)
-    ids = {actor: [entry.id for entry in services.list_entries(world.users[actor], world.patient.id)["items"]]
+    ids = {actor: [entry.id for entry in reading.list_entries(world.users[actor], world.patient.id)["items"]]
            for actor in ("patient", "proxy", "treating", "masked")}
     assert world.entry.id in ids["patient"] and world.entry.id in ids["proxy"] and world.entry.id in ids["treating"]
     assert world.entry.id not in ids["masked"]
@@ -110,7 +120,7 @@ def test_entries_and_log_rows_cannot_be_changed_or_deleted_through_the_orm(world
     with pytest.raises(AppendOnlyViolation):
         db.session.flush()
     db.session.rollback()
-    services.get_entry(world.users["treating"], world.patient.id, world.entry.id)
+    reading.get_entry(world.users["treating"], world.patient.id, world.entry.id)
     db.session.commit()
     row = _log_rows()[0]
     row.emergency = True
@@ -120,22 +130,23 @@ def test_entries_and_log_rows_cannot_be_changed_or_deleted_through_the_orm(world
 
 
 def test_services_offer_no_way_to_edit_or_delete_an_entry():
-    names = [name for name in dir(services) if not name.startswith("_")]
+    modules = (controls, masking, measurements, overview, patient_lists, permissions, reading, writing)
+    names = [name for module in modules for name in dir(module) if not name.startswith("_")]
     assert not [name for name in names if name.startswith(("update", "edit", "delete", "remove"))]
 
 
 def test_supersede_chain_stays_readable_and_linear(world, received):
     patient = world.users["patient"]
     with transaction():
-        second = services.supersede_entry(patient, world.patient.id, world.entry.id, title="V2", body="Deuxième")
+        second = writing.supersede_entry(patient, world.patient.id, world.entry.id, title="V2", body="Deuxième")
     with transaction():
-        third = services.supersede_entry(world.users["proxy"], world.patient.id, second.id, title="V3", body="")
-    access, versions = services.entry_versions(patient, world.patient.id, second.id)
+        third = writing.supersede_entry(world.users["proxy"], world.patient.id, second.id, title="V3", body="")
+    access, versions = reading.entry_versions(patient, world.patient.id, second.id)
     assert [version.title for version in versions] == ["Résultats sensibles", "V2", "V3"]
     assert [version.is_superseded for version in versions] == [True, True, False]
     assert versions[1].supersedes_id == world.entry.id and versions[2].supersedes_id == second.id
     with pytest.raises(AlreadySuperseded):
-        services.supersede_entry(patient, world.patient.id, world.entry.id, title="Autre", body="")
+        writing.supersede_entry(patient, world.patient.id, world.entry.id, title="Autre", body="")
     db.session.rollback()
     assert third.hidden_from_practitioner_ids == [world.masked.id]  # masks follow the correction
     assert [name for name, _ in received].count("entry_added") == 2
@@ -155,19 +166,19 @@ def test_the_database_allows_one_correction_per_entry(world):
 def test_only_the_authors_side_corrects(world):
     report = make_entry(world.patient, author=world.treating.user, kind="report", title="Compte rendu")
     with pytest.raises(NotEntryAuthor):
-        services.supersede_entry(world.users["patient"], world.patient.id, report.id, title="Non", body="")
+        writing.supersede_entry(world.users["patient"], world.patient.id, report.id, title="Non", body="")
     with pytest.raises(NotEntryAuthor):
-        services.supersede_entry(world.users["masked"], world.patient.id, report.id, title="Non", body="")
+        writing.supersede_entry(world.users["masked"], world.patient.id, report.id, title="Non", body="")
     with transaction():
-        fixed = services.supersede_entry(world.users["treating"], world.patient.id, report.id,
-                                         title="Compte rendu corrigé", body="")
+        fixed = writing.supersede_entry(world.users["treating"], world.patient.id, report.id,
+                                        title="Compte rendu corrigé", body="")
     assert fixed.author_practitioner_id == world.treating.id
 
 
 def test_correction_keeps_the_structured_data_when_none_is_given(world):
     weight = make_measurement(world.patient, "weight", 80, "kg")
     with transaction():
-        fixed = services.supersede_entry(world.users["patient"], world.patient.id, weight.id, title="", body="Balance")
+        fixed = writing.supersede_entry(world.users["patient"], world.patient.id, weight.id, title="", body="Balance")
     assert fixed.data == weight.data and fixed.title == "Poids" and fixed.body == "Balance"
 
 
@@ -191,15 +202,15 @@ def test_measurement_ranges(world, measurement_type, unit, good, bad):
         assert entry.data["value"] == value
     for value in bad:
         with pytest.raises(InvalidEntry) as refused:
-            services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
-                               data={"type": measurement_type, "value": value, "unit": unit})
+            writing.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
+                              data={"type": measurement_type, "value": value, "unit": unit})
         assert "data.value" in refused.value.fields
 
 
 def test_measurement_units_must_match_the_type(world):
     with pytest.raises(InvalidEntry) as refused:
-        services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
-                           data={"type": "hba1c", "value": 7, "unit": "mmol/L"})
+        writing.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="",
+                          data={"type": "hba1c", "value": 7, "unit": "mmol/L"})
     assert "%" in refused.value.fields["data.unit"][0]
 
 
@@ -209,7 +220,7 @@ def test_measurement_time_defaults_to_now_and_cannot_be_in_the_future(world):
     measured_at = dt.datetime.fromisoformat(entry.data["measured_at"])
     assert abs(measured_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
     with pytest.raises(InvalidEntry):
-        services.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="", data={
+        writing.add_entry(world.users["patient"], world.patient.id, kind="measurement", title="", body="", data={
             "type": "heart_rate", "value": 72, "unit": "bpm",
             "measured_at": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()})
 
@@ -229,18 +240,18 @@ def test_structured_kinds_are_normalised_and_titled(world):
                        ("treatment", {"drug": "X", "dosage": "1"}), ("allergy", {"substance": "Latex",
                                                                                 "severity": "mild", "extra": 1})]:
         with pytest.raises(InvalidEntry):
-            services.add_entry(world.users["patient"], world.patient.id, kind=kind, title="", body="", data=data)
+            writing.add_entry(world.users["patient"], world.patient.id, kind=kind, title="", body="", data=data)
 
 
 def test_text_kinds_need_a_title_and_no_data(world):
     with pytest.raises(InvalidEntry) as refused:
-        services.add_entry(world.users["patient"], world.patient.id, kind="prescription", title="  ", body="x")
+        writing.add_entry(world.users["patient"], world.patient.id, kind="prescription", title="  ", body="x")
     assert "title" in refused.value.fields
     with pytest.raises(InvalidEntry):
-        services.add_entry(world.users["patient"], world.patient.id, kind="report", title="x", body="",
-                           data={"a": 1})
+        writing.add_entry(world.users["patient"], world.patient.id, kind="report", title="x", body="",
+                          data={"a": 1})
     with pytest.raises(InvalidEntry):
-        services.add_entry(world.users["patient"], world.patient.id, kind="diary", title="x", body="")
+        writing.add_entry(world.users["patient"], world.patient.id, kind="diary", title="x", body="")
 
 
 # --- writing and appointments ------------------------------------------------
@@ -256,9 +267,9 @@ def test_practitioner_links_an_entry_to_their_visit_only(world):
     assert _add(user, world.patient, appointment_id=own.id).appointment_id == own.id
     for appointment in (colleagues, elsewhere, cancelled, upcoming):
         with pytest.raises(InvalidAppointmentLink):
-            services.add_entry(user, world.patient.id, kind="note", title="x", body="", appointment_id=appointment.id)
+            writing.add_entry(user, world.patient.id, kind="note", title="x", body="", appointment_id=appointment.id)
     with pytest.raises(InvalidAppointmentLink):
-        services.add_entry(user, world.patient.id, kind="note", title="x", body="", appointment_id=10**12)
+        writing.add_entry(user, world.patient.id, kind="note", title="x", body="", appointment_id=10**12)
 
 
 def test_a_visit_about_to_start_is_written_in_once_the_patient_arrived(world):
@@ -288,24 +299,24 @@ def test_signals_for_new_entries(world, received):
 def test_a_refused_write_sends_nothing_and_writes_nothing(world, received):
     with pytest.raises(InvalidEntry):
         with transaction():
-            services.add_entry(world.users["treating"], world.patient.id, kind="measurement", title="", body="",
-                               data={"type": "weight", "value": -1, "unit": "kg"})
+            writing.add_entry(world.users["treating"], world.patient.id, kind="measurement", title="", body="",
+                              data={"type": "weight", "value": -1, "unit": "kg"})
     assert received == [] and _log_rows() == []
 
 
 # --- access log --------------------------------------------------------------
 
 def test_access_log_records_practitioners_not_the_patient_side(world):
-    services.list_entries(world.users["patient"], world.patient.id)
-    services.get_entry(world.users["proxy"], world.patient.id, world.entry.id)
+    reading.list_entries(world.users["patient"], world.patient.id)
+    reading.get_entry(world.users["proxy"], world.patient.id, world.entry.id)
     db.session.commit()
     assert _log_rows() == []
     treating = world.users["treating"]
-    services.list_entries(treating, world.patient.id)
-    services.get_entry(treating, world.patient.id, world.entry.id)
-    services.get_attachment(treating, world.patient.id, world.entry.id, world.attachment.id)
-    services.list_measurements(treating, world.patient.id)
-    entry = services.add_entry(treating, world.patient.id, kind="note", title="Note", body="")
+    reading.list_entries(treating, world.patient.id)
+    reading.get_entry(treating, world.patient.id, world.entry.id)
+    reading.get_attachment(treating, world.patient.id, world.entry.id, world.attachment.id)
+    measurements.list_measurements(treating, world.patient.id)
+    entry = writing.add_entry(treating, world.patient.id, kind="note", title="Note", body="")
     db.session.commit()
     rows = _log_rows()
     assert [(row.action, row.entry_id) for row in rows] == [
@@ -320,58 +331,58 @@ def test_access_log_records_practitioners_not_the_patient_side(world):
 
 def test_refused_reads_are_not_logged_as_reads(world):
     with pytest.raises(NotFound):
-        services.get_entry(world.users["masked"], world.patient.id, world.entry.id)
+        reading.get_entry(world.users["masked"], world.patient.id, world.entry.id)
     db.session.rollback()
     assert _log_rows() == []
 
 
 def test_access_log_is_for_the_patient_side_only(world):
-    services.list_entries(world.users["treating"], world.patient.id)
+    reading.list_entries(world.users["treating"], world.patient.id)
     db.session.commit()
-    assert services.list_access_log(world.users["proxy"], world.patient.id)["total"] == 1
+    assert controls.list_access_log(world.users["proxy"], world.patient.id)["total"] == 1
     with pytest.raises(PatientSideOnly):
-        services.list_access_log(world.users["treating"], world.patient.id)
+        controls.list_access_log(world.users["treating"], world.patient.id)
     with pytest.raises(NotFound):
-        services.list_access_log(world.users["unrelated"], world.patient.id)
+        controls.list_access_log(world.users["unrelated"], world.patient.id)
 
 
 # --- sharing and masking -----------------------------------------------------
 
 def test_revoking_and_restoring_a_practitioner(world):
     with transaction():
-        services.set_sharing(world.users["patient"], world.patient.id, [world.treating.id])
+        controls.set_sharing(world.users["patient"], world.patient.id, [world.treating.id])
     with pytest.raises(NotFound):
-        services.list_entries(world.users["treating"], world.patient.id)
-    assert services.list_entries(world.users["revoked"], world.patient.id)["total"] == 2
-    assert world.patient.id not in [p.id for p in services.treated_patients(world.users["treating"])]
+        reading.list_entries(world.users["treating"], world.patient.id)
+    assert reading.list_entries(world.users["revoked"], world.patient.id)["total"] == 2
+    assert world.patient.id not in [p.id for p in patient_lists.treated_patients(world.users["treating"])]
     with pytest.raises(NotFound):
-        services.add_entry(world.users["treating"], world.patient.id, kind="note", title="x", body="")
+        writing.add_entry(world.users["treating"], world.patient.id, kind="note", title="x", body="")
 
 
 def test_sharing_candidates_are_the_treating_and_revoked_practitioners(world):
-    ids = {practitioner.id for practitioner in services.sharing_candidates(world.users["patient"], world.patient.id)}
+    ids = {practitioner.id for practitioner in controls.sharing_candidates(world.users["patient"], world.patient.id)}
     assert ids == {world.treating.id, world.masked.id, world.revoked.id}
 
 
 def test_masking_is_replaced_as_a_whole(world):
     with transaction():
-        entry = services.set_masking(world.users["patient"], world.patient.id, world.entry.id,
-                                     [world.treating.id, world.revoked.id])
+        entry = masking.set_masking(world.users["patient"], world.patient.id, world.entry.id,
+                                    [world.treating.id, world.revoked.id])
     assert entry.hidden_from_practitioner_ids == sorted([world.treating.id, world.revoked.id])
     with pytest.raises(NotFound):
-        services.get_entry(world.users["treating"], world.patient.id, world.entry.id)
-    assert services.get_entry(world.users["masked"], world.patient.id, world.entry.id).id == world.entry.id
+        reading.get_entry(world.users["treating"], world.patient.id, world.entry.id)
+    assert reading.get_entry(world.users["masked"], world.patient.id, world.entry.id).id == world.entry.id
     with pytest.raises(PatientSideOnly):
-        services.set_masking(world.users["treating"], world.patient.id, world.entry.id, [])
+        masking.set_masking(world.users["treating"], world.patient.id, world.entry.id, [])
 
 
 def test_an_entry_cannot_be_hidden_from_its_author(world):
     own = make_entry(world.patient, author=world.treating.user, title="Compte rendu")
     with pytest.raises(AuthorAlwaysSees):
-        services.set_masking(world.users["patient"], world.patient.id, own.id, [world.treating.id, world.masked.id])
+        masking.set_masking(world.users["patient"], world.patient.id, own.id, [world.treating.id, world.masked.id])
     db.session.rollback()
     assert db.session.get(NotebookEntry, own.id).hidden_from_practitioner_ids == []
-    candidates = services.masking_candidates(world.users["patient"], world.patient.id, own)
+    candidates = masking.masking_candidates(world.users["patient"], world.patient.id, own)
     assert world.treating.id not in {practitioner.id for practitioner in candidates}
     assert world.masked.id in {practitioner.id for practitioner in candidates}
 
@@ -379,19 +390,19 @@ def test_an_entry_cannot_be_hidden_from_its_author(world):
 def test_masking_covers_every_version_so_no_link_points_to_a_hidden_one(world):
     original = make_entry(world.patient, title="Première version")
     with transaction():
-        correction = services.supersede_entry(world.users["patient"], world.patient.id, original.id,
-                                              title="Version corrigée", body="", data=None)
+        correction = writing.supersede_entry(world.users["patient"], world.patient.id, original.id,
+                                             title="Version corrigée", body="", data=None)
     with transaction():
-        services.set_masking(world.users["patient"], world.patient.id, correction.id, [world.treating.id])
+        masking.set_masking(world.users["patient"], world.patient.id, correction.id, [world.treating.id])
     reader = world.users["treating"]
-    visible = {entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
+    visible = {entry.id for entry in reading.list_entries(reader, world.patient.id)["items"]}
     assert original.id not in visible and correction.id not in visible
     assert all(entry.superseded_by is None or entry.superseded_by.id in visible
-               for entry in services.list_entries(reader, world.patient.id)["items"])
+               for entry in reading.list_entries(reader, world.patient.id)["items"])
     with transaction():
-        services.set_masking(world.users["patient"], world.patient.id, original.id, [])
+        masking.set_masking(world.users["patient"], world.patient.id, original.id, [])
     assert {original.id, correction.id} <= {
-        entry.id for entry in services.list_entries(reader, world.patient.id)["items"]}
+        entry.id for entry in reading.list_entries(reader, world.patient.id)["items"]}
 
 
 # --- summary and measurements ------------------------------------------------
@@ -412,10 +423,10 @@ def test_summary_reflects_the_current_state(world, app):
     make_entry(world.patient, kind="vaccination", title="", data={"vaccine": "grippe", "date": "2024-10-01"})
     make_entry(world.patient, kind="vaccination", title="", data={"vaccine": "Tétanos", "date": "2020-05-01"})
     with transaction():
-        services.supersede_entry(patient, world.patient.id, penicillin.id, title="", body="",
-                                 data={"substance": "Amoxicilline", "severity": "severe"})
+        writing.supersede_entry(patient, world.patient.id, penicillin.id, title="", body="",
+                                data={"substance": "Amoxicilline", "severity": "severe"})
     with app.test_request_context():
-        page = services.notebook_page(patient, world.patient.id)
+        page = overview.notebook_page(patient, world.patient.id)
     summary = page.summary
     assert [entry.data["substance"] for entry in summary.allergies] == ["Amoxicilline"]
     assert [entry.data["drug"] for entry in summary.treatments] == ["Jusqu'à ce soir", "Metformine"]
@@ -429,37 +440,37 @@ def test_measurements_are_current_visible_and_in_time_order(world):
     make_measurement(world.patient, "weight", 85, "kg", days_ago=20)
     wrong = make_measurement(world.patient, "weight", 8, "kg", days_ago=10)
     with transaction():
-        services.supersede_entry(world.users["patient"], world.patient.id, wrong.id, title="", body="", data={
+        writing.supersede_entry(world.users["patient"], world.patient.id, wrong.id, title="", body="", data={
             "type": "weight", "value": 84, "unit": "kg", "measured_at": past(10).isoformat()})
     mask_entry(late, world.treating)
-    patient_view = services.list_measurements(world.users["patient"], world.patient.id, measurement_type="weight")
+    patient_view = measurements.list_measurements(world.users["patient"], world.patient.id, measurement_type="weight")
     assert [point["value"] for point in patient_view] == [85, 84, 81.5, 83]
-    practitioner_view = services.list_measurements(world.users["treating"], world.patient.id)
+    practitioner_view = measurements.list_measurements(world.users["treating"], world.patient.id)
     assert [point["value"] for point in practitioner_view] == [85, 84, 81.5]
     with pytest.raises(InvalidEntry):
-        services.list_measurements(world.users["patient"], world.patient.id, measurement_type="mood")
+        measurements.list_measurements(world.users["patient"], world.patient.id, measurement_type="mood")
 
 
 # --- attachments ------------------------------------------------------------
 
 def test_files_are_only_added_to_the_latest_version_by_its_author(world):
     with transaction():
-        new = services.supersede_entry(world.users["patient"], world.patient.id, world.entry.id, title="V2", body="")
+        new = writing.supersede_entry(world.users["patient"], world.patient.id, world.entry.id, title="V2", body="")
     with pytest.raises(AlreadySuperseded):
-        services.add_attachment(world.users["patient"], world.patient.id, world.entry.id, filename="a.pdf",
-                                content=PDF_BYTES)
+        writing.add_attachment(world.users["patient"], world.patient.id, world.entry.id, filename="a.pdf",
+                               content=PDF_BYTES)
     with pytest.raises(NotEntryAuthor):
-        services.add_attachment(world.users["treating"], world.patient.id, new.id, filename="a.pdf",
-                                content=PDF_BYTES)
+        writing.add_attachment(world.users["treating"], world.patient.id, new.id, filename="a.pdf",
+                               content=PDF_BYTES)
     with transaction():
-        attachment = services.add_attachment(world.users["proxy"], world.patient.id, new.id, filename="Scan.PDF",
-                                             content=PDF_BYTES)
+        attachment = writing.add_attachment(world.users["proxy"], world.patient.id, new.id, filename="Scan.PDF",
+                                            content=PDF_BYTES)
     assert attachment.original_filename == "Scan.pdf" and len(attachment.id) == 32
 
 
 def test_treated_patients_is_for_practitioners(world):
     other = factories.make_patient()
     make_treating_practitioner(other)
-    assert [patient.id for patient in services.treated_patients(world.users["treating"])] == [world.patient.id]
+    assert [patient.id for patient in patient_lists.treated_patients(world.users["treating"])] == [world.patient.id]
     with pytest.raises(Forbidden):
-        services.treated_patients(world.users["patient"])
+        patient_lists.treated_patients(world.users["patient"])

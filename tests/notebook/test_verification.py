@@ -6,7 +6,7 @@ from tests import factories
 from tests.notebook.factories import make_entry, make_treating_practitioner
 from webapp.accounts.verification import PractitionerNotVerified
 from webapp.extensions import db
-from webapp.notebook import services
+from webapp.notebook import patient_lists, permissions, reading, writing
 from webapp.notebook.emergency import grant_emergency_access
 
 
@@ -24,13 +24,13 @@ def test_a_practitioner_not_verified_reads_and_writes_no_notebook(state):
     user = practitioner.user
     for patient_id in (patient.id, 999_999, -1):
         with pytest.raises(PractitionerNotVerified):
-            services.notebook_access(user, patient_id)
+            permissions.notebook_access(user, patient_id)
     with pytest.raises(PractitionerNotVerified):
-        services.list_entries(user, patient.id)
+        reading.list_entries(user, patient.id)
     with pytest.raises(PractitionerNotVerified):
-        services.add_entry(user, patient.id, kind="note", title="Note", body="Texte")
+        writing.add_entry(user, patient.id, kind="note", title="Note", body="Texte")
     with pytest.raises(PractitionerNotVerified):
-        services.search_treated_patients(user)
+        patient_lists.search_treated_patients(user)
 
 
 def test_a_pending_practitioner_has_no_emergency_access():
@@ -46,4 +46,4 @@ def test_a_pending_practitioner_has_no_emergency_access():
 def test_the_same_practitioner_once_verified_reads_the_notebook():
     patient = factories.make_patient()
     practitioner = make_treating_practitioner(patient)
-    assert services.notebook_access(practitioner.user, patient.id).practitioner_id == practitioner.id
+    assert permissions.notebook_access(practitioner.user, patient.id).practitioner_id == practitioner.id

@@ -16,7 +16,7 @@ from webapp.accounts.models import ClinicRole
 from webapp.booking.models import AppointmentStatus
 from webapp.errors import NotFound
 from webapp.extensions import db
-from webapp.notebook import services
+from webapp.notebook import patient_lists, permissions, reading, writing
 from webapp.notebook.errors import InvalidAppointmentLink, VisitNotBegun
 
 NOW = dt.datetime(2030, 1, 7, 8, 0, tzinfo=dt.UTC)  # a Monday, 09:00 in Paris
@@ -48,7 +48,7 @@ def patient():
 
 
 def write(user, patient, **kwargs):
-    return services.add_entry(user, patient.id, kind="note", title="Note", body="", **kwargs)
+    return writing.add_entry(user, patient.id, kind="note", title="Note", body="", **kwargs)
 
 
 # --- Service level ------------------------------------------------------------------------------
@@ -57,16 +57,16 @@ def test_a_future_desk_booking_opens_nothing_until_its_start(app, frozen_clock, 
     practitioner, reason = practice
     visit = make_appointment(practitioner, patient, START, reason=reason, booked_at_desk=True)
     with app.test_request_context():
-        for attempt in (lambda: services.list_entries(practitioner.user, patient.id),
+        for attempt in (lambda: reading.list_entries(practitioner.user, patient.id),
                         lambda: write(practitioner.user, patient),
                         lambda: write(practitioner.user, patient, appointment_id=visit.id)):
             with pytest.raises(NotFound):
                 attempt()
-        assert db.session.scalars(services.search_treated_patients(practitioner.user)).all() == []
+        assert db.session.scalars(patient_lists.search_treated_patients(practitioner.user)).all() == []
         frozen_clock.set(START)
-        assert services.list_entries(practitioner.user, patient.id)["total"] == 1
+        assert reading.list_entries(practitioner.user, patient.id)["total"] == 1
         assert write(practitioner.user, patient).author_practitioner_id == practitioner.id
-        assert db.session.scalars(services.search_treated_patients(practitioner.user)).all() == [patient]
+        assert db.session.scalars(patient_lists.search_treated_patients(practitioner.user)).all() == [patient]
 
 
 def test_an_arrived_patient_opens_the_notebook_before_the_start(app, practice, patient):
@@ -74,7 +74,7 @@ def test_an_arrived_patient_opens_the_notebook_before_the_start(app, practice, p
     visit = make_appointment(practitioner, patient, NOW + dt.timedelta(minutes=40), reason=reason,
                              arrived_at=NOW - dt.timedelta(minutes=5))
     with app.test_request_context():
-        assert services.list_entries(practitioner.user, patient.id)["total"] == 1
+        assert reading.list_entries(practitioner.user, patient.id)["total"] == 1
         assert write(practitioner.user, patient, appointment_id=visit.id).appointment_id == visit.id
 
 
@@ -82,7 +82,7 @@ def test_a_notebook_shared_ahead_is_read_but_not_written_before_the_visit(app, f
     practitioner, reason = practice
     visit = make_appointment(practitioner, patient, START, reason=reason, shares_notebook_ahead=True)
     with app.test_request_context():
-        assert services.list_entries(practitioner.user, patient.id)["total"] == 1
+        assert reading.list_entries(practitioner.user, patient.id)["total"] == 1
         with pytest.raises(VisitNotBegun) as error:
             write(practitioner.user, patient)
         assert error.value.status == 403
@@ -110,7 +110,7 @@ def test_a_no_show_opens_nothing(app, practice, patient):
                               status=AppointmentStatus.NO_SHOW)
     with app.test_request_context():
         with pytest.raises(NotFound):
-            services.list_entries(practitioner.user, patient.id)
+            reading.list_entries(practitioner.user, patient.id)
         with pytest.raises(NotFound):
             write(practitioner.user, patient, appointment_id=missed.id)
 
@@ -133,7 +133,7 @@ def test_clinic_staff_never_read_the_notebook(app, clinic, practice, patient):
         for role in (ClinicRole.SECRETARY, ClinicRole.ACCOUNTANT):
             staff = factories.make_staff(clinic=clinic, clinic_role=role)
             with pytest.raises(NotFound):
-                services.notebook_access(staff, patient.id)
+                permissions.notebook_access(staff, patient.id)
             with pytest.raises(NotFound):
                 write(staff, patient)
 

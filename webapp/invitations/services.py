@@ -48,7 +48,7 @@ from webapp.invitations.errors import (
     ProfileHasProxy,
 )
 from webapp.invitations.models import PatientInvitation
-from webapp.notebook import services as notebook
+from webapp.notebook import controls
 from webapp.notifications import messages
 from webapp.notifications.services import cancel_notifications
 from webapp.signing import link_serializer
@@ -97,7 +97,7 @@ def _desk_patient(by: User, patient_id: int, practitioner_id: int) -> tuple[Pati
     if practitioner is None or patient is None or not can_manage_agenda(by, practitioner) \
             or patient.desk_practitioner_id != practitioner.id \
             or not has_appointment_with(practitioner.id, patient_id) \
-            or notebook.is_practitioner_revoked(patient_id, practitioner.id):
+            or controls.is_practitioner_revoked(patient_id, practitioner.id):
         raise NotFound()
     require_verified(practitioner)  # the desk of an agenda not verified yet is closed
     return patient, practitioner
@@ -267,7 +267,7 @@ def _mark_claimed(invitation: PatientInvitation, user: User, claimed_as: str, *,
     invitation.claimed_by_id = user.id
     record_event("patient_profile.claimed", actor=user, target_type="patient_profile", target_id=invitation.patient_id,
                  details={"invitation_id": invitation.id, "account_id": user.id, "claimed_as": claimed_as})
-    notebook.log_profile_claimed(invitation.patient_id, user)
+    controls.log_profile_claimed(invitation.patient_id, user)
     name = invitation.patient.full_name
     key = f"profile-claimed:{invitation.patient_id}:{invitation.id}"
     told = {normalize_email(user.email)}

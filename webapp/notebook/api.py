@@ -15,7 +15,8 @@ from webapp.accounts.models import Role
 from webapp.accounts.sessions import reauth_required
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
 from webapp.crypto import decrypt
-from webapp.notebook import emergency, schemas, services
+from webapp.notebook import controls, emergency, exports, masking, reading, schemas, writing
+from webapp.notebook.measurements import measurements_json
 from webapp.transaction import transaction
 
 blp = Blueprint("notebook_api", __name__, url_prefix="/api/v1", description="Health notebook")
@@ -25,6 +26,8 @@ PRIVATE_HEADERS = {"Cache-Control": "private, no-store"}
 
 
 def _json(schema, value, status: int = 200):
+    # Dumped here, inside the caller's transaction: after the commit, reading a relation
+    # would open a second, implicit transaction (and on PostgreSQL a second snapshot).
     response = jsonify(schema.dump(value))
     response.status_code = status
     response.headers.update(PRIVATE_HEADERS)
@@ -40,7 +43,7 @@ class EntriesView(MethodView):
     def get(self, query, patient_id):
         """The entries the caller may see, newest first (`kind` filters)."""
         with transaction():
-            result = services.list_entries(current_api_user(), patient_id, **query)
+            result = reading.list_entries(current_api_user(), patient_id, **query)
             return _json(schemas.EntryPageSchema(), result)
 
     @bearer_required()
@@ -50,7 +53,7 @@ class EntriesView(MethodView):
     def post(self, data, patient_id):
         """Append an entry (patient side, or a treating practitioner)."""
         with transaction():
-            entry = services.add_entry(current_api_user(), patient_id, **data)
+            entry = writing.add_entry(current_api_user(), patient_id, **data)
             return _json(schemas.EntrySchema(), entry, 201)
 
 
@@ -61,7 +64,7 @@ class EntriesView(MethodView):
 def entry(patient_id, entry_id):
     """One entry."""
     with transaction():
-        return _json(schemas.EntrySchema(), services.get_entry(current_api_user(), patient_id, entry_id))
+        return _json(schemas.EntrySchema(), reading.get_entry(current_api_user(), patient_id, entry_id))
 
 
 @blp.route(f"{NOTEBOOK}/entries/<int:entry_id>/supersede", methods=["POST"])
@@ -72,7 +75,7 @@ def entry(patient_id, entry_id):
 def supersede(data, patient_id, entry_id):
     """Correct an entry: a new entry linked to the old one, which stays readable."""
     with transaction():
-        new_entry = services.supersede_entry(current_api_user(), patient_id, entry_id, **data)
+        new_entry = writing.supersede_entry(current_api_user(), patient_id, entry_id, **data)
         return _json(schemas.EntrySchema(), new_entry, 201)
 
 
@@ -85,7 +88,7 @@ def add_attachment(files, patient_id, entry_id):
     """Attach a PDF, PNG or JPEG file to an entry (its author's side only)."""
     upload = files["file"]
     with transaction():
-        attachment = services.add_attachment(current_api_user(), patient_id, entry_id,
+        attachment = writing.add_attachment(current_api_user(), patient_id, entry_id,
                                               filename=upload.filename, content=upload.read())
         return _json(schemas.AttachmentSchema(), attachment, 201)
 
@@ -97,7 +100,7 @@ def add_attachment(files, patient_id, entry_id):
 def attachment(patient_id, entry_id, attachment_id):
     """Download a file of an entry."""
     with transaction():
-        item = services.get_attachment(current_api_user(), patient_id, entry_id, attachment_id)
+        item = reading.get_attachment(current_api_user(), patient_id, entry_id, attachment_id)
         return attachment_response(item)
 
 
@@ -117,8 +120,8 @@ def attachment_response(item):
 def measurements(query, patient_id):
     """Current measurements, oldest first (`type` filters)."""
     with transaction():
-        points = services.measurements_json(current_api_user(), patient_id, measurement_type=query.get("type"))
-    # Written around the stored encoding of the points, which is sent as it is (`services.measurements_json`).
+        points = measurements_json(current_api_user(), patient_id, measurement_type=query.get("type"))
+    # Written around the stored encoding of the points, which is sent as it is (`measurements_json`).
     response = current_app.response_class(b'{"items":' + points + b"}\n", mimetype="application/json")
     response.headers.update(PRIVATE_HEADERS)
     return response
@@ -132,7 +135,7 @@ def measurements(query, patient_id):
 def access_log(query, patient_id):
     """Who read or wrote the notebook, newest first (patient side only)."""
     with transaction():
-        return _json(schemas.AccessLogPageSchema(), services.list_access_log(current_api_user(), patient_id, **query))
+        return _json(schemas.AccessLogPageSchema(), controls.list_access_log(current_api_user(), patient_id, **query))
 
 
 @blp.route(f"{NOTEBOOK}/sharing", endpoint="sharing")
@@ -143,7 +146,7 @@ class SharingView(MethodView):
     def get(self, patient_id):
         """The practitioners revoked from the notebook, and whether emergency access is locked (patient side only)."""
         with transaction():
-            return services.get_sharing(current_api_user(), patient_id)
+            return controls.get_sharing(current_api_user(), patient_id)
 
     @bearer_required()
     @blp.arguments(schemas.SharingUpdateSchema)
@@ -152,7 +155,7 @@ class SharingView(MethodView):
     def put(self, data, patient_id):
         """Replace the revoked practitioners and, if given, lock or allow emergency access (patient side only)."""
         with transaction():
-            return services.set_sharing(current_api_user(), patient_id, data["revoked_practitioner_ids"],
+            return controls.set_sharing(current_api_user(), patient_id, data["revoked_practitioner_ids"],
                                         emergency_access=data["emergency_access"])
 
 
@@ -164,7 +167,7 @@ class MaskingView(MethodView):
     def get(self, patient_id, entry_id):
         """The practitioners this entry is hidden from (patient side only)."""
         with transaction():
-            entry = services.get_masking(current_api_user(), patient_id, entry_id)
+            entry = masking.get_masking(current_api_user(), patient_id, entry_id)
             return _json(schemas.MaskingSchema(), entry)
 
     @bearer_required()
@@ -174,8 +177,8 @@ class MaskingView(MethodView):
     def put(self, data, patient_id, entry_id):
         """Replace the practitioners this entry is hidden from (patient side only)."""
         with transaction():
-            entry = services.set_masking(current_api_user(), patient_id, entry_id,
-                                         data["hidden_from_practitioner_ids"])
+            entry = masking.set_masking(current_api_user(), patient_id, entry_id,
+                                        data["hidden_from_practitioner_ids"])
             return _json(schemas.MaskingSchema(), entry)
 
 
@@ -210,7 +213,7 @@ def export(query, patient_id):
     Needs a token issued within the last minutes (else 401 `reauth_required`:
     ask for a new token with the credentials)."""
     with transaction():
-        exported = services.export_notebook(current_api_user(), patient_id, query["format"])
+        exported = exports.export_notebook(current_api_user(), patient_id, query["format"])
     response = send_file(io.BytesIO(exported.content), mimetype=exported.mimetype, as_attachment=True,
                          download_name=exported.filename)
     response.headers.update(PRIVATE_HEADERS)

@@ -9,10 +9,10 @@ another unit of the same measurement are converted, and the description says so.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from webapp.notebook.formats import medium_datetimes
+from webapp.notebook.formats import decimals, medium_datetimes
 from webapp.notebook.kinds import CHART_LABELS, MEASUREMENT_TYPES, chart_unit, convert
 
 WIDTH, HEIGHT = 640, 260
@@ -65,6 +65,7 @@ def _scale(value: float, low: float, high: float, out_low: float, out_high: floa
 
 def _chart(key: str, points: list[dict]) -> Chart:
     unit = chart_unit(points)
+    decimal = decimals()
     by_type: dict[str, ChartSeries] = {}
     for point in points:
         series = by_type.setdefault(point["type"], ChartSeries(
@@ -77,13 +78,13 @@ def _chart(key: str, points: list[dict]) -> Chart:
     magnitude = max(abs(value) for value in values) or 1
     padding = max((max(values) - min(values)) * 0.1, magnitude * 0.05)
     low, high = min(values) - padding, max(values) + padding
-    decimals = 2 if high - low < 2 else 1
+    precision = 2 if high - low < 2 else 1
     first, last = min(times), max(times)
     for series in by_type.values():
         for p in series.points:
             p.x = _scale(p.at.timestamp(), first, last, LEFT, WIDTH - RIGHT)
             p.y = _scale(p.value, low, high, HEIGHT - BOTTOM, TOP)
-    y_ticks = [(_scale(value, low, high, HEIGHT - BOTTOM, TOP), format_decimal(round(value, decimals)))
+    y_ticks = [(_scale(value, low, high, HEIGHT - BOTTOM, TOP), decimal(round(value, precision)))
                for value in (low + index * (high - low) / TICKS for index in range(TICKS + 1))]
     first_at, last_at = min(p["at"] for p in points), max(p["at"] for p in points)
     x_labels = [(LEFT, format_date(first_at, "short"))]
@@ -93,7 +94,7 @@ def _chart(key: str, points: list[dict]) -> Chart:
         str(_l("%(label)s: %(count)s values from %(first)s to %(last)s, latest %(latest)s.",
                label=series.label, count=len(series.points), first=format_date(series.points[0].at, "long"),
                last=format_date(series.points[-1].at, "long"),
-               latest=f"{format_decimal(series.points[-1].value)} {unit}"))
+               latest=f"{decimal(series.points[-1].value)} {unit}"))
         for series in by_type.values()
     ]
     converted = sorted({p["unit"] for p in points} - {unit})
@@ -104,7 +105,7 @@ def _chart(key: str, points: list[dict]) -> Chart:
     labels = {series.measurement_type: series.label for series in by_type.values()}
     medium_datetime = medium_datetimes()
     rows = [{"at": medium_datetime(p["at"]), "label": labels[p["type"]],
-             "value": f"{format_decimal(p['value'])} {p['unit']}"} for p in points]
+             "value": f"{decimal(p['value'])} {p['unit']}"} for p in points]
     return Chart(key=key, title=f"{CHART_LABELS[key]} ({unit})", unit=unit, note=note, description=" ".join(summaries),
                  series=list(by_type.values()), rows=rows, y_ticks=y_ticks, x_labels=x_labels)
 

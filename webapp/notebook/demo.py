@@ -10,7 +10,7 @@ from webapp.booking.appointments import occupied_cells_for
 from webapp.booking.models import Appointment, AppointmentStatus, VisitReason
 from webapp.db import now_utc
 from webapp.extensions import db
-from webapp.notebook import services as notebook
+from webapp.notebook import writing
 
 
 def _past_visit(practitioner, patient, days_ago: int) -> Appointment:
@@ -42,8 +42,8 @@ def seed_notebook_demo(*, patient: User, practitioner: User, parent: User) -> No
     visit = _past_visit(claire.practitioner_profile, jean.patient_profile, days_ago=14)
 
     def add(user, kind, title, body="", data=None, appointment_id=None):
-        return notebook.add_entry(user, patient_id, kind=kind, title=title, body=body, data=data,
-                                  appointment_id=appointment_id)
+        return writing.add_entry(user, patient_id, kind=kind, title=title, body=body, data=data,
+                                 appointment_id=appointment_id)
 
     def measure(user, measurement_type, value, unit, days_ago, title):
         at = (today - dt.timedelta(days=days_ago)).replace(hour=7, minute=30, second=0, microsecond=0)
@@ -89,8 +89,8 @@ def seed_notebook_demo(*, patient: User, practitioner: User, parent: User) -> No
     jules = next(profile for profile in relatives.list_relatives(marie) if profile.first_name == "Jules")
     for vaccine, lot, date in (("ROR (rougeole, oreillons, rubéole)", "R8823", "2017-09-04"),
                                ("DTCaP-Hib-HépB (Hexyon)", "H5510", "2016-11-03")):
-        notebook.add_entry(marie, jules.id, kind="vaccination", title=vaccine.split(" (")[0], body="",
-                           data={"vaccine": vaccine, "lot": lot, "date": date})
-    notebook.add_entry(marie, jules.id, kind="allergy", title="Allergie à l'arachide",
-                       body="Trousse d'urgence à l'école.",
-                       data={"substance": "Arachide", "reaction": "Œdème des lèvres", "severity": "moderate"})
+        writing.add_entry(marie, jules.id, kind="vaccination", title=vaccine.split(" (")[0], body="",
+                          data={"vaccine": vaccine, "lot": lot, "date": date})
+    writing.add_entry(marie, jules.id, kind="allergy", title="Allergie à l'arachide",
+                      body="Trousse d'urgence à l'école.",
+                      data={"substance": "Arachide", "reaction": "Œdème des lèvres", "severity": "moderate"})

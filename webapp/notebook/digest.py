@@ -209,6 +209,12 @@ def summary_items(patient_id: int) -> list[CurrentItem]:
     return _current([*summary["items"], *(item for shown in summary["shown"].values() for item in shown)])
 
 
+def vaccination_items(patient_id: int) -> list[CurrentItem]:
+    """Every current vaccination, whoever may see it (the summary part keeps the
+    latest of each vaccine only; the caller filters what the reader may see)."""
+    return _current(_read(patient_id, [VACCINATIONS])[0].get(VACCINATIONS, []))
+
+
 def measurement_items(patient_id: int, measurement_types: Iterable[str]) -> list[CurrentItem]:
     """Every current measurement of these types, whoever may see it, type by
     type in the order they were written (the caller filters what the reader may see)."""

@@ -46,6 +46,7 @@ from webapp.db import now_utc
 from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import db
 from webapp.notebook import signals
+from webapp.notebook.controls import is_emergency_access_locked
 from webapp.notebook.errors import (
     AlreadyHasAccess,
     EmergencyAccessLimitReached,
@@ -54,15 +55,8 @@ from webapp.notebook.errors import (
     InvalidEntry,
 )
 from webapp.notebook.models import AccessAction, EmergencyAccess
-from webapp.notebook.services import (
-    REASON_MAX,
-    REASON_MIN,
-    NotebookAccess,
-    _is_db_id,
-    _is_revoked,
-    _log,
-    is_emergency_access_locked,
-)
+from webapp.notebook.permissions import NotebookAccess, is_revoked, log_access
+from webapp.notebook.rules import REASON_MAX, REASON_MIN, is_db_id
 
 DAILY_WINDOW = dt.timedelta(hours=24)
 
@@ -86,7 +80,7 @@ def _checked_reason(reason: str | None) -> str:
 def _refuse(user: User, patient_id: int, reason: str, error: CarnetError):
     """Audit a refused request (ids and a code only), then raise `error`."""
     record_event("notebook.emergency_access_refused", actor=user, target_type="patient_profile",
-                 target_id=patient_id if _is_db_id(patient_id) else None, details={"reason": reason})
+                 target_id=patient_id if is_db_id(patient_id) else None, details={"reason": reason})
     raise error
 
 
@@ -129,11 +123,11 @@ def grant_emergency_access(
         _refuse(user, patient_id, "bad_totp", error)
     now = now or now_utc()
     _refuse_beyond_daily_limit(user, profile, patient_id, now)
-    patient = db.session.get(PatientProfile, patient_id) if _is_db_id(patient_id) else None
+    patient = db.session.get(PatientProfile, patient_id) if is_db_id(patient_id) else None
     if patient is None or not matches_identity(patient, first_name=first_name, last_name=last_name,
                                                birth_date=birth_date):
         _refuse(user, patient_id, "no_match", EmergencyPatientNotFound())
-    if _is_revoked(patient.id, profile.id):
+    if is_revoked(patient.id, profile.id):
         _refuse(user, patient_id, "revoked", EmergencyPatientNotFound())
     if is_emergency_access_locked(patient.id):
         _refuse(user, patient_id, "locked", EmergencyAccessLocked())
@@ -145,8 +139,8 @@ def grant_emergency_access(
     )
     db.session.add(grant)
     db.session.flush()
-    _log(NotebookAccess(user, patient, is_patient_side=False, practitioner_id=profile.id, emergency=grant),
-         AccessAction.EMERGENCY_ACCESS)
+    log_access(NotebookAccess(user, patient, is_patient_side=False, practitioner_id=profile.id, emergency=grant),
+               AccessAction.EMERGENCY_ACCESS)
     record_event("notebook.emergency_access", actor=user, target_type="patient_profile", target_id=patient.id,
                  details={"grant_id": grant.id, "practitioner_id": profile.id})
     signals.emergency_access_granted.send(current_app._get_current_object(), grant=grant, actor=user)

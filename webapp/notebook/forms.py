@@ -33,7 +33,7 @@ from webapp.notebook.kinds import (
     usual_unit,
 )
 from webapp.notebook.models import EntryKind
-from webapp.notebook.services import BODY_MAX, REASON_MAX, REASON_MIN, TITLE_MAX
+from webapp.notebook.rules import BODY_MAX, REASON_MAX, REASON_MIN, TITLE_MAX
 
 
 class _EntryForm(FlaskForm):

@@ -9,11 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import marshmallow as ma
-from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
 from marshmallow import validate
 
 from webapp.db import now_utc
+from webapp.notebook.formats import decimals, long_dates, medium_datetimes
 from webapp.notebook.models import EntryKind
 
 KIND_LABELS = {
@@ -328,23 +328,21 @@ def data_lines(kind: EntryKind, data: dict | None) -> list[tuple[str, str]]:
     """The structured data as (label, value) lines for pages and the PDF."""
     if not data:
         return []
-    if kind is EntryKind.MEASUREMENT and data["type"] == BLOOD_PRESSURE:
-        return [
-            (str(BLOOD_PRESSURE_LABEL), f"{data['systolic']}/{data['diastolic']} {data['unit']}"),
-            (str(_l("Measured on")), format_datetime(dt.datetime.fromisoformat(data["measured_at"]), "medium")),
-        ]
     if kind is EntryKind.MEASUREMENT:
-        return [
-            (str(MEASUREMENT_TYPES[data["type"]].label), f"{format_decimal(data['value'])} {data['unit']}"),
-            (str(_l("Measured on")), format_datetime(dt.datetime.fromisoformat(data["measured_at"]), "medium")),
-        ]
+        measured_on = medium_datetimes()(dt.datetime.fromisoformat(data["measured_at"]))
+        if data["type"] == BLOOD_PRESSURE:
+            return [(str(BLOOD_PRESSURE_LABEL), f"{data['systolic']}/{data['diastolic']} {data['unit']}"),
+                    (str(_l("Measured on")), measured_on)]
+        return [(str(MEASUREMENT_TYPES[data["type"]].label), f"{decimals()(data['value'])} {data['unit']}"),
+                (str(_l("Measured on")), measured_on)]
+    long_date = long_dates()
     if kind is EntryKind.VACCINATION:
         return [(str(_l("Vaccine")), data["vaccine"]), (str(_l("Lot")), data["lot"] or "—"),
-                (str(_l("Date")), format_date(dt.date.fromisoformat(data["date"]), "long"))]
+                (str(_l("Date")), long_date(data["date"]))]
     if kind is EntryKind.ALLERGY:
         return [(str(_l("Substance")), data["substance"]), (str(_l("Reaction")), data["reaction"] or "—"),
                 (str(_l("Severity")), str(SEVERITIES[data["severity"]])),
                 (str(_l("Status")), str(ALLERGY_STATUSES[data["status"]]))]
     return [(str(_l("Drug")), data["drug"]), (str(_l("Dosage")), data["dosage"]),
-            (str(_l("Start")), format_date(dt.date.fromisoformat(data["start"]), "long")),
-            (str(_l("End")), format_date(dt.date.fromisoformat(data["end"]), "long") if data["end"] else "—")]
+            (str(_l("Start")), long_date(data["start"])),
+            (str(_l("End")), long_date(data["end"]) if data["end"] else "—")]

@@ -35,6 +35,7 @@ def on_emergency_access_granted(sender, *, grant: EmergencyAccess, **extra) -> N
     recipients = [(user.email, user.locale, user.id) for user in patient_side_accounts(grant.patient)]
     if not recipients and grant.patient.email:
         recipients = [(grant.patient.email, None, None)]
+    # The key names the grant and the recipient: a retried transaction queues each notice once.
     for email, locale, user_id in recipients:
         messages.notify_emergency_access(
             key=f"emergency-access:{grant.id}:{user_id or 'profile'}", to=email, locale=locale,
@@ -48,6 +49,8 @@ def on_emergency_access_limit_reached(sender, *, practitioner: PractitionerProfi
                                       last_grant_id: int | None, limit: int, **extra) -> None:
     """Alert the operator that a practitioner was refused an emergency access
     beyond the daily limit: once per practitioner until their next grant."""
+    # Keyed on the practitioner's last grant: further refusals the same day repeat the key
+    # and queue nothing, a new grant starts a new episode.
     episode = last_grant_id if last_grant_id is not None else "none"
     for email, locale, user_id in operator_recipients():
         messages.notify_emergency_access_limit(
@@ -60,6 +63,7 @@ def on_emergency_access_limit_reached(sender, *, practitioner: PractitionerProfi
 
 def on_practitioner_entry_added(sender, *, entry: NotebookEntry, **extra) -> None:
     """Tell the patient side a practitioner added to the notebook, with the link only."""
+    # No content in the mail: what the practitioner wrote stays behind the login.
     for user in patient_side_accounts(entry.patient):
         messages.notify_notebook_entry(
             key=f"notebook-entry:{entry.id}:{user.id}", to=user.email, locale=user.locale,

@@ -9,7 +9,7 @@ from webapp.accounts.identity_rules import BirthDate, PersonName
 from webapp.api.pagination import PaginationQuerySchema, page_schema
 from webapp.notebook.kinds import ENTRY_MEASUREMENT_TYPES, MEASUREMENT_TYPES
 from webapp.notebook.models import AccessAction, EntryKind
-from webapp.notebook.services import (
+from webapp.notebook.rules import (
     BODY_MAX,
     EMERGENCY_ALLOWED,
     EMERGENCY_LOCKED,

@@ -3,6 +3,7 @@ sharing and masking, access log, emergency access, export; the practitioner's pa
 
 import io
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
@@ -15,9 +16,22 @@ from webapp.accounts.sessions import recently_reauthenticated
 from webapp.accounts.verification import is_unverified_practitioner
 from webapp.booking.appointment_actions import AppointmentAction, register_appointment_actions
 from webapp.booking.models import Appointment, AppointmentStatus
-from webapp.errors import CarnetError, Forbidden
+from webapp.booking.visits import visit_has_begun
+from webapp.errors import CarnetError
 from webapp.navigation import register_nav
-from webapp.notebook import bp, emergency, services
+from webapp.notebook import (
+    bp,
+    controls,
+    emergency,
+    exports,
+    masking,
+    overview,
+    patient_lists,
+    permissions,
+    reading,
+    rules,
+    writing,
+)
 from webapp.notebook.api import PRIVATE_HEADERS, attachment_response
 from webapp.notebook.charts import build_charts
 from webapp.notebook.digest import RECENT_CHART_POINTS
@@ -31,10 +45,11 @@ from webapp.notebook.forms import (
     prefilled_form,
 )
 from webapp.notebook.kinds import KIND_LABELS, SEVERITIES, data_lines
+from webapp.notebook.measurements import measurement_history
 from webapp.notebook.models import AccessAction, EntryKind
 from webapp.paging import page_number, paginate
 from webapp.transaction import transaction
-from webapp.web import show_errors
+from webapp.web import form_action
 
 register_nav("notebook.my_notebook", _l("My notebook"), {Role.PATIENT}, order=30)
 register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}, order=30,
@@ -44,13 +59,13 @@ register_nav("notebook.treated_patients", _l("My patients"), {Role.PRACTITIONER}
 def _agenda_actions(appointment: Appointment, user: User) -> list[AppointmentAction]:
     """On the agenda's appointment page: open the notebook, and write in it once the visit has begun."""
     try:
-        access = services.notebook_access(user, appointment.patient_id)
+        access = permissions.notebook_access(user, appointment.patient_id)
     except CarnetError:
         return []
     actions = [AppointmentAction(_l("Open the notebook"),
                                  url_for("notebook.patient_notebook", patient_id=appointment.patient_id))]
     if access.can_write and appointment.status is not AppointmentStatus.CANCELLED \
-            and services.visit_has_begun(appointment):
+            and visit_has_begun(appointment):
         # Any kind of entry may be written from the visit (`kind` of the entry form).
         kinds = tuple((label, url_for("notebook.new_entry", patient_id=appointment.patient_id,
                                       appointment_id=appointment.id, kind=kind.value))
@@ -95,7 +110,7 @@ class SummaryLines:
     vaccinations: list[tuple[str, str]]  # vaccine, date
 
 
-def _summary_lines(summary: services.Summary) -> SummaryLines:
+def _summary_lines(summary: overview.Summary) -> SummaryLines:
     """Labels, phrases and dates looked up once per page: a summary holds
     hundreds of lines, and a lookup inside the template's loop costs more
     than the line itself."""
@@ -130,7 +145,7 @@ def _kind_argument() -> EntryKind | None:
 @login_required
 def my_notebook():
     """A patient's notebooks: their own and their relatives'."""
-    profiles = services.acting_profiles(current_user)
+    profiles = patient_lists.acting_profiles(current_user)
     if len(profiles) == 1:
         return redirect(url_for("notebook.patient_notebook", patient_id=profiles[0].id))
     return render_template("notebook/my_notebooks.html", profiles=profiles)
@@ -142,7 +157,7 @@ def treated_patients():
     """The practitioner's patients, searched by name and birth date, a page at a time."""
     form = PatientSearchForm(formdata=request.args)
     is_valid = form.validate()
-    statement = services.search_treated_patients(
+    statement = patient_lists.search_treated_patients(
         current_user, text=(form.q.data or "") if is_valid else "", birth_date=form.born.data if is_valid else None)
     page = paginate(statement, page=page_number(), per_page=PATIENTS_PAGE_SIZE)
     searched = bool(is_valid and (form.q.data or form.born.data))
@@ -155,7 +170,7 @@ def treated_patients():
 def patient_notebook(patient_id: int):
     kind = _kind_argument()
     with transaction():
-        page = services.notebook_page(current_user, patient_id, kind=kind, page=page_number())
+        page = overview.notebook_page(current_user, patient_id, kind=kind, page=page_number())
         return render_template("notebook/notebook.html", page=page, access=page.access, patient=page.access.patient,
                                download_url=_pending_download(patient_id) if page.access.is_patient_side else None,
                                summary=_summary_lines(page.summary),
@@ -169,7 +184,7 @@ def patient_notebook(patient_id: int):
 def measurements(patient_id: int):
     """Every current measurement, charted and listed (the notebook page charts the latest only)."""
     with transaction():
-        access, points = services.measurement_history(current_user, patient_id)
+        access, points = measurement_history(current_user, patient_id)
         return render_template("notebook/measurements.html", access=access, patient=access.patient,
                                charts=build_charts(points))
 
@@ -181,9 +196,22 @@ def _entry_form_page(form, *, patient, kind, appointment_id=None, corrected=None
                            appointment_id=appointment_id, corrected=corrected)
 
 
-def _apply_service_errors(form, error: CarnetError) -> None:
-    show_errors(form, type(error)(error.message, code=error.code, fields={
-        form.service_field(name): messages for name, messages in error.fields.items()}))
+@contextmanager
+def _on_entry_form(form):
+    """Name a service error's fields as the entry form does (`data.value` is the
+    form's `value`), so `form_action` places each message beside its input."""
+    try:
+        yield
+    except CarnetError as error:
+        raise type(error)(error.message, code=error.code, fields={
+            form.service_field(name): messages for name, messages in error.fields.items()}) from None
+
+
+def _flash_errors(form, default: str | None = None) -> None:
+    """The errors of a form that lives on the entry page, shown there after the redirect."""
+    messages = [*form.form_errors, *(message for field in form for message in field.errors)]
+    if messages or default:
+        flash(" ".join(messages) or default, "error")
 
 
 @bp.route(f"{NOTEBOOK}/new", methods=["GET", "POST"])
@@ -192,17 +220,13 @@ def new_entry(patient_id: int):
     """Add an entry of one kind; `appointment_id` links it to the visit it is written in."""
     kind = _kind_argument() or EntryKind.NOTE
     appointment_id = request.args.get("appointment_id", type=int)
-    access = services.writer_access(current_user, patient_id)
+    access = permissions.writer_access(current_user, patient_id)
     form = entry_form_class(kind)()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                entry = services.add_entry(current_user, patient_id, kind=kind, title=form.title.data,
-                                           body=form.body.data, data=form.data_payload(),
-                                           appointment_id=appointment_id)
-        except CarnetError as error:
-            _apply_service_errors(form, error)
-        else:
+        with form_action(form) as action, _on_entry_form(form):
+            entry = writing.add_entry(current_user, patient_id, kind=kind, title=form.title.data,
+                                      body=form.body.data, data=form.data_payload(), appointment_id=appointment_id)
+        if action.succeeded:
             flash(_("The entry is added to the notebook."), "success")
             return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry.id))
     return _entry_form_page(form, patient=access.patient, kind=kind, appointment_id=appointment_id)
@@ -213,9 +237,9 @@ def new_entry(patient_id: int):
 def entry_detail(patient_id: int, entry_id: int):
     """An entry with its whole correction history, its files and (patient side) who it is hidden from."""
     with transaction():
-        access, versions = services.entry_versions(current_user, patient_id, entry_id)
+        access, versions = reading.entry_versions(current_user, patient_id, entry_id)
         entry = next(version for version in versions if version.id == entry_id)
-        candidates = services.masking_candidates(current_user, patient_id, entry) if access.is_patient_side else []
+        candidates = masking.masking_candidates(current_user, patient_id, entry) if access.is_patient_side else []
         return render_template(
             "notebook/entry.html", access=access, patient=access.patient, versions=versions, entry=entry,
             candidates=candidates, attachment_form=AttachmentForm(), choices_form=ChoicesForm(),
@@ -227,51 +251,48 @@ def entry_detail(patient_id: int, entry_id: int):
 def supersede_entry(patient_id: int, entry_id: int):
     """Correct an entry: the form starts from the entry; the old version stays in the history."""
     with transaction():
-        corrected = services.entry_for_correction(current_user, patient_id, entry_id)
-        kind = corrected.kind
-        form = entry_form_class(kind)() if request.method == "POST" else prefilled_form(kind, corrected)
+        corrected = writing.entry_for_correction(current_user, patient_id, entry_id)
+        form = entry_form_class(corrected.kind)() if request.method == "POST" \
+            else prefilled_form(corrected.kind, corrected)
         if form.validate_on_submit():
-            try:
-                new = services.supersede_entry(current_user, patient_id, entry_id, title=form.title.data,
-                                               body=form.body.data, data=form.data_payload())
-            except CarnetError as error:
-                _apply_service_errors(form, error)
-            else:
+            with form_action(form) as action, _on_entry_form(form):
+                new = writing.supersede_entry(current_user, patient_id, entry_id, title=form.title.data,
+                                              body=form.body.data, data=form.data_payload())
+            if action.succeeded:
                 flash(_("The correction is added; the previous version stays in the history."), "success")
                 return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=new.id))
-        return _entry_form_page(form, patient=corrected.patient, kind=kind, corrected=corrected)
+            # The refused correction rolled back the read's access-log line too: the form shows the entry again.
+            corrected = writing.entry_for_correction(current_user, patient_id, entry_id)
+        return _entry_form_page(form, patient=corrected.patient, kind=corrected.kind, corrected=corrected)
 
 
 @bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/attachments", methods=["POST"])
 @login_required
 def upload_attachment(patient_id: int, entry_id: int):
     form = AttachmentForm()
-    target = url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry_id)
-    if not form.validate_on_submit():
-        flash(" ".join(form.file.errors or form.csrf_token.errors) or _("Choose a file."), "error")
-        return redirect(target)
-    upload = form.file.data
-    try:
-        with transaction():
-            services.add_attachment(current_user, patient_id, entry_id, filename=upload.filename,
-                                    content=upload.read())
-    except CarnetError as error:
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
+    if form.validate_on_submit():
+        upload = form.file.data
+        with form_action(form, passes=(403, 404)) as action:
+            writing.add_attachment(current_user, patient_id, entry_id, filename=upload.filename,
+                                   content=upload.read())
+        if action.succeeded:
+            flash(_("The file is attached."), "success")
+        else:
+            _flash_errors(form)
     else:
-        flash(_("The file is attached."), "success")
-    return redirect(target)
+        _flash_errors(form, default=_("Choose a file."))
+    return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry_id))
 
 
 @bp.route(f"{NOTEBOOK}/entries/<int:entry_id>/attachments/<attachment_id>")
 @login_required
 def download_attachment(patient_id: int, entry_id: int, attachment_id: str):
     with transaction():
-        return attachment_response(services.get_attachment(current_user, patient_id, entry_id, attachment_id))
+        return attachment_response(reading.get_attachment(current_user, patient_id, entry_id, attachment_id))
 
 
 def _checked_ids(name: str) -> list[int]:
+    # Checkbox values come from our own page: anything else is a forged request (400), not a form error.
     values = request.form.getlist(name)
     if not all(value.isdigit() and len(value) < 10 for value in values):
         abort(400)
@@ -284,15 +305,12 @@ def entry_masking(patient_id: int, entry_id: int):
     form = ChoicesForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        with transaction():
-            services.set_masking(current_user, patient_id, entry_id, _checked_ids("hidden_from"))
-    except CarnetError as error:
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
-    else:
+    with form_action(form, passes=(403, 404)) as action:
+        masking.set_masking(current_user, patient_id, entry_id, _checked_ids("hidden_from"))
+    if action.succeeded:
         flash(_("Who sees this entry is updated."), "success")
+    else:
+        _flash_errors(form)
     return redirect(url_for("notebook.entry_detail", patient_id=patient_id, entry_id=entry_id))
 
 
@@ -303,29 +321,22 @@ def sharing(patient_id: int):
     whether anyone may open it in an emergency."""
     form = ChoicesForm()
     if form.validate_on_submit():
-        emergency_access = services.EMERGENCY_LOCKED if request.form.get("emergency_locked") else \
-            services.EMERGENCY_ALLOWED
-        try:
-            with transaction():
-                services.set_sharing(current_user, patient_id, _checked_ids("revoked"),
-                                     emergency_access=emergency_access)
-        except CarnetError as error:
-            if error.status in (403, 404):
-                raise
-            flash(error.message, "error")
-        else:
+        emergency_access = rules.EMERGENCY_LOCKED if request.form.get("emergency_locked") else rules.EMERGENCY_ALLOWED
+        with form_action(form, passes=(403, 404)) as action:
+            controls.set_sharing(current_user, patient_id, _checked_ids("revoked"), emergency_access=emergency_access)
+        if action.succeeded:
             flash(_("Sharing is updated."), "success")
             return redirect(url_for("notebook.sharing", patient_id=patient_id))
     with transaction():
         return render_template("notebook/sharing.html", form=form,
-                               sharing=services.sharing_overview(current_user, patient_id))
+                               sharing=controls.sharing_overview(current_user, patient_id))
 
 
 @bp.route(f"{NOTEBOOK}/access-log")
 @login_required
 def access_log(patient_id: int):
     with transaction():
-        log = services.list_access_log(current_user, patient_id, page=page_number(), per_page=50)
+        log = controls.list_access_log(current_user, patient_id, page=page_number(), per_page=50)
         return render_template("notebook/access_log.html", log=log, patient_id=patient_id)
 
 
@@ -337,17 +348,13 @@ def emergency_access(patient_id: int):
         abort(404)
     form = EmergencyAccessForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                emergency.grant_emergency_access(
-                    current_user, patient_id, reason=form.reason.data, first_name=form.first_name.data,
-                    last_name=form.last_name.data, birth_date=form.birth_date.data, totp=form.totp.data)
-        except CarnetError as error:
-            # An identity that does not match is the 404 page of an unknown id.
-            if error.status == 404 or error.code == Forbidden.code:
-                raise
-            show_errors(form, error)
-        else:
+        # An identity that does not match is the 404 page of an unknown id; the
+        # other refusals (locked, not verified, daily limit) are told on the form.
+        with form_action(form, passes=(404,)) as action:
+            emergency.grant_emergency_access(
+                current_user, patient_id, reason=form.reason.data, first_name=form.first_name.data,
+                last_name=form.last_name.data, birth_date=form.birth_date.data, totp=form.totp.data)
+        if action.succeeded:
             flash(_("Emergency access is open for a limited time. The patient is informed."), "success")
             return redirect(url_for("notebook.patient_notebook", patient_id=patient_id))
     return render_template("notebook/emergency.html", form=form, patient_id=patient_id)
@@ -364,7 +371,7 @@ def export(patient_id: int, export_format: str):
     """The export file; without a recent confirmation of the password, the
     confirmation page first, which then leads back to the notebook (see `export_ready`)."""
     # Whoever may not export gets the 404 or 403 at once, not a password prompt first.
-    services.check_export_allowed(current_user, patient_id)
+    exports.check_export_allowed(current_user, patient_id)
     if not recently_reauthenticated():
         return _confirm_first(patient_id, export_format)
     return _download_export(patient_id, export_format)
@@ -375,7 +382,7 @@ def export(patient_id: int, export_format: str):
 def export_ready(patient_id: int, export_format: str):
     """Where the confirmation page leads: back to the notebook, which starts
     the download itself (a refresh to the file, no script needed) and offers its link."""
-    services.check_export_allowed(current_user, patient_id)
+    exports.check_export_allowed(current_user, patient_id)
     if not recently_reauthenticated():
         return _confirm_first(patient_id, export_format)
     token = secrets.token_urlsafe(16)
@@ -402,7 +409,7 @@ def _pending_download(patient_id: int) -> str | None:
 
 def _download_export(patient_id: int, export_format: str):
     with transaction():
-        exported = services.export_notebook(current_user, patient_id, export_format)
+        exported = exports.export_notebook(current_user, patient_id, export_format)
     response = send_file(io.BytesIO(exported.content), mimetype=exported.mimetype, as_attachment=True,
                          download_name=exported.filename)
     response.headers.update(PRIVATE_HEADERS)

@@ -25,7 +25,7 @@ from webapp.booking.models import Appointment, WaitlistEntry, WaitlistStatus
 from webapp.db import now_utc
 from webapp.errors import Forbidden, NotFound
 from webapp.extensions import db
-from webapp.notebook import services as notebook
+from webapp.notebook import controls, exports
 from webapp.notebook.models import EntryMask, NotebookEntry
 from webapp.notifications.models import (
     Notification,
@@ -124,7 +124,7 @@ def _waitlist_json(patient_ids: set[int]) -> list[dict]:
 def _access_log_json(user: User, patient_id: int) -> list[dict]:
     rows, page = [], 1
     while True:
-        result = notebook.list_access_log(user, patient_id, page=page, per_page=ACCESS_LOG_PAGE)
+        result = controls.list_access_log(user, patient_id, page=page, per_page=ACCESS_LOG_PAGE)
         rows += [{"at": _iso(row.at), "patient_id": row.patient_id,
                   "actor": {"id": row.actor_user_id, "name": row.actor_name, "role": str(row.actor_role)},
                   "action": str(row.action), "entry_id": row.entry_id, "emergency": row.emergency}
@@ -156,7 +156,7 @@ def _consents_json(user: User, patient_ids: set[int]) -> list[dict]:
     ).all()
     consents = []
     for patient_id in sorted(patient_ids):
-        overview = notebook.sharing_overview(user, patient_id)
+        overview = controls.sharing_overview(user, patient_id)
         consents.append({
             "patient_id": patient_id,
             "notebook_revoked_practitioner_ids": sorted(overview.revoked_ids),
@@ -208,7 +208,7 @@ def export_account(user: User) -> Archive:
         "consents.json": _consents_json(user, patient_ids),
         "security_log.json": _security_log_json(user),
     }
-    notebooks = {f"notebook/patient-{pid}.fhir.json": notebook.export_notebook(user, pid, "fhir").content
+    notebooks = {f"notebook/patient-{pid}.fhir.json": exports.export_notebook(user, pid, "fhir").content
                  for pid in sorted(patient_ids)}
     manifest = {"format_version": ARCHIVE_FORMAT_VERSION, "generated_at": _iso(generated_at), "account_id": user.id,
                 "files": sorted([*files, *notebooks])}
