@@ -13,13 +13,13 @@ from webapp.billing.chart import HEIGHT, WIDTH, revenue_bars
 from webapp.billing.confirmation import confirmation_page, is_confirmed
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetailsForm, CreditNoteForm, MarkPaidForm
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
-from webapp.billing.money import format_money
 from webapp.billing.rules import BACK_OFFICE_PER_PAGE, SEARCH_MAX_LENGTH
 from webapp.billing.views import BACK_OFFICE, STATUS_LABELS, save_billing_details
 from webapp.db import now_utc
 from webapp.errors import CarnetError
 from webapp.extensions import db
 from webapp.paging import page_number, paginate
+from webapp.template_filters import money
 from webapp.transaction import transaction
 from webapp.web import roles_required, show_errors
 
@@ -151,7 +151,7 @@ def backoffice_mark_paid(invoice_id: int):
             title=_("Record this payment?"), submit=_("Yes, mark as paid"),
             warning=_("A recorded payment cannot be changed or removed."),
             facts=[(_("Invoice"), invoice.number), (_("Customer"), invoice.buyer_name),
-                   (_("Amount"), format_money(invoice.total_ttc_cents, invoice.currency)),
+                   (_("Amount"), money(invoice.total_ttc_cents, invoice.currency)),
                    (_("Payment method"), PAYMENT_METHOD_LABELS.get(form.method.data, form.method.data)),
                    (_("Received on"), format_date(form.paid_on.data, "long")),
                    (_("Reference"), form.reference.data)]))
@@ -169,7 +169,7 @@ def backoffice_credit_note(invoice_id: int):
             submit=_("Yes, issue the credit note"),
             warning=_("The credit note cancels the whole invoice; it takes the next number and cannot be undone."),
             facts=[(_("Invoice"), invoice.number), (_("Customer"), invoice.buyer_name),
-                   (_("Amount credited"), format_money(invoice.total_ttc_cents, invoice.currency)),
+                   (_("Amount credited"), money(invoice.total_ttc_cents, invoice.currency)),
                    (_("Reason"), form.reason.data)]))
 
 
