@@ -14,10 +14,10 @@ from webapp.booking.desk_views import desk_chosen_patient, desk_search, identity
 from webapp.booking.models import AppointmentStatus
 from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, date_arg, parse_start, require_role, text_arg
 from webapp.db import now_utc
-from webapp.errors import CarnetError, Forbidden
+from webapp.errors import Forbidden
 from webapp.extensions import limiter
 from webapp.navigation import register_landing
-from webapp.transaction import transaction
+from webapp.web import form_action
 
 # How far back a visit that started still offers its "write" links on the grid.
 IN_PROGRESS_WINDOW = dt.timedelta(hours=12)
@@ -100,16 +100,12 @@ def _book_cell(form, practitioner, start: dt.datetime, back: str):
         flash(_("Choose the patient and the visit reason."), "error")
         return redirect(url_for("booking.agenda_cell", practitioner=practitioner.id, start=start.isoformat()))
     patient_id = int(form.patient_id.data)
-    try:
-        with transaction():
-            appointment = appointments.book_appointment(
-                practitioner_id=practitioner.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
-                patient_id=patient_id, patient_identity=identity_for(patient_id), message=form.message.data,
-                by=current_user)
-    except CarnetError as error:
-        if error.status == 403:
-            raise
-        flash(error.message, "error")
+    with form_action(passes=(403,)) as done:
+        appointment = appointments.book_appointment(
+            practitioner_id=practitioner.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
+            patient_id=patient_id, patient_identity=identity_for(patient_id), message=form.message.data,
+            by=current_user)
+    if not done.succeeded:
         return redirect(back)
     flash(_("The appointment of %(name)s is booked.", name=appointment.patient.full_name), "success")
     return redirect(back)

@@ -13,11 +13,10 @@ from webapp.booking import calendar_feed as booking_calendar_feed
 from webapp.booking import settings as booking_settings
 from webapp.booking.models import VisitMode
 from webapp.booking.rules import SCHEDULE_DEFAULTS
-from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
-from webapp.web import show_errors
+from webapp.web import form_action
 
 register_nav("booking.settings", _l("Booking settings"), {Role.PRACTITIONER}, order=40)
 
@@ -52,38 +51,37 @@ def visit_reasons():
     practitioner = agendas.own_practitioner(current_user)
     form = forms.VisitReasonForm()
     if form.validate_on_submit() and (values := _reason_values(form)) is not None:
-        try:
-            with transaction():
-                booking_settings.create_visit_reason(current_user, **values)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as done:
+            booking_settings.create_visit_reason(current_user, **values)
+        if done.succeeded:
             flash(_("The visit reason is added."), "success")
             return redirect(url_for("booking.visit_reasons"))
     return render_template("booking/visit_reasons.html", form=form, action_form=forms.EmptyForm(),
                            reasons=booking_settings.visit_reasons_of(practitioner.id, include_archived=True))
 
 
+def _own_visit_reason(reason_id: int):
+    """One of the practitioner's visit reasons, archived ones included; 404 for any other."""
+    practitioner = agendas.own_practitioner(current_user)
+    reasons = booking_settings.visit_reasons_of(practitioner.id, include_archived=True)
+    reason = next((r for r in reasons if r.id == reason_id), None)
+    if reason is None:
+        abort(404)
+    return reason
+
+
 @bp.route("/settings/visit-reasons/<int:reason_id>", methods=["GET", "POST"])
 @login_required
 def edit_visit_reason(reason_id: int):
-    practitioner = agendas.own_practitioner(current_user)
-    reason = next((r for r in booking_settings.visit_reasons_of(practitioner.id, include_archived=True)
-                   if r.id == reason_id),
-                  None)
-    if reason is None:
-        abort(404)
+    reason = _own_visit_reason(reason_id)
     form = forms.VisitReasonForm(obj=reason)
     if request.method == "GET":
         form.price_euros.data = f"{reason.price_cents / 100:.2f}".replace(".", ",")
         form.mode.data = reason.mode.value
     if form.validate_on_submit() and (values := _reason_values(form)) is not None:
-        try:
-            with transaction():
-                booking_settings.update_visit_reason(current_user, reason.id, **values)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as done:
+            booking_settings.update_visit_reason(current_user, reason.id, **values)
+        if done.succeeded:
             flash(_("The visit reason is saved."), "success")
             return redirect(url_for("booking.visit_reasons"))
     return render_template("booking/visit_reason_edit.html", form=form, reason=reason)
@@ -119,12 +117,9 @@ def rules():
     form.timezone.choices = [SelectChoice(name, name) for name in sorted(booking_settings.known_timezones())]
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in SCHEDULE_DEFAULTS}
-        try:
-            with transaction():
-                booking_settings.update_schedule(current_user, weekly=_weekly_values(practitioner.id), **values)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as done:
+            booking_settings.update_schedule(current_user, weekly=_weekly_values(practitioner.id), **values)
+        if done.succeeded:
             flash(_("Your booking rules are saved."), "success")
             return redirect(url_for("booking.settings"))
     return render_template("booking/rules.html", form=form)
