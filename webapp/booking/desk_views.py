@@ -115,6 +115,8 @@ def _local_day_of(appointment) -> str:
 
 
 IDENTIFIED_PATIENTS_KEY = "desk_identified_patients"
+# The session is a signed cookie: only the last patients identified are
+# remembered, so that it stays well under the browsers' 4 KB limit.
 IDENTIFIED_PATIENTS_KEPT = 20
 
 
@@ -151,6 +153,8 @@ def desk_search(query: str, born: dt.date | None) -> list[PatientProfile]:
 def desk_chosen_patient(patient_id: int | None) -> PatientProfile | None:
     if not patient_id:
         return None
+    # A unit of work although it reads: a patient the desk cannot identify
+    # counts as a failed identification, which the refusal commits.
     with transaction():
         return desk.desk_patient(current_user, patient_id, identity=identity_for(patient_id))
 
@@ -174,6 +178,8 @@ def _desk_book_submit(selected, form):
     """Book what the desk chose; on a refusal, back to the same choices with the reason."""
     start = parse_start(form.start.data)
     with form_action() as done:
+        # The desk picks these from the page's lists: only a stale or edited page
+        # sends anything else, and it is told to choose the slot again.
         if start is None or not form.patient_id.data.isdigit() or not form.visit_reason_id.data.isdigit():
             raise SlotUnavailable()
         patient_id = int(form.patient_id.data)
@@ -183,6 +189,7 @@ def _desk_book_submit(selected, form):
             message=form.message.data, by=current_user,
         )
     if not done.succeeded:
+        # Back to the same patient, reason and day: the desk picks another slot without searching again.
         day = start.astimezone(ZoneInfo(timezone_of(selected.id))).date().isoformat() if start else None
         return redirect(url_for("booking.desk_book", practitioner=selected.id, patient=form.patient_id.data,
                                 reason=form.visit_reason_id.data, day=day))

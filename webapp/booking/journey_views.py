@@ -69,6 +69,7 @@ def hold_slot(practitioner_id: int):
     reason = request.form.get("reason", "")
     start = parse_start(request.form.get("start"))
     back = url_for("booking.practitioner_page", practitioner_id=practitioner_id, reason=reason or None)
+    # At most 9 digits: a longer id cannot exist (32-bit columns) and would overflow the driver.
     if not EmptyForm().validate_on_submit() or start is None or not reason.isdigit() or len(reason) > 9:
         flash(_("Choose a slot first."), "error")
         return redirect(back)
@@ -81,6 +82,8 @@ def hold_slot(practitioner_id: int):
 
 
 def _own_hold(hold_id: int) -> SlotHold | None:
+    # Matched against the secret in this browser's session: another visitor's
+    # hold id shows nothing, and neither does one from an expired session.
     try:
         return holds.hold_of(hold_id, _holder_secret() or "")
     except HoldNotFound as error:
@@ -120,6 +123,7 @@ def _book(hold: SlotHold, user: User, secret: str, **details):
 def _start_session_keeping_hold(user: User) -> str:
     """Log the user in on a fresh session that still holds the slot."""
     secret = _holder_secret(create=True)
+    # Logging in clears the session (no fixation), the secret with it: put it back.
     open_session(user)
     session[HOLDER_KEY] = secret
     return secret

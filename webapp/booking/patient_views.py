@@ -24,7 +24,6 @@ from webapp.db import now_utc
 from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
-from webapp.transaction import transaction
 from webapp.web import form_action
 
 NEXT_SLOTS_SHOWN = 8
@@ -39,6 +38,7 @@ def book(practitioner_id: int):
     practitioner = agendas.listed_practitioner(practitioner_id)
     form = forms.BookForm()
     form.patient_id.choices = patient_choices()
+    # The slot buttons link here with the query's reason and start; the form posts them back.
     if request.method == "GET":
         form.visit_reason_id.data = request.args.get("reason", "")
         form.start.data = request.args.get("start", "")
@@ -89,6 +89,7 @@ def _slots_from(practitioner_id: int, reason_id: int, start) -> list:
 @bp.route("/appointments")
 @login_required
 def my_appointments():
+    # The desk's accounts have an agenda rather than a patient's list.
     if current_user.role in (Role.PRACTITIONER, Role.STAFF):
         return redirect(url_for("booking.agenda"))
     require_role(Role.PATIENT)
@@ -152,7 +153,8 @@ def appointment_ics(appointment_id: int):
 @login_required
 def leave_waitlist(entry_id: int):
     if forms.EmptyForm().validate_on_submit():
-        with transaction():
+        with form_action(passes=(403, 404)) as done:
             booking_waitlist.leave_waitlist(current_user, entry_id)
-        flash(_("You left the waiting list."), "success")
+        if done.succeeded:
+            flash(_("You left the waiting list."), "success")
     return redirect(url_for("booking.my_appointments"))

@@ -15,7 +15,6 @@ from webapp.booking.models import VisitMode
 from webapp.booking.rules import SCHEDULE_DEFAULTS
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
-from webapp.transaction import transaction
 from webapp.web import form_action
 
 register_nav("booking.settings", _l("Booking settings"), {Role.PRACTITIONER}, order=40)
@@ -93,10 +92,11 @@ def archive_visit_reason(reason_id: int, action: str):
     if forms.EmptyForm().validate_on_submit():
         service = (booking_settings.archive_visit_reason if action == "archive"
                    else booking_settings.restore_visit_reason)
-        with transaction():
+        with form_action(passes=(403, 404)) as done:
             service(current_user, reason_id)
-        flash(_("The visit reason is archived.") if action == "archive" else _("The visit reason is restored."),
-              "success")
+        if done.succeeded:
+            flash(_("The visit reason is archived.") if action == "archive" else _("The visit reason is restored."),
+                  "success")
     return redirect(url_for("booking.visit_reasons"))
 
 
@@ -129,9 +129,10 @@ def rules():
 @login_required
 def delete_absence(absence_id: int):
     if forms.EmptyForm().validate_on_submit():
-        with transaction():
+        with form_action(passes=(403, 404)) as done:
             booking_settings.delete_absence(current_user, absence_id)
-        flash(_("The absence is removed."), "success")
+        if done.succeeded:
+            flash(_("The absence is removed."), "success")
     return redirect(url_for("booking.absences"))
 
 
@@ -140,8 +141,10 @@ def delete_absence(absence_id: int):
 def rotate_calendar_feed():
     if not forms.EmptyForm().validate_on_submit():
         return redirect(url_for("booking.settings"))
-    with transaction():
+    with form_action(passes=(403, 404)) as done:
         token = booking_calendar_feed.rotate_calendar_feed(current_user)
+    if not done.succeeded:
+        return redirect(url_for("booking.settings"))
     return render_template("booking/calendar_feed.html", url=ics.feed_url(token))
 
 
@@ -150,20 +153,24 @@ def rotate_calendar_feed():
 def calendar_feed_names():
     form = forms.FeedNamesForm()
     if form.validate_on_submit():
-        with transaction():
+        with form_action(passes=(403, 404)) as done:
             booking_calendar_feed.set_feed_patient_names(current_user, form.show_names.data)
-        flash(_("Your calendar feed shows patients' names.") if form.show_names.data
-              else _("Your calendar feed shows patients' initials only."), "success")
+        if done.succeeded:
+            flash(_("Your calendar feed shows patients' names.") if form.show_names.data
+                  else _("Your calendar feed shows patients' initials only."), "success")
     return redirect(url_for("booking.settings"))
 
 
 @bp.route("/calendar/<token>.ics")
 @limiter.limit("60 per minute")
 def calendar_feed(token: str):
+    # Tokens are far shorter: a longer one is refused before it is hashed and looked up.
     practitioner = booking_calendar_feed.practitioner_for_feed(token) if len(token) <= 100 else None
     if practitioner is None:
         abort(404)
     appointments = booking_calendar_feed.feed_appointments(practitioner.id)
     show_names = booking_settings.schedule_of(practitioner.id).feed_shows_patient_names
+    # Calendar apps poll the feed often: five minutes of caching spares the
+    # database, and `private` keeps the agenda out of shared caches.
     return Response(ics.agenda_calendar(practitioner, appointments, show_names=bool(show_names)),
                     mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})
