@@ -8,6 +8,7 @@ test starts from empty tables, so tests may commit freely (several
 connections, threads and live servers see the same data).
 """
 
+import contextlib
 import contextvars
 import datetime as dt
 import importlib
@@ -22,6 +23,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests import factories
+from tests.pages import log_in_with
 from webapp import create_app
 from webapp.db_roles import grant_runtime_role
 from webapp.extensions import db, limiter
@@ -217,15 +219,73 @@ def form_post(client):
 
 @pytest.fixture
 def log_in(form_post):
-    """Log a user in through the login pages (with a TOTP code where required); returns the user."""
+    """`log_in(user)`: the user logged in on `client` through the pages; returns the user."""
 
     def login(user):
-        assert form_post("/login", {"email": user.email, "password": factories.PASSWORD}).status_code == 302
-        if user.role.requires_totp:
-            assert form_post("/login/code", {"code": factories.totp_now(user)}).status_code == 302
+        log_in_with(form_post, user)
         return user
 
     return login
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as statements:` collects every SQL statement sent meanwhile."""
+
+    @contextlib.contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(connection, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting
+
+
+@pytest.fixture
+def sql_events(app):
+    """`with sql_events() as events:` notes "statement" and "commit" in the
+    order they happen: a write's answer is serialised inside its unit of work
+    when no statement follows the last commit."""
+
+    @contextlib.contextmanager
+    def recording():
+        events: list[str] = []
+
+        def statement(connection, cursor, text, parameters, context, executemany):
+            events.append("statement")
+
+        def commit(connection):
+            events.append("commit")
+
+        sa.event.listen(db.engine, "before_cursor_execute", statement)
+        sa.event.listen(db.engine, "commit", commit)
+        try:
+            yield events
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", statement)
+            sa.event.remove(db.engine, "commit", commit)
+
+    return recording
+
+
+@pytest.fixture
+def clinic():
+    return factories.make_clinic()
+
+
+@pytest.fixture
+def in_request(app):
+    """Run the test inside a request (translated messages, the audit trail's
+    origin), as services called from a page would: `pytestmark = pytest.mark.usefixtures("in_request")`."""
+    with app.test_request_context():
+        yield
 
 
 @pytest.fixture

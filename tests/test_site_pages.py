@@ -12,13 +12,6 @@ from webapp.accounts.models import User
 from webapp.extensions import db
 
 
-def _log_in(client, user) -> None:
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
-                                           "csrf_token": csrf_token_of(page)})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-
-
 def test_404_page_is_in_french_by_default(client):
     response = client.get("/nothing-here")
     page = response.get_data(as_text=True)
@@ -67,21 +60,21 @@ def _choose_language(client, code: str) -> None:
     assert client.post(f"/language/{code}", data={"csrf_token": token, "next": "/"}).status_code == 302
 
 
-def test_the_language_picked_before_login_is_kept_and_stored_on_the_account(client):
+def test_the_language_picked_before_login_is_kept_and_stored_on_the_account(client, log_in):
     patient = factories.make_patient()
     assert patient.account.locale == "fr"
     _choose_language(client, "en")
     assert '<html lang="en">' in client.get("/login").get_data(as_text=True)
-    _log_in(client, patient.account)
+    log_in(patient.account)
     assert '<html lang="en">' in client.get("/account").get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, patient.account.id).locale == "en"  # mail follows too
 
 
-def test_without_a_choice_the_accounts_language_applies_at_login(client):
+def test_without_a_choice_the_accounts_language_applies_at_login(client, log_in):
     patient = factories.make_patient(user_overrides={"locale": "en"})
     assert '<html lang="fr">' in client.get("/login").get_data(as_text=True)
-    _log_in(client, patient.account)
+    log_in(patient.account)
     assert '<html lang="en">' in client.get("/account").get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, patient.account.id).locale == "en"
@@ -108,11 +101,11 @@ def test_every_page_links_the_icons_and_shows_the_logo(client):
                      r'<span>Carnet</span></a>', page)
 
 
-def test_the_header_menu_folds_into_a_disclosure_for_phones(client):
+def test_the_header_menu_folds_into_a_disclosure_for_phones(client, log_in):
     patient = factories.make_patient()
     anonymous = client.get("/").get_data(as_text=True)
     assert '<details class="site-menu">' in anonymous and "<summary>Menu</summary>" in anonymous
-    _log_in(client, patient.account)
+    log_in(patient.account)
     page = client.get("/account").get_data(as_text=True)
     wide = re.search(r'<nav class="site-nav-wide"[^>]*>(.*?)</nav>', page, re.S).group(1)
     folded = re.search(r'<details class="site-menu">(.*?)</details>', page, re.S).group(1)

@@ -2,19 +2,19 @@
 
 `register_template_filters(app)` runs in `create_app()` after the blueprints,
 so a filter named here is the one templates get. Filters whose formatting
-belongs to a feature (the phone number) are taken from it; booking's
-`booking_*` filters and billing's `vat_rate` are still registered by their
-packages until those are split.
+belongs to a feature (the phone number) are taken from it; no
+feature registers filters of its own, so two can never fight over a name.
+The `booking_*` filters show an instant in a practitioner's timezone, which
+only the booking pages need, but they are plain formatting like the others.
 """
 
 import datetime as dt
-import functools
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_datetime, format_time
 from flask import Flask
-from flask_babel import format_currency, get_locale
+from flask_babel import format_currency, format_decimal, get_locale
 from flask_babel import gettext as _
 
 from webapp.accounts.phones import display_phone
@@ -22,12 +22,7 @@ from webapp.accounts.phones import display_phone
 
 def local_datetime(value: dt.datetime, timezone: str) -> str:
     """"lundi 30 mars 2026 à 09:00" in the current language and the given timezone."""
-    return _local_datetime(value, timezone, str(get_locale()))
-
-
-@functools.lru_cache(maxsize=256)
-def _local_datetime(value: dt.datetime, timezone: str, locale: str) -> str:
-    # A booking's messages (confirmation, reminders, subjects) repeat the same time.
+    locale = get_locale()
     local = value.astimezone(ZoneInfo(timezone))
     return _("%(date)s at %(time)s", date=format_date(local.date(), "full", locale=locale),
              time=format_time(local, "short", locale=locale))
@@ -38,7 +33,34 @@ def money(amount_cents: int, currency: str = "EUR") -> str:
     return format_currency(Decimal(amount_cents) / 100, currency)
 
 
+def vat_rate(vat_rate_bp: int) -> str:
+    """`2000` → `20 %`, `550` → `5,5 %` in French (rates are basis points)."""
+    return format_decimal(Decimal(vat_rate_bp) / 100, format="#,##0.##") + "\u00a0%"
+
+
+def booking_datetime(value: dt.datetime, timezone: str, format: str = "full") -> str:
+    """A UTC instant shown in the practitioner's timezone and the user's language."""
+    pattern = {"full": "EEEE d MMMM y, HH:mm", "short": "EEE d MMM, HH:mm"}.get(format, format)
+    return format_datetime(value, pattern, tzinfo=ZoneInfo(timezone), locale=get_locale())
+
+
+def booking_time(value: dt.datetime, timezone: str) -> str:
+    return value.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+
+
+def booking_date_iso(value: dt.datetime, timezone: str) -> str:
+    """The local day of an instant, as the `day=` argument of the agenda's links."""
+    return value.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def booking_day(value: dt.date, format: str = "EEEE d MMMM") -> str:
+    return format_date(value, format, locale=get_locale())
+
+
 def register_template_filters(app: Flask) -> None:
-    app.add_template_filter(local_datetime, "local_datetime")
-    app.add_template_filter(money, "money")
-    app.add_template_filter(display_phone, "phone")
+    for name, function in (
+        ("local_datetime", local_datetime), ("money", money), ("phone", display_phone),
+        ("vat_rate", vat_rate), ("booking_datetime", booking_datetime), ("booking_time", booking_time),
+        ("booking_date_iso", booking_date_iso), ("booking_day", booking_day),
+    ):
+        app.add_template_filter(function, name)

@@ -6,16 +6,12 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.notifications.factories import outbox
+from tests.pages import log_in_with as log_in
 from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.notifications.models import Category
 from webapp.notifications.sender import send_due_notifications
 from webapp.notifications.services import open_email
-
-
-def log_in(form_post, user):
-    response = form_post("/login", {"email": user.email, "password": factories.PASSWORD})
-    assert response.status_code == 302
 
 
 def test_signup_sends_a_confirmation_link_that_confirms_the_address(form_post, client):

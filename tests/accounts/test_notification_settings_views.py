@@ -3,17 +3,11 @@
 import sqlalchemy as sa
 
 from tests import factories
+from tests.pages import log_in_with as log_in
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications.models import Category, Channel, NotificationPreferenceChange
 from webapp.notifications.services import is_wanted
-
-
-def log_in(form_post, user):
-    response = form_post("/login", {"email": user.email, "password": factories.PASSWORD})
-    assert response.status_code == 302
-    if user.role.requires_totp:
-        assert form_post("/login/code", {"code": factories.totp_now(user)}).status_code == 302
 
 
 def test_patient_turns_sms_reminders_off(form_post, client):

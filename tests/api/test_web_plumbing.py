@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from flask import get_flashed_messages
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
@@ -12,7 +13,8 @@ from webapp.audit.services import record_event
 from webapp.errors import InvalidInput, NotFound
 from webapp.extensions import db
 from webapp.paging import MAX_PAGE, page_number
-from webapp.web import form_action
+from webapp.transaction import transaction
+from webapp.web import domain_errors, form_action
 
 
 class NameForm(FlaskForm):
@@ -64,6 +66,25 @@ def test_passed_statuses_reach_the_error_page(form):
         with form_action(form, passes=(403, 404)):
             raise NotFound()
     assert form.form_errors == []
+
+
+def test_without_a_form_the_error_is_flashed_with_what_it_says_of_each_field(app):
+    with app.test_request_context(method="POST"):
+        with form_action() as action:
+            record_event("test.refused")
+            raise InvalidInput("Refused.", fields={"before": ["Choose a later date."]})
+        assert not action.succeeded and isinstance(action.error, InvalidInput)
+        assert get_flashed_messages(with_categories=True) == [("error", "Refused. Choose a later date.")]
+    assert events() == []
+
+
+def test_domain_errors_places_the_error_of_a_block_that_runs_its_own_transactions(form):
+    with domain_errors(form) as action:
+        with transaction():
+            record_event("test.first_unit")
+        raise InvalidInput(fields={"name": ["Refused by the remote service."]})
+    assert not action.succeeded and form.name.errors == ["Refused by the remote service."]
+    assert events() == ["test.first_unit"]  # the unit that had committed stays
 
 
 @pytest.mark.parametrize(("query", "expected"), [

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from tests import factories
+from tests.pages import log_in_with
 from webapp.audit.models import AuditEvent
 from webapp.audit.services import record_event
 from webapp.extensions import db
@@ -29,10 +29,5 @@ def make_events(count: int, *, actor=None) -> list[AuditEvent]:
     return events
 
 
-def log_in(form_post, user, *, password: str = factories.PASSWORD):
-    """Log a user in through the pages (with a TOTP code for the roles that need one)."""
-    response = form_post("/login", {"email": user.email, "password": password})
-    if user.role.requires_totp:
-        response = form_post("/login/code", {"code": factories.totp_now(user)})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return response
+# Re-exported: many tests log in with `log_in(form_post, user)` from here.
+log_in = log_in_with

@@ -221,6 +221,29 @@ def test_credit_note_through_the_api(client, api_token):
     assert client.post(credit_url, headers=headers, json={"reason": "x"}).json["error"]["code"] == "not_an_invoice"
 
 
+@pytest.mark.parametrize("action", ["cancel", "mark-paid", "credit-note", "billing-details"])
+def test_a_write_is_answered_from_its_own_transaction(client, api_token, sql_events, action):
+    """The answer is serialised before the commit: no query runs after it (no second, implicit transaction)."""
+    invoice = make_invoice()
+    practitioner = invoice.subscription.practitioner.user
+    url, body, user = {
+        "cancel": ("/api/v1/billing/subscription/cancel", None, practitioner),
+        "mark-paid": (f"/api/v1/backoffice/invoices/{invoice.id}/mark-paid",
+                      {"method": "bank_transfer", "paid_on": "2026-01-05", "reference": "VIR 7"},
+                      factories.make_staff()),
+        "credit-note": (f"/api/v1/backoffice/invoices/{invoice.id}/credit-note", {"reason": "Erreur"},
+                        factories.make_staff(role=Role.ADMIN)),
+        "billing-details": ("/api/v1/billing/subscription/billing-details",
+                            {"name": "SELARL Cabinet Martin"}, practitioner),
+    }[action]
+    headers = api_token(user)
+    with sql_events() as events:
+        response = client.put(url, headers=headers, json=body) if action == "billing-details" else \
+            client.post(url, headers=headers, json=body)
+    assert response.status_code in (200, 201), response.get_data(as_text=True)
+    assert events[-1] == "commit"
+
+
 def test_failed_payments_and_metrics(client, api_token):
     past_due = make_subscription(status=SubscriptionStatus.PAST_DUE, past_due_since=START)
     make_invoice(past_due, now=START - dt.timedelta(days=40))

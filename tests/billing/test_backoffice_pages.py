@@ -35,7 +35,7 @@ def spreadsheet_rows(data: bytes) -> list[list[str]]:
 
 # -- the CSV export -------------------------------------------------------------------
 
-def test_the_page_exports_a_csv_french_spreadsheets_open(client, login):
+def test_the_page_exports_a_csv_french_spreadsheets_open(client, log_in):
     practitioner = factories.make_practitioner(first_name="=HYPERLINK(1)", last_name="Martin")
     invoice = make_invoice(make_subscription(practitioner, status=SubscriptionStatus.ACTIVE))
     admin = factories.make_staff(role=Role.ADMIN)
@@ -44,7 +44,7 @@ def test_the_page_exports_a_csv_french_spreadsheets_open(client, login):
         paid = issue_invoice_with_lines([("Abonnement annuel", 12, 10288, 2000), ("Guide", 1, 1000, 550)])
         payments.mark_invoice_paid(paid.id, actor=admin, method=PaymentMethod.CHEQUE, paid_on=dt.date(2026, 1, 8),
                                    reference="CHQ 0012345", now=START)
-    login(admin)
+    log_in(admin)
     response = client.get("/backoffice/billing/invoices?format=csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert 'filename="carnet-factures.csv"' in response.headers["Content-Disposition"]
@@ -91,7 +91,7 @@ def listed(client, query: str) -> str:
     return text_of(response)
 
 
-def test_subscriptions_are_searched_by_name_email_siren_and_status(client, login):
+def test_subscriptions_are_searched_by_name_email_siren_and_status(client, log_in):
     martin = make_subscription(factories.make_practitioner(first_name="Claire", last_name="Martin",
                                                            user_overrides={"email": "claire.cabinet@example.org"}),
                                status=SubscriptionStatus.ACTIVE, billing_siret="30326504500003")
@@ -100,7 +100,7 @@ def test_subscriptions_are_searched_by_name_email_siren_and_status(client, login
     clinic = factories.make_clinic(name="Centre des Lilas", siret="55208131766522")
     with transaction():
         lilas = backoffice.subscribe_clinic(clinic.id, actor=factories.make_staff(role=Role.ADMIN), now=START)
-    login(factories.make_staff())
+    log_in(factories.make_staff())
 
     def names(query):
         html = listed(client, query)
@@ -120,11 +120,11 @@ def test_subscriptions_are_searched_by_name_email_siren_and_status(client, login
     assert 'value="martin"' in listed(client, "q=martin")
 
 
-def test_a_clinic_accountant_searches_their_clinic_only(client, login):
+def test_a_clinic_accountant_searches_their_clinic_only(client, log_in):
     clinic = factories.make_clinic()
     inside = make_subscription(factories.make_practitioner(clinic=clinic, last_name="Martin"))
     outside = make_subscription(factories.make_practitioner(last_name="Martin"))
-    login(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
+    log_in(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     html = listed(client, "q=martin")
     assert f"/subscriptions/{inside.id}\"" in html and f"/subscriptions/{outside.id}\"" not in html
     assert client.get(f"/backoffice/billing/subscriptions/{outside.id}").status_code == 404
@@ -139,14 +139,14 @@ def test_the_api_searches_subscriptions_too(client, api_token):
 
 # -- a subscription's file ----------------------------------------------------------------
 
-def test_the_subscription_page_shows_plan_history_invoices_and_payments(client, login):
+def test_the_subscription_page_shows_plan_history_invoices_and_payments(client, log_in):
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
     invoice, unpaid = make_invoice(subscription), make_invoice(subscription)
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
         payments.mark_invoice_paid(invoice.id, actor=admin, method=PaymentMethod.BANK_TRANSFER,
                                    paid_on=dt.date(2026, 1, 9), reference="VIR-0042", now=START)
-    login(admin)
+    log_in(admin)
     html = text_of(client.get(f"/backoffice/billing/subscriptions/{subscription.id}"))
     assert f"Abonnement de {subscription.subscriber_name}" in html and "Formule Praticien" in html
     assert subscription.practitioner.user.email in html
@@ -176,9 +176,9 @@ def test_every_status_change_is_recorded_whatever_makes_it(app):
 
 # -- confirmations ------------------------------------------------------------------------
 
-def test_cancelling_a_subscription_asks_for_confirmation_first(client, login, form_post):
+def test_cancelling_a_subscription_asks_for_confirmation_first(client, log_in, form_post):
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
-    login(factories.make_staff(role=Role.ADMIN))
+    log_in(factories.make_staff(role=Role.ADMIN))
     page = f"/backoffice/billing/subscriptions/{subscription.id}"
     asked = form_post(f"{page}/cancel", {}, page=page)
     html = text_of(asked)
@@ -196,9 +196,9 @@ def test_cancelling_a_subscription_asks_for_confirmation_first(client, login, fo
     assert "ne peut pas être modifié dans son état actuel" in text_of(again)
 
 
-def test_a_stripe_subscription_is_not_cancelled_from_the_back_office(client, login, form_post):
+def test_a_stripe_subscription_is_not_cancelled_from_the_back_office(client, log_in, form_post):
     subscription = make_stripe_subscription()
-    login(factories.make_staff(role=Role.ADMIN))
+    log_in(factories.make_staff(role=Role.ADMIN))
     page = f"/backoffice/billing/subscriptions/{subscription.id}"
     assert "Résilier l'abonnement maintenant" not in text_of(client.get(page))
     refused = form_post(f"{page}/cancel", {"confirmed": "yes"}, page=page, follow_redirects=True)
@@ -207,10 +207,10 @@ def test_a_stripe_subscription_is_not_cancelled_from_the_back_office(client, log
     assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.ACTIVE
 
 
-def test_a_clinic_accountant_cannot_cancel(client, login, form_post):
+def test_a_clinic_accountant_cannot_cancel(client, log_in, form_post):
     clinic = factories.make_clinic()
     subscription = make_subscription(factories.make_practitioner(clinic=clinic), status=SubscriptionStatus.ACTIVE)
-    login(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
+    log_in(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     page = f"/backoffice/billing/subscriptions/{subscription.id}"
     assert "Résilier l'abonnement maintenant" not in text_of(client.get(page))
     for data in ({}, {"confirmed": "yes"}):
@@ -219,9 +219,9 @@ def test_a_clinic_accountant_cannot_cancel(client, login, form_post):
     assert db.session.get(Subscription, subscription.id).status is SubscriptionStatus.ACTIVE
 
 
-def test_a_credit_note_is_issued_only_after_its_confirmation(client, login, form_post):
+def test_a_credit_note_is_issued_only_after_its_confirmation(client, log_in, form_post):
     invoice = make_invoice()
-    login(factories.make_staff(role=Role.ADMIN))
+    log_in(factories.make_staff(role=Role.ADMIN))
     page = f"/backoffice/billing/invoices/{invoice.id}"
     asked = form_post(f"{page}/credit-note", {"reason": "Facturé deux fois"}, page=page)
     html = text_of(asked)
@@ -233,9 +233,9 @@ def test_a_credit_note_is_issued_only_after_its_confirmation(client, login, form
     assert db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 2
 
 
-def test_a_payment_is_recorded_only_after_its_confirmation(client, login, form_post):
+def test_a_payment_is_recorded_only_after_its_confirmation(client, log_in, form_post):
     invoice = make_invoice()
-    login(factories.make_staff(role=Role.ADMIN))
+    log_in(factories.make_staff(role=Role.ADMIN))
     page = f"/backoffice/billing/invoices/{invoice.id}"
     url = f"{page}/mark-paid"
     future = form_post(url, {"method": "cheque", "paid_on": "2099-01-01", "reference": "CHQ 1"}, page=page)
@@ -250,11 +250,11 @@ def test_a_payment_is_recorded_only_after_its_confirmation(client, login, form_p
     assert done.status_code == 302 and db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
 
 
-def test_the_back_office_sets_a_clinic_subscriptions_billing_details(client, login, form_post):
+def test_the_back_office_sets_a_clinic_subscriptions_billing_details(client, log_in, form_post):
     clinic = factories.make_clinic()
     with transaction():
         subscription = backoffice.subscribe_clinic(clinic.id, actor=factories.make_staff(role=Role.ADMIN), now=START)
-    login(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
+    log_in(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     page = f"/backoffice/billing/subscriptions/{subscription.id}"
     refused = form_post(f"{page}/billing-details", {"name": "SCM Lilas", "vat_number": "FR41303265045"}, page=page)
     assert refused.status_code == 422 and 'id="vat_number-error"' in text_of(refused)

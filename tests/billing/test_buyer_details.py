@@ -54,9 +54,9 @@ def test_every_wrong_field_is_named_at_once(app):
     assert set(fields) == {"siret", "postcode", "city"}
 
 
-def test_practitioner_sets_company_details_on_the_page_and_the_next_invoice_carries_them(client, login, form_post):
+def test_practitioner_sets_company_details_on_the_page_and_the_next_invoice_carries_them(client, log_in, form_post):
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     page = "/billing/subscription"
     refused = form_post("/billing/subscription/details", COMPANY | {"vat_number": "FR41303265045"}, page=page)
     html = refused.get_data(as_text=True)

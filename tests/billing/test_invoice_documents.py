@@ -146,9 +146,9 @@ def test_invoices_issued_by_the_job_and_by_stripe_store_their_document():
     assert "Payée le 10 janvier 2026 (in_test_1)" in flat(pdf_text(paid.document_pdf))
 
 
-def test_download_returns_the_stored_bytes_after_a_configuration_change(app, client, monkeypatch, login):
+def test_download_returns_the_stored_bytes_after_a_configuration_change(app, client, monkeypatch, log_in):
     invoice = make_invoice()
-    login(invoice.subscription.practitioner.user)
+    log_in(invoice.subscription.practitioner.user)
     first = client.get(f"/billing/invoices/{invoice.id}.pdf").data
     assert first == invoice.document_pdf
     monkeypatch.setitem(app.config, "CARNET_SELLER_IBAN", "FR76 9999 9999 9999 9999 9999 999")
@@ -156,7 +156,7 @@ def test_download_returns_the_stored_bytes_after_a_configuration_change(app, cli
     assert client.get(f"/billing/invoices/{invoice.id}.pdf").data == first
 
 
-def test_invoice_issued_without_document_gets_it_at_first_download_then_keeps_it(app, client, login, owner_engine):
+def test_invoice_issued_without_document_gets_it_at_first_download_then_keeps_it(app, client, log_in, owner_engine):
     invoice = make_invoice()
     # As an invoice issued before documents were stored (the owner bypasses the guards on PostgreSQL).
     with owner_engine.begin() as connection:
@@ -170,7 +170,7 @@ def test_invoice_issued_without_document_gets_it_at_first_download_then_keeps_it
             connection.execute(sa.text(
                 "CREATE TRIGGER billing_invoices_document_once BEFORE UPDATE OF document_pdf ON billing_invoices "
                 "WHEN OLD.document_pdf IS NOT NULL BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END"))
-    login(invoice.subscription.practitioner.user)
+    log_in(invoice.subscription.practitioner.user)
     first = client.get(f"/billing/invoices/{invoice.id}.pdf").data
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).document_pdf == first

@@ -135,9 +135,9 @@ def test_checkout_with_the_manual_provider_is_refused(client, api_token):
     assert response.status_code == 409 and response.json["error"]["code"] == "provider_not_supported"
 
 
-def test_checkout_page_redirects_to_stripe(stripe_server, client, login, form_post):
+def test_checkout_page_redirects_to_stripe(stripe_server, client, log_in, form_post):
     subscription = make_subscription()
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     response = form_post("/billing/subscription/checkout", {}, page="/billing/subscription")
     assert response.status_code == 303
     assert response.headers["Location"].startswith("https://checkout.stripe.test/c/pay/")

@@ -40,19 +40,19 @@ BACK_OFFICE_FORMS = [
 
 @pytest.mark.parametrize("path", BACK_OFFICE_PAGES)
 @pytest.mark.parametrize("role", ["patient", "practitioner"])
-def test_back_office_pages_refuse_patients_and_practitioners(client, login, path, role):
+def test_back_office_pages_refuse_patients_and_practitioners(client, log_in, path, role):
     invoice = make_invoice()
     user = factories.make_patient().account if role == "patient" else invoice.subscription.practitioner.user
-    login(user)
+    log_in(user)
     assert client.get(path.format(invoice=invoice.id, subscription=invoice.subscription_id)).status_code == 403
 
 
 @pytest.mark.parametrize(("path", "data"), BACK_OFFICE_FORMS)
 @pytest.mark.parametrize("role", ["patient", "practitioner"])
-def test_back_office_forms_refuse_patients_and_practitioners(client, login, form_post, path, data, role):
+def test_back_office_forms_refuse_patients_and_practitioners(client, log_in, form_post, path, data, role):
     invoice = make_invoice()
     user = factories.make_patient().account if role == "patient" else invoice.subscription.practitioner.user
-    login(user)
+    log_in(user)
     response = form_post(path.format(invoice=invoice.id, subscription=invoice.subscription_id), data, page="/account")
     assert response.status_code == 403
     db.session.expire_all()
@@ -67,9 +67,9 @@ def test_billing_pages_ask_anonymous_visitors_to_log_in(client, path):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_subscription_page_shows_plan_next_invoice_and_payment_instructions(client, login, app):
+def test_subscription_page_shows_plan_next_invoice_and_payment_instructions(client, log_in, app):
     subscription = make_subscription(now=START)
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     html = client.get("/billing/subscription").get_data(as_text=True)
     assert "Formule Praticien" in html and "Essai gratuit" in html
     assert "89,00\u00a0€" in html and "106,80\u00a0€" in html
@@ -78,10 +78,10 @@ def test_subscription_page_shows_plan_next_invoice_and_payment_instructions(clie
     assert "Aucune facture" in html
 
 
-def test_subscription_page_lists_invoices_with_pdf_download(client, login):
+def test_subscription_page_lists_invoices_with_pdf_download(client, log_in):
     invoice = make_invoice()
     other = make_invoice()
-    login(invoice.subscription.practitioner.user)
+    log_in(invoice.subscription.practitioner.user)
     html = client.get("/billing/subscription").get_data(as_text=True)
     assert invoice.number in html and other.number not in html and "À régler" in html
     pdf = client.get(f"/billing/invoices/{invoice.id}.pdf")
@@ -94,39 +94,39 @@ def test_subscription_page_lists_invoices_with_pdf_download(client, login):
     assert client.get(f"/billing/invoices/{other.id}.pdf").status_code == 404
 
 
-def test_credit_note_pdf_names_the_invoice_it_cancels(client, login):
+def test_credit_note_pdf_names_the_invoice_it_cancels(client, log_in):
     invoice = make_invoice()
     admin = factories.make_staff(role=Role.ADMIN)
     with transaction():
         credit = payments.issue_credit_note(invoice.id, actor=admin, reason="Erreur de tarif", now=START)
-    login(admin)
+    log_in(admin)
     text = pdf_text(client.get(f"/billing/invoices/{credit.id}.pdf").data)
     assert f"Avoir {credit.number}" in text and invoice.number in text and "-106,80" in text
 
 
-def test_patients_cannot_download_invoices(client, login):
+def test_patients_cannot_download_invoices(client, log_in):
     invoice = make_invoice()
-    login(factories.make_patient().account)
+    log_in(factories.make_patient().account)
     assert client.get(f"/billing/invoices/{invoice.id}.pdf").status_code == 403
 
 
-def test_suspended_practitioner_is_told_booking_is_closed(client, login):
+def test_suspended_practitioner_is_told_booking_is_closed(client, log_in):
     subscription = make_subscription(status=SubscriptionStatus.SUSPENDED, past_due_since=START)
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     html = client.get("/billing/subscription").get_data(as_text=True)
     assert "Suspendu" in html and "ne peuvent plus prendre rendez-vous" in html
 
 
-def test_practitioner_without_subscription_sees_an_explanation(client, login):
+def test_practitioner_without_subscription_sees_an_explanation(client, log_in):
     practitioner = factories.make_practitioner()
-    login(practitioner.user)
+    log_in(practitioner.user)
     response = client.get("/billing/subscription")
     assert response.status_code == 200 and "n'a pas d'abonnement" in response.get_data(as_text=True)
 
 
-def test_cancel_and_keep_from_the_page(client, login, form_post):
+def test_cancel_and_keep_from_the_page(client, log_in, form_post):
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     response = form_post("/billing/subscription/cancel", {}, page="/billing/subscription", follow_redirects=True)
     assert "prendra fin" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -136,26 +136,26 @@ def test_cancel_and_keep_from_the_page(client, login, form_post):
     assert not subscriptions.subscription_of_practitioner(subscription.practitioner_id).cancel_at_period_end
 
 
-def test_subscription_actions_without_csrf_token_change_nothing(client, login):
+def test_subscription_actions_without_csrf_token_change_nothing(client, log_in):
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     assert client.post("/billing/subscription/cancel").status_code == 400
     db.session.expire_all()
     assert not subscriptions.subscription_of_practitioner(subscription.practitioner_id).cancel_at_period_end
 
 
-def test_manual_provider_offers_no_card_payment(client, login, form_post):
+def test_manual_provider_offers_no_card_payment(client, log_in, form_post):
     subscription = make_subscription()
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     assert "payer par carte" not in client.get("/billing/subscription").get_data(as_text=True)
     response = form_post("/billing/subscription/checkout", {}, page="/billing/subscription", follow_redirects=True)
     assert "Le paiement en ligne n&#39;est pas disponible" in response.get_data(as_text=True)
 
 
-def test_back_office_dashboard_shows_metrics_and_an_accessible_chart(client, login):
+def test_back_office_dashboard_shows_metrics_and_an_accessible_chart(client, log_in):
     make_invoice(now=now_utc())
     make_subscription(status=SubscriptionStatus.PAST_DUE, past_due_since=START)
-    login(factories.make_staff(role=Role.ADMIN))
+    log_in(factories.make_staff(role=Role.ADMIN))
     html = client.get("/backoffice/billing").get_data(as_text=True)
     assert "Revenu mensuel récurrent (HT)" in html and "178,00\u00a0€" in html
     assert '<svg class="revenue-chart"' in html and 'role="img"' in html and "<title id=\"chart-title\">" in html
@@ -164,11 +164,11 @@ def test_back_office_dashboard_shows_metrics_and_an_accessible_chart(client, log
     assert "style=" not in html and "<script>" not in html
 
 
-def test_back_office_lists_filter_and_export(client, login):
+def test_back_office_lists_filter_and_export(client, log_in):
     make_subscription()
     past_due = make_subscription(status=SubscriptionStatus.PAST_DUE, past_due_since=START)
     invoice = make_invoice(past_due)
-    login(factories.make_staff())
+    log_in(factories.make_staff())
     filtered = client.get("/backoffice/billing/subscriptions?status=past_due").get_data(as_text=True)
     assert past_due.practitioner.full_name in filtered and "1 abonnement" in filtered
     unknown = client.get("/backoffice/billing/subscriptions?status=whatever")
@@ -181,9 +181,9 @@ def test_back_office_lists_filter_and_export(client, login):
     assert past_due.practitioner.full_name in failed
 
 
-def test_mark_paid_form_shows_errors_next_to_fields_then_records(client, login, form_post):
+def test_mark_paid_form_shows_errors_next_to_fields_then_records(client, log_in, form_post):
     invoice = make_invoice()
-    login(factories.make_staff())
+    log_in(factories.make_staff())
     page = f"/backoffice/billing/invoices/{invoice.id}"
     url = f"{page}/mark-paid"
     future = form_post(url, {"method": "cheque", "paid_on": "2099-01-01", "reference": "CHQ 1"}, page=page)
@@ -202,9 +202,9 @@ def test_mark_paid_form_shows_errors_next_to_fields_then_records(client, login, 
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
 
 
-def test_credit_note_form(client, login, form_post):
+def test_credit_note_form(client, log_in, form_post):
     invoice = make_invoice()
-    login(factories.make_staff(role=Role.ADMIN))
+    log_in(factories.make_staff(role=Role.ADMIN))
     page = f"/backoffice/billing/invoices/{invoice.id}"
     empty = form_post(f"{page}/credit-note", {"reason": ""}, page=page)
     assert empty.status_code == 422 and 'id="reason-error"' in empty.get_data(as_text=True)
@@ -214,12 +214,12 @@ def test_credit_note_form(client, login, form_post):
     assert "Avoir 2026-000002" in html and invoice.number in html and "Facturé deux fois" in html
 
 
-def test_clinic_accountants_read_their_clinic_but_record_nothing(client, login, form_post):
+def test_clinic_accountants_read_their_clinic_but_record_nothing(client, log_in, form_post):
     clinic = factories.make_clinic()
     inside = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic),
                                             status=SubscriptionStatus.ACTIVE))
     outside = make_invoice()
-    login(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
+    log_in(factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT))
     html = client.get("/account").get_data(as_text=True)
     assert 'href="/backoffice/billing"' in html and 'href="/agenda"' not in html
     html = client.get(f"/backoffice/billing/invoices/{inside.id}").get_data(as_text=True)
@@ -233,30 +233,30 @@ def test_clinic_accountants_read_their_clinic_but_record_nothing(client, login, 
     assert outside.number not in client.get("/backoffice/billing/invoices").get_data(as_text=True)
 
 
-def test_menu_entries_by_role(client, login):
+def test_menu_entries_by_role(client, log_in):
     subscription = make_subscription()
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     html = client.get("/account").get_data(as_text=True)
     assert 'href="/billing/subscription"' in html and 'href="/backoffice/billing"' not in html
-    login(factories.make_staff())
+    log_in(factories.make_staff())
     html = client.get("/account").get_data(as_text=True)
     assert 'href="/backoffice/billing"' in html and 'href="/billing/subscription"' not in html
 
 
-def test_a_clinic_secretary_has_no_billing(client, login):
+def test_a_clinic_secretary_has_no_billing(client, log_in):
     clinic = factories.make_clinic()
     invoice = make_invoice(make_subscription(factories.make_practitioner(clinic=clinic),
                                              status=SubscriptionStatus.ACTIVE))
-    login(factories.make_staff(clinic=clinic))
+    log_in(factories.make_staff(clinic=clinic))
     html = client.get("/account").get_data(as_text=True)
     assert 'href="/backoffice/billing"' not in html and 'href="/agenda"' in html
     for url in ("/backoffice/billing", "/backoffice/billing/invoices", f"/backoffice/billing/invoices/{invoice.id}"):
         assert client.get(url).status_code == 403, url
 
 
-def test_practitioner_gives_siret_and_vat_number_printed_on_the_next_invoice(client, login, form_post):
+def test_practitioner_gives_siret_and_vat_number_printed_on_the_next_invoice(client, log_in, form_post):
     subscription = make_subscription(status=SubscriptionStatus.ACTIVE)
-    login(subscription.practitioner.user)
+    log_in(subscription.practitioner.user)
     page = "/billing/subscription"
     refused = form_post("/billing/subscription/details", {"siret": "732 829 320 00075", "vat_number": "FR00"},
                         page=page)

@@ -15,11 +15,6 @@ from webapp.notifications.models import Notification
 
 
 @pytest.fixture
-def practice():
-    return open_practice()
-
-
-@pytest.fixture
 def patient():
     return factories.make_patient()
 
@@ -305,29 +300,16 @@ def test_clinic_staff_read_their_practitioners_agenda_only(client, api_token, pa
 # --- Appointments ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["book", "cancel"])
-def test_a_write_is_answered_from_its_own_transaction(client, api_token, practice, patient, path):
+def test_a_write_is_answered_from_its_own_transaction(client, api_token, practice, patient, path, sql_events):
     """The answer is serialised before the commit: no query runs after it (no second, implicit transaction)."""
     practitioner, reason = practice
     headers = api_token(patient.account)
     booked = client.post("/api/v1/appointments", headers=headers,
                          json=booking_body(practitioner, reason, local_start(2)))
-    events = []
-
-    def statement(connection, cursor, text, parameters, context, executemany):
-        events.append("statement")
-
-    def commit(connection):
-        events.append("commit")
-
-    sa.event.listen(db.engine, "before_cursor_execute", statement)
-    sa.event.listen(db.engine, "commit", commit)
-    try:
+    with sql_events() as events:
         response = client.post("/api/v1/appointments", headers=headers,
                                json=booking_body(practitioner, reason, local_start(3))) if path == "book" else \
             client.post(f"/api/v1/appointments/{booked.json['id']}/cancel", headers=headers, json={})
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", statement)
-        sa.event.remove(db.engine, "commit", commit)
     assert response.status_code in (200, 201), response.get_data(as_text=True)
     assert response.json["status"] == ("booked" if path == "book" else "cancelled")
     assert events[-1] == "commit"

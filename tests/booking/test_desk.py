@@ -31,16 +31,7 @@ NOW = dt.datetime(2030, 1, 7, 8, 0, tzinfo=dt.UTC)
 SLOT = NOW + dt.timedelta(hours=2)
 
 
-@pytest.fixture(autouse=True)
-def _request(app):
-    """Services run inside a request (translated messages, the audit trail's origin)."""
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture
-def practice():
-    return open_practice()
+pytestmark = pytest.mark.usefixtures("in_request")  # services run inside a request
 
 
 @pytest.fixture

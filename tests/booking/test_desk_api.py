@@ -23,11 +23,6 @@ def _frozen(frozen_clock):
 
 
 @pytest.fixture
-def clinic():
-    return factories.make_clinic()
-
-
-@pytest.fixture
 def practice(clinic):
     return open_practice(factories.make_practitioner(clinic=clinic))
 

@@ -23,11 +23,6 @@ def reload(appointment_id) -> Appointment:
 
 
 @pytest.fixture
-def clinic():
-    return factories.make_clinic()
-
-
-@pytest.fixture
 def practice(clinic):
     return open_practice(factories.make_practitioner(clinic=clinic), hours=("00:00", "23:55"))
 

@@ -18,15 +18,7 @@ from webapp.transaction import transaction
 ALICE, BOB = "alice-secret", "bob-secret"
 
 
-@pytest.fixture(autouse=True)
-def _request(app):
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture
-def practice():
-    return open_practice()
+pytestmark = pytest.mark.usefixtures("in_request")  # services run inside a request
 
 
 def hold(practice, start, holder=ALICE, **kwargs):

@@ -7,7 +7,7 @@ import icalendar
 import pytest
 
 from tests import factories
-from tests.booking.factories import PARIS, local_start, open_practice
+from tests.booking.factories import PARIS, local_start
 from tests.notifications.factories import outbox
 from webapp.booking import appointments, waitlist
 from webapp.booking.errors import SlotUnavailable
@@ -19,16 +19,7 @@ from webapp.notifications.sender import send_due_notifications
 from webapp.notifications.services import open_email
 from webapp.transaction import transaction
 
-
-@pytest.fixture(autouse=True)
-def _request(app):
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture
-def practice():
-    return open_practice()
+pytestmark = pytest.mark.usefixtures("in_request")  # services run inside a request
 
 
 @pytest.fixture

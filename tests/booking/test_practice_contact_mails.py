@@ -16,10 +16,7 @@ from webapp.transaction import transaction
 PHONE_LINE = "Téléphone du cabinet : 01 42 00 00 00"
 
 
-@pytest.fixture(autouse=True)
-def _request(app):
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("in_request")  # services run inside a request
 
 
 @pytest.fixture

@@ -34,23 +34,13 @@ from webapp.errors import Conflict, Forbidden, NotFound
 from webapp.extensions import db
 from webapp.transaction import transaction
 
-
-@pytest.fixture(autouse=True)
-def _request(app):
-    """Services run inside a request (translated messages need its locale)."""
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("in_request")  # services run inside a request
 
 
 def book(practitioner, reason, start, by, **kwargs):
     with transaction():
         return appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start,
                                          by=by, **kwargs)
-
-
-@pytest.fixture
-def practice():
-    return open_practice()
 
 
 @pytest.fixture

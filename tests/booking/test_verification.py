@@ -19,11 +19,7 @@ from webapp.transaction import transaction
 UNVERIFIED = ["pending", "rejected"]
 
 
-@pytest.fixture(autouse=True)
-def _request(app):
-    """Services run inside a request (translated messages need its locale)."""
-    with app.test_request_context():
-        yield
+pytestmark = pytest.mark.usefixtures("in_request")  # services run inside a request
 
 
 def _practice(state: str, **overrides):

@@ -55,10 +55,12 @@ _header_arguments = ArgumentsMixin()
 
 def request_fingerprint() -> str:
     """SHA-256 of the method, path, query and body (JSON canonicalised)."""
+    # Canonical JSON: the same body with its keys in another order is the same request.
     body = request.get_json(silent=True) if request.is_json else None
     payload = (json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if body is not None
                else request.get_data(cache=True))
     digest = hashlib.sha256()
+    # Each part prefixed with its length, so that no two different splits hash alike.
     for part in (request.method.encode(), request.path.encode(), request.query_string, payload):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
@@ -79,6 +81,8 @@ def _claim(user_id: int, key: str, fingerprint: str) -> tuple[IdempotencyKey | N
     ))
     record = IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint, expires_at=now + KEY_LIFETIME)
     db.session.add(record)
+    # Committed at once, in its own unit of work: a concurrent retry with the
+    # same key then hits the unique constraint and waits for this answer.
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
@@ -100,6 +104,8 @@ def _replay(earlier: IdempotencyKey | None, fingerprint: str):
 
 
 def _store(record_id: int, response) -> None:
+    # The handler's unit of work has ended (committed, or failed and left to
+    # roll back): the answer is stored in one of its own.
     db.session.rollback()
     db.session.execute(sa.update(IdempotencyKey).where(IdempotencyKey.id == record_id).values(
         response_status=response.status_code, response_body=response.get_data(as_text=True),

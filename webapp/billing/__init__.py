@@ -30,10 +30,9 @@ def check_billing_settings(config) -> None:
 
 
 def register_billing(app: Flask) -> None:
-    """Pages, CLI, template filters, and the trial every new practitioner starts."""
+    """Pages, CLI, and the trial every new practitioner starts."""
     from webapp.accounts.registration import practitioner_registered
     from webapp.billing.jobs import billing_cli
-    from webapp.billing.money import format_money, format_vat_rate
     from webapp.billing.subscriptions import start_trial_for_new_practitioner
 
     check_billing_settings(app.config)
@@ -41,7 +40,3 @@ def register_billing(app: Flask) -> None:
     practitioner_registered.connect(start_trial_for_new_practitioner)
     app.register_blueprint(bp)
     app.cli.add_command(billing_cli)
-    # Billing's own names: the plain "money" filter is the shared one
-    # (webapp.template_filters), which billing must not replace.
-    app.add_template_filter(format_money, "billing_money")
-    app.add_template_filter(format_vat_rate, "vat_rate")

@@ -6,6 +6,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
+from webapp.api.answers import answer
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.billing import (
     backoffice,
@@ -43,7 +44,7 @@ CSV_EXAMPLE = (",".join(CSV_COLUMNS) + "\r\n"
 def plans():
     """The plans, priced per month in cents excluding VAT, with the VAT rate."""
     with transaction():
-        return {"items": list_plans()}
+        return answer(schemas.PlansSchema(), {"items": list_plans()})
 
 
 @blp.route("/billing/subscription")
@@ -63,7 +64,7 @@ def cancel_subscription():
     """Stop at the end of the current period (manual provider; Stripe
     subscriptions are cancelled from the payment portal)."""
     with transaction():
-        return subscriptions.request_cancellation(current_api_user())
+        return answer(schemas.SubscriptionSchema(), subscriptions.request_cancellation(current_api_user()))
 
 
 @blp.route("/billing/subscription/resume", methods=["POST"])
@@ -73,7 +74,7 @@ def cancel_subscription():
 def resume_subscription():
     """Withdraw a cancellation before the period ends."""
     with transaction():
-        return subscriptions.undo_cancellation(current_api_user())
+        return answer(schemas.SubscriptionSchema(), subscriptions.undo_cancellation(current_api_user()))
 
 
 @blp.route("/billing/subscription/billing-details", methods=["PUT"])
@@ -86,7 +87,7 @@ def update_billing_details(data):
     SIREN/SIRET, intra-community VAT number, billing address); 422 names
     each field at fault (a VAT number whose key or SIREN is wrong)."""
     with transaction():
-        return buyer_details.update_billing_details(current_api_user(), data)
+        return answer(schemas.SubscriptionSchema(), buyer_details.update_billing_details(current_api_user(), data))
 
 
 def _page_url(endpoint: str) -> str:
@@ -101,6 +102,8 @@ def _page_url(endpoint: str) -> str:
 def start_checkout(data):
     """A Stripe Checkout page to subscribe with a card (stripe provider);
     409 `provider_not_supported` with the manual provider."""
+    # No transaction here: checkout records its pending state and commits
+    # before it calls Stripe, so that no transaction stays open meanwhile.
     back = _page_url("billing.subscription")
     url = checkout.start_checkout(current_api_user(), success_url=data.get("success_url", back),
                                   cancel_url=data.get("cancel_url", back))
@@ -136,6 +139,8 @@ def invoice_document(invoice_id):
 
 
 def pdf_response(invoice) -> Response:
+    # A unit of work although it reads: an invoice issued before documents were
+    # stored gets its PDF rendered and stored at the first download.
     with transaction():
         document = invoicing.invoice_document(invoice)
     return Response(document, mimetype="application/pdf", headers={
@@ -184,7 +189,9 @@ def backoffice_billing_details(data, subscription_id):
     """Set a subscription's company identity (a clinic's, typically): the
     operator for any, a clinic's accountants for their clinic's."""
     with transaction():
-        return buyer_details.update_subscription_billing_details(subscription_id, data, actor=current_api_user())
+        subscription = buyer_details.update_subscription_billing_details(subscription_id, data,
+                                                                         actor=current_api_user())
+        return answer(schemas.BackOfficeSubscriptionSchema(), subscription)
 
 
 @blp.route("/backoffice/clinic-subscriptions", methods=["POST"])
@@ -195,7 +202,8 @@ def backoffice_billing_details(data, subscription_id):
 def backoffice_subscribe_clinic(data):
     """Move a clinic to the clinic plan (operator only): billed per practitioner."""
     with transaction():
-        return backoffice.subscribe_clinic(data["clinic_id"], actor=current_api_user())
+        subscription = backoffice.subscribe_clinic(data["clinic_id"], actor=current_api_user())
+        return answer(schemas.BackOfficeSubscriptionSchema(), subscription, 201)
 
 
 @blp.route("/backoffice/invoices")
@@ -215,6 +223,7 @@ def backoffice_invoices(query):
         kind=InvoiceKind(query.pop("kind")) if "kind" in query else None,
     )
     dialect = query.pop("dialect")
+    # CSV: every matching invoice, not one page (an export for the accountant).
     if query.pop("format") == "csv":
         invoices = db.session.scalars(statement)
         return spreadsheet_csv_response(invoices) if dialect == "fr" else csv_response(invoices)
@@ -229,8 +238,9 @@ def backoffice_invoices(query):
 def backoffice_mark_paid(data, invoice_id):
     """Record a bank transfer or cheque for an open invoice (operator only)."""
     with transaction():
-        return payments.mark_invoice_paid(invoice_id, actor=current_api_user(), method=PaymentMethod(data["method"]),
-                                          paid_on=data["paid_on"], reference=data["reference"])
+        payment = payments.mark_invoice_paid(invoice_id, actor=current_api_user(), method=PaymentMethod(data["method"]),
+                                             paid_on=data["paid_on"], reference=data["reference"])
+        return answer(schemas.PaymentSchema(), payment)
 
 
 @blp.route("/backoffice/invoices/<int:invoice_id>/credit-note", methods=["POST"])
@@ -241,7 +251,8 @@ def backoffice_mark_paid(data, invoice_id):
 def backoffice_credit_note(data, invoice_id):
     """Cancel or refund an invoice with a credit note (operator only)."""
     with transaction():
-        return payments.issue_credit_note(invoice_id, actor=current_api_user(), reason=data["reason"])
+        credit_note = payments.issue_credit_note(invoice_id, actor=current_api_user(), reason=data["reason"])
+        return answer(schemas.InvoiceSchema(), credit_note, 201)
 
 
 @blp.route("/backoffice/failed-payments")

@@ -13,15 +13,14 @@ from webapp.billing.chart import HEIGHT, WIDTH, revenue_bars
 from webapp.billing.confirmation import confirmation_page, is_confirmed
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetailsForm, CreditNoteForm, MarkPaidForm
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
-from webapp.billing.money import format_money
 from webapp.billing.rules import BACK_OFFICE_PER_PAGE, SEARCH_MAX_LENGTH
 from webapp.billing.views import BACK_OFFICE, STATUS_LABELS, save_billing_details
 from webapp.db import now_utc
 from webapp.errors import CarnetError
 from webapp.extensions import db
 from webapp.paging import page_number, paginate
-from webapp.transaction import transaction
-from webapp.web import roles_required, show_errors
+from webapp.template_filters import money
+from webapp.web import form_action, roles_required, show_errors
 
 # -- the dashboard and the lists -------------------------------------------------
 
@@ -59,6 +58,8 @@ def backoffice_invoices():
     status = _choice("status", payments.INVOICE_STATUSES)
     kind = _choice("kind", [k.value for k in InvoiceKind])
     statement = backoffice.invoices_query(current_user, status=status, kind=InvoiceKind(kind) if kind else None)
+    # The export takes every invoice the filters match, not one page; by
+    # default in the form French spreadsheets open, `dialect=machine` for programs.
     if request.args.get("format") == "csv":
         invoices = db.session.scalars(statement)
         if request.args.get("dialect") == "machine":
@@ -120,20 +121,15 @@ def _invoice_action(invoice_id: int, form, action, done, *, form_name: str, conf
     if form.validate_on_submit():
         if not is_confirmed():
             return _ask_confirmation(invoice_id, form, confirmation, check, form_name=form_name)
-        try:
-            with transaction():
-                result = action()
-        except CarnetError as error:
-            if error.status in (403, 404):
-                raise
-            if not error.fields:
-                flash(error.message, "error")
-                return redirect(url_for("billing.backoffice_invoice", invoice_id=invoice_id))
-            show_errors(form, error)
-        else:
+        with form_action(form, passes=(403, 404)) as outcome:
+            result = action()
+        if outcome.succeeded:
             message, next_invoice_id = done(result)
             flash(message, "success")
             return redirect(url_for("billing.backoffice_invoice", invoice_id=next_invoice_id))
+        if not outcome.error.fields:  # a refused state (say, already paid): said above the invoice
+            flash(outcome.error.message, "error")
+            return redirect(url_for("billing.backoffice_invoice", invoice_id=invoice_id))
     return _invoice_page(invoice_id, **{form_name: form}, status=422)
 
 
@@ -151,7 +147,7 @@ def backoffice_mark_paid(invoice_id: int):
             title=_("Record this payment?"), submit=_("Yes, mark as paid"),
             warning=_("A recorded payment cannot be changed or removed."),
             facts=[(_("Invoice"), invoice.number), (_("Customer"), invoice.buyer_name),
-                   (_("Amount"), format_money(invoice.total_ttc_cents, invoice.currency)),
+                   (_("Amount"), money(invoice.total_ttc_cents, invoice.currency)),
                    (_("Payment method"), PAYMENT_METHOD_LABELS.get(form.method.data, form.method.data)),
                    (_("Received on"), format_date(form.paid_on.data, "long")),
                    (_("Reference"), form.reference.data)]))
@@ -169,7 +165,7 @@ def backoffice_credit_note(invoice_id: int):
             submit=_("Yes, issue the credit note"),
             warning=_("The credit note cancels the whole invoice; it takes the next number and cannot be undone."),
             facts=[(_("Invoice"), invoice.number), (_("Customer"), invoice.buyer_name),
-                   (_("Amount credited"), format_money(invoice.total_ttc_cents, invoice.currency)),
+                   (_("Amount credited"), money(invoice.total_ttc_cents, invoice.currency)),
                    (_("Reason"), form.reason.data)]))
 
 
@@ -227,13 +223,8 @@ def backoffice_cancel_subscription(subscription_id: int):
     scope.require_operator(current_user)
     if not is_confirmed():
         return _confirm_cancellation(form, subscription)
-    try:
-        with transaction():
-            backoffice.cancel_subscription(subscription_id, actor=current_user)
-    except CarnetError as error:
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
-    else:
+    with form_action(passes=(403, 404)) as done:
+        backoffice.cancel_subscription(subscription_id, actor=current_user)
+    if done.succeeded:
         flash(_("The subscription is cancelled."), "success")
     return _back_to(subscription_id)

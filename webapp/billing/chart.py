@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask_babel import format_date
 
-from webapp.billing.money import format_money
+from webapp.template_filters import money
 
 WIDTH, HEIGHT, AXIS = 600, 200, 20
 
@@ -28,5 +28,5 @@ def revenue_bars(months: list[tuple[dt.date, int]]) -> list[Bar]:
     for index, (month, cents) in enumerate(months):
         height = max(cents, 0) / top * (HEIGHT - AXIS - 10)
         bars.append(Bar(x=index * slot + slot * 0.15, y=HEIGHT - AXIS - height, width=slot * 0.7, height=height,
-                        month=format_date(month, "MMM yy"), amount=format_money(cents)))
+                        month=format_date(month, "MMM yy"), amount=money(cents)))
     return bars

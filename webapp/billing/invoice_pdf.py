@@ -27,8 +27,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from webapp.billing.models import Invoice, InvoiceKind
-from webapp.billing.money import format_money, format_vat_rate, vat_breakdown
+from webapp.billing.money import vat_breakdown
 from webapp.billing.vat_exemption import exemption_of
+from webapp.template_filters import money as format_amount
+from webapp.template_filters import vat_rate
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
 FONT, BOLD_FONT = "DejaVuSans", "DejaVuSans-Bold"
@@ -134,7 +136,7 @@ def render_invoice_pdf(invoice: Invoice, *, tz: ZoneInfo) -> bytes:
             return format_date(moment.astimezone(tz).date(), "long")
 
         def money(cents: int) -> str:
-            return format_money(cents, invoice.currency)
+            return format_amount(cents, invoice.currency)
 
         facts = [gettext("Issued on %(date)s", date=local_date(invoice.issued_at))]
         if is_credit:
@@ -163,13 +165,13 @@ def render_invoice_pdf(invoice: Invoice, *, tz: ZoneInfo) -> bytes:
                   gettext("Total excl. VAT")]]
         for line in invoice.lines:
             lines.append([Paragraph(_text(line.description), body), str(line.quantity),
-                          money(line.unit_price_ht_cents), format_vat_rate(line.vat_rate_bp),
+                          money(line.unit_price_ht_cents), vat_rate(line.vat_rate_bp),
                           money(line.total_ht_cents)])
         story += [_table(lines, [width - 106 * mm, 14 * mm, 32 * mm, 24 * mm, 36 * mm]), Spacer(0, 5 * mm)]
 
         # VAT per rate (CGI art. 242 nonies A), then the totals, under the lines.
         vat = [[gettext("VAT rate"), gettext("Base excl. VAT"), gettext("VAT amount")]]
-        vat += [[format_vat_rate(subtotal.vat_rate_bp), money(subtotal.base_ht_cents), money(subtotal.vat_cents)]
+        vat += [[vat_rate(subtotal.vat_rate_bp), money(subtotal.base_ht_cents), money(subtotal.vat_cents)]
                 for subtotal in vat_breakdown(invoice.lines)]
         story += [_table(vat, [24 * mm, 36 * mm, 36 * mm], right_from=0), Spacer(0, 4 * mm)]
         totals = [[gettext("Total excl. VAT"), money(invoice.total_ht_cents)],

@@ -1,11 +1,7 @@
-"""Amounts: VAT per invoice line (half up to the cent), display with Babel."""
+"""Amounts: VAT per invoice line (half up to the cent). Display: webapp.template_filters."""
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-
-from flask_babel import format_currency, format_decimal
-
-from webapp.billing.rules import CURRENCY
 
 
 @dataclass(frozen=True)
@@ -44,13 +40,3 @@ def vat_breakdown(lines) -> list[VatSubtotal]:
     rates = sorted({line.vat_rate_bp for line in lines})
     return [VatSubtotal(rate, sum(line.total_ht_cents for line in lines if line.vat_rate_bp == rate),
                         sum(line.vat_cents for line in lines if line.vat_rate_bp == rate)) for rate in rates]
-
-
-def format_money(cents: int, currency: str = CURRENCY) -> str:
-    """`8900` → `89,00 €` in French (the current locale)."""
-    return format_currency(Decimal(cents) / 100, currency)
-
-
-def format_vat_rate(vat_rate_bp: int) -> str:
-    """`2000` → `20 %` in French."""
-    return format_decimal(Decimal(vat_rate_bp) / 100, format="#,##0.##") + "\u00a0%"

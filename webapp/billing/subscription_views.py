@@ -9,11 +9,9 @@ from webapp.accounts.models import Role
 from webapp.billing import bp, buyer_details, checkout, pages, subscriptions
 from webapp.billing.forms import ActionForm, BillingDetailsForm
 from webapp.billing.views import save_billing_details
-from webapp.errors import CarnetError
 from webapp.paging import page_number
-from webapp.transaction import transaction
 from webapp.urls import external_url
-from webapp.web import roles_required
+from webapp.web import domain_errors, form_action, roles_required
 
 
 @bp.route("/billing/subscription")
@@ -42,16 +40,16 @@ def _subscription_action(action) -> object:
     if not ActionForm().validate_on_submit():
         flash(_("The form expired; try again."), "error")
         return redirect(url_for("billing.subscription"))
-    try:
+    # The action runs its own transactions: checkout and the portal call Stripe with none open.
+    with domain_errors():
         return action()
-    except CarnetError as error:
-        flash(error.message, "error")
-        return redirect(url_for("billing.subscription"))
+    return redirect(url_for("billing.subscription"))
 
 
 @bp.route("/billing/subscription/checkout", methods=["POST"])
 @roles_required(Role.PRACTITIONER)
 def subscription_checkout():
+    # Stripe sends the browser back here: the link must be absolute. 303: the browser follows with a GET.
     back = external_url("billing.subscription")
     return _subscription_action(lambda: redirect(
         checkout.start_checkout(current_user, success_url=back, cancel_url=back), code=303))
@@ -65,9 +63,10 @@ def subscription_portal():
 
 
 def _change_subscription(service, message):
-    with transaction():
+    with form_action() as done:
         service(current_user)
-    flash(message, "success")
+    if done.succeeded:
+        flash(message, "success")
     return redirect(url_for("billing.subscription"))
 
 

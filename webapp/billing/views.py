@@ -12,10 +12,8 @@ from webapp.billing import bp, payments, scope
 from webapp.billing.api import pdf_response
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, BillingDetailsForm
 from webapp.billing.models import InvoiceKind, PaymentMethod
-from webapp.errors import CarnetError
 from webapp.navigation import register_nav
-from webapp.transaction import transaction
-from webapp.web import roles_required, show_errors
+from webapp.web import form_action, roles_required
 
 register_nav("billing.subscription", _l("Subscription"), {Role.PRACTITIONER}, order=60)
 register_nav("billing.backoffice_dashboard", _l("Billing"), {Role.STAFF, Role.ADMIN}, order=60,
@@ -49,14 +47,9 @@ def save_billing_details(save, *, message: str, done, page):
     `message` and `done()`; field errors next to the fields on `page(form)` (422)."""
     form = BillingDetailsForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                save(form.details())
-        except CarnetError as error:
-            if not error.fields:
-                raise
-            show_errors(form, error)
-        else:
+        with form_action(form, passes=(403, 404)) as action:
+            save(form.details())
+        if action.succeeded:
             flash(message, "success")
             return done()
     return page(form)

@@ -15,7 +15,6 @@ from webapp.booking import (  # noqa: E402,F401
     schedule_views,
     search_views,
     settings_views,
-    template_filters,
 )
 
 

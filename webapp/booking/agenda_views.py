@@ -14,16 +14,17 @@ from webapp.booking.desk_views import desk_chosen_patient, desk_search, identity
 from webapp.booking.models import AppointmentStatus
 from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, date_arg, parse_start, require_role, text_arg
 from webapp.db import now_utc
-from webapp.errors import CarnetError, Forbidden
+from webapp.errors import Forbidden
 from webapp.extensions import limiter
 from webapp.navigation import register_landing
-from webapp.transaction import transaction
+from webapp.web import form_action
 
 # How far back a visit that started still offers its "write" links on the grid.
 IN_PROGRESS_WINDOW = dt.timedelta(hours=12)
 
 
 def _practitioner_ids() -> list[int]:
+    # Fewer than 10 digits: a longer number cannot be an id (32-bit columns).
     return [int(value) for value in request.args.getlist("practitioner") if value.isdigit() and len(value) < 10]
 
 
@@ -38,6 +39,14 @@ def _in_progress_actions(grid: agenda_grid.Grid, now: dt.datetime) -> dict[int, 
             if agenda_grid.is_in_progress(appointment, now) and appointment.start_at > now - IN_PROGRESS_WINDOW}
 
 
+def _now_row(loaded, now: dt.datetime) -> str | None:
+    """The grid row ("09:15") that holds the current time, marked on today's grid only."""
+    if loaded.today not in loaded.days:
+        return None
+    local_now = now.astimezone(ZoneInfo(loaded.timezone))
+    return f"{local_now.hour:02d}:{local_now.minute - local_now.minute % agenda_grid.ROW_MINUTES:02d}"
+
+
 @bp.route("/agenda")
 @login_required
 def agenda():
@@ -50,20 +59,18 @@ def agenda():
                                      practitioner_ids=_practitioner_ids(), now=now)
     step = dt.timedelta(days=7 if view == "week" else 1)
     chosen = [practitioner.id for practitioner in loaded.shown]
-    local_now = now.astimezone(ZoneInfo(loaded.timezone))
-    now_row = f"{local_now.hour:02d}:{local_now.minute - local_now.minute % agenda_grid.ROW_MINUTES:02d}" \
-        if loaded.today in loaded.days else None
     return render_template(
         "booking/agenda.html", loaded=loaded, grid=loaded.grid, view=view, day=loaded.day, today=loaded.today,
         timezone=loaded.timezone, chosen=chosen, selected=loaded.shown[0], practitioners=loaded.managed,
         previous_day=loaded.days[0] - step, next_day=loaded.days[0] + step, statuses=AppointmentStatus, now=now,
         arrival_earliest=appointments.ARRIVAL_EARLIEST, mark_form=forms.AgendaMarkForm(return_to=request.full_path),
-        actions=_in_progress_actions(loaded.grid, now), now_row=now_row,
+        actions=_in_progress_actions(loaded.grid, now), now_row=_now_row(loaded, now),
     )
 
 
 def _cell_request():
     """The agenda (`practitioner`) and the start (`start`) a free cell books, from the query or the form."""
+    # The page links carry them in the query; the booking form posts them back as fields.
     values = request.form if request.method == "POST" else request.args
     practitioner_id = values.get("practitioner", "")
     start = parse_start(values.get("start"))
@@ -86,6 +93,7 @@ def agenda_cell():
         flash(_("Choose a free time in the agenda."), "error")
         return redirect(url_for("booking.agenda"))
     timezone = settings.schedule_of(practitioner.id).timezone
+    # Back to the day of the cell, which may not be the day the grid shows by default.
     back = url_for("booking.agenda", day=start.astimezone(ZoneInfo(timezone)).date().isoformat())
     form = forms.DeskBookForm()
     if request.method == "POST":
@@ -100,16 +108,12 @@ def _book_cell(form, practitioner, start: dt.datetime, back: str):
         flash(_("Choose the patient and the visit reason."), "error")
         return redirect(url_for("booking.agenda_cell", practitioner=practitioner.id, start=start.isoformat()))
     patient_id = int(form.patient_id.data)
-    try:
-        with transaction():
-            appointment = appointments.book_appointment(
-                practitioner_id=practitioner.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
-                patient_id=patient_id, patient_identity=identity_for(patient_id), message=form.message.data,
-                by=current_user)
-    except CarnetError as error:
-        if error.status == 403:
-            raise
-        flash(error.message, "error")
+    with form_action(passes=(403,)) as done:
+        appointment = appointments.book_appointment(
+            practitioner_id=practitioner.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
+            patient_id=patient_id, patient_identity=identity_for(patient_id), message=form.message.data,
+            by=current_user)
+    if not done.succeeded:
         return redirect(back)
     flash(_("The appointment of %(name)s is booked.", name=appointment.patient.full_name), "success")
     return redirect(back)

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
+from webapp.api.answers import answer
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
 from webapp.api.idempotency import idempotent
 from webapp.api.pagination import page_schema
@@ -44,6 +45,8 @@ def search_practitioners(query):
     with its next available start; in name order, or soonest available first."""
     statement = search.search_practitioners(
         specialty=query.get("specialty"), city=query.get("city"), postcode=query.get("postcode"), text=query.get("q"))
+    # The next free start is computed, not stored: ordering by it is done by
+    # the search module in a few queries, not by the SQL of the other sorts.
     if query["sort"] == "next_available":
         page = search.search_page_by_next_available(statement, page=query["page"], per_page=query["per_page"])
         next_available = page.pop("next_available")
@@ -54,15 +57,8 @@ def search_practitioners(query):
     return page
 
 
-def _answer(schema, value, status: int = 200) -> Response:
-    """The answer, serialised inside the transaction that wrote it: the dump
-    reads this unit of work's rows, not a second transaction opened after the commit."""
-    response = jsonify(schema.dump(value))
-    response.status_code = status
-    return response
-
-
 def _summary(practitioner, next_start) -> dict:
+    # `next_available` is no attribute of the profile: added beside the dump.
     data = schemas.PractitionerSummarySchema().dump(practitioner)
     data["next_available"] = next_start
     return data
@@ -117,7 +113,7 @@ class VisitReasonsView(MethodView):
         """Offer a new visit reason."""
         with transaction():
             result = settings.create_visit_reason(current_api_user(), **data)
-            return _answer(schemas.OwnVisitReasonSchema(), result, 201)
+            return answer(schemas.OwnVisitReasonSchema(), result, 201)
 
 
 @blp.route("/practitioners/me/visit-reasons/<int:reason_id>", endpoint="visit_reason")
@@ -130,7 +126,7 @@ class VisitReasonView(MethodView):
         """Change a visit reason."""
         with transaction():
             result = settings.update_visit_reason(current_api_user(), reason_id, **data)
-            return _answer(schemas.OwnVisitReasonSchema(), result)
+            return answer(schemas.OwnVisitReasonSchema(), result)
 
     @bearer_required(Role.PRACTITIONER)
     @blp.response(200, schemas.OwnVisitReasonSchema)
@@ -139,7 +135,7 @@ class VisitReasonView(MethodView):
         """Archive a visit reason (booked appointments keep it)."""
         with transaction():
             result = settings.archive_visit_reason(current_api_user(), reason_id)
-            return _answer(schemas.OwnVisitReasonSchema(), result)
+            return answer(schemas.OwnVisitReasonSchema(), result)
 
 
 def _schedule_body(practitioner_id: int) -> dict:
@@ -172,7 +168,7 @@ class ScheduleView(MethodView):
         make breaks; overlapping ranges are refused)."""
         with transaction():
             schedule = settings.update_schedule(current_api_user(), **data)
-            return _answer(schemas.ScheduleSchema(), _schedule_body(schedule.practitioner_id))
+            return answer(schemas.ScheduleSchema(), _schedule_body(schedule.practitioner_id))
 
 
 @blp.route("/practitioners/me/absences", endpoint="absences")
@@ -192,7 +188,7 @@ class AbsencesView(MethodView):
         with transaction():
             result = settings.add_absence(current_api_user(), start_at=data["start"], end_at=data["end"],
                                           reason=data["reason"])
-            return _answer(schemas.AbsenceSchema(), result, 201)
+            return answer(schemas.AbsenceSchema(), result, 201)
 
 
 @blp.route("/practitioners/me/absences/<int:absence_id>", methods=["DELETE"])
@@ -234,7 +230,7 @@ def rotate_calendar_feed():
     (the previous URL stops working)."""
     with transaction():
         token = calendar_feed.rotate_calendar_feed(current_api_user())
-        return _answer(schemas.CalendarFeedSchema(), {"url": ics.feed_url(token)})
+        return answer(schemas.CalendarFeedSchema(), {"url": ics.feed_url(token)})
 
 
 # --- Appointments -----------------------------------------------------------------------
@@ -265,22 +261,19 @@ class AppointmentsView(MethodView):
         is named; then 404 `patient_not_found` for an identity that matches no
         one (counted: 429 past the limit). `walk_in: true` records a visit that
         starts now, the patient already arrived."""
-        identity = _patient_identity(data.get("patient"))
         with transaction():
-            if data["walk_in"]:
-                result = appointments.record_walk_in(
-                    practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
-                    patient_id=data.get("patient_id"), patient_identity=identity, message=data.get("message"),
-                    by=current_api_user(),
-                )
-                return _answer(schemas.AppointmentSchema(), result, 201)
-            result = appointments.book_appointment(
-                practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
-                start_at=data["start"], patient_id=data.get("patient_id"), patient_identity=identity,
-                message=data.get("message"), share_notebook_ahead=data["share_notebook_ahead"],
-                by=current_api_user(),
-            )
-            return _answer(schemas.AppointmentSchema(), result, 201)
+            return answer(schemas.AppointmentSchema(), _book_or_walk_in(data, current_api_user()), 201)
+
+
+def _book_or_walk_in(data: dict, by):
+    """The appointment that POST /appointments asks for: a walk-in starting now, or a booked slot."""
+    identity = _patient_identity(data.get("patient"))
+    common = dict(practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
+                  patient_id=data.get("patient_id"), patient_identity=identity, message=data.get("message"), by=by)
+    if data["walk_in"]:
+        return appointments.record_walk_in(**common)
+    return appointments.book_appointment(start_at=data["start"], share_notebook_ahead=data["share_notebook_ahead"],
+                                         **common)
 
 
 def _patient_identity(named: dict | None) -> desk.PatientIdentity | None:
@@ -319,7 +312,7 @@ def cancel_appointment(data, appointment_id):
     with a reason."""
     with transaction():
         result = appointments.cancel_appointment(appointment_id, by=current_api_user(), reason=data.get("reason"))
-        return _answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/reschedule", methods=["POST"])
@@ -332,7 +325,7 @@ def reschedule_appointment(data, appointment_id):
     """Move to another free slot; atomic (the old slot is freed only if the new one is taken)."""
     with transaction():
         result = appointments.reschedule_appointment(appointment_id, new_start_at=data["start"], by=current_api_user())
-        return _answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/arrived", methods=["POST"])
@@ -345,7 +338,7 @@ def mark_arrived(appointment_id):
     hours before the start; marking it again changes nothing."""
     with transaction():
         result = appointments.mark_arrived(appointment_id, by=current_api_user())
-        return _answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/no-show", methods=["POST"])
@@ -357,7 +350,7 @@ def mark_no_show(appointment_id):
     started, unless the patient was marked arrived)."""
     with transaction():
         result = appointments.mark_no_show(appointment_id, by=current_api_user())
-        return _answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema(), result)
 
 
 @blp.route("/appointments/<int:appointment_id>/complete", methods=["POST"])
@@ -368,7 +361,7 @@ def mark_completed(appointment_id):
     """The visit took place (practitioner or clinic staff, once it started)."""
     with transaction():
         result = appointments.mark_completed(appointment_id, by=current_api_user())
-        return _answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema(), result)
 
 
 # --- Waiting list -------------------------------------------------------------------------
@@ -392,5 +385,5 @@ class WaitlistView(MethodView):
                 practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
                 before_at=data["before"], patient_id=data.get("patient_id"), by=current_api_user(),
             )
-            return _answer(schemas.WaitlistEntrySchema(), result, 201)
+            return answer(schemas.WaitlistEntrySchema(), result, 201)
 

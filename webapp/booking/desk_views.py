@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from webapp.accounts.models import PatientProfile, Role
 from webapp.booking import agendas, appointments, availability, bp, desk, forms, settings
 from webapp.booking.appointment_actions import appointment_actions
-from webapp.booking.errors import SlotUnavailable, TooManyIdentificationFailures
+from webapp.booking.errors import SlotUnavailable
 from webapp.booking.models import AppointmentStatus
 from webapp.booking.pages import local_today
 from webapp.booking.view_helpers import (
@@ -25,12 +25,12 @@ from webapp.booking.view_helpers import (
     timezone_of,
 )
 from webapp.db import now_utc
-from webapp.errors import CarnetError, Forbidden
+from webapp.errors import Forbidden
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
-from webapp.web import show_errors
+from webapp.web import form_action
 
 register_nav("booking.agenda", _l("Agenda"), {Role.PRACTITIONER, Role.STAFF}, order=10,
              when=agendas.works_at_a_desk)
@@ -83,12 +83,9 @@ def agenda_action(appointment_id: int, action: str):
         if action == "cancel":
             flash(_("Give the patient a reason for the cancellation."), "error")
         return redirect(url_for("booking.agenda_appointment", appointment_id=appointment_id))
-    try:
-        with transaction():
-            appointment, message = _apply_agenda_action(appointment_id, action, form)
-    except CarnetError as error:
-        flash(error.message, "error")
-    else:
+    with form_action() as done:
+        appointment, message = _apply_agenda_action(appointment_id, action, form)
+    if done.succeeded:
         flash(str(message), "success")
         if action != "cancel":
             return redirect(_after_mark(appointment, form.return_to.data))
@@ -118,6 +115,8 @@ def _local_day_of(appointment) -> str:
 
 
 IDENTIFIED_PATIENTS_KEY = "desk_identified_patients"
+# The session is a signed cookie: only the last patients identified are
+# remembered, so that it stays well under the browsers' 4 KB limit.
 IDENTIFIED_PATIENTS_KEPT = 20
 
 
@@ -142,11 +141,9 @@ def identity_for(patient_id: int) -> desk.PatientIdentity | None:
 def desk_search(query: str, born: dt.date | None) -> list[PatientProfile]:
     """The desk's patient search; one with a birth date that finds no one is a
     failed identification, committed, and refused past the limit."""
-    try:
-        with transaction():
-            matches = desk.find_patients(current_user, query, birth_date=born)
-    except TooManyIdentificationFailures as error:
-        flash(error.message, "error")
+    with form_action(passes=(403,)) as done:
+        matches = desk.find_patients(current_user, query, birth_date=born)
+    if not done.succeeded:
         return []
     if born:
         _remember_identified(matches, query, born)
@@ -156,6 +153,8 @@ def desk_search(query: str, born: dt.date | None) -> list[PatientProfile]:
 def desk_chosen_patient(patient_id: int | None) -> PatientProfile | None:
     if not patient_id:
         return None
+    # A unit of work although it reads: a patient the desk cannot identify
+    # counts as a failed identification, which the refusal commits.
     with transaction():
         return desk.desk_patient(current_user, patient_id, identity=identity_for(patient_id))
 
@@ -178,18 +177,19 @@ def desk_book():
 def _desk_book_submit(selected, form):
     """Book what the desk chose; on a refusal, back to the same choices with the reason."""
     start = parse_start(form.start.data)
-    try:
+    with form_action() as done:
+        # The desk picks these from the page's lists: only a stale or edited page
+        # sends anything else, and it is told to choose the slot again.
         if start is None or not form.patient_id.data.isdigit() or not form.visit_reason_id.data.isdigit():
             raise SlotUnavailable()
         patient_id = int(form.patient_id.data)
-        with transaction():
-            appointment = appointments.book_appointment(
-                practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
-                patient_id=patient_id, patient_identity=identity_for(patient_id),
-                message=form.message.data, by=current_user,
-            )
-    except CarnetError as error:
-        flash(error.message, "error")
+        appointment = appointments.book_appointment(
+            practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), start_at=start,
+            patient_id=patient_id, patient_identity=identity_for(patient_id),
+            message=form.message.data, by=current_user,
+        )
+    if not done.succeeded:
+        # Back to the same patient, reason and day: the desk picks another slot without searching again.
         day = start.astimezone(ZoneInfo(timezone_of(selected.id))).date().isoformat() if start else None
         return redirect(url_for("booking.desk_book", practitioner=selected.id, patient=form.patient_id.data,
                                 reason=form.visit_reason_id.data, day=day))
@@ -231,13 +231,11 @@ def desk_walk_in():
         flash(_("Choose the patient and the visit reason."), "error")
         return redirect(url_for("booking.desk_book", practitioner=selected.id, walk_in=1))
     patient_id = int(form.patient_id.data)
-    try:
-        with transaction():
-            appointment = appointments.record_walk_in(
-                practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), patient_id=patient_id,
-                patient_identity=identity_for(patient_id), message=form.message.data, by=current_user)
-    except CarnetError as error:
-        flash(error.message, "error")
+    with form_action() as done:
+        appointment = appointments.record_walk_in(
+            practitioner_id=selected.id, visit_reason_id=int(form.visit_reason_id.data), patient_id=patient_id,
+            patient_identity=identity_for(patient_id), message=form.message.data, by=current_user)
+    if not done.succeeded:
         return redirect(url_for("booking.desk_book", practitioner=selected.id, patient=patient_id,
                                 reason=form.visit_reason_id.data, walk_in=1))
     flash(_("The walk-in is recorded: the visit has begun."), "success")
@@ -252,16 +250,13 @@ def desk_patient():
         return redirect(url_for("booking.desk_book"))
     form = forms.DeskPatientForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                patient = desk.create_desk_patient(
-                    current_user, practitioner_id=selected.id, first_name=form.first_name.data,
-                    last_name=form.last_name.data, birth_date=form.birth_date.data, email=form.email.data,
-                    phone=form.phone.data,
-                )
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as done:
+            patient = desk.create_desk_patient(
+                current_user, practitioner_id=selected.id, first_name=form.first_name.data,
+                last_name=form.last_name.data, birth_date=form.birth_date.data, email=form.email.data,
+                phone=form.phone.data,
+            )
+        if done.succeeded:
             flash(_("The patient profile is created."), "success")
             return redirect(_booking_the_new_patient(patient, selected))
     return render_template("booking/desk_patient.html", form=form, selected=selected)

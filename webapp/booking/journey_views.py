@@ -21,10 +21,9 @@ from webapp.booking.models import SlotHold
 from webapp.booking.search import suggestions
 from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, parse_start, patient_choices, text_arg
 from webapp.db import now_utc
-from webapp.errors import CarnetError, Forbidden, NotFound
+from webapp.errors import Forbidden
 from webapp.extensions import limiter
-from webapp.transaction import transaction
-from webapp.web import show_errors
+from webapp.web import form_action
 
 # The visitor's holder secret (webapp.booking.holds), in the signed session cookie.
 HOLDER_KEY = "slot_holder"
@@ -70,22 +69,21 @@ def hold_slot(practitioner_id: int):
     reason = request.form.get("reason", "")
     start = parse_start(request.form.get("start"))
     back = url_for("booking.practitioner_page", practitioner_id=practitioner_id, reason=reason or None)
+    # At most 9 digits: a longer id cannot exist (32-bit columns) and would overflow the driver.
     if not EmptyForm().validate_on_submit() or start is None or not reason.isdigit() or len(reason) > 9:
         flash(_("Choose a slot first."), "error")
         return redirect(back)
-    try:
-        with transaction():
-            hold = holds.hold_slot(practitioner_id=practitioner_id, visit_reason_id=int(reason), start_at=start,
-                                   holder=_holder_secret(create=True))
-    except NotFound:
-        raise
-    except CarnetError as error:
-        flash(error.message, "error")
+    with form_action(passes=(404,)) as done:
+        hold = holds.hold_slot(practitioner_id=practitioner_id, visit_reason_id=int(reason), start_at=start,
+                               holder=_holder_secret(create=True))
+    if not done.succeeded:
         return redirect(back)
     return redirect(url_for("booking.confirm_hold", hold_id=hold.id))
 
 
 def _own_hold(hold_id: int) -> SlotHold | None:
+    # Matched against the secret in this browser's session: another visitor's
+    # hold id shows nothing, and neither does one from an expired session.
     try:
         return holds.hold_of(hold_id, _holder_secret() or "")
     except HoldNotFound as error:
@@ -114,11 +112,9 @@ def _render_confirmation(hold: SlotHold, *, confirm_form=None, login_form=None, 
 def _book(hold: SlotHold, user: User, secret: str, **details):
     """Turn the hold into the appointment, then show it (or say why not)."""
     practitioner_id, reason_id = hold.practitioner_id, hold.visit_reason_id
-    try:
-        with transaction():
-            appointment = holds.book_hold(hold.id, holder=secret, by=user, **details)
-    except CarnetError as error:
-        flash(error.message, "error")
+    with form_action() as done:
+        appointment = holds.book_hold(hold.id, holder=secret, by=user, **details)
+    if not done.succeeded:
         return redirect(url_for("booking.practitioner_page", practitioner_id=practitioner_id, reason=reason_id))
     flash(_("Your appointment is booked."), "success")
     return redirect(url_for("booking.my_appointment", appointment_id=appointment.id))
@@ -127,6 +123,7 @@ def _book(hold: SlotHold, user: User, secret: str, **details):
 def _start_session_keeping_hold(user: User) -> str:
     """Log the user in on a fresh session that still holds the slot."""
     secret = _holder_secret(create=True)
+    # Logging in clears the session (no fixation), the secret with it: put it back.
     open_session(user)
     session[HOLDER_KEY] = secret
     return secret
@@ -172,23 +169,21 @@ def confirm_hold_login(hold_id: int):
         return elsewhere
     form = LoginForm(prefix="login")
     if form.validate_on_submit():
-        try:
-            with transaction():
-                user = authentication.check_password_login(form.email.data, form.password.data)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
-            if user.role is Role.PATIENT:
-                return _logged_in_booking(hold, user)
-            form.form_errors.append(_("Online booking is for patient accounts; professionals book from "
-                                      "their agenda."))
+        with form_action(form) as done:
+            user = _patient_login(form.email.data, form.password.data)
+        if done.succeeded:
+            # The login is committed before booking: it stands even if the slot is gone meanwhile.
+            return _book(hold, user, _start_session_keeping_hold(user))
     return _render_confirmation(hold, login_form=form, status=422)
 
 
-def _logged_in_booking(hold: SlotHold, user: User):
-    with transaction():
-        authentication.record_successful_login(user)
-    return _book(hold, user, _start_session_keeping_hold(user))
+def _patient_login(email: str, password: str) -> User:
+    """The patient these credentials log in (failures counted as on the login page)."""
+    user = authentication.check_password_login(email, password)
+    if user.role is not Role.PATIENT:
+        raise Forbidden(_("Online booking is for patient accounts; professionals book from their agenda."))
+    authentication.record_successful_login(user)
+    return user
 
 
 def _all_signup_problems(form: BookingSignupForm) -> bool:
@@ -215,15 +210,13 @@ def confirm_hold_signup(hold_id: int):
         return elsewhere
     form = BookingSignupForm(prefix="signup")
     if _all_signup_problems(form):
-        try:
-            with transaction():
-                user = registration.register_patient(
-                    email=form.email.data, password=form.password.data, first_name=form.first_name.data,
-                    last_name=form.last_name.data, birth_date=form.birth_date.data, phone=form.phone.data,
-                    locale=session.get("locale"))
-                email_confirmation.send_email_confirmation(user)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as done:
+            user = registration.register_patient(
+                email=form.email.data, password=form.password.data, first_name=form.first_name.data,
+                last_name=form.last_name.data, birth_date=form.birth_date.data, phone=form.phone.data,
+                locale=session.get("locale"))
+            email_confirmation.send_email_confirmation(user)
+        if done.succeeded:
+            # The account is committed before booking: it stands even if the slot is gone meanwhile.
             return _book(hold, user, _start_session_keeping_hold(user))
     return _render_confirmation(hold, signup_form=form, status=422)

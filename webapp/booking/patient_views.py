@@ -24,8 +24,7 @@ from webapp.db import now_utc
 from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
-from webapp.transaction import transaction
-from webapp.web import show_errors
+from webapp.web import form_action
 
 NEXT_SLOTS_SHOWN = 8
 register_nav("booking.my_appointments", _l("My appointments"), {Role.PATIENT}, order=20)
@@ -39,6 +38,7 @@ def book(practitioner_id: int):
     practitioner = agendas.listed_practitioner(practitioner_id)
     form = forms.BookForm()
     form.patient_id.choices = patient_choices()
+    # The slot buttons link here with the query's reason and start; the form posts them back.
     if request.method == "GET":
         form.visit_reason_id.data = request.args.get("reason", "")
         form.start.data = request.args.get("start", "")
@@ -58,18 +58,15 @@ def book(practitioner_id: int):
 def _book_submit(form, practitioner_id: int, reason_id: int, start) -> tuple:
     """Book what the form says: (the appointment, []), or (None, the next free
     slots when that one was just taken), the errors placed on the form."""
-    try:
-        with transaction():
-            return appointments.book_appointment(
-                practitioner_id=practitioner_id, visit_reason_id=reason_id, start_at=start,
-                patient_id=form.patient_id.data, message=form.message.data,
-                share_notebook_ahead=form.share_notebook_ahead.data, by=current_user), []
-    except SlotUnavailable as error:
-        form.form_errors.append(error.message)
+    with form_action(form) as done:
+        return appointments.book_appointment(
+            practitioner_id=practitioner_id, visit_reason_id=reason_id, start_at=start,
+            patient_id=form.patient_id.data, message=form.message.data,
+            share_notebook_ahead=form.share_notebook_ahead.data, by=current_user), []
+    # Someone else took the slot meanwhile: offer the next ones rather than a dead end.
+    if isinstance(done.error, SlotUnavailable):
         return None, _slots_from(practitioner_id, reason_id, start)
-    except CarnetError as error:
-        show_errors(form, error)
-        return None, []
+    return None, []
 
 
 def _reason_chosen(practitioner_id: int, reason_field: str | None):
@@ -92,6 +89,7 @@ def _slots_from(practitioner_id: int, reason_id: int, start) -> list:
 @bp.route("/appointments")
 @login_required
 def my_appointments():
+    # The desk's accounts have an agenda rather than a patient's list.
     if current_user.role in (Role.PRACTITIONER, Role.STAFF):
         return redirect(url_for("booking.agenda"))
     require_role(Role.PATIENT)
@@ -117,12 +115,9 @@ def cancel_my_appointment(appointment_id: int):
     appointments.appointment_for(current_user, appointment_id)  # 404 for anyone who may not see it
     form = forms.CancelForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                appointments.cancel_appointment(appointment_id, by=current_user, reason=form.reason.data)
-        except CarnetError as error:
-            flash(error.message, "error")
-        else:
+        with form_action() as done:
+            appointments.cancel_appointment(appointment_id, by=current_user, reason=form.reason.data)
+        if done.succeeded:
             flash(_("Your appointment is cancelled."), "success")
     return redirect(url_for("booking.my_appointment", appointment_id=appointment_id))
 
@@ -135,14 +130,11 @@ def reschedule(appointment_id: int):
     form = forms.RescheduleForm()
     if form.validate_on_submit():
         new_start = parse_start(form.start.data)
-        try:
+        with form_action() as done:
             if new_start is None:
                 raise SlotUnavailable()
-            with transaction():
-                appointments.reschedule_appointment(appointment.id, new_start_at=new_start, by=current_user)
-        except CarnetError as error:
-            flash(error.message, "error")
-        else:
+            appointments.reschedule_appointment(appointment.id, new_start_at=new_start, by=current_user)
+        if done.succeeded:
             flash(_("Your appointment is moved."), "success")
             return redirect(url_for("booking.my_appointment", appointment_id=appointment.id))
     page = pages.reschedule_page(current_user, appointment_id, asked_week=date_arg("week", None))
@@ -161,7 +153,8 @@ def appointment_ics(appointment_id: int):
 @login_required
 def leave_waitlist(entry_id: int):
     if forms.EmptyForm().validate_on_submit():
-        with transaction():
+        with form_action(passes=(403, 404)) as done:
             booking_waitlist.leave_waitlist(current_user, entry_id)
-        flash(_("You left the waiting list."), "success")
+        if done.succeeded:
+            flash(_("You left the waiting list."), "success")
     return redirect(url_for("booking.my_appointments"))

@@ -13,6 +13,7 @@ from webapp.booking import agendas, bp, forms, hours_form, settings
 from webapp.booking.rules import SCHEDULE_DEFAULTS
 from webapp.errors import CarnetError
 from webapp.transaction import transaction
+from webapp.web import form_action
 
 
 def _rules_values(schedule) -> dict:
@@ -46,11 +47,12 @@ def hours():
 
 def _save_hours(form, rows, weekly: list[dict], practitioner_id: int):
     """Save the checked opening hours, keeping the booking rules; the service's refusals shown above the form."""
-    try:
-        with transaction():
-            rules = _rules_values(settings.schedule_of(practitioner_id))
-            settings.update_schedule(current_user, weekly=weekly, **rules)
-    except CarnetError as error:
+    with form_action(form) as done:
+        rules = _rules_values(settings.schedule_of(practitioner_id))
+        settings.update_schedule(current_user, weekly=weekly, **rules)
+    if not done.succeeded:
+        # The page lists every problem above the ranges (the form has no field of its own).
+        error = done.error
         return _hours_page(form, rows, [message for messages in error.fields.values() for message in messages]
                            or [error.message])
     flash(_("Your opening hours are saved."), "success")
@@ -80,6 +82,8 @@ def _add_absence(form, cancel_form, timezone: str):
     if booked and decision not in ("cancel", "keep"):
         return render_template("booking/absence_confirm.html", **confirm)
     cancel_ids = _checked_ids() if decision == "cancel" else set()
+    # Not `form_action`: a refusal is placed across two forms (the patients'
+    # message on the confirmation step, the dates on the absence form).
     try:
         with transaction():
             cancelled = absence_rules.add_absence_over_appointments(

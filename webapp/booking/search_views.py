@@ -13,10 +13,9 @@ from webapp.accounts.specialties import SPECIALTIES
 from webapp.booking import bp, forms, next_slots, pages, settings, waitlist
 from webapp.booking import search as booking_search
 from webapp.booking.view_helpers import date_arg, int_arg, patient_choices, require_role, text_arg, timezone_of
-from webapp.errors import CarnetError
 from webapp.navigation import register_nav
-from webapp.paging import paginate
-from webapp.transaction import transaction
+from webapp.paging import page_number, paginate
+from webapp.web import form_action
 
 SEARCH_PAGE_SIZE = 20
 RESULT_SLOTS_SHOWN = 4  # slot buttons under each search result
@@ -28,9 +27,9 @@ def search():
     specialty = request.args.get("specialty") if request.args.get("specialty") in SPECIALTIES else None
     place = text_arg("place")
     text = text_arg("q")
-    page_number = min(int_arg("page") or 1, 10_000)
     statement = booking_search.search_practitioners(specialty=specialty, place=place, text=text)
-    page = paginate(statement, page=page_number, per_page=SEARCH_PAGE_SIZE)
+    page = paginate(statement, page=page_number(), per_page=SEARCH_PAGE_SIZE)
+    # The next slots and hours of the page's practitioners only, each in one query for the whole page.
     ids = [practitioner.id for practitioner in page["items"]]
     reasons = next_slots.default_reasons(ids)
     return render_template(
@@ -61,15 +60,13 @@ def join_waitlist(practitioner_id: int):
     form.patient_id.choices = patient_choices()
     if form.validate_on_submit():
         timezone = timezone_of(practitioner_id)
+        # "Before that date" means before its midnight where the practitioner works.
         before = dt.datetime.combine(form.before.data, dt.time(), ZoneInfo(timezone))
         reason_id = int(form.visit_reason_id.data) if form.visit_reason_id.data.isdigit() else None
-        try:
-            with transaction():
-                waitlist.join_waitlist(practitioner_id=practitioner_id, visit_reason_id=reason_id, before_at=before,
-                                       patient_id=form.patient_id.data, by=current_user)
-        except CarnetError as error:
-            flash(error.message + " " + " ".join(m for ms in error.fields.values() for m in ms), "error")
-        else:
+        with form_action() as done:
+            waitlist.join_waitlist(practitioner_id=practitioner_id, visit_reason_id=reason_id, before_at=before,
+                                   patient_id=form.patient_id.data, by=current_user)
+        if done.succeeded:
             flash(_("You are on the waiting list: we will tell you if an earlier slot frees up."), "success")
     else:
         flash(_("Choose a date for the waiting list."), "error")

@@ -13,11 +13,9 @@ from webapp.booking import calendar_feed as booking_calendar_feed
 from webapp.booking import settings as booking_settings
 from webapp.booking.models import VisitMode
 from webapp.booking.rules import SCHEDULE_DEFAULTS
-from webapp.errors import CarnetError
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
-from webapp.transaction import transaction
-from webapp.web import show_errors
+from webapp.web import form_action
 
 register_nav("booking.settings", _l("Booking settings"), {Role.PRACTITIONER}, order=40)
 
@@ -52,38 +50,37 @@ def visit_reasons():
     practitioner = agendas.own_practitioner(current_user)
     form = forms.VisitReasonForm()
     if form.validate_on_submit() and (values := _reason_values(form)) is not None:
-        try:
-            with transaction():
-                booking_settings.create_visit_reason(current_user, **values)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as done:
+            booking_settings.create_visit_reason(current_user, **values)
+        if done.succeeded:
             flash(_("The visit reason is added."), "success")
             return redirect(url_for("booking.visit_reasons"))
     return render_template("booking/visit_reasons.html", form=form, action_form=forms.EmptyForm(),
                            reasons=booking_settings.visit_reasons_of(practitioner.id, include_archived=True))
 
 
+def _own_visit_reason(reason_id: int):
+    """One of the practitioner's visit reasons, archived ones included; 404 for any other."""
+    practitioner = agendas.own_practitioner(current_user)
+    reasons = booking_settings.visit_reasons_of(practitioner.id, include_archived=True)
+    reason = next((r for r in reasons if r.id == reason_id), None)
+    if reason is None:
+        abort(404)
+    return reason
+
+
 @bp.route("/settings/visit-reasons/<int:reason_id>", methods=["GET", "POST"])
 @login_required
 def edit_visit_reason(reason_id: int):
-    practitioner = agendas.own_practitioner(current_user)
-    reason = next((r for r in booking_settings.visit_reasons_of(practitioner.id, include_archived=True)
-                   if r.id == reason_id),
-                  None)
-    if reason is None:
-        abort(404)
+    reason = _own_visit_reason(reason_id)
     form = forms.VisitReasonForm(obj=reason)
     if request.method == "GET":
         form.price_euros.data = f"{reason.price_cents / 100:.2f}".replace(".", ",")
         form.mode.data = reason.mode.value
     if form.validate_on_submit() and (values := _reason_values(form)) is not None:
-        try:
-            with transaction():
-                booking_settings.update_visit_reason(current_user, reason.id, **values)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as done:
+            booking_settings.update_visit_reason(current_user, reason.id, **values)
+        if done.succeeded:
             flash(_("The visit reason is saved."), "success")
             return redirect(url_for("booking.visit_reasons"))
     return render_template("booking/visit_reason_edit.html", form=form, reason=reason)
@@ -95,10 +92,11 @@ def archive_visit_reason(reason_id: int, action: str):
     if forms.EmptyForm().validate_on_submit():
         service = (booking_settings.archive_visit_reason if action == "archive"
                    else booking_settings.restore_visit_reason)
-        with transaction():
+        with form_action(passes=(403, 404)) as done:
             service(current_user, reason_id)
-        flash(_("The visit reason is archived.") if action == "archive" else _("The visit reason is restored."),
-              "success")
+        if done.succeeded:
+            flash(_("The visit reason is archived.") if action == "archive" else _("The visit reason is restored."),
+                  "success")
     return redirect(url_for("booking.visit_reasons"))
 
 
@@ -119,12 +117,9 @@ def rules():
     form.timezone.choices = [SelectChoice(name, name) for name in sorted(booking_settings.known_timezones())]
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in SCHEDULE_DEFAULTS}
-        try:
-            with transaction():
-                booking_settings.update_schedule(current_user, weekly=_weekly_values(practitioner.id), **values)
-        except CarnetError as error:
-            show_errors(form, error)
-        else:
+        with form_action(form) as done:
+            booking_settings.update_schedule(current_user, weekly=_weekly_values(practitioner.id), **values)
+        if done.succeeded:
             flash(_("Your booking rules are saved."), "success")
             return redirect(url_for("booking.settings"))
     return render_template("booking/rules.html", form=form)
@@ -134,9 +129,10 @@ def rules():
 @login_required
 def delete_absence(absence_id: int):
     if forms.EmptyForm().validate_on_submit():
-        with transaction():
+        with form_action(passes=(403, 404)) as done:
             booking_settings.delete_absence(current_user, absence_id)
-        flash(_("The absence is removed."), "success")
+        if done.succeeded:
+            flash(_("The absence is removed."), "success")
     return redirect(url_for("booking.absences"))
 
 
@@ -145,8 +141,10 @@ def delete_absence(absence_id: int):
 def rotate_calendar_feed():
     if not forms.EmptyForm().validate_on_submit():
         return redirect(url_for("booking.settings"))
-    with transaction():
+    with form_action(passes=(403, 404)) as done:
         token = booking_calendar_feed.rotate_calendar_feed(current_user)
+    if not done.succeeded:
+        return redirect(url_for("booking.settings"))
     return render_template("booking/calendar_feed.html", url=ics.feed_url(token))
 
 
@@ -155,20 +153,24 @@ def rotate_calendar_feed():
 def calendar_feed_names():
     form = forms.FeedNamesForm()
     if form.validate_on_submit():
-        with transaction():
+        with form_action(passes=(403, 404)) as done:
             booking_calendar_feed.set_feed_patient_names(current_user, form.show_names.data)
-        flash(_("Your calendar feed shows patients' names.") if form.show_names.data
-              else _("Your calendar feed shows patients' initials only."), "success")
+        if done.succeeded:
+            flash(_("Your calendar feed shows patients' names.") if form.show_names.data
+                  else _("Your calendar feed shows patients' initials only."), "success")
     return redirect(url_for("booking.settings"))
 
 
 @bp.route("/calendar/<token>.ics")
 @limiter.limit("60 per minute")
 def calendar_feed(token: str):
+    # Tokens are far shorter: a longer one is refused before it is hashed and looked up.
     practitioner = booking_calendar_feed.practitioner_for_feed(token) if len(token) <= 100 else None
     if practitioner is None:
         abort(404)
     appointments = booking_calendar_feed.feed_appointments(practitioner.id)
     show_names = booking_settings.schedule_of(practitioner.id).feed_shows_patient_names
+    # Calendar apps poll the feed often: five minutes of caching spares the
+    # database, and `private` keeps the agenda out of shared caches.
     return Response(ics.agenda_calendar(practitioner, appointments, show_names=bool(show_names)),
                     mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})

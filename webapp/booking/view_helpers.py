@@ -16,6 +16,9 @@ BOOKING_RATE_LIMIT = "30 per minute"
 
 
 def require_role(*roles: Role) -> None:
+    # A call rather than `webapp.web.roles_required`: these pages first let
+    # `login_required` send visitors to log in, and some redirect one role
+    # elsewhere before refusing the others.
     if current_user.role not in roles:
         raise Forbidden()
 
@@ -32,6 +35,8 @@ def date_arg(name: str, default: dt.date | None) -> dt.date | None:
 
 
 def int_arg(name: str) -> int | None:
+    # At most 9 digits: ids are 32-bit columns, and a longer number would
+    # overflow the database driver (a 500) instead of matching nothing.
     value = request.args.get(name, "")
     return int(value) if value.isdigit() and len(value) < 10 else None
 
@@ -48,6 +53,8 @@ def parse_start(text: str | None) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text or "")
     except ValueError:
         return None
+    # A naive time would be read in the server's zone; the slot's own offset
+    # says which instant it is, across DST changes too.
     return value if value.tzinfo is not None and value.utcoffset() is not None else None
 
 

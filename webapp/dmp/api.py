@@ -3,10 +3,10 @@
 Registered only while the connector is on: otherwise these paths answer 404.
 """
 
-from flask import jsonify
 from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
+from webapp.api.answers import answer
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
 from webapp.dmp import schemas, services
 from webapp.transaction import transaction
@@ -14,13 +14,13 @@ from webapp.transaction import transaction
 blp = Blueprint("dmp_api", __name__, url_prefix="/api/v1",
                 description="Push to a shared health record (IHE MHD / PDSm compatible)")
 
+# Health data: no cache, shared or in the browser, may keep a copy of an answer.
 PRIVATE_HEADERS = {"Cache-Control": "private, no-store"}
 
 
 def _json(schema, value):
-    response = jsonify(schema.dump(value))
-    response.headers.update(PRIVATE_HEADERS)
-    return response
+    """The answer, dumped inside the handler's transaction; shared-record data is never cached."""
+    return answer(schema, value, headers=PRIVATE_HEADERS)
 
 
 @blp.route("/patients/<int:patient_id>/identity", methods=["PUT"])
@@ -50,11 +50,12 @@ def verify_identity(patient_id):
     `insi_traits_differ` naming the traits, `insi_traits_incomplete`: no sex
     to send), 503 `insi_unavailable` on a timeout, a SOAP fault or no
     configuration. A treating practitioner or clinic secretary."""
+    # Two units of work on purpose: no transaction stays open while the teleservice answers.
     with transaction():
         nir, traits = services.insi_request(current_api_user(), patient_id)
-    answer = services.ask_insi(traits)  # no transaction open during the call
+    insi_answer = services.ask_insi(traits)
     with transaction():
-        identity = services.apply_insi_answer(current_api_user(), patient_id, nir, traits, answer)
+        identity = services.apply_insi_answer(current_api_user(), patient_id, nir, traits, insi_answer)
         return _json(schemas.IdentitySchema(), identity)
 
 

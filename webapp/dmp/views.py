@@ -7,10 +7,9 @@ from flask_login import current_user, login_required
 from webapp.dmp import bp, insi, services
 from webapp.dmp.forms import STATUS_LABELS, ConsentForm, IdentityForm, PushActionForm
 from webapp.dmp.models import PushStatus
-from webapp.errors import CarnetError
 from webapp.paging import page_number
 from webapp.transaction import transaction
-from webapp.web import show_errors
+from webapp.web import domain_errors, form_action
 
 PUSH_STATUS_LABELS = {
     PushStatus.PENDING: _l("waiting to be sent"),
@@ -36,6 +35,7 @@ def _render_record(state, identity_form, consent_form, status=200):
 @bp.route("/patients/<int:patient_id>/shared-record", methods=["GET"])
 @login_required
 def shared_record(patient_id):
+    # Rendered inside the unit of work: the template reads the identity and consents it loads.
     with transaction():
         state = services.shared_record_state(current_user, patient_id)
         form = IdentityForm(can_qualify=state.can_qualify, data={"ins": state.identity.ins} if state.identity else None)
@@ -45,22 +45,15 @@ def shared_record(patient_id):
 @bp.route("/patients/<int:patient_id>/shared-record/identity", methods=["POST"])
 @login_required
 def record_identity(patient_id):
-    with transaction():
-        state = services.shared_record_state(current_user, patient_id)
-    form = IdentityForm(can_qualify=state.can_qualify)
+    form = IdentityForm(can_qualify=services.shared_record_state(current_user, patient_id).can_qualify)
     if form.validate_on_submit():
-        try:
-            with transaction():
-                services.record_identity(current_user, patient_id, ins=form.ins.data, status=form.status.data)
-        except CarnetError as error:
-            if error.status not in (403, 422):
-                raise
-            show_errors(form, error)
-        else:
+        with form_action(form, passes=(404,)) as done:
+            services.record_identity(current_user, patient_id, ins=form.ins.data, status=form.status.data)
+        if done.succeeded:
             flash(_l("The INS is recorded."), "success")
             return redirect(url_for("dmp.shared_record", patient_id=patient_id))
-    with transaction():
-        return _render_record(services.shared_record_state(current_user, patient_id), form, ConsentForm(), 422)
+    # Read again: a refused write was rolled back, and the page shows the record as it stands.
+    return _render_record(services.shared_record_state(current_user, patient_id), form, ConsentForm(), 422)
 
 
 @bp.route("/patients/<int:patient_id>/shared-record/insi", methods=["POST"])
@@ -69,18 +62,14 @@ def verify_identity(patient_id):
     """Ask INSi to verify the recorded INS; the teleservice is called with no transaction open."""
     if not PushActionForm().validate_on_submit():
         abort(400)
-    try:
+    # Two units of work on purpose: no transaction stays open while the teleservice answers.
+    with domain_errors(passes=(403, 404)) as done:
         with transaction():
             nir, traits = services.insi_request(current_user, patient_id)
         answer = services.ask_insi(traits)
         with transaction():
-            identity = services.apply_insi_answer(current_user, patient_id, nir, traits, answer)
-            status = identity.status
-    except CarnetError as error:
-        if error.status not in (409, 503):
-            raise
-        flash(error.message, "error")
-    else:
+            status = services.apply_insi_answer(current_user, patient_id, nir, traits, answer).status
+    if done.succeeded:
         flash(_l("The INSi teleservice confirmed the INS: %(status)s.", status=STATUS_LABELS[status]), "success")
     return redirect(url_for("dmp.shared_record", patient_id=patient_id))
 
@@ -91,15 +80,17 @@ def record_consent(patient_id):
     form = ConsentForm()
     if not form.validate_on_submit():
         abort(400)
-    with transaction():
+    with form_action(passes=(403, 404)) as done:
         services.record_consent(current_user, patient_id, consent=form.consent.data == "yes")
-    flash(_l("Your choice is recorded."), "success")
+    if done.succeeded:
+        flash(_l("Your choice is recorded."), "success")
     return redirect(url_for("dmp.shared_record", patient_id=patient_id))
 
 
 @bp.route("/admin/shared-record")
 @login_required
 def pushes():
+    # An unknown status filters nothing rather than failing a hand-edited link.
     status = request.args.get("status") or None
     if status not in (None, *PushStatus):
         status = None
@@ -113,13 +104,8 @@ def pushes():
 def _push_action(action, push_id):
     if not PushActionForm().validate_on_submit():
         abort(400)
-    try:
-        with transaction():
-            action(current_user, push_id)
-    except CarnetError as error:
-        if error.status != 409:
-            raise
-        flash(error.message, "error")
+    with form_action(passes=(403, 404)):
+        action(current_user, push_id)
     return redirect(url_for("dmp.pushes"))
 
 

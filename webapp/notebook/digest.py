@@ -28,7 +28,7 @@ only when the summary and every part read were written at as many structured
 entries as the table holds, and rebuild every part otherwise (rows written
 straight to the table, a lost race). Entries are append-only, so an equal count
 means the same entries. Masking is not in the digest: readers apply it
-(`webapp.notebook.services`).
+(`webapp.notebook.visibility`).
 """
 
 import datetime as dt

@@ -5,7 +5,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from webapp.accounts.models import PatientProfile, Role, User
-from webapp.accounts.services import acting_patient_ids
+from webapp.accounts.relatives import acting_patient_ids
 from webapp.accounts.verification import require_verified
 from webapp.booking.visits import readable_patient_ids
 from webapp.errors import Forbidden

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from webapp.accounts.models import PatientProfile, Role, User
-from webapp.accounts.services import can_act_for_patient
+from webapp.accounts.relatives import can_act_for_patient
 from webapp.accounts.verification import require_verified
 from webapp.booking.visits import notebook_standing
 from webapp.db import now_utc

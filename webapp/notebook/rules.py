@@ -1,13 +1,11 @@
 """Limits and settings of the notebook's domain, one home each: forms, schemas and services take them from here."""
 
-from webapp.notebook.models import EntryKind
 
 EMERGENCY_ALLOWED, EMERGENCY_LOCKED = "allowed", "locked"
 TITLE_MAX = 200
 BODY_MAX = 20_000
 REASON_MIN, REASON_MAX = 10, 500
 MAX_DB_ID = 2**31 - 1
-SUMMARY_KINDS = (EntryKind.ALLERGY, EntryKind.TREATMENT, EntryKind.VACCINATION)
 
 
 def is_db_id(value) -> bool:
