@@ -109,7 +109,10 @@ def update_schedule(user: User, *, weekly: list[dict], **values) -> Practitioner
         db.session.add(schedule)
     for name, value in values.items():
         setattr(schedule, name, value)
-    db.session.execute(sa.delete(WeeklyHours).where(WeeklyHours.practitioner_id == practitioner.id))
+    # Deleted through the session rather than by one DELETE statement: the flush
+    # then tells webapp.booking.next_availability that the hours changed.
+    for hours in weekly_hours_of(practitioner.id):
+        db.session.delete(hours)
     db.session.add_all(
         WeeklyHours(practitioner_id=practitioner.id, weekday=item["weekday"], start_time=item["start"],
                     end_time=item["end"])
