@@ -49,7 +49,8 @@ def bookable_condition(practitioner_id_column) -> sa.ColumnElement[bool]:
 
 @functools.cache
 def _is_bookable_statement() -> sa.Select:
-    # Built once: constructing the two correlated EXISTS costs more than running them.
+    # Built once: constructing the two correlated EXISTS costs more than running them
+    # (170 µs, 270 µs with its cache key: over 5 % of a 4.8 ms booking).
     return sa.select(bookable_condition(sa.bindparam("practitioner_id", type_=sa.Integer)))
 
 

