@@ -147,9 +147,13 @@ def search_practitioners(*, specialty: str | None = None, city: str | None = Non
 
 def _lower_bounds(ids: list[int], now: dt.datetime) -> dict[int, dt.datetime | None]:
     """What the stored next availability guarantees for each practitioner: no
-    free start before the value returned, None meaning none at all. A value
-    that time may have moved (past its `stale_at`) or that was never computed
-    guarantees only `now`."""
+    free start before the value returned, None meaning none at all.
+
+    Past its `stale_at`, time may have moved a value: a start can only have
+    become later (slots pass, notice grows), bounded below by now + the
+    notice (which `stale_at` encodes: start − notice); "none" may have become
+    a start on the day the horizon just opened, so it guarantees only `now`,
+    as a row never computed does."""
     bounds: dict[int, dt.datetime | None] = dict.fromkeys(ids, now)
     for first in range(0, len(ids), next_availability.REFRESH_BATCH):
         for pid, start, stale_at in db.session.execute(
@@ -157,6 +161,8 @@ def _lower_bounds(ids: list[int], now: dt.datetime) -> dict[int, dt.datetime | N
                 .where(NextAvailability.practitioner_id.in_(ids[first:first + next_availability.REFRESH_BATCH]))):
             if stale_at >= now:
                 bounds[pid] = start
+            elif start is not None:
+                bounds[pid] = max(start, now + (start - stale_at))
     return bounds
 
 
