@@ -23,6 +23,7 @@ from webapp.accounts.session_records import prune_session_records
 from webapp.api.idempotency import purge_expired_idempotency_keys
 from webapp.billing.jobs import apply_grace_period, issue_invoices
 from webapp.booking.holds import delete_old_holds
+from webapp.booking.next_availability import refresh_stale
 from webapp.dmp.outbox import push_pending_documents
 from webapp.dmp.settings import connector_enabled
 from webapp.notifications.sender import send_due_notifications
@@ -70,6 +71,9 @@ JOBS: list[Job] = [
     Job("accounts.prune_browser_sessions", prune_session_records, cron(hour=4, minute=30)),
     # Housekeeping only: an expired slot hold already blocks nothing.
     Job("booking.delete_old_holds", delete_old_holds, cron(hour=4, minute=45)),
+    # Each practitioner's local midnight and passing minimum notice move their next
+    # availability; until this runs, search verifies the values past their `stale_at`.
+    Job("booking.refresh_next_availability", refresh_stale, every(minutes=5), transactional=False),
 ]
 
 

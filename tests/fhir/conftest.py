@@ -7,7 +7,6 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from tests.booking.conftest import count_queries  # noqa: F401  (the statement counter)
 from tests.booking.factories import open_practice
 from webapp.dmp.ins import IDNAT_PS_SYSTEM
 

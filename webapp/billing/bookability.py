@@ -49,9 +49,32 @@ def bookable_condition(practitioner_id_column) -> sa.ColumnElement[bool]:
 
 @functools.cache
 def _is_bookable_statement() -> sa.Select:
-    # Built once: constructing the two correlated EXISTS costs more than running them.
+    # Built once: constructing the two correlated EXISTS costs more than running them
+    # (170 µs, 270 µs with its cache key: over 5 % of a 4.8 ms booking).
     return sa.select(bookable_condition(sa.bindparam("practitioner_id", type_=sa.Integer)))
 
 
 def is_bookable(practitioner_id: int) -> bool:
     return bool(db.session.scalar(_is_bookable_statement(), {"practitioner_id": practitioner_id}))
+
+
+def bookability_changes(session) -> tuple[set[int], set[int]]:
+    """The practitioner ids and clinic ids whose bookability the flush that
+    just ran may have changed: subscriptions added, removed, or moved to
+    another status or holder. Booking asks this from its after-flush hook to
+    keep its stored next availability (None when not bookable) in step,
+    so billing needs to know nothing about booking."""
+    practitioner_ids: set[int] = set()
+    clinic_ids: set[int] = set()
+    for subscription in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(subscription, Subscription):
+            continue
+        state = sa.inspect(subscription)
+        if subscription in session.dirty and not any(
+                state.attrs[name].history.has_changes() for name in ("status", "practitioner_id", "clinic_id")):
+            continue
+        for name, found in (("practitioner_id", practitioner_ids), ("clinic_id", clinic_ids)):
+            history = state.attrs[name].history
+            found.update(value for value in (*history.added, *history.unchanged, *history.deleted)
+                         if value is not None)
+    return practitioner_ids, clinic_ids

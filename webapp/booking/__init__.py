@@ -11,6 +11,7 @@ from webapp.booking import (  # noqa: E402,F401
     desk_views,
     journey_views,
     models,
+    next_availability,
     patient_views,
     schedule_views,
     search_views,

@@ -79,6 +79,9 @@ def hold_slot(*, practitioner_id: int, visit_reason_id: int | None, start_at: dt
     hold = SlotHold(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=start, end_at=end,
                     expires_at=now + hold_duration(), holder_key=holder_key_of(holder), created_at=now)
     hold.cells = appointments.occupied_cells_for(practitioner.id, start, end)
+    # The stored next availability ignores holds (it stays a lower bound, which
+    # search verifies): a hold frees its slot by expiring, with no transaction
+    # that could move the value back (webapp.booking.next_availability).
     db.session.add(hold)
     try:
         db.session.flush()

@@ -6,16 +6,12 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from webapp.booking import availability, settings
+from webapp.booking import availability
 from webapp.booking import slots as slot_rules
 from webapp.booking.models import Appointment, AppointmentStatus, VisitReason
-from webapp.booking.rules import MAX_HORIZON_DAYS
 from webapp.db import now_utc
 from webapp.extensions import db
 
-# Windows (days ahead) searched one after the other, for the practitioners
-# still short of slots: a page costs the same few queries whatever its size.
-WINDOWS = (7, 31, 92, MAX_HORIZON_DAYS + 1)  # the last one covers any horizon
 # The bookings that tell which reason is the most common.
 POPULARITY_DAYS = 180
 
@@ -48,22 +44,6 @@ def next_free_slots(reasons: dict[int, VisitReason], count: int, *,
                     now: dt.datetime | None = None) -> dict[int, list[slot_rules.Slot]]:
     """The first `count` free slots of each practitioner for the given reason,
     as online booking sees them (holds count as taken), in at most
-    1 + 2 × len(WINDOWS) queries whatever the number of practitioners."""
-    now = now or now_utc()
-    found: dict[int, list[slot_rules.Slot]] = {pid: [] for pid in reasons}
-    remaining = sorted(reasons)
-    schedules = settings.schedules_of(remaining) if remaining else {}
-    today = now.date()
-    first_day = today - dt.timedelta(days=1)  # UTC's date may be the day before the local one
-    for window_days in WINDOWS:
-        if not remaining:
-            break
-        last_day = today + dt.timedelta(days=window_days)
-        availabilities = availability.load_availability(remaining, first_day, last_day, schedules=schedules, now=now)
-        for pid in list(remaining):
-            found[pid] += availabilities[pid].free_slots(first_day, last_day, reasons[pid].duration_minutes, now,
-                                                         limit=count - len(found[pid]))
-            if len(found[pid]) >= count:
-                remaining.remove(pid)
-        first_day = last_day + dt.timedelta(days=1)
-    return found
+    1 + len(SEARCH_WINDOWS) queries whatever the number of practitioners."""
+    return availability.first_free_slots({pid: {reason.duration_minutes} for pid, reason in reasons.items()},
+                                         count, now=now or now_utc())

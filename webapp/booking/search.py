@@ -16,9 +16,11 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from webapp.accounts.models import PractitionerProfile
 from webapp.billing.bookability import bookable_condition
-from webapp.booking import specialty_terms
+from webapp.booking import next_availability, specialty_terms
 from webapp.booking.availability import next_available_starts
+from webapp.booking.next_availability import NextAvailability
 from webapp.booking.specialty_terms import fold
+from webapp.db import now_utc
 from webapp.extensions import db
 
 # The database side of `fold`, letter for letter (both databases: no extension needed).
@@ -28,6 +30,8 @@ _TABLE = str.maketrans(_ACCENTED, _PLAIN)
 MAX_WORDS = 8  # beyond that, a query is not a search any more
 POSTCODE_DIGITS = range(2, 6)
 NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
+# Practitioners verified beyond the page at first: a few stale values need not cost a second round.
+VERIFY_MARGIN = 4
 
 
 class folded(FunctionElement):
@@ -141,21 +145,63 @@ def search_practitioners(*, specialty: str | None = None, city: str | None = Non
     return statement.order_by(PractitionerProfile.last_name, PractitionerProfile.first_name, PractitionerProfile.id)
 
 
+def _lower_bounds(ids: list[int], now: dt.datetime) -> dict[int, dt.datetime | None]:
+    """What the stored next availability guarantees for each practitioner: no
+    free start before the value returned, None meaning none at all.
+
+    Past its `stale_at`, time may have moved a value: a start can only have
+    become later (slots pass, notice grows), bounded below by now + the
+    notice (which `stale_at` encodes: start − notice); "none" may have become
+    a start on the day the horizon just opened, so it guarantees only `now`,
+    as a row never computed does."""
+    bounds: dict[int, dt.datetime | None] = dict.fromkeys(ids, now)
+    for first in range(0, len(ids), next_availability.REFRESH_BATCH):
+        for pid, start, stale_at in db.session.execute(
+                sa.select(NextAvailability.practitioner_id, NextAvailability.next_start_at, NextAvailability.stale_at)
+                .where(NextAvailability.practitioner_id.in_(ids[first:first + next_availability.REFRESH_BATCH]))):
+            if stale_at >= now:
+                bounds[pid] = start
+            elif start is not None:
+                bounds[pid] = max(start, now + (start - stale_at))
+    return bounds
+
+
 def search_page_by_next_available(statement: sa.Select, *, page: int, per_page: int,
                                   now: dt.datetime | None = None) -> dict:
     """One page of a search's practitioners, soonest available first (those
     with nothing free within their horizon last, name order between equals),
     with each one's next available start in `next_available`.
 
-    Three steps whatever the number of results: the matching ids, the next
-    availability of all of them (a constant number of queries), the page's
-    profiles."""
+    The stored next availability (webapp.booking.next_availability) is a lower
+    bound of the true one (holds and time can only make it later). Candidates
+    are verified in the order of that bound, the true value computed with
+    holds counted, until the page's last verified practitioner comes before
+    the bound of every one not verified: the page is then exactly the one a
+    full computation would give, for the cost of verifying about one page."""
+    now = now or now_utc()
     ids = list(db.session.scalars(statement.with_only_columns(PractitionerProfile.id)))
-    next_available = next_available_starts(ids, now=now)
-    # sorted() is stable: equal availabilities keep the search's name order.
-    ordered = sorted(ids, key=lambda pid: (next_available[pid] is None, next_available[pid] or NEVER))
-    chosen = ordered[(page - 1) * per_page:page * per_page]
+    rank = {pid: position for position, pid in enumerate(ids)}  # the search's name order breaks ties
+
+    def key(pid: int, start: dt.datetime | None) -> tuple:
+        return (start is None, start or NEVER, rank[pid])
+
+    bounds = _lower_bounds(ids, now)
+    candidates = sorted(ids, key=lambda pid: key(pid, bounds[pid]))
+    wanted = page * per_page
+    verified: dict[int, dt.datetime | None] = {}
+    batch = wanted + VERIFY_MARGIN
+    position = 0
+    while position < len(candidates):
+        verified |= next_available_starts(candidates[position:position + batch], now=now)
+        position += batch
+        batch *= 2
+        ordered = sorted(verified, key=lambda pid: key(pid, verified[pid]))
+        if position >= len(candidates) or (len(ordered) >= wanted and key(ordered[wanted - 1], verified[
+                ordered[wanted - 1]]) < key(candidates[position], bounds[candidates[position]])):
+            break
+    ordered = sorted(verified, key=lambda pid: key(pid, verified[pid]))
+    chosen = ordered[(page - 1) * per_page:wanted]
     profiles = {profile.id: profile for profile in db.session.scalars(
         sa.select(PractitionerProfile).where(PractitionerProfile.id.in_(chosen)))}
     return {"items": [profiles[pid] for pid in chosen], "page": page, "per_page": per_page, "total": len(ids),
-            "next_available": {pid: next_available[pid] for pid in chosen}}
+            "next_available": {pid: verified[pid] for pid in chosen}}

@@ -1,7 +1,6 @@
 """The treating relationship: which patients a practitioner treats (asked by the notebook, invitations, the DMP)."""
 
 import datetime as dt
-import functools
 
 import sqlalchemy as sa
 
@@ -22,21 +21,13 @@ def treated_patient_ids(practitioner_id: int) -> sa.Select:
     )
 
 
-@functools.cache
-def _appointment_with_statement() -> sa.Select:
-    return sa.select(sa.exists().where(
-        Appointment.practitioner_id == sa.bindparam("practitioner_id", type_=sa.Integer),
-        Appointment.patient_id == sa.bindparam("patient_id", type_=sa.Integer),
-        Appointment.status != AppointmentStatus.CANCELLED,
-    ))
-
-
 def has_appointment_with(practitioner_id: int, patient_id: int) -> bool:
     """True when the practitioner has or had a non-cancelled appointment with
     this patient profile (past, upcoming, completed or missed): a returning
     patient, one the practice may invite. It opens no notebook."""
-    return bool(db.session.scalar(_appointment_with_statement(),
-                                  {"practitioner_id": practitioner_id, "patient_id": patient_id}))
+    return bool(db.session.scalar(sa.select(sa.exists().where(
+        Appointment.practitioner_id == practitioner_id, Appointment.patient_id == patient_id,
+        Appointment.status != AppointmentStatus.CANCELLED))))
 
 
 def has_treating_relationship(practitioner_id: int, patient_id: int, *, now: dt.datetime | None = None) -> bool:

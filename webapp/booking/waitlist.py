@@ -1,7 +1,6 @@
 """The waiting list: joining and leaving it, and offering a freed slot to it."""
 
 import datetime as dt
-import functools
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -95,18 +94,10 @@ def offer_freed_slot(practitioner_id: int, start_at: dt.datetime, end_at: dt.dat
     return entry
 
 
-@functools.cache
-def _close_served_waitlist_entries_statement() -> sa.Update:
-    return sa.update(WaitlistEntry).where(
-        WaitlistEntry.practitioner_id == sa.bindparam("booked_practitioner_id", type_=sa.Integer),
-        WaitlistEntry.patient_id == sa.bindparam("booked_patient_id", type_=sa.Integer),
-        WaitlistEntry.status != WaitlistStatus.CLOSED,
-        WaitlistEntry.before_at > sa.bindparam("booked_start_at", type_=WaitlistEntry.before_at.type),
-    ).values(status=WaitlistStatus.CLOSED).execution_options(synchronize_session="fetch")
-
-
 def close_waitlist_entries_served_by(appointment: Appointment) -> None:
     """A patient who booked earlier than they asked for no longer waits."""
-    db.session.execute(_close_served_waitlist_entries_statement(), {
-        "booked_practitioner_id": appointment.practitioner_id, "booked_patient_id": appointment.patient_id,
-        "booked_start_at": appointment.start_at})
+    db.session.execute(sa.update(WaitlistEntry).where(
+        WaitlistEntry.practitioner_id == appointment.practitioner_id,
+        WaitlistEntry.patient_id == appointment.patient_id, WaitlistEntry.status != WaitlistStatus.CLOSED,
+        WaitlistEntry.before_at > appointment.start_at,
+    ).values(status=WaitlistStatus.CLOSED).execution_options(synchronize_session="fetch"))
