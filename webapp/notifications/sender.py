@@ -37,7 +37,6 @@ import hashlib
 import itertools
 import logging
 import queue
-import random
 import threading
 import time
 import uuid
@@ -52,13 +51,15 @@ from webapp.notifications.mime import UnsafeHeaderError, email_bytes
 from webapp.notifications.models import Channel, Notification, NotificationStatus
 from webapp.notifications.services import EmailContent, SmsContent, open_email, open_sms, settings_turned_off
 from webapp.notifications.transports import DeliveryError, OutgoingMail, mail_transport, sms_backend
+from webapp.outbox_retry import retry_delay
 from webapp.transaction import transaction
 
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=10)
 BATCH_SIZE = 200
-MAX_RETRY_DELAY = dt.timedelta(hours=6)
+# The longest wait between two attempts; with 6 attempts from 60 s it is not reached (at most 16 min).
+MAX_RETRY_SECONDS = 6 * 3600
 
 
 @dataclasses.dataclass
@@ -78,13 +79,6 @@ class _Outgoing:
     key: str
     channel: Channel
     content: EmailContent | SmsContent
-
-
-def retry_delay(attempts: int, base_seconds: int) -> dt.timedelta:
-    """Exponential backoff after the given number of attempts, with ±20 % jitter
-    so that messages that failed together are not retried together."""
-    delay = min(dt.timedelta(seconds=base_seconds * 2 ** (attempts - 1)), MAX_RETRY_DELAY)
-    return delay * random.uniform(0.8, 1.2)  # nosec B311  # jitter only spreads retries, no secret
 
 
 def build_email_message(content: EmailContent, *, sender: str, message_id: str) -> OutgoingMail:
@@ -197,7 +191,8 @@ def _record_failure(item: _Outgoing, error: DeliveryError, now: dt.datetime, rep
         report.failed += 1
         log.error("notification %s failed for good after %s attempt(s): %s", item.id, item.attempts, message)
     else:
-        retry_at = now + retry_delay(item.attempts, config["CARNET_OUTBOX_RETRY_SECONDS"])
+        retry_at = now + retry_delay(item.attempts, first_seconds=config["CARNET_OUTBOX_RETRY_SECONDS"],
+                                     max_seconds=MAX_RETRY_SECONDS)
         _record(item, status=NotificationStatus.PENDING, due_at=retry_at, last_error=message)
         report.retried += 1
 
