@@ -340,8 +340,8 @@ def test_retry_delay_doubles_with_jitter_and_a_cap(dmp):
 
     def delays(point):
         return [outbox.retry_delay(attempt, first_seconds=config["CARNET_DMP_RETRY_SECONDS"],
-                                   max_seconds=config["CARNET_DMP_MAX_RETRY_SECONDS"], rng=_Fixed(point)).total_seconds()
-                for attempt in range(1, 9)]
+                                   max_seconds=config["CARNET_DMP_MAX_RETRY_SECONDS"],
+                                   rng=_Fixed(point)).total_seconds() for attempt in range(1, 9)]
 
     highest, lowest = delays(1.0), delays(0.0)
     assert highest == [60, 120, 240, 480, 960, 1920, 3600, 3600]
