@@ -24,7 +24,7 @@ def queue_booking_confirmation(appointment_id: int = 1, *, to: str = "marie@exam
             key=f"booking-confirmed:{appointment_id}", to=to, locale=locale, patient_name="Marie Lambert",
             practitioner_name="Dr Claire Martin", starts_at=PARIS_MORNING, address="12 rue de la Roquette, 75011 Paris",
             label="Rendez-vous avec Dr Claire Martin", manage_url=f"http://carnet.test/appointments/{appointment_id}",
-            ics_bytes=make_ics(uid=f"appointment-{appointment_id}@carnet.test"),
+            ics=make_ics(uid=f"appointment-{appointment_id}@carnet.test"),
         )
 
 

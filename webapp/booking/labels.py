@@ -22,10 +22,14 @@ def reason_in_messages(reason: VisitReason) -> str | None:
 
 def message_label(reason: VisitReason, practitioner: PractitionerProfile) -> str:
     """The title of an appointment for the patient side: neutral unless the reason is shown."""
-    shown = reason_in_messages(reason)
-    if shown is None:
-        return _("Appointment with %(name)s", name=practitioner.full_name)
-    return _("%(reason)s with %(name)s", reason=shown, name=practitioner.full_name)
+    return label_text(reason_in_messages(reason), practitioner.full_name)
+
+
+def label_text(shown_reason: str | None, practitioner_name: str) -> str:
+    """`message_label` from plain values (a reason shown in messages, or None), as stored with a message."""
+    if shown_reason is None:
+        return _("Appointment with %(name)s", name=practitioner_name)
+    return _("%(reason)s with %(name)s", reason=shown_reason, name=practitioner_name)
 
 
 def appointment_label(appointment: Appointment) -> str:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from webapp.db import now_utc
+from webapp.notifications.drafts import LaterFile
 from webapp.notifications.models import Category
 from webapp.notifications.services import cancel_notifications, enqueue_email, enqueue_sms
 
@@ -27,10 +28,11 @@ def token_key(purpose: str, user_id: int, token: str) -> str:
     return f"{purpose}:{user_id}:{hashlib.sha256(token.encode()).hexdigest()[:24]}"
 
 
-def _ics(ics_bytes: bytes | None, method: str, name: str = "appointment.ics") -> tuple:
+def _ics(ics: bytes | LaterFile | None, method: str, name: str = "appointment.ics") -> tuple:
     """A calendar file as mail clients recognise an iTIP message (RFC 6047): its
-    METHOD repeated on the content type, so the event is added, moved or removed."""
-    return ((name, ICS_MIME_TYPE, ics_bytes, {"charset": "utf-8", "method": method}),) if ics_bytes else ()
+    METHOD repeated on the content type, so the event is added, moved or removed.
+    A `LaterFile` is rendered by the sender (booking's invitation, from its facts)."""
+    return ((name, ICS_MIME_TYPE, ics, {"charset": "utf-8", "method": method}),) if ics else ()
 
 
 def notify_account_confirmation(*, key: str, to: str, locale: str | None, confirm_url: str, user_id: int) -> None:
@@ -102,7 +104,7 @@ def notify_profile_claimed(*, key: str, to: str, locale: str | None, patient_nam
 
 def notify_booking_confirmed(
     *, key: str, to: str, locale: str | None, patient_name: str, practitioner_name: str, starts_at: dt.datetime,
-    address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
+    address: str, manage_url: str, ics: bytes | LaterFile | None, label: str | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None, practice_phone: str | None = None,
     cancel_until: dt.datetime | None = None,
 ) -> None:
@@ -111,7 +113,7 @@ def notify_booking_confirmed(
     `label` is the appointment's title as booking lets it leave (a neutral one unless the reason is shown);
     `practice_phone` (as people read it) and `cancel_until` say until when to cancel online and whom to call after."""
     enqueue_email(key=key, to=to, template="booking_confirmed", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes, "REQUEST"), context={
+                  user_id=user_id, attachments=_ics(ics, "REQUEST"), context={
                       "patient_name": patient_name, "practitioner_name": practitioner_name,
                       "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
                       "manage_url": manage_url, "practice_phone": practice_phone, "cancel_until": cancel_until})
@@ -120,7 +122,7 @@ def notify_booking_confirmed(
 def notify_booking_cancelled(
     *, key: str, to: str, locale: str | None, recipient_role: str, cancelled_by: str, counterpart_name: str,
     starts_at: dt.datetime, timezone: str = DEFAULT_TIMEZONE, book_url: str | None = None,
-    ics_bytes: bytes | None = None, reason: str | None = None, user_id: int | None = None,
+    ics: bytes | LaterFile | None = None, reason: str | None = None, user_id: int | None = None,
     practice_phone: str | None = None,
 ) -> None:
     """Tell the patient or the practitioner (`recipient_role`) that an appointment is
@@ -132,7 +134,7 @@ def notify_booking_cancelled(
     if recipient_role not in roles or cancelled_by not in roles:
         raise ValueError("recipient_role and cancelled_by are 'patient' or 'practitioner'")
     enqueue_email(key=key, to=to, template="booking_cancelled", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes, "CANCEL"), context={
+                  user_id=user_id, attachments=_ics(ics, "CANCEL"), context={
                       "recipient_role": recipient_role, "cancelled_by": cancelled_by,
                       "counterpart_name": counterpart_name, "starts_at": starts_at, "timezone": timezone,
                       "book_url": book_url, "reason": reason,
@@ -141,7 +143,7 @@ def notify_booking_cancelled(
 
 def notify_booking_rescheduled(
     *, key: str, to: str, locale: str | None, practitioner_name: str, previous_starts_at: dt.datetime,
-    starts_at: dt.datetime, address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
+    starts_at: dt.datetime, address: str, manage_url: str, ics: bytes | LaterFile | None, label: str | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None, practice_phone: str | None = None,
     cancel_until: dt.datetime | None = None,
 ) -> None:
@@ -149,7 +151,7 @@ def notify_booking_rescheduled(
     same UID, next SEQUENCE; key: `booking-rescheduled:<appointment id>:<new start, ISO>`);
     `practice_phone` and `cancel_until` as for `notify_booking_confirmed`."""
     enqueue_email(key=key, to=to, template="booking_rescheduled", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes, "REQUEST"), context={
+                  user_id=user_id, attachments=_ics(ics, "REQUEST"), context={
                       "practitioner_name": practitioner_name, "previous_starts_at": previous_starts_at,
                       "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
                       "manage_url": manage_url, "practice_phone": practice_phone, "cancel_until": cancel_until})

@@ -41,15 +41,23 @@ import threading
 import time
 import uuid
 
+import jinja2
 import sqlalchemy as sa
 from flask import current_app
 
 from webapp.crypto import DecryptionError
 from webapp.db import now_utc
 from webapp.extensions import db
+from webapp.notifications.drafts import DraftError, unseal
 from webapp.notifications.mime import UnsafeHeaderError, email_bytes
 from webapp.notifications.models import Channel, Notification, NotificationStatus
-from webapp.notifications.services import EmailContent, SmsContent, open_email, open_sms, settings_turned_off
+from webapp.notifications.services import (
+    EmailContent,
+    SmsContent,
+    render_email_draft,
+    render_sms_draft,
+    settings_turned_off,
+)
 from webapp.notifications.transports import DeliveryError, OutgoingMail, mail_transport, sms_backend
 from webapp.outbox_retry import retry_delay
 from webapp.transaction import transaction
@@ -78,7 +86,7 @@ class _Outgoing:
     attempts: int
     key: str
     channel: Channel
-    content: EmailContent | SmsContent
+    draft: dict  # the stored facts; rendered just before sending, outside any transaction
 
 
 def build_email_message(content: EmailContent, *, sender: str, message_id: str) -> OutgoingMail:
@@ -163,13 +171,22 @@ def _claim_batch(now: dt.datetime, limit: int, max_attempts: int, report: SendRe
             report.skipped += 1
         else:
             try:
-                content = open_email(row) if row.channel is Channel.EMAIL else open_sms(row)
+                draft = unseal(row.payload)
             except DecryptionError as error:
                 _close(row, NotificationStatus.FAILED, str(error))
                 report.failed += 1
                 continue
-            outgoing.append(_Outgoing(row.id, token, row.attempts, row.key, row.channel, content))
+            outgoing.append(_Outgoing(row.id, token, row.attempts, row.key, row.channel, draft))
     return len(rows), outgoing
+
+
+def _render(item: _Outgoing) -> EmailContent | SmsContent:
+    """The message of a claimed row; one that cannot be rendered will never be, so it fails for good."""
+    try:
+        return render_email_draft(item.draft) if item.channel is Channel.EMAIL else render_sms_draft(item.draft)
+    except (DraftError, jinja2.TemplateError, KeyError, TypeError, ValueError) as error:
+        raise DeliveryError(f"the message cannot be rendered: {type(error).__name__}: {error}",
+                            permanent=True) from None
 
 
 def _record(item: _Outgoing, **values) -> None:
@@ -291,12 +308,13 @@ def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = 
                         _release(batch[index:])
                         break
                     try:
+                        content = _render(item)
                         if item.channel is Channel.EMAIL:
-                            send_mail(build_email_message(item.content, sender=sender,
+                            send_mail(build_email_message(content, sender=sender,
                                                           message_id=message_id(item.id, item.channel, item.key,
                                                                                 sender)))
                         else:
-                            sms.send(item.content.to, item.content.text)
+                            sms.send(content.to, content.text)
                     except DeliveryError as error:
                         _record_failure(item, error, now, report)
                     else:

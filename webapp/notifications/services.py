@@ -2,16 +2,16 @@
 
 Other features call `enqueue_email`/`enqueue_sms` (or, better, one of the
 `messages.notify_*` functions) inside their own transaction: if that
-transaction rolls back, no notification exists. The message is rendered at
-once, in the recipient's language, and stored encrypted, so the sender
-needs no feature code and no data changes between enqueue and send.
+transaction rolls back, no notification exists. What is stored is the
+message's facts (recipient, template, context, attachments), encrypted
+(webapp.notifications.drafts); the sender renders them in the recipient's
+language at send time, so later changes to the data do not alter the
+message, and the causing transaction pays for no rendering.
 """
 
-import base64
 import dataclasses
 import datetime as dt
 import functools
-import json
 import re
 from collections.abc import Iterable
 
@@ -23,12 +23,12 @@ from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from webapp import crypto
 from webapp.accounts.models import User
 from webapp.db import now_utc
 from webapp.errors import Forbidden, InvalidInput
 from webapp.extensions import db
 from webapp.notifications.channels import ChannelUnavailable, unavailable_channels
+from webapp.notifications.drafts import LaterFile, attachment_bytes, seal, unseal
 from webapp.notifications.models import (
     OPTIONAL_CATEGORIES,
     Category,
@@ -128,24 +128,37 @@ def render_sms(template: str, context: dict, locale: str | None = None) -> str:
         return " ".join(_render(f"notifications/{template}.sms.txt", context).split())
 
 
-def seal_content(content: EmailContent | SmsContent) -> bytes:
-    """The stored form of a message: its fields as JSON, encrypted with the configured keys."""
-    data = dataclasses.asdict(content)
-    for attachment in data.get("attachments", ()):
-        attachment["data"] = base64.b64encode(attachment["data"]).decode()
-    return crypto.encrypt(json.dumps(data).encode())
+def email_draft(*, to: str, template: str, context: dict, locale: str,
+                attachments: Iterable[tuple] = ()) -> dict:
+    """What `enqueue_email` stores (before encryption): `attachments` are (filename, MIME type,
+    bytes or `LaterFile`), optionally followed by the content type's parameters."""
+    return {"to": to, "template": template, "context": context, "locale": locale, "attachments": [
+        {"filename": name, "mime_type": mime, "file": data if isinstance(data, LaterFile) else bytes(data),
+         "parameters": list(dict(*parameters).items())}
+        for name, mime, data, *parameters in attachments]}
+
+
+def render_email_draft(draft: dict) -> EmailContent:
+    """The message of a stored email draft, rendered now in its locale."""
+    subject, text, html = render_email(draft["template"], draft["context"], draft["locale"])
+    attachments = tuple(Attachment(a["filename"], a["mime_type"], attachment_bytes(a["file"]),
+                                   tuple((name, value) for name, value in a["parameters"]))
+                        for a in draft["attachments"])
+    return EmailContent(to=draft["to"], subject=subject, text=text, html=html, locale=draft["locale"],
+                        attachments=attachments)
+
+
+def render_sms_draft(draft: dict) -> SmsContent:
+    return SmsContent(to=draft["to"], text=render_sms(draft["template"], draft["context"], draft["locale"]))
 
 
 def open_email(notification: Notification) -> EmailContent:
-    data = json.loads(crypto.decrypt(notification.payload))
-    attachments = tuple(Attachment(a["filename"], a["mime_type"], base64.b64decode(a["data"]),
-                                   tuple((name, value) for name, value in a.get("parameters", ())))
-                        for a in data.pop("attachments"))
-    return EmailContent(**data, attachments=attachments)
+    """A stored email as its recipient will read it (rendered now, from the facts stored at enqueue time)."""
+    return render_email_draft(unseal(notification.payload))
 
 
 def open_sms(notification: Notification) -> SmsContent:
-    return SmsContent(**json.loads(crypto.decrypt(notification.payload)))
+    return render_sms_draft(unseal(notification.payload))
 
 
 # Enqueueing -------------------------------------------------------------------
@@ -169,7 +182,7 @@ def _by_key() -> sa.Select:
 
 
 def _enqueue(*, channel: Channel, key: str, category: Category, user_id: int | None,
-             due_at: dt.datetime | None, not_after: dt.datetime | None, seal) -> None:
+             due_at: dt.datetime | None, not_after: dt.datetime | None, draft: dict) -> None:
     if not key or len(key) > 200:
         raise ValueError("a notification key has 1 to 200 characters")
     if user_id is not None and not is_wanted(user_id, category, channel):
@@ -181,7 +194,7 @@ def _enqueue(*, channel: Channel, key: str, category: Category, user_id: int | N
         "attempts": 0, "created_at": now, "updated_at": now,
     }
     # Insert first: a new key, by far the usual case, costs one statement.
-    payload = seal()
+    payload = seal(draft)
     inserted = db.session.execute(_insert_ignoring_duplicates(db.session.get_bind().dialect.name),
                                   values | {"payload": payload}).first()
     if inserted is not None:
@@ -207,19 +220,14 @@ def enqueue_email(
     channel (enqueuing it again is a no-op, unless it was cancelled before
     being sent); a user who turned `category` off for email gets nothing
     (security and billing notices cannot be turned off); nothing is sent
-    before `due_at` nor after `not_after`. `attachments` are (filename, MIME
-    type, bytes), optionally followed by the content type's parameters."""
-    locale = _locale_or_default(locale)
-
-    def seal() -> bytes:
-        subject, text, html = render_email(template, context, locale)
-        files = tuple(Attachment(name, mime, bytes(data), tuple(dict(*parameters).items()))
-                      for name, mime, data, *parameters in attachments)
-        return seal_content(EmailContent(to=to, subject=subject, text=text, html=html, locale=locale,
-                                         attachments=files))
-
+    before `due_at` nor after `not_after`. `context` holds plain values
+    (text, numbers, aware datetimes): it is stored and rendered at send
+    time. `attachments` are (filename, MIME type, bytes or `LaterFile`),
+    optionally followed by the content type's parameters."""
+    draft = email_draft(to=to, template=template, context=context, locale=_locale_or_default(locale),
+                        attachments=attachments)
     _enqueue(channel=Channel.EMAIL, key=key, category=category, user_id=user_id,
-             due_at=due_at, not_after=not_after, seal=seal)
+             due_at=due_at, not_after=not_after, draft=draft)
 
 
 def enqueue_sms(
@@ -228,7 +236,7 @@ def enqueue_sms(
 ) -> None:
     """Queue a text message in the caller's transaction; same rules as `enqueue_email`."""
     _enqueue(channel=Channel.SMS, key=key, category=category, user_id=user_id, due_at=due_at, not_after=not_after,
-             seal=lambda: seal_content(SmsContent(to=to, text=render_sms(template, context, locale))))
+             draft={"to": to, "template": template, "context": context, "locale": locale})
 
 
 def _escape_like(text: str) -> str:
