@@ -9,6 +9,7 @@ from tests.booking.factories import local_start, open_practice
 from tests.notifications.factories import outbox
 from webapp.booking import appointments
 from webapp.extensions import db
+from webapp.notifications.messages import reminder_due_at
 from webapp.notifications.models import Notification, NotificationStatus
 from webapp.notifications.sender import send_due_notifications
 from webapp.transaction import transaction
@@ -87,3 +88,27 @@ def test_a_cancelled_appointment_s_reminders_are_withdrawn_and_the_cancellation_
                         and "nnul" in message["Subject"])
     event = _calendar_event(patient_copy)
     assert str(event["STATUS"]) == "CANCELLED" and int(event["SEQUENCE"]) == 1
+
+
+def test_a_booking_writes_its_messages_in_one_insert(count_queries):
+    practice = open_practice()
+    patient = factories.make_patient(phone="+33612345678")  # confirmation, two reminders by mail and by SMS
+    with count_queries() as statements:
+        appointment = _book(practice, local_start(5, 10), patient.account)
+    inserts = [statement for statement in statements if statement.startswith("INSERT INTO notifications")]
+    assert len(inserts) == 1
+    assert len(outbox()) == 5 and {row.key for row in outbox()} >= {f"booking-confirmed:{appointment.id}"}
+
+
+def test_a_move_back_reuses_the_withdrawn_reminders_in_the_same_batch():
+    practice = open_practice()
+    patient = factories.make_patient()
+    first, second = local_start(5, 10), local_start(6, 11)
+    appointment = _book(practice, first, patient.account)
+    for start in (second, first):
+        with transaction():
+            appointments.reschedule_appointment(appointment.id, new_start_at=start, by=patient.account)
+
+    reminders = outbox(key=f"reminder:appointment:{appointment.id}:48h")
+    assert [row.status for row in reminders] == [NotificationStatus.PENDING]
+    assert reminders[0].due_at == reminder_due_at(first, 48, "Europe/Paris")

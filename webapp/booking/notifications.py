@@ -23,6 +23,7 @@ from webapp.booking.settings import schedule_of
 from webapp.extensions import db
 from webapp.notifications import messages
 from webapp.notifications.drafts import LaterFile, register_renderer
+from webapp.notifications.services import queued_together
 from webapp.urls import external_url
 
 
@@ -113,32 +114,33 @@ def _appointment_key(appointment: Appointment) -> str:
     return f"appointment:{appointment.id}"
 
 
-def _schedule_reminders(appointment: Appointment, recipient: Recipient, timezone: str) -> None:
-    messages.schedule_reminders(
-        appointment_key=_appointment_key(appointment), to=recipient.email, locale=recipient.locale,
-        practitioner_name=appointment.practitioner.full_name, label=_label_in(appointment, recipient.locale),
-        starts_at=appointment.start_at, address=_address(appointment),
-        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id), timezone=timezone,
-        phone=_sms_number(appointment.patient), user_id=recipient.user_id,
-        **_practice_contact(appointment),
-    )
+def _message_facts(appointment: Appointment, recipient: Recipient) -> dict:
+    """What the confirmation, a move and the reminders say of the appointment, taken once:
+    the messages are written later from these facts, as they are now."""
+    return {"practitioner_name": appointment.practitioner.full_name, "starts_at": appointment.start_at,
+            "label": _label_in(appointment, recipient.locale), "address": _address(appointment),
+            "manage_url": external_url("booking.my_appointment", appointment_id=appointment.id),
+            "timezone": schedule_of(appointment.practitioner_id).timezone, **_practice_contact(appointment)}
+
+
+def _schedule_reminders(appointment: Appointment, recipient: Recipient, facts: dict) -> None:
+    messages.schedule_reminders(appointment_key=_appointment_key(appointment), to=recipient.email,
+                                locale=recipient.locale, phone=_sms_number(appointment.patient),
+                                user_id=recipient.user_id, **facts)
 
 
 def on_appointment_booked(sender, *, appointment: Appointment, actor: User, **extra) -> None:
-    """Confirm to the patient side with the `.ics`, and queue the reminders."""
+    """Confirm to the patient side with the `.ics`, and queue the reminders, in one INSERT."""
     recipient = patient_recipient(appointment.patient, actor)
     if recipient is None:
         return
-    timezone = schedule_of(appointment.practitioner_id).timezone
-    messages.notify_booking_confirmed(
-        key=f"booking-confirmed:{appointment.id}", to=recipient.email, locale=recipient.locale,
-        patient_name=appointment.patient.full_name, practitioner_name=appointment.practitioner.full_name,
-        starts_at=appointment.start_at, address=_address(appointment),
-        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
-        ics=_ics_for(appointment, recipient), label=_label_in(appointment, recipient.locale),
-        timezone=timezone, user_id=recipient.user_id, **_practice_contact(appointment),
-    )
-    _schedule_reminders(appointment, recipient, timezone)
+    facts = _message_facts(appointment, recipient)
+    with queued_together():
+        messages.notify_booking_confirmed(
+            key=f"booking-confirmed:{appointment.id}", to=recipient.email, locale=recipient.locale,
+            patient_name=appointment.patient.full_name, ics=_ics_for(appointment, recipient),
+            user_id=recipient.user_id, **facts)
+        _schedule_reminders(appointment, recipient, facts)
 
 
 def on_appointment_cancelled(sender, *, appointment: Appointment, actor: User, reason: str | None = None,
@@ -178,17 +180,13 @@ def on_appointment_rescheduled(sender, *, appointment: Appointment, actor: User,
     recipient = patient_recipient(appointment.patient, appointment.booked_by)
     if recipient is None:
         return
-    timezone = schedule_of(appointment.practitioner_id).timezone
-    messages.notify_booking_rescheduled(
-        key=f"booking-rescheduled:{appointment.id}:{appointment.start_at.isoformat()}", to=recipient.email,
-        locale=recipient.locale, practitioner_name=appointment.practitioner.full_name,
-        label=_label_in(appointment, recipient.locale), previous_starts_at=previous_start_at,
-        starts_at=appointment.start_at, address=_address(appointment),
-        manage_url=external_url("booking.my_appointment", appointment_id=appointment.id),
-        ics=_ics_for(appointment, recipient), timezone=timezone, user_id=recipient.user_id,
-        **_practice_contact(appointment),
-    )
-    _schedule_reminders(appointment, recipient, timezone)
+    facts = _message_facts(appointment, recipient)
+    with queued_together():
+        messages.notify_booking_rescheduled(
+            key=f"booking-rescheduled:{appointment.id}:{appointment.start_at.isoformat()}", to=recipient.email,
+            locale=recipient.locale, previous_starts_at=previous_start_at, ics=_ics_for(appointment, recipient),
+            user_id=recipient.user_id, **facts)
+        _schedule_reminders(appointment, recipient, facts)
 
 
 def on_waitlist_offer_made(sender, *, entry: WaitlistEntry, start_at: dt.datetime, **extra) -> None:
