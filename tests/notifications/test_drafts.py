@@ -35,7 +35,7 @@ def test_datetimes_and_bytes_come_back_as_they_were_stored(app):
     draft = {"at": PARIS_MORNING, "day": PARIS_MORNING.date(), "file": b"\x00\xff", "text": "é", "n": [1, None]}
     opened = drafts.unseal(drafts.seal(draft))
     assert opened["at"] == PARIS_MORNING and opened["at"].tzinfo is not None and opened["day"] == PARIS_MORNING.date()
-    assert drafts.attachment_bytes(opened["file"]) == b"\x00\xff" and opened["text"] == "é" and opened["n"] == [1, None]
+    assert opened["file"] == b"\x00\xff" and opened["text"] == "é" and opened["n"] == [1, None]
 
 
 @pytest.mark.parametrize("value", [dt.datetime(2030, 3, 12, 9, 30), lazy_gettext("Billing"), object()])
@@ -46,7 +46,7 @@ def test_a_value_that_cannot_be_stored_faithfully_is_refused_at_enqueue(value):
 
 
 def test_a_later_file_is_written_by_its_renderer_at_send_time(smtp, stamp_renderer):
-    later = drafts.LaterFile("tests.stamp", {"title": "Rendez-vous", "at": PARIS_MORNING})
+    later = drafts.Later("tests.stamp", {"title": "Rendez-vous", "at": PARIS_MORNING})
     queue("with-file", attachments=[("stamp.txt", "text/plain", later)])
 
     assert open_email(outbox()[0]).attachments[0].data == b"Rendez-vous at 2030-03-12T08:30:00+00:00"
@@ -56,7 +56,7 @@ def test_a_later_file_is_written_by_its_renderer_at_send_time(smtp, stamp_render
 
 
 def test_a_message_that_cannot_be_rendered_fails_for_good_and_the_others_leave(smtp):
-    queue("unknown-renderer", attachments=[("x.ics", "text/calendar", drafts.LaterFile("tests.nobody", {}))])
+    queue("unknown-renderer", attachments=[("x.ics", "text/calendar", drafts.Later("tests.nobody", {}))])
     queue("fine")
 
     report = send_due_notifications()

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from webapp.db import now_utc
-from webapp.notifications.drafts import LaterFile
+from webapp.notifications.drafts import Later
 from webapp.notifications.models import Category
 from webapp.notifications.services import cancel_notifications, enqueue_email, enqueue_sms
 
@@ -28,10 +28,10 @@ def token_key(purpose: str, user_id: int, token: str) -> str:
     return f"{purpose}:{user_id}:{hashlib.sha256(token.encode()).hexdigest()[:24]}"
 
 
-def _ics(ics: bytes | LaterFile | None, method: str, name: str = "appointment.ics") -> tuple:
+def _ics(ics: bytes | Later | None, method: str, name: str = "appointment.ics") -> tuple:
     """A calendar file as mail clients recognise an iTIP message (RFC 6047): its
     METHOD repeated on the content type, so the event is added, moved or removed.
-    A `LaterFile` is rendered by the sender (booking's invitation, from its facts)."""
+    A `Later` is rendered by the sender (booking's invitation, from its facts)."""
     return ((name, ICS_MIME_TYPE, ics, {"charset": "utf-8", "method": method}),) if ics else ()
 
 
@@ -104,7 +104,7 @@ def notify_profile_claimed(*, key: str, to: str, locale: str | None, patient_nam
 
 def notify_booking_confirmed(
     *, key: str, to: str, locale: str | None, patient_name: str, practitioner_name: str, starts_at: dt.datetime,
-    address: str, manage_url: str, ics: bytes | LaterFile | None, label: str | None = None,
+    address: str, manage_url: str, ics: bytes | Later | None, label: str | Later | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None, practice_phone: str | None = None,
     cancel_until: dt.datetime | None = None,
 ) -> None:
@@ -122,7 +122,7 @@ def notify_booking_confirmed(
 def notify_booking_cancelled(
     *, key: str, to: str, locale: str | None, recipient_role: str, cancelled_by: str, counterpart_name: str,
     starts_at: dt.datetime, timezone: str = DEFAULT_TIMEZONE, book_url: str | None = None,
-    ics: bytes | LaterFile | None = None, reason: str | None = None, user_id: int | None = None,
+    ics: bytes | Later | None = None, reason: str | None = None, user_id: int | None = None,
     practice_phone: str | None = None,
 ) -> None:
     """Tell the patient or the practitioner (`recipient_role`) that an appointment is
@@ -143,7 +143,7 @@ def notify_booking_cancelled(
 
 def notify_booking_rescheduled(
     *, key: str, to: str, locale: str | None, practitioner_name: str, previous_starts_at: dt.datetime,
-    starts_at: dt.datetime, address: str, manage_url: str, ics: bytes | LaterFile | None, label: str | None = None,
+    starts_at: dt.datetime, address: str, manage_url: str, ics: bytes | Later | None, label: str | Later | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None, practice_phone: str | None = None,
     cancel_until: dt.datetime | None = None,
 ) -> None:
@@ -172,9 +172,9 @@ def reminder_due_at(starts_at: dt.datetime, hours: int, timezone: str) -> dt.dat
 
 def schedule_reminders(
     *, appointment_key: str, to: str, locale: str | None, practitioner_name: str, starts_at: dt.datetime,
-    address: str, manage_url: str, label: str | None = None, timezone: str = DEFAULT_TIMEZONE, phone: str | None = None,
-    user_id: int | None = None, now: dt.datetime | None = None, practice_phone: str | None = None,
-    cancel_until: dt.datetime | None = None,
+    address: str, manage_url: str, label: str | Later | None = None, timezone: str = DEFAULT_TIMEZONE,
+    phone: str | None = None, user_id: int | None = None, now: dt.datetime | None = None,
+    practice_phone: str | None = None, cancel_until: dt.datetime | None = None,
 ) -> int:
     """Queue the reminders of an appointment (`appointment_key`, e.g. `appointment:<id>`).
 

@@ -29,7 +29,7 @@ from webapp.db import now_utc
 from webapp.errors import Forbidden, InvalidInput
 from webapp.extensions import db
 from webapp.notifications.channels import ChannelUnavailable, unavailable_channels
-from webapp.notifications.drafts import LaterFile, attachment_bytes, seal, unseal
+from webapp.notifications.drafts import Later, resolved, seal, unseal
 from webapp.notifications.models import (
     OPTIONAL_CATEGORIES,
     Category,
@@ -116,6 +116,7 @@ def render_email(template: str, context: dict, locale: str | None = None) -> tup
     locale = _locale_or_default(locale)
     links = {value for key, value in context.items() if _is_link(key) and isinstance(value, str)}
     with force_locale(locale):
+        context = {key: resolved(value) for key, value in context.items()}
         rendered = _render(f"notifications/{template}.txt", _free_text_on_one_line(context))
         subject, _, body = rendered.partition("\n")
         subject, body = subject.strip(), _BLANK_LINES.sub("\n\n", body.strip())
@@ -126,15 +127,16 @@ def render_email(template: str, context: dict, locale: str | None = None) -> tup
 
 def render_sms(template: str, context: dict, locale: str | None = None) -> str:
     with force_locale(_locale_or_default(locale)):
+        context = {key: resolved(value) for key, value in context.items()}
         return " ".join(_render(f"notifications/{template}.sms.txt", context).split())
 
 
 def email_draft(*, to: str, template: str, context: dict, locale: str,
                 attachments: Iterable[tuple] = ()) -> dict:
     """What `enqueue_email` stores (before encryption): `attachments` are (filename, MIME type,
-    bytes or `LaterFile`), optionally followed by the content type's parameters."""
+    bytes or `Later`), optionally followed by the content type's parameters."""
     return {"to": to, "template": template, "context": context, "locale": locale, "attachments": [
-        {"filename": name, "mime_type": mime, "file": data if isinstance(data, LaterFile) else bytes(data),
+        {"filename": name, "mime_type": mime, "file": data if isinstance(data, Later) else bytes(data),
          "parameters": list(dict(*parameters).items())}
         for name, mime, data, *parameters in attachments]}
 
@@ -142,7 +144,7 @@ def email_draft(*, to: str, template: str, context: dict, locale: str,
 def render_email_draft(draft: dict) -> EmailContent:
     """The message of a stored email draft, rendered now in its locale."""
     subject, text, html = render_email(draft["template"], draft["context"], draft["locale"])
-    attachments = tuple(Attachment(a["filename"], a["mime_type"], attachment_bytes(a["file"]),
+    attachments = tuple(Attachment(a["filename"], a["mime_type"], resolved(a["file"]),
                                    tuple((name, value) for name, value in a["parameters"]))
                         for a in draft["attachments"])
     return EmailContent(to=draft["to"], subject=subject, text=text, html=html, locale=draft["locale"],
@@ -254,7 +256,7 @@ def enqueue_email(
     (security and billing notices cannot be turned off); nothing is sent
     before `due_at` nor after `not_after`. `context` holds plain values
     (text, numbers, aware datetimes): it is stored and rendered at send
-    time. `attachments` are (filename, MIME type, bytes or `LaterFile`),
+    time. `attachments` are (filename, MIME type, bytes or `Later`),
     optionally followed by the content type's parameters."""
     draft = email_draft(to=to, template=template, context=context, locale=_locale_or_default(locale),
                         attachments=attachments)
