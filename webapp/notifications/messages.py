@@ -25,6 +25,7 @@ ICS_MIME_TYPE = "text/calendar"
 
 def token_key(purpose: str, user_id: int, token: str) -> str:
     """A key for a message carrying a one-time link: one per link, never the link itself."""
+    # The key is stored in clear: a digest keeps the link usable by nobody who reads the outbox.
     return f"{purpose}:{user_id}:{hashlib.sha256(token.encode()).hexdigest()[:24]}"
 
 
@@ -164,6 +165,7 @@ def reminder_due_at(starts_at: dt.datetime, hours: int, timezone: str) -> dt.dat
     visit's local time two days before, even across a DST change; shorter
     offsets are elapsed time."""
     if hours % 24:
+        # "2 hours before" means elapsed time, even across a DST change.
         return starts_at - dt.timedelta(hours=hours)
     zone = ZoneInfo(timezone)
     local = starts_at.astimezone(zone).replace(tzinfo=None) - dt.timedelta(days=hours // 24)
@@ -190,14 +192,18 @@ def schedule_reminders(
     Returns how many reminder times were queued."""
     now = now or now_utc()
     queued = 0
+    # Earliest reminder first, so that the rows of one appointment are written in due order.
     for hours in sorted(set(current_app.config["CARNET_REMINDER_HOURS"]), reverse=True):
         due_at = reminder_due_at(starts_at, hours, timezone)
         if due_at <= now:
             continue
+        # A reminder sent late is worse than none: after a quarter of its offset (12 h for
+        # 48 h, 30 min for 2 h), or once the visit started, it expires unsent.
         not_after = min(due_at + dt.timedelta(hours=hours) / 4, starts_at)
         key = f"reminder:{appointment_key}:{hours}h"
         context = {"practitioner_name": practitioner_name, "starts_at": starts_at, "timezone": timezone,
                    "address": address, "manage_url": manage_url, "label": label, "practice_phone": practice_phone,
+                   # Decided for the reminder's due time, not now: the 2 h one usually falls past the deadline.
                    "too_late": cancel_until is not None and due_at >= cancel_until}
         enqueue_email(key=key, to=to, template="appointment_reminder", context=context, locale=locale,
                       category=Category.REMINDERS, due_at=due_at, not_after=not_after, user_id=user_id)

@@ -168,18 +168,13 @@ def open_sms(notification: Notification) -> SmsContent:
 
 @functools.cache
 def _insert_ignoring_duplicates(dialect: str) -> sa.Insert:
-    # A plain table insert, not the ORM's bulk insert: nothing in the session is affected by a new outbox row.
+    # Built once: building it and its cache key again took 20 µs per booking (and the
+    # preferences' select below 59 µs), about 3 % of a booking's service time (2026-12-05,
+    # busy machine). A plain table insert, not the ORM's bulk insert: nothing in the
+    # session is affected by a new outbox row.
     table = Notification.__table__
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return insert.on_conflict_do_nothing(index_elements=["channel", "key"]).returning(table.c.channel, table.c.key)
-
-
-@functools.cache
-def _by_key() -> sa.Select:
-    return sa.select(Notification).where(
-        Notification.channel == sa.bindparam("channel", type_=Notification.channel.type),
-        Notification.key == sa.bindparam("key", type_=Notification.key.type),
-    )
 
 
 # The rows enqueued inside `queued_together`, kept in the session until the block ends.
@@ -215,7 +210,8 @@ def _insert(rows: list[dict]) -> None:
     for row in rows:
         if (row["channel"], row["key"]) in inserted:
             continue
-        existing = db.session.scalar(_by_key(), {"channel": row["channel"], "key": row["key"]})
+        existing = db.session.scalar(sa.select(Notification).where(
+            Notification.channel == row["channel"], Notification.key == row["key"]))
         if existing.status is NotificationStatus.CANCELLED:
             # Never sent: scheduling it again is safe (an appointment moved back).
             for name, value in row.items():
@@ -306,7 +302,7 @@ def _forget_turned_off_settings(session: Session, transaction) -> None:
     session.info.pop(_TURNED_OFF_CACHE, None)
 
 
-@functools.cache
+@functools.cache  # built once, see `_insert_ignoring_duplicates`
 def _turned_off_statement() -> sa.Select:
     return sa.select(NotificationPreference.category, NotificationPreference.channel).where(
         NotificationPreference.user_id == sa.bindparam("user_id", type_=sa.Integer),
