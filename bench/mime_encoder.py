@@ -32,7 +32,8 @@ def cpu_microseconds(operation, runs: int = RUNS) -> float:
     return (time.process_time() - started) / runs * 1e6
 
 
-def main() -> int:
+def encoders() -> dict[str, object]:
+    """The two ways of writing the same reminder, by name: each returns the message's bytes."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "CARNET_SCHEDULER": "off"})
     with app.app_context():
         now = dt.datetime.now(dt.UTC)
@@ -50,14 +51,18 @@ def main() -> int:
         message = email.message.EmailMessage()
         message["From"], message["To"], message["Subject"] = fields["sender"], fields["to"], fields["subject"]
         message["Date"], message["Message-ID"] = email.utils.format_datetime(now), fields["message_id"]
-        message["Auto-Submitted"], message["Content-Language"] = "auto-generated", fields["locale"]
+        message["Auto-Submitted"] = "auto-generated"
         message.set_content(text)
         message.add_alternative(html, subtype="html")
+        message["Content-Language"] = fields["locale"]  # after set_content, which drops Content-* headers
         return message.as_bytes(policy=email.policy.SMTP)
 
-    for name, operation in (("notifications.mime.email_bytes", hand_written),
-                            ("email.message.EmailMessage", standard)):
-        print(f"{name:34} {cpu_microseconds(operation):8.1f} µs CPU per message")
+    return {"notifications.mime.email_bytes": hand_written, "email.message.EmailMessage": standard}
+
+
+def main(runs: int = RUNS) -> int:
+    for name, operation in encoders().items():
+        print(f"{name:34} {cpu_microseconds(operation, runs):8.1f} µs CPU per message")
     return 0
 
 
