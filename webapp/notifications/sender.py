@@ -189,8 +189,9 @@ def _render(item: _Outgoing) -> EmailContent | SmsContent:
     try:
         return render_email_draft(item.draft) if item.channel is Channel.EMAIL else render_sms_draft(item.draft)
     except (DraftError, jinja2.TemplateError, KeyError, TypeError, ValueError) as error:
-        raise DeliveryError(f"the message cannot be rendered: {type(error).__name__}: {error}",
-                            permanent=True) from None
+        # `last_error` is stored in clear: only the kind of error, whose text might quote the message.
+        detail = str(error) if isinstance(error, DraftError) else type(error).__name__
+        raise DeliveryError(f"the message cannot be rendered: {detail}", permanent=True) from None
 
 
 def _record(item: _Outgoing, **values) -> None:
