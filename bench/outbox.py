@@ -33,9 +33,10 @@ from bench.workloads import Size, check
 from webapp import create_app
 from webapp.db import now_utc
 from webapp.extensions import db
+from webapp.notifications.drafts import seal
 from webapp.notifications.models import Category, Channel, Notification, NotificationStatus
 from webapp.notifications.sender import BATCH_SIZE, message_id, send_due_notifications
-from webapp.notifications.services import EmailContent, render_email, seal_content
+from webapp.notifications.services import email_draft
 
 NOTIFICATIONS = {"tiny": 200, "quick": 10_000, "full": 100_000}
 MAIL_FROM = "Carnet <no-reply@carnet.test>"
@@ -99,24 +100,25 @@ class SinkProcess:
 
 def seed_due_notifications(count: int, *, now: dt.datetime, rng: random.Random) -> list[tuple[int, str]]:
     """`count` appointment reminders due now, for a thousand patients who keep
-    reminders on, rendered and encrypted as `enqueue_email` stores them; their (id, key)."""
+    reminders on, stored as `enqueue_email` stores them (facts, encrypted; the
+    sender renders each one); their (id, key)."""
     patients = seed.make_patients("b5-patient", min(count, 1_000))
     variants = []
     for n in range(VARIANTS):
         starts_at = now + dt.timedelta(hours=2, minutes=15 * n)
         context = {"practitioner_name": f"Dr Claire Martin{n}", "starts_at": starts_at, "timezone": "Europe/Paris",
-                   "address": "12 rue de la Roquette, 75011 Paris", "manage_url": f"http://carnet.test/a/{n}"}
-        locale = "fr" if n % 4 else "en"
-        subject, text, html = render_email("appointment_reminder", context, locale)
-        variants.append({"subject": subject, "text": text, "html": html, "locale": locale})
+                   "address": "12 rue de la Roquette, 75011 Paris", "manage_url": f"http://carnet.test/a/{n}",
+                   "label": f"Consultation with Dr Claire Martin{n}", "practice_phone": "01 42 00 00 00",
+                   "too_late": n % 2 == 0}
+        variants.append({"template": "appointment_reminder", "context": context, "locale": "fr" if n % 4 else "en"})
     due_at = now - dt.timedelta(minutes=1)
     rows = []
     for n in range(count):
         patient = rng.randrange(len(patients.user_ids))
-        content = EmailContent(to=f"b5-patient{patient}@bench.example", **variants[n % VARIANTS])
+        draft = email_draft(to=f"b5-patient{patient}@bench.example", **variants[n % VARIANTS])
         rows.append({"channel": Channel.EMAIL, "key": f"reminder:appointment:{n}:2h", "category": Category.REMINDERS,
                      "user_id": patients.user_ids[patient], "status": NotificationStatus.PENDING, "due_at": due_at,
-                     "not_after": now + dt.timedelta(hours=1), "payload": seal_content(content), "attempts": 0,
+                     "not_after": now + dt.timedelta(hours=1), "payload": seal(draft), "attempts": 0,
                      "created_at": due_at, "updated_at": due_at})
     ids = []
     for start in range(0, count, INSERT_BATCH):

@@ -1,10 +1,13 @@
 """The benchmark at its smallest size, so that it never rots: every workload
 runs and returns the right answers (nothing here is about speed)."""
 
+import email
+import email.policy
 import random
 
 import pytest
 
+from bench import mime_encoder
 from bench.concurrency import concurrency_workload
 from bench.outbox import NOTIFICATIONS, outbox_workload
 from bench.race import race_workload
@@ -86,3 +89,15 @@ def test_outbox_workload_sends_every_notification_exactly_once(app, is_postgres)
     assert result.name == f"B5 outbox to SMTP, {senders} sender process(es)"
     assert result.extra["notifications"] == NOTIFICATIONS["tiny"] and result.throughput > 0
     assert len(result.extra["sent_per_sender"]) == senders and sum(result.extra["sent_per_sender"]) == 200
+
+
+def test_the_mime_benchmark_compares_two_writings_of_the_same_message(capsys):
+    parsed = [email.message_from_bytes(write(), policy=email.policy.default)
+              for write in mime_encoder.encoders().values()]
+    for header in ("From", "To", "Subject", "Date", "Message-ID", "Content-Language"):
+        assert parsed[0][header] == parsed[1][header]
+    for kind in ("plain", "html"):  # the same text, whatever the encoders did to line ends
+        bodies = [message.get_body((kind,)).get_content().replace("\r\n", "\n").rstrip("\n") for message in parsed]
+        assert bodies[0] == bodies[1]
+    assert mime_encoder.main(runs=10) == 0
+    assert "µs CPU per message" in capsys.readouterr().out

@@ -335,9 +335,15 @@ class _Fixed:
 
 
 def test_retry_delay_doubles_with_jitter_and_a_cap(dmp):
+    # The connector uses the outboxes' shared policy with its own first step and cap.
     config = {"CARNET_DMP_RETRY_SECONDS": 60, "CARNET_DMP_MAX_RETRY_SECONDS": 3600}
-    highest = [outbox.retry_delay(attempt, config, _Fixed(1.0)).total_seconds() for attempt in range(1, 9)]
-    lowest = [outbox.retry_delay(attempt, config, _Fixed(0.0)).total_seconds() for attempt in range(1, 9)]
+
+    def delays(point):
+        return [outbox.retry_delay(attempt, first_seconds=config["CARNET_DMP_RETRY_SECONDS"],
+                                   max_seconds=config["CARNET_DMP_MAX_RETRY_SECONDS"],
+                                   rng=_Fixed(point)).total_seconds() for attempt in range(1, 9)]
+
+    highest, lowest = delays(1.0), delays(0.0)
     assert highest == [60, 120, 240, 480, 960, 1920, 3600, 3600]
     assert lowest == [value / 2 for value in highest]
 

@@ -26,7 +26,7 @@ MESSAGES = [
      "dans les 60 minutes", "within 60 minutes"),
     (messages.notify_booking_confirmed, {
         "patient_name": "Marie Lambert", "practitioner_name": "Dr Martin", "starts_at": PARIS_MORNING,
-        "address": "12 rue de la Roquette", "manage_url": "http://carnet.test/a/1", "ics_bytes": make_ics(),
+        "address": "12 rue de la Roquette", "manage_url": "http://carnet.test/a/1", "ics": make_ics(),
         "label": "Vaccin avec Dr Martin"}, "Rendez-vous confirmé : mardi 12 mars 2030 à 09:30",
      "Appointment confirmed: Tuesday, March 12, 2030 at 9:30\u202fAM"),
     (messages.notify_booking_cancelled, {
@@ -36,7 +36,7 @@ MESSAGES = [
      "Dr Martin had to cancel your appointment on Tuesday, March 12, 2030 at 9:30\u202fAM"),
     (messages.notify_booking_rescheduled, {
         "practitioner_name": "Dr Martin", "previous_starts_at": PARIS_MORNING, "starts_at": LATER,
-        "address": "12 rue de la Roquette", "manage_url": "http://carnet.test/a/1", "ics_bytes": make_ics()},
+        "address": "12 rue de la Roquette", "manage_url": "http://carnet.test/a/1", "ics": make_ics()},
      "Avant : mardi 12 mars 2030 à 09:30", "Now: Wednesday, March 13, 2030 at 9:30\u202fAM"),
     (messages.notify_waitlist_offer, {
         "practitioner_name": "Dr Martin", "starts_at": PARIS_MORNING, "book_url": "http://carnet.test/offer/1",
@@ -87,7 +87,7 @@ def test_unknown_locale_falls_back_to_french():
 def test_booking_messages_carry_the_calendar_file():
     ics = make_ics()
     with transaction():
-        messages.notify_booking_confirmed(key="c", locale="fr", **COMMON, **MESSAGES[2][1] | {"ics_bytes": ics})
+        messages.notify_booking_confirmed(key="c", locale="fr", **COMMON, **MESSAGES[2][1] | {"ics": ics})
     [attachment] = open_email(outbox()[0]).attachments
     assert (attachment.filename, attachment.mime_type, attachment.data) == ("appointment.ics", "text/calendar", ics)
 

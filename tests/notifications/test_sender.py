@@ -13,7 +13,7 @@ from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications import messages, sender
 from webapp.notifications.models import Category, Channel, NotificationStatus
-from webapp.notifications.sender import LEASE, retry_delay, send_due_notifications
+from webapp.notifications.sender import LEASE, MAX_RETRY_SECONDS, send_due_notifications
 from webapp.notifications.services import enqueue_email, enqueue_sms, set_notification_preferences
 from webapp.transaction import transaction
 
@@ -24,7 +24,7 @@ def queue_booking_confirmation(appointment_id: int = 1, *, to: str = "marie@exam
             key=f"booking-confirmed:{appointment_id}", to=to, locale=locale, patient_name="Marie Lambert",
             practitioner_name="Dr Claire Martin", starts_at=PARIS_MORNING, address="12 rue de la Roquette, 75011 Paris",
             label="Rendez-vous avec Dr Claire Martin", manage_url=f"http://carnet.test/appointments/{appointment_id}",
-            ics_bytes=make_ics(uid=f"appointment-{appointment_id}@carnet.test"),
+            ics=make_ics(uid=f"appointment-{appointment_id}@carnet.test"),
         )
 
 
@@ -111,19 +111,16 @@ def test_temporary_refusal_is_retried_with_backoff_then_sent(smtp):
     assert first.retried == 1 and smtp.messages == []
     assert row.status is NotificationStatus.PENDING and row.attempts == 1
     assert "451" in row.last_error
-    assert now + dt.timedelta(seconds=47) <= row.due_at <= now + dt.timedelta(seconds=73)  # 60 s ± 20 %
-    assert send_due_notifications(now + dt.timedelta(seconds=30)).sent == 0  # not before the backoff
+    assert now + dt.timedelta(seconds=30) <= row.due_at <= now + dt.timedelta(seconds=60)  # half to all of 60 s
+    assert send_due_notifications(now + dt.timedelta(seconds=29)).sent == 0  # not before the backoff
     assert send_due_notifications(row.due_at).sent == 1
     [row] = outbox()
     assert row.status is NotificationStatus.SENT and row.attempts == 2 and row.last_error is None
 
 
-def test_retry_delay_grows_exponentially_with_jitter():
-    delays = [retry_delay(attempt, 60) for attempt in (1, 2, 3, 4)]
-    for attempt, delay in enumerate(delays, start=1):
-        expected = 60 * 2 ** (attempt - 1)
-        assert expected * 0.8 <= delay.total_seconds() <= expected * 1.2
-    assert retry_delay(30, 60) <= dt.timedelta(hours=6) * 1.2
+def test_the_retry_cap_is_above_every_configured_step():
+    # The shared policy (tests/test_outbox_retry.py) doubles 60 s five times at most with the default 6 attempts.
+    assert MAX_RETRY_SECONDS >= 60 * 2 ** 5
 
 
 def test_fails_for_good_after_the_last_attempt_keeping_the_error(smtp, app):

@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 import icalendar
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from webapp.accounts.models import PractitionerProfile
-from webapp.booking.labels import appointment_label, feed_label, reason_in_messages
+from webapp.booking.labels import feed_label, label_text, reason_in_messages
 from webapp.booking.models import Appointment, AppointmentStatus
 from webapp.urls import external_url
 
@@ -38,21 +39,29 @@ def _address(practitioner: PractitionerProfile) -> str:
     return f"{practitioner.address}, {practitioner.postcode} {practitioner.city}"
 
 
-def _event(appointment: Appointment, *, summary: str, description: str, link: str) -> icalendar.Event:
+def _event(*, uid: str, stamp, start_at, end_at, location: str, cancelled: bool, sequence: int,
+           summary: str, description: str, link: str) -> icalendar.Event:
     event = icalendar.Event()
-    event.add("uid", appointment_uid(appointment))
-    event.add("dtstamp", appointment.status_changed_at or appointment.created_at)
-    event.add("dtstart", appointment.start_at)
-    event.add("dtend", appointment.end_at)
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", start_at)
+    event.add("dtend", end_at)
     event.add("summary", summary)
-    event.add("location", _address(appointment.practitioner))
+    event.add("location", location)
     event.add("description", description)
     event.add("url", link)
-    cancelled = appointment.status is AppointmentStatus.CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     # Each move or cancellation is a new revision of the same event.
-    event.add("sequence", appointment.ics_sequence)
+    event.add("sequence", sequence)
     return event
+
+
+def _appointment_facts(appointment: Appointment) -> dict:
+    """What a calendar event of the appointment says, as plain data."""
+    return {"uid": appointment_uid(appointment), "stamp": appointment.status_changed_at or appointment.created_at,
+            "start_at": appointment.start_at, "end_at": appointment.end_at,
+            "location": _address(appointment.practitioner),
+            "cancelled": appointment.status is AppointmentStatus.CANCELLED, "sequence": appointment.ics_sequence}
 
 
 def _calendar(name: str, method: str = PUBLISH) -> icalendar.Calendar:
@@ -65,26 +74,38 @@ def _calendar(name: str, method: str = PUBLISH) -> icalendar.Calendar:
     return calendar
 
 
-def _patient_calendar(appointment: Appointment, method: str) -> tuple[icalendar.Calendar, icalendar.Event]:
-    practitioner = appointment.practitioner
-    link = external_url("booking.my_appointment", appointment_id=appointment.id)
-    reason = reason_in_messages(appointment.visit_reason)
+def _patient_facts(appointment: Appointment) -> dict:
+    """The patient's event as plain data (JSON once datetimes are encoded), so that a mail's copy
+    can be written at send time from what was true when the message was queued."""
+    return _appointment_facts(appointment) | {
+        "link": external_url("booking.my_appointment", appointment_id=appointment.id),
+        "reason": reason_in_messages(appointment.visit_reason), "patient_name": appointment.patient.full_name,
+        "practitioner_name": appointment.practitioner.full_name}
+
+
+def _patient_calendar(facts: dict, method: str) -> tuple[icalendar.Calendar, icalendar.Event]:
+    """Written in the current locale: address and the link to cancel or move it; the reason
+    only if the practitioner shows it in messages (webapp.booking.labels)."""
+    reason, link = facts["reason"], facts["link"]
     description = "\n".join([
         *([_("Visit reason: %(reason)s", reason=reason)] if reason else []),
-        _("Patient: %(name)s", name=appointment.patient.full_name),
-        _("Address: %(address)s", address=_address(practitioner)),
+        _("Patient: %(name)s", name=facts["patient_name"]),
+        _("Address: %(address)s", address=facts["location"]),
         _("To cancel or move this appointment: %(url)s", url=link),
     ])
-    calendar = _calendar(_("Appointment with %(name)s", name=practitioner.full_name), method)
-    event = _event(appointment, summary=appointment_label(appointment), description=description, link=link)
+    calendar = _calendar(_("Appointment with %(name)s", name=facts["practitioner_name"]), method)
+    event = _event(**{name: facts[name] for name in _EVENT_FACTS},
+                   summary=label_text(reason, facts["practitioner_name"]), description=description, link=link)
     calendar.add_component(event)
     return calendar, event
 
 
+_EVENT_FACTS = ("uid", "stamp", "start_at", "end_at", "location", "cancelled", "sequence")
+
+
 def appointment_calendar(appointment: Appointment) -> bytes:
-    """The patient's copy to download: address and the link to cancel or move
-    it; the reason only if the practitioner shows it in messages (webapp.booking.labels)."""
-    return _patient_calendar(appointment, PUBLISH)[0].to_ical()
+    """The patient's copy to download, published (no organizer, no attendee)."""
+    return _patient_calendar(_patient_facts(appointment), PUBLISH)[0].to_ical()
 
 
 def invitation_method(appointment: Appointment) -> str:
@@ -92,23 +113,31 @@ def invitation_method(appointment: Appointment) -> str:
     return CANCEL if appointment.status is AppointmentStatus.CANCELLED else REQUEST
 
 
-def appointment_invitation(appointment: Appointment, *, attendee_name: str, attendee_email: str) -> bytes:
-    """The patient's copy sent by mail, as an iTIP message (`invitation_method`).
+def invitation_facts(appointment: Appointment, *, attendee_name: str, attendee_email: str, locale: str) -> dict:
+    """What `render_invitation` needs, taken now: the booking stores it with the mail and the
+    sender writes the file, so the file says what was true when the mail was queued."""
+    return _patient_facts(appointment) | {"method": invitation_method(appointment), "locale": locale,
+                                          "attendee_name": attendee_name, "attendee_email": attendee_email}
+
+
+def render_invitation(facts: dict) -> bytes:
+    """The patient's copy sent by mail, as an iTIP message (`invitation_method`), in the facts' locale.
 
     The organizer is the practice: the practitioner's name at Carnet's own
     sending address, which sends on its behalf (never a personal address);
     the attendee is the mail's recipient, already accepted (booking is the
     answer) and asked for no reply, since nobody reads Carnet's mailbox."""
-    calendar, event = _patient_calendar(appointment, invitation_method(appointment))
+    with force_locale(facts["locale"]):
+        calendar, event = _patient_calendar(facts, facts["method"])
     sender = email.utils.parseaddr(current_app.config["CARNET_MAIL_FROM"])[1]
     organizer = icalendar.vCalAddress(f"mailto:{sender}")
-    organizer.params["cn"] = icalendar.vText(appointment.practitioner.full_name)
+    organizer.params["cn"] = icalendar.vText(facts["practitioner_name"])
     event.add("organizer", organizer)
-    attendee = icalendar.vCalAddress(f"mailto:{attendee_email}")
+    attendee = icalendar.vCalAddress(f"mailto:{facts['attendee_email']}")
     attendee.params.update({"cutype": "INDIVIDUAL", "role": "REQ-PARTICIPANT", "partstat": "ACCEPTED",
                             "rsvp": "FALSE"})
-    if attendee_name:
-        attendee.params["cn"] = icalendar.vText(attendee_name)
+    if facts["attendee_name"]:
+        attendee.params["cn"] = icalendar.vText(facts["attendee_name"])
     event.add("attendee", attendee)
     return calendar.to_ical()
 
@@ -122,7 +151,7 @@ def agenda_calendar(practitioner: PractitionerProfile, appointments: list[Appoin
         link = external_url("booking.agenda_appointment", appointment_id=appointment.id)
         reason = reason_in_messages(appointment.visit_reason)
         calendar.add_component(_event(
-            appointment, summary=feed_label(appointment, show_names=show_names),
+            **_appointment_facts(appointment), summary=feed_label(appointment, show_names=show_names),
             description="\n".join([
                 *([_("Visit reason: %(reason)s", reason=reason)] if reason else []),
                 _("Details: %(url)s", url=link),

@@ -11,7 +11,7 @@ its wording from here.
 
 from flask_babel import gettext as _
 
-from webapp.accounts.models import PatientProfile, PractitionerProfile
+from webapp.accounts.models import PatientProfile
 from webapp.booking.models import Appointment, VisitReason
 
 
@@ -20,16 +20,12 @@ def reason_in_messages(reason: VisitReason) -> str | None:
     return reason.label if reason.shown_in_messages else None
 
 
-def message_label(reason: VisitReason, practitioner: PractitionerProfile) -> str:
-    """The title of an appointment for the patient side: neutral unless the reason is shown."""
-    shown = reason_in_messages(reason)
-    if shown is None:
-        return _("Appointment with %(name)s", name=practitioner.full_name)
-    return _("%(reason)s with %(name)s", reason=shown, name=practitioner.full_name)
-
-
-def appointment_label(appointment: Appointment) -> str:
-    return message_label(appointment.visit_reason, appointment.practitioner)
+def label_text(shown_reason: str | None, practitioner_name: str) -> str:
+    """The title of an appointment for the patient side, from plain values as stored with a
+    message: neutral unless a reason is shown (`reason_in_messages`)."""
+    if shown_reason is None:
+        return _("Appointment with %(name)s", name=practitioner_name)
+    return _("%(reason)s with %(name)s", reason=shown_reason, name=practitioner_name)
 
 
 def _initial(name: str) -> str:

@@ -9,8 +9,6 @@ which counts as sent.
 
 import datetime as dt
 import logging
-import random
-from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,19 +21,12 @@ from webapp.dmp.settings import document_codes, source_settings
 from webapp.dmp.transport import Delivery, deliver
 from webapp.extensions import db
 from webapp.notebook.models import EntryMask
+from webapp.outbox_retry import retry_delay
 from webapp.transaction import transaction
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-_random = random.SystemRandom()
-
-
-def retry_delay(attempts: int, config: Mapping, rng=_random) -> dt.timedelta:
-    """Exponential backoff from `CARNET_DMP_RETRY_SECONDS`, capped, with jitter
-    (a random half to whole of the step) so that retries do not arrive in waves."""
-    step = min(config["CARNET_DMP_MAX_RETRY_SECONDS"], config["CARNET_DMP_RETRY_SECONDS"] * 2 ** max(0, attempts - 1))
-    return dt.timedelta(seconds=step * rng.uniform(0.5, 1.0))
 
 
 def bundle_for(push: DocumentPush) -> dict:
@@ -78,7 +69,8 @@ def record_delivery(push_id: int, delivery: Delivery, now: dt.datetime) -> None:
         if delivery.delivered:
             push.status, push.sent_at, push.last_error = PushStatus.SENT, now, None
         elif delivery.retryable and push.attempts < config["CARNET_DMP_MAX_ATTEMPTS"]:
-            delay = retry_delay(push.attempts, config)
+            delay = retry_delay(push.attempts, first_seconds=config["CARNET_DMP_RETRY_SECONDS"],
+                                max_seconds=config["CARNET_DMP_MAX_RETRY_SECONDS"])
             if delivery.retry_after_seconds:
                 delay = max(delay, dt.timedelta(seconds=delivery.retry_after_seconds))
             push.next_attempt_at, push.last_error = now + delay, delivery.error

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from webapp.db import now_utc
+from webapp.notifications.drafts import Later
 from webapp.notifications.models import Category
 from webapp.notifications.services import cancel_notifications, enqueue_email, enqueue_sms
 
@@ -24,13 +25,15 @@ ICS_MIME_TYPE = "text/calendar"
 
 def token_key(purpose: str, user_id: int, token: str) -> str:
     """A key for a message carrying a one-time link: one per link, never the link itself."""
+    # The key is stored in clear: a digest keeps the link usable by nobody who reads the outbox.
     return f"{purpose}:{user_id}:{hashlib.sha256(token.encode()).hexdigest()[:24]}"
 
 
-def _ics(ics_bytes: bytes | None, method: str, name: str = "appointment.ics") -> tuple:
+def _ics(ics: bytes | Later | None, method: str, name: str = "appointment.ics") -> tuple:
     """A calendar file as mail clients recognise an iTIP message (RFC 6047): its
-    METHOD repeated on the content type, so the event is added, moved or removed."""
-    return ((name, ICS_MIME_TYPE, ics_bytes, {"charset": "utf-8", "method": method}),) if ics_bytes else ()
+    METHOD repeated on the content type, so the event is added, moved or removed.
+    A `Later` is rendered by the sender (booking's invitation, from its facts)."""
+    return ((name, ICS_MIME_TYPE, ics, {"charset": "utf-8", "method": method}),) if ics else ()
 
 
 def notify_account_confirmation(*, key: str, to: str, locale: str | None, confirm_url: str, user_id: int) -> None:
@@ -102,7 +105,7 @@ def notify_profile_claimed(*, key: str, to: str, locale: str | None, patient_nam
 
 def notify_booking_confirmed(
     *, key: str, to: str, locale: str | None, patient_name: str, practitioner_name: str, starts_at: dt.datetime,
-    address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
+    address: str, manage_url: str, ics: bytes | Later | None, label: str | Later | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None, practice_phone: str | None = None,
     cancel_until: dt.datetime | None = None,
 ) -> None:
@@ -111,7 +114,7 @@ def notify_booking_confirmed(
     `label` is the appointment's title as booking lets it leave (a neutral one unless the reason is shown);
     `practice_phone` (as people read it) and `cancel_until` say until when to cancel online and whom to call after."""
     enqueue_email(key=key, to=to, template="booking_confirmed", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes, "REQUEST"), context={
+                  user_id=user_id, attachments=_ics(ics, "REQUEST"), context={
                       "patient_name": patient_name, "practitioner_name": practitioner_name,
                       "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
                       "manage_url": manage_url, "practice_phone": practice_phone, "cancel_until": cancel_until})
@@ -120,7 +123,7 @@ def notify_booking_confirmed(
 def notify_booking_cancelled(
     *, key: str, to: str, locale: str | None, recipient_role: str, cancelled_by: str, counterpart_name: str,
     starts_at: dt.datetime, timezone: str = DEFAULT_TIMEZONE, book_url: str | None = None,
-    ics_bytes: bytes | None = None, reason: str | None = None, user_id: int | None = None,
+    ics: bytes | Later | None = None, reason: str | None = None, user_id: int | None = None,
     practice_phone: str | None = None,
 ) -> None:
     """Tell the patient or the practitioner (`recipient_role`) that an appointment is
@@ -132,7 +135,7 @@ def notify_booking_cancelled(
     if recipient_role not in roles or cancelled_by not in roles:
         raise ValueError("recipient_role and cancelled_by are 'patient' or 'practitioner'")
     enqueue_email(key=key, to=to, template="booking_cancelled", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes, "CANCEL"), context={
+                  user_id=user_id, attachments=_ics(ics, "CANCEL"), context={
                       "recipient_role": recipient_role, "cancelled_by": cancelled_by,
                       "counterpart_name": counterpart_name, "starts_at": starts_at, "timezone": timezone,
                       "book_url": book_url, "reason": reason,
@@ -141,7 +144,7 @@ def notify_booking_cancelled(
 
 def notify_booking_rescheduled(
     *, key: str, to: str, locale: str | None, practitioner_name: str, previous_starts_at: dt.datetime,
-    starts_at: dt.datetime, address: str, manage_url: str, ics_bytes: bytes | None, label: str | None = None,
+    starts_at: dt.datetime, address: str, manage_url: str, ics: bytes | Later | None, label: str | Later | None = None,
     timezone: str = DEFAULT_TIMEZONE, user_id: int | None = None, practice_phone: str | None = None,
     cancel_until: dt.datetime | None = None,
 ) -> None:
@@ -149,7 +152,7 @@ def notify_booking_rescheduled(
     same UID, next SEQUENCE; key: `booking-rescheduled:<appointment id>:<new start, ISO>`);
     `practice_phone` and `cancel_until` as for `notify_booking_confirmed`."""
     enqueue_email(key=key, to=to, template="booking_rescheduled", locale=locale, category=Category.APPOINTMENTS,
-                  user_id=user_id, attachments=_ics(ics_bytes, "REQUEST"), context={
+                  user_id=user_id, attachments=_ics(ics, "REQUEST"), context={
                       "practitioner_name": practitioner_name, "previous_starts_at": previous_starts_at,
                       "starts_at": starts_at, "timezone": timezone, "address": address, "label": label,
                       "manage_url": manage_url, "practice_phone": practice_phone, "cancel_until": cancel_until})
@@ -162,6 +165,7 @@ def reminder_due_at(starts_at: dt.datetime, hours: int, timezone: str) -> dt.dat
     visit's local time two days before, even across a DST change; shorter
     offsets are elapsed time."""
     if hours % 24:
+        # "2 hours before" means elapsed time, even across a DST change.
         return starts_at - dt.timedelta(hours=hours)
     zone = ZoneInfo(timezone)
     local = starts_at.astimezone(zone).replace(tzinfo=None) - dt.timedelta(days=hours // 24)
@@ -170,9 +174,9 @@ def reminder_due_at(starts_at: dt.datetime, hours: int, timezone: str) -> dt.dat
 
 def schedule_reminders(
     *, appointment_key: str, to: str, locale: str | None, practitioner_name: str, starts_at: dt.datetime,
-    address: str, manage_url: str, label: str | None = None, timezone: str = DEFAULT_TIMEZONE, phone: str | None = None,
-    user_id: int | None = None, now: dt.datetime | None = None, practice_phone: str | None = None,
-    cancel_until: dt.datetime | None = None,
+    address: str, manage_url: str, label: str | Later | None = None, timezone: str = DEFAULT_TIMEZONE,
+    phone: str | None = None, user_id: int | None = None, now: dt.datetime | None = None,
+    practice_phone: str | None = None, cancel_until: dt.datetime | None = None,
 ) -> int:
     """Queue the reminders of an appointment (`appointment_key`, e.g. `appointment:<id>`).
 
@@ -188,14 +192,18 @@ def schedule_reminders(
     Returns how many reminder times were queued."""
     now = now or now_utc()
     queued = 0
+    # Earliest reminder first, so that the rows of one appointment are written in due order.
     for hours in sorted(set(current_app.config["CARNET_REMINDER_HOURS"]), reverse=True):
         due_at = reminder_due_at(starts_at, hours, timezone)
         if due_at <= now:
             continue
+        # A reminder sent late is worse than none: after a quarter of its offset (12 h for
+        # 48 h, 30 min for 2 h), or once the visit started, it expires unsent.
         not_after = min(due_at + dt.timedelta(hours=hours) / 4, starts_at)
         key = f"reminder:{appointment_key}:{hours}h"
         context = {"practitioner_name": practitioner_name, "starts_at": starts_at, "timezone": timezone,
                    "address": address, "manage_url": manage_url, "label": label, "practice_phone": practice_phone,
+                   # Decided for the reminder's due time, not now: the 2 h one usually falls past the deadline.
                    "too_late": cancel_until is not None and due_at >= cancel_until}
         enqueue_email(key=key, to=to, template="appointment_reminder", context=context, locale=locale,
                       category=Category.REMINDERS, due_at=due_at, not_after=not_after, user_id=user_id)

@@ -6,6 +6,13 @@ header objects and a generic folding algorithm, which costs milliseconds per
 message and bounded the outbox throughput; here every part is base64 and
 every header is either ASCII or an RFC 2047 encoded word, so writing them
 directly is short. The result is read back with the standard parser in the tests.
+
+Measured with `python -m bench.mime_encoder` (a rendered reminder, CPU per
+message, 2026-12-05 on the shared 2-core machine, two runs): 22 µs here against
+1,895–1,980 µs with `email.message.EmailMessage` serialised by the SMTP policy.
+The sender's whole budget is 1 ms per message (B5 on the busy machine:
+0.79–0.84 ms on PostgreSQL, 0.88–1.25 ms on SQLite), which the
+standard library alone would exceed; rerun it before changing either side.
 """
 
 import base64

@@ -64,8 +64,10 @@ class NotificationStatus(enum.StrEnum):
 class Notification(db.Model):
     """One message to send, written in the transaction of the change that causes it.
 
-    `payload` holds the rendered message (recipient, subject, bodies,
-    attachments) encrypted with the configured keys: only the sender reads it.
+    `payload` holds the message's facts (recipient, template, context,
+    attachments or what their renderer needs) encrypted with the configured
+    keys: only the sender reads it, and renders the message just before
+    sending it (webapp.notifications.drafts).
     """
 
     __tablename__ = "notifications"
