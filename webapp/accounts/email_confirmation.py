@@ -5,7 +5,6 @@ Services flush but never commit; the caller wraps them in `transaction()`.
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired
 
 from webapp.accounts.errors import (
     InvalidAccountData,
@@ -16,7 +15,7 @@ from webapp.accounts.models import (
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications import messages
-from webapp.signing import link_serializer
+from webapp.signing import link_serializer, read_link
 from webapp.urls import external_url
 
 
@@ -32,12 +31,9 @@ def send_email_confirmation(user: User) -> None:
 def confirm_email(token: str) -> User:
     """Mark the address confirmed; the link is valid for the configured days
     and only for the address it was sent to."""
-    max_age = current_app.config["CARNET_EMAIL_CONFIRMATION_DAYS"] * 86400
-    try:
-        data = link_serializer("email-confirmation").loads(token, max_age=max_age)
-    except (SignatureExpired, BadSignature):
-        raise InvalidAccountData(_l("This confirmation link is invalid or has expired.")) from None
-    user = db.session.get(User, data.get("user_id"))
+    data = read_link("email-confirmation", token,
+                     max_age_seconds=current_app.config["CARNET_EMAIL_CONFIRMATION_DAYS"] * 86400)
+    user = db.session.get(User, data.get("user_id")) if data else None
     if user is None or user.email != data.get("email"):
         raise InvalidAccountData(_l("This confirmation link is invalid or has expired."))
     if user.email_confirmed_at is None:

@@ -8,7 +8,6 @@ import hashlib
 from blinker import signal
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired
 
 from webapp.accounts import passwords, session_records
 from webapp.accounts.api_tokens import revoke_all_api_tokens
@@ -25,7 +24,7 @@ from webapp.audit.services import record_event
 from webapp.db import now_utc
 from webapp.extensions import db
 from webapp.notifications import messages
-from webapp.signing import link_serializer
+from webapp.signing import link_serializer, read_link
 from webapp.urls import external_url
 
 # Sent when a password change or the closure of the account ends every way in
@@ -100,12 +99,8 @@ def request_password_reset(email: str) -> None:
 
 
 def reset_password(token: str, new_password: str) -> User:
-    max_age = current_app.config["CARNET_PASSWORD_RESET_MINUTES"] * 60
-    try:
-        data = link_serializer("password-reset").loads(token, max_age=max_age)
-    except (SignatureExpired, BadSignature):
-        raise InvalidAccountData(_l("This reset link is invalid or has expired.")) from None
-    user = db.session.get(User, data.get("user_id"))
+    data = read_link("password-reset", token, max_age_seconds=current_app.config["CARNET_PASSWORD_RESET_MINUTES"] * 60)
+    user = db.session.get(User, data.get("user_id")) if data else None
     if user is None or data.get("fp") != _password_fingerprint(user):
         raise InvalidAccountData(_l("This reset link is invalid or has expired."))
     change_password(user, new_password, method="reset_link")

@@ -23,6 +23,7 @@ from webapp.billing import (
 from webapp.billing.documents import CSV_COLUMNS, invoices_csv
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.billing.plans import list_plans
+from webapp.billing.scope import BACK_OFFICE_ROLES
 from webapp.billing.spreadsheet import FILENAME as SPREADSHEET_FILENAME
 from webapp.billing.spreadsheet import invoices_spreadsheet_csv
 from webapp.extensions import db
@@ -32,7 +33,6 @@ from webapp.urls import external_url
 
 blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Billing and back office")
 
-BACK_OFFICE = (Role.STAFF, Role.ADMIN)
 CSV_EXAMPLE = (",".join(CSV_COLUMNS) + "\r\n"
                + "2026-000052,invoice,2026-12-01T00:00:00+00:00,2026-12-31T00:00:00+00:00,Dr Claire Martin,"
                  "99700218896,8900,20,1780,10680,EUR,paid,,2026-12-15,VIR-SEPA-20261215-0042\r\n")
@@ -168,7 +168,7 @@ def csv_response(invoices) -> Response:
 # -- back office -----------------------------------------------------------------
 
 @blp.route("/backoffice/subscriptions")
-@bearer_required(*BACK_OFFICE)
+@bearer_required(*BACK_OFFICE_ROLES)
 @blp.arguments(schemas.SubscriptionFilterSchema, location="query")
 @blp.response(200, schemas.SubscriptionPageSchema)
 @documented_errors(422)
@@ -181,7 +181,7 @@ def backoffice_subscriptions(query):
 
 
 @blp.route("/backoffice/subscriptions/<int:subscription_id>/billing-details", methods=["PUT"])
-@bearer_required(*BACK_OFFICE)
+@bearer_required(*BACK_OFFICE_ROLES)
 @blp.arguments(schemas.BillingDetailsInputSchema)
 @blp.response(200, schemas.BackOfficeSubscriptionSchema)
 @documented_errors(404, 422)
@@ -195,7 +195,7 @@ def backoffice_billing_details(data, subscription_id):
 
 
 @blp.route("/backoffice/clinic-subscriptions", methods=["POST"])
-@bearer_required(*BACK_OFFICE)
+@bearer_required(*BACK_OFFICE_ROLES)
 @blp.arguments(schemas.ClinicSubscriptionInputSchema)
 @blp.response(201, schemas.BackOfficeSubscriptionSchema)
 @documented_errors(409, 422)
@@ -207,7 +207,7 @@ def backoffice_subscribe_clinic(data):
 
 
 @blp.route("/backoffice/invoices")
-@bearer_required(*BACK_OFFICE)
+@bearer_required(*BACK_OFFICE_ROLES)
 @blp.arguments(schemas.InvoiceFilterSchema, location="query")
 @blp.response(200, schemas.InvoicePageSchema)
 @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", example=CSV_EXAMPLE, success=True,
@@ -231,7 +231,7 @@ def backoffice_invoices(query):
 
 
 @blp.route("/backoffice/invoices/<int:invoice_id>/mark-paid", methods=["POST"])
-@bearer_required(*BACK_OFFICE)
+@bearer_required(*BACK_OFFICE_ROLES)
 @blp.arguments(schemas.MarkPaidSchema)
 @blp.response(200, schemas.PaymentSchema)
 @documented_errors(404, 409, 422)
@@ -244,7 +244,7 @@ def backoffice_mark_paid(data, invoice_id):
 
 
 @blp.route("/backoffice/invoices/<int:invoice_id>/credit-note", methods=["POST"])
-@bearer_required(*BACK_OFFICE)
+@bearer_required(*BACK_OFFICE_ROLES)
 @blp.arguments(schemas.CreditNoteInputSchema)
 @blp.response(201, schemas.InvoiceSchema)
 @documented_errors(404, 409, 422)
@@ -256,7 +256,7 @@ def backoffice_credit_note(data, invoice_id):
 
 
 @blp.route("/backoffice/failed-payments")
-@bearer_required(*BACK_OFFICE)
+@bearer_required(*BACK_OFFICE_ROLES)
 @blp.arguments(schemas.PaginationQuerySchema, location="query")
 @blp.response(200, schemas.FailedPaymentPageSchema)
 @documented_errors(422)
@@ -266,7 +266,7 @@ def backoffice_failed_payments(query):
 
 
 @blp.route("/backoffice/metrics")
-@bearer_required(*BACK_OFFICE)
+@bearer_required(*BACK_OFFICE_ROLES)
 @blp.response(200, schemas.MetricsSchema)
 def backoffice_metrics():
     """MRR (HT cents), counts by status, and the net amount invoiced per month."""

@@ -14,7 +14,8 @@ from webapp.billing.confirmation import confirmation_page, is_confirmed
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, ActionForm, BillingDetailsForm, CreditNoteForm, MarkPaidForm
 from webapp.billing.models import InvoiceKind, PaymentMethod, SubscriptionStatus
 from webapp.billing.rules import BACK_OFFICE_PER_PAGE, SEARCH_MAX_LENGTH
-from webapp.billing.views import BACK_OFFICE, STATUS_LABELS, save_billing_details
+from webapp.billing.scope import BACK_OFFICE_ROLES
+from webapp.billing.views import STATUS_LABELS, save_billing_details
 from webapp.db import now_utc
 from webapp.errors import CarnetError
 from webapp.extensions import db
@@ -25,7 +26,7 @@ from webapp.web import form_action, roles_required, show_errors
 # -- the dashboard and the lists -------------------------------------------------
 
 @bp.route("/backoffice/billing")
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_dashboard():
     page = pages.dashboard_page(current_user)
     return render_template("billing/backoffice_dashboard.html", metrics=page.metrics, bars=revenue_bars(page.revenue),
@@ -42,7 +43,7 @@ def _choice(name: str, allowed) -> str | None:
 
 
 @bp.route("/backoffice/billing/subscriptions")
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_subscriptions():
     status = _choice("status", [s.value for s in SubscriptionStatus])
     text = request.args.get("q", "")[:SEARCH_MAX_LENGTH]
@@ -53,7 +54,7 @@ def backoffice_subscriptions():
 
 
 @bp.route("/backoffice/billing/invoices")
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_invoices():
     status = _choice("status", payments.INVOICE_STATUSES)
     kind = _choice("kind", [k.value for k in InvoiceKind])
@@ -71,7 +72,7 @@ def backoffice_invoices():
 
 
 @bp.route("/backoffice/billing/failed-payments")
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_failed_payments():
     page = pages.failed_payments_page(current_user, page=page_number())
     return render_template("billing/backoffice_failed_payments.html", **pages.template_context(page))
@@ -90,7 +91,7 @@ def _invoice_page(invoice_id: int, *, paid_form=None, credit_form=None, status: 
 
 
 @bp.route("/backoffice/billing/invoices/<int:invoice_id>")
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_invoice(invoice_id: int):
     return _invoice_page(invoice_id)
 
@@ -134,7 +135,7 @@ def _invoice_action(invoice_id: int, form, action, done, *, form_name: str, conf
 
 
 @bp.route("/backoffice/billing/invoices/<int:invoice_id>/mark-paid", methods=["POST"])
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_mark_paid(invoice_id: int):
     form = MarkPaidForm()
     return _invoice_action(invoice_id, form, lambda: payments.mark_invoice_paid(
@@ -154,7 +155,7 @@ def backoffice_mark_paid(invoice_id: int):
 
 
 @bp.route("/backoffice/billing/invoices/<int:invoice_id>/credit-note", methods=["POST"])
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_credit_note(invoice_id: int):
     form = CreditNoteForm()
     return _invoice_action(invoice_id, form, lambda: payments.issue_credit_note(
@@ -184,13 +185,13 @@ def _back_to(subscription_id: int):
 
 
 @bp.route("/backoffice/billing/subscriptions/<int:subscription_id>")
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_subscription(subscription_id: int):
     return _subscription_page(subscription_id)
 
 
 @bp.route("/backoffice/billing/subscriptions/<int:subscription_id>/billing-details", methods=["POST"])
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_billing_details(subscription_id: int):
     return save_billing_details(
         lambda details: buyer_details.update_subscription_billing_details(subscription_id, details,
@@ -213,7 +214,7 @@ def _confirm_cancellation(form, subscription):
 
 
 @bp.route("/backoffice/billing/subscriptions/<int:subscription_id>/cancel", methods=["POST"])
-@roles_required(*BACK_OFFICE)
+@roles_required(*BACK_OFFICE_ROLES)
 def backoffice_cancel_subscription(subscription_id: int):
     form = ActionForm()
     if not form.validate_on_submit():

@@ -12,11 +12,12 @@ from webapp.billing import bp, payments, scope
 from webapp.billing.api import pdf_response
 from webapp.billing.forms import PAYMENT_METHOD_LABELS, BillingDetailsForm
 from webapp.billing.models import InvoiceKind, PaymentMethod
+from webapp.billing.scope import BACK_OFFICE_ROLES
 from webapp.navigation import register_nav
 from webapp.web import form_action, roles_required
 
 register_nav("billing.subscription", _l("Subscription"), {Role.PRACTITIONER}, order=60)
-register_nav("billing.backoffice_dashboard", _l("Billing"), {Role.STAFF, Role.ADMIN}, order=60,
+register_nav("billing.backoffice_dashboard", _l("Billing"), set(BACK_OFFICE_ROLES), order=60,
              when=scope.sees_billing)
 
 STATUS_LABELS = {
@@ -32,7 +33,6 @@ STATUS_LABELS = {
 }
 KIND_LABELS = {InvoiceKind.INVOICE.value: _l("Invoice"), InvoiceKind.CREDIT_NOTE.value: _l("Credit note")}
 PROVIDER_LABELS = {"manual": _l("Bank transfer or cheque"), "stripe": _l("Card (online)")}
-BACK_OFFICE = (Role.STAFF, Role.ADMIN)
 
 
 @bp.app_context_processor

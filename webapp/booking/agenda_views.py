@@ -5,19 +5,19 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from webapp.accounts.models import Role
 from webapp.booking import agenda_grid, agendas, appointments, bp, forms, settings
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking.desk_views import desk_chosen_patient, desk_search, identity_for, patient_and_reason_chosen
 from webapp.booking.models import AppointmentStatus
-from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, date_arg, parse_start, require_role, text_arg
+from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, date_arg, parse_start, text_arg
 from webapp.db import now_utc
 from webapp.errors import Forbidden
 from webapp.extensions import limiter
 from webapp.navigation import register_landing
-from webapp.web import form_action
+from webapp.web import form_action, roles_required
 
 # How far back a visit that started still offers its "write" links on the grid.
 IN_PROGRESS_WINDOW = dt.timedelta(hours=12)
@@ -48,11 +48,10 @@ def _now_row(loaded, now: dt.datetime) -> str | None:
 
 
 @bp.route("/agenda")
-@login_required
+@roles_required(Role.PRACTITIONER, Role.STAFF)
 def agenda():
     """Today's grid by default: one column per agenda shown (a clinic's secretary
     sees all those she manages side by side), or `view=week` for one agenda."""
-    require_role(Role.PRACTITIONER, Role.STAFF)
     view = "week" if request.args.get("view") == "week" else "day"
     now = now_utc()
     loaded = agenda_grid.agenda_grid(current_user, day=date_arg("day", None), week=view == "week",
@@ -80,12 +79,11 @@ def _cell_request():
 
 
 @bp.route("/agenda/cell", methods=["GET", "POST"])
-@login_required
+@roles_required(Role.PRACTITIONER, Role.STAFF)
 @limiter.limit(BOOKING_RATE_LIMIT, methods=["POST"])
 def agenda_cell():
     """Book a free cell of the grid: the agenda and the start are set, the
     visit reason preselected; find the patient and book in one click."""
-    require_role(Role.PRACTITIONER, Role.STAFF)
     if not agendas.works_at_a_desk(current_user):
         raise Forbidden()
     practitioner, start = _cell_request()

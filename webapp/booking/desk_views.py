@@ -20,7 +20,6 @@ from webapp.booking.view_helpers import (
     date_arg,
     int_arg,
     parse_start,
-    require_role,
     text_arg,
     timezone_of,
 )
@@ -30,7 +29,7 @@ from webapp.extensions import limiter
 from webapp.navigation import register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
-from webapp.web import form_action
+from webapp.web import form_action, roles_required
 
 register_nav("booking.agenda", _l("Agenda"), {Role.PRACTITIONER, Role.STAFF}, order=10,
              when=agendas.works_at_a_desk)
@@ -41,7 +40,8 @@ register_nav("booking.desk_book", _l("Book for a patient"), {Role.PRACTITIONER, 
 def _managed_or_forbidden():
     """The agendas the user's desk runs and the one chosen by `?practitioner=`;
     403 for anyone without a desk (patients, accountants, the operator's staff)."""
-    require_role(Role.PRACTITIONER, Role.STAFF)
+    if current_user.role not in (Role.PRACTITIONER, Role.STAFF):
+        raise Forbidden()
     practitioners = agendas.managed_practitioners(current_user)
     if not practitioners and current_user.role is Role.STAFF:
         raise Forbidden()
@@ -54,9 +54,8 @@ def _managed_or_forbidden():
 
 
 @bp.route("/agenda/appointments/<int:appointment_id>")
-@login_required
+@roles_required(Role.PRACTITIONER, Role.STAFF)
 def agenda_appointment(appointment_id: int):
-    require_role(Role.PRACTITIONER, Role.STAFF)
     appointment = appointments.appointment_for(current_user, appointment_id)
     return render_template(
         "booking/agenda_appointment.html", appointment=appointment, timezone=timezone_of(appointment.practitioner_id),
@@ -75,9 +74,8 @@ AGENDA_MARKS = {
 
 @bp.route("/agenda/appointments/<int:appointment_id>/<any('arrived', 'no-show', 'complete', 'cancel'):action>",
           methods=["POST"])
-@login_required
+@roles_required(Role.PRACTITIONER, Role.STAFF)
 def agenda_action(appointment_id: int, action: str):
-    require_role(Role.PRACTITIONER, Role.STAFF)
     form = forms.PractitionerCancelForm() if action == "cancel" else forms.AgendaMarkForm()
     if not form.validate_on_submit():
         if action == "cancel":

@@ -17,24 +17,22 @@ from webapp.booking.view_helpers import (
     date_arg,
     parse_start,
     patient_choices,
-    require_role,
     timezone_of,
 )
 from webapp.db import now_utc
-from webapp.errors import CarnetError
+from webapp.errors import CarnetError, Forbidden
 from webapp.extensions import limiter
 from webapp.navigation import register_nav
-from webapp.web import form_action
+from webapp.web import form_action, roles_required
 
 NEXT_SLOTS_SHOWN = 8
 register_nav("booking.my_appointments", _l("My appointments"), {Role.PATIENT}, order=20)
 
 
 @bp.route("/book/<int:practitioner_id>", methods=["GET", "POST"])
-@login_required
+@roles_required(Role.PATIENT)
 @limiter.limit(BOOKING_RATE_LIMIT, methods=["POST"])
 def book(practitioner_id: int):
-    require_role(Role.PATIENT)
     practitioner = agendas.listed_practitioner(practitioner_id)
     form = forms.BookForm()
     form.patient_id.choices = patient_choices()
@@ -92,7 +90,8 @@ def my_appointments():
     # The desk's accounts have an agenda rather than a patient's list.
     if current_user.role in (Role.PRACTITIONER, Role.STAFF):
         return redirect(url_for("booking.agenda"))
-    require_role(Role.PATIENT)
+    if current_user.role is not Role.PATIENT:
+        raise Forbidden()
     return render_template("booking/my_appointments.html", **pages.my_appointments_page(current_user).context(),
                            now=now_utc(), leave_form=forms.EmptyForm())
 

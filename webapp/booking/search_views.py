@@ -6,16 +6,16 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from webapp.accounts.models import Role
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.booking import bp, forms, next_slots, pages, settings, waitlist
 from webapp.booking import search as booking_search
-from webapp.booking.view_helpers import date_arg, int_arg, patient_choices, require_role, text_arg, timezone_of
+from webapp.booking.view_helpers import date_arg, int_arg, patient_choices, text_arg, timezone_of
 from webapp.navigation import register_nav
 from webapp.paging import page_number, paginate
-from webapp.web import form_action
+from webapp.web import form_action, roles_required
 
 SEARCH_PAGE_SIZE = 20
 RESULT_SLOTS_SHOWN = 4  # slot buttons under each search result
@@ -53,9 +53,8 @@ def practitioner_page(practitioner_id: int):
 
 
 @bp.route("/practitioners/<int:practitioner_id>/waitlist", methods=["POST"])
-@login_required
+@roles_required(Role.PATIENT)
 def join_waitlist(practitioner_id: int):
-    require_role(Role.PATIENT)
     form = forms.WaitlistForm()
     form.patient_id.choices = patient_choices()
     if form.validate_on_submit():

@@ -1,4 +1,4 @@
-"""What the booking pages share: role checks, query-string arguments, the week picker, the patient choices."""
+"""What the booking pages share: query-string arguments, the week picker, the patient choices."""
 
 import datetime as dt
 
@@ -7,20 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from webapp.accounts.models import Role
 from webapp.accounts.relatives import list_relatives
 from webapp.booking import settings
-from webapp.errors import Forbidden
 
 BOOKING_RATE_LIMIT = "30 per minute"
-
-
-def require_role(*roles: Role) -> None:
-    # A call rather than `webapp.web.roles_required`: these pages first let
-    # `login_required` send visitors to log in, and some redirect one role
-    # elsewhere before refusing the others.
-    if current_user.role not in roles:
-        raise Forbidden()
 
 
 def timezone_of(practitioner_id: int) -> str:
