@@ -15,16 +15,18 @@ the user's other devices stay logged in.
 """
 
 import functools
+from dataclasses import dataclass
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from webapp.accounts import session_records
 from webapp.accounts.errors import ReauthRequired
 from webapp.audit.services import record_event
 from webapp.db import now_utc
 from webapp.errors import is_api_request
+from webapp.languages import LOCALE_KEY, keep_chosen_locale
 from webapp.transaction import transaction
 
 AUTH_AT, SEEN_AT, REAUTH_AT = "auth_at", "seen_at", "reauth_at"
@@ -38,15 +40,32 @@ def _now() -> float:
     return now_utc().timestamp()
 
 
-def start_session(user) -> None:
-    """Called right after `login_user` on a fresh session, wherever a web
-    login finishes: opens the session's server-side record."""
-    with transaction():
-        token = session_records.open_session_record(user)
-    now = _now()
+@dataclass(frozen=True)
+class SessionOpening:
+    """What a web login wrote, for the new browser session to carry."""
+
+    token: str
+    locale: str | None
+
+
+def prepare_session(user) -> SessionOpening:
+    """The writes of a web login, in the caller's unit of work (the login's
+    own): the session's server-side record, and a language picked in this
+    browser before logging in kept on the account."""
+    return SessionOpening(session_records.open_session_record(user), keep_chosen_locale(user))
+
+
+def start_session(user, opening: SessionOpening) -> None:
+    """Once the login's unit of work committed: log `user` in on a fresh
+    session. Clearing it first means a session id planted before the login
+    never becomes a logged-in one (no fixation)."""
+    session.clear()
+    login_user(user)
     session.permanent = True
-    session[AUTH_AT] = session[SEEN_AT] = now
-    session[SESSION_ID_KEY] = token
+    session[AUTH_AT] = session[SEEN_AT] = _now()
+    session[SESSION_ID_KEY] = opening.token
+    if opening.locale:
+        session[LOCALE_KEY] = opening.locale
 
 
 def current_session_token() -> str | None:

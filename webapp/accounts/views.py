@@ -6,7 +6,7 @@ import functools
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from webapp.accounts import (
     authentication,
@@ -36,7 +36,6 @@ from webapp.accounts.forms import (
 from webapp.accounts.models import Role, User
 from webapp.errors import NotFound, handle_carnet_error
 from webapp.extensions import db, limiter
-from webapp.languages import keep_chosen_locale
 from webapp.navigation import landing_url, register_nav
 from webapp.transaction import transaction
 from webapp.urls import safe_next_url
@@ -48,21 +47,11 @@ register_nav("accounts.account", _l("My account"), set(Role), order=95)
 bp.before_app_request(sessions.enforce_session_limits)
 
 
-def open_session(user: User) -> None:
-    """Log in on a fresh session (no fixation), keeping the language."""
-    with transaction():
-        locale = keep_chosen_locale(user)  # a language picked before logging in is kept
-    session.clear()  # a session id planted before the login never becomes a logged-in one
-    login_user(user)
-    sessions.start_session(user)
-    if locale:
-        session["locale"] = locale
-
-
-def finish_login(user: User, welcome: str | None = None):
-    """Log in on a fresh session, then go where the user was heading."""
+def finish_login(user: User, opening: sessions.SessionOpening, welcome: str | None = None):
+    """Log in on a fresh session (`opening` was written in the login's unit
+    of work), then go where the user was heading."""
     next_url = safe_next_url(session.get("login_next"), landing_url(user, url_for("site.home")))
-    open_session(user)
+    sessions.start_session(user, opening)
     if welcome:
         flash(welcome, "success")
     return redirect(next_url)
@@ -82,11 +71,12 @@ def login():
     if form.validate_on_submit():
         with form_action(form) as action:
             user = authentication.check_password_login(form.email.data, form.password.data)
+            if not user.role.requires_totp:
+                authentication.record_successful_login(user)
+                opening = sessions.prepare_session(user)
         if action.succeeded:
             if not user.role.requires_totp:
-                with transaction():
-                    authentication.record_successful_login(user)
-                return finish_login(user)
+                return finish_login(user, opening)
             # Only the first factor is passed: the account is remembered, not
             # logged in, until the code (or the enrolment) is done.
             session[PENDING_USER_KEY] = user.id
@@ -105,8 +95,9 @@ def login_totp():
         with form_action(form) as action:
             authentication.check_second_factor(user, form.code.data)
             authentication.record_successful_login(user)
+            opening = sessions.prepare_session(user)
         if action.succeeded:
-            return finish_login(user)
+            return finish_login(user, opening)
     return render_template("accounts/login_totp.html", form=form)
 
 
@@ -121,8 +112,9 @@ def enrol_totp():
     if form.validate_on_submit():
         with form_action(form) as action:
             authentication.enable_totp(user, user.totp_secret, form.code.data)
+            opening = sessions.prepare_session(user)
         if action.succeeded:
-            return finish_login(user)
+            return finish_login(user, opening)
     uri = totp.provisioning_uri(user.totp_secret, user.email)
     return render_template("accounts/enrol_totp.html", form=form, secret=user.totp_secret,
                            qr_svg=totp.qr_code_svg(uri))
@@ -151,8 +143,9 @@ def signup_patient():
                 last_name=form.last_name.data, birth_date=form.birth_date.data, locale=session.get("locale"),
             )
             email_confirmation.send_email_confirmation(user)
+            opening = sessions.prepare_session(user)
         if action.succeeded:
-            return finish_login(user, welcome=_("Welcome to Carnet! Your account is ready."))
+            return finish_login(user, opening, welcome=_("Welcome to Carnet! Your account is ready."))
     return render_template("accounts/signup_form.html", form=form, title=_("Create a patient account"))
 
 

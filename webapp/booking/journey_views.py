@@ -7,11 +7,10 @@ from flask import flash, jsonify, redirect, render_template, request, session, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.accounts import authentication, email_confirmation, registration
+from webapp.accounts import authentication, email_confirmation, registration, sessions
 from webapp.accounts.forms import BookingSignupForm, LoginForm
 from webapp.accounts.models import Role, User
 from webapp.accounts.specialties import SPECIALTIES
-from webapp.accounts.views import open_session
 from webapp.booking import bp, holds, settings
 from webapp.booking.cancellation_window import deadline_before
 from webapp.booking.errors import HoldNotFound
@@ -120,11 +119,11 @@ def _book(hold: SlotHold, user: User, secret: str, **details):
     return redirect(url_for("booking.my_appointment", appointment_id=appointment.id))
 
 
-def _start_session_keeping_hold(user: User) -> str:
+def _start_session_keeping_hold(user: User, opening: sessions.SessionOpening) -> str:
     """Log the user in on a fresh session that still holds the slot."""
     secret = _holder_secret(create=True)
     # Logging in clears the session (no fixation), the secret with it: put it back.
-    open_session(user)
+    sessions.start_session(user, opening)
     session[HOLDER_KEY] = secret
     return secret
 
@@ -171,9 +170,10 @@ def confirm_hold_login(hold_id: int):
     if form.validate_on_submit():
         with form_action(form) as done:
             user = _patient_login(form.email.data, form.password.data)
+            opening = sessions.prepare_session(user)
         if done.succeeded:
             # The login is committed before booking: it stands even if the slot is gone meanwhile.
-            return _book(hold, user, _start_session_keeping_hold(user))
+            return _book(hold, user, _start_session_keeping_hold(user, opening))
     return _render_confirmation(hold, login_form=form, status=422)
 
 
@@ -216,7 +216,8 @@ def confirm_hold_signup(hold_id: int):
                 last_name=form.last_name.data, birth_date=form.birth_date.data, phone=form.phone.data,
                 locale=session.get("locale"))
             email_confirmation.send_email_confirmation(user)
+            opening = sessions.prepare_session(user)
         if done.succeeded:
             # The account is committed before booking: it stands even if the slot is gone meanwhile.
-            return _book(hold, user, _start_session_keeping_hold(user))
+            return _book(hold, user, _start_session_keeping_hold(user, opening))
     return _render_confirmation(hold, signup_form=form, status=422)

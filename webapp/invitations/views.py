@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from webapp.accounts import sessions
 from webapp.accounts.models import User
 from webapp.accounts.proxies import account_name
 from webapp.accounts.views import finish_login
@@ -93,8 +94,9 @@ def claim(token: str):
                 token, email=form.email.data, password=form.password.data,
                 accepted_terms=form.accept_terms.data, locale=session.get("locale"),
                 keep_proxy_ids=(form.keep_proxies.data or []) if "keep_proxies" in form else [])
+            opening = sessions.prepare_session(user)
         if action.succeeded:
-            return finish_login(user, welcome=_("Welcome to Carnet! Your notebook and appointments are here."))
+            return finish_login(user, opening, welcome=_("Welcome to Carnet! Your notebook and appointments are here."))
     return render_template("invitations/claim.html", invitation=invitation, token=token, form=form,
                            child_proxies=([account_name(proxy) for proxy in proxies]
                                           if "keep_proxies" not in form else []))

@@ -6,7 +6,7 @@ as a page with its status (400, 403 or 503), never as a server error."""
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from webapp.accounts import email_confirmation
+from webapp.accounts import email_confirmation, sessions
 from webapp.accounts.pro_sante_connect import bp, client, services
 from webapp.accounts.pro_sante_connect.client import ProviderIdentity
 from webapp.accounts.pro_sante_connect.errors import LoginCancelled, ProSanteConnectError
@@ -81,8 +81,9 @@ def callback():
     with transaction():
         profile = services.find_account(identity)
         user = services.log_in_linked(profile) if profile and profile.pro_sante_connect_linked_at else None
+        opening = sessions.prepare_session(user) if user is not None else None
     if user is not None:
-        return finish_login(user)
+        return finish_login(user, opening)
     _keep_pending(identity)
     return redirect(url_for("pro_sante_connect.link_account" if profile else "pro_sante_connect.complete_account"))
 
@@ -100,8 +101,10 @@ def link_account():
         # Pro Santé Connect ends the attempt (`_refuse`).
         with form_action(form, passes=(ProSanteConnectError,)) as action:
             user = services.link_existing_account(identity, form.password.data)
+            opening = sessions.prepare_session(user)
         if action.succeeded:
-            return finish_login(user, welcome=_("Your account is now linked to Pro Santé Connect, and verified."))
+            return finish_login(user, opening,
+                                welcome=_("Your account is now linked to Pro Santé Connect, and verified."))
     return render_template("accounts/pro_sante_connect_link.html", form=form, identity=identity,
                            email=_masked_email(profile.user.email))
 
@@ -123,6 +126,8 @@ def complete_account():
                 city=form.city.data, locale=session.get("locale"),
             )
             email_confirmation.send_email_confirmation(user)
+            opening = sessions.prepare_session(user)
         if action.succeeded:
-            return finish_login(user, welcome=_("Welcome to Carnet! Your practitioner account is ready and verified."))
+            return finish_login(user, opening,
+                                welcome=_("Welcome to Carnet! Your practitioner account is ready and verified."))
     return render_template("accounts/pro_sante_connect_new.html", form=form, identity=identity)
