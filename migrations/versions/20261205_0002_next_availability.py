@@ -25,7 +25,8 @@ def upgrade():
         sa.Column('stale_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['practitioner_id'], ['practitioner_profiles.id'],
-                                name=op.f('fk_next_availabilities_practitioner_id_practitioner_profiles')),
+                                name=op.f('fk_next_availabilities_practitioner_id_practitioner_profiles'),
+                                ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('practitioner_id', name=op.f('pk_next_availabilities')),
     )
     op.create_index('ix_next_availabilities_stale_at', 'next_availabilities', ['stale_at'], unique=False)

@@ -66,7 +66,8 @@ class NextAvailability(db.Model):
     __tablename__ = "next_availabilities"
     __table_args__ = (sa.Index("ix_next_availabilities_stale_at", "stale_at"),)
 
-    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner_profiles.id"), primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner_profiles.id", ondelete="CASCADE"),
+                                                 primary_key=True)
     # None: nothing free within the horizon, or not bookable online.
     next_start_at: Mapped[dt.datetime | None]
     # From this instant time alone may have moved the value (see the module's docstring).
