@@ -153,10 +153,14 @@ def _clean_state(app, owner_engine):
         with owner_engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Triggers refuse DELETE and TRUNCATE on append-only tables: the
-                # owner turns them off for this transaction only.
-                connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+                # owner turns them off for this transaction only. One round trip
+                # for all the tables: this runs after each of the suite's tests.
+                connection.exec_driver_sql("; ".join(
+                    ["SET LOCAL session_replication_role = replica",
+                     *(f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables))]))
+            else:
+                for table in reversed(db.metadata.sorted_tables):
+                    connection.execute(table.delete())
     limiter.reset()
     factories.reset_totp_clock()
 
