@@ -4,7 +4,7 @@ Every operation of the OpenAPI document is exercised on the demo data, as a
 patient and as the practitioner who treats him, on both databases
 (PostgreSQL refuses input that SQLite stores, such as NUL characters): no
 5xx, no response that breaks its own schema, no accepted request that the
-schema forbids (settings in schemathesis.toml). A bounded run (15 examples
+schema forbids (settings in schemathesis.toml). A bounded run (10 examples
 per operation, fixed seed) keeps the suite fast and repeatable; docs/api.md
 gives the command for a longer local run.
 """
@@ -35,7 +35,7 @@ def run_schemathesis(base_url: str, headers: dict, *options: str) -> subprocess.
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "--no-color", "run",
         f"{base_url}/api/v1/openapi.json", "--url", base_url,
-        "-n", "15", "--seed", "1", "--generation-database", "none",
+        "-n", "10", "--seed", "1", "--generation-database", "none",
         *[option for name, value in headers.items() for option in ("-H", f"{name}: {value}")],
         *options,
     ]
