@@ -12,23 +12,41 @@ from webapp.dmp.models import ConsentRecord, IdentityStatus, PatientIdentity
 from webapp.extensions import db
 
 
+class Cast(dict):
+    """The people of a test, each made the first time the test names them
+    (making all ten for every test was most of this file's time)."""
+
+    def __init__(self):
+        super().__init__()
+        self._makers = {
+            "patient": factories.make_patient,
+            "clinic": lambda: self._practice("clinic"),
+            "patient_user": lambda: self["patient"].account,
+            "proxy": lambda: make_proxy_user(self["patient"]),
+            "treating": lambda: self._practice("treating"),
+            "clinic_staff": lambda: factories.make_staff(clinic=self["clinic"]),
+            "other_staff": lambda: factories.make_staff(clinic=factories.make_clinic()),
+            "accountant": lambda: factories.make_staff(clinic=self["clinic"], clinic_role=ClinicRole.ACCOUNTANT),
+            "unrelated": lambda: factories.make_practitioner().user,
+            "other_patient": lambda: factories.make_patient().account,
+            "admin": lambda: factories.make_staff(role=Role.ADMIN),
+        }
+
+    def _practice(self, name: str):
+        """The patient's treating practitioner and their clinic, made together:
+        the clinic's staff run that agenda."""
+        clinic = factories.make_clinic()
+        self.update(clinic=clinic, treating=make_treating_practitioner(self["patient"], clinic=clinic).user)
+        return self[name]
+
+    def __missing__(self, name: str):
+        self[name] = self._makers[name]()
+        return self[name]
+
+
 @pytest.fixture
 def cast(dmp):
-    patient = factories.make_patient()
-    clinic = factories.make_clinic()
-    treating = make_treating_practitioner(patient, clinic=clinic)
-    return {
-        "patient": patient,
-        "patient_user": patient.account,
-        "proxy": make_proxy_user(patient),
-        "treating": treating.user,
-        "clinic_staff": factories.make_staff(clinic=clinic),
-        "other_staff": factories.make_staff(clinic=factories.make_clinic()),
-        "accountant": factories.make_staff(clinic=clinic, clinic_role=ClinicRole.ACCOUNTANT),
-        "unrelated": factories.make_practitioner().user,
-        "other_patient": factories.make_patient().account,
-        "admin": factories.make_staff(role=Role.ADMIN),
-    }
+    return Cast()
 
 
 def _identity_url(patient) -> str:
