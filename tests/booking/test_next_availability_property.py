@@ -20,7 +20,6 @@ from webapp.billing.bookability import is_bookable
 from webapp.billing.models import SubscriptionStatus
 from webapp.booking import appointments, availability, holds, next_availability
 from webapp.booking import settings as booking_settings
-from webapp.booking.errors import SlotUnavailable
 from webapp.booking.models import Absence, Appointment, AppointmentStatus, VisitReason
 from webapp.extensions import db
 from webapp.transaction import transaction
@@ -96,22 +95,18 @@ def apply(step, world, clock) -> None:
     if kind in ("book", "reschedule", "hold") and reason.is_archived:
         return
     with transaction():
-        if kind in ("book", "reschedule"):
-            starts = bookable_starts(practitioner, reason, now)
-            if not starts:
-                return
-            if kind == "book":
-                online = bookable_starts(practitioner, reason, now, at_desk=False)
-                if online and is_bookable(practitioner.id):
-                    appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
-                                                  start_at=online[step[1] % len(online)], by=patient.account,
-                                                  now=now)
-            elif existing := booked(practitioner):
-                try:
-                    appointments.reschedule_appointment(existing[step[1] % len(existing)].id, by=user,
-                                                        new_start_at=starts[step[2] % len(starts)], now=now)
-                except SlotUnavailable:
-                    pass  # a longer visit than the gap: nothing moved
+        if kind == "book":
+            online = bookable_starts(practitioner, reason, now, at_desk=False)
+            if online and is_bookable(practitioner.id):
+                appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+                                              start_at=online[step[1] % len(online)], by=patient.account, now=now)
+        elif kind == "reschedule":
+            if existing := booked(practitioner):
+                moved = existing[step[1] % len(existing)]
+                # Free starts of the visit's own reason, which may be longer than the current one.
+                if starts := bookable_starts(practitioner, moved.visit_reason, now):
+                    appointments.reschedule_appointment(moved.id, by=user, new_start_at=starts[step[2] % len(starts)],
+                                                        now=now)
         elif kind == "cancel":
             if existing := booked(practitioner):
                 appointments.cancel_appointment(existing[step[1] % len(existing)].id, by=user, reason="Imprévu",
@@ -119,11 +114,9 @@ def apply(step, world, clock) -> None:
         elif kind == "hold":
             starts = bookable_starts(practitioner, reason, now, at_desk=False)
             if starts and is_bookable(practitioner.id):
-                try:
-                    holds.hold_slot(practitioner_id=practitioner.id, visit_reason_id=reason.id,
-                                    start_at=starts[0], holder=f"holder-{step[1]}", now=now)
-                except SlotUnavailable:
-                    pass  # held by another holder already: nothing changes
+                # The first start free for a visitor, holds counted: never held already.
+                holds.hold_slot(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+                                start_at=starts[0], holder=f"holder-{step[1]}", now=now)
         elif kind == "absence":
             start = now.replace(minute=0, second=0) + dt.timedelta(hours=step[1])
             booking_settings.add_absence(user, start_at=start, end_at=start + dt.timedelta(hours=step[2]))
