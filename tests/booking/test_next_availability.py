@@ -53,6 +53,49 @@ def test_a_booking_moves_the_stored_value_in_its_own_transaction():
     assert stored_start(practitioner) == at(10, 30)
 
 
+def stored_starts(practitioner) -> list[dt.datetime]:
+    row = next_availability.stored([practitioner.id])[practitioner.id]
+    return [next_availability.FreeStart.decoded(values).start_at for values in row.free_starts]
+
+
+def test_a_booking_of_a_stored_start_drops_it_without_computing_again(count_queries):
+    practitioner, reason = open_practice(hours=("10:00", "12:00"))
+    assert stored_starts(practitioner) == [at(10), at(10, 30), at(11), at(11, 30), *(
+        at(hour, minute, days=1) for hour in (10, 11) for minute in (0, 30))]
+    patient = factories.make_patient()
+    with count_queries() as statements, transaction():
+        appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=at(10),
+                                      by=patient.account)
+    after_lock = statements[[index for index, text in enumerate(statements)
+                             if text.startswith("SELECT next_availabilities")][0] + 1:]
+    assert [text.split(" SET ")[0] for text in after_lock] == ["UPDATE next_availabilities"]
+    assert stored_starts(practitioner)[:2] == [at(10, 30), at(11)]
+    assert len(stored_starts(practitioner)) == next_availability.KEPT_STARTS - 1
+
+
+def test_a_booking_takes_the_stored_starts_its_buffer_reaches():
+    practitioner, reason = open_practice(hours=("10:00", "12:00"), buffer_minutes=10)
+    make_visit_reason(practitioner, duration_minutes=15)
+    patient = factories.make_patient()
+    assert stored_starts(practitioner)[:4] == [at(10), at(10, 15), at(10, 30), at(10, 45)]
+    with transaction():
+        appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id,
+                                      start_at=at(10, 30), by=patient.account)
+    # 10:00 keeps a 15-minute visit and its buffer clear of 10:30; 10:15 and 10:45 do not, nor 11:00.
+    assert stored_starts(practitioner)[:2] == [at(10), at(11, 15)]
+
+
+def test_the_value_is_computed_again_when_bookings_took_every_stored_start():
+    practitioner, reason = open_practice(hours=("10:00", "11:00"))
+    row = db.session.get(NextAvailability, practitioner.id)
+    row.free_starts = row.free_starts[:1]  # as left by earlier bookings, or a row written before the starts were kept
+    db.session.commit()
+    with transaction():
+        appointments.book_appointment(practitioner_id=practitioner.id, visit_reason_id=reason.id, start_at=at(10),
+                                      by=factories.make_patient().account)
+    assert stored_starts(practitioner)[:2] == [at(10, 30), at(10, days=1)]
+
+
 def test_a_refused_booking_leaves_the_stored_value_alone():
     practitioner, reason = open_practice(hours=("10:00", "11:00"))
     patient = factories.make_patient()
@@ -126,9 +169,9 @@ def test_the_job_writes_practitioners_never_computed():
 
 @pytest.mark.postgres_only
 def test_two_bookings_of_the_last_two_slots_leave_no_stale_value(app, monkeypatch):
-    """A books one slot and computes (the other still free), B books the other
-    and commits while A has not written yet. Without the row lock B would
-    store A's slot, or A would store B's; with it B waits for A and sees both."""
+    """A books one slot and writes the value (the other still free), B books
+    the other and commits while A has not committed yet. Without the row lock B
+    would store A's slot, or A would store B's; with it B waits for A and sees both."""
     practitioner, reason = open_practice(hours=("10:00", "11:00"), horizon_days=1)
     factories_absence = Absence(practitioner_id=practitioner.id, start_at=at(11), end_at=at(0, days=5))
     db.session.add(factories_absence)
@@ -136,9 +179,9 @@ def test_two_bookings_of_the_last_two_slots_leave_no_stale_value(app, monkeypatc
     first, second = factories.make_patient(), factories.make_patient()
     practitioner_id, reason_id = practitioner.id, reason.id
     accounts = {"A": first.account_id, "B": second.account_id}
-    computed = threading.Event()
+    refreshed = threading.Event()
     b_done = threading.Event()
-    real_compute = next_availability.compute
+    real_refresh = next_availability.refresh
     errors = []
 
     def b_is_waiting_on_a_lock() -> bool:
@@ -146,16 +189,15 @@ def test_two_bookings_of_the_last_two_slots_leave_no_stale_value(app, monkeypatc
             return bool(connection.scalar(sa.text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")))
 
-    def slow_compute(ids, *, now=None):
-        values = real_compute(ids, now=now)
+    def slow_refresh(*args, **kwargs):
+        real_refresh(*args, **kwargs)
         if threading.current_thread().name == "A":
-            computed.set()
+            refreshed.set()
             deadline = time.monotonic() + 10
             while not b_done.is_set() and not b_is_waiting_on_a_lock() and time.monotonic() < deadline:
                 time.sleep(0.02)
-        return values
 
-    monkeypatch.setattr(next_availability, "compute", slow_compute)
+    monkeypatch.setattr(next_availability, "refresh", slow_refresh)
 
     def book(name: str, start: dt.datetime) -> None:
         try:
@@ -172,7 +214,7 @@ def test_two_bookings_of_the_last_two_slots_leave_no_stale_value(app, monkeypatc
 
     a = threading.Thread(target=book, args=("A", at(10)), name="A")
     a.start()
-    assert computed.wait(10)
+    assert refreshed.wait(10)
     b = threading.Thread(target=book, args=("B", at(10, 30)), name="B")
     b.start()
     a.join(20)

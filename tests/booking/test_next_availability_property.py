@@ -41,7 +41,7 @@ steps = st.one_of(
     st.tuples(st.just("absence"), st.integers(0, 48), st.sampled_from([1, 6, 30, 24 * 3])),
     st.tuples(st.just("end_absence"), st.integers(0, 3)),
     st.tuples(st.just("rules"), st.sampled_from(sorted(HOURS)), st.sampled_from([0, 60, 24 * 60]),
-              st.sampled_from([1, 2, 14]), st.sampled_from([0, 15])),
+              st.sampled_from([1, 2, 14]), st.sampled_from([0, 15]), st.sampled_from([0, 10])),
     st.tuples(st.just("reason"), st.sampled_from(["add", "longer", "archive", "restore"])),
     st.tuples(st.just("subscription"), st.sampled_from([SubscriptionStatus.SUSPENDED, SubscriptionStatus.ACTIVE,
                                                         SubscriptionStatus.CANCELLED])),
@@ -55,19 +55,24 @@ def _request(app):
         yield
 
 
-def expected_next_start(practitioner_id: int, now: dt.datetime) -> dt.datetime | None:
-    """From scratch: the earliest free start of any active reason over the whole
-    horizon in one piece (no search windows), slot holds left out, None when not bookable."""
+def expected_free_starts(practitioner_id: int, now: dt.datetime) -> list[next_availability.FreeStart]:
+    """From scratch: the first free starts of any active reason over the whole
+    horizon in one piece (no search windows), each with its shortest slot,
+    slot holds left out, none when not bookable."""
     if not is_bookable(practitioner_id):
-        return None
+        return []
     reasons = db.session.scalars(sa.select(VisitReason).where(VisitReason.practitioner_id == practitioner_id,
                                                              VisitReason.archived_at.is_(None)))
     first_day, last_day = now.date() - dt.timedelta(days=1), now.date() + dt.timedelta(days=16)
     loaded = availability.load_availability([practitioner_id], first_day, last_day, now=now,
                                             count_holds=False)[practitioner_id]
-    starts = [slot.start_at for reason in reasons
-              for slot in loaded.free_slots(first_day, last_day, reason.duration_minutes, now, limit=1)]
-    return min(starts, default=None)
+    shortest = {}
+    for reason in reasons:
+        for slot in loaded.free_slots(first_day, last_day, reason.duration_minutes, now):
+            shortest[slot.start_at] = min(shortest.get(slot.start_at, slot.end_at), slot.end_at)
+    buffer = loaded.schedule.buffer_minutes
+    return [next_availability.FreeStart.of(start, shortest[start], buffer)
+            for start in sorted(shortest)[:next_availability.KEPT_STARTS]]
 
 
 def bookable_starts(practitioner, reason, now: dt.datetime, *, at_desk: bool = True) -> list[dt.datetime]:
@@ -126,10 +131,10 @@ def apply(step, world, clock) -> None:
             if absences:
                 booking_settings.delete_absence(user, absences[step[1] % len(absences)].id)
         elif kind == "rules":
-            _, hours, notice, horizon, step_minutes = step
+            _, hours, notice, horizon, step_minutes, buffer = step
             booking_settings.update_schedule(user, weekly=HOURS[hours], min_notice_minutes=notice,
                                              horizon_days=horizon, slot_step_minutes=step_minutes or None,
-                                             closed_on_public_holidays=False)
+                                             buffer_minutes=buffer, closed_on_public_holidays=False)
         elif kind == "reason":
             change = step[1]
             if change == "add":
@@ -149,7 +154,8 @@ def apply(step, world, clock) -> None:
 def check_stored(practitioner, clock, *, after_time_passed: bool) -> None:
     now = clock()
     row = next_availability.stored([practitioner.id])[practitioner.id]
-    expected = expected_next_start(practitioner.id, now)
+    expected_starts = expected_free_starts(practitioner.id, now)
+    expected = expected_starts[0].start_at if expected_starts else None
     if row.stale_at < now:
         # Time moved it: only a lower bound (search verifies it) until the job runs.
         # (A None may hide the day the horizon just opened: search treats a stale value as "from now on".)
@@ -158,6 +164,10 @@ def check_stored(practitioner, clock, *, after_time_passed: bool) -> None:
         next_availability.refresh_stale(now)
         row = next_availability.stored([practitioner.id])[practitioner.id]
     assert row.next_start_at == expected
+    # The stored starts are the first free ones, fewer after bookings took some of them.
+    stored_starts = [next_availability.FreeStart.decoded(values) for values in row.free_starts]
+    assert stored_starts == expected_starts[:len(stored_starts)]
+    assert bool(stored_starts) == bool(expected_starts)
     with_holds = availability.next_available_starts([practitioner.id], now=now)[practitioner.id]
     if is_bookable(practitioner.id):
         # Holds only take slots away: the stored value never comes after what a visitor can book.

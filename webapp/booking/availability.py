@@ -274,9 +274,10 @@ def desk_slots(user: User, practitioner_id: int, visit_reason_id: int | None, fi
 def first_free_slots(durations: dict[int, set[int]], count: int, *, now: dt.datetime,
                      schedules: dict[int, PractitionerSchedule] | None = None,
                      count_holds: bool = True) -> dict[int, list[slot_rules.Slot]]:
-    """The first `count` free slots of each practitioner for any of the
+    """The first `count` free starts of each practitioner for any of the
     visit durations given for them, as online booking sees them, in at most
-    1 + len(SEARCH_WINDOWS) queries whatever the number of practitioners.
+    1 + len(SEARCH_WINDOWS) queries whatever the number of practitioners:
+    one slot per start, the shortest free there.
     `count_holds=False` treats held slots as free (the stored next availability)."""
     found: dict[int, list[slot_rules.Slot]] = {pid: [] for pid in durations}
     remaining = sorted(pid for pid, lengths in durations.items() if lengths)
@@ -293,14 +294,28 @@ def first_free_slots(durations: dict[int, set[int]], count: int, *, now: dt.date
         for pid in list(remaining):
             # Each duration's first slots of this window, merged: they all come after the earlier windows'.
             wanted = count - len(found[pid])
-            window_slots = [slot for duration in durations[pid]
-                            for slot in availabilities[pid].free_slots(first_day, last_day, duration, now,
-                                                                       limit=wanted)]
-            found[pid] += sorted(window_slots, key=lambda slot: slot.start_at)[:wanted]
+            shortest: dict[dt.datetime, slot_rules.Slot] = {}
+            for duration in sorted(durations[pid], reverse=True):
+                for slot in availabilities[pid].free_slots(first_day, last_day, duration, now, limit=wanted):
+                    shortest[slot.start_at] = slot
+            found[pid] += [shortest[start] for start in sorted(shortest)[:wanted]]
             if len(found[pid]) >= count:
                 remaining.remove(pid)
         first_day = last_day + dt.timedelta(days=1)
     return found
+
+
+def first_free_slots_of_any_reason(practitioner_ids: list[int], count: int, *, now: dt.datetime | None = None,
+                                   count_holds: bool = True, schedules: dict[int, PractitionerSchedule] | None = None,
+                                   ) -> dict[int, list[slot_rules.Slot]]:
+    """`first_free_slots` for every active visit reason of each practitioner."""
+    durations: dict[int, set[int]] = {pid: set() for pid in practitioner_ids}
+    for pid, duration in db.session.execute(
+        sa.select(VisitReason.practitioner_id, VisitReason.duration_minutes).where(
+            VisitReason.practitioner_id.in_(practitioner_ids), VisitReason.archived_at.is_(None))
+    ):
+        durations[pid].add(duration)
+    return first_free_slots(durations, count, now=now or now_utc(), schedules=schedules, count_holds=count_holds)
 
 
 def next_available_starts(practitioner_ids: list[int], *, now: dt.datetime | None = None, count_holds: bool = True,
@@ -308,13 +323,8 @@ def next_available_starts(practitioner_ids: list[int], *, now: dt.datetime | Non
                           ) -> dict[int, dt.datetime | None]:
     """The first bookable start of each practitioner (any active visit
     reason), in a constant number of queries for any number of practitioners."""
-    durations: dict[int, set[int]] = {pid: set() for pid in practitioner_ids}
-    for pid, duration in db.session.execute(
-        sa.select(VisitReason.practitioner_id, VisitReason.duration_minutes).where(
-            VisitReason.practitioner_id.in_(practitioner_ids), VisitReason.archived_at.is_(None))
-    ):
-        durations[pid].add(duration)
-    first = first_free_slots(durations, 1, now=now or now_utc(), schedules=schedules, count_holds=count_holds)
+    first = first_free_slots_of_any_reason(practitioner_ids, 1, now=now, count_holds=count_holds,
+                                           schedules=schedules)
     return {pid: slots[0].start_at if slots else None for pid, slots in first.items()}
 
 
