@@ -203,7 +203,7 @@ def booking_workload(app, size: Size, rng: random.Random) -> list[Result]:
     check(statuses == [201] * count, f"B2: API bookings answered {sorted(set(statuses))}")
     booked, _ = _booked_count(app, api_pid)
     check(booked == count, f"B2: {booked} appointments after {count} API bookings")
-    results.append(Result("B2 booking, API", database, durations, "median ≤ 10 ms",
+    results.append(Result("B2 booking, API", database, durations, "median ≤ 6 ms",
                           {"bookings": count, "queries": queries}))
     return results
 
