@@ -3,6 +3,7 @@ a race on one slot, and the workers' peak resident memory."""
 
 import contextlib
 import os
+import resource
 import socket
 import subprocess  # nosec B404  # starts gunicorn, the production command, with fixed arguments
 import sys
@@ -78,6 +79,40 @@ def peak_worker_rss_mb(master_pid: int) -> float:
     return max(peaks)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process, 0 once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_by_party(app, master_pid: int) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of gunicorn (master and workers), of the PostgreSQL
+    backends serving the database, and of this process (the client threads)."""
+    with app.app_context():
+        backends = list(db.session.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")))
+        db.session.rollback()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"gunicorn": {pid: _cpu_seconds(pid) for pid in [master_pid, *_children(master_pid)]},
+            "postgresql": {pid: _cpu_seconds(pid) for pid in backends},
+            "clients": {os.getpid(): own.ru_utime + own.ru_stime}}
+
+
+def cpu_ms_per_request(app, master_pid: int, run, requests_made) -> tuple[object, dict[str, float]]:
+    """`run()`, and the CPU milliseconds each party spent per request meanwhile
+    (`requests_made(result)` counts them): where a request's cost goes on the
+    shared cores, which bounds the throughput whatever the load at the time."""
+    before = _cpu_by_party(app, master_pid)
+    result = run()
+    after = _cpu_by_party(app, master_pid)
+    count = requests_made(result)
+    return result, {party: round(sum(seconds - before[party].get(pid, 0.0) for pid, seconds in after[party].items())
+                                 * 1000 / count, 2) for party in after}
+
+
 def run_clients(count: int, job) -> tuple[list, float]:
     """Run `job(client_index)` in `count` threads at once; results and elapsed seconds."""
     started = time.perf_counter()
@@ -116,12 +151,15 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
                     outcomes.append((response.status_code, time.perf_counter() - began))
             return outcomes
 
-        outcomes, elapsed = run_clients(clients, book_distinct)
+        (outcomes, elapsed), booking_cpu = cpu_ms_per_request(
+            app, master_pid, lambda: run_clients(clients, book_distinct),
+            lambda result: sum(len(client) for client in result[0]))
         flat = [outcome for client in outcomes for outcome in client]
         check([status for status, _ in flat] == [201] * len(flat),
               f"B2 concurrent: answers {sorted({status for status, _ in flat})}")
         bookings = Result("B2 concurrent bookings, gunicorn", "postgresql", [took for _, took in flat],
-                          "≥ 50 % of /healthz", {"clients": clients, "workers": size.gunicorn_workers})
+                          "≥ 50 % of /healthz", {"clients": clients, "workers": size.gunicorn_workers,
+                                                 "cpu_ms_per_request": booking_cpu})
         bookings.throughput = len(flat) / elapsed
 
         per_health_client = size.healthz_requests // clients
@@ -135,10 +173,12 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
                     durations.append(time.perf_counter() - began)
             return durations
 
-        outcomes, elapsed = run_clients(clients, health)
+        (outcomes, elapsed), health_cpu = cpu_ms_per_request(
+            app, master_pid, lambda: run_clients(clients, health),
+            lambda result: sum(len(client) for client in result[0]))
         ceiling = Result("GET /healthz, gunicorn (ceiling)", "postgresql",
                          [took for client in outcomes for took in client], "bookings/s ≥ 50 % of this",
-                         {"clients": clients, "workers": size.gunicorn_workers})
+                         {"clients": clients, "workers": size.gunicorn_workers, "cpu_ms_per_request": health_cpu})
         ceiling.throughput = per_health_client * clients / elapsed
         bookings.extra["share_of_healthz"] = round(bookings.throughput / ceiling.throughput, 3)
 

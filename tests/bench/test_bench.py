@@ -70,6 +70,9 @@ def test_concurrent_bookings_under_gunicorn_never_double_book(app):
     assert bookings.throughput > 0 and ceiling.throughput > 0
     assert race.extra == {"rounds": TINY.race_rounds, "all_correct": True}
     assert 0 < bookings.extra["peak_worker_rss_mb"] < 1024
+    # Where each booking's CPU went (the kernel counts processes' time in ticks: the workers' is sure to show).
+    assert set(bookings.extra["cpu_ms_per_request"]) == {"gunicorn", "postgresql", "clients"}
+    assert bookings.extra["cpu_ms_per_request"]["gunicorn"] > 0
 
 
 def test_search_workload_finds_the_right_practitioners_and_availabilities(app):
