@@ -137,6 +137,28 @@ def test_a_booking_goes_through_an_expired_hold(practice, frozen_clock):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SlotHold)) == 0
 
 
+def test_a_booking_beside_an_expired_hold_leaves_it_and_asks_nothing_of_the_holds(practice, frozen_clock,
+                                                                                    count_queries):
+    beside = hold(practice, local_start(3, 10))
+    frozen_clock.advance(minutes=6)
+    with count_queries() as statements:
+        book(practice, local_start(3, 10, 30), factories.make_patient().account)
+    assert [text for text in statements if text.startswith("SELECT slot_holds")] == []
+    assert db.session.get(SlotHold, beside.id) is not None
+    assert local_start(3, 10) in free_starts(practice)
+
+
+def test_a_visit_moves_through_an_expired_hold(practice, frozen_clock):
+    patient = factories.make_patient()
+    appointment = book(practice, local_start(3, 9), patient.account)
+    hold(practice, local_start(3, 10), holder=BOB)
+    frozen_clock.advance(minutes=6)
+    with transaction():
+        appointments.reschedule_appointment(appointment.id, new_start_at=local_start(3, 10), by=patient.account)
+    assert db.session.get(Appointment, appointment.id).start_at == local_start(3, 10)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SlotHold)) == 0
+
+
 def test_the_holder_turns_the_hold_into_a_booking(practice, frozen_clock):
     start = local_start(3, 10)
     held = hold(practice, start)

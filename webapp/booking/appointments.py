@@ -62,10 +62,13 @@ def occupied_cells_for(practitioner_id: int, start_at: dt.datetime, end_at: dt.d
             for index in range(count)]
 
 
-def _hold_time(appointment: Appointment) -> None:
+def _hold_time(appointment: Appointment, *, expired_holds_in_the_way: bool) -> None:
     """Write the appointment's cells; the database refuses any overlap.
-    Expired slot holds in the way give their time back first."""
-    release_expired_holds(appointment.practitioner_id, appointment.start_at, appointment.end_at, now_utc())
+    Expired slot holds in the way give their time back first: the caller
+    knows from its availability whether there are any, which spares a query
+    (a hold that expired since was live then, and made the slot busy)."""
+    if expired_holds_in_the_way:
+        release_expired_holds(appointment.practitioner_id, appointment.start_at, appointment.end_at, now_utc())
     appointment.cells = occupied_cells_for(appointment.practitioner_id, appointment.start_at, appointment.end_at)
     db.session.add(appointment)
     try:
@@ -167,7 +170,7 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
         _check_reason_open_to(reason, patient.id)
     day = start_at.astimezone(slot_rules.UTC).date()
     availability = load_availability([practitioner.id], day, day, at_desk=at_desk,
-                                     schedules=schedules, now=now)[practitioner.id]
+                                     schedules=schedules, now=now, expired_holds=True)[practitioner.id]
     check_start(availability, reason, start_at, now)
     if at_desk:
         patient = _desk_booking_patient(by, practitioner, patient_id, patient_identity, now)
@@ -178,7 +181,8 @@ def book_appointment(*, practitioner_id: int, visit_reason_id: int | None, start
         status=AppointmentStatus.BOOKED, message=message, booked_by_user_id=by.id, booked_at_desk=at_desk,
         shares_notebook_ahead=bool(share_notebook_ahead) and not at_desk, created_at=now,
     )
-    _hold_time(appointment)
+    _hold_time(appointment, expired_holds_in_the_way=availability.expired_hold_overlaps(appointment.start_at,
+                                                                                         appointment.end_at))
     close_waitlist_entries_served_by(appointment)
     signals.appointment_booked.send(sender(), appointment=appointment, actor=by)
     return appointment
@@ -221,7 +225,7 @@ def record_walk_in(*, practitioner_id: int, visit_reason_id: int | None, by: Use
         status=AppointmentStatus.BOOKED, message=message, booked_by_user_id=by.id, booked_at_desk=True,
         is_walk_in=True, arrived_at=now, created_at=now,
     )
-    _hold_time(appointment)
+    _hold_time(appointment, expired_holds_in_the_way=False)  # released above
     close_waitlist_entries_served_by(appointment)
     record_event("appointment.walk_in", actor=by, target_type="appointment", target_id=appointment.id,
                  details={"practitioner_id": practitioner.id, "patient_id": patient.id})
@@ -298,7 +302,8 @@ def reschedule_appointment(appointment_id: int, *, new_start_at: dt.datetime, by
     previous_start_at, previous_end_at = appointment.start_at, appointment.end_at
     day = new_start_at.astimezone(slot_rules.UTC).date()
     availability = load_availability([appointment.practitioner_id], day, day, at_desk=at_desk,
-                                     ignore_appointment_id=appointment.id, now=now)[appointment.practitioner_id]
+                                     ignore_appointment_id=appointment.id, now=now,
+                                     expired_holds=True)[appointment.practitioner_id]
     check_start(availability, appointment.visit_reason, new_start_at, now)
     _release_time(appointment)
     appointment.start_at = new_start_at.astimezone(slot_rules.UTC)
@@ -306,7 +311,8 @@ def reschedule_appointment(appointment_id: int, *, new_start_at: dt.datetime, by
     appointment.rescheduled_count += 1
     appointment.ics_sequence += 1
     appointment.status_changed_at = now
-    _hold_time(appointment)
+    _hold_time(appointment, expired_holds_in_the_way=availability.expired_hold_overlaps(appointment.start_at,
+                                                                                         appointment.end_at))
     signals.appointment_rescheduled.send(sender(), appointment=appointment, actor=by,
                                          previous_start_at=previous_start_at, previous_end_at=previous_end_at)
     offer_freed_slot(appointment.practitioner_id, previous_start_at, previous_end_at, now=now)

@@ -46,6 +46,11 @@ class Availability:
     opening: slot_rules.OpeningRanges
     absences: list[tuple[dt.datetime, dt.datetime]]
     appointments: list[tuple[dt.datetime, dt.datetime]]
+    # Expired slot holds still in the table, when asked for (see webapp.booking.hold_cells).
+    expired_holds: list[tuple[dt.datetime, dt.datetime]]
+
+    def expired_hold_overlaps(self, start_at: dt.datetime, end_at: dt.datetime) -> bool:
+        return any(start < end_at and end > start_at for start, end in self.expired_holds)
 
     def busy(self) -> slot_rules.BusyTimes:
         return slot_rules.busy_times(self.rules, self.absences, self.appointments)
@@ -80,7 +85,7 @@ def _utc_window(first_day: dt.date, last_day: dt.date) -> tuple[dt.datetime, dt.
 
 
 # The kinds of rows of the availability query.
-_HOURS, _ABSENCE, _APPOINTMENT, _PLACE = 1, 2, 3, 4
+_HOURS, _ABSENCE, _APPOINTMENT, _PLACE, _EXPIRED_HOLD = 1, 2, 3, 4, 5
 
 
 # Kept cached: with the statement built anew on each call, 14 days of slots took
@@ -91,7 +96,8 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
     (building it costs more than running it): weekly hours, absences and
     appointments of the practitioners, and their postcodes (for the local
     public holidays), in one round trip, as rows of one shape told apart by `kind`.
-    Slot holds that have not expired count as appointments."""
+    Slot holds that have not expired count as appointments; the expired ones
+    come apart when asked for (a booking releases those in its way)."""
     practitioner_ids = sa.bindparam("practitioner_ids", expanding=True)
     window_start = sa.bindparam("window_start", type_=Appointment.start_at.type)
     window_end = sa.bindparam("window_end", type_=Appointment.end_at.type)
@@ -108,10 +114,16 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
     time_type, instant_type = WeeklyHours.start_time.type, Appointment.start_at.type
     no_time, no_instant = sa.cast(sa.null(), time_type), sa.cast(sa.null(), instant_type)
     no_postcode = sa.cast(sa.null(), PractitionerProfile.postcode.type)
+    now = sa.bindparam("now", type_=instant_type)
     hold_filter = [
         # False for the stored next availability, which leaves holds out (webapp.booking.next_availability).
         sa.bindparam("count_holds", type_=sa.Boolean),
-        SlotHold.practitioner_id.in_(practitioner_ids), active_holds_condition(sa.bindparam("now", type_=instant_type)),
+        SlotHold.practitioner_id.in_(practitioner_ids), active_holds_condition(now),
+        SlotHold.start_at < window_end, SlotHold.end_at > window_start,
+    ]
+    expired_hold_filter = [
+        sa.bindparam("expired_holds", type_=sa.Boolean),
+        SlotHold.practitioner_id.in_(practitioner_ids), ~active_holds_condition(now),
         SlotHold.start_at < window_end, SlotHold.end_at > window_start,
     ]
     rows = sa.union_all(
@@ -128,6 +140,8 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
         # A hold not yet expired keeps its time from everyone else, like an appointment.
         sa.select(sa.literal(_APPOINTMENT, sa.Integer), SlotHold.practitioner_id, sa.null(), no_time, no_time,
                   SlotHold.start_at, SlotHold.end_at, no_postcode).where(*hold_filter),
+        sa.select(sa.literal(_EXPIRED_HOLD, sa.Integer), SlotHold.practitioner_id, sa.null(), no_time, no_time,
+                  SlotHold.start_at, SlotHold.end_at, no_postcode).where(*expired_hold_filter),
         sa.select(sa.literal(_PLACE, sa.Integer), PractitionerProfile.id, sa.null(), no_time, no_time,
                   no_instant, no_instant, PractitionerProfile.postcode)
         .where(PractitionerProfile.id.in_(practitioner_ids)),
@@ -142,20 +156,23 @@ def _availability_statement(*, ignores_appointment: bool) -> sa.Select:
 def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day: dt.date, *, at_desk: bool = False,
                       ignore_appointment_id: int | None = None,
                       schedules: dict[int, PractitionerSchedule] | None = None,
-                      now: dt.datetime | None = None, count_holds: bool = True) -> dict[int, Availability]:
+                      now: dt.datetime | None = None, count_holds: bool = True,
+                      expired_holds: bool = False) -> dict[int, Availability]:
     """Schedules, hours, absences and busy times of several practitioners in
     two queries, whatever their number (one when the caller already holds
-    their `schedules`). Live slot holds are busy unless `count_holds` is false."""
+    their `schedules`). Live slot holds are busy unless `count_holds` is false;
+    `expired_holds` also lists those that expired."""
     window_start, window_end = _utc_window(first_day, last_day)
     if schedules is None:
         schedules = schedules_of(practitioner_ids)
     opening: dict[int, dict[int, list]] = {pid: {} for pid in practitioner_ids}
     absences: dict[int, list] = {pid: [] for pid in practitioner_ids}
     busy: dict[int, list] = {pid: [] for pid in practitioner_ids}
+    expired: dict[int, list] = {pid: [] for pid in practitioner_ids}
     postcodes: dict[int, str | None] = {}
     parameters = {"practitioner_ids": list(practitioner_ids), "window_start": window_start, "window_end": window_end,
                   "earliest_overlapping_start": window_start - dt.timedelta(minutes=MAX_VISIT_MINUTES),
-                  "now": now or now_utc(), "count_holds": count_holds}
+                  "now": now or now_utc(), "count_holds": count_holds, "expired_holds": expired_holds}
     if ignore_appointment_id is not None:
         parameters["ignore_appointment_id"] = ignore_appointment_id
     statement = _availability_statement(ignores_appointment=ignore_appointment_id is not None)
@@ -166,10 +183,10 @@ def load_availability(practitioner_ids: list[int], first_day: dt.date, last_day:
         elif kind == _PLACE:
             postcodes[pid] = postcode
         else:
-            (absences if kind == _ABSENCE else busy)[pid].append((start_at, end_at))
+            {_ABSENCE: absences, _APPOINTMENT: busy, _EXPIRED_HOLD: expired}[kind][pid].append((start_at, end_at))
     return {
         pid: Availability(schedules[pid], rules_of(schedules[pid], at_desk=at_desk, postcode=postcodes.get(pid)),
-                          opening[pid], absences[pid], busy[pid])
+                          opening[pid], absences[pid], busy[pid], expired[pid])
         for pid in practitioner_ids
     }
 
