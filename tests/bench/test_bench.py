@@ -70,6 +70,9 @@ def test_concurrent_bookings_under_gunicorn_never_double_book(app):
     assert bookings.throughput > 0 and ceiling.throughput > 0
     assert race.extra == {"rounds": TINY.race_rounds, "all_correct": True}
     assert 0 < bookings.extra["peak_worker_rss_mb"] < 1024
+    # The proportional and unique sets leave out (part of) the pages shared with the master and the other workers.
+    memory = bookings.extra
+    assert 0 < memory["worker_uss_mb"] <= memory["worker_pss_mb"] <= memory["peak_worker_rss_mb"]
 
 
 def test_search_workload_finds_the_right_practitioners_and_availabilities(app):
