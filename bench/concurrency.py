@@ -94,11 +94,6 @@ def worker_memory_mb(master_pid: int) -> dict[str, float]:
     return {name: round(value, 1) for name, value in max(figures, key=lambda worker: worker["peak_rss_mb"]).items()}
 
 
-def peak_worker_rss_mb(master_pid: int) -> float:
-    """The highest peak resident set (VmHWM) among the master's workers."""
-    return worker_memory_mb(master_pid)["peak_rss_mb"]
-
-
 def run_clients(count: int, job) -> tuple[list, float]:
     """Run `job(client_index)` in `count` threads at once; results and elapsed seconds."""
     started = time.perf_counter()
