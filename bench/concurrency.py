@@ -69,14 +69,30 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def peak_worker_rss_mb(master_pid: int) -> float:
-    """The highest peak resident set (VmHWM) among the master's workers."""
-    peaks = []
+def _fields_kb(path: Path, names: tuple[str, ...]) -> dict[str, int]:
+    """The named `Name:   123 kB` lines of a /proc file, in kB."""
+    fields = {}
+    for line in path.read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in names:
+            fields[name] = int(value.split()[0])
+    return fields
+
+
+def worker_memory_mb(master_pid: int) -> dict[str, float]:
+    """The memory of the master's worker with the highest peak resident set: that
+    peak (VmHWM) and, at the moment of reading, its resident set, its proportional
+    set (each shared page divided among the processes mapping it) and its unique
+    set (the pages only it maps, what ending it would free). RSS counts the
+    libraries and pages it shares with the master and the other workers in full."""
+    figures = []
     for worker in _children(master_pid):
-        for line in Path(f"/proc/{worker}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]) / 1024)
-    return max(peaks)
+        status = _fields_kb(Path(f"/proc/{worker}/status"), ("VmHWM", "VmRSS"))
+        rollup = _fields_kb(Path(f"/proc/{worker}/smaps_rollup"), ("Pss", "Private_Clean", "Private_Dirty"))
+        figures.append({"peak_rss_mb": status["VmHWM"] / 1024, "rss_mb": status["VmRSS"] / 1024,
+                        "pss_mb": rollup["Pss"] / 1024,
+                        "uss_mb": (rollup["Private_Clean"] + rollup["Private_Dirty"]) / 1024})
+    return {name: round(value, 1) for name, value in max(figures, key=lambda worker: worker["peak_rss_mb"]).items()}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -207,6 +223,7 @@ def concurrency_workload(app, database_url: str, size: Size) -> list[Result]:
               "B2 race: a slot holds more or fewer than one appointment")
         race = Result(f"B2 race, {size.race_clients} clients on one slot", "postgresql", rounds,
                       "exactly one 201, the rest 409", {"rounds": size.race_rounds, "all_correct": True})
-        memory = peak_worker_rss_mb(master_pid)
-    bookings.extra["peak_worker_rss_mb"] = round(memory, 1)
+        memory = worker_memory_mb(master_pid)
+    bookings.extra |= {"peak_worker_rss_mb": memory["peak_rss_mb"], "worker_pss_mb": memory["pss_mb"],
+                       "worker_uss_mb": memory["uss_mb"]}
     return [bookings, ceiling, race]

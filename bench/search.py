@@ -11,7 +11,7 @@ import requests
 import sqlalchemy as sa
 
 from bench import seed
-from bench.concurrency import REQUEST_TIMEOUT, gunicorn, peak_worker_rss_mb, run_clients
+from bench.concurrency import REQUEST_TIMEOUT, gunicorn, run_clients, worker_memory_mb
 from bench.measure import Result, timed
 from bench.workloads import Size, _database, check
 from webapp.accounts.models import PractitionerProfile, Role, Verification
@@ -242,9 +242,10 @@ def _gunicorn_search(app, size: Size, urls: list[str]) -> Result:
             return durations
 
         outcomes, elapsed = run_clients(clients, search)
-        memory = peak_worker_rss_mb(master_pid)
+        memory = worker_memory_mb(master_pid)
     result = Result("B3 soonest first, gunicorn", "postgresql", [took for client in outcomes for took in client],
                     "peak worker RSS ≤ 150 MB", {"clients": clients, "workers": size.gunicorn_workers,
-                                                 "peak_worker_rss_mb": round(memory, 1)})
+                                                 "peak_worker_rss_mb": memory["peak_rss_mb"],
+                                                 "worker_pss_mb": memory["pss_mb"], "worker_uss_mb": memory["uss_mb"]})
     result.throughput = len(result.durations) / elapsed
     return result

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests.billing.factories import START, make_subscription
 from webapp.accounts.api_tokens import issue_api_token
-from webapp.billing import invoicing, periods
+from webapp.billing import invoice_pdf, invoicing, periods
 from webapp.billing.models import Invoice, SubscriptionStatus
 from webapp.extensions import db
 
@@ -40,7 +40,7 @@ def test_two_simultaneous_first_downloads_store_one_document_and_answer_it_twice
     db.session.commit()
     # Both requests have found no document and rendered one before either writes: the race itself.
     both_rendered = threading.Barrier(2, timeout=20)
-    render = invoicing.render_invoice_pdf
+    render = invoice_pdf.render_invoice_pdf
     renders = []
 
     def render_then_wait(*args, **kwargs):
@@ -49,7 +49,7 @@ def test_two_simultaneous_first_downloads_store_one_document_and_answer_it_twice
         both_rendered.wait()
         return pdf
 
-    monkeypatch.setattr(invoicing, "render_invoice_pdf", render_then_wait)
+    monkeypatch.setattr(invoice_pdf, "render_invoice_pdf", render_then_wait)  # read at each rendering
     url = f"{live_server}/api/v1/billing/invoices/{invoice.id}/pdf"
     answers: list[tuple[int, bytes]] = []
     threads = [threading.Thread(target=lambda token=token: answers.append(download(url, token))) for token in tokens]

@@ -5,8 +5,6 @@ import io
 import re
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
@@ -38,6 +36,8 @@ def provisioning_uri(secret: str, email: str) -> str:
 
 def qr_code_svg(uri: str) -> str:
     """The QR code of a provisioning URI as inline SVG, rendered locally."""
+    import qrcode.image.svg  # only on the setup page, not in every worker (tests/test_worker_memory.py)
+
     image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     buffer = io.BytesIO()
     image.save(buffer)

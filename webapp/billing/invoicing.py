@@ -12,8 +12,6 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.accounts.models import User
-from webapp.billing.einvoice import build_invoice_xml, embed_facturx_xml
-from webapp.billing.invoice_pdf import render_invoice_pdf
 from webapp.billing.models import (
     Invoice,
     InvoiceCounter,
@@ -114,6 +112,10 @@ def store_invoice_document(invoice: Invoice) -> bytes:
     runs one write transaction at a time."""
     if invoice.document_pdf is not None:
         return invoice.document_pdf
+    # Imported on this rare path only: Factur-X, pypdf, lxml and reportlab weighed
+    # about 12 MB in every web worker (tests/test_worker_memory.py).
+    from webapp.billing.einvoice import build_invoice_xml, embed_facturx_xml
+    from webapp.billing.invoice_pdf import render_invoice_pdf
     config, tz = current_app.config, billing_timezone()
     xml = build_invoice_xml(invoice, tz=tz, iban=config["CARNET_SELLER_IBAN"], bic=config["CARNET_SELLER_BIC"],
                             exemption=exemption_of(invoice, config))

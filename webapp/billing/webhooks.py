@@ -4,7 +4,6 @@ import sqlalchemy as sa
 from flask import jsonify, request
 
 from webapp.billing import bp
-from webapp.billing.providers import stripe as stripe_provider
 from webapp.extensions import csrf, db, limiter
 from webapp.transaction import transaction
 
@@ -13,6 +12,8 @@ from webapp.transaction import transaction
 @csrf.exempt  # Stripe signs the request instead; it has no session nor CSRF token.
 @limiter.exempt
 def stripe_webhook():
+    from webapp.billing.providers import stripe as stripe_provider  # the Stripe library only where it is called
+
     event = stripe_provider.verified_event(request.get_data(), request.headers.get("Stripe-Signature"))
     try:
         with transaction():

@@ -13,10 +13,6 @@ from html import escape
 
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from webapp.crypto import decrypt, encrypt
 from webapp.dmp.builder import Document, DocumentCode
@@ -44,6 +40,12 @@ def _ins_line(ins: str, patient) -> str:
 def entry_pdf(entry: NotebookEntry, ins: str | None = None) -> bytes:
     """The entry alone as a PDF: kind, title, patient (with the INS and its
     traits when given), author, date, data and text."""
+    # reportlab only where a document is made, not in every web worker (tests/test_worker_memory.py).
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from webapp.accounts.models import User
 from webapp.db import now_utc
 from webapp.extensions import db
-from webapp.notebook import export_fhir, export_pdf
+from webapp.notebook import export_fhir
 from webapp.notebook.digest import CurrentItem
 from webapp.notebook.errors import InvalidEntry
 from webapp.notebook.models import Attachment, NotebookEntry
@@ -49,6 +49,7 @@ def export_notebook(user: User, patient_id: int, export_format: str) -> ExportFi
     generated_at = now_utc()
     stem = f"carnet-{access.patient.id}-{generated_at:%Y%m%d}"
     if export_format == "pdf":
+        from webapp.notebook import export_pdf  # reportlab only where a PDF is made (tests/test_worker_memory.py)
         # The PDF's summary comes from the exported entries themselves, not from the
         # digest: the file must match what it lists, whatever the digest's state.
         current = [CurrentItem(entry.id, entry.kind, entry.data) for entry in entries
