@@ -68,6 +68,8 @@ LEASE = dt.timedelta(minutes=10)
 BATCH_SIZE = 200
 # The longest wait between two attempts; with 6 attempts from 60 s it is not reached (at most 16 min).
 MAX_RETRY_SECONDS = 6 * 3600
+# How long the recorder gathers accepted messages before committing them (a crash loses the record of at most these).
+RECORD_EVERY = 0.02
 
 
 @dataclasses.dataclass
@@ -258,6 +260,11 @@ class _SentRecorder:
             try:
                 while True:
                     items = [self._accepted.get()]
+                    # Wait for the messages accepted in the next moment rather than commit each one alone:
+                    # a commit costs 0.8 ms of CPU on SQLite, and committing as soon as anything was
+                    # accepted made 1,328 commits for 3,000 messages, 0.36 ms of CPU per message (B5, SQLite,
+                    # 2026-12-05); about RECORD_EVERY apart, they are a few dozen messages each.
+                    time.sleep(RECORD_EVERY)
                     while not self._accepted.empty():
                         items.append(self._accepted.get())
                     self._commit([item for item in items if item is not None])
