@@ -308,9 +308,16 @@ def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = 
     report = SendReport()
     transport, sms = mail_transport(config), sms_backend(config)
     recorder = _SentRecorder(current_app._get_current_object())
+    def outcome(item: _Outgoing, error: DeliveryError | None) -> None:
+        if error is None:
+            recorder.add(item)
+            report.sent += 1
+        else:
+            _record_failure(item, error, now, report)
+
     try:
         # One connection for the whole run, reopened only if the server drops it.
-        with transport.connection() as send_mail:
+        with transport.connection() as connection:
             while True:
                 with transaction():
                     claimed, batch = _claim_batch(now, batch_size, config["CARNET_OUTBOX_MAX_ATTEMPTS"], report)
@@ -323,16 +330,17 @@ def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = 
                     try:
                         content = _render(item)
                         if item.channel is Channel.EMAIL:
-                            send_mail(build_email_message(content, sender=sender,
-                                                          message_id=message_id(item.id, item.channel, item.key,
-                                                                                sender)))
+                            # The server's verdict comes back later (`outcome`): this message is read by the
+                            # server while the next one is rendered.
+                            connection.send(build_email_message(content, sender=sender, message_id=message_id(
+                                item.id, item.channel, item.key, sender)), functools.partial(outcome, item))
                         else:
                             sms.send(content.to, content.text)
+                            outcome(item, None)
                     except DeliveryError as error:
-                        _record_failure(item, error, now, report)
-                    else:
-                        recorder.add(item)
-                        report.sent += 1
+                        outcome(item, error)
+                # Every verdict of this batch is in before the next claim.
+                connection.flush()
                 # A short batch means the due rows are exhausted; a full one may have more behind it.
                 if claimed < batch_size:
                     return report
