@@ -10,21 +10,22 @@ as it can be:
    UPDATE, so even without row locks (SQLite, one writer at a time) a row
    is claimed by one sender only.
 2. Send, outside any open transaction, over one SMTP connection for the
-   whole run (reopened only if the server drops it).
-3. Record the outcome of each message right after it: a failure is
-   committed at once by the sender; an accepted message is handed to a
-   recorder thread, which commits everything accepted since its previous
-   commit in one UPDATE (group commit). The sender never waits for the
-   database between two messages, and a message waits for at most the
-   commit in progress plus its own.
+   whole run (reopened only if the server drops it). The server's verdict
+   on a message is read when the next one is sent (or at the end of the
+   batch): the server reads a message while the sender renders the next.
+3. Record the outcome of each message as soon as its verdict is read: a
+   failure is committed at once by the sender; an accepted message is
+   handed to a recorder thread, which commits what was accepted in the
+   last `RECORD_EVERY` (20 ms) in one UPDATE (group commit). The sender
+   never waits for the database between two messages.
 
 Only a crash between the SMTP server accepting a message ("250 OK") and
 step 3 committing can send a message twice: the row stays `sending`, its
-lease expires and another run sends it again. That gap is a few
-milliseconds (one or two commits, however slow the SMTP server), shared by
-the messages accepted meanwhile; an error that stops the run still waits
-for the recorder, so only a killed process leaves accepted messages
-unrecorded. The Message-ID header is derived from the row, so a
+lease expires and another run sends it again. That gap is a few tens of
+milliseconds (the recorder's wait and one commit, however slow the SMTP
+server), shared by the messages accepted meanwhile; an error that stops
+the run still reads the last verdict and waits for the recorder, so only a
+killed process leaves accepted messages unrecorded. The Message-ID header is derived from the row, so a
 duplicate is also recognisable by mail clients. Rows left `sending` after
 their last attempt are marked failed, never resent forever.
 """
@@ -232,10 +233,10 @@ class _SentRecorder:
     """Marks accepted messages as sent from a thread of its own, many per commit.
 
     The sender hands over each message the server accepted and goes on at
-    once; the recorder commits everything handed over since its last commit
-    in one UPDATE. A message thus waits for at most the commit in progress
-    plus its own, however fast the server accepts (group commit), and the
-    sender never waits for the database between two messages."""
+    once; the recorder commits what was handed over in `RECORD_EVERY` in one
+    UPDATE. A message thus waits for at most that and one commit, however
+    fast the server accepts (group commit), and the sender never waits for
+    the database between two messages."""
 
     def __init__(self, app):
         self._accepted: queue.SimpleQueue[_Outgoing | None] = queue.SimpleQueue()
