@@ -25,9 +25,10 @@ lease expires and another run sends it again. That gap is a few tens of
 milliseconds (the recorder's wait and one commit, however slow the SMTP
 server), shared by the messages accepted meanwhile; an error that stops
 the run still reads the last verdict and waits for the recorder, so only a
-killed process leaves accepted messages unrecorded. The Message-ID header is derived from the row, so a
-duplicate is also recognisable by mail clients. Rows left `sending` after
-their last attempt are marked failed, never resent forever.
+killed process leaves accepted messages unrecorded. The Message-ID header
+is derived from the row, so a duplicate is also recognisable by mail
+clients. Rows left `sending` after their last attempt are marked failed,
+never resent forever.
 """
 
 import dataclasses
@@ -309,6 +310,7 @@ def send_due_notifications(now: dt.datetime | None = None, *, batch_size: int = 
     report = SendReport()
     transport, sms = mail_transport(config), sms_backend(config)
     recorder = _SentRecorder(current_app._get_current_object())
+
     def outcome(item: _Outgoing, error: DeliveryError | None) -> None:
         if error is None:
             recorder.add(item)
