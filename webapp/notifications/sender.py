@@ -242,6 +242,7 @@ class _SentRecorder:
     def __init__(self, app):
         self._accepted: queue.SimpleQueue[_Outgoing | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(app,), name="outbox-recorder", daemon=True)
         self._thread.start()
 
@@ -253,6 +254,7 @@ class _SentRecorder:
     def close(self) -> None:
         """Wait until everything handed over is committed."""
         self._accepted.put(None)
+        self._closing.set()
         self._thread.join()
         if self._error is not None:
             raise RuntimeError("recording sent notifications failed") from self._error
@@ -269,7 +271,7 @@ class _SentRecorder:
                         # alone: committing as soon as anything was accepted made 1,328 commits for 3,000
                         # messages, 0.36 ms of CPU per message (B5 on SQLite, 2026-12-05); RECORD_EVERY
                         # apart, a commit records a few dozen messages.
-                        time.sleep(RECORD_EVERY)
+                        self._closing.wait(RECORD_EVERY)  # not beyond the end of the run
                         while not self._accepted.empty():
                             items.append(self._accepted.get())
                         self._commit(connection, [item for item in items if item is not None])
