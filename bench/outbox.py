@@ -49,9 +49,17 @@ VARIANTS = 20  # distinct rendered reminders; each row still has its own recipie
 class CountingSink:
     """An SMTP server's handler that accepts everything and counts messages by Message-ID."""
 
-    def __init__(self):
+    def __init__(self, *, pipelining: bool = True):
         self.counts: collections.Counter[str] = collections.Counter()
         self.sessions: set[int] = set()
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # Offer PIPELINING as the relays a deployment sends through do (Postfix, Exim, the mail
+        # services): aiosmtpd reads its commands from a buffered stream, in order, so it serves
+        # pipelined commands correctly, but it does not say so itself.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_DATA(self, server, session, envelope):
         headers = envelope.original_content.partition(b"\r\n\r\n")[0]

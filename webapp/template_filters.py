@@ -22,10 +22,15 @@ from webapp.accounts.phones import display_phone
 
 def local_datetime(value: dt.datetime, timezone: str) -> str:
     """"lundi 30 mars 2026 à 09:00" in the current language and the given timezone."""
-    locale = get_locale()
+    return local_datetime_in(value, timezone, locale=get_locale(), gettext=_)
+
+
+def local_datetime_in(value: dt.datetime, timezone: str, *, locale, gettext) -> str:
+    """`local_datetime` in a given `locale` translated by `gettext(text, **variables)`
+    (the outbox renders many messages per language without looking them up each time)."""
     local = value.astimezone(ZoneInfo(timezone))
-    return _("%(date)s at %(time)s", date=format_date(local.date(), "full", locale=locale),
-             time=format_time(local, "short", locale=locale))
+    return gettext("%(date)s at %(time)s", date=format_date(local.date(), "full", locale=locale),
+                   time=format_time(local, "short", locale=locale))
 
 
 def money(amount_cents: int, currency: str = "EUR") -> str:

@@ -1,5 +1,6 @@
 """A real SMTP server on a loopback port (aiosmtpd) and the app switched to it."""
 
+import contextlib
 import email
 import email.policy
 import socket
@@ -16,13 +17,26 @@ def free_port() -> int:
 
 class RecordingHandler:
     """Keeps every accepted message; answers the queued `replies` to DATA first
-    (e.g. "451 ..." to make the sender retry)."""
+    (e.g. "451 ..." to make the sender retry), `recipient_replies` to RCPT.
+    Offers PIPELINING as the common relays do, unless told otherwise."""
 
-    def __init__(self):
+    def __init__(self, *, pipelining: bool = True):
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes = []
         self.sessions: set[int] = set()
         self.replies: list[str] = []
+        self.recipient_replies: list[str] = []
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.recipient_replies:
+            return self.recipient_replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.sessions.add(id(session))
@@ -33,15 +47,22 @@ class RecordingHandler:
         return "250 Message accepted"
 
 
-@pytest.fixture
-def smtp_server():
-    handler = RecordingHandler()
+@contextlib.contextmanager
+def serving(*, pipelining: bool = True):
+    """A recording SMTP server on a free loopback port: (handler, port)."""
+    handler = RecordingHandler(pipelining=pipelining)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield handler, controller.port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    with serving() as server:
+        yield server
 
 
 @pytest.fixture

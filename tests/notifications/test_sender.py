@@ -1,5 +1,6 @@
 """The outbox sender against a real SMTP server: content, retries, failures, concurrency, leases."""
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -8,6 +9,7 @@ import icalendar
 import pytest
 
 from tests import factories
+from tests.notifications.conftest import serving
 from tests.notifications.factories import PARIS_MORNING, make_ics, outbox
 from webapp.db import now_utc
 from webapp.extensions import db
@@ -16,6 +18,13 @@ from webapp.notifications.models import Category, Channel, NotificationStatus
 from webapp.notifications.sender import LEASE, MAX_RETRY_SECONDS, send_due_notifications
 from webapp.notifications.services import enqueue_email, enqueue_sms, set_notification_preferences
 from webapp.transaction import transaction
+
+
+@pytest.fixture(params=["pipelining", "lock-step"])
+def smtp_server(request):
+    """Each test against a server offering PIPELINING (RFC 2920) and one answering command by command."""
+    with serving(pipelining=request.param == "pipelining") as server:
+        yield server
 
 
 def queue_booking_confirmation(appointment_id: int = 1, *, to: str = "marie@example.com", locale: str = "fr"):
@@ -144,6 +153,55 @@ def test_permanent_refusal_fails_at_once(smtp):
     [row] = outbox()
     assert report.failed == 1 and row.status is NotificationStatus.FAILED and row.attempts == 1
     assert "550" in row.last_error
+
+
+def test_refused_recipient_fails_for_good_and_the_next_message_leaves_on_the_same_connection(smtp):
+    queue_simple("refused-recipient", to="nobody@example.com")
+    queue_simple("fine")
+    smtp.recipient_replies.append("550 5.1.1 No such user")
+
+    report = send_due_notifications()
+
+    rows = {row.key: row for row in outbox()}
+    assert (report.sent, report.failed) == (1, 1) and len(smtp.sessions) == 1
+    assert rows["refused-recipient"].status is NotificationStatus.FAILED
+    assert rows["refused-recipient"].last_error == "recipient refused: 550 5.1.1 No such user"
+    assert rows["fine"].status is NotificationStatus.SENT
+    assert [envelope.rcpt_tos for envelope in smtp.envelopes] == [["paul@example.com"]]
+
+
+def test_a_recipient_busy_for_now_is_retried(smtp):
+    queue_simple("busy-recipient")
+    smtp.recipient_replies.append("450 4.2.1 Mailbox busy")
+    report = send_due_notifications()
+    [row] = outbox()
+    assert report.retried == 1 and row.status is NotificationStatus.PENDING
+    assert row.last_error == "recipient refused: 450 4.2.1 Mailbox busy"
+
+
+def test_refusals_between_accepted_messages_go_to_the_right_rows(smtp):
+    for index in range(6):
+        queue_simple(f"notebook-entry:{index}")
+    smtp.replies.extend(["250 Message accepted", "550 5.7.1 Rejected", "250 Message accepted", "451 4.3.0 Later"])
+    report = send_due_notifications()
+    statuses = {row.key: row.status for row in outbox()}
+    assert (report.sent, report.failed, report.retried) == (4, 1, 1)
+    assert statuses == {"notebook-entry:0": NotificationStatus.SENT, "notebook-entry:1": NotificationStatus.FAILED,
+                        "notebook-entry:2": NotificationStatus.SENT, "notebook-entry:3": NotificationStatus.PENDING,
+                        "notebook-entry:4": NotificationStatus.SENT, "notebook-entry:5": NotificationStatus.SENT}
+
+
+def test_a_line_starting_with_a_dot_arrives_unchanged(smtp, monkeypatch):
+    real_build = sender.build_email_message
+
+    def with_dotted_line(content, **kwargs):
+        mail = real_build(content, **kwargs)
+        return dataclasses.replace(mail, data=mail.data + b".hidden\r\n..\r\n.\r\n")
+
+    monkeypatch.setattr(sender, "build_email_message", with_dotted_line)
+    queue_simple("dotted")
+    assert send_due_notifications().sent == 1
+    assert smtp.envelopes[0].original_content.endswith(b"\r\n.hidden\r\n..\r\n.\r\n")
 
 
 def test_unreachable_server_is_a_temporary_failure(app, smtp):

@@ -37,6 +37,7 @@ from webapp.notifications.models import (
     NotificationPreferenceChange,
     NotificationStatus,
 )
+from webapp.notifications.rendering import message_environment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,10 +86,10 @@ def _html_paragraphs(body: str, links: set[str]) -> list[Markup]:
     return paragraphs
 
 
-def _render(name: str, context: dict) -> str:
+def _render(name: str, context: dict, locale: str) -> str:
     # Messages are written from their own data only: the Jinja template
     # alone, without the request context processors of page templates.
-    return current_app.jinja_env.get_template(name).render(context)
+    return message_environment(locale).get_template(name).render(context)
 
 
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
@@ -115,18 +116,19 @@ def render_email(template: str, context: dict, locale: str | None = None) -> tup
     links = {value for key, value in context.items() if _is_link(key) and isinstance(value, str)}
     with force_locale(locale):
         context = {key: resolved(value) for key, value in context.items()}
-        rendered = _render(f"notifications/{template}.txt", _free_text_on_one_line(context))
+        rendered = _render(f"notifications/{template}.txt", _free_text_on_one_line(context), locale)
         subject, _, body = rendered.partition("\n")
         subject, body = subject.strip(), _BLANK_LINES.sub("\n\n", body.strip())
         html = _render("notifications/email.html",
-                       {"subject": subject, "locale": locale, "paragraphs": _html_paragraphs(body, links)})
+                       {"subject": subject, "locale": locale, "paragraphs": _html_paragraphs(body, links)}, locale)
     return subject, body + "\n", html
 
 
 def render_sms(template: str, context: dict, locale: str | None = None) -> str:
-    with force_locale(_locale_or_default(locale)):
+    locale = _locale_or_default(locale)
+    with force_locale(locale):
         context = {key: resolved(value) for key, value in context.items()}
-        return " ".join(_render(f"notifications/{template}.sms.txt", context).split())
+        return " ".join(_render(f"notifications/{template}.sms.txt", context, locale).split())
 
 
 def email_draft(*, to: str, template: str, context: dict, locale: str,
