@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from webapp.api.error_schema import ApiErrorSchema
 from webapp.errors import Forbidden, NotAuthenticated
+from webapp.extensions import db
 from webapp.transaction import transaction
 
 BEARER_SECURITY = [{"bearerAuth": []}]
@@ -59,7 +60,9 @@ _AUTHENTICATOR = "carnet_token_authenticator"
 
 def register_token_authenticator(app: Flask, authenticate: Callable[[str], object]) -> None:
     """Set what `bearer_required` calls with the raw bearer value: it returns
-    the token (with its `.user`) or raises a `CarnetError`."""
+    the token (with its `.user`) or raises a `CarnetError`. It writes through
+    the session's objects without flushing: `bearer_required` commits only a
+    session that holds changes."""
     app.extensions[_AUTHENTICATOR] = authenticate
 
 
@@ -67,6 +70,30 @@ def _bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _authenticate(raw: str):
+    """The token of `raw`, from the registered authenticator.
+
+    What it writes is its own unit of work, committed at once: the token's
+    last use (recorded once a minute) is kept whatever the handler then does,
+    and a refused token's audit row is kept because the refusal declares
+    `keeps_writes` (any other error writes nothing). A lookup that wrote
+    nothing is not committed: the handler goes on in the transaction that
+    read the token, with the token and its user still loaded. Committing
+    every time sent a COMMIT and, since a commit expires what it loaded, a
+    second SELECT of the token and user per request: 2 of 18 statements of
+    an API booking, about 0.35 ms of CPU on SQLite (B2, 2026-12-05).
+    """
+    try:
+        token = current_app.extensions[_AUTHENTICATOR](raw)
+    except BaseException:
+        with transaction():
+            raise  # committed or rolled back by `transaction`'s own rule
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        session.commit()
+    return token
 
 
 def current_api_user():
@@ -90,11 +117,7 @@ def bearer_required(*roles):
             raw = _bearer_token()
             if raw is None:
                 raise NotAuthenticated()
-            # Its own unit of work: last_used_at is kept whatever the handler
-            # then does, and a refused token's audit row is kept because the
-            # refusal declares `keeps_writes` (any other error writes nothing).
-            with transaction():
-                token = current_app.extensions[_AUTHENTICATOR](raw)
+            token = _authenticate(raw)
             user = token.user
             if roles and user.role not in roles:
                 raise Forbidden()
