@@ -333,6 +333,21 @@ def test_a_booking_reads_its_token_once_and_commits_once(client, api_token, prac
     assert events.count("commit") == 1 and events[-1] == "commit"
 
 
+def test_a_tokens_last_use_is_committed_without_reading_the_token_again(client, api_token, practice, patient,
+                                                                         sql_events, count_queries):
+    """Once a minute the lookup records the last use in its own commit, which keeps the token and its
+    user loaded: they are not read again by the booking."""
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    with sql_events() as events, count_queries() as statements:
+        response = client.post("/api/v1/appointments", headers=headers,
+                               json=booking_body(practitioner, reason, local_start(2)))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert len([text for text in statements if "FROM api_tokens" in text]) == 1
+    assert len([text for text in statements if text.lstrip().upper().startswith("UPDATE API_TOKENS")]) == 1
+    assert events.count("commit") == 2 and events[-1] == "commit"
+
+
 def test_the_shared_schemas_keep_nothing_from_one_request_to_the_next(client, api_token, practice, patient):
     """One schema instance serves every request (webapp.api.blueprint): each answer holds its own errors only."""
     practitioner, reason = practice

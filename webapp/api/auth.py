@@ -93,9 +93,15 @@ def _authenticate(raw: str):
     except BaseException:
         with transaction():
             raise  # committed or rolled back by `transaction`'s own rule
-    session = db.session
+    session = db.session()
     if session.new or session.dirty or session.deleted:
-        session.commit()
+        # The token and its user were read in the transaction being committed:
+        # they stay loaded rather than expire, and are not read again.
+        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire_on_commit
     return token
 
 
