@@ -83,10 +83,10 @@ def _authenticate(raw: str):
     read the token, with the token and its user still loaded. Committing
     every time cost a COMMIT and, since a commit expires what it loaded, a
     second SELECT of the token and its user in every request. Measured with
-    `python -m bench.api_layer` (two runs each, busy 2-core machine,
-    2026-12-05), CPU of the API layer per booking: SQLite 1.73-1.75 ->
-    1.30-1.32 ms, PostgreSQL 2.21-2.56 -> 1.62-1.83 ms; statements 18 -> 17,
-    commits 2 -> 1.
+    `python -m bench.api_layer --reused-tokens` (two runs each, busy 2-core
+    machine, 2026-12-05), CPU of the API layer per booking, this change
+    alone: SQLite 1.73-1.75 -> 1.30-1.32 ms, PostgreSQL 2.21-2.56 ->
+    1.62-1.83 ms; statements 18 -> 17, commits 2 -> 1.
     """
     try:
         token = current_app.extensions[_AUTHENTICATOR](raw)
@@ -96,7 +96,8 @@ def _authenticate(raw: str):
     session = db.session()
     if session.new or session.dirty or session.deleted:
         # The token and its user were read in the transaction being committed:
-        # they stay loaded rather than expire, and are not read again.
+        # they stay loaded rather than expire, and are not read again (B2, whose
+        # API bookings each use a new token: 19 -> 18 statements a booking).
         expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
         try:
             session.commit()
