@@ -12,25 +12,18 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime
 from flask import Flask
 from flask_babel import format_currency, format_decimal, get_locale
 from flask_babel import gettext as _
 
 from webapp.accounts.phones import display_phone
+from webapp.local_datetimes import local_datetime_in
 
 
 def local_datetime(value: dt.datetime, timezone: str) -> str:
     """"lundi 30 mars 2026 à 09:00" in the current language and the given timezone."""
     return local_datetime_in(value, timezone, locale=get_locale(), gettext=_)
-
-
-def local_datetime_in(value: dt.datetime, timezone: str, *, locale, gettext) -> str:
-    """`local_datetime` in a given `locale` translated by `gettext(text, **variables)`
-    (the outbox renders many messages per language without looking them up each time)."""
-    local = value.astimezone(ZoneInfo(timezone))
-    return gettext("%(date)s at %(time)s", date=format_date(local.date(), "full", locale=locale),
-                   time=format_time(local, "short", locale=locale))
 
 
 def money(amount_cents: int, currency: str = "EUR") -> str:

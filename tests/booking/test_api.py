@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from tests import factories
 from tests.billing.factories import make_subscription
 from tests.booking.factories import local_start, make_appointment, open_practice
+from webapp.accounts.models import ApiToken
 from webapp.billing.models import SubscriptionStatus
 from webapp.booking.models import Appointment, AppointmentStatus, WaitlistStatus
+from webapp.db import now_utc
 from webapp.extensions import db, limiter
 from webapp.notifications.models import Notification
 
@@ -313,6 +315,70 @@ def test_a_write_is_answered_from_its_own_transaction(client, api_token, practic
     assert response.status_code in (200, 201), response.get_data(as_text=True)
     assert response.json["status"] == ("booked" if path == "book" else "cancelled")
     assert events[-1] == "commit"
+
+
+def test_a_booking_reads_its_token_once_and_commits_once(client, api_token, practice, patient, sql_events,
+                                                         count_queries):
+    """A token used within the minute writes nothing: the lookup is not committed on its own (no
+    COMMIT, and no second SELECT of the token that a commit's expiry would cause)."""
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    client.post("/api/v1/appointments", headers=headers, json=booking_body(practitioner, reason, local_start(2)))
+    with sql_events() as events, count_queries() as statements:
+        response = client.post("/api/v1/appointments", headers=headers,
+                               json=booking_body(practitioner, reason, local_start(3)))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert len([text for text in statements if "FROM api_tokens" in text]) == 1
+    assert not [text for text in statements if text.lstrip().upper().startswith("UPDATE API_TOKENS")]
+    assert events.count("commit") == 1 and events[-1] == "commit"
+
+
+def test_a_tokens_last_use_is_committed_without_reading_the_token_again(client, api_token, practice, patient,
+                                                                         sql_events, count_queries):
+    """Once a minute the lookup records the last use in its own commit, which keeps the token and its
+    user loaded: they are not read again by the booking."""
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    with sql_events() as events, count_queries() as statements:
+        response = client.post("/api/v1/appointments", headers=headers,
+                               json=booking_body(practitioner, reason, local_start(2)))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert len([text for text in statements if "FROM api_tokens" in text]) == 1
+    assert len([text for text in statements if text.lstrip().upper().startswith("UPDATE API_TOKENS")]) == 1
+    assert events.count("commit") == 2 and events[-1] == "commit"
+
+
+def test_the_shared_schemas_keep_nothing_from_one_request_to_the_next(client, api_token, practice, patient):
+    """One schema instance serves every request (webapp.api.blueprint): each answer holds its own errors only."""
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    first = client.post("/api/v1/appointments", headers=headers,
+                        json=booking_body(practitioner, reason, local_start(2), message="x" * 1001))
+    assert_error(first, 422, field="message")
+    second = client.post("/api/v1/appointments", headers=headers,
+                         json={"practitioner_id": practitioner.id, "visit_reason_id": reason.id})
+    assert_error(second, 422, field="start")
+    assert set(second.json["error"]["fields"]) == {"start"}
+    third = client.post("/api/v1/appointments", headers=headers,
+                        json=booking_body(practitioner, reason, local_start(2), message="Bonjour"))
+    assert third.status_code == 201 and third.json["message"] == "Bonjour"
+    assert third.json["patient"]["id"] == patient.id and third.json["visit_reason"]["id"] == reason.id
+
+
+def test_a_refused_booking_keeps_the_tokens_last_use(client, api_token, practice, patient):
+    """The last use, when due, is committed before the handler runs: a 409 that rolls the
+    booking back keeps it."""
+    practitioner, reason = practice
+    headers = api_token(patient.account)
+    client.post("/api/v1/appointments", headers=headers, json=booking_body(practitioner, reason, local_start(2)))
+    token = db.session.scalars(sa.select(ApiToken)).one()
+    a_while_ago = now_utc() - dt.timedelta(hours=1)
+    token.last_used_at = a_while_ago
+    db.session.commit()
+    assert_error(client.post("/api/v1/appointments", headers=headers,
+                             json=booking_body(practitioner, reason, local_start(2))), 409, "slot_unavailable")
+    db.session.expire_all()  # what another request sees: committed rows only
+    assert token.last_used_at > a_while_ago
 
 
 def test_patient_books_and_reads_the_appointment(client, api_token, practice, patient):

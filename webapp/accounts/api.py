@@ -1,12 +1,12 @@
 """Accounts API: sign-up, bearer tokens, the caller's account, relatives."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from webapp.accounts import api_tokens, authentication, email_confirmation, proxies, registration, relatives, schemas
 from webapp.accounts.models import Role
 from webapp.accounts.specialties import SPECIALTIES
 from webapp.api.auth import bearer_required, current_api_token, current_api_user, documented_errors, public_endpoint
+from webapp.api.blueprint import Blueprint
 from webapp.api.idempotency import idempotent
 from webapp.extensions import limiter
 from webapp.paging import paginate

@@ -1,11 +1,11 @@
 """Back-office API: review, verify and reject practitioners (role admin)."""
 
-from flask_smorest import Blueprint
 
 from webapp.accounts import verification
 from webapp.accounts import verification_schemas as schemas
 from webapp.accounts.models import Role, Verification, VerificationMethod
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.api.blueprint import Blueprint
 from webapp.paging import paginate
 from webapp.transaction import transaction
 

@@ -150,7 +150,8 @@ def idempotent(view):
             _store(record_id, response)
         return response
 
-    with_header = _header_arguments.arguments(IdempotencyHeadersSchema, location="headers", as_kwargs=True)
+    # An instance, built once: given the class, webargs would build one per request (webapp.api.blueprint).
+    with_header = _header_arguments.arguments(IdempotencyHeadersSchema(), location="headers", as_kwargs=True)
     return documented_errors(409, 422)(with_header(run_once))
 
 

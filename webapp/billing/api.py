@@ -3,11 +3,11 @@
 import dataclasses
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
 from webapp.api.answers import answer
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
+from webapp.api.blueprint import Blueprint
 from webapp.billing import (
     backoffice,
     buyer_details,
@@ -44,7 +44,7 @@ CSV_EXAMPLE = (",".join(CSV_COLUMNS) + "\r\n"
 def plans():
     """The plans, priced per month in cents excluding VAT, with the VAT rate."""
     with transaction():
-        return answer(schemas.PlansSchema(), {"items": list_plans()})
+        return answer(schemas.PlansSchema, {"items": list_plans()})
 
 
 @blp.route("/billing/subscription")
@@ -64,7 +64,7 @@ def cancel_subscription():
     """Stop at the end of the current period (manual provider; Stripe
     subscriptions are cancelled from the payment portal)."""
     with transaction():
-        return answer(schemas.SubscriptionSchema(), subscriptions.request_cancellation(current_api_user()))
+        return answer(schemas.SubscriptionSchema, subscriptions.request_cancellation(current_api_user()))
 
 
 @blp.route("/billing/subscription/resume", methods=["POST"])
@@ -74,7 +74,7 @@ def cancel_subscription():
 def resume_subscription():
     """Withdraw a cancellation before the period ends."""
     with transaction():
-        return answer(schemas.SubscriptionSchema(), subscriptions.undo_cancellation(current_api_user()))
+        return answer(schemas.SubscriptionSchema, subscriptions.undo_cancellation(current_api_user()))
 
 
 @blp.route("/billing/subscription/billing-details", methods=["PUT"])
@@ -87,7 +87,7 @@ def update_billing_details(data):
     SIREN/SIRET, intra-community VAT number, billing address); 422 names
     each field at fault (a VAT number whose key or SIREN is wrong)."""
     with transaction():
-        return answer(schemas.SubscriptionSchema(), buyer_details.update_billing_details(current_api_user(), data))
+        return answer(schemas.SubscriptionSchema, buyer_details.update_billing_details(current_api_user(), data))
 
 
 def _page_url(endpoint: str) -> str:
@@ -191,7 +191,7 @@ def backoffice_billing_details(data, subscription_id):
     with transaction():
         subscription = buyer_details.update_subscription_billing_details(subscription_id, data,
                                                                          actor=current_api_user())
-        return answer(schemas.BackOfficeSubscriptionSchema(), subscription)
+        return answer(schemas.BackOfficeSubscriptionSchema, subscription)
 
 
 @blp.route("/backoffice/clinic-subscriptions", methods=["POST"])
@@ -203,7 +203,7 @@ def backoffice_subscribe_clinic(data):
     """Move a clinic to the clinic plan (operator only): billed per practitioner."""
     with transaction():
         subscription = backoffice.subscribe_clinic(data["clinic_id"], actor=current_api_user())
-        return answer(schemas.BackOfficeSubscriptionSchema(), subscription, 201)
+        return answer(schemas.BackOfficeSubscriptionSchema, subscription, 201)
 
 
 @blp.route("/backoffice/invoices")
@@ -240,7 +240,7 @@ def backoffice_mark_paid(data, invoice_id):
     with transaction():
         payment = payments.mark_invoice_paid(invoice_id, actor=current_api_user(), method=PaymentMethod(data["method"]),
                                              paid_on=data["paid_on"], reference=data["reference"])
-        return answer(schemas.PaymentSchema(), payment)
+        return answer(schemas.PaymentSchema, payment)
 
 
 @blp.route("/backoffice/invoices/<int:invoice_id>/credit-note", methods=["POST"])
@@ -252,7 +252,7 @@ def backoffice_credit_note(data, invoice_id):
     """Cancel or refund an invoice with a credit note (operator only)."""
     with transaction():
         credit_note = payments.issue_credit_note(invoice_id, actor=current_api_user(), reason=data["reason"])
-        return answer(schemas.InvoiceSchema(), credit_note, 201)
+        return answer(schemas.InvoiceSchema, credit_note, 201)
 
 
 @blp.route("/backoffice/failed-payments")

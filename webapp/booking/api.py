@@ -2,11 +2,11 @@
 
 from flask import Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
 from webapp.api.answers import answer
 from webapp.api.auth import bearer_required, current_api_user, documented_errors, public_endpoint
+from webapp.api.blueprint import Blueprint, shared_schema
 from webapp.api.idempotency import idempotent
 from webapp.api.pagination import page_schema
 from webapp.billing.bookability import is_bookable
@@ -59,7 +59,7 @@ def search_practitioners(query):
 
 def _summary(practitioner, next_start) -> dict:
     # `next_available` is no attribute of the profile: added beside the dump.
-    data = schemas.PractitionerSummarySchema().dump(practitioner)
+    data = shared_schema(schemas.PractitionerSummarySchema).dump(practitioner)
     data["next_available"] = next_start
     return data
 
@@ -71,7 +71,7 @@ def _summary(practitioner, next_start) -> dict:
 def practitioner_detail(practitioner_id):
     """A practitioner's public profile with the active visit reasons."""
     practitioner = agendas.listed_practitioner(practitioner_id)
-    data = schemas.PractitionerSummarySchema().dump(practitioner)
+    data = shared_schema(schemas.PractitionerSummarySchema).dump(practitioner)
     return data | {
         "next_available": availability.next_available_starts([practitioner.id])[practitioner.id],
         "timezone": settings.schedule_of(practitioner.id).timezone,
@@ -113,7 +113,7 @@ class VisitReasonsView(MethodView):
         """Offer a new visit reason."""
         with transaction():
             result = settings.create_visit_reason(current_api_user(), **data)
-            return answer(schemas.OwnVisitReasonSchema(), result, 201)
+            return answer(schemas.OwnVisitReasonSchema, result, 201)
 
 
 @blp.route("/practitioners/me/visit-reasons/<int:reason_id>", endpoint="visit_reason")
@@ -126,7 +126,7 @@ class VisitReasonView(MethodView):
         """Change a visit reason."""
         with transaction():
             result = settings.update_visit_reason(current_api_user(), reason_id, **data)
-            return answer(schemas.OwnVisitReasonSchema(), result)
+            return answer(schemas.OwnVisitReasonSchema, result)
 
     @bearer_required(Role.PRACTITIONER)
     @blp.response(200, schemas.OwnVisitReasonSchema)
@@ -135,7 +135,7 @@ class VisitReasonView(MethodView):
         """Archive a visit reason (booked appointments keep it)."""
         with transaction():
             result = settings.archive_visit_reason(current_api_user(), reason_id)
-            return answer(schemas.OwnVisitReasonSchema(), result)
+            return answer(schemas.OwnVisitReasonSchema, result)
 
 
 def _schedule_body(practitioner_id: int) -> dict:
@@ -168,7 +168,7 @@ class ScheduleView(MethodView):
         make breaks; overlapping ranges are refused)."""
         with transaction():
             schedule = settings.update_schedule(current_api_user(), **data)
-            return answer(schemas.ScheduleSchema(), _schedule_body(schedule.practitioner_id))
+            return answer(schemas.ScheduleSchema, _schedule_body(schedule.practitioner_id))
 
 
 @blp.route("/practitioners/me/absences", endpoint="absences")
@@ -188,7 +188,7 @@ class AbsencesView(MethodView):
         with transaction():
             result = settings.add_absence(current_api_user(), start_at=data["start"], end_at=data["end"],
                                           reason=data["reason"])
-            return answer(schemas.AbsenceSchema(), result, 201)
+            return answer(schemas.AbsenceSchema, result, 201)
 
 
 @blp.route("/practitioners/me/absences/<int:absence_id>", methods=["DELETE"])
@@ -230,7 +230,7 @@ def rotate_calendar_feed():
     (the previous URL stops working)."""
     with transaction():
         token = calendar_feed.rotate_calendar_feed(current_api_user())
-        return answer(schemas.CalendarFeedSchema(), {"url": ics.feed_url(token)})
+        return answer(schemas.CalendarFeedSchema, {"url": ics.feed_url(token)})
 
 
 # --- Appointments -----------------------------------------------------------------------
@@ -262,7 +262,7 @@ class AppointmentsView(MethodView):
         one (counted: 429 past the limit). `walk_in: true` records a visit that
         starts now, the patient already arrived."""
         with transaction():
-            return answer(schemas.AppointmentSchema(), _book_or_walk_in(data, current_api_user()), 201)
+            return answer(schemas.AppointmentSchema, _book_or_walk_in(data, current_api_user()), 201)
 
 
 def _book_or_walk_in(data: dict, by):
@@ -312,7 +312,7 @@ def cancel_appointment(data, appointment_id):
     with a reason."""
     with transaction():
         result = appointments.cancel_appointment(appointment_id, by=current_api_user(), reason=data.get("reason"))
-        return answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema, result)
 
 
 @blp.route("/appointments/<int:appointment_id>/reschedule", methods=["POST"])
@@ -325,7 +325,7 @@ def reschedule_appointment(data, appointment_id):
     """Move to another free slot; atomic (the old slot is freed only if the new one is taken)."""
     with transaction():
         result = appointments.reschedule_appointment(appointment_id, new_start_at=data["start"], by=current_api_user())
-        return answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema, result)
 
 
 @blp.route("/appointments/<int:appointment_id>/arrived", methods=["POST"])
@@ -338,7 +338,7 @@ def mark_arrived(appointment_id):
     hours before the start; marking it again changes nothing."""
     with transaction():
         result = appointments.mark_arrived(appointment_id, by=current_api_user())
-        return answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema, result)
 
 
 @blp.route("/appointments/<int:appointment_id>/no-show", methods=["POST"])
@@ -350,7 +350,7 @@ def mark_no_show(appointment_id):
     started, unless the patient was marked arrived)."""
     with transaction():
         result = appointments.mark_no_show(appointment_id, by=current_api_user())
-        return answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema, result)
 
 
 @blp.route("/appointments/<int:appointment_id>/complete", methods=["POST"])
@@ -361,7 +361,7 @@ def mark_completed(appointment_id):
     """The visit took place (practitioner or clinic staff, once it started)."""
     with transaction():
         result = appointments.mark_completed(appointment_id, by=current_api_user())
-        return answer(schemas.AppointmentSchema(), result)
+        return answer(schemas.AppointmentSchema, result)
 
 
 # --- Waiting list -------------------------------------------------------------------------
@@ -385,5 +385,5 @@ class WaitlistView(MethodView):
                 practitioner_id=data["practitioner_id"], visit_reason_id=data["visit_reason_id"],
                 before_at=data["before"], patient_id=data.get("patient_id"), by=current_api_user(),
             )
-            return answer(schemas.WaitlistEntrySchema(), result, 201)
+            return answer(schemas.WaitlistEntrySchema, result, 201)
 

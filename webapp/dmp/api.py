@@ -3,11 +3,11 @@
 Registered only while the connector is on: otherwise these paths answer 404.
 """
 
-from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
 from webapp.api.answers import answer
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.api.blueprint import Blueprint
 from webapp.dmp import schemas, services
 from webapp.transaction import transaction
 

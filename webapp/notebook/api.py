@@ -9,11 +9,11 @@ import io
 
 from flask import current_app, jsonify, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
 from webapp.accounts.sessions import reauth_required
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.api.blueprint import Blueprint
 from webapp.crypto import decrypt
 from webapp.notebook import controls, emergency, exports, masking, reading, schemas, writing
 from webapp.notebook.measurements import measurements_json

@@ -24,6 +24,8 @@ import jinja2
 from flask import current_app
 from markupsafe import Markup
 
+from webapp.local_datetimes import local_datetime_in
+
 _ENVIRONMENTS = "carnet.notifications.environments"
 # Formatted instants kept per language (22 µs each to format again).
 DATETIMES_KEPT = 512
@@ -39,9 +41,6 @@ def message_environment(locale: str) -> jinja2.Environment:
 
 
 def _bound_to(base: jinja2.Environment, locale: str) -> jinja2.Environment:
-    # Imported here: the filters module imports accounts, which imports this package.
-    from webapp.template_filters import local_datetime_in
-
     with flask_babel.force_locale(locale):
         translations, babel_locale = flask_babel.get_translations(), flask_babel.get_locale()
     translate = translations.ugettext

@@ -3,11 +3,11 @@
 import io
 
 from flask import send_file
-from flask_smorest import Blueprint
 
 from webapp.accounts.models import Role
 from webapp.accounts.sessions import reauth_required
 from webapp.api.auth import bearer_required, current_api_user, documented_errors
+from webapp.api.blueprint import Blueprint
 from webapp.extensions import limiter
 from webapp.privacy import services
 from webapp.transaction import transaction
