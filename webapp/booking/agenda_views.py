@@ -12,7 +12,8 @@ from webapp.booking import agenda_grid, agendas, appointments, bp, forms, settin
 from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking.desk_views import desk_chosen_patient, desk_search, identity_for, patient_and_reason_chosen
 from webapp.booking.models import AppointmentStatus
-from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, date_arg, parse_start, text_arg
+from webapp.booking.rules import BOOKING_RATE_LIMIT
+from webapp.booking.view_helpers import date_arg, parse_start, text_arg
 from webapp.db import now_utc
 from webapp.errors import Forbidden
 from webapp.extensions import limiter

@@ -22,6 +22,7 @@ from webapp.booking import (
     settings,
     waitlist,
 )
+from webapp.booking.rules import BOOKING_RATE_LIMIT
 from webapp.extensions import limiter
 from webapp.paging import paginate
 from webapp.transaction import transaction
@@ -29,7 +30,6 @@ from webapp.transaction import transaction
 blp = Blueprint("booking_api", __name__, url_prefix="/api/v1",
                 description="Directory, slots, settings and appointments")
 
-BOOKING_RATE_LIMIT = "30 per minute"
 CALENDAR_MIMETYPE = "text/calendar"
 
 

@@ -15,8 +15,8 @@ from webapp.booking.appointment_actions import appointment_actions
 from webapp.booking.errors import SlotUnavailable
 from webapp.booking.models import AppointmentStatus
 from webapp.booking.pages import local_today
+from webapp.booking.rules import BOOKING_RATE_LIMIT
 from webapp.booking.view_helpers import (
-    BOOKING_RATE_LIMIT,
     date_arg,
     int_arg,
     parse_start,

@@ -17,8 +17,9 @@ from webapp.booking.errors import HoldNotFound
 from webapp.booking.forms import EmptyForm
 from webapp.booking.journey_forms import HoldConfirmForm
 from webapp.booking.models import SlotHold
+from webapp.booking.rules import BOOKING_RATE_LIMIT
 from webapp.booking.search import suggestions
-from webapp.booking.view_helpers import BOOKING_RATE_LIMIT, parse_start, patient_choices, text_arg
+from webapp.booking.view_helpers import parse_start, patient_choices, text_arg
 from webapp.db import now_utc
 from webapp.errors import Forbidden
 from webapp.extensions import limiter

@@ -12,8 +12,8 @@ from webapp.accounts.models import Role
 from webapp.booking import agendas, appointments, availability, bp, forms, ics, pages
 from webapp.booking import waitlist as booking_waitlist
 from webapp.booking.errors import SlotUnavailable
+from webapp.booking.rules import BOOKING_RATE_LIMIT
 from webapp.booking.view_helpers import (
-    BOOKING_RATE_LIMIT,
     date_arg,
     parse_start,
     patient_choices,

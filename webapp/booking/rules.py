@@ -13,6 +13,9 @@ CELL_MINUTES = 5
 # appointment is longer either. A grid step (slot_step_minutes) has the same bound.
 MAX_VISIT_MINUTES = 480
 
+# Bookings, moves and cancellations per client and minute, on the pages and in the API.
+BOOKING_RATE_LIMIT = "30 per minute"
+
 DEFAULT_TIMEZONE = "Europe/Paris"
 # A practitioner's booking rules until they set theirs (PractitionerSchedule).
 SCHEDULE_DEFAULTS = {

@@ -10,8 +10,6 @@ from wtforms.fields.choices import SelectChoice
 from webapp.accounts.relatives import list_relatives
 from webapp.booking import settings
 
-BOOKING_RATE_LIMIT = "30 per minute"
-
 
 def timezone_of(practitioner_id: int) -> str:
     return settings.schedule_of(practitioner_id).timezone
