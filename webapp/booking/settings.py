@@ -136,12 +136,18 @@ def add_absence(user: User, *, start_at: dt.datetime, end_at: dt.datetime, reaso
     return absence
 
 
-def delete_absence(user: User, absence_id: int) -> None:
+def _own_row(user: User, model, row_id: int):
+    """A row of the user's own agenda (absence, visit reason); 404 for any
+    other, as for an unknown id, so ids guessed in sequence reveal nothing."""
     practitioner = own_practitioner(user)
-    absence = db.session.get(Absence, absence_id)
-    if absence is None or absence.practitioner_id != practitioner.id:
+    row = db.session.get(model, row_id)
+    if row is None or row.practitioner_id != practitioner.id:
         raise NotFound()
-    db.session.delete(absence)
+    return row
+
+
+def delete_absence(user: User, absence_id: int) -> None:
+    db.session.delete(_own_row(user, Absence, absence_id))
     db.session.flush()
 
 
@@ -197,11 +203,7 @@ def _apply_visit_reason(reason: VisitReason, values: dict) -> VisitReason:
 
 
 def _own_visit_reason(user: User, reason_id: int) -> VisitReason:
-    practitioner = own_practitioner(user)
-    reason = db.session.get(VisitReason, reason_id)
-    if reason is None or reason.practitioner_id != practitioner.id:
-        raise NotFound()
-    return reason
+    return _own_row(user, VisitReason, reason_id)
 
 
 def update_visit_reason(user: User, reason_id: int, **changes) -> VisitReason:
