@@ -1,5 +1,7 @@
 """Administrators retry or cancel pushes (API and page); nobody else can."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -9,6 +11,7 @@ from tests.dmp.factories import bearer, pushable_patient, write
 from webapp.accounts.models import Role
 from webapp.db import now_utc
 from webapp.dmp import outbox
+from webapp.dmp import views as dmp_views
 from webapp.dmp.models import DocumentPush, PushStatus
 from webapp.extensions import db
 
@@ -96,3 +99,18 @@ def test_the_admin_page_is_refused_to_others(dmp, dmp_client, dmp_form_post, rec
     assert dmp_client.get("/admin/shared-record").status_code == 403
     assert dmp_form_post(f"/admin/shared-record/{push.id}/cancel", {}, page="/").status_code == 403
     assert _reloaded(push).status is PushStatus.FAILED
+
+
+def test_the_admin_page_pages_the_pushes_with_its_filter_kept(dmp, dmp_client, dmp_form_post, monkeypatch):
+    monkeypatch.setattr(dmp_views, "PER_PAGE", 1)
+    patient, practitioner = pushable_patient()
+    write(practitioner.user, patient)
+    write(practitioner.user, patient)
+    newer, older = db.session.scalars(sa.select(DocumentPush).order_by(DocumentPush.id.desc())).all()
+    log_in(dmp_form_post, factories.make_staff(role=Role.ADMIN))
+    first = dmp_client.get("/admin/shared-record?status=pending").get_data(as_text=True)
+    assert newer.document_id in first and older.document_id not in first and "Page 1 sur 2" in first
+    links = re.findall(r'<a href="([^"]+)">Page suivante</a>', first)
+    assert len(links) == 1 and "status=pending" in links[0] and "page=2" in links[0]
+    second = dmp_client.get(links[0].replace("&amp;", "&")).get_data(as_text=True)
+    assert older.document_id in second and newer.document_id not in second and "Page précédente" in second

@@ -161,8 +161,7 @@ def treated_patients():
         current_user, text=(form.q.data or "") if is_valid else "", birth_date=form.born.data if is_valid else None)
     page = paginate(statement, page=page_number(), per_page=PATIENTS_PAGE_SIZE)
     searched = bool(is_valid and (form.q.data or form.born.data))
-    return render_template("notebook/treated_patients.html", form=form, page=page, searched=searched,
-                           query={"q": form.q.data or None, "born": request.args.get("born") or None})
+    return render_template("notebook/treated_patients.html", form=form, page=page, searched=searched)
 
 
 @bp.route(NOTEBOOK)
