@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.audit.factories import recorded_events
 from tests.booking.factories import make_appointment, make_visit_reason, open_practice
-from webapp.accounts.models import ClinicRole, Role
+from webapp.accounts.models import ClinicRole, PatientProfile, Role
 from webapp.booking import agendas, appointments, availability, desk, visits
 from webapp.booking.errors import (
     AppointmentNotActive,
@@ -166,6 +166,20 @@ def walk_in(practitioner, reason, by, *, now, **kwargs) -> Appointment:
     with transaction():
         return appointments.record_walk_in(practitioner_id=practitioner.id, visit_reason_id=reason.id, by=by, now=now,
                                        **kwargs)
+
+
+def test_a_new_patients_phone_is_kept_in_e164_and_a_wrong_one_refused_with_nothing_written(practice):
+    practitioner, _ = practice
+    with transaction():
+        profile = desk.create_desk_patient(practitioner.user, practitioner_id=practitioner.id, first_name="Louise",
+                                           last_name="Martin", birth_date=dt.date(1980, 1, 1), phone="06 12 34 56 78")
+    assert profile.phone == "+33612345678"  # as a patient's own number: SMS reminders can reach it
+    with pytest.raises(InvalidBookingData) as refused, transaction():
+        desk.create_desk_patient(practitioner.user, practitioner_id=practitioner.id, first_name="Paul",
+                                 last_name="Martin", birth_date=dt.date(1982, 2, 2), phone="12 34")
+    assert list(refused.value.fields) == ["phone"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PatientProfile)
+                             .where(PatientProfile.first_name == "Paul")) == 0
 
 
 def test_a_walk_in_starts_now_at_any_hour_and_has_begun(stranger):

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.accounts.identity_rules import identity_problems
 from webapp.accounts.matching import folded_name
 from webapp.accounts.models import PatientProfile, Role, User
+from webapp.accounts.phones import normalised_phone, phone_problem
 from webapp.audit.services import record_event
 from webapp.booking.agendas import managed_practitioner, managed_practitioners
 from webapp.booking.errors import (
@@ -43,17 +44,21 @@ def create_desk_patient(by: User, *, practitioner_id: int, first_name: str, last
     """A patient profile created at the desk of an agenda the user manages,
     without an account (it can be claimed later); it needs a way to reach the
     patient (email or phone). The practice knows the patient from then on.
-    Names and birth date follow `accounts.identity_rules`."""
+    Names and birth date follow `accounts.identity_rules`; the phone is kept
+    in E.164, as a patient's own, so that SMS reminders can reach it."""
     practitioner = managed_practitioner(by, practitioner_id)
     first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
     email, phone = (email or "").strip().lower() or None, (phone or "").strip() or None
     errors = identity_problems(first_name=first_name, last_name=last_name, birth_date=birth_date)
     if not email and not phone:
         errors["email"] = [str(_l("Give an email address or a phone number."))]
+    if phone and (problem := phone_problem(phone)):
+        errors["phone"] = [problem]
     if errors:
         raise InvalidBookingData(fields=errors)
     profile = PatientProfile(first_name=first_name, last_name=last_name, birth_date=birth_date, email=email,
-                             phone=phone, desk_practitioner_id=practitioner.id)
+                             phone=normalised_phone(phone) if phone else None,
+                             desk_practitioner_id=practitioner.id)
     db.session.add(profile)
     db.session.flush()
     return profile
