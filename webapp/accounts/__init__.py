@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
 from webapp.accounts import (  # noqa: E402,F401  (registers the routes)
+    email_change_views,
     email_confirmation_views,
     notification_settings_views,
     practice_contact_views,

@@ -23,7 +23,8 @@ def confirm_email(token: str):
         if action.succeeded:
             flash(_("Thank you: your email address is confirmed."), "success")
             return redirect(url_for("site.home"))
-    return render_template("accounts/confirm_email.html", form=form)
+    return render_template("accounts/confirm_link.html", form=form, title=_("Confirm your email address"),
+                           button=_("Confirm my address"))
 
 
 @bp.route("/account/email", methods=["GET", "POST"])

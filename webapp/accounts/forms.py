@@ -94,6 +94,11 @@ class ChangePasswordForm(FlaskForm):
         DataRequired(), EqualTo("password", message=_l("The two new passwords differ."))])
 
 
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(_l("New email address"), validators=[DataRequired(), Email(), Length(max=254)])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+
+
 class ReauthForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     code = totp_code_field()

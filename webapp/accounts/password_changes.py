@@ -3,8 +3,6 @@
 Services flush but never commit; the caller wraps them in `transaction()`.
 """
 
-import hashlib
-
 from blinker import signal
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -73,13 +71,10 @@ def change_own_password(user: User, current_password: str, new_password: str, *,
     change_password(user, new_password, keep_session_token=keep_session_token)
 
 
-def _password_fingerprint(user: User) -> str:
-    # Tied to the current hash, so a token stops working once it has been used.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def password_reset_token(user: User) -> str:
-    return link_serializer("password-reset").dumps({"user_id": user.id, "fp": _password_fingerprint(user)})
+    # Tied to the current hash, so the link stops working once it has been used.
+    fingerprint = passwords.fingerprint(user.password_hash)
+    return link_serializer("password-reset").dumps({"user_id": user.id, "fp": fingerprint})
 
 
 def request_password_reset(email: str) -> None:
@@ -101,7 +96,7 @@ def request_password_reset(email: str) -> None:
 def reset_password(token: str, new_password: str) -> User:
     data = read_link("password-reset", token, max_age_seconds=current_app.config["CARNET_PASSWORD_RESET_MINUTES"] * 60)
     user = db.session.get(User, data.get("user_id")) if data else None
-    if user is None or data.get("fp") != _password_fingerprint(user):
+    if user is None or data.get("fp") != passwords.fingerprint(user.password_hash):
         raise InvalidAccountData(_l("This reset link is invalid or has expired."))
     change_password(user, new_password, method="reset_link")
     return user

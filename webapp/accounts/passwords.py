@@ -1,5 +1,6 @@
 """Password hashing (argon2id) and strength rules."""
 
+import hashlib
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -47,3 +48,9 @@ def password_problems(password: str) -> list[str]:
     if password.isalpha() or password.isdigit() or len(set(password)) < 5:
         problems.append(str(_l("Mix letters with digits or symbols.")))
     return problems
+
+
+def fingerprint(password_hash: str) -> str:
+    """A short digest of the current hash, for links that must stop working
+    once the password changes (a reset link, an email change)."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]

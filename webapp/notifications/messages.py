@@ -43,6 +43,19 @@ def notify_account_confirmation(*, key: str, to: str, locale: str | None, confir
                                             "days": current_app.config["CARNET_EMAIL_CONFIRMATION_DAYS"]})
 
 
+def notify_email_change_link(*, key: str, to: str, locale: str | None, confirm_url: str, user_id: int) -> None:
+    """Ask the new address of an account to confirm the move (key: `token_key("email-change", ...)`)."""
+    enqueue_email(key=key, to=to, template="email_change", locale=locale, category=Category.SECURITY,
+                  user_id=user_id, context={"confirm_url": confirm_url,
+                                            "days": current_app.config["CARNET_EMAIL_CONFIRMATION_DAYS"]})
+
+
+def notify_email_change_requested(*, key: str, to: str, locale: str | None, user_id: int) -> None:
+    """Tell the current address that a move to another one was asked (key: `email-change-requested:<id>:<time>`)."""
+    enqueue_email(key=key, to=to, template="email_change_requested", locale=locale, category=Category.SECURITY,
+                  user_id=user_id, context={})
+
+
 def notify_password_reset(*, key: str, to: str, locale: str | None, reset_url: str, valid_minutes: int,
                           user_id: int) -> None:
     """Send a password-reset link (key: `token_key("password-reset", ...)`)."""
