@@ -23,7 +23,7 @@ from tests.booking.factories import local_start, make_appointment, open_practice
 from tests.conftest import csrf_token_of
 from tests.notebook.factories import make_attachment, make_entry, past
 from webapp.accounts.api_tokens import issue_api_token
-from webapp.accounts.models import ApiToken, PatientProxy
+from webapp.accounts.models import ApiToken, PatientProxy, User
 from webapp.billing.models import Invoice, Payment, SubscriptionStatus
 from webapp.booking.models import Absence, Appointment, AppointmentStatus, WaitlistEntry
 from webapp.extensions import db
@@ -35,7 +35,8 @@ PUBLIC = {
     "booking.book", "booking.join_waitlist", "site.set_language", "api_docs.static", "booking.hold_slot",
 }
 # Routes keyed by a secret token rather than an id: tested below with guessed tokens.
-SECRET_TOKEN = {"accounts.confirm_email", "accounts.reset_password", "booking.calendar_feed",
+SECRET_TOKEN = {"accounts.confirm_email", "accounts.confirm_email_change", "accounts.reset_password",
+                "booking.calendar_feed",
                 "invitations.claim", "invitations.claim_as_relative",
                 # A slot hold opens only with its holder's secret, kept in the signed session
                 # (tests/booking/test_journey_views.py: another visitor is sent back as for an unknown id).
@@ -203,6 +204,15 @@ def test_a_guessed_invitation_token_opens_nothing(client, victim):
     for guess in ("a" * 43, "eyJpbnZpdGF0aW9uX2lkIjoxfQ.aaaa.bbbb", "..%2F..%2Fetc%2Fpasswd"):
         response = client.get("/invitation/" + guess)
         assert response.status_code == 404 and VICTIM_FIRST_NAME not in response.get_data(as_text=True)
+
+
+def test_a_guessed_email_change_token_moves_no_account(client, form_post, victim):
+    emails_before = set(db.session.scalars(sa.select(User.email)))
+    for guess in ("a" * 43, "eyJ1c2VyX2lkIjoxLCJ0byI6Im1vaUBleGFtcGxlLmNvbSJ9.aaaa.bbbb"):
+        response = form_post("/account/email/change/" + guess, {})
+        assert response.status_code == 200 and "pas valide ou a expiré" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert set(db.session.scalars(sa.select(User.email))) == emails_before
 
 
 def test_a_guessed_calendar_feed_token_opens_nothing(client, victim):
