@@ -254,16 +254,16 @@ def count_queries(app):
 
 @pytest.fixture
 def sql_events(app):
-    """`with sql_events() as events:` notes "statement" and "commit" in the
-    order they happen: a write's answer is serialised inside its unit of work
-    when no statement follows the last commit."""
+    """`with sql_events() as events:` notes "read" (a SELECT), "write" (any
+    other statement) and "commit" in the order they happen: a write's answer is
+    serialised inside its unit of work when no statement follows the last commit."""
 
     @contextlib.contextmanager
     def recording():
         events: list[str] = []
 
         def statement(connection, cursor, text, parameters, context, executemany):
-            events.append("statement")
+            events.append("read" if text.lstrip().upper().startswith("SELECT") else "write")
 
         def commit(connection):
             events.append("commit")

@@ -1,10 +1,7 @@
 """Account pages: sign-up, login with TOTP enrolment and codes, logout, reset, CSRF."""
 
-import contextlib
 import logging
 import re
-
-import sqlalchemy as sa
 
 from tests import factories
 from tests.conftest import csrf_token_of
@@ -73,39 +70,26 @@ def test_patient_login_and_logout(form_post, client):
     assert client.get("/account").status_code == 302
 
 
-@contextlib.contextmanager
-def units_that_wrote():
+def units_that_wrote(events: list[str]) -> int:
     """How many commits ended a transaction that wrote (a read-only one that
     PostgreSQL ends with a commit does not count)."""
-    units, wrote = [], [False]
-
-    def statement(connection, cursor, text, parameters, context, executemany):
-        if not text.lstrip().upper().startswith("SELECT"):
-            wrote[0] = True
-
-    def commit(connection):
-        if wrote[0]:
-            units.append("commit")
-        wrote[0] = False
-
-    sa.event.listen(db.engine, "before_cursor_execute", statement)
-    sa.event.listen(db.engine, "commit", commit)
-    try:
-        yield units
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", statement)
-        sa.event.remove(db.engine, "commit", commit)
+    units, wrote = 0, False
+    for event in events:
+        wrote = wrote or event == "write"
+        if event == "commit":
+            units, wrote = units + wrote, False
+    return units
 
 
-def test_a_login_writes_in_one_unit_of_work(client):
+def test_a_login_writes_in_one_unit_of_work(client, sql_events):
     # The login's count, the session's record and the kept language commit together.
     patient = factories.make_patient()
     token = csrf_token_of(client.get("/login").get_data(as_text=True))
-    with units_that_wrote() as units:
+    with sql_events() as events:
         response = client.post("/login", data={"email": patient.account.email, "password": factories.PASSWORD,
                                                "csrf_token": token})
     assert response.status_code == 302
-    assert units == ["commit"]
+    assert units_that_wrote(events) == 1
     assert patient.full_name in client.get("/account").get_data(as_text=True)
 
 

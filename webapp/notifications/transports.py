@@ -14,7 +14,7 @@ import logging
 import re
 import smtplib
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Protocol
 
 from config import ConfigurationError
@@ -199,11 +199,10 @@ class _SmtpSession:
         raise refusal
 
     def flush(self) -> None:
-        """Read the server's verdict on the last message sent, if not read yet, and pass it on."""
-        try:
+        """Read the server's verdict on the last message sent, if not read yet, and pass it on.
+        A lost connection is passed on too (`_broken` fails that message): nothing is left to raise."""
+        with suppress(DeliveryError):
             self._read_verdict()
-        except DeliveryError:
-            pass  # the connection is lost: already passed on to the message's `done`
 
     def _read_verdict(self) -> None:
         done = self._waiting
