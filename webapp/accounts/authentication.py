@@ -117,6 +117,16 @@ def confirm_identity(user: User, password: str, code: str | None = None, *, purp
     record_event("reauth.success", actor=user, target_type="user", target_id=user.id, details={"purpose": purpose})
 
 
+def confirm_current_password(user: User, password: str, *, purpose: str) -> None:
+    """`confirm_identity` by the password alone, for the account pages whose
+    field is named `current_password` (a password or an email change)."""
+    try:
+        confirm_identity(user, password, purpose=purpose, with_totp=False)
+    except WrongPassword as error:
+        error.fields = {"current_password": error.fields["password"]}
+        raise
+
+
 def confirm_totp_code(user: User, code: str | None, *, purpose: str, field: str = "totp", now=None) -> None:
     """Re-authentication by a fresh TOTP code alone, for an action taken
     with a bearer token or a session already open (emergency access to a

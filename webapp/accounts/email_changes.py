@@ -9,8 +9,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.accounts import passwords
-from webapp.accounts.authentication import confirm_identity
-from webapp.accounts.errors import InvalidAccountData, WrongPassword
+from webapp.accounts.authentication import confirm_current_password
+from webapp.accounts.errors import InvalidAccountData
 from webapp.accounts.models import User
 from webapp.accounts.registration import find_user_by_email, normalize_email
 from webapp.audit.services import record_event
@@ -31,11 +31,7 @@ def request_email_change(user: User, *, current_password: str, new_email: str) -
     the new address, so the page tells no one who has an account: the link
     only goes to a free address. The current address is told in any case,
     so that someone holding a session cannot take the account quietly."""
-    try:
-        confirm_identity(user, current_password, purpose="email_change", with_totp=False)
-    except WrongPassword as error:
-        error.fields = {"current_password": error.fields["password"]}
-        raise
+    confirm_current_password(user, current_password, purpose="email_change")
     new_email = normalize_email(new_email)
     if new_email == user.email:
         raise InvalidAccountData(fields={"email": [str(_l("This is already your email address."))]})

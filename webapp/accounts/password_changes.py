@@ -9,10 +9,9 @@ from flask_babel import lazy_gettext as _l
 
 from webapp.accounts import passwords, session_records
 from webapp.accounts.api_tokens import revoke_all_api_tokens
-from webapp.accounts.authentication import confirm_identity
+from webapp.accounts.authentication import confirm_current_password
 from webapp.accounts.errors import (
     InvalidAccountData,
-    WrongPassword,
 )
 from webapp.accounts.models import (
     User,
@@ -63,11 +62,7 @@ def change_own_password(user: User, current_password: str, new_password: str, *,
     """The account page: the current password is required (a failure counts
     towards the lock-out), then as `change_password`; the session holding
     `keep_session_token` (the one making the change) stays open."""
-    try:
-        confirm_identity(user, current_password, purpose="password_change", with_totp=False)
-    except WrongPassword as error:
-        error.fields = {"current_password": error.fields["password"]}
-        raise
+    confirm_current_password(user, current_password, purpose="password_change")
     change_password(user, new_password, keep_session_token=keep_session_token)
 
 
