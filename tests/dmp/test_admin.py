@@ -112,7 +112,8 @@ def test_the_admin_page_pages_the_pushes_with_its_filter_kept(dmp, dmp_client, d
     assert newer.document_id in first and older.document_id not in first and "Page 1 sur 2" in first
     links = re.findall(r'<a href="([^"]+)">Page suivante</a>', first)
     assert len(links) == 1 and "status=pending" in links[0] and "page=2" in links[0]
-    crafted = dmp_client.get("/admin/shared-record?status=pending&_external=1&_scheme=javascript").get_data(as_text=True)
-    assert re.findall(r'<a href="([^"]+)">Page suivante</a>', crafted) == links  # url_for's own arguments ignored
+    crafted = dmp_client.get("/admin/shared-record?status=pending&_external=1&_scheme=javascript")
+    # url_for's own arguments are not taken from the query
+    assert re.findall(r'<a href="([^"]+)">Page suivante</a>', crafted.get_data(as_text=True)) == links
     second = dmp_client.get(links[0].replace("&amp;", "&")).get_data(as_text=True)
     assert older.document_id in second and newer.document_id not in second and "Page précédente" in second
